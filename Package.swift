@@ -1,0 +1,52 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// The folders follow the pipeline: sources → decoders → engine → outputs (DESIGN.md).
+// Only SkeinTerminal imports ncurses; every other view is testable as text through SkeinUI.
+let package = Package(
+    name: "skein",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "skein", targets: ["skein"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+    ],
+    targets: [
+        // The one event type and the small value types every stage shares.
+        .target(name: "SkeinCore"),
+        // Bytes → frames → events: line framing, the JSON byte scanner, conventions and platform formats.
+        .target(name: "SkeinDecoders", dependencies: ["SkeinCore"]),
+        // The single owner of state: linker, stitcher, fleet, insights; snapshots out.
+        .target(name: "SkeinEngine", dependencies: [
+            "SkeinCore",
+            .product(name: "Collections", package: "swift-collections"),
+        ]),
+        // Where bytes come from: files (followed), stdin, directories; the ingest loop that feeds the engine.
+        .target(name: "SkeinSources", dependencies: ["SkeinCore", "SkeinDecoders", "SkeinEngine"]),
+        // Exporters (json/csv/markdown), the NDJSON recorder and the one-line-per-trace printer.
+        .target(name: "SkeinOutputs", dependencies: ["SkeinCore", "SkeinEngine"]),
+        // The deterministic simulated hybrid fleet behind `skein demo` and sample-logs/.
+        .target(name: "SkeinSim", dependencies: ["SkeinCore"]),
+        // Screen buffer, widgets, views and key handling: no terminal here.
+        .target(name: "SkeinUI", dependencies: ["SkeinCore", "SkeinEngine"]),
+        // The ncurses boundary: copies a screen buffer to the terminal and reads keys.
+        .systemLibrary(name: "CNCurses", providers: [.apt(["libncurses-dev"])]),
+        .target(name: "SkeinTerminal", dependencies: ["SkeinUI", "CNCurses"]),
+        .executableTarget(name: "skein", dependencies: [
+            "SkeinCore", "SkeinDecoders", "SkeinEngine", "SkeinSources", "SkeinOutputs",
+            "SkeinSim", "SkeinUI", "SkeinTerminal",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "SkeinCoreTests", dependencies: ["SkeinCore"]),
+        .testTarget(name: "SkeinDecodersTests", dependencies: ["SkeinCore", "SkeinDecoders"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "SkeinEngineTests", dependencies: ["SkeinCore", "SkeinEngine", "SkeinDecoders"]),
+        .testTarget(name: "SkeinOutputsTests", dependencies: ["SkeinCore", "SkeinEngine", "SkeinOutputs", "SkeinDecoders", "SkeinSources"]),
+        .testTarget(name: "SkeinSimTests", dependencies: ["SkeinCore", "SkeinSim", "SkeinDecoders", "SkeinEngine", "SkeinSources"]),
+        .testTarget(name: "SkeinUITests", dependencies: ["SkeinCore", "SkeinEngine", "SkeinUI", "SkeinDecoders", "SkeinSources"]),
+        .testTarget(name: "SkeinEndToEndTests", dependencies: []),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,95 @@
+/// A point in time: nanoseconds since the Unix epoch, UTC.
+///
+/// The engine never reads the wall clock; every timestamp comes from an event or an injected clock.
+public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public var nanos: Int64
+
+    public init(nanos: Int64) { self.nanos = nanos }
+    public init(millis: Int64) { self.nanos = millis &* 1_000_000 }
+    public init(millis: Double) { self.nanos = Int64((millis * 1_000_000).rounded()) }
+    public init(seconds: Double) { self.nanos = Int64((seconds * 1_000_000_000).rounded()) }
+
+    public static let zero = Timestamp(nanos: 0)
+    public static func < (a: Timestamp, b: Timestamp) -> Bool { a.nanos < b.nanos }
+
+    public var millis: Double { Double(nanos) / 1_000_000 }
+    public var seconds: Double { Double(nanos) / 1_000_000_000 }
+
+    public func adding(ms: Double) -> Timestamp { Timestamp(nanos: nanos &+ Int64((ms * 1_000_000).rounded())) }
+    public func adding(nanos d: Int64) -> Timestamp { Timestamp(nanos: nanos &+ d) }
+    /// Milliseconds from `other` to `self`.
+    public func ms(since other: Timestamp) -> Double { Double(nanos &- other.nanos) / 1_000_000 }
+
+    /// RFC 3339 in UTC with millisecond precision: `2026-11-23T18:40:04.123Z`.
+    public var rfc3339: String { formatRFC3339(fractionDigits: 3) }
+
+    public var description: String { rfc3339 }
+
+    /// RFC 3339 in UTC with 0, 3, 6 or 9 fraction digits.
+    public func formatRFC3339(fractionDigits: Int = 3) -> String {
+        var secs = nanos / 1_000_000_000
+        var frac = nanos % 1_000_000_000
+        if frac < 0 { frac += 1_000_000_000; secs -= 1 }
+        var days = secs / 86_400
+        var rem = secs % 86_400
+        if rem < 0 { rem += 86_400; days -= 1 }
+        let (y, m, d) = Timestamp.civil(fromDays: days)
+        var out = ""
+        out.reserveCapacity(30)
+        Timestamp.pad(&out, y, 4); out += "-"; Timestamp.pad(&out, m, 2); out += "-"; Timestamp.pad(&out, d, 2)
+        out += "T"
+        Timestamp.pad(&out, rem / 3600, 2); out += ":"; Timestamp.pad(&out, (rem % 3600) / 60, 2); out += ":"
+        Timestamp.pad(&out, rem % 60, 2)
+        if fractionDigits > 0 {
+            let digits = min(fractionDigits, 9)
+            var div: Int64 = 1
+            for _ in 0..<(9 - digits) { div *= 10 }
+            out += "."
+            Timestamp.pad(&out, frac / div, digits)
+        }
+        out += "Z"
+        return out
+    }
+
+    /// Clock time of day `HH:MM:SS.mmm` (UTC), for compact displays.
+    public var timeOfDay: String {
+        let s = formatRFC3339(fractionDigits: 3)
+        let start = s.index(s.startIndex, offsetBy: 11)
+        return String(s[start..<s.index(before: s.endIndex)])
+    }
+
+    /// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
+    public static func days(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    public static func civil(fromDays z0: Int64) -> (Int64, Int64, Int64) {
+        let z = z0 + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
+        let y = yoe + era * 400
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let d = doy - (153 * mp + 2) / 5 + 1
+        let m = mp < 10 ? mp + 3 : mp - 9
+        return (m <= 2 ? y + 1 : y, m, d)
+    }
+
+    private static func pad(_ out: inout String, _ v: Int64, _ width: Int) {
+        let s = String(v)
+        if s.count < width { out += String(repeating: "0", count: width - s.count) }
+        out += s
+    }
+}
+
+/// A source of "now". Live mode injects the wall clock; replay and tests inject virtual time.
+public protocol Clock: Sendable {
+    func now() -> Timestamp
+}

@@ -1,0 +1,84 @@
+import SkeinCore
+
+/// Why a line produced no event. A small closed set, so the health line can count each.
+public enum MalformedReason: String, Sendable, CaseIterable, Hashable {
+    /// JSON that ends inside a value.
+    case truncatedJSON = "truncated_json"
+    case invalidJSON = "invalid_json"
+    /// A complete JSON value followed by more (two objects on one line).
+    case trailingData = "trailing_data"
+    case invalidUTF8 = "invalid_utf8"
+    /// NUL or other control bytes that no text log contains.
+    case binary = "binary"
+    /// Longer than the framer's maximum; the line is skipped up to its newline.
+    case lineTooLong = "line_too_long"
+    /// JSON nested deeper than the scanner allows, or with too many values.
+    case tooComplex = "too_complex"
+    /// Text no decoder recognises.
+    case unrecognised = "unrecognised"
+    /// Recognised, but without the fields its format requires (e.g. no time).
+    case missingFields = "missing_fields"
+}
+
+/// What became of one frame.
+public enum DecodeOutcome: Sendable, Equatable {
+    /// The frame produced this many events (appended to the output).
+    case events(Int)
+    /// The frame was consumed without an event of its own: a blank line, a continuation merged into
+    /// an earlier event, a record the format defines as noise. Not malformed.
+    case absorbed
+    case malformed(MalformedReason)
+}
+
+/// Turns frames (one line, or one document, without its terminator) into events.
+///
+/// Decoders may hold one pending event (multi-line records: stack traces, Lambda's XRAY line,
+/// pretty-printed JSON) and release it on the next frame or on `flush`.
+public protocol FrameDecoder {
+    /// The name `--format` selects it by.
+    var name: String { get }
+    mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID, into events: inout [Event]) -> DecodeOutcome
+    /// Emits anything held back; called at end of input and when a source goes quiet.
+    mutating func flush(source: SourceID, into events: inout [Event])
+}
+
+extension FrameDecoder {
+    public mutating func flush(source: SourceID, into events: inout [Event]) {}
+}
+
+extension MalformedReason {
+    public init(_ failure: JSONTape.Failure) {
+        switch failure {
+        case .truncated: self = .truncatedJSON
+        case .invalid: self = .invalidJSON
+        case .trailingData: self = .trailingData
+        case .invalidUTF8: self = .invalidUTF8
+        case .tooDeep, .tooLarge: self = .tooComplex
+        }
+    }
+}
+
+/// Maps one parsed JSON object (a line, or one value of a stream) onto events.
+///
+/// The auto-detecting decoder parses each JSON frame once and offers it to the record decoders
+/// in order; the first whose `matches` says yes decodes it. Skein's own convention (with its field
+/// aliases, which also covers pino, zap, slog and structlog) comes last and takes any object.
+public protocol JSONRecordDecoder {
+    var name: String { get }
+    /// Cheap: looks at top-level keys only.
+    func matches(_ doc: JSONDocument) -> Bool
+    mutating func decode(_ doc: JSONDocument, source: SourceID, context: inout DecodeContext,
+                         into events: inout [Event]) -> DecodeOutcome
+}
+
+/// State decoders share within one source: the interner, and facts learnt from earlier lines
+/// (a Lambda log stream's function name, an instance's runtime) that later lines inherit.
+public struct DecodeContext {
+    public var interner: Interner
+    /// Free-form per-source facts (`lambda.function` → `checkout`), bounded by the decoders that set them.
+    public var facts: [String: String]
+    public init(interner: Interner = Interner()) {
+        self.interner = interner
+        facts = [:]
+    }
+}

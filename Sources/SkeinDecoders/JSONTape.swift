@@ -1,0 +1,495 @@
+import SkeinCore
+
+/// A byte-level JSON scanner that records one line's structure as a flat tape of nodes.
+///
+/// No Foundation, no per-value allocation: `parse` reuses the tape's storage, and values stay as
+/// byte ranges into the caller's buffer until a decoder asks for one as a `String` or number.
+/// Objects store their members as key node, value node, key node, ...; every node knows the index
+/// just past its subtree (`next`), so skipping a nested object is one step.
+public struct JSONTape: Sendable {
+    public enum Kind: UInt8, Sendable { case object, array, string, number, bool, null }
+
+    public struct Node: Sendable {
+        public var kind: Kind
+        /// For strings: has a backslash escape. For bools: the value.
+        public var flag: Bool
+        /// For strings: contains bytes ≥ 0x80 (validated UTF-8).
+        public var nonASCII: Bool
+        /// Byte range in the input; for strings, inside the quotes.
+        public var start: Int32
+        public var end: Int32
+        /// Index of the first node after this node's subtree.
+        public var next: Int32
+        /// For objects and arrays: number of direct children (members count as one each).
+        public var count: Int32
+    }
+
+    public private(set) var nodes: [Node] = []
+    public let maxDepth: Int
+    public let maxNodes: Int
+
+    public init(maxDepth: Int = 64, maxNodes: Int = 1 << 20) {
+        self.maxDepth = maxDepth
+        self.maxNodes = maxNodes
+        nodes.reserveCapacity(256)
+    }
+
+    public enum Failure: Error, Sendable, Equatable {
+        /// The input ended inside a value.
+        case truncated
+        case invalid(at: Int)
+        /// A complete value followed by more than whitespace (two objects on one line).
+        case trailingData(at: Int)
+        case invalidUTF8(at: Int)
+        case tooDeep
+        case tooLarge
+    }
+
+    /// Parses exactly one JSON value spanning `bytes` (surrounding whitespace allowed).
+    public mutating func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(Failure) {
+        nodes.removeAll(keepingCapacity: true)
+        guard let base = bytes.baseAddress, bytes.count > 0 else { throw .truncated }
+        var p = 0
+        let n = bytes.count
+        p = skipWS(base, p, n)
+        p = try value(base, p, n, depth: 0)
+        p = skipWS(base, p, n)
+        if p < n { throw .trailingData(at: p) }
+    }
+
+    /// Parses one JSON value starting at `offset`, returning the offset just past it; for streams
+    /// of values back to back (pretty-printed objects, concatenated documents).
+    public mutating func parsePrefix(_ bytes: UnsafeBufferPointer<UInt8>, from offset: Int) throws(Failure) -> Int {
+        nodes.removeAll(keepingCapacity: true)
+        guard let base = bytes.baseAddress else { throw .truncated }
+        let p = skipWS(base, offset, bytes.count)
+        if p >= bytes.count { throw .truncated }
+        return try value(base, p, bytes.count, depth: 0)
+    }
+
+    @inline(__always)
+    private func skipWS(_ b: UnsafePointer<UInt8>, _ p0: Int, _ n: Int) -> Int {
+        var p = p0
+        while p < n {
+            let c = b[p]
+            if c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09 { p += 1 } else { break }
+        }
+        return p
+    }
+
+    private mutating func push(_ kind: Kind, _ start: Int, _ end: Int) throws(Failure) -> Int {
+        if nodes.count >= maxNodes { throw .tooLarge }
+        nodes.append(Node(kind: kind, flag: false, nonASCII: false, start: Int32(truncatingIfNeeded: start),
+                          end: Int32(truncatingIfNeeded: end), next: 0, count: 0))
+        return nodes.count - 1
+    }
+
+    private mutating func value(_ b: UnsafePointer<UInt8>, _ p0: Int, _ n: Int, depth: Int) throws(Failure) -> Int {
+        var p = p0
+        guard p < n else { throw .truncated }
+        switch b[p] {
+        case UInt8(ascii: "{"):
+            if depth >= maxDepth { throw .tooDeep }
+            let idx = try push(.object, p, p)
+            p = skipWS(b, p + 1, n)
+            guard p < n else { throw .truncated }
+            var count: Int32 = 0
+            if b[p] == UInt8(ascii: "}") {
+                p += 1
+            } else {
+                while true {
+                    guard p < n else { throw .truncated }
+                    guard b[p] == UInt8(ascii: "\"") else { throw .invalid(at: p) }
+                    p = try string(b, p, n)
+                    p = skipWS(b, p, n)
+                    guard p < n else { throw .truncated }
+                    guard b[p] == UInt8(ascii: ":") else { throw .invalid(at: p) }
+                    p = skipWS(b, p + 1, n)
+                    p = try value(b, p, n, depth: depth + 1)
+                    count += 1
+                    p = skipWS(b, p, n)
+                    guard p < n else { throw .truncated }
+                    if b[p] == UInt8(ascii: ",") { p = skipWS(b, p + 1, n); continue }
+                    if b[p] == UInt8(ascii: "}") { p += 1; break }
+                    throw .invalid(at: p)
+                }
+            }
+            nodes[idx].end = Int32(truncatingIfNeeded: p)
+            nodes[idx].next = Int32(nodes.count)
+            nodes[idx].count = count
+            return p
+        case UInt8(ascii: "["):
+            if depth >= maxDepth { throw .tooDeep }
+            let idx = try push(.array, p, p)
+            p = skipWS(b, p + 1, n)
+            guard p < n else { throw .truncated }
+            var count: Int32 = 0
+            if b[p] == UInt8(ascii: "]") {
+                p += 1
+            } else {
+                while true {
+                    p = try value(b, p, n, depth: depth + 1)
+                    count += 1
+                    p = skipWS(b, p, n)
+                    guard p < n else { throw .truncated }
+                    if b[p] == UInt8(ascii: ",") { p = skipWS(b, p + 1, n); continue }
+                    if b[p] == UInt8(ascii: "]") { p += 1; break }
+                    throw .invalid(at: p)
+                }
+            }
+            nodes[idx].end = Int32(truncatingIfNeeded: p)
+            nodes[idx].next = Int32(nodes.count)
+            nodes[idx].count = count
+            return p
+        case UInt8(ascii: "\""):
+            return try string(b, p, n)
+        case UInt8(ascii: "t"):
+            try literal(b, p, n, "true")
+            let i = try push(.bool, p, p + 4); nodes[i].flag = true; nodes[i].next = Int32(nodes.count)
+            return p + 4
+        case UInt8(ascii: "f"):
+            try literal(b, p, n, "false")
+            let i = try push(.bool, p, p + 5); nodes[i].next = Int32(nodes.count)
+            return p + 5
+        case UInt8(ascii: "n"):
+            try literal(b, p, n, "null")
+            let i = try push(.null, p, p + 4); nodes[i].next = Int32(nodes.count)
+            return p + 4
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            let start = p
+            p += 1
+            while p < n {
+                let c = b[p]
+                if (c >= 0x30 && c <= 0x39) || c == UInt8(ascii: ".") || c == UInt8(ascii: "e")
+                    || c == UInt8(ascii: "E") || c == UInt8(ascii: "+") || c == UInt8(ascii: "-") {
+                    p += 1
+                } else { break }
+            }
+            if b[p - 1] == UInt8(ascii: "-") && p - start == 1 { throw p >= n ? .truncated : .invalid(at: p) }
+            let i = try push(.number, start, p); nodes[i].next = Int32(nodes.count)
+            return p
+        default:
+            throw .invalid(at: p)
+        }
+    }
+
+    @inline(__always)
+    private func literal(_ b: UnsafePointer<UInt8>, _ p: Int, _ n: Int, _ word: StaticString) throws(Failure) {
+        let w = word.utf8Start
+        let len = word.utf8CodeUnitCount
+        for k in 0..<len {
+            if p + k >= n { throw .truncated }
+            if b[p + k] != w[k] { throw .invalid(at: p + k) }
+        }
+    }
+
+    private mutating func string(_ b: UnsafePointer<UInt8>, _ p0: Int, _ n: Int) throws(Failure) -> Int {
+        var p = p0 + 1
+        var escaped = false
+        var high = false
+        while p < n {
+            let c = b[p]
+            if c == UInt8(ascii: "\"") {
+                if high { try validateUTF8(b, p0 + 1, p) }
+                let i = try push(.string, p0 + 1, p)
+                nodes[i].flag = escaped
+                nodes[i].nonASCII = high
+                nodes[i].next = Int32(nodes.count)
+                return p + 1
+            }
+            if c == UInt8(ascii: "\\") {
+                escaped = true
+                p += 2
+                continue
+            }
+            if c < 0x20 { throw .invalid(at: p) }
+            if c >= 0x80 { high = true }
+            p += 1
+        }
+        throw .truncated
+    }
+
+    private func validateUTF8(_ b: UnsafePointer<UInt8>, _ s: Int, _ e: Int) throws(Failure) {
+        var p = s
+        while p < e {
+            let c = b[p]
+            if c < 0x80 { p += 1; continue }
+            var need = 0
+            var minScalar: UInt32 = 0
+            var scalar: UInt32 = 0
+            if c & 0xe0 == 0xc0 { need = 1; minScalar = 0x80; scalar = UInt32(c & 0x1f) }
+            else if c & 0xf0 == 0xe0 { need = 2; minScalar = 0x800; scalar = UInt32(c & 0x0f) }
+            else if c & 0xf8 == 0xf0 { need = 3; minScalar = 0x10000; scalar = UInt32(c & 0x07) }
+            else { throw .invalidUTF8(at: p) }
+            if p + need >= e { throw .invalidUTF8(at: p) }
+            for k in 1...need {
+                let cc = b[p + k]
+                if cc & 0xc0 != 0x80 { throw .invalidUTF8(at: p) }
+                scalar = (scalar << 6) | UInt32(cc & 0x3f)
+            }
+            if scalar < minScalar || scalar > 0x10ffff || (scalar >= 0xd800 && scalar <= 0xdfff) {
+                throw .invalidUTF8(at: p)
+            }
+            p += need + 1
+        }
+    }
+}
+
+/// A parsed line: the tape plus the bytes it points into. Valid only while the bytes are.
+public struct JSONDocument {
+    public let tape: JSONTape
+    public let bytes: UnsafeBufferPointer<UInt8>
+
+    public init(tape: JSONTape, bytes: UnsafeBufferPointer<UInt8>) {
+        self.tape = tape
+        self.bytes = bytes
+    }
+
+    public var root: Int { 0 }
+    @inline(__always) public func kind(_ i: Int) -> JSONTape.Kind { tape.nodes[i].kind }
+    @inline(__always) public func next(_ i: Int) -> Int { Int(tape.nodes[i].next) }
+
+    /// Calls `body(keyIndex, valueIndex)` for each member of the object at `object`.
+    @inline(__always)
+    public func forEachMember(_ object: Int, _ body: (Int, Int) throws -> Void) rethrows {
+        guard tape.nodes[object].kind == .object else { return }
+        var i = object + 1
+        let end = Int(tape.nodes[object].next)
+        while i < end {
+            let v = i + 1
+            try body(i, v)
+            i = Int(tape.nodes[v].next)
+        }
+    }
+
+    /// Calls `body(elementIndex)` for each element of the array at `array`.
+    public func forEachElement(_ array: Int, _ body: (Int) throws -> Void) rethrows {
+        guard tape.nodes[array].kind == .array else { return }
+        var i = array + 1
+        let end = Int(tape.nodes[array].next)
+        while i < end {
+            try body(i)
+            i = Int(tape.nodes[i].next)
+        }
+    }
+
+    /// The value of member `key` in the object at `object`, if present.
+    public func member(_ object: Int, _ key: StaticString) -> Int? {
+        var found: Int?
+        forEachMember(object) { k, v in
+            if found == nil && keyEquals(k, key) { found = v }
+        }
+        return found
+    }
+
+    /// Follows a path of keys through nested objects.
+    public func member(_ object: Int, path: [StaticString]) -> Int? {
+        var cur = object
+        for k in path {
+            guard let v = member(cur, k) else { return nil }
+            cur = v
+        }
+        return cur
+    }
+
+    /// The raw bytes of a node (for strings: without quotes, still escaped).
+    @inline(__always)
+    public func raw(_ i: Int) -> UnsafeBufferPointer<UInt8> {
+        let nd = tape.nodes[i]
+        return UnsafeBufferPointer(rebasing: bytes[Int(nd.start)..<Int(nd.end)])
+    }
+
+    /// Whether the string node `i` (a key, usually) equals `key` byte for byte (unescaped keys only).
+    @inline(__always)
+    public func keyEquals(_ i: Int, _ key: StaticString) -> Bool {
+        let nd = tape.nodes[i]
+        let len = Int(nd.end - nd.start)
+        guard len == key.utf8CodeUnitCount, !nd.flag else { return false }
+        let k = key.utf8Start
+        let b = bytes.baseAddress! + Int(nd.start)
+        for j in 0..<len where b[j] != k[j] { return false }
+        return true
+    }
+
+    /// Case-insensitive ASCII comparison (header names such as `X-Request-Id`).
+    public func keyEqualsIgnoringCase(_ i: Int, _ key: StaticString) -> Bool {
+        let nd = tape.nodes[i]
+        let len = Int(nd.end - nd.start)
+        guard len == key.utf8CodeUnitCount, !nd.flag else { return false }
+        let k = key.utf8Start
+        let b = bytes.baseAddress! + Int(nd.start)
+        for j in 0..<len {
+            var c = b[j]
+            if c >= 0x41 && c <= 0x5a { c |= 0x20 }
+            var d = k[j]
+            if d >= 0x41 && d <= 0x5a { d |= 0x20 }
+            if c != d { return false }
+        }
+        return true
+    }
+
+    /// The node's text: strings unescaped, numbers/bools/null as written, objects/arrays as raw JSON.
+    public func string(_ i: Int) -> String {
+        let nd = tape.nodes[i]
+        if nd.kind == .string && nd.flag { return JSONDocument.unescape(raw(i)) }
+        return String(decoding: raw(i), as: UTF8.self)
+    }
+
+    /// Like `string`, but through an interner (for values that repeat: services, routes, instances).
+    public func string(_ i: Int, interner: inout Interner) -> String {
+        let nd = tape.nodes[i]
+        if nd.kind == .string && nd.flag { return interner.intern(JSONDocument.unescape(raw(i))) }
+        return interner.intern(raw(i))
+    }
+
+    /// The string value, or nil for null/empty.
+    public func nonEmptyString(_ i: Int) -> String? {
+        let nd = tape.nodes[i]
+        if nd.kind == .null || (nd.kind == .string && nd.start == nd.end) { return nil }
+        if nd.kind == .object || nd.kind == .array { return nil }
+        return string(i)
+    }
+
+    /// Numbers, and strings that hold numbers (`"42"`, `"12.5"`).
+    public func double(_ i: Int) -> Double? {
+        let nd = tape.nodes[i]
+        guard nd.kind == .number || (nd.kind == .string && !nd.flag) else { return nil }
+        return NumberParsing.double(raw(i))
+    }
+
+    public func int(_ i: Int) -> Int? {
+        let nd = tape.nodes[i]
+        guard nd.kind == .number || (nd.kind == .string && !nd.flag) else { return nil }
+        if let v = NumberParsing.int(raw(i)) { return v }
+        if let d = NumberParsing.double(raw(i)), d.isFinite, abs(d) < 9e15 { return Int(d) }
+        return nil
+    }
+
+    public func bool(_ i: Int) -> Bool? {
+        let nd = tape.nodes[i]
+        switch nd.kind {
+        case .bool: return nd.flag
+        case .string:
+            let r = raw(i)
+            if r.count == 4 && keyEqualsIgnoringCase(i, "true") { return true }
+            if r.count == 5 && keyEqualsIgnoringCase(i, "false") { return false }
+            return nil
+        case .number: return int(i).map { $0 != 0 }
+        default: return nil
+        }
+    }
+
+    /// Decodes JSON string escapes, including surrogate pairs; invalid escapes become U+FFFD.
+    public static func unescape(_ r: UnsafeBufferPointer<UInt8>) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(r.count)
+        var p = 0
+        let n = r.count
+        func hex4(_ at: Int) -> UInt32? {
+            guard at + 4 <= n else { return nil }
+            var v: UInt32 = 0
+            for k in 0..<4 {
+                let c = r[at + k]
+                let d: UInt8
+                switch c {
+                case 0x30...0x39: d = c - 0x30
+                case 0x41...0x46: d = c - 0x41 + 10
+                case 0x61...0x66: d = c - 0x61 + 10
+                default: return nil
+                }
+                v = v << 4 | UInt32(d)
+            }
+            return v
+        }
+        func appendScalar(_ s: UInt32) {
+            let scalar = Unicode.Scalar(s) ?? "\u{FFFD}"
+            out.append(contentsOf: Array(String(Character(scalar)).utf8))
+        }
+        while p < n {
+            let c = r[p]
+            if c != UInt8(ascii: "\\") { out.append(c); p += 1; continue }
+            guard p + 1 < n else { break }
+            let e = r[p + 1]
+            p += 2
+            switch e {
+            case UInt8(ascii: "n"): out.append(0x0a)
+            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "r"): out.append(0x0d)
+            case UInt8(ascii: "b"): out.append(0x08)
+            case UInt8(ascii: "f"): out.append(0x0c)
+            case UInt8(ascii: "u"):
+                guard let u = hex4(p) else { appendScalar(0xfffd); continue }
+                p += 4
+                if u >= 0xd800 && u < 0xdc00, p + 6 <= n, r[p] == UInt8(ascii: "\\"), r[p + 1] == UInt8(ascii: "u"),
+                   let lo = hex4(p + 2), lo >= 0xdc00 && lo < 0xe000 {
+                    p += 6
+                    appendScalar(0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00))
+                } else {
+                    appendScalar(u)
+                }
+            default: out.append(e)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// Number parsing straight from bytes.
+public enum NumberParsing {
+    public static func int(_ r: UnsafeBufferPointer<UInt8>) -> Int? {
+        var p = 0
+        let n = r.count
+        guard n > 0 else { return nil }
+        var neg = false
+        if r[0] == UInt8(ascii: "-") { neg = true; p = 1 } else if r[0] == UInt8(ascii: "+") { p = 1 }
+        guard p < n, n - p <= 18 else { return nil }
+        var v = 0
+        while p < n {
+            let c = r[p]
+            guard c >= 0x30 && c <= 0x39 else { return nil }
+            v = v * 10 + Int(c - 0x30)
+            p += 1
+        }
+        return neg ? -v : v
+    }
+
+    /// Parses a decimal number; integers and simple fractions exactly, exponents via the standard library.
+    public static func double(_ r: UnsafeBufferPointer<UInt8>) -> Double? {
+        let n = r.count
+        guard n > 0 else { return nil }
+        var p = 0
+        var neg = false
+        if r[0] == UInt8(ascii: "-") { neg = true; p = 1 } else if r[0] == UInt8(ascii: "+") { p = 1 }
+        var mant: UInt64 = 0
+        var digits = 0
+        var scale = 0
+        var sawDigit = false
+        while p < n, r[p] >= 0x30 && r[p] <= 0x39 {
+            if digits < 18 { mant = mant * 10 + UInt64(r[p] - 0x30); digits += mant > 0 ? 1 : 0 } else { scale += 1 }
+            sawDigit = true
+            p += 1
+        }
+        if p < n, r[p] == UInt8(ascii: ".") {
+            p += 1
+            while p < n, r[p] >= 0x30 && r[p] <= 0x39 {
+                if digits < 18 { mant = mant * 10 + UInt64(r[p] - 0x30); digits += mant > 0 ? 1 : 0; scale -= 1 }
+                sawDigit = true
+                p += 1
+            }
+        }
+        guard sawDigit else { return nil }
+        if p < n {
+            guard r[p] == UInt8(ascii: "e") || r[p] == UInt8(ascii: "E") else { return nil }
+            return Double(String(decoding: r, as: UTF8.self))
+        }
+        var v = Double(mant)
+        if scale < 0 {
+            let pow10: [Double] = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13,
+                                   1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22]
+            if -scale < pow10.count { v /= pow10[-scale] } else { return Double(String(decoding: r, as: UTF8.self)) }
+        } else if scale > 0 {
+            for _ in 0..<scale { v *= 10 }
+        }
+        return neg ? -v : v
+    }
+}

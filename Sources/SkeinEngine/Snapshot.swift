@@ -1,0 +1,439 @@
+import SkeinCore
+
+/// An immutable picture of the engine's state at one instant (DESIGN.md, "Views read snapshots").
+///
+/// The dashboard and the exporters read only this; they never reach into the engine. Lists are
+/// already sorted for display (newest first, busiest first) and bounded by the engine's budget.
+public struct Snapshot: Sendable {
+    /// The engine clock when the snapshot was taken (event time live; virtual time in replay).
+    public var now: Timestamp
+    public var firstEventAt: Timestamp?
+    public var lastEventAt: Timestamp?
+
+    public var input: InputStats
+    public var traces: TraceStats
+    /// Finished (and, at the front, still-open) traces, newest first. Export mode keeps all of them.
+    public var recentTraces: [TraceSummary]
+    public var instances: [InstanceInfo]
+    public var coldStarts: ColdStartStats
+    public var db: DBStats
+    /// Busiest first.
+    public var routes: [RouteStats]
+    /// Most severe, then most recent first.
+    public var insights: [Insight]
+    /// What the memory budget threw away, always shown on screen.
+    public var evicted: EvictionStats
+    /// Events per second over the last buckets (oldest first), for the header sparkline.
+    public var eventRate: [Double]
+
+    public init(now: Timestamp) {
+        self.now = now
+        input = InputStats()
+        traces = TraceStats()
+        recentTraces = []
+        instances = []
+        coldStarts = ColdStartStats()
+        db = DBStats()
+        routes = []
+        insights = []
+        evicted = EvictionStats()
+        eventRate = []
+    }
+}
+
+/// How much input was read and what became of it.
+public struct InputStats: Sendable, Equatable {
+    public var lines: Int = 0
+    public var events: Int = 0
+    public var malformed: Int = 0
+    /// Queue drops between sources and the engine.
+    public var dropped: Int = 0
+    public var malformedByReason: [String: Int] = [:]
+    public var sources: [SourceStats] = []
+    public init() {}
+}
+
+/// One input: a file, stdin, a listener, a database sampler.
+public struct SourceStats: Sendable, Equatable {
+    public var id: SourceID
+    public var name: String
+    public var health: SourceHealth
+    public var lines: Int
+    public var events: Int
+    public var malformed: Int
+    /// Detected formats and how many frames each decoded (`skein`, `aws-lambda-text`, ...).
+    public var formats: [String: Int]
+    public init(id: SourceID, name: String, health: SourceHealth = .reading, lines: Int = 0, events: Int = 0,
+                malformed: Int = 0, formats: [String: Int] = [:]) {
+        self.id = id; self.name = name; self.health = health
+        self.lines = lines; self.events = events; self.malformed = malformed; self.formats = formats
+    }
+}
+
+/// A source's lifecycle, shown in the header.
+public enum SourceHealth: Sendable, Equatable {
+    case reading
+    /// Caught up; waiting for more (a followed file, an idle listener).
+    case waiting
+    case reconnecting(attempt: Int, reason: String)
+    case failed(reason: String)
+    /// Read to its end (a file in export or replay).
+    case finished
+
+    public var label: String {
+        switch self {
+        case .reading: "reading"
+        case .waiting: "waiting"
+        case .reconnecting(let n, _): "reconnecting (\(n))"
+        case .failed: "failed"
+        case .finished: "done"
+        }
+    }
+}
+
+public struct TraceStats: Sendable, Equatable {
+    /// Every trace seen (open and finished).
+    public var count: Int = 0
+    public var complete: Int = 0
+    /// Traces whose status is an error (5xx, an error-level line, a timeout, a platform error).
+    public var errors: Int = 0
+    /// Traces not yet complete.
+    public var open: Int = 0
+    public init() {}
+}
+
+/// Flags shown beside a trace.
+public struct TraceFlags: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+    /// A hop waited for a cold start.
+    public static let cold = TraceFlags(rawValue: 1 << 0)
+    /// A hop waited for a pooled DB connection.
+    public static let dbWait = TraceFlags(rawValue: 1 << 1)
+    public static let error = TraceFlags(rawValue: 1 << 2)
+    /// A serverless/edge hop kept working after its response was sent.
+    public static let afterResponse = TraceFlags(rawValue: 1 << 3)
+    public static let timeout = TraceFlags(rawValue: 1 << 4)
+    /// An edge hop went over its CPU limit.
+    public static let cpuLimit = TraceFlags(rawValue: 1 << 5)
+    /// A DB connection was refused (too many clients).
+    public static let dbRefused = TraceFlags(rawValue: 1 << 6)
+    /// Completed by timeout rather than by its root ending.
+    public static let incomplete = TraceFlags(rawValue: 1 << 7)
+
+    /// Names as the export and the dashboard print them.
+    public var names: [String] {
+        var out: [String] = []
+        if contains(.cold) { out.append("COLD") }
+        if contains(.dbWait) { out.append("DB-WAIT") }
+        if contains(.dbRefused) { out.append("DB-REFUSED") }
+        if contains(.error) { out.append("ERR") }
+        if contains(.afterResponse) { out.append("AFTER-RESPONSE") }
+        if contains(.timeout) { out.append("TIMEOUT") }
+        if contains(.cpuLimit) { out.append("CPU-LIMIT") }
+        if contains(.incomplete) { out.append("INCOMPLETE") }
+        return out
+    }
+}
+
+/// One request across its hops, as the traces list and the export show it.
+public struct TraceSummary: Sendable, Equatable {
+    /// The canonical id: the W3C trace id when known, else the first id seen.
+    public var id: String
+    /// Every other id linked to this trace.
+    public var aliases: [String]
+    /// Skew-corrected start of the earliest hop.
+    public var start: Timestamp
+    public var durationMS: Double
+    public var rootService: String?
+    public var rootRoute: String?
+    public var rootMethod: String?
+    /// The root's response status; nil when nobody logged one.
+    public var status: Int?
+    /// Ordered by start (parents before children).
+    public var hops: [Hop]
+    public var coldStart: Bool
+    public var coldStartInitMS: Double?
+    public var dbWaitMS: Double
+    public var flags: TraceFlags
+    public var complete: Bool
+    /// Number of events stitched into the trace.
+    public var eventCount: Int
+
+    public init(id: String, start: Timestamp) {
+        self.id = id; self.start = start
+        aliases = []; durationMS = 0; hops = []; coldStart = false; dbWaitMS = 0; flags = []
+        complete = false; eventCount = 0
+    }
+
+    public var isError: Bool { flags.contains(.error) }
+}
+
+/// One service instance's part of a trace (a span, when span ids exist).
+public struct Hop: Sendable, Equatable {
+    public var service: String
+    public var deploy: DeployModel?
+    public var instance: String?
+    public var runtime: String?
+    public var spanID: String?
+    public var parentSpanID: String?
+    /// Index of the parent hop in `TraceSummary.hops`.
+    public var parent: Int?
+    /// From the trace start, after skew correction.
+    public var offsetMS: Double
+    public var durationMS: Double
+    public var status: Int?
+    /// Init time this hop waited for, when it ran on a cold instance.
+    public var coldStartMS: Double?
+    public var dbWaitMS: Double
+    /// When the response was sent, if logged separately from the end (from the hop's start).
+    public var responseAtMS: Double?
+    public var onCriticalPath: Bool
+    public var flags: TraceFlags
+
+    public init(service: String, offsetMS: Double = 0, durationMS: Double = 0) {
+        self.service = service; self.offsetMS = offsetMS; self.durationMS = durationMS
+        dbWaitMS = 0; onCriticalPath = false; flags = []
+    }
+}
+
+/// Everything the trace detail view draws: the summary plus the trace's own log lines.
+public struct TraceDetail: Sendable, Equatable {
+    public var summary: TraceSummary
+    /// The trace's events in corrected time order (bounded per trace).
+    public var lines: [TraceLine]
+    /// Lines dropped from this trace by the per-trace budget.
+    public var droppedLines: Int
+    public init(summary: TraceSummary, lines: [TraceLine], droppedLines: Int = 0) {
+        self.summary = summary; self.lines = lines; self.droppedLines = droppedLines
+    }
+}
+
+public struct TraceLine: Sendable, Equatable {
+    public var time: Timestamp
+    /// From the trace start, after skew correction.
+    public var offsetMS: Double
+    public var service: String?
+    public var instance: String?
+    public var kind: EventKind
+    public var level: Level
+    /// Unsanitised: views sanitise before drawing.
+    public var message: String
+    public var source: SourceID
+    public init(time: Timestamp, offsetMS: Double, service: String?, instance: String?, kind: EventKind,
+                level: Level, message: String, source: SourceID) {
+        self.time = time; self.offsetMS = offsetMS; self.service = service; self.instance = instance
+        self.kind = kind; self.level = level; self.message = message; self.source = source
+    }
+}
+
+/// An instance's lifecycle (DESIGN.md): cold → busy ⇄ idle → gone.
+public enum InstanceState: String, Sendable, CaseIterable, Hashable {
+    case cold, busy, idle, gone
+}
+
+public struct InstanceInfo: Sendable, Equatable {
+    public var service: String
+    public var instance: String
+    public var deploy: DeployModel?
+    public var platform: String?
+    public var runtime: String?
+    public var region: String?
+    public var state: InstanceState
+    public var firstSeen: Timestamp
+    public var lastSeen: Timestamp
+    public var invocations: Int
+    /// Requests in flight now.
+    public var inFlight: Int
+    public var coldStart: ColdStart?
+    /// Connections this instance holds now.
+    public var dbOpen: Int
+    public var dbPeak: Int
+    public var dbErrors: Int
+    public var errors: Int
+
+    public init(service: String, instance: String, state: InstanceState, firstSeen: Timestamp) {
+        self.service = service; self.instance = instance; self.state = state
+        self.firstSeen = firstSeen; lastSeen = firstSeen
+        invocations = 0; inFlight = 0; dbOpen = 0; dbPeak = 0; dbErrors = 0; errors = 0
+    }
+}
+
+/// One instance's initialisation before its first request.
+public struct ColdStart: Sendable, Equatable {
+    public var at: Timestamp
+    public var service: String
+    public var instance: String
+    public var runtime: String?
+    public var deploy: DeployModel?
+    public var initMS: Double?
+    /// True when no line said so and the engine inferred it (first request of a new serverless instance).
+    public var inferred: Bool
+    /// The request that waited for it.
+    public var traceID: String?
+    public init(at: Timestamp, service: String, instance: String, runtime: String?, deploy: DeployModel?,
+                initMS: Double?, inferred: Bool, traceID: String?) {
+        self.at = at; self.service = service; self.instance = instance; self.runtime = runtime
+        self.deploy = deploy; self.initMS = initMS; self.inferred = inferred; self.traceID = traceID
+    }
+}
+
+/// Percentiles over a set of durations, in milliseconds.
+public struct Percentiles: Sendable, Equatable {
+    public var count: Int = 0
+    public var p50: Double?
+    public var p95: Double?
+    public var p99: Double?
+    public var max: Double?
+    public init() {}
+    public init(count: Int, p50: Double?, p95: Double?, p99: Double?, max: Double?) {
+        self.count = count; self.p50 = p50; self.p95 = p95; self.p99 = p99; self.max = max
+    }
+}
+
+/// A labelled count (per runtime, per service, per application).
+public struct Tally: Sendable, Equatable, Hashable {
+    public var name: String
+    public var count: Int
+    public init(_ name: String, _ count: Int) { self.name = name; self.count = count }
+}
+
+/// A time series at a fixed bucket width, oldest first, ending at the snapshot's `now`.
+public struct Series: Sendable, Equatable {
+    public var bucketMS: Double
+    public var values: [Double]
+    public init(bucketMS: Double = 1000, values: [Double] = []) { self.bucketMS = bucketMS; self.values = values }
+}
+
+public struct ColdStartStats: Sendable, Equatable {
+    public var count: Int = 0
+    public var inferred: Int = 0
+    public var byRuntime: [Tally] = []
+    public var byService: [Tally] = []
+    public var initMS = Percentiles()
+    /// Latency of requests that waited on a cold start, against the rest: the penalty.
+    public var coldLatencyMS = Percentiles()
+    public var warmLatencyMS = Percentiles()
+    /// Cold starts per bucket.
+    public var series = Series()
+    /// Newest first.
+    public var recent: [ColdStart] = []
+    public init() {}
+
+    /// p95(cold) − p95(warm), when both are known.
+    public var penaltyP95MS: Double? {
+        guard let c = coldLatencyMS.p95, let w = warmLatencyMS.p95 else { return nil }
+        return c - w
+    }
+}
+
+/// Where `max_connections` came from.
+public enum DBMaxSource: String, Sendable, Equatable {
+    case flag, event, sampler
+}
+
+public struct DBStats: Sendable, Equatable {
+    /// Connections open now: the server's own count when known (sampler, server log), else the sum
+    /// of what instances report.
+    public var open: Int = 0
+    /// Whether `open` is the server's count.
+    public var serverTruth: Bool = false
+    /// The app-side sum, always (to compare with server truth).
+    public var appReportedOpen: Int = 0
+    public var peakOpen: Int = 0
+    public var peakAt: Timestamp?
+    public var maxConnections: Int?
+    public var maxSource: DBMaxSource?
+    /// Reserved for superusers (from the sampler), when known.
+    public var reservedConnections: Int?
+    public var errors: Int = 0
+    public var errorsByKind: [Tally] = []
+    public var firstExhaustionAt: Timestamp?
+    public var poolWaits: Int = 0
+    public var poolWait = Percentiles()
+    /// Open connections per bucket.
+    public var series = Series()
+    /// Busiest first.
+    public var byService: [Tally] = []
+    public var byInstance: [InstanceConnections] = []
+    /// Server-side breakdown (application_name / user / state) when a sampler or server log tells it.
+    public var byApplication: [Tally] = []
+    public var unattributed: Int = 0
+    public init() {}
+
+    public var utilisation: Double? {
+        guard let m = maxConnections, m > 0 else { return nil }
+        return Double(open) / Double(m)
+    }
+}
+
+public struct InstanceConnections: Sendable, Equatable {
+    public var service: String
+    public var instance: String
+    public var deploy: DeployModel?
+    public var open: Int
+    public init(service: String, instance: String, deploy: DeployModel?, open: Int) {
+        self.service = service; self.instance = instance; self.deploy = deploy; self.open = open
+    }
+}
+
+public struct RouteStats: Sendable, Equatable {
+    public var route: String
+    public var service: String?
+    public var count: Int
+    public var errors: Int
+    public var latencyMS: Percentiles
+    public init(route: String, service: String?, count: Int, errors: Int, latencyMS: Percentiles) {
+        self.route = route; self.service = service; self.count = count; self.errors = errors; self.latencyMS = latencyMS
+    }
+}
+
+/// A known hybrid-architecture failure, named with its evidence.
+public struct Insight: Sendable, Equatable {
+    public enum Kind: String, Sendable, CaseIterable, Hashable {
+        case connectionExhaustion = "connection_exhaustion"
+        case coldStartCascade = "cold_start_cascade"
+        case workAfterResponse = "work_after_response"
+        case edgeCPULimit = "edge_cpu_limit"
+        case longLivedConnection = "long_lived_connection"
+        case timeout = "timeout"
+    }
+    public enum Severity: String, Sendable, Comparable, CaseIterable {
+        case info, warning, critical
+        public static func < (a: Severity, b: Severity) -> Bool { a.rank < b.rank }
+        private var rank: Int { switch self { case .info: 0; case .warning: 1; case .critical: 2 } }
+    }
+
+    public var kind: Kind
+    public var severity: Severity
+    public var firstAt: Timestamp
+    public var lastAt: Timestamp
+    public var count: Int
+    /// One sentence a person can act on.
+    public var message: String
+    /// Bounded: the first few pieces of evidence.
+    public var evidence: [Evidence]
+    public init(kind: Kind, severity: Severity, firstAt: Timestamp, lastAt: Timestamp, count: Int,
+                message: String, evidence: [Evidence]) {
+        self.kind = kind; self.severity = severity; self.firstAt = firstAt; self.lastAt = lastAt
+        self.count = count; self.message = message; self.evidence = evidence
+    }
+}
+
+public struct Evidence: Sendable, Equatable {
+    public var at: Timestamp
+    public var service: String?
+    public var instance: String?
+    public var traceID: String?
+    public var detail: String
+    public init(at: Timestamp, service: String? = nil, instance: String? = nil, traceID: String? = nil, detail: String) {
+        self.at = at; self.service = service; self.instance = instance; self.traceID = traceID; self.detail = detail
+    }
+}
+
+public struct EvictionStats: Sendable, Equatable {
+    public var traces: Int = 0
+    public var instances: Int = 0
+    public var lines: Int = 0
+    public init() {}
+}

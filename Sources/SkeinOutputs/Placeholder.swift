@@ -1,0 +1,1 @@
+// SkeinOutputs: see DESIGN.md

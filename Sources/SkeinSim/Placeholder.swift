@@ -1,0 +1,1 @@
+// SkeinSim: see DESIGN.md

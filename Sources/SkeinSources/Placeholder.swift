@@ -1,0 +1,1 @@
+// SkeinSources: see DESIGN.md

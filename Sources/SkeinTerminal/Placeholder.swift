@@ -1,0 +1,1 @@
+// SkeinTerminal: see DESIGN.md

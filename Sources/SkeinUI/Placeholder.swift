@@ -1,0 +1,1 @@
+// SkeinUI: see DESIGN.md
