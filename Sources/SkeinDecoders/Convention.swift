@@ -69,6 +69,39 @@ public enum ConventionMapper {
         return builder.finish(&event, context: &context)
     }
 
+    /// What an embedded message turned out to be.
+    public enum EmbeddedFormat: Sendable, Equatable {
+        /// A JSON object, mapped field by field (`timed`: it carried its own time).
+        case json(timed: Bool)
+        /// Anything else: set as the event's message.
+        case text
+    }
+
+    /// Maps an app's message found inside a platform envelope (Lambda's tab-separated line, a Vercel or
+    /// Cloudflare record's `message`): a JSON object is mapped with `apply`, anything else becomes the
+    /// message (cut at `maxMessageBytes`). `bytes` must be unescaped text; `tape` is the caller's scratch.
+    public static func applyMessage(_ bytes: UnsafeBufferPointer<UInt8>, tape: inout JSONTape, to event: inout Event,
+                                    context: inout DecodeContext) -> EmbeddedFormat {
+        var s = 0
+        while s < bytes.count, bytes[s] == 0x20 || bytes[s] == 0x09 { s += 1 }
+        if s < bytes.count, bytes[s] == UInt8(ascii: "{") {
+            do throws(JSONTape.Failure) {
+                try tape.parse(bytes)
+                let doc = JSONDocument(tape: tape, bytes: bytes)
+                return .json(timed: apply(doc, object: doc.root, to: &event, context: &context))
+            } catch {
+                // Not JSON after all (`{user} logged in`): it is text.
+            }
+        }
+        var e = bytes.count
+        while e > s, bytes[e - 1] == 0x20 || bytes[e - 1] == 0x09 || bytes[e - 1] == 0x0a || bytes[e - 1] == 0x0d { e -= 1 }
+        let text = UnsafeBufferPointer(rebasing: bytes[s..<e])
+        let cut = ByteText.boundary(text, maxMessageBytes)
+        event.message = String(decoding: UnsafeBufferPointer(rebasing: text[..<cut]), as: UTF8.self)
+        if cut < text.count { event.attributes.append(Attribute("skein.truncated", "1")) }
+        return .text
+    }
+
     /// Applies the missing-time rule: a line without a time takes the last time its source logged
     /// (marked with the attribute `skein.time=inherited`), so one untimed line in a timed stream is kept
     /// in place; only when the source has never logged a time is the line malformed (`missingFields`).
