@@ -132,8 +132,10 @@ public enum TimeParsing {
         var whole: Int64 = 0
         var intDigits = 0
         while p < n, isDigit(bytes[p]) {
-            guard intDigits < 19 else { return nil }
-            whole = whole * 10 + Int64(bytes[p] - 0x30)
+            let (times10, o1) = whole.multipliedReportingOverflow(by: 10)
+            let (next, o2) = times10.addingReportingOverflow(Int64(bytes[p] - 0x30))
+            guard !o1, !o2 else { return nil }
+            whole = next
             intDigits += 1
             p += 1
         }
