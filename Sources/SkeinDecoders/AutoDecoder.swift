@@ -77,6 +77,11 @@ public struct AutoDecoder: FrameDecoder {
         AutoDecoder(records: [ConventionDecoder()], texts: [LogfmtDecoder()], forced: forced)
     }
 
+    /// The standard decoders, or only the one `--format` names (`standard(forced:)`).
+    public init(forced: String?) {
+        self = AutoDecoder.standard(forced: forced)
+    }
+
     /// The names `--format` accepts: every decoder of `standard()`, plus `json` (all JSON decoders).
     public static var formatNames: [String] { standard().formatNames }
 
