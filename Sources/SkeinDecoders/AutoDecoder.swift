@@ -74,7 +74,17 @@ public struct AutoDecoder: FrameDecoder {
 
     /// Every known decoder, in detection order; the one place to register a format.
     public static func standard(forced: String? = nil) -> AutoDecoder {
-        AutoDecoder(records: [ConventionDecoder()], texts: [LogfmtDecoder()], forced: forced)
+        let records: [any JSONRecordDecoder] = [
+            DockerJSONDecoder(),
+            // Skein's convention takes any object: it stays last.
+            ConventionDecoder(),
+        ]
+        let texts: [any TextFrameDecoder] = [
+            CRIDecoder(),
+            // logfmt takes any `key=` line: it stays last.
+            LogfmtDecoder(),
+        ]
+        return AutoDecoder(records: records, texts: texts, forced: forced)
     }
 
     /// The standard decoders, or only the one `--format` names (`standard(forced:)`).
