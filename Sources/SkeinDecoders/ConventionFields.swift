@@ -66,7 +66,9 @@ enum ConventionField: UInt8, Sendable {
 
     /// A request header nested under `headers` (`req.headers.x-request-id`, `request.headers.traceparent`).
     static func classifyHeader(_ path: UnsafeBufferPointer<UInt8>) -> ConventionField? {
-        guard let dot = path.lastIndex(of: UInt8(ascii: ".")), dot >= 7 else { return nil }
+        var dot = path.count - 1
+        while dot >= 0, path[dot] != UInt8(ascii: ".") { dot -= 1 }
+        guard dot >= 7, path[dot - 1] == UInt8(ascii: "s") else { return nil }
         guard ByteText.equal(UnsafeBufferPointer(rebasing: path[(dot - 7)..<dot]), "headers") else { return nil }
         let name = UnsafeBufferPointer(rebasing: path[(dot + 1)...])
         switch table.lookup(name) {
