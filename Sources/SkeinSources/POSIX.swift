@@ -48,6 +48,11 @@ enum POSIX {
         return .success(fd)
     }
 
+    /// Opens for reading without blocking; -1 with errno set on failure.
+    static func openNonBlocking(_ path: String) -> Int32 {
+        open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+    }
+
     /// `read(2)` retried on EINTR; returns bytes read, 0 at end of file, or -1 with errno set.
     static func readSome(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> Int {
         while true {
