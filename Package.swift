@@ -47,6 +47,7 @@ let package = Package(
         .testTarget(name: "SkeinSimTests", dependencies: ["SkeinCore", "SkeinSim", "SkeinDecoders", "SkeinEngine", "SkeinSources"]),
         .testTarget(name: "SkeinUITests", dependencies: ["SkeinCore", "SkeinEngine", "SkeinUI", "SkeinDecoders", "SkeinSources"]),
         .testTarget(name: "SkeinEndToEndTests", dependencies: []),
+        .testTarget(name: "SkeinSourcesTests", dependencies: ["SkeinCore", "SkeinDecoders", "SkeinSources"]),
     ],
     swiftLanguageModes: [.v6]
 )
