@@ -1,0 +1,255 @@
+import SkeinCore
+import SkeinEngine
+
+/// Writes JSON text into a byte buffer, value by value, with keys in the order they are written.
+///
+/// There is no intermediate tree: exports of a hundred thousand traces go straight to bytes and
+/// are drained to a `ByteSink` in chunks (`drain(to:)`). The writer tracks only what it needs for
+/// commas and indentation; writing a value where a key is due is the caller's bug and yields
+/// invalid JSON rather than a trap.
+public struct JSONWriter {
+    /// How doubles are written.
+    public enum DoubleStyle: Sendable {
+        /// At most three decimals and no exponent in normal ranges: milliseconds to the microsecond.
+        case milli
+        /// The shortest text that reads back as the same value (the recorder, for exact round trips).
+        case shortest
+    }
+
+    private struct Frame {
+        var count = 0
+    }
+
+    /// The text written and not yet drained.
+    public private(set) var bytes: [UInt8]
+    /// Two-space indentation and one member per line.
+    public let pretty: Bool
+    public var doubleStyle: DoubleStyle
+    private var frames: [Frame] = []
+    private var afterKey = false
+
+    public init(pretty: Bool = false, doubleStyle: DoubleStyle = .milli, capacity: Int = 4096) {
+        self.pretty = pretty
+        self.doubleStyle = doubleStyle
+        bytes = []
+        bytes.reserveCapacity(capacity)
+    }
+
+    /// Containers opened and not yet closed.
+    public var depth: Int { frames.count }
+
+    /// The text so far as a `String` (tests, small documents).
+    public var text: String { String(decoding: bytes, as: UTF8.self) }
+
+    /// Hands the buffered bytes to `sink` and empties the buffer, keeping its capacity.
+    public mutating func drain(to sink: ByteSink) throws {
+        guard !bytes.isEmpty else { return }
+        try sink.write(bytes)
+        bytes.removeAll(keepingCapacity: true)
+    }
+
+    /// Empties the buffer and forgets any open containers (one writer per line of NDJSON).
+    public mutating func reset() {
+        bytes.removeAll(keepingCapacity: true)
+        frames.removeAll(keepingCapacity: true)
+        afterKey = false
+    }
+
+    /// Appends bytes verbatim (a newline between NDJSON records).
+    public mutating func raw(_ s: StaticString) {
+        ByteText.append(s, to: &bytes)
+    }
+
+    // MARK: Containers
+
+    public mutating func beginObject() {
+        beforeValue()
+        bytes.append(UInt8(ascii: "{"))
+        frames.append(Frame())
+    }
+
+    public mutating func endObject() { close(UInt8(ascii: "}")) }
+
+    public mutating func beginArray() {
+        beforeValue()
+        bytes.append(UInt8(ascii: "["))
+        frames.append(Frame())
+    }
+
+    public mutating func endArray() { close(UInt8(ascii: "]")) }
+
+    /// A member name from a literal: no escaping needed, so none is done.
+    public mutating func key(_ k: StaticString) {
+        beforeMember()
+        bytes.append(UInt8(ascii: "\""))
+        ByteText.append(k, to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+        afterKeyText()
+    }
+
+    /// A member name from data (a service name, an attribute key): escaped.
+    public mutating func key(_ k: String) {
+        beforeMember()
+        appendQuoted(k)
+        afterKeyText()
+    }
+
+    // MARK: Values
+
+    public mutating func string(_ s: String) {
+        beforeValue()
+        appendQuoted(s)
+    }
+
+    public mutating func string(_ s: String?) {
+        if let s { string(s) } else { null() }
+    }
+
+    public mutating func int(_ n: Int) {
+        beforeValue()
+        ByteText.appendInt(n, to: &bytes)
+    }
+
+    public mutating func int(_ n: Int?) {
+        if let n { int(n) } else { null() }
+    }
+
+    /// NaN and infinities have no JSON form: they become `null`.
+    public mutating func double(_ d: Double) {
+        beforeValue()
+        guard d.isFinite else {
+            ByteText.append("null", to: &bytes)
+            return
+        }
+        switch doubleStyle {
+        case .milli: ByteText.appendMilli(d, to: &bytes)
+        case .shortest: ByteText.appendShortest(d, to: &bytes)
+        }
+    }
+
+    public mutating func double(_ d: Double?) {
+        if let d { double(d) } else { null() }
+    }
+
+    public mutating func bool(_ b: Bool) {
+        beforeValue()
+        if b { ByteText.append("true", to: &bytes) } else { ByteText.append("false", to: &bytes) }
+    }
+
+    public mutating func bool(_ b: Bool?) {
+        if let b { bool(b) } else { null() }
+    }
+
+    public mutating func null() {
+        beforeValue()
+        ByteText.append("null", to: &bytes)
+    }
+
+    /// RFC 3339 UTC with milliseconds (`Timestamp.rfc3339`), or `null`.
+    public mutating func timestamp(_ t: Timestamp?, fractionDigits: Int = 3) {
+        guard let t else { null(); return }
+        beforeValue()
+        bytes.append(UInt8(ascii: "\""))
+        ByteText.appendRFC3339(t, fractionDigits: fractionDigits, to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    /// An object of counts, keys sorted so that output does not depend on hashing.
+    public mutating func counts(_ d: [String: Int]) {
+        beginObject()
+        for k in d.keys.sorted() {
+            key(k)
+            int(d[k] ?? 0)
+        }
+        endObject()
+    }
+
+    /// An object of labelled counts in the order given (the engine's busiest-first order).
+    public mutating func counts(_ tallies: [Tally]) {
+        beginObject()
+        for t in tallies {
+            key(t.name)
+            int(t.count)
+        }
+        endObject()
+    }
+
+    public mutating func strings(_ list: [String]) {
+        beginArray()
+        for s in list { string(s) }
+        endArray()
+    }
+
+    // MARK: Punctuation
+
+    private mutating func beforeMember() {
+        guard !frames.isEmpty else { return }
+        let i = frames.count - 1
+        if frames[i].count > 0 { bytes.append(UInt8(ascii: ",")) }
+        frames[i].count += 1
+        if pretty { newlineAndIndent(frames.count) }
+    }
+
+    private mutating func afterKeyText() {
+        bytes.append(UInt8(ascii: ":"))
+        if pretty { bytes.append(UInt8(ascii: " ")) }
+        afterKey = true
+    }
+
+    private mutating func beforeValue() {
+        if afterKey {
+            afterKey = false
+            return
+        }
+        beforeMember()
+    }
+
+    private mutating func close(_ bracket: UInt8) {
+        let count = frames.popLast()?.count ?? 0
+        if pretty && count > 0 { newlineAndIndent(frames.count) }
+        bytes.append(bracket)
+    }
+
+    private mutating func newlineAndIndent(_ level: Int) {
+        bytes.append(UInt8(ascii: "\n"))
+        if level > 0 { bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: level * 2)) }
+    }
+
+    /// Quotes and escapes: `"` and `\` get a backslash, `\n` `\r` `\t` their short forms, every
+    /// other control character (and DEL) `\u00XX`. Everything else is copied byte for byte: a Swift
+    /// string is always valid UTF-8, so the output is too.
+    private mutating func appendQuoted(_ s: String) {
+        bytes.append(UInt8(ascii: "\""))
+        var s = s
+        s.withUTF8 { buf in
+            var start = 0
+            var i = 0
+            let n = buf.count
+            while i < n {
+                let b = buf[i]
+                if b >= 0x20 && b != 0x22 && b != 0x5c && b != 0x7f {
+                    i += 1
+                    continue
+                }
+                if start < i { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buf[start..<i])) }
+                switch b {
+                case 0x22: ByteText.append("\\\"", to: &bytes)
+                case 0x5c: ByteText.append("\\\\", to: &bytes)
+                case 0x0a: ByteText.append("\\n", to: &bytes)
+                case 0x0d: ByteText.append("\\r", to: &bytes)
+                case 0x09: ByteText.append("\\t", to: &bytes)
+                default:
+                    ByteText.append("\\u00", to: &bytes)
+                    bytes.append(JSONWriter.hex[Int(b >> 4)])
+                    bytes.append(JSONWriter.hex[Int(b & 0x0f)])
+                }
+                i += 1
+                start = i
+            }
+            if start < n { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buf[start..<n])) }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+
+    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+}
