@@ -48,7 +48,7 @@ public enum DashboardView {
         var out: [(Pane, Rect)] = []
         var topArea = area, bottomArea = area
         if !top.isEmpty && !bottom.isEmpty {
-            let h = max(6, area.height * 45 / 100)
+            let h = max(6, area.height / 2)
             (topArea, bottomArea) = area.splitTop(h)
         }
         let wide = area.width >= 140
@@ -60,7 +60,7 @@ public enum DashboardView {
                 let (left, right) = topArea.splitLeft(topArea.width * 55 / 100)
                 out.append((.instances, left))
                 let side = top.filter { $0 != .instances }
-                let weights = side.map { $0 == .db ? 5 : 4 }
+                let weights = side.map { _ in 1 }
                 out += zip(side, right.rows(weights)).map { ($0, $1) }
             }
         }
@@ -115,7 +115,16 @@ public enum DashboardView {
         t.focused = state.focus == pane
         p.offset = t.renderReturningOffset(into: &buffer, area: area)
         state.lists[pane] = p
-        state.pageSize[pane] = max(1, t.visibleRows(in: area))
+        let visible = t.visibleRows(in: area)
+        state.pageSize[pane] = max(1, visible)
+        // Where we are in a long list, on the pane's bottom border (k9s style).
+        if t.rowCount > visible, visible > 0 {
+            let label = " \(p.offset + 1)-\(min(t.rowCount, p.offset + visible)) of \(Format.count(t.rowCount)) "
+            let w = TextWidth.of(label)
+            if w + 2 <= area.width {
+                buffer.put(label, x: area.maxX - w - 1, y: area.maxY, style: Style(.dim))
+            }
+        }
     }
 
     /// `name 12 · name 4`, as many as fit.
@@ -171,7 +180,7 @@ enum HeaderView {
             Span("  mem ", role: .dim), Span(Format.bytes(model.memoryBytes)),
         ]
         let tailWidth = tail.reduce(0) { $0 + TextWidth.of($1.text) }
-        let sparkWidth = min(20, area.width - used - tailWidth - 1)
+        let sparkWidth = min(20, s.eventRate.count, area.width - used - tailWidth - 1)
         buffer.put(line0, x: area.x, y: area.y, maxWidth: area.width)
         if sparkWidth >= 4 {
             Sparkline(s.eventRate, style: Style(.accent), glyphs: g)
@@ -198,7 +207,7 @@ enum HeaderView {
         for (n, src) in i.sources.enumerated() {
             let text = src.name + " " + src.health.label
             let sep = n == 0 ? "" : ", "
-            let more = " +\(i.sources.count - n) more"
+            let more = " +\(i.sources.count - n)"
             let needed = TextWidth.of(sep + text) + (n < i.sources.count - 1 ? TextWidth.of(more) : 0)
             if w1 + needed > area.width && n > 0 {
                 line1.append(Span(more, role: .dim))

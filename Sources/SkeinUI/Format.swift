@@ -22,6 +22,13 @@ public enum Format {
         return "\(s / 3600)h" + pad2((s % 3600) / 60) + "m"
     }
 
+    /// A bucket width: `1s`, `500ms`, `1m`.
+    public static func bucket(_ ms: Double) -> String {
+        if ms >= 60_000, ms.truncatingRemainder(dividingBy: 60_000) == 0 { return "\(Int(ms / 60_000))m" }
+        if ms >= 1000, ms.truncatingRemainder(dividingBy: 1000) == 0 { return "\(Int(ms / 1000))s" }
+        return Format.ms(ms)
+    }
+
     /// An age in whole units: `12s`, `4m`, `2h`, `3d`.
     public static func age(ms v: Double) -> String {
         let s = Int(max(0, v) / 1000)

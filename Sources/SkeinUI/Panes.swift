@@ -7,7 +7,7 @@ enum InstancesPane {
     static let columns: [Column] = [
         Column("", .fixed(1), priority: 9),
         Column("SERVICE", .flex(min: 8), priority: 10),
-        Column("INSTANCE", .flex(min: 8), priority: 6),
+        Column("INSTANCE", .flex(min: 8, weight: 2), priority: 6, keepTail: true),
         Column("RUNTIME", .fixed(9), priority: 4),
         Column("STATE", .fixed(5), priority: 9),
         Column("AGE", .fixed(4), alignRight: true, priority: 5),
@@ -22,7 +22,7 @@ enum InstancesPane {
         let rows = model.instanceRows(for: state)
         let shown = rows.reduce(0) { if case .instance = $1 { return $0 + 1 } else { return $0 } }
         let arrow = state.sortDescending ? state.glyphs.arrowUp : state.glyphs.arrowDown
-        var extra = [Span(" " + state.glyphs.middot + " " + state.instanceSort.rawValue + arrow, role: .dim)]
+        var extra = [Span(" " + state.glyphs.middot + " " + state.instanceSort.rawValue + " " + arrow, role: .dim)]
         if state.groupByDeploy { extra.append(Span(" " + state.glyphs.middot + " by deploy", role: .dim)) }
         let inner = DashboardView.frame(.instances, state: state, shown: shown, total: s.instances.count, extra: extra,
                                         into: &buffer, area: area)
@@ -86,18 +86,22 @@ enum ColdStartsPane {
         let minutes = observedMinutes(model.snapshot)
         func perMinute(_ n: Int) -> String { minutes > 0 ? Format.rate(Double(n) / minutes, unit: "/m") : "-" }
 
-        var summary: [Span] = [Span(Format.count(c.count), Style(.coldStart, bold: true)), Span(" cold", role: .coldStart)]
-        if c.inferred > 0 { summary.append(Span(" (\(Format.count(c.inferred)) inferred)", role: .dim)) }
-        summary.append(Span(" " + g.middot + " " + perMinute(c.count), role: .normal))
-        summary.append(Span(" " + g.middot + " init p50 ", role: .dim))
-        summary.append(Span(Format.ms(c.initMS.p50)))
-        summary.append(Span(" p95 ", role: .dim))
-        summary.append(Span(Format.ms(c.initMS.p95), role: .coldStart))
+        let dot = " " + g.middot + " "
+        let sep = Span(dot, role: .dim)
+        let summary = Segments.fit([
+            [Span(Format.count(c.count), Style(.coldStart, bold: true)), Span(" cold", role: .coldStart)],
+            [Span(perMinute(c.count), role: .normal)],
+            [Span("init p50 ", role: .dim), Span(Format.ms(c.initMS.p50)),
+             Span(" p95 ", role: .dim), Span(Format.ms(c.initMS.p95), role: .coldStart)],
+            c.inferred > 0 ? [Span("\(Format.count(c.inferred)) inferred", role: .dim)] : [],
+        ], width: w, separator: sep)
 
         var penalty: [Span] = [Span("penalty p95 ", role: .dim)]
         if let p = c.penaltyP95MS {
-            penalty.append(Span((p >= 0 ? "+" : "") + Format.ms(p), Style(p > 0 ? .warning : .ok, bold: true)))
-            penalty.append(Span(" (cold \(Format.ms(c.coldLatencyMS.p95)) vs warm \(Format.ms(c.warmLatencyMS.p95)))", role: .dim))
+            penalty = Segments.fit([
+                [Span("penalty p95 ", role: .dim), Span((p >= 0 ? "+" : "") + Format.ms(p), Style(p > 0 ? .warning : .ok, bold: true))],
+                [Span("(cold \(Format.ms(c.coldLatencyMS.p95)) vs warm \(Format.ms(c.warmLatencyMS.p95)))", role: .dim)],
+            ], width: w, separator: Span(" "))
         } else {
             penalty.append(Span("-", role: .dim))
         }
@@ -113,7 +117,7 @@ enum ColdStartsPane {
             buffer.put(line, x: inner.x, y: inner.y + i, maxWidth: w)
         }
         if n > sparkRow {
-            let label = "per " + Format.ms(c.series.bucketMS) + " "
+            let label = "per " + Format.bucket(c.series.bucketMS) + " "
             let lw = buffer.put(label, x: inner.x, y: inner.y + sparkRow, style: Style(.dim), maxWidth: w)
             Sparkline(c.series.values, style: Style(.coldStart), glyphs: g)
                 .render(into: &buffer, area: Rect(x: inner.x + lw, y: inner.y + sparkRow, width: w - lw, height: 1))
@@ -146,7 +150,7 @@ enum DBPane {
     static let columns: [Column] = [
         Column("", .fixed(1), priority: 9),
         Column("SERVICE", .flex(min: 8), priority: 10),
-        Column("INSTANCE", .flex(min: 8), priority: 6),
+        Column("INSTANCE", .flex(min: 8, weight: 2), priority: 6, keepTail: true),
         Column("OPEN", .fixed(4), alignRight: true, priority: 9),
     ]
 
@@ -163,22 +167,23 @@ enum DBPane {
         var lines: [[Span]] = []
         // Line 0 is the gauge (drawn below); the rest are text lines in priority order.
         lines.append([])
-        var peak: [Span] = [Span("peak ", role: .dim), Span(Format.count(d.peakOpen))]
-        if let at = d.peakAt { peak.append(Span(" @" + String(at.timeOfDay.prefix(8)), role: .dim)) }
+        let dot = " " + g.middot + " "
+        var peak: [[Span]] = []
         if let ex = d.firstExhaustionAt {
-            peak.append(Span(" " + g.middot + " exhausted ", role: .dim))
-            peak.append(Span(String(ex.timeOfDay.prefix(8)), Style(.critical, bold: true)))
+            peak.append([Span("exhausted ", role: .dim), Span(String(ex.timeOfDay.prefix(8)), Style(.critical, bold: true))])
         }
+        var peakSeg = [Span("peak ", role: .dim), Span(Format.count(d.peakOpen))]
+        if let at = d.peakAt { peakSeg.append(Span(" @" + String(at.timeOfDay.prefix(8)), role: .dim)) }
+        peak.append(peakSeg)
         if d.serverTruth && d.appReportedOpen != d.open {
-            peak.append(Span(" " + g.middot + " apps say ", role: .dim))
-            peak.append(Span(Format.count(d.appReportedOpen)))
+            peak.append([Span("apps say ", role: .dim), Span(Format.count(d.appReportedOpen))])
         }
-        lines.append(peak)
-        var errs: [Span] = [Span("errors ", role: .dim), Span(Format.count(d.errors), Style(d.errors > 0 ? .error : .normal, bold: d.errors > 0))]
+        lines.append(Segments.fit(peak, width: w, separator: Span(dot, role: .dim)))
+        var errs: [[Span]] = [[Span("errors ", role: .dim), Span(Format.count(d.errors), Style(d.errors > 0 ? .error : .normal, bold: d.errors > 0))]]
         for (i, t) in d.errorsByKind.enumerated() {
-            errs.append(Span((i == 0 ? ": " : ", ") + t.name + " " + Format.count(t.count), role: .error))
+            errs.append([Span((i == 0 ? ": " : ", ") + t.name + " " + Format.count(t.count), role: .error)])
         }
-        lines.append(errs)
+        lines.append(Segments.fit(errs, width: w))
         lines.append([]) // sparkline
         var waits: [Span] = [Span("pool waits ", role: .dim), Span(Format.count(d.poolWaits))]
         if d.poolWaits > 0 {
@@ -205,7 +210,7 @@ enum DBPane {
             }
         }
         if n > 3 {
-            let label = "open/" + Format.ms(d.series.bucketMS) + " "
+            let label = "per " + Format.bucket(d.series.bucketMS) + " "
             let lw = buffer.put(label, x: inner.x, y: inner.y + 3, style: Style(.dim), maxWidth: w)
             let role = d.utilisation.map(Role.utilisation) ?? .db
             Sparkline(d.series.values, max: d.maxConnections.map(Double.init), style: Style(role), glyphs: g)
@@ -225,13 +230,13 @@ enum DBPane {
 /// Traces, newest first: time, short id, root route, duration, hop path, status, flags.
 enum TracesPane {
     static let columns: [Column] = [
-        Column("TIME", .fixed(12), priority: 6),
+        Column("TIME", .fixed(8), priority: 6),
         Column("ID", .fixed(8), priority: 7),
-        Column("ROUTE", .flex(min: 12), priority: 10),
-        Column("DUR", .fixed(7), alignRight: true, priority: 9),
-        Column("PATH", .flex(min: 14), priority: 5),
+        Column("ROUTE", .flex(min: 12, weight: 1), priority: 10),
+        Column("DUR", .fixed(6), alignRight: true, priority: 9),
+        Column("PATH", .flex(min: 14, weight: 2), priority: 5),
         Column("ST", .fixed(3), alignRight: true, priority: 8),
-        Column("FLAGS", .flex(min: 8), priority: 8),
+        Column("FLAGS", .flex(min: 8, weight: 2), priority: 8),
     ]
 
     static func render(model: DashboardModel, state: inout DashboardState, into buffer: inout ScreenBuffer, area: Rect) {
@@ -252,7 +257,7 @@ enum TracesPane {
             let t = traces[rows[r]]
             let route = [t.rootMethod, t.rootRoute ?? t.rootService].compactMap { $0 }.joined(separator: " ")
             return [
-                [Span(t.start.timeOfDay, role: .dim)],
+                [Span(String(t.start.timeOfDay.prefix(8)), role: .dim)],
                 [Span(Format.shortID(t.id), role: .accent)],
                 [Span(route.isEmpty ? "?" : route)],
                 [Span(t.complete ? Format.ms(t.durationMS) : "open", Style(t.complete ? .normal : .dim))],

@@ -172,6 +172,20 @@ public enum TextWidth {
         return ew <= width ? out + ellipsis : out
     }
 
+    /// The longest suffix of `s` that fits in `width` columns.
+    public static func tail(_ s: String, width: Int) -> String {
+        var cols = 0
+        var start = s.endIndex
+        while start > s.startIndex {
+            let prev = s.index(before: start)
+            let w = of(s[prev])
+            if cols + w > width { break }
+            cols += w
+            start = prev
+        }
+        return String(s[start...])
+    }
+
     /// `s` padded with spaces (or cut) to exactly `width` columns.
     public static func pad(_ s: String, to width: Int, alignRight: Bool = false, ellipsis: String = "…") -> String {
         let t = truncate(s, to: width, ellipsis: ellipsis)

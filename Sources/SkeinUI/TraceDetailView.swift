@@ -29,14 +29,14 @@ enum TraceDetailView {
         let inner = block.inner(area)
         guard !inner.isEmpty else { return }
 
-        var info: [Span] = [Span("id ", role: .dim), Span(t.id)]
-        if !t.aliases.isEmpty { info += [Span("  aka ", role: .dim), Span(t.aliases.joined(separator: ", "))] }
-        info += [Span("  start ", role: .dim), Span(t.start.timeOfDay),
-                 Span("  \(t.eventCount) events", role: .dim),
-                 Span(t.complete ? "" : "  still open", Style(.warning))]
-        if let c = t.coldStartInitMS { info += [Span("  cold init ", role: .dim), Span(Format.ms(c), role: .coldStart)] }
-        if t.dbWaitMS > 0 { info += [Span("  db wait ", role: .dim), Span(Format.ms(t.dbWaitMS), role: .db)] }
-        buffer.put(info, x: inner.x, y: inner.y, maxWidth: inner.width)
+        var info: [[Span]] = [[Span("id ", role: .dim), Span(t.id)]]
+        if !t.complete { info.append([Span("still open", Style(.warning, bold: true))]) }
+        if let c = t.coldStartInitMS { info.append([Span("cold init ", role: .dim), Span(Format.ms(c), role: .coldStart)]) }
+        if t.dbWaitMS > 0 { info.append([Span("db wait ", role: .dim), Span(Format.ms(t.dbWaitMS), role: .db)]) }
+        info.append([Span("start ", role: .dim), Span(t.start.timeOfDay)])
+        if !t.aliases.isEmpty { info.append([Span("aka ", role: .dim), Span(t.aliases.joined(separator: ", "))]) }
+        info.append([Span("\(t.eventCount) events", role: .dim)])
+        buffer.put(Segments.fit(info, width: inner.width, separator: Span("  ")), x: inner.x, y: inner.y, maxWidth: inner.width)
 
         // The waterfall takes up to half the room; the log lines get the rest.
         let logMin = min(5, max(0, inner.height - 4))
@@ -88,7 +88,7 @@ enum TraceDetailView {
             Column("OFFSET", .fixed(9), alignRight: true, priority: 9),
             Column("SERVICE", .fixed(12), priority: 7),
             Column("LVL", .fixed(5), priority: 8),
-            Column("EVENT", .fixed(13), priority: 5),
+            Column("EVENT", .fixed(14), priority: 5),
             Column("MESSAGE", .flex(min: 12), priority: 10),
         ], rowCount: lines.count, selected: lines.isEmpty ? nil : ds.cursor, offset: ds.offset, focused: true, glyphs: g) { r in
             let l = lines[r]

@@ -147,19 +147,26 @@ public struct Gauge: Widget {
 
 /// A column of a table: fixed width, or flexible with a minimum; low priorities drop first when narrow.
 public struct Column: Sendable {
-    public enum Width: Sendable { case fixed(Int), flex(min: Int) }
+    public enum Width: Sendable { case fixed(Int), flex(min: Int, weight: Int = 1) }
     public var title: String
     public var width: Width
     public var alignRight: Bool
     /// Higher survives longer when the table is too narrow.
     public var priority: Int
+    /// Cut long text at the front (`…[$LATEST]9f1c`): for ids whose tail tells them apart.
+    public var keepTail: Bool
 
-    public init(_ title: String, _ width: Width, alignRight: Bool = false, priority: Int = 5) {
+    public init(_ title: String, _ width: Width, alignRight: Bool = false, priority: Int = 5, keepTail: Bool = false) {
         self.title = title; self.width = width; self.alignRight = alignRight; self.priority = priority
+        self.keepTail = keepTail
     }
 
     var minWidth: Int {
-        switch width { case .fixed(let n): n; case .flex(let m): m }
+        switch width { case .fixed(let n): n; case .flex(let m, _): m }
+    }
+
+    var weight: Int {
+        switch width { case .fixed: 0; case .flex(_, let w): Swift.max(1, w) }
     }
 }
 
@@ -201,12 +208,16 @@ public struct Table: Widget {
         }
         var widths = kept.map { columns[$0].minWidth }
         let flex = kept.indices.filter { if case .flex = columns[kept[$0]].width { return true } else { return false } }
-        var spare = width - need(kept)
+        let spare = width - need(kept)
         if spare > 0, !flex.isEmpty {
-            let each = spare / flex.count
-            for f in flex { widths[f] += each }
-            spare -= each * flex.count
-            widths[flex[flex.count - 1]] += spare
+            let totalWeight = flex.reduce(0) { $0 + columns[kept[$1]].weight }
+            var given = 0
+            for f in flex {
+                let share = spare * columns[kept[f]].weight / totalWeight
+                widths[f] += share
+                given += share
+            }
+            widths[flex[flex.count - 1]] += spare - given
         } else if spare < 0, let last = widths.indices.last {
             widths[last] = Swift.max(0, widths[last] + spare)
         }
@@ -261,7 +272,7 @@ public struct Table: Widget {
                 let cellWidth = Swift.min(w, area.maxX - x)
                 let spans = i < cells.count ? cells[i] : []
                 let styled = base.map { b in spans.map { Span($0.text, Style(b.role == .normal ? $0.style.role : b.role, bold: b.bold || $0.style.bold)) } } ?? spans
-                drawCell(styled, into: &buffer, x: x, y: y, width: cellWidth, alignRight: columns[i].alignRight)
+                drawCell(styled, into: &buffer, x: x, y: y, width: cellWidth, column: columns[i])
                 x += w + (n < layout.count - 1 ? 1 : 0)
             }
             if isSelected {
@@ -269,11 +280,6 @@ public struct Table: Widget {
                 markSelected(&buffer, rowRect)
             }
             y += 1
-        }
-        if rowCount > visible {
-            // A scroll hint at the right edge of the last row: where we are in a long list.
-            let hint = o + visible < rowCount ? glyphs.arrowDown : glyphs.arrowUp
-            buffer.put(hint, x: area.maxX - 1, y: area.maxY - 1, style: Style(.dim), maxWidth: 1)
         }
         return o
     }
@@ -286,11 +292,17 @@ public struct Table: Widget {
         }
     }
 
-    private func drawCell(_ spans: [Span], into buffer: inout ScreenBuffer, x: Int, y: Int, width: Int, alignRight: Bool) {
+    private func drawCell(_ spans: [Span], into buffer: inout ScreenBuffer, x: Int, y: Int, width: Int, column: Column) {
         let textWidth = spans.reduce(0) { $0 + TextWidth.of($1.text) }
         if textWidth <= width {
-            let start = alignRight ? x + width - textWidth : x
+            let start = column.alignRight ? x + width - textWidth : x
             buffer.put(spans, x: start, y: y, maxWidth: width)
+            return
+        }
+        if column.keepTail, spans.count == 1, width > 1 {
+            let ell = glyphs.ellipsis
+            let tail = TextWidth.tail(spans[0].text, width: width - TextWidth.of(ell))
+            buffer.put([Span(ell, Style(.dim)), Span(tail, spans[0].style)], x: x, y: y, maxWidth: width)
             return
         }
         // Too long: cut the spans and end with an ellipsis so clipping is visible.
@@ -301,5 +313,25 @@ public struct Table: Widget {
             used += buffer.put(s.text, x: x + used, y: y, style: s.style, maxWidth: room - used)
         }
         buffer.put(ell, x: x + used, y: y, style: Style(.dim), maxWidth: width - used)
+    }
+}
+
+/// Builds a line from segments in priority order, skipping those that no longer fit, so a narrow
+/// pane keeps the most important facts whole instead of cutting the line mid-word.
+public enum Segments {
+    /// Segments appear in their given order, joined by `separator`; one that does not fit is left
+    /// out (later, shorter ones may still fit).
+    public static func fit(_ segments: [[Span]], width: Int, separator: Span? = nil) -> [Span] {
+        var out: [Span] = []
+        var used = 0
+        let sepWidth = separator.map { TextWidth.of($0.text) } ?? 0
+        for seg in segments where !seg.isEmpty {
+            let w = seg.reduce(0) { $0 + TextWidth.of($1.text) } + (out.isEmpty ? 0 : sepWidth)
+            if used + w > width { continue }
+            if !out.isEmpty, let separator { out.append(separator) }
+            out += seg
+            used += w
+        }
+        return out
     }
 }
