@@ -95,7 +95,8 @@ public struct Sparkline: Widget {
     public func render(into buffer: inout ScreenBuffer, area: Rect) {
         guard !area.isEmpty, !values.isEmpty else { return }
         let visible = values.suffix(area.width)
-        let top = self.max ?? (visible.max() ?? 0)
+        buffer.fill(area)
+        let top = self.max ?? (visible.filter { $0.isFinite }.max() ?? 0)
         let levels = glyphs.sparkLevels.count - 1
         // Right-aligned so the newest bucket always sits at the same place.
         var x = area.maxX - visible.count
@@ -125,6 +126,7 @@ public struct Gauge: Widget {
 
     public func render(into buffer: inout ScreenBuffer, area: Rect) {
         guard !area.isEmpty else { return }
+        buffer.fill(area)
         let labelWidth = TextWidth.of(label)
         let barWidth = area.width - labelWidth - 1
         let y = area.y
@@ -246,6 +248,7 @@ public struct Table: Widget {
     @discardableResult
     public func renderReturningOffset(into buffer: inout ScreenBuffer, area: Rect) -> Int {
         guard !area.isEmpty else { return offset }
+        buffer.fill(area)
         let layout = Table.layout(columns, width: area.width)
         var y = area.y
         if showHeader {
