@@ -1,0 +1,299 @@
+import SkeinCore
+import SkeinEngine
+
+/// The panes of the dashboard, numbered as the keys `1`–`5` that toggle them.
+public enum Pane: Int, Sendable, CaseIterable, Hashable, Comparable {
+    case instances = 1, coldStarts, db, traces, insights
+
+    public static func < (a: Pane, b: Pane) -> Bool { a.rawValue < b.rawValue }
+
+    public var title: String {
+        switch self {
+        case .instances: "Instances"
+        case .coldStarts: "Cold starts"
+        case .db: "DB connections"
+        case .traces: "Traces"
+        case .insights: "Insights"
+        }
+    }
+}
+
+/// The rows a list shows: every item of the snapshot in order, or a filtered/sorted subset.
+///
+/// `.all` avoids building an index array for 100,000 unfiltered traces.
+public enum RowSet: Sendable, Equatable {
+    case all(Int)
+    case subset([Int])
+
+    public var count: Int {
+        switch self { case .all(let n): n; case .subset(let a): a.count }
+    }
+
+    public var isEmpty: Bool { count == 0 }
+
+    /// The snapshot index of the `row`-th visible row.
+    public subscript(row: Int) -> Int {
+        switch self { case .all: row; case .subset(let a): a[row] }
+    }
+}
+
+/// One row of the instances table: a deploy-model group header or an instance.
+public enum InstanceRow: Sendable, Equatable {
+    case group(DeployModel?, count: Int)
+    case instance(Int)
+}
+
+/// A compiled `/` filter: case-insensitive substring or regular expression, `!` inverts.
+public struct RowMatcher {
+    public let pattern: String
+    public let inverted: Bool
+    /// Set when the pattern is not a valid regular expression (it is then matched literally).
+    public let error: String?
+    private let literal: String?
+    private let regex: Regex<AnyRegexOutput>?
+
+    public init(_ raw: String) {
+        pattern = raw
+        var p = Substring(raw)
+        if p.hasPrefix("!") { inverted = true; p = p.dropFirst() } else { inverted = false }
+        let body = String(p)
+        let meta: Set<Character> = ["\\", "^", "$", ".", "|", "?", "*", "+", "(", ")", "[", "]", "{", "}"]
+        if !body.contains(where: { meta.contains($0) }) {
+            literal = body.lowercased(); regex = nil; error = nil
+        } else if let r = try? Regex(body).ignoresCase() {
+            literal = nil; regex = r; error = nil
+        } else {
+            literal = body.lowercased(); regex = nil; error = "invalid regex, matching literally"
+        }
+    }
+
+    public var isEmpty: Bool { pattern.isEmpty || pattern == "!" }
+
+    /// True when any of the fields matches (none, when inverted).
+    public func matches(_ fields: [String?]) -> Bool {
+        var hit = false
+        for f in fields {
+            guard let f else { continue }
+            if let literal {
+                if literal.isEmpty || f.lowercased().contains(literal) { hit = true; break }
+            } else if let regex, (try? regex.firstMatch(in: f)) != nil {
+                hit = true; break
+            }
+        }
+        return hit != inverted
+    }
+}
+
+/// The column the instances table is sorted by (`s` cycles, `S` reverses).
+public enum InstanceSort: String, Sendable, CaseIterable {
+    case lastSeen = "last seen", service, state, age, invocations, coldInit = "init", db
+
+    public var next: InstanceSort {
+        let all = InstanceSort.allCases
+        return all[(all.firstIndex(of: self)! + 1) % all.count]
+    }
+}
+
+/// A snapshot with the derived lists the views and keys need, computed once per snapshot.
+///
+/// Filtering and sorting are cached by (generation, pane, filter, sort), so a frame never sorts or
+/// filters 100,000 traces again; only the visible window is laid out.
+public final class DashboardModel {
+    public private(set) var snapshot: Snapshot
+    /// Bumped on every new snapshot; caches key on it.
+    public private(set) var generation: Int = 0
+    public var mode: FeedMode
+    public var memoryBytes: Int
+    /// The trace the detail view shows, fetched by the caller on `.requestDetail`.
+    public var detail: TraceDetail?
+
+    private var rowCache: [Pane: (filter: String, rows: RowSet)] = [:]
+    private var instanceCache: (key: String, rows: [InstanceRow])?
+
+    public init(snapshot: Snapshot, mode: FeedMode = .live, memoryBytes: Int = 0, detail: TraceDetail? = nil) {
+        self.snapshot = snapshot; self.mode = mode; self.memoryBytes = memoryBytes; self.detail = detail
+    }
+
+    /// Replaces the snapshot and drops every cache built on the old one.
+    public func update(snapshot: Snapshot) {
+        self.snapshot = snapshot
+        generation &+= 1
+        rowCache.removeAll(keepingCapacity: true)
+        instanceCache = nil
+    }
+
+    /// Rows of a list pane other than instances, filtered by `filter`.
+    public func rows(_ pane: Pane, filter: String) -> RowSet {
+        if let c = rowCache[pane], c.filter == filter { return c.rows }
+        let count = itemCount(pane)
+        let matcher = RowMatcher(filter)
+        let rows: RowSet
+        if matcher.isEmpty {
+            rows = .all(count)
+        } else {
+            var out: [Int] = []
+            for i in 0..<count where matcher.matches(fields(pane, i)) { out.append(i) }
+            rows = .subset(out)
+        }
+        rowCache[pane] = (filter, rows)
+        return rows
+    }
+
+    /// The instances table's rows: filtered, sorted, and grouped by deploy model when asked.
+    public func instanceRows(filter: String, sort: InstanceSort, descending: Bool, grouped: Bool) -> [InstanceRow] {
+        let key = "\(filter)\u{0}\(sort.rawValue)\u{0}\(descending)\u{0}\(grouped)"
+        if let c = instanceCache, c.key == key { return c.rows }
+        let list = snapshot.instances
+        let matcher = RowMatcher(filter)
+        var idx = Array(list.indices)
+        if !matcher.isEmpty { idx = idx.filter { matcher.matches(fields(.instances, $0)) } }
+        let cmp = InstanceOrder(sort: sort, descending: descending, now: snapshot.now)
+        idx.sort { a, b in
+            if grouped {
+                let da = list[a].deploy, db = list[b].deploy
+                if da != db { return DeployModel.orderNilLast(da, db) }
+            }
+            return cmp.before(list[a], list[b], a, b)
+        }
+        var rows: [InstanceRow] = []
+        rows.reserveCapacity(idx.count + 4)
+        if grouped {
+            var i = 0
+            while i < idx.count {
+                let d = list[idx[i]].deploy
+                var j = i
+                while j < idx.count, list[idx[j]].deploy == d { j += 1 }
+                rows.append(.group(d, count: j - i))
+                for k in i..<j { rows.append(.instance(idx[k])) }
+                i = j
+            }
+        } else {
+            rows = idx.map { .instance($0) }
+        }
+        instanceCache = (key, rows)
+        return rows
+    }
+
+    /// How many items a pane's list holds before filtering.
+    public func itemCount(_ pane: Pane) -> Int {
+        switch pane {
+        case .instances: snapshot.instances.count
+        case .coldStarts: snapshot.coldStarts.recent.count
+        case .db: snapshot.db.byInstance.count
+        case .traces: snapshot.recentTraces.count
+        case .insights: snapshot.insights.count
+        }
+    }
+
+    /// The text a filter looks at for one item.
+    public func fields(_ pane: Pane, _ i: Int) -> [String?] {
+        switch pane {
+        case .instances:
+            let x = snapshot.instances[i]
+            return [x.service, x.instance, x.deploy?.rawValue, x.runtime, x.platform, x.region, x.state.rawValue]
+        case .coldStarts:
+            let c = snapshot.coldStarts.recent[i]
+            return [c.service, c.instance, c.runtime, c.deploy?.rawValue, c.traceID]
+        case .db:
+            let c = snapshot.db.byInstance[i]
+            return [c.service, c.instance, c.deploy?.rawValue]
+        case .traces:
+            let t = snapshot.recentTraces[i]
+            var f: [String?] = [t.id, t.rootRoute, t.rootMethod, t.rootService, t.status.map(String.init)]
+            f.append(contentsOf: t.aliases.map { Optional($0) })
+            f.append(contentsOf: t.hops.map { Optional($0.service) })
+            f.append(contentsOf: t.flags.names.map { Optional($0) })
+            return f
+        case .insights:
+            let n = snapshot.insights[i]
+            var f: [String?] = [n.kind.rawValue, n.severity.rawValue, n.message]
+            f.append(contentsOf: n.evidence.map { Optional($0.detail) })
+            return f
+        }
+    }
+
+    /// The trace a row leads to on Enter, if any.
+    public func traceID(_ pane: Pane, item i: Int) -> String? {
+        switch pane {
+        case .traces: snapshot.recentTraces[i].id
+        case .coldStarts: snapshot.coldStarts.recent[i].traceID
+        case .insights: snapshot.insights[i].evidence.first(where: { $0.traceID != nil })?.traceID
+        case .instances, .db: nil
+        }
+    }
+
+    /// What `o`/`O` treat as "the same": a trace's root route, an item's service.
+    public func relatedKey(_ pane: Pane, item i: Int) -> String? {
+        switch pane {
+        case .traces:
+            let t = snapshot.recentTraces[i]
+            return (t.rootMethod ?? "") + " " + (t.rootRoute ?? t.rootService ?? "")
+        case .instances: return snapshot.instances[i].service
+        case .coldStarts: return snapshot.coldStarts.recent[i].service
+        case .db: return snapshot.db.byInstance[i].service
+        case .insights: return snapshot.insights[i].kind.rawValue
+        }
+    }
+
+    /// The snapshot index behind a visible row of `pane` under `state`, or nil for a group header.
+    public func item(_ pane: Pane, row: Int, state: DashboardState) -> Int? {
+        if pane == .instances {
+            let rows = instanceRows(for: state)
+            guard row >= 0, row < rows.count, case .instance(let i) = rows[row] else { return nil }
+            return i
+        }
+        let rows = self.rows(pane, filter: state.filter(pane))
+        guard row >= 0, row < rows.count else { return nil }
+        return rows[row]
+    }
+
+    /// Visible row count of a pane under `state`.
+    public func rowCount(_ pane: Pane, state: DashboardState) -> Int {
+        pane == .instances ? instanceRows(for: state).count : rows(pane, filter: state.filter(pane)).count
+    }
+
+    public func instanceRows(for state: DashboardState) -> [InstanceRow] {
+        instanceRows(filter: state.filter(.instances), sort: state.instanceSort,
+                     descending: state.sortDescending, grouped: state.groupByDeploy)
+    }
+}
+
+/// The comparison behind the instances table's sort column.
+struct InstanceOrder {
+    let sort: InstanceSort
+    let descending: Bool
+    let now: Timestamp
+
+    /// Ties keep the engine's order (busiest first), so the table does not shuffle between frames.
+    func before(_ a: InstanceInfo, _ b: InstanceInfo, _ ia: Int, _ ib: Int) -> Bool {
+        let c: Int
+        switch sort {
+        case .lastSeen: c = compare(b.lastSeen.nanos, a.lastSeen.nanos)
+        case .service: c = a.service == b.service ? compare(a.instance, b.instance) : compare(a.service, b.service)
+        case .state: c = compare(stateRank(a.state), stateRank(b.state))
+        case .age: c = compare(a.firstSeen.nanos, b.firstSeen.nanos)
+        case .invocations: c = compare(b.invocations, a.invocations)
+        case .coldInit: c = compare(b.coldStart?.initMS ?? -1, a.coldStart?.initMS ?? -1)
+        case .db: c = compare(b.dbOpen, a.dbOpen)
+        }
+        if c == 0 { return ia < ib }
+        return descending ? c > 0 : c < 0
+    }
+
+    private func stateRank(_ s: InstanceState) -> Int {
+        switch s { case .busy: 0; case .cold: 1; case .idle: 2; case .gone: 3 }
+    }
+
+    private func compare<T: Comparable>(_ a: T, _ b: T) -> Int { a < b ? -1 : (a == b ? 0 : 1) }
+}
+
+extension DeployModel {
+    /// Edge, serverless, server, then unknown.
+    static func orderNilLast(_ a: DeployModel?, _ b: DeployModel?) -> Bool {
+        switch (a, b) {
+        case (nil, _): false
+        case (_, nil): true
+        case let (x?, y?): x < y
+        }
+    }
+}
