@@ -34,9 +34,14 @@ let package = Package(
         // The ncurses boundary: copies a screen buffer to the terminal and reads keys.
         .systemLibrary(name: "CNCurses", providers: [.apt(["libncurses-dev"])]),
         .target(name: "SkeinTerminal", dependencies: ["SkeinUI", "CNCurses"]),
+        // The user's verbs as library code (export job, live/replay/demo feeds, headless printing),
+        // so tests drive exactly what the executable runs.
+        .target(name: "SkeinApp", dependencies: [
+            "SkeinCore", "SkeinDecoders", "SkeinEngine", "SkeinSources", "SkeinOutputs", "SkeinSim", "SkeinUI",
+        ]),
         .executableTarget(name: "skein", dependencies: [
             "SkeinCore", "SkeinDecoders", "SkeinEngine", "SkeinSources", "SkeinOutputs",
-            "SkeinSim", "SkeinUI", "SkeinTerminal",
+            "SkeinSim", "SkeinUI", "SkeinTerminal", "SkeinApp",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "SkeinCoreTests", dependencies: ["SkeinCore"]),
@@ -47,6 +52,9 @@ let package = Package(
                     exclude: ["Golden"]),
         .testTarget(name: "SkeinSimTests", dependencies: ["SkeinCore", "SkeinSim", "SkeinDecoders", "SkeinEngine", "SkeinSources"]),
         .testTarget(name: "SkeinUITests", dependencies: ["SkeinCore", "SkeinEngine", "SkeinUI", "SkeinDecoders", "SkeinSources"]),
+        .testTarget(name: "SkeinAppTests", dependencies: [
+            "SkeinCore", "SkeinDecoders", "SkeinEngine", "SkeinSources", "SkeinOutputs", "SkeinSim", "SkeinUI", "SkeinApp",
+        ]),
         .testTarget(name: "SkeinEndToEndTests", dependencies: []),
         .testTarget(name: "SkeinSourcesTests", dependencies: ["SkeinCore", "SkeinDecoders", "SkeinSources"]),
     ],
