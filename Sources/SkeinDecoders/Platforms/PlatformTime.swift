@@ -1,9 +1,10 @@
 import SkeinCore
 
-/// Timestamps as the text formats print them, parsed from bytes.
+/// Timestamps at the start of a text line, where the line goes on after them.
 ///
-/// Covers RFC 3339 (`2026-11-23T10:00:00.123Z`, `…123000+00:00`) and the space-separated form
-/// Postgres' `%m`/`%t` print (`2026-11-23 10:00:00.123 UTC`).
+/// `TimeParsing` reads a whole value; a line prefix also needs to know where the time ends. Covers
+/// RFC 3339 (`2026-11-23T10:00:00.123Z`, `…123000+00:00`) and Postgres' `%m`/`%t`
+/// (`2026-11-23 10:00:00.123 UTC`).
 enum PlatformTime {
     /// Parses a timestamp at `b[start...]`; returns it and the index just past it.
     static func parse(_ b: UnsafeBufferPointer<UInt8>, at start: Int = 0) -> (Timestamp, Int)? {
@@ -72,19 +73,14 @@ enum PlatformTime {
         return (Timestamp(nanos: secs * 1_000_000_000 + nanos), p)
     }
 
-    /// Parses a whole string value (JSON fields): RFC 3339, or epoch seconds/milliseconds/nanoseconds as digits.
+    /// Parses a whole string value (JSON fields): RFC 3339, or an epoch number as digits.
     static func parseValue(_ b: UnsafeBufferPointer<UInt8>) -> Timestamp? {
-        if let (t, _) = parse(b) { return t }
-        guard let d = NumberParsing.double(b) else { return nil }
-        return epoch(d)
+        TimeParsing.parse(b)
     }
 
-    /// An epoch number in seconds, milliseconds, microseconds or nanoseconds, told apart by magnitude.
+    /// An epoch number in any unit, told apart by magnitude.
     static func epoch(_ d: Double) -> Timestamp? {
         guard d.isFinite, d > 0 else { return nil }
-        if d < 1e11 { return Timestamp(seconds: d) }
-        if d < 1e14 { return Timestamp(millis: d) }
-        if d < 1e17 { return Timestamp(nanos: Int64(d * 1000)) }
-        return Timestamp(nanos: Int64(d))
+        return TimeParsing.epoch(d)
     }
 }

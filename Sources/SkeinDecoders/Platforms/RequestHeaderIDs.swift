@@ -28,9 +28,9 @@ enum RequestHeaderIDs {
     static func apply(_ header: Header, value: String, to event: inout Event) {
         switch header {
         case .traceparent:
-            if let tp = PlatformIDs.traceparent(value) {
+            if let tp = TraceContext.parseTraceparent(value) {
                 if event.traceID == nil { event.traceID = tp.traceID }
-                if event.parentSpanID == nil { event.parentSpanID = tp.parent }
+                if event.parentSpanID == nil { event.parentSpanID = tp.parentSpanID }
             }
         case .amznTraceID:
             let h = PlatformIDs.amznTraceHeader(value)
