@@ -1,15 +1,21 @@
 import SkeinCore
 
 /// Where a platform record ran: the fields every event of one record shares.
-struct PlatformScope {
-    var service: String?
-    var instance: String?
-    var deploy: DeployModel?
-    var platform: String?
-    var runtime: String?
-    var region: String?
+public struct PlatformScope: Sendable, Equatable {
+    public var service: String?
+    public var instance: String?
+    public var deploy: DeployModel?
+    public var platform: String?
+    public var runtime: String?
+    public var region: String?
 
-    func event(_ time: Timestamp, _ kind: EventKind = .log, level: Level = .info, source: SourceID) -> Event {
+    public init(service: String? = nil, instance: String? = nil, deploy: DeployModel? = nil, platform: String? = nil,
+                runtime: String? = nil, region: String? = nil) {
+        self.service = service; self.instance = instance; self.deploy = deploy
+        self.platform = platform; self.runtime = runtime; self.region = region
+    }
+
+    public func event(_ time: Timestamp, _ kind: EventKind = .log, level: Level = .info, source: SourceID) -> Event {
         Event(time: time, kind: kind, level: level, source: source, service: service, instance: instance,
               deploy: deploy, platform: platform, runtime: runtime, region: region)
     }
