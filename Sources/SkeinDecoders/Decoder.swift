@@ -77,6 +77,9 @@ public struct DecodeContext {
     public var interner: Interner
     /// Free-form per-source facts (`lambda.function` → `checkout`), bounded by the decoders that set them.
     public var facts: [String: String]
+    /// The time of the last timed line from this source; a line without a time of its own inherits it
+    /// (`ConventionMapper.settleTime`), so a stray untimed line keeps its place in the stream.
+    public var lastTime: Timestamp?
     public init(interner: Interner = Interner()) {
         self.interner = interner
         facts = [:]

@@ -1,0 +1,629 @@
+import SkeinCore
+
+/// Decodes Skein's own log convention (and, through its aliases, pino, bunyan, zap, slog and structlog JSON).
+///
+/// Takes any JSON object, so the auto-detector offers it last. The field mapping itself lives in
+/// `ConventionMapper`, which platform decoders reuse for the app JSON inside their envelopes.
+public struct ConventionDecoder: JSONRecordDecoder {
+    public let name = "skein"
+
+    public init() {}
+
+    public func matches(_ doc: JSONDocument) -> Bool { doc.kind(doc.root) == .object }
+
+    public mutating func decode(_ doc: JSONDocument, source: SourceID, context: inout DecodeContext,
+                                into events: inout [Event]) -> DecodeOutcome {
+        guard doc.kind(doc.root) == .object else { return .malformed(.unrecognised) }
+        var event = Event(time: .zero, source: source)
+        let timed = ConventionMapper.apply(doc, object: doc.root, to: &event, context: &context)
+        guard ConventionMapper.settleTime(&event, found: timed, context: &context) else {
+            return .malformed(.missingFields)
+        }
+        events.append(event)
+        return .events(1)
+    }
+}
+
+/// Maps the fields of one JSON object (or one logfmt line) onto an `Event`, with every alias the
+/// convention accepts.
+///
+/// Rules worth knowing:
+/// - Fields present in the object overwrite what the event already holds; fields absent leave it
+///   alone. A platform decoder can fill the envelope's facts first and then apply the app's JSON.
+/// - Ids: `trace_id` holding a W3C id (32 hex) is the trace id; any other `trace_id` is a correlation
+///   id. `correlation_id` beats `x-request-id`, which beats `reqId`, which beats a non-hex `trace_id`;
+///   the losers stay as attributes. `request_id`/`requestId` is the platform request id when the line
+///   also has a correlation id, otherwise it *is* the correlation id (apps that log one id call it
+///   that). `function_request_id`/`aws_request_id` are always the platform's. `traceparent` and
+///   `x-amzn-trace-id`/`xray_trace_id` give the trace id and caller span unless explicit fields do.
+/// - Fallbacks fill only what the primary names left empty: `name` → service (bunyan, pino);
+///   `hostname`/`host`/`pod` → instance; `path`/`url`/`http.target` → route (query string dropped);
+///   structlog's `event` → message when it is not a Skein event kind.
+/// - Time: `ts|time|timestamp|@timestamp` as RFC 3339 text, or an epoch number of any unit (≥ 1e9
+///   in its unit; zap's float seconds, pino's ms). See `settleTime` for lines without one.
+/// - Durations are milliseconds; text with Go units (`12.5ms`, `1.2s`, `350µs`, `1m30s`) is converted.
+/// - Nested objects flatten to dotted keys (`req.headers.host`), which are matched against the aliases
+///   too (`service.name`, `http.route`, `log.level`, `req.headers.x-request-id`). At most
+///   `maxAttributes` attributes per event, values cut at `maxValueBytes`, messages at `maxMessageBytes`;
+///   anything dropped or cut is counted in the attribute `skein.truncated`.
+public enum ConventionMapper {
+    public static let maxAttributes = 64
+    public static let maxValueBytes = 1024
+    public static let maxMessageBytes = 8192
+    /// Epoch numbers smaller than this (in their own unit) are counts, not times.
+    static let minimumEpoch = 1e9
+
+    /// Maps the object at `object` onto `event`; returns whether the object carried a usable time.
+    @discardableResult
+    public static func apply(_ doc: JSONDocument, object: Int, to event: inout Event,
+                             context: inout DecodeContext) -> Bool {
+        guard doc.kind(object) == .object else { return false }
+        var builder = ConventionBuilder(attributeBase: event.attributes.count)
+        var scratch: [UInt8] = []
+        mapMembers(doc, object: object, nested: false, path: &scratch, builder: &builder, event: &event,
+                   context: &context)
+        return builder.finish(&event, context: &context)
+    }
+
+    /// Applies the missing-time rule: a line without a time takes the last time its source logged
+    /// (marked with the attribute `skein.time=inherited`), so one untimed line in a timed stream is kept
+    /// in place; only when the source has never logged a time is the line malformed (`missingFields`).
+    /// Returns false in that case. Call it once per event, after all mapping.
+    public static func settleTime(_ event: inout Event, found: Bool, context: inout DecodeContext) -> Bool {
+        if found {
+            context.lastTime = event.time
+            return true
+        }
+        guard let last = context.lastTime else { return false }
+        event.time = last
+        event.attributes.append(Attribute("skein.time", "inherited"))
+        return true
+    }
+
+    private static func mapMembers(_ doc: JSONDocument, object: Int, nested: Bool, path: inout [UInt8],
+                                   builder: inout ConventionBuilder, event: inout Event,
+                                   context: inout DecodeContext) {
+        let nodes = doc.tape.nodes
+        var i = object + 1
+        let end = Int(nodes[object].next)
+        let prefixLength = path.count
+        while i < end {
+            let k = i
+            let v = i + 1
+            i = Int(nodes[v].next)
+            let keyNode = nodes[k]
+            let valueNode = nodes[v]
+            if !nested && !keyNode.flag {
+                // The common case: a plain top-level key, matched in place without copying.
+                let key = doc.raw(k)
+                let field = ConventionField.classify(key)
+                if valueNode.kind == .object && (field == nil || valueNode.count > 0) {
+                    path.removeAll(keepingCapacity: true)
+                    path.append(contentsOf: key)
+                    descend(doc, v, path: &path, builder: &builder, event: &event, context: &context)
+                    continue
+                }
+                builder.take(field, value(doc, v), key: key, event: &event, context: &context)
+                continue
+            }
+            path.removeSubrange(prefixLength...)
+            if nested { path.append(UInt8(ascii: ".")) }
+            if keyNode.flag {
+                path.append(contentsOf: JSONDocument.unescape(doc.raw(k)).utf8)
+            } else {
+                path.append(contentsOf: doc.raw(k))
+            }
+            if valueNode.kind == .object {
+                descend(doc, v, path: &path, builder: &builder, event: &event, context: &context)
+                continue
+            }
+            path.withUnsafeBufferPointer { key in
+                let field = ConventionField.classify(key) ?? ConventionField.classifyHeader(key)
+                builder.take(field, value(doc, v), key: key, event: &event, context: &context)
+            }
+        }
+        path.removeSubrange(prefixLength...)
+    }
+
+    private static func descend(_ doc: JSONDocument, _ v: Int, path: inout [UInt8], builder: inout ConventionBuilder,
+                                event: inout Event, context: inout DecodeContext) {
+        if doc.tape.nodes[v].count == 0 {
+            path.withUnsafeBufferPointer { key in
+                builder.take(nil, .raw(doc.raw(v)), key: key, event: &event, context: &context)
+            }
+            return
+        }
+        mapMembers(doc, object: v, nested: true, path: &path, builder: &builder, event: &event, context: &context)
+    }
+
+    @inline(__always)
+    private static func value(_ doc: JSONDocument, _ v: Int) -> FieldValue {
+        let nd = doc.tape.nodes[v]
+        switch nd.kind {
+        case .string: return .text(doc.raw(v), escaped: nd.flag)
+        case .number: return .number(doc.raw(v))
+        case .bool: return .bool(nd.flag)
+        case .null: return .null
+        case .object, .array: return .raw(doc.raw(v))
+        }
+    }
+}
+
+/// One field's value, still as bytes: a JSON string (maybe escaped), number, literal, or raw JSON.
+enum FieldValue {
+    /// Text; `escaped` when it holds JSON-style backslash escapes (JSON strings, quoted logfmt values).
+    case text(UnsafeBufferPointer<UInt8>, escaped: Bool)
+    case number(UnsafeBufferPointer<UInt8>)
+    case bool(Bool)
+    case null
+    /// An array or object kept as its JSON text.
+    case raw(UnsafeBufferPointer<UInt8>)
+
+    /// Runs `body` over the unescaped bytes of the value (numbers and raw JSON as written).
+    @inline(__always)
+    func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        switch self {
+        case .text(let b, let escaped):
+            if !escaped { return body(b) }
+            var s = JSONDocument.unescape(b)
+            return s.withUTF8(body)
+        case .number(let b), .raw(let b): return body(b)
+        case .bool(let v):
+            var s = v ? "true" : "false"
+            return s.withUTF8(body)
+        case .null:
+            var s = "null"
+            return s.withUTF8(body)
+        }
+    }
+
+    var isNull: Bool { if case .null = self { return true } else { return false } }
+
+    func string() -> String {
+        switch self {
+        case .text(let b, let escaped): return escaped ? JSONDocument.unescape(b) : String(decoding: b, as: UTF8.self)
+        case .number(let b), .raw(let b): return String(decoding: b, as: UTF8.self)
+        case .bool(let v): return v ? "true" : "false"
+        case .null: return "null"
+        }
+    }
+
+    func interned(_ interner: inout Interner) -> String {
+        if case .text(let b, false) = self { return interner.intern(b) }
+        return interner.intern(string())
+    }
+
+    /// The value as text, or nil for null and the empty string.
+    func nonEmptyString() -> String? {
+        switch self {
+        case .null: return nil
+        case .text(let b, _) where b.isEmpty: return nil
+        default: return string()
+        }
+    }
+
+    func double() -> Double? {
+        switch self {
+        case .number(let b): return NumberParsing.double(b)
+        case .text(let b, false): return NumberParsing.double(b)
+        default: return nil
+        }
+    }
+
+    func int() -> Int? {
+        switch self {
+        case .number(let b), .text(let b, false):
+            if let v = NumberParsing.int(b) { return v }
+            if let d = NumberParsing.double(b), d.isFinite, d.rounded() == d, abs(d) < 9e15 { return Int(d) }
+            return nil
+        default: return nil
+        }
+    }
+
+    func bool() -> Bool? {
+        switch self {
+        case .bool(let v): return v
+        case .number, .text(_, false):
+            return withBytes { b in
+                if b.count == 1 { return b[0] == UInt8(ascii: "1") ? true : b[0] == UInt8(ascii: "0") ? false : nil }
+                if ByteText.equalsIgnoringCase(b, "true") || ByteText.equalsIgnoringCase(b, "yes") { return true }
+                if ByteText.equalsIgnoringCase(b, "false") || ByteText.equalsIgnoringCase(b, "no") { return false }
+                return nil
+            }
+        default: return nil
+        }
+    }
+}
+
+/// Gathers one record's fields, resolves aliases that compete (ids, fallbacks), and keeps attributes
+/// within their bounds. Shared by the JSON and logfmt decoders so there is one alias table.
+///
+/// Values are byte ranges into the record; `finish` must run while those bytes are alive.
+struct ConventionBuilder {
+    /// A fallback field held until the end: used as the field if the primary name never came, else kept as an attribute.
+    private struct Deferred {
+        var key: String
+        var value: FieldValue
+    }
+
+    private let attributeBase: Int
+    private var timed = false
+    private var truncated = 0
+    private var correlation: String?
+    private var correlationRank = 0
+    private var ambiguousRequestID: Deferred?
+    private var explicitTrace = false
+    private var explicitParent = false
+    private var headerTrace: TraceContext.Header?
+    private var headerRank = 0
+    private var serviceFallback: Deferred?
+    private var instanceFallback: Deferred?
+    private var routeFallback: Deferred?
+    private var messageFallback: Deferred?
+    private var sawService = false, sawInstance = false, sawRoute = false, sawMessage = false
+
+    init(attributeBase: Int) { self.attributeBase = attributeBase }
+
+    /// Takes one field (`field` nil: not a convention field, kept as an attribute under `key`).
+    mutating func take(_ field: ConventionField?, _ v: FieldValue, key: UnsafeBufferPointer<UInt8>,
+                       event e: inout Event, context: inout DecodeContext) {
+        guard let field else { attribute(key, v, event: &e, context: &context); return }
+        if v.isNull { return }
+        var used = true
+        switch field {
+        case .time:
+            if !timed, let t = ConventionBuilder.time(v) { e.time = t; timed = true } else { used = false }
+        case .level:
+            if let l = ConventionBuilder.level(v) { e.level = l } else { used = false }
+        case .message:
+            if sawMessage { used = false } else {
+                sawMessage = true
+                e.message = clippedMessage(v)
+            }
+        case .service:
+            sawService = true
+            e.service = v.interned(&context.interner)
+        case .instance:
+            sawInstance = true
+            e.instance = v.interned(&context.interner)
+        case .serviceFallback:
+            used = ConventionBuilder.hold(&serviceFallback, key, v, context: &context)
+        case .instanceFallback:
+            used = ConventionBuilder.hold(&instanceFallback, key, v, context: &context)
+        case .routeFallback:
+            used = ConventionBuilder.hold(&routeFallback, key, v, context: &context)
+        case .deploy:
+            if let d = v.withBytes({ DeployModel(name: String(decoding: $0, as: UTF8.self)) }) { e.deploy = d } else { used = false }
+        case .platform: e.platform = v.interned(&context.interner)
+        case .runtime: e.runtime = v.interned(&context.interner)
+        case .region: e.region = v.interned(&context.interner)
+        case .traceID:
+            if let id = v.withBytes({ TraceContext.canonicalTraceID($0) }) {
+                if explicitTrace { used = false } else { e.traceID = id; explicitTrace = true }
+            } else {
+                used = offerCorrelation(v, rank: 1, event: &e)
+            }
+        case .spanID:
+            if let s = v.nonEmptyString() { e.spanID = ConventionBuilder.lowerIfHex(s) } else { used = false }
+        case .parentSpanID:
+            if let s = v.nonEmptyString() { e.parentSpanID = ConventionBuilder.lowerIfHex(s); explicitParent = true } else { used = false }
+        case .traceparent:
+            if headerRank < 2, let h = v.withBytes({ TraceContext.parseTraceparent($0) }) {
+                headerTrace = h; headerRank = 2
+            } else { used = false }
+        case .xray:
+            if headerRank < 1, let h = v.withBytes({ TraceContext.parseXRay($0) }) {
+                headerTrace = h; headerRank = 1
+            } else { used = false }
+        case .correlationID: used = offerCorrelation(v, rank: 4, event: &e)
+        case .xRequestID: used = offerCorrelation(v, rank: 3, event: &e)
+        case .reqID: used = offerCorrelation(v, rank: 2, event: &e)
+        case .requestID:
+            used = ConventionBuilder.hold(&ambiguousRequestID, key, v, context: &context)
+        case .platformRequestID:
+            if let s = v.nonEmptyString() { e.requestID = s } else { used = false }
+        case .event:
+            if let k = v.withBytes({ ConventionBuilder.eventKind($0) }) {
+                e.kind = k
+            } else if case .text = v {
+                used = ConventionBuilder.hold(&messageFallback, key, v, context: &context)
+            } else { used = false }
+        case .route:
+            sawRoute = true
+            e.route = v.interned(&context.interner)
+        case .method: e.method = v.interned(&context.interner)
+        case .status:
+            if let s = v.int(), (0...999).contains(s) { e.status = s } else { used = false }
+        case .durationMS:
+            if let d = ConventionBuilder.milliseconds(v) { e.durationMS = d } else { used = false }
+        case .cpuMS:
+            if let d = ConventionBuilder.milliseconds(v) { e.cpuMS = d } else { used = false }
+        case .initMS:
+            if let d = ConventionBuilder.milliseconds(v) { e.initMS = d } else { used = false }
+        case .coldStart:
+            if let b = v.bool() { e.coldStart = b } else { used = false }
+        case .dbPool: e.dbPool = v.interned(&context.interner)
+        case .dbOpen:
+            if let n = v.int() { e.dbOpen = n } else { used = false }
+        case .dbMax:
+            if let n = v.int() { e.dbMax = n } else { used = false }
+        case .waitMS:
+            if let d = ConventionBuilder.milliseconds(v) { e.waitMS = d } else { used = false }
+        case .dbError:
+            if let k = v.withBytes({ DBErrorKind(rawValue: String(decoding: $0, as: UTF8.self)) }) {
+                e.dbError = k
+            } else {
+                // An error the convention has no name for is still an error; its text stays as an attribute.
+                e.dbError = .other
+                used = false
+            }
+        }
+        if !used { attribute(key, v, event: &e, context: &context) }
+    }
+
+    /// Resolves competing aliases and fallbacks; returns whether the record had a time.
+    mutating func finish(_ e: inout Event, context: inout DecodeContext) -> Bool {
+        if let r = ambiguousRequestID {
+            if correlation != nil { e.requestID = r.value.string() } else { e.correlationID = r.value.string() }
+        }
+        if let h = headerTrace {
+            if !explicitTrace { e.traceID = h.traceID }
+            // The header's parent span belongs to its own trace; an explicit, different trace id disowns it.
+            if !explicitParent, let p = h.parentSpanID, e.traceID == h.traceID { e.parentSpanID = p }
+        }
+        if let d = serviceFallback {
+            if sawService { deferredAttribute(d, event: &e) } else { e.service = d.value.interned(&context.interner) }
+        }
+        if let d = instanceFallback {
+            if sawInstance { deferredAttribute(d, event: &e) } else { e.instance = d.value.interned(&context.interner) }
+        }
+        if let d = routeFallback {
+            if sawRoute { deferredAttribute(d, event: &e) } else {
+                e.route = d.value.withBytes { context.interner.intern(ConventionBuilder.routePart($0)) }
+            }
+        }
+        if let d = messageFallback {
+            if sawMessage { deferredAttribute(d, event: &e) } else { e.message = clippedMessage(d.value) }
+        }
+        if truncated > 0 { e.attributes.append(Attribute("skein.truncated", String(truncated))) }
+        return timed
+    }
+
+    /// Holds a fallback for `finish`; a second value for the same slot is not held (returns false).
+    private static func hold(_ slot: inout Deferred?, _ key: UnsafeBufferPointer<UInt8>, _ v: FieldValue,
+                                  context: inout DecodeContext) -> Bool {
+        guard slot == nil, v.nonEmptyString() != nil else { return false }
+        slot = Deferred(key: context.interner.intern(key), value: v)
+        return true
+    }
+
+    private mutating func offerCorrelation(_ v: FieldValue, rank: Int, event e: inout Event) -> Bool {
+        guard rank > correlationRank, let s = v.nonEmptyString() else { return false }
+        if let previous = correlation {
+            // Demoted, not lost: the weaker id stays visible as an attribute.
+            appendAttribute(Attribute(ConventionBuilder.correlationKeyNames[correlationRank], previous), event: &e)
+        }
+        correlation = s
+        correlationRank = rank
+        e.correlationID = s
+        return true
+    }
+
+    static let correlationKeyNames = ["", "trace_id", "reqId", "x-request-id", "correlation_id"]
+
+    /// Adds an attribute within the event's bounds.
+    mutating func attribute(_ key: UnsafeBufferPointer<UInt8>, _ v: FieldValue, event e: inout Event,
+                            context: inout DecodeContext) {
+        if e.attributes.count - attributeBase >= ConventionMapper.maxAttributes { truncated += 1; return }
+        var keyBytes = key
+        if keyBytes.count > 128 {
+            keyBytes = UnsafeBufferPointer(rebasing: keyBytes[..<ByteText.boundary(keyBytes, 128)])
+            truncated += 1
+        }
+        let k = context.interner.intern(keyBytes)
+        e.attributes.append(Attribute(k, clippedValue(v)))
+    }
+
+    private mutating func deferredAttribute(_ d: Deferred, event e: inout Event) {
+        if e.attributes.count - attributeBase >= ConventionMapper.maxAttributes { truncated += 1; return }
+        e.attributes.append(Attribute(d.key, clippedValue(d.value)))
+    }
+
+    private mutating func appendAttribute(_ a: Attribute, event e: inout Event) {
+        if e.attributes.count - attributeBase >= ConventionMapper.maxAttributes { truncated += 1; return }
+        e.attributes.append(a)
+    }
+
+    private mutating func clippedValue(_ v: FieldValue) -> String {
+        v.withBytes { b in
+            if b.count <= ConventionMapper.maxValueBytes { return String(decoding: b, as: UTF8.self) }
+            truncated += 1
+            return String(decoding: UnsafeBufferPointer(rebasing: b[..<ByteText.boundary(b, ConventionMapper.maxValueBytes)]),
+                          as: UTF8.self)
+        }
+    }
+
+    private mutating func clippedMessage(_ v: FieldValue) -> String {
+        v.withBytes { b in
+            if b.count <= ConventionMapper.maxMessageBytes { return String(decoding: b, as: UTF8.self) }
+            truncated += 1
+            return String(decoding: UnsafeBufferPointer(rebasing: b[..<ByteText.boundary(b, ConventionMapper.maxMessageBytes)]),
+                          as: UTF8.self)
+        }
+    }
+
+    // MARK: - Value readers
+
+    static func time(_ v: FieldValue) -> Timestamp? {
+        switch v {
+        case .number(let b):
+            if let i = NumberParsing.int(b) {
+                return Double(i.magnitude) >= ConventionMapper.minimumEpoch ? TimeParsing.epoch(Int64(i)) : nil
+            }
+            guard let d = NumberParsing.double(b), abs(d) >= ConventionMapper.minimumEpoch else { return nil }
+            return TimeParsing.epoch(d)
+        case .text:
+            return v.withBytes { TimeParsing.parse($0) }
+        default:
+            return nil
+        }
+    }
+
+    static func level(_ v: FieldValue) -> Level? {
+        switch v {
+        case .number(let b):
+            return NumberParsing.int(b).map { Level(pinoLevel: $0) }
+        case .text:
+            return v.withBytes { b in
+                if let n = NumberParsing.int(b) { return Level(pinoLevel: n) }
+                return levelName(b)
+            }
+        default: return nil
+        }
+    }
+
+    /// Level names, with the common spellings matched without allocating; slog's `INFO+2` style
+    /// offsets are cut off.
+    static func levelName(_ b0: UnsafeBufferPointer<UInt8>) -> Level? {
+        var b = b0
+        if let cut = b.firstIndex(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "-") }), cut > 0 {
+            b = UnsafeBufferPointer(rebasing: b[..<cut])
+        }
+        switch b.count {
+        case 4:
+            if ByteText.equalsIgnoringCase(b, "info") { return .info }
+            if ByteText.equalsIgnoringCase(b, "warn") { return .warn }
+        case 5:
+            if ByteText.equalsIgnoringCase(b, "error") { return .error }
+            if ByteText.equalsIgnoringCase(b, "debug") { return .debug }
+            if ByteText.equalsIgnoringCase(b, "trace") { return .trace }
+            if ByteText.equalsIgnoringCase(b, "fatal") { return .fatal }
+        case 0, 17...: return nil
+        default: break
+        }
+        return Level(name: String(decoding: b, as: UTF8.self))
+    }
+
+    static let eventKinds: [(bytes: [UInt8], kind: EventKind)] = EventKind.allCases.map { (Array($0.rawValue.utf8), $0) }
+
+    static func eventKind(_ b: UnsafeBufferPointer<UInt8>) -> EventKind? {
+        guard b.count >= 3, b.count <= 14 else { return nil }
+        for entry in eventKinds where entry.bytes.count == b.count && entry.bytes[0] == b[0] {
+            if entry.bytes.withUnsafeBufferPointer({ ByteText.equal($0, b) }) { return entry.kind }
+        }
+        return nil
+    }
+
+    /// A duration in ms: numbers as milliseconds, text optionally with Go duration units.
+    static func milliseconds(_ v: FieldValue) -> Double? {
+        switch v {
+        case .number(let b): return NumberParsing.double(b).flatMap { $0.isFinite ? $0 : nil }
+        case .text: return v.withBytes { GoDuration.milliseconds($0) }
+        default: return nil
+        }
+    }
+
+    /// The path of a URL: scheme and host dropped, query and fragment cut.
+    static func routePart(_ b: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8> {
+        var s = 0
+        if let scheme = ByteText.find(b, "://") {
+            s = scheme + 3
+            while s < b.count, b[s] != UInt8(ascii: "/") { s += 1 }
+        }
+        var e = s
+        while e < b.count, b[e] != UInt8(ascii: "?") && b[e] != UInt8(ascii: "#") { e += 1 }
+        return UnsafeBufferPointer(rebasing: b[s..<e])
+    }
+
+    static func lowerIfHex(_ s: String) -> String {
+        var copy = s
+        return copy.withUTF8 { TraceContext.lowercasedHex($0) } ?? s
+    }
+}
+
+/// Go's `time.Duration` text (`1.5s`, `350µs`, `1m30s`); a bare number is milliseconds.
+enum GoDuration {
+    static func milliseconds(_ b: UnsafeBufferPointer<UInt8>) -> Double? {
+        let n = b.count
+        guard n > 0 else { return nil }
+        if let plain = NumberParsing.double(b) { return plain.isFinite ? plain : nil }
+        var p = 0
+        var neg = false
+        if b[0] == UInt8(ascii: "-") { neg = true; p = 1 }
+        var total = 0.0
+        var sawPart = false
+        while p < n {
+            let start = p
+            while p < n, (b[p] >= 0x30 && b[p] <= 0x39) || b[p] == UInt8(ascii: ".") { p += 1 }
+            guard p > start, let number = NumberParsing.double(UnsafeBufferPointer(rebasing: b[start..<p])) else { return nil }
+            let unitStart = p
+            while p < n, !((b[p] >= 0x30 && b[p] <= 0x39) || b[p] == UInt8(ascii: ".")) { p += 1 }
+            let unit = UnsafeBufferPointer(rebasing: b[unitStart..<p])
+            guard let scale = scale(unit) else { return nil }
+            total += number * scale
+            sawPart = true
+        }
+        guard sawPart else { return nil }
+        return neg ? -total : total
+    }
+
+    private static func scale(_ u: UnsafeBufferPointer<UInt8>) -> Double? {
+        if ByteText.equal(u, "ms") { return 1 }
+        if ByteText.equal(u, "s") { return 1_000 }
+        if ByteText.equal(u, "us") || ByteText.equal(u, "µs") || ByteText.equal(u, "μs") { return 0.001 }
+        if ByteText.equal(u, "ns") { return 0.000_001 }
+        if ByteText.equal(u, "m") { return 60_000 }
+        if ByteText.equal(u, "h") { return 3_600_000 }
+        return nil
+    }
+}
+
+/// Small byte comparisons the decoders share.
+enum ByteText {
+    @inline(__always)
+    static func equal(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        for i in 0..<a.count where a[i] != b[i] { return false }
+        return true
+    }
+
+    @inline(__always)
+    static func equal(_ a: UnsafeBufferPointer<UInt8>, _ word: StaticString) -> Bool {
+        guard a.count == word.utf8CodeUnitCount else { return false }
+        let w = word.utf8Start
+        for i in 0..<a.count where a[i] != w[i] { return false }
+        return true
+    }
+
+    /// ASCII case-insensitive; `word` must be lower case.
+    @inline(__always)
+    static func equalsIgnoringCase(_ a: UnsafeBufferPointer<UInt8>, _ word: StaticString) -> Bool {
+        guard a.count == word.utf8CodeUnitCount else { return false }
+        let w = word.utf8Start
+        for i in 0..<a.count {
+            var c = a[i]
+            if c >= 0x41 && c <= 0x5a { c |= 0x20 }
+            if c != w[i] { return false }
+        }
+        return true
+    }
+
+    static func find(_ a: UnsafeBufferPointer<UInt8>, _ word: StaticString) -> Int? {
+        let n = word.utf8CodeUnitCount
+        guard a.count >= n else { return nil }
+        let w = word.utf8Start
+        outer: for i in 0...(a.count - n) {
+            for j in 0..<n where a[i + j] != w[j] { continue outer }
+            return i
+        }
+        return nil
+    }
+
+    /// The largest cut ≤ `limit` that does not split a UTF-8 sequence.
+    static func boundary(_ b: UnsafeBufferPointer<UInt8>, _ limit: Int) -> Int {
+        if b.count <= limit { return b.count }
+        var cut = limit
+        while cut > 0, b[cut] & 0xc0 == 0x80 { cut -= 1 }
+        return cut
+    }
+}

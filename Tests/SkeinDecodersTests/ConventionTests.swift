@@ -1,0 +1,121 @@
+import XCTest
+import SkeinCore
+@testable import SkeinDecoders
+
+/// Decodes JSON lines with the convention decoder alone, sharing one context like one source would.
+struct ConventionHarness {
+    var decoder = ConventionDecoder()
+    var context = DecodeContext()
+    var tape = JSONTape()
+
+    mutating func decode(_ line: String) -> (DecodeOutcome, [Event]) {
+        var bytes = Array(line.utf8)
+        var events: [Event] = []
+        let outcome: DecodeOutcome = bytes.withUnsafeMutableBufferPointer { b in
+            let buf = UnsafeBufferPointer(b)
+            do throws(JSONTape.Failure) {
+                try tape.parse(buf)
+            } catch {
+                return .malformed(MalformedReason(error))
+            }
+            return decoder.decode(JSONDocument(tape: tape, bytes: buf), source: SourceID(3), context: &context, into: &events)
+        }
+        return (outcome, events)
+    }
+
+    mutating func event(_ line: String, file: StaticString = #filePath, line l: UInt = #line) -> Event? {
+        let (outcome, events) = decode(line)
+        XCTAssertEqual(outcome, .events(1), file: file, line: l)
+        return events.first
+    }
+}
+
+final class ConventionTests: XCTestCase {
+    func testBriefExampleLine() throws {
+        var h = ConventionHarness()
+        let e = try XCTUnwrap(h.event(#"{"ts":"2026-11-23T10:00:00.120Z","service":"feed-api","instance":"2026/11/23/[$LATEST]9f1c","deploy":"serverless","platform":"aws-lambda","runtime":"nodejs20","region":"us-east-1","correlation_id":"req-7f3a","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7","parent_span_id":"a3ce929d0e0e4736","event":"request.end","route":"GET /api/feed","status":200,"duration_ms":182.4,"level":"info","msg":"done"}"#))
+        XCTAssertEqual(e.time, TimeParsing.parse("2026-11-23T10:00:00.120Z"))
+        XCTAssertEqual(e.source, SourceID(3))
+        XCTAssertEqual(e.service, "feed-api")
+        XCTAssertEqual(e.instance, "2026/11/23/[$LATEST]9f1c")
+        XCTAssertEqual(e.deploy, .serverless)
+        XCTAssertEqual(e.platform, "aws-lambda")
+        XCTAssertEqual(e.runtime, "nodejs20")
+        XCTAssertEqual(e.region, "us-east-1")
+        XCTAssertEqual(e.correlationID, "req-7f3a")
+        XCTAssertEqual(e.traceID, "4bf92f3577b34da6a3ce929d0e0e4736")
+        XCTAssertEqual(e.spanID, "00f067aa0ba902b7")
+        XCTAssertEqual(e.parentSpanID, "a3ce929d0e0e4736")
+        XCTAssertEqual(e.kind, .requestEnd)
+        XCTAssertEqual(e.route, "GET /api/feed")
+        XCTAssertEqual(e.status, 200)
+        XCTAssertEqual(e.durationMS, 182.4)
+        XCTAssertEqual(e.level, .info)
+        XCTAssertEqual(e.message, "done")
+        XCTAssertEqual(e.attributes, [])
+    }
+
+    func testRequestIDRule() throws {
+        var h = ConventionHarness()
+        let alone = try XCTUnwrap(h.event(#"{"ts":1795459204123,"request_id":"abc"}"#))
+        XCTAssertEqual(alone.correlationID, "abc")
+        XCTAssertNil(alone.requestID)
+        let both = try XCTUnwrap(h.event(#"{"ts":1795459204123,"requestId":"abc","correlation_id":"c-1"}"#))
+        XCTAssertEqual(both.correlationID, "c-1")
+        XCTAssertEqual(both.requestID, "abc")
+        let ranked = try XCTUnwrap(h.event(#"{"ts":1795459204123,"reqId":"r-1","x-request-id":"x-1","trace_id":"not-hex"}"#))
+        XCTAssertEqual(ranked.correlationID, "x-1")
+        XCTAssertEqual(Set(ranked.attributes), [Attribute("reqId", "r-1"), Attribute("trace_id", "not-hex")])
+        XCTAssertNil(ranked.traceID)
+        let platform = try XCTUnwrap(h.event(#"{"ts":1795459204123,"function_request_id":"aws-1","request_id":"app-1"}"#))
+        XCTAssertEqual(platform.requestID, "aws-1")
+        XCTAssertEqual(platform.correlationID, "app-1")
+    }
+
+    func testTraceparentAndXRay() throws {
+        var h = ConventionHarness()
+        let tp = try XCTUnwrap(h.event(#"{"ts":1795459204123,"traceparent":"00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01","span_id":"1111111111111111"}"#))
+        XCTAssertEqual(tp.traceID, "4bf92f3577b34da6a3ce929d0e0e4736")
+        XCTAssertEqual(tp.parentSpanID, "00f067aa0ba902b7")
+        XCTAssertEqual(tp.spanID, "1111111111111111")
+        let nested = try XCTUnwrap(h.event(#"{"ts":1795459204123,"req":{"headers":{"X-Request-Id":"xr-9","x-amzn-trace-id":"Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"}}}"#))
+        XCTAssertEqual(nested.correlationID, "xr-9")
+        XCTAssertEqual(nested.traceID, "5759e988bd862e3fe1be46a994272793")
+        XCTAssertEqual(nested.parentSpanID, "53995c3f42cd8ad8")
+        let bad = try XCTUnwrap(h.event(#"{"ts":1795459204123,"traceparent":"00-0000-bad"}"#))
+        XCTAssertNil(bad.traceID)
+        XCTAssertEqual(bad.attributes, [Attribute("traceparent", "00-0000-bad")])
+    }
+
+    func testMissingTimeInheritsOrIsMalformed() throws {
+        var h = ConventionHarness()
+        XCTAssertEqual(h.decode(#"{"msg":"no time yet"}"#).0, .malformed(.missingFields))
+        _ = h.event(#"{"ts":"2026-11-23T18:40:04Z","msg":"timed"}"#)
+        let later = try XCTUnwrap(h.event(#"{"msg":"untimed","time":"yesterday"}"#))
+        XCTAssertEqual(later.time, TimeParsing.parse("2026-11-23T18:40:04Z"))
+        XCTAssertEqual(later.attribute("skein.time"), "inherited")
+        XCTAssertEqual(later.attribute("time"), "yesterday", "an unreadable time is kept, not lost")
+    }
+
+    func testAttributeBounds() throws {
+        var h = ConventionHarness()
+        var fields = (0..<70).map { #""k\#($0)":\#($0)"# }
+        fields.append(#""big":"\#(String(repeating: "é", count: 600))""#)
+        let e = try XCTUnwrap(h.event(#"{"ts":1795459204123,"#+fields.joined(separator: ",")+"}"))
+        XCTAssertEqual(e.attributes.count, 65)
+        XCTAssertEqual(e.attribute("skein.truncated"), "7")
+        XCTAssertNil(e.attribute("big"), "past the 64-attribute budget")
+        var h2 = ConventionHarness()
+        let big = try XCTUnwrap(h2.event(#"{"ts":1795459204123,"big":"\#(String(repeating: "é", count: 600))"}"#))
+        XCTAssertEqual(big.attribute("big")?.utf8.count, 1024)
+        XCTAssertEqual(big.attribute("skein.truncated"), "1")
+    }
+
+    func testInterningSharesRepeatedStrings() throws {
+        var h = ConventionHarness()
+        _ = h.event(#"{"ts":1795459204123,"service":"feed-api","route":"/a"}"#)
+        let before = h.context.interner.count
+        _ = h.event(#"{"ts":1795459204124,"service":"feed-api","route":"/a"}"#)
+        XCTAssertEqual(h.context.interner.count, before)
+    }
+}
