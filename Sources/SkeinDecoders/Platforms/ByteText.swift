@@ -2,7 +2,7 @@ import SkeinCore
 
 /// Byte-level scanning for the text formats (Lambda, Postgres): prefixes, tokens and `key=value`
 /// fields, so that a line becomes `String`s only for the values an event keeps.
-enum ByteText {
+extension ByteText {
     typealias Bytes = UnsafeBufferPointer<UInt8>
 
     @inline(__always)
@@ -33,7 +33,7 @@ enum ByteText {
     }
 
     /// The first index of `needle` in `b[from...]`.
-    static func find(_ b: Bytes, _ needle: StaticString, from: Int = 0) -> Int? {
+    static func find(_ b: Bytes, _ needle: StaticString, from: Int) -> Int? {
         let n = needle.utf8CodeUnitCount
         guard n > 0, b.count >= n else { return nil }
         let first = needle.utf8Start[0]

@@ -175,7 +175,7 @@ public struct CloudflareWorkersDecoder: JSONRecordDecoder {
         }
         if count == 1, let item = single {
             if doc.kind(item) == .object {
-                EmbeddedJSON.merge(doc, item, into: &e, context: &context, skip: { _ in false })
+                EmbeddedJSON.merge(doc, item, into: &e, context: &context)
                 if e.message == nil { e.message = doc.string(item) }
                 return
             }

@@ -81,31 +81,28 @@ enum LambdaJSONMapping {
         let t = doc.member(obj, "timestamp").flatMap { time(doc, $0) } ?? fallbackTime
         guard let t else { return .malformed(.missingFields) }
         var e = scope.event(t, source: source)
-        if let l = string(doc, obj, "level"), let level = Level(name: l) { e.level = level }
         let requestID = string(doc, obj, "requestId")
-        EmbeddedJSON.merge(doc, obj, into: &e, context: &context, skip: { k in
-            doc.keyEquals(k, "timestamp") || doc.keyEquals(k, "level") || doc.keyEquals(k, "requestId")
-                || doc.keyEquals(k, "message")
-        })
+        // The record's extra keys are the app's (`logger`, `errorType`, its own ids): the convention's names apply.
+        EmbeddedJSON.merge(doc, obj, into: &e, context: &context)
+        e.time = t
         if let m = doc.member(obj, "message") {
             switch doc.kind(m) {
             case .object:
                 // console.log(object) under the JSON format logs the object itself as `message`.
-                EmbeddedJSON.merge(doc, m, into: &e, context: &context, skip: { _ in false })
+                e.attributes.removeAll { $0.key.hasPrefix("message.") }
+                e.message = nil
+                EmbeddedJSON.merge(doc, m, into: &e, context: &context)
                 if e.message == nil { e.message = doc.string(m) }
             case .string:
                 let text = doc.string(m)
-                if !EmbeddedJSON.mergeIfJSON(text, into: &e, context: &context) { e.message = text }
+                if EmbeddedJSON.mergeIfJSON(text, into: &e, context: &context) { e.time = t }
             default:
-                e.message = doc.nonEmptyString(m)
+                break
             }
         }
         if let requestID {
             e.requestID = requestID
             if e.correlationID == requestID { e.correlationID = nil }
-        }
-        if let errorType = string(doc, obj, "errorType"), e.attribute("errorType") == nil {
-            e.attributes.append(Attribute("errorType", errorType))
         }
         PlatformEvent.emit(e, into: &events)
         return .events(1)
@@ -122,7 +119,7 @@ enum LambdaJSONMapping {
                 let text = doc.string(record)
                 if !EmbeddedJSON.mergeIfJSON(text, into: &e, context: &context) { e.message = text }
             } else {
-                EmbeddedJSON.merge(doc, record, into: &e, context: &context, skip: { _ in false })
+                EmbeddedJSON.merge(doc, record, into: &e, context: &context)
             }
             PlatformEvent.emit(e, into: &events)
             return .events(1)
