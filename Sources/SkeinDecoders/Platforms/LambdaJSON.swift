@@ -81,7 +81,8 @@ enum LambdaJSONMapping {
         let t = doc.member(obj, "timestamp").flatMap { time(doc, $0) } ?? fallbackTime
         guard let t else { return .malformed(.missingFields) }
         var e = scope.event(t, source: source)
-        let requestID = string(doc, obj, "requestId")
+        // Node.js logs `undefined` (Python `None`) for lines written during init, before any request.
+        let requestID = string(doc, obj, "requestId").flatMap { $0 == "undefined" || $0 == "None" ? nil : $0 }
         // The record's extra keys are the app's (`logger`, `errorType`, its own ids): the convention's names apply.
         EmbeddedJSON.merge(doc, obj, into: &e, context: &context)
         e.time = t
@@ -100,10 +101,11 @@ enum LambdaJSONMapping {
                 break
             }
         }
-        if let requestID {
-            e.requestID = requestID
-            if e.correlationID == requestID { e.correlationID = nil }
+        if let raw = string(doc, obj, "requestId") {
+            if e.correlationID == raw { e.correlationID = nil }
+            if e.requestID == raw { e.requestID = nil }
         }
+        if let requestID { e.requestID = requestID }
         PlatformEvent.emit(e, into: &events)
         return .events(1)
     }

@@ -116,7 +116,20 @@ public struct OTLPJSONDecoder: JSONRecordDecoder {
 
     static func nanos(_ doc: JSONDocument, _ obj: Int, _ key: StaticString) -> Int64 {
         guard let n = doc.member(obj, key) else { return 0 }
-        return NumberParsing.int(doc.raw(n)).map(Int64.init) ?? doc.double(n).map { Int64($0) } ?? 0
+        // Nanoseconds since 1970 have 19 digits: more than a Double (or `NumberParsing.int`) holds exactly.
+        let r = doc.raw(n)
+        var v: Int64 = 0
+        var digits = 0
+        for c in r {
+            guard ByteText.isDigit(c) else { digits = 0; break }
+            let (m, o1) = v.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(Int64(c - 0x30))
+            if o1 || o2 { digits = 0; break }
+            v = a
+            digits += 1
+        }
+        if digits > 0 { return v }
+        return doc.double(n).map { $0.isFinite && abs($0) < 9.2e18 ? Int64($0) : 0 } ?? 0
     }
 
     static func logRecord(_ doc: JSONDocument, _ r: Int) -> OTLPLogRecord {

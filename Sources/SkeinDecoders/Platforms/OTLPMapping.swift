@@ -228,6 +228,16 @@ public struct OTLPMapping {
         case "event", "event.name":
             if let kind = EventKind(name: v.text), e.kind == .log { e.kind = kind } else { e.attributes.append(Attribute(kv.key, v.text)) }
         case "duration_ms": e.durationMS = v.double
+        case "cpu_ms": e.cpuMS = v.double
+        case "init_ms": e.initMS = v.double
+        case "wait_ms": e.waitMS = v.double
+        case "db_pool": e.dbPool = interner.intern(v.text)
+        case "db_open": e.dbOpen = v.int
+        case "db_max": e.dbMax = v.int
+        case "cold_start": e.coldStart = v.bool
+        case "route": e.route = interner.intern(v.text)
+        case "status": e.status = v.int
+        case "trace_id": if let t = PlatformIDs.normalisedTraceID(v.text) { e.traceID = t } else { e.correlationID = v.text }
         case "db_error":
             if let k = DBErrorKind(rawValue: v.text) { e.dbError = k }
         default:

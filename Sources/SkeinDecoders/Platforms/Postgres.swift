@@ -13,6 +13,8 @@ public struct PostgresLogDecoder: FrameDecoder {
     public let name = "postgres"
     private var interner = Interner()
     private var pending: Event?
+    /// The attribute that indented lines continue (a multi-line `STATEMENT:`), else the message.
+    private var continuing: String?
     /// Who each live backend is, from its `connection authorized` line; bounded.
     private var sessions: [Int: Session] = [:]
     private static let maxSessions = 65_536
@@ -32,7 +34,12 @@ public struct PostgresLogDecoder: FrameDecoder {
         if line[0] == 0x09 || line[0] == 0x20 {
             // A continuation of a multi-line statement or detail.
             guard pending != nil else { return .malformed(.unrecognised) }
-            PlatformEvent.appendLine(line, to: &pending!)
+            if let key = continuing, let i = pending!.attributes.lastIndex(where: { $0.key == key }),
+               pending!.attributes[i].value.utf8.count + line.count < PlatformEvent.maxMessageBytes {
+                pending!.attributes[i].value += "\n" + String(decoding: line, as: UTF8.self)
+            } else {
+                PlatformEvent.appendLine(line, to: &pending!)
+            }
             return .absorbed
         }
         guard let entry = Self.parse(line) else { return .malformed(.unrecognised) }
@@ -43,6 +50,7 @@ public struct PostgresLogDecoder: FrameDecoder {
                 PlatformEvent.appendLine(ByteText.slice(line, entry.severityStart, line.count), to: &p)
             }
             pending = p
+            continuing = entry.severity.attributeKey
             return .absorbed
         }
         if let p = pending {
@@ -51,6 +59,7 @@ public struct PostgresLogDecoder: FrameDecoder {
             pending = nil
         }
         pending = event(entry, line: line, source: source)
+        continuing = nil
         return out > 0 ? .events(out) : .absorbed
     }
 
