@@ -39,8 +39,9 @@ public struct ConventionDecoder: JSONRecordDecoder {
 /// - Fallbacks fill only what the primary names left empty: `name` → service (bunyan, pino);
 ///   `hostname`/`host`/`pod` → instance; `path`/`url`/`http.target` → route (query string dropped);
 ///   structlog's `event` → message when it is not a Skein event kind.
-/// - Time: `ts|time|timestamp|@timestamp` as RFC 3339 text, or an epoch number of any unit (≥ 1e9
-///   in its unit; zap's float seconds, pino's ms). See `settleTime` for lines without one.
+/// - Time: `ts|time|timestamp|@timestamp` as RFC 3339 text, or an epoch number of any unit (at least
+///   10 integral digits, i.e. ≥ 1e9 in its unit; zap's float seconds, pino's ms), read exactly from its
+///   digits. See `settleTime` for lines without one.
 /// - Durations are milliseconds; text with Go units (`12.5ms`, `1.2s`, `350µs`, `1m30s`) is converted.
 /// - Nested objects flatten to dotted keys (`req.headers.host`), which are matched against the aliases
 ///   too (`service.name`, `http.route`, `log.level`, `req.headers.x-request-id`). At most
@@ -457,9 +458,8 @@ struct ConventionBuilder {
     static func time(_ v: FieldValue) -> Timestamp? {
         switch v {
         case .number(let b):
-            if let i = NumberParsing.int(b) {
-                return Double(i.magnitude) >= ConventionMapper.minimumEpoch ? TimeParsing.epoch(Int64(i)) : nil
-            }
+            // Exact from the digits when plain (19-digit nanoseconds overflow a Double's precision).
+            if let t = TimeParsing.epoch(text: b) { return t }
             guard let d = NumberParsing.double(b), abs(d) >= ConventionMapper.minimumEpoch else { return nil }
             return TimeParsing.epoch(d)
         case .text:
@@ -560,20 +560,21 @@ enum GoDuration {
             while p < n, !((b[p] >= 0x30 && b[p] <= 0x39) || b[p] == UInt8(ascii: ".")) { p += 1 }
             let unit = UnsafeBufferPointer(rebasing: b[unitStart..<p])
             guard let scale = scale(unit) else { return nil }
-            total += number * scale
+            total += number * scale.times / scale.over
             sawPart = true
         }
         guard sawPart else { return nil }
         return neg ? -total : total
     }
 
-    private static func scale(_ u: UnsafeBufferPointer<UInt8>) -> Double? {
-        if ByteText.equal(u, "ms") { return 1 }
-        if ByteText.equal(u, "s") { return 1_000 }
-        if ByteText.equal(u, "us") || ByteText.equal(u, "µs") || ByteText.equal(u, "μs") { return 0.001 }
-        if ByteText.equal(u, "ns") { return 0.000_001 }
-        if ByteText.equal(u, "m") { return 60_000 }
-        if ByteText.equal(u, "h") { return 3_600_000 }
+    /// Milliseconds per unit, as a ratio: dividing by 1000 keeps `350µs` at 0.35, where multiplying by 0.001 would not.
+    private static func scale(_ u: UnsafeBufferPointer<UInt8>) -> (times: Double, over: Double)? {
+        if ByteText.equal(u, "ms") { return (1, 1) }
+        if ByteText.equal(u, "s") { return (1_000, 1) }
+        if ByteText.equal(u, "us") || ByteText.equal(u, "µs") || ByteText.equal(u, "μs") { return (1, 1_000) }
+        if ByteText.equal(u, "ns") { return (1, 1_000_000) }
+        if ByteText.equal(u, "m") { return (60_000, 1) }
+        if ByteText.equal(u, "h") { return (3_600_000, 1) }
         return nil
     }
 }

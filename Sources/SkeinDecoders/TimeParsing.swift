@@ -110,7 +110,7 @@ public enum TimeParsing {
 
     /// An epoch number written as text (`1732387204123`, `1732387204.123`), exact to the nanosecond.
     ///
-    /// Needs at least 9 integral digits (1973 in seconds): a short number is a count, not a time.
+    /// Needs at least 10 integral digits (2001 in seconds): a short number is a count, not a time.
     public static func epoch(text bytes: UnsafeBufferPointer<UInt8>) -> Timestamp? {
         epochText(bytes, 0, bytes.count)
     }
@@ -135,7 +135,7 @@ public enum TimeParsing {
             intDigits += 1
             p += 1
         }
-        guard intDigits >= 9 else { return nil }
+        guard intDigits >= 10 else { return nil }
         let unit = unitNanos(Double(whole))
         var frac: Int64 = 0
         if p < n, bytes[p] == UInt8(ascii: ".") {

@@ -1,0 +1,127 @@
+import Foundation
+import XCTest
+import SkeinCore
+@testable import SkeinDecoders
+
+/// A text format with multi-line records, like a stack trace under its first line: `TRACE <msg>`
+/// followed by indented lines, which are folded into the message.
+private struct IndentedTraceDecoder: TextFrameDecoder {
+    let name = "indented"
+    var pending: Event?
+    var flushes = 0
+
+    func recognises(_ frame: UnsafeBufferPointer<UInt8>) -> Bool {
+        frame.starts(with: Array("TRACE ".utf8))
+    }
+
+    mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID, into events: inout [Event]) -> DecodeOutcome {
+        if let p = pending { events.append(p) }
+        pending = Event(time: Timestamp(millis: Int64(1_795_459_204_000)), source: source,
+                        message: String(decoding: frame.dropFirst(6), as: UTF8.self))
+        return .absorbed
+    }
+
+    mutating func continueFrame(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID, context: inout DecodeContext,
+                                into events: inout [Event]) -> Bool {
+        guard pending != nil, frame.first == 0x20 else { return false }
+        pending!.message! += "\n" + String(decoding: frame, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+        return true
+    }
+
+    mutating func flush(source: SourceID, into events: inout [Event]) {
+        flushes += 1
+        if let p = pending { events.append(p) }
+        pending = nil
+    }
+}
+
+final class AutoDecoderTests: XCTestCase {
+    private func feed(_ decoder: inout AutoDecoder, _ lines: [String]) -> ([DecodeOutcome], [Event]) {
+        var events: [Event] = []
+        var outcomes: [DecodeOutcome] = []
+        for line in lines {
+            var bytes = Array(line.utf8)
+            outcomes.append(bytes.withUnsafeMutableBufferPointer { decoder.decode(UnsafeBufferPointer($0), source: SourceID(1), into: &events) })
+        }
+        return (outcomes, events)
+    }
+
+    func testContinuationLinesGoToTheDecoderThatTookThePreviousLine() {
+        var d = AutoDecoder(records: [ConventionDecoder()], texts: [IndentedTraceDecoder(), LogfmtDecoder()])
+        let (outcomes, events) = feed(&d, [
+            #"{"ts":"2026-11-23T18:40:04Z","msg":"before"}"#,
+            "TRACE boom",
+            "    at a()",
+            "    at b()",
+            #"{"ts":"2026-11-23T18:40:05Z","msg":"after"}"#,
+            "TRACE second",
+        ])
+        XCTAssertEqual(outcomes, [.events(1), .absorbed, .absorbed, .absorbed, .events(2), .absorbed])
+        XCTAssertEqual(events.map(\.message), ["before", "boom\nat a()\nat b()", "after"])
+        var tail: [Event] = []
+        d.flush(source: SourceID(1), into: &tail)
+        XCTAssertEqual(tail.map(\.message), ["second"])
+    }
+
+    func testForcedFormatUsesOnlyThatDecoder() {
+        XCTAssertEqual(Set(AutoDecoder.formatNames), ["json", "skein", "logfmt"])
+        var logfmt = AutoDecoder.standard(forced: "logfmt")
+        XCTAssertEqual(logfmt.name, "logfmt")
+        let (o1, _) = feed(&logfmt, [#"{"ts":"2026-11-23T18:40:04Z","msg":"json"}"#, "ts=2026-11-23T18:40:04Z msg=hi"])
+        XCTAssertEqual(o1, [.malformed(.unrecognised), .events(1)])
+        var json = AutoDecoder.standard(forced: "json")
+        let (o2, _) = feed(&json, [#"{"ts":"2026-11-23T18:40:04Z","msg":"json"}"#, "ts=2026-11-23T18:40:04Z msg=hi"])
+        XCTAssertEqual(o2, [.events(1), .malformed(.unrecognised)])
+        var unknown = AutoDecoder.standard(forced: "nope")
+        XCTAssertEqual(feed(&unknown, ["ts=2026-11-23T18:40:04Z msg=hi"]).0, [.malformed(.unrecognised)])
+    }
+
+    func testLastFormatAndSharedTimeAcrossFormats() {
+        var d = AutoDecoder.standard()
+        let (outcomes, events) = feed(&d, [#"{"ts":"2026-11-23T18:40:04Z"}"#, "msg=untimed level=warn"])
+        XCTAssertEqual(outcomes, [.events(1), .events(1)])
+        XCTAssertEqual(d.lastFormat, "logfmt")
+        XCTAssertEqual(events.last?.time, TimeParsing.parse("2026-11-23T18:40:04Z"))
+        XCTAssertEqual(events.last?.source, SourceID(1))
+        _ = feed(&d, [""])
+        XCTAssertNil(d.lastFormat)
+    }
+
+    func testPendingJSONIsBounded() {
+        var d = AutoDecoder(records: [ConventionDecoder()], texts: [], maxPendingBytes: 1 << 20, maxPendingLines: 4)
+        let (outcomes, _) = feed(&d, ["{", #"  "a": 1,"#, #"  "b": 2,"#, #"  "c": 3,"#, #"  "d": 4"#, "}"])
+        XCTAssertEqual(outcomes, [.absorbed, .absorbed, .absorbed, .absorbed, .malformed(.tooComplex), .malformed(.unrecognised)])
+        let late = d.drainLateMalformed()
+        XCTAssertEqual(late.map(\.reason), [.tooComplex])
+        XCTAssertEqual(late.map(\.count), [4])
+        XCTAssertTrue(d.drainLateMalformed().isEmpty)
+    }
+
+    func testHugeLineDoesNotCrashAndIsBounded() throws {
+        var d = AutoDecoder.standard()
+        let huge = String(repeating: "x", count: 2 << 20)
+        let (outcomes, events) = feed(&d, [#"{"ts":"2026-11-23T18:40:04Z","msg":"\#(huge)","blob":"\#(huge)"}"#])
+        XCTAssertEqual(outcomes, [.events(1)])
+        let e = try XCTUnwrap(events.first)
+        XCTAssertEqual(e.message?.utf8.count, ConventionMapper.maxMessageBytes)
+        XCTAssertEqual(e.attribute("blob")?.utf8.count, ConventionMapper.maxValueBytes)
+        XCTAssertEqual(e.attribute("skein.truncated"), "2")
+        let (deep, _) = feed(&d, [String(repeating: #"{"a":"#, count: 5_000)])
+        XCTAssertEqual(deep, [.malformed(.tooComplex)])
+    }
+
+    func testFrameScanSeesControlBytesInEveryPosition() {
+        for length in [1, 7, 8, 9, 16, 17, 33] {
+            for position in 0..<length {
+                var bytes = Array(repeating: UInt8(ascii: "a"), count: length)
+                bytes[position] = 0x01
+                XCTAssertTrue(bytes.withUnsafeBufferPointer { FrameScan($0).binary }, "\(length)/\(position)")
+                bytes[position] = 0xc3
+                let scan = bytes.withUnsafeBufferPointer { FrameScan($0) }
+                XCTAssertTrue(scan.nonASCII && !scan.binary, "\(length)/\(position)")
+                bytes[position] = 0x09
+                XCTAssertFalse(bytes.withUnsafeBufferPointer { FrameScan($0).binary })
+            }
+        }
+    }
+}
