@@ -3,8 +3,10 @@ import SkeinCore
 /// A CloudWatch Logs subscription payload (decompressed): `messageType`, `logGroup`,
 /// `logStream`, `logEvents: [{id, timestamp, message}]`. Each message is decoded as the Lambda
 /// line it is (text or JSON format); the group names the function, the stream the instance.
+///
+/// Named `aws-lambda` like the text decoder: `--format aws-lambda` takes both.
 public struct CloudWatchLogsDecoder: JSONRecordDecoder {
-    public let name = "cloudwatch-logs"
+    public let name = "aws-lambda"
     var lines = LambdaLineMapper()
     var tape = JSONTape(maxDepth: 64, maxNodes: 1 << 16)
 

@@ -32,9 +32,10 @@ enum LambdaJSONMapping {
     static func recognises(_ doc: JSONDocument, _ obj: Int) -> Bool {
         guard doc.kind(obj) == .object else { return false }
         var time = false, type = false, record = false
-        var timestamp = false, level = false, requestID = false, message = false
+        var timestamp = false, level = false, requestID = false, message = false, foreign = false
         doc.forEachMember(obj) { k, v in
             switch doc.raw(k).count {
+            case 12: if doc.keyEquals(k, "deploymentId") { foreign = true }
             case 4:
                 if doc.keyEquals(k, "time") { time = true }
                 if doc.keyEquals(k, "type"), doc.kind(v) == .string,
@@ -50,7 +51,7 @@ enum LambdaJSONMapping {
             default: break
             }
         }
-        return (time && type && record) || (timestamp && level && requestID && message)
+        return (time && type && record) || (timestamp && level && requestID && message && !foreign)
     }
 
     static func scope(from context: DecodeContext) -> PlatformScope {

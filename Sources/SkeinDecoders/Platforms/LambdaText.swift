@@ -5,19 +5,28 @@ import SkeinCore
 /// runtime's app lines (`<time>\t<requestId>\t<LEVEL>\t<message>`), Python's
 /// (`[LEVEL]\t<time>\t<requestId>\t<message>`), timeouts and multi-line messages; also CloudWatch
 /// Logs subscription payloads and Lambda JSON-format records met in the same stream.
-public struct LambdaTextDecoder: FrameDecoder {
+public struct LambdaTextDecoder: TextFrameDecoder {
     public let name = "aws-lambda"
     var lines = LambdaLineMapper()
-    var context = DecodeContext()
+    /// Used when the decoder runs on its own (not inside an `AutoDecoder`, which shares its context).
+    var ownContext = DecodeContext()
     var tape = JSONTape()
     var cloudWatch = CloudWatchLogsDecoder()
 
     public init() {}
 
+    public func recognises(_ frame: UnsafeBufferPointer<UInt8>) -> Bool {
+        LambdaText.recognises(frame)
+    }
+
     public mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID,
                                 into events: inout [Event]) -> DecodeOutcome {
+        var context = ownContext
+        defer { ownContext = context }
         let s = ByteText.skipSpaces(frame, 0)
         if s < frame.count, frame[s] == UInt8(ascii: "{"), !lines.holdsMultiLineMessage {
+            // On its own, the decoder also takes the JSON this format can carry: subscription payloads and
+            // JSON-format records. (Inside an `AutoDecoder` those go to the JSON record decoders.)
             do throws(JSONTape.Failure) {
                 try tape.parse(frame)
                 let doc = JSONDocument(tape: tape, bytes: frame)
@@ -40,6 +49,24 @@ public struct LambdaTextDecoder: FrameDecoder {
             }
         }
         return lines.decode(frame, source: source, context: &context, into: &events)
+    }
+
+    public mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID, context: inout DecodeContext,
+                                into events: inout [Event]) -> DecodeOutcome {
+        lines.decode(frame, source: source, context: &context, into: &events)
+    }
+
+    public mutating func continueFrame(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID,
+                                       context: inout DecodeContext, into events: inout [Event]) -> Bool {
+        continuation(frame, context: &context, into: &events) != nil
+    }
+
+    private mutating func continuation(_ frame: UnsafeBufferPointer<UInt8>, context: inout DecodeContext,
+                                       into events: inout [Event]) -> DecodeOutcome? {
+        let line = ByteText.slice(frame, 0, ByteText.trimmedEnd(frame, 0, frame.count))
+        if line.isEmpty { return lines.holdsMultiLineMessage ? .absorbed : nil }
+        if LambdaText.tailPrefix(line, context: &context) != nil { return nil }
+        return lines.continuation(line, into: &events)
     }
 
     public mutating func flush(source: SourceID, into events: inout [Event]) {
@@ -128,7 +155,7 @@ struct LambdaLineMapper {
             scope.runtime = known.runtime ?? scope.runtime
             scope.region = known.region ?? scope.region
         }
-        if let t = origin.time { lastTime = t }
+        if let t = origin.time { lastTime = t; context.lastTime = t }
 
         // Platform lines: keyword first.
         if ByteText.hasPrefix(line, "START RequestId: ") {
@@ -222,7 +249,7 @@ struct LambdaLineMapper {
             }
             return out > 0 ? .events(out) : .malformed(.unrecognised)
         }
-        if origin.time == nil, let t = app.time { lastTime = t }
+        if origin.time == nil, let t = app.time { lastTime = t; context.lastTime = t }
         guard let t = lastTime else { return missing(out) }
         var e = scope.event(t, .log, level: app.level ?? .info, source: source)
         e.requestID = app.requestID
@@ -308,6 +335,36 @@ enum LambdaText {
         let parts = arn.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count > 4, parts[0] == "arn", !parts[3].isEmpty else { return nil }
         return String(parts[3])
+    }
+
+    /// Whether a line is in this format (for detection): an `aws logs tail` prefix, a platform
+    /// keyword line, or a runtime's app line with its request id (or `undefined`) after the time.
+    static func recognises(_ b: Bytes) -> Bool {
+        guard !b.isEmpty else { return false }
+        switch b[0] {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"):
+            if let (_, e) = PlatformTime.parse(b), e < b.count, b[e] == 0x20 {
+                let s = e + 1
+                let te = ByteText.tokenEnd(b, s)
+                if let open = ByteText.find(ByteText.slice(b, s, te), "["), open > 0,
+                   ByteText.find(ByteText.slice(b, s, te), "]") != nil { return true }
+            }
+            if let (_, e) = PlatformTime.parse(b), e < b.count, ByteText.isSpace(b[e]) {
+                let s = e + 1
+                var te = s
+                while te < b.count, !ByteText.isSpace(b[te]) { te += 1 }
+                return te < b.count && isRequestIDToken(b, s, te)
+            }
+            // SAM's `<log stream> <time> <message>`.
+            let te = ByteText.tokenEnd(b, 0)
+            return te < b.count && ByteText.find(ByteText.slice(b, 0, te), "[$") != nil
+                && PlatformTime.parse(b, at: te + 1) != nil
+        case UInt8(ascii: "["):
+            guard let app = appLine(b) else { return false }
+            return app.time != nil || ByteText.hasPrefix(b, "[ERROR] ")
+        default:
+            return startsRecord(b)
+        }
     }
 
     /// Whether a line without prefix starts a record of its own rather than continuing one.
@@ -449,7 +506,7 @@ enum LambdaText {
     }
 
     /// A UUID, or `undefined`/`None`/empty during init.
-    private static func isRequestIDToken(_ b: Bytes, _ s: Int, _ e: Int) -> Bool {
+    static func isRequestIDToken(_ b: Bytes, _ s: Int, _ e: Int) -> Bool {
         if e - s == 36 { return b[s + 8] == UInt8(ascii: "-") && b[s + 13] == UInt8(ascii: "-") }
         let t = ByteText.slice(b, s, e)
         return ByteText.hasPrefix(t, "undefined") && t.count == 9 || ByteText.hasPrefix(t, "None") && t.count == 4

@@ -9,7 +9,7 @@ import SkeinCore
 /// authorized line so the disconnection is attributed too); refusals and terminations become
 /// `db.error`. `DETAIL:`/`HINT:`/`STATEMENT:` lines and tab-indented lines continue the entry
 /// before them.
-public struct PostgresLogDecoder: FrameDecoder {
+public struct PostgresLogDecoder: TextFrameDecoder {
     public let name = "postgres"
     private var interner = Interner()
     private var pending: Event?
@@ -27,40 +27,65 @@ public struct PostgresLogDecoder: FrameDecoder {
 
     public init() {}
 
+    public func recognises(_ frame: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let entry = Self.parse(frame) else { return false }
+        return entry.pid != nil
+    }
+
     public mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID,
                                 into events: inout [Event]) -> DecodeOutcome {
+        if continues(frame) { return .absorbed }
         let line = ByteText.slice(frame, 0, ByteText.trimmedEnd(frame, 0, frame.count))
         if line.isEmpty { return .absorbed }
-        if line[0] == 0x09 || line[0] == 0x20 {
-            // A continuation of a multi-line statement or detail.
-            guard pending != nil else { return .malformed(.unrecognised) }
-            if let key = continuing, let i = pending!.attributes.lastIndex(where: { $0.key == key }),
-               pending!.attributes[i].value.utf8.count + line.count < PlatformEvent.maxMessageBytes {
-                pending!.attributes[i].value += "\n" + String(decoding: line, as: UTF8.self)
-            } else {
-                PlatformEvent.appendLine(line, to: &pending!)
-            }
-            return .absorbed
-        }
+        if line[0] == 0x09 || line[0] == 0x20 { return .malformed(.unrecognised) }
         guard let entry = Self.parse(line) else { return .malformed(.unrecognised) }
         var out = 0
-        if entry.severity.isContinuation, var p = pending, p.attribute("pid") == entry.pid.map(String.init) {
-            p.attributes.append(Attribute(entry.severity.attributeKey, ByteText.string(line, entry.textStart, line.count)))
-            if entry.severity == .detail || entry.severity == .hint {
-                PlatformEvent.appendLine(ByteText.slice(line, entry.severityStart, line.count), to: &p)
-            }
-            pending = p
-            continuing = entry.severity.attributeKey
-            return .absorbed
-        }
         if let p = pending {
             PlatformEvent.emit(p, into: &events)
             out += 1
-            pending = nil
         }
         pending = event(entry, line: line, source: source)
         continuing = nil
         return out > 0 ? .events(out) : .absorbed
+    }
+
+    public mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID, context: inout DecodeContext,
+                                into events: inout [Event]) -> DecodeOutcome {
+        let outcome = decode(frame, source: source, into: &events)
+        if let t = pending?.time { context.lastTime = t }
+        return outcome
+    }
+
+    public mutating func continueFrame(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID,
+                                       context: inout DecodeContext, into events: inout [Event]) -> Bool {
+        continues(frame)
+    }
+
+    /// Merges a line into the held entry when it continues it: an indented line, or a
+    /// `DETAIL:`/`HINT:`/`STATEMENT:`/`CONTEXT:` line of the same backend.
+    private mutating func continues(_ frame: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard var p = pending else { return false }
+        let line = ByteText.slice(frame, 0, ByteText.trimmedEnd(frame, 0, frame.count))
+        if line.isEmpty { return false }
+        if line[0] == 0x09 || line[0] == 0x20 {
+            if let key = continuing, let i = p.attributes.lastIndex(where: { $0.key == key }),
+               p.attributes[i].value.utf8.count + line.count < PlatformEvent.maxMessageBytes {
+                p.attributes[i].value += "\n" + String(decoding: line, as: UTF8.self)
+            } else {
+                PlatformEvent.appendLine(line, to: &p)
+            }
+            pending = p
+            return true
+        }
+        guard let entry = Self.parse(line), entry.severity.isContinuation,
+              p.attribute("pid") == entry.pid.map(String.init) else { return false }
+        p.attributes.append(Attribute(entry.severity.attributeKey, ByteText.string(line, entry.textStart, line.count)))
+        if entry.severity == .detail || entry.severity == .hint {
+            PlatformEvent.appendLine(ByteText.slice(line, entry.severityStart, line.count), to: &p)
+        }
+        pending = p
+        continuing = entry.severity.attributeKey
+        return true
     }
 
     public mutating func flush(source: SourceID, into events: inout [Event]) {
