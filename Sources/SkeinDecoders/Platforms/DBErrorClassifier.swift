@@ -77,6 +77,19 @@ public enum DBErrorClassifier {
         return sqlstate53300 ? .tooManyClients : nil
     }
 
+    /// Attribute keys loggers put error text or codes under.
+    static func isErrorKey(_ key: String) -> Bool {
+        switch key {
+        case "err", "error", "err.message", "error.message", "errorMessage", "err.msg", "exc_info", "exception",
+             "exception.message", "exception.stacktrace", "stack", "err.stack", "error.stack", "stack_trace",
+             "code", "err.code", "error.code", "errorCode", "sqlstate", "pgcode", "status.message", "errorType",
+             "reason", "cause", "err.cause", "error.cause":
+            return true
+        default:
+            return false
+        }
+    }
+
     @inline(__always)
     private static func isWordByte(_ c: UInt8) -> Bool {
         ByteText.isDigit(c) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == UInt8(ascii: "_")
@@ -93,12 +106,19 @@ public enum DBErrorClassifier {
         return false
     }
 
-    /// Marks an event whose message names a DB failure: a plain log line becomes `db.error`.
+    /// Marks an event whose message (or error field: `err.message`, `error`, `exc_info`, `code`, ...)
+    /// names a DB failure: a plain log line becomes `db.error`.
     ///
     /// Every decoder calls this on what it produced; an event that already knows its error keeps it.
     public static func apply(to event: inout Event) {
-        guard event.dbError == nil, let message = event.message, !message.isEmpty else { return }
-        guard let kind = classify(message) else { return }
+        guard event.dbError == nil else { return }
+        var found = event.message.flatMap { $0.isEmpty ? nil : classify($0) }
+        if found == nil {
+            for a in event.attributes where isErrorKey(a.key) {
+                if let k = classify(a.value) { found = k; break }
+            }
+        }
+        guard let kind = found else { return }
         event.dbError = kind
         if event.kind == .log { event.kind = .dbError }
         if event.level < .error { event.level = .error }

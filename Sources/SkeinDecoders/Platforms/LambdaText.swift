@@ -131,7 +131,7 @@ struct LambdaLineMapper {
             flush(into: &events, count: &n)
             return .events(n)
         case .message:
-            if LambdaText.startsRecord(line) { return nil }
+            if LambdaText.startsRecord(line) || LambdaText.isWholeJSONObject(line) { return nil }
             PlatformEvent.appendLine(line, to: &pending[pending.count - 1])
             return .absorbed
         }
@@ -365,6 +365,15 @@ enum LambdaText {
         default:
             return startsRecord(b)
         }
+    }
+
+    /// A complete JSON object on one line is a record of its own (another format's line), never the
+    /// continuation of a message: a pretty-printed object inside a message starts with a lone `{`.
+    static func isWholeJSONObject(_ b: Bytes) -> Bool {
+        guard b.count >= 2, b[0] == UInt8(ascii: "{"), b[b.count - 1] == UInt8(ascii: "}") else { return false }
+        var tape = JSONTape(maxDepth: 64, maxNodes: 1 << 16)
+        do throws(JSONTape.Failure) { try tape.parse(b) } catch { return false }
+        return true
     }
 
     /// Whether a line without prefix starts a record of its own rather than continuing one.
