@@ -70,7 +70,10 @@ public struct AutoDecoder: FrameDecoder {
 
     /// Every known decoder, in detection order; the one place to register a format.
     public static func standard(forced: String? = nil) -> AutoDecoder {
-        AutoDecoder(records: [ConventionDecoder()], texts: [LogfmtDecoder()], forced: forced)
+        // Most specific first: Vercel records also carry Lambda's four app-record keys.
+        AutoDecoder(records: [CloudWatchLogsDecoder(), VercelDecoder(), CloudflareWorkersDecoder(), OTLPJSONDecoder(),
+                              LambdaJSONDecoder(), ConventionDecoder()],
+                    texts: [LambdaTextDecoder(), PostgresLogDecoder(), LogfmtDecoder()], forced: forced)
     }
 
     /// The names `--format` accepts: every decoder of `standard()`, plus `json` (all JSON decoders).
@@ -93,7 +96,11 @@ public struct AutoDecoder: FrameDecoder {
         self.maxPendingLines = maxPendingLines
     }
 
-    public var formatNames: [String] { ["json"] + records.map(\.name) + texts.map(\.name) }
+    public var formatNames: [String] {
+        // One name may cover a JSON and a text decoder (`aws-lambda`: text lines and CloudWatch payloads).
+        var seen: Set<String> = []
+        return (["json"] + records.map(\.name) + texts.map(\.name)).filter { seen.insert($0).inserted }
+    }
 
     /// Lines reported `absorbed` earlier that turned out malformed (an unfinished multi-line value).
     /// The pipeline should count these after each `decode` and `flush`; empty almost always.

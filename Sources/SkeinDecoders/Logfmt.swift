@@ -35,6 +35,7 @@ public struct LogfmtDecoder: TextFrameDecoder {
         var event = Event(time: .zero, source: source)
         let timed = LogfmtDecoder.apply(frame, to: &event, context: &context)
         guard ConventionMapper.settleTime(&event, found: timed, context: &context) else { return .malformed(.missingFields) }
+        DBErrorClassifier.apply(to: &event)
         events.append(event)
         return .events(1)
     }
