@@ -718,6 +718,9 @@ public final class Engine {
         stitcher.evictRetained()
     }
 
+    /// Ids the linker remembers (tests check that evicted traces' ids are forgotten).
+    var stitcherIDCount: Int { stitcher.linker.count }
+
     // MARK: Output
 
     public func drainFinishedTraces() -> [TraceSummary] {

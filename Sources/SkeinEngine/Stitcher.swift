@@ -84,7 +84,7 @@ final class Stitcher {
     func rootEnded(_ t: TraceState) -> Bool {
         guard !t.hops.isEmpty else { return false }
         for h in t.hops where h.inFlight { return false }
-        return t.hops[chooseRoot(t.hops)].hasExplicitEnd
+        return t.hops[chooseRoot(t.hops, offsetMS: skew.offsetMS)].hasExplicitEnd
     }
 
     /// The next trace whose completion time has come, if any (open traces only).

@@ -42,23 +42,44 @@ struct ClockSkew {
     }
 }
 
-/// The hop a trace starts from: a span without a parent, else the hop whose parent is not in the
-/// trace; among several, the one with known start and end that lasted longest (an entry point
-/// outlasts the calls it makes), then the earliest.
-func chooseRoot(_ hops: [HopState]) -> Int {
-    var best = 0
-    var bestKey: (Int, Int, Int64, Int64) = (-1, -1, 0, 0)
+/// The hop a trace starts from.
+///
+/// Span ids decide when they can: a span without a parent, else one whose parent is not in the
+/// trace. Without them the choice is a judgement: an edge hop is the entry point of a hybrid
+/// request; otherwise the earliest hop (on skew-corrected clocks), unless a longer hop that starts
+/// 50 ms–2 s after it could contain it with a clock shift: then the earlier one is a child whose
+/// clock runs behind. A child starting a few ms after its caller (the usual network gap, or a
+/// function still running after its caller timed out) never takes the root's place.
+func chooseRoot(_ hops: [HopState], offsetMS: (String) -> Double) -> Int {
+    guard hops.count > 1 else { return 0 }
+    var tier = [Int](repeating: 0, count: hops.count)
     for i in hops.indices {
-        let h = hops[i]
-        var rootness = 2
-        if let p = h.parentSpanID {
-            if hops.contains(where: { $0.spanID == p }) { continue }
-            rootness = 1
+        if let p = hops[i].parentSpanID {
+            tier[i] = hops.contains(where: { $0.spanID == p }) ? 0 : 1
+        } else {
+            tier[i] = 2
         }
-        let measured = (h.start != nil && h.hasExplicitEnd) ? 1 : 0
-        let length = h.rawEnd.nanos &- h.rawStart.nanos
-        let key = (rootness, measured, length, -h.rawStart.nanos)
-        if key > bestKey { bestKey = key; best = i }
+    }
+    var cands = hops.indices.filter { tier[$0] == tier.max() }
+    if cands.isEmpty { return 0 }
+    let edge = cands.filter { hops[$0].deploy == .edge }
+    if !edge.isEmpty { cands = edge }
+    let measured = cands.filter { hops[$0].start != nil && hops[$0].hasExplicitEnd }
+    if !measured.isEmpty { cands = measured }
+    if cands.count == 1 { return cands[0] }
+    let base = hops[cands[0]].rawStart
+    func start(_ i: Int) -> Double { hops[i].rawStart.ms(since: base) + offsetMS(hops[i].service) }
+    func length(_ i: Int) -> Double { hops[i].rawEnd.ms(since: hops[i].rawStart) }
+    var a = cands[0]
+    for i in cands.dropFirst() {
+        let (si, sa) = (start(i), start(a))
+        if si < sa || (si == sa && length(i) > length(a)) { a = i }
+    }
+    var best = a
+    for b in cands where b != a {
+        let gap = start(b) - start(a)
+        let fits = length(a) <= length(b) && start(a) + length(a) <= start(b) + length(b)
+        if gap > 50 && gap <= 2_000 && fits && length(b) > length(best) { best = b }
     }
     return best
 }
@@ -85,9 +106,11 @@ extension Stitcher {
         summary.eventCount = t.eventCount
         guard n > 0 else { return StitchedTrace(summary: summary, lines: t.lines, lineHops: t.lineHops) }
 
-        let root = chooseRoot(hops)
-        let rawStart = hops.map { $0.rawStart.millis }
-        let rawEnd = hops.map { $0.rawEnd.millis }
+        let root = chooseRoot(hops, offsetMS: skew.offsetMS)
+        // Milliseconds from the earliest raw start: epoch milliseconds in a Double lose sub-µs precision.
+        let base = hops.reduce(hops[0].rawStart) { min($0, $1.rawStart) }
+        let rawStart = hops.map { $0.rawStart.ms(since: base) }
+        let rawEnd = hops.map { $0.rawEnd.ms(since: base) }
 
         // Parents from span ids first.
         var parent = [Int?](repeating: nil, count: n)
@@ -214,7 +237,7 @@ extension Stitcher {
         if incomplete { flags.insert(.incomplete) }
 
         let r = hops[root]
-        summary.start = Timestamp(millis: traceStart)
+        summary.start = base.adding(ms: traceStart)
         summary.rootService = r.service
         summary.rootRoute = r.route
         summary.rootMethod = r.method
@@ -236,7 +259,7 @@ extension Stitcher {
         keyed.reserveCapacity(lines.count)
         for k in lines.indices {
             let h = Int(t.lineHops[k])
-            let corrected = lines[k].time.millis + offset[h] + shift[h]
+            let corrected = lines[k].time.ms(since: base) + offset[h] + shift[h]
             lines[k].offsetMS = corrected - traceStart
             keyed.append((lines[k].offsetMS, k))
         }
