@@ -17,7 +17,7 @@ public struct FollowConfig: Sendable {
     public var readBudgetPerSource: Int = 4 << 20
     /// Bytes read from all inputs in one round.
     public var readBudgetPerPoll: Int = 16 << 20
-    public var chunkSize: Int = 256 << 10
+    public var chunkSize: Int = 128 << 10
     public var maxLineLength: Int = LineFramer.defaultMaxLineLength
     /// Rounds without new bytes after which a source's decoder is flushed (a held multi-line event).
     public var quietRoundsBeforeFlush: Int = 4

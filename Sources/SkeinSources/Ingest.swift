@@ -10,14 +10,17 @@ import SkeinEngine
 public final class Ingest {
     public let source: SourceID
     public let decoderFactory: DecoderFactory
-    private var framer: LineFramer
-    private var decoder: any FrameDecoder
-    private var events: [Event] = []
+    // The per-line path touches these several times per frame. Only this object's methods reach
+    // them, and the one overlap (decoding inside the framer's callback) touches different
+    // properties, so the dynamic exclusivity checks (a fifth of the cost per line) are skipped.
+    @exclusivity(unchecked) private var framer: LineFramer
+    @exclusivity(unchecked) private var decoder: any FrameDecoder
+    @exclusivity(unchecked) private var events: [Event] = []
 
     /// Frames read, events produced and frames counted malformed, since creation.
-    public private(set) var lines = 0
-    public private(set) var eventCount = 0
-    public private(set) var malformed = 0
+    @exclusivity(unchecked) public private(set) var lines = 0
+    @exclusivity(unchecked) public private(set) var eventCount = 0
+    @exclusivity(unchecked) public private(set) var malformed = 0
 
     public init(source: SourceID, decoder: DecoderFactory, maxLineLength: Int = LineFramer.defaultMaxLineLength) {
         self.source = source

@@ -21,7 +21,7 @@ public final class ReplayReader {
         /// How far before a seek target reading restarts, so stateful things (open traces,
         /// connection counts, instance lifecycles) rebuild before the target. Default 2 min.
         public var warmupMS: Double = 120_000
-        public var chunkSize: Int = 256 << 10
+        public var chunkSize: Int = 128 << 10
         public var indexSpacing: Int = ReplayIndex.defaultSpacing
         public var maxLineLength: Int = LineFramer.defaultMaxLineLength
         public init() {}
