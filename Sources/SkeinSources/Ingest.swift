@@ -96,7 +96,11 @@ public final class Ingest {
 
     private func deliver(_ sink: any IngestSink) {
         eventCount += events.count
-        for event in events { sink.ingest(event) }
+        // The source id is this ingest's, whatever the decoder set (ids change when a replay rebinds).
+        for var event in events {
+            event.source = source
+            sink.ingest(event)
+        }
         events.removeAll(keepingCapacity: true)
     }
 }

@@ -59,6 +59,29 @@ public final class ReplayReader {
         self.cursors = cursors
     }
 
+    /// Replays the files the inputs name now (directories and globs expanded). Stdin cannot be
+    /// replayed (it cannot be indexed or seeked); it becomes a failed source.
+    public convenience init(specs: [InputSpec], decoder: DecoderFactory, sink: any IngestSink, options: Options = Options()) {
+        var paths: [String] = []
+        for spec in specs {
+            switch spec {
+            case .stdin:
+                sink.setHealth(.failed(reason: "replay needs files; pipe into `skein tail -` instead"),
+                               for: sink.addSource(name: "stdin"))
+            case .glob, .directory:
+                let found = spec.paths()
+                if found.isEmpty {
+                    sink.setHealth(.failed(reason: SourceError.noMatch(pattern: spec.description).description),
+                                   for: sink.addSource(name: spec.description))
+                }
+                paths += found
+            case .file(let p):
+                paths.append(p)
+            }
+        }
+        self.init(paths: paths, decoder: decoder, sink: sink, options: options)
+    }
+
     /// The recording's extent, from the indexes; nil when no file has an event.
     public var start: Timestamp? { indexes.compactMap(\.start).min() }
     public var end: Timestamp? { indexes.compactMap(\.end).max() }

@@ -72,6 +72,10 @@ final class BatchReaderTests: XCTestCase {
         XCTAssertEqual(InputSpec(argument: "x/*.log"), .glob("x/*.log"))
         XCTAssertEqual(InputSpec(argument: dir.path), .directory(dir.path))
         XCTAssertEqual(InputSpec(argument: dir.file("later.log")), .file(dir.file("later.log")))
+        // Lambda stream names carry brackets: an existing path is taken literally, not as a glob.
+        let lambda = try dir.write("2026-11-23-[$LATEST]9f1c.log", "1 x\n")
+        XCTAssertEqual(InputSpec(argument: lambda), .file(lambda))
+        XCTAssertEqual(InputSpec(argument: dir.file("*.log")).paths(), [lambda])
     }
 
     func testIngestFlushReleasesHeldEventAndRestartUsesFreshDecoder() {

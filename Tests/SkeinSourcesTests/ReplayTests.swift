@@ -189,6 +189,23 @@ final class ReplayTests: XCTestCase {
         XCTAssertEqual(fresh.lastHealth(a), .finished)
     }
 
+    func testReplayFromSpecsExpandsGlobsAndRefusesStdin() throws {
+        let dir = try TempDir()
+        try dir.write("b.log", recording([2, 4], file: 1))
+        try dir.write("a.log", recording([1, 3], file: 0))
+        let sink = RecordingSink()
+        let reader = ReplayReader(specs: [.stdin, .glob(dir.file("*.log")), .glob(dir.file("*.none"))],
+                                  decoder: MillisDecoder.factory, sink: sink)
+        XCTAssertEqual(sink.names, ["stdin", dir.file("*.none"), dir.file("a.log"), dir.file("b.log")])
+        guard case .failed? = sink.lastHealth("stdin"), case .failed? = sink.lastHealth(dir.file("*.none")) else {
+            return XCTFail("\(sink.health)")
+        }
+        reader.deliver(upTo: Timestamp(nanos: .max), into: sink)
+        XCTAssertEqual(sink.messages().map { $0.prefix(1) }, ["1", "2", "3", "4"])
+        XCTAssertEqual(reader.start, ms(1))
+        XCTAssertEqual(reader.end, ms(4))
+    }
+
     func testReplayClockArithmetic() {
         let start = ms(1_000_000)
         var clock = ReplayClock(start: start, end: start.adding(ms: 60_000))
