@@ -153,16 +153,17 @@ final class ReplayTests: XCTestCase {
 
         // The first event out is the earliest checkpoint event among the files.
         let from = target.adding(ms: -120_000)
-        let starts: [Timestamp] = zip(reader.indexes, texts).map { index, text in
+        let allLines = texts.map(lineTimes)
+        let starts: [Timestamp] = zip(reader.indexes, allLines).map { index, lines in
             let offset = index.offset(before: from)
-            return lineTimes(text).first { $0.offset == offset }!.time!
+            return lines.first { $0.offset == offset }!.time!
         }
         XCTAssertEqual(out.first?.time, starts.min())
         XCTAssertLessThanOrEqual(out.first!.time, from)
         XCTAssertGreaterThan(out.first!.time, from.adding(ms: -90_000), "within a checkpoint (about 60 lines) of the warmup start")
         XCTAssertEqual(out.map(\.time), out.map(\.time).sorted())
         // Nothing at or after the warmup start is missed.
-        let due = texts.flatMap { lineTimes($0).compactMap(\.time) }.filter { $0 >= from }.count
+        let due = allLines.flatMap { $0.compactMap(\.time) }.filter { $0 >= from }.count
         XCTAssertEqual(out.filter { $0.time >= from }.count, due)
     }
 
