@@ -14,7 +14,7 @@ public final class Ingest {
     // them, and the one overlap (decoding inside the framer's callback) touches different
     // properties, so the dynamic exclusivity checks (a fifth of the cost per line) are skipped.
     @exclusivity(unchecked) private var framer: LineFramer
-    @exclusivity(unchecked) private var decoder: any FrameDecoder
+    @exclusivity(unchecked) private var decoder: DecoderBox
     @exclusivity(unchecked) private var events: [Event] = []
 
     /// Frames read, events produced and frames counted malformed, since creation.
@@ -26,7 +26,7 @@ public final class Ingest {
         self.source = source
         decoderFactory = decoder
         framer = LineFramer(maxLineLength: maxLineLength)
-        self.decoder = decoder.make()
+        self.decoder = decoder.makeBox()
         events.reserveCapacity(16)
     }
 
@@ -62,7 +62,7 @@ public final class Ingest {
     public func restart(at offset: Int64 = 0, finishing: Bool = true, into sink: any IngestSink) {
         if finishing { finish(into: sink) }
         framer = LineFramer(maxLineLength: framer.maxLineLength, startOffset: offset)
-        decoder = decoderFactory.make()
+        decoder = decoderFactory.makeBox()
     }
 
     /// Bytes were lost before this point: drop the torn line rather than glue it to the next.
@@ -80,7 +80,7 @@ public final class Ingest {
         case .line(let bytes):
             switch decoder.decode(bytes, source: source, into: &events) {
             case .events:
-                if let format = decoderFactory.lastFormat(decoder) {
+                if let format = decoder.lastFormat {
                     sink.countFormat(source: source, format: format)
                 }
             case .absorbed:

@@ -66,6 +66,21 @@ final class BatchReaderTests: XCTestCase {
         XCTAssertTrue(r2.contains("cannot open"))
     }
 
+    func testDecoderChosenAtRunTime() throws {
+        let dir = try TempDir()
+        let p = try dir.write("a.log", "1 a\n2 pair\n")
+        let chosen: @Sendable () -> any FrameDecoder = { HoldingDecoder() }
+        let sink = RecordingSink()
+        BatchReader(decoder: DecoderFactory(make: chosen)).read(path: p, into: sink)
+        XCTAssertEqual(sink.counts[SourceID(0)]?.formats, ["holding": 2])
+        XCTAssertEqual(sink.messages(), ["1 a", "2 pair", "2 pair (2)"])
+
+        let runtime = DecoderFactory(make: chosen, lastFormat: { ($0 as? HoldingDecoder)?.inner.lastFormat })
+        let sink2 = RecordingSink()
+        BatchReader(decoder: runtime).read(path: p, into: sink2)
+        XCTAssertEqual(sink2.counts[SourceID(0)]?.formats, ["millis": 1, "millis-pair": 1])
+    }
+
     func testInputSpecParsing() throws {
         let dir = try TempDir()
         XCTAssertEqual(InputSpec(argument: "-"), .stdin)
