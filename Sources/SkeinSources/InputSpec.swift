@@ -8,15 +8,16 @@ public enum InputSpec: Hashable, Sendable, CustomStringConvertible {
     /// A `glob(3)` pattern such as `logs/*.ndjson`.
     case glob(String)
 
-    /// `-` is stdin; a pattern with `*`, `?` or `[` is a glob; an existing directory is a directory;
-    /// anything else is a file.
+    /// `-` is stdin; an existing directory is a directory and an existing file a file (so a name
+    /// with brackets, like a Lambda stream's `[$LATEST]`, is taken literally); otherwise a pattern
+    /// with `*`, `?` or `[` is a glob; anything else is a file that may appear later.
     public init(argument: String) {
         if argument == "-" {
             self = .stdin
+        } else if let id = FileIdentity.of(path: argument) {
+            self = id.isDirectory ? .directory(argument) : .file(argument)
         } else if argument.contains(where: { $0 == "*" || $0 == "?" || $0 == "[" }) {
             self = .glob(argument)
-        } else if FileIdentity.of(path: argument)?.isDirectory == true {
-            self = .directory(argument)
         } else {
             self = .file(argument)
         }

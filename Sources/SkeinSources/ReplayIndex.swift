@@ -55,7 +55,7 @@ public struct ReplayIndex: Sendable {
         guard let id = FileIdentity.of(fd: fd) else { throw .readFailed(path: path, reason: POSIX.errorText()) }
         guard !id.isDirectory else { throw .notRegularFile(path: path) }
 
-        var probe = Probe(fd: fd, decoder: factory.make(), maxLineLength: maxLineLength)
+        var probe = Probe(fd: fd, decoder: factory.makeBox(), maxLineLength: maxLineLength)
         var checkpoints: [Checkpoint] = []
         var start: Timestamp?
         var end: Timestamp?
@@ -89,12 +89,12 @@ public struct ReplayIndex: Sendable {
 /// Small positioned reads and decodes for the index builder.
 private struct Probe {
     let fd: Int32
-    var decoder: any FrameDecoder
+    let decoder: DecoderBox
     let maxLineLength: Int
     var buffer = [UInt8](repeating: 0, count: 4096)
     var events: [Event] = []
 
-    init(fd: Int32, decoder: any FrameDecoder, maxLineLength: Int) {
+    init(fd: Int32, decoder: DecoderBox, maxLineLength: Int) {
         self.fd = fd; self.decoder = decoder; self.maxLineLength = maxLineLength
     }
 
@@ -140,10 +140,10 @@ private struct Probe {
         var framer = LineFramer(maxLineLength: maxLineLength, startOffset: from)
         var at = from
         var going = true
-        var decoder = self.decoder
+        let decoder = self.decoder
         var events = self.events
         let fd = self.fd
-        defer { self.decoder = decoder; self.events = events }
+        defer { self.events = events }
         func take(_ frame: LineFramer.Frame, _ offset: Int64) {
             guard going else { return }
             if offset >= limit { going = false; return }

@@ -21,7 +21,7 @@ public final class ReplayReader {
         /// How far before a seek target reading restarts, so stateful things (open traces,
         /// connection counts, instance lifecycles) rebuild before the target. Default 2 min.
         public var warmupMS: Double = 120_000
-        public var chunkSize: Int = 256 << 10
+        public var chunkSize: Int = 128 << 10
         public var indexSpacing: Int = ReplayIndex.defaultSpacing
         public var maxLineLength: Int = LineFramer.defaultMaxLineLength
         public init() {}
@@ -57,6 +57,29 @@ public final class ReplayReader {
         }
         self.indexes = indexes
         self.cursors = cursors
+    }
+
+    /// Replays the files the inputs name now (directories and globs expanded). Stdin cannot be
+    /// replayed (it cannot be indexed or seeked); it becomes a failed source.
+    public convenience init(specs: [InputSpec], decoder: DecoderFactory, sink: any IngestSink, options: Options = Options()) {
+        var paths: [String] = []
+        for spec in specs {
+            switch spec {
+            case .stdin:
+                sink.setHealth(.failed(reason: "replay needs files; pipe into `skein tail -` instead"),
+                               for: sink.addSource(name: "stdin"))
+            case .glob, .directory:
+                let found = spec.paths()
+                if found.isEmpty {
+                    sink.setHealth(.failed(reason: SourceError.noMatch(pattern: spec.description).description),
+                                   for: sink.addSource(name: spec.description))
+                }
+                paths += found
+            case .file(let p):
+                paths.append(p)
+            }
+        }
+        self.init(paths: paths, decoder: decoder, sink: sink, options: options)
     }
 
     /// The recording's extent, from the indexes; nil when no file has an event.

@@ -66,12 +66,31 @@ final class BatchReaderTests: XCTestCase {
         XCTAssertTrue(r2.contains("cannot open"))
     }
 
+    func testDecoderChosenAtRunTime() throws {
+        let dir = try TempDir()
+        let p = try dir.write("a.log", "1 a\n2 pair\n")
+        let chosen: @Sendable () -> any FrameDecoder = { HoldingDecoder() }
+        let sink = RecordingSink()
+        BatchReader(decoder: DecoderFactory(make: chosen)).read(path: p, into: sink)
+        XCTAssertEqual(sink.counts[SourceID(0)]?.formats, ["holding": 2])
+        XCTAssertEqual(sink.messages(), ["1 a", "2 pair", "2 pair (2)"])
+
+        let runtime = DecoderFactory(make: chosen, lastFormat: { ($0 as? HoldingDecoder)?.inner.lastFormat })
+        let sink2 = RecordingSink()
+        BatchReader(decoder: runtime).read(path: p, into: sink2)
+        XCTAssertEqual(sink2.counts[SourceID(0)]?.formats, ["millis": 1, "millis-pair": 1])
+    }
+
     func testInputSpecParsing() throws {
         let dir = try TempDir()
         XCTAssertEqual(InputSpec(argument: "-"), .stdin)
         XCTAssertEqual(InputSpec(argument: "x/*.log"), .glob("x/*.log"))
         XCTAssertEqual(InputSpec(argument: dir.path), .directory(dir.path))
         XCTAssertEqual(InputSpec(argument: dir.file("later.log")), .file(dir.file("later.log")))
+        // Lambda stream names carry brackets: an existing path is taken literally, not as a glob.
+        let lambda = try dir.write("2026-11-23-[$LATEST]9f1c.log", "1 x\n")
+        XCTAssertEqual(InputSpec(argument: lambda), .file(lambda))
+        XCTAssertEqual(InputSpec(argument: dir.file("*.log")).paths(), [lambda])
     }
 
     func testIngestFlushReleasesHeldEventAndRestartUsesFreshDecoder() {

@@ -205,4 +205,21 @@ final class FollowerTests: XCTestCase {
         }
         XCTAssertEqual(sink.messages(), ["1 a", "2 bb", "3 c", "7 g"])
     }
+
+    func testRunLoopSleepsOnlyWhenCaughtUp() throws {
+        let dir = try TempDir()
+        var text = ""
+        for i in 0..<300 { text += "\(i) padding padding padding padding\n" }
+        let p = try dir.write("app.log", text)
+        let sink = RecordingSink()
+        let f = follower([.file(p)], sink) { $0.readBudgetPerPoll = 2048; $0.pollInterval = .milliseconds(40) }
+        var sleeps: [Duration] = []
+        f.run(shouldStop: { sleeps.count == 2 }, sleep: { d in
+            sleeps.append(d)
+            if sleeps.count == 1 { try? dir.append("app.log", "999 appended while asleep\n") }
+        })
+        XCTAssertEqual(sleeps, [.milliseconds(40), .milliseconds(40)])
+        XCTAssertEqual(sink.events.count, 301)
+        XCTAssertEqual(sink.messages().last, "999 appended while asleep")
+    }
 }

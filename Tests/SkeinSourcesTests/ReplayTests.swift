@@ -153,16 +153,17 @@ final class ReplayTests: XCTestCase {
 
         // The first event out is the earliest checkpoint event among the files.
         let from = target.adding(ms: -120_000)
-        let starts: [Timestamp] = zip(reader.indexes, texts).map { index, text in
+        let allLines = texts.map(lineTimes)
+        let starts: [Timestamp] = zip(reader.indexes, allLines).map { index, lines in
             let offset = index.offset(before: from)
-            return lineTimes(text).first { $0.offset == offset }!.time!
+            return lines.first { $0.offset == offset }!.time!
         }
         XCTAssertEqual(out.first?.time, starts.min())
         XCTAssertLessThanOrEqual(out.first!.time, from)
         XCTAssertGreaterThan(out.first!.time, from.adding(ms: -90_000), "within a checkpoint (about 60 lines) of the warmup start")
         XCTAssertEqual(out.map(\.time), out.map(\.time).sorted())
         // Nothing at or after the warmup start is missed.
-        let due = texts.flatMap { lineTimes($0).compactMap(\.time) }.filter { $0 >= from }.count
+        let due = allLines.flatMap { $0.compactMap(\.time) }.filter { $0 >= from }.count
         XCTAssertEqual(out.filter { $0.time >= from }.count, due)
     }
 
@@ -187,6 +188,23 @@ final class ReplayTests: XCTestCase {
         XCTAssertEqual(fresh.counts[id]?.lines, fresh.events.count)
         XCTAssertEqual(first.counts[SourceID(0)]?.lines, 100, "the old sink is left alone")
         XCTAssertEqual(fresh.lastHealth(a), .finished)
+    }
+
+    func testReplayFromSpecsExpandsGlobsAndRefusesStdin() throws {
+        let dir = try TempDir()
+        try dir.write("b.log", recording([2, 4], file: 1))
+        try dir.write("a.log", recording([1, 3], file: 0))
+        let sink = RecordingSink()
+        let reader = ReplayReader(specs: [.stdin, .glob(dir.file("*.log")), .glob(dir.file("*.none"))],
+                                  decoder: MillisDecoder.factory, sink: sink)
+        XCTAssertEqual(sink.names, ["stdin", dir.file("*.none"), dir.file("a.log"), dir.file("b.log")])
+        guard case .failed? = sink.lastHealth("stdin"), case .failed? = sink.lastHealth(dir.file("*.none")) else {
+            return XCTFail("\(sink.health)")
+        }
+        reader.deliver(upTo: Timestamp(nanos: .max), into: sink)
+        XCTAssertEqual(sink.messages().map { $0.prefix(1) }, ["1", "2", "3", "4"])
+        XCTAssertEqual(reader.start, ms(1))
+        XCTAssertEqual(reader.end, ms(4))
     }
 
     func testReplayClockArithmetic() {

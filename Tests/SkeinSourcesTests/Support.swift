@@ -72,8 +72,7 @@ struct MillisDecoder: FrameDecoder {
         return .events(1)
     }
 
-    static let factory = DecoderFactory(make: { MillisDecoder() },
-                                        lastFormat: { ($0 as? MillisDecoder)?.lastFormat })
+    static let factory = DecoderFactory(make: { MillisDecoder() }, lastFormat: { $0.lastFormat })
 }
 
 /// A scratch directory removed at the end of the test.
