@@ -21,26 +21,28 @@ enum ByteText {
             out.append(48 &+ UInt8(truncatingIfNeeded: v))
             return
         }
-        var n = 1
-        var t = v / 10
-        while t > 0 { n += 1; t /= 10 }
-        let end = out.count + n
-        out.append(contentsOf: repeatElement(48, count: n))
-        var x = v
-        var i = end - 1
-        while x > 0 {
-            out[i] = 48 &+ UInt8(truncatingIfNeeded: x % 10)
-            x /= 10
-            i -= 1
+        // Digits come out last-first: fill a small stack buffer backwards, append it once.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buf in
+            var x = v
+            var i = 20
+            while x > 0 {
+                i -= 1
+                buf[i] = 48 &+ UInt8(truncatingIfNeeded: x % 10)
+                x /= 10
+            }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: buf[i..<20]))
         }
     }
 
     /// `v` zero-padded to `width` digits.
     static func appendPadded(_ v: Int64, width: Int, to out: inout [UInt8]) {
-        let start = out.count
-        appendDigits(v.magnitude, to: &out)
-        let n = out.count - start
-        if n < width { out.insert(contentsOf: repeatElement(48, count: width - n), at: start) }
+        let m = v.magnitude
+        var digits = 1
+        var t = m / 10
+        while t > 0 { digits += 1; t /= 10 }
+        var pad = width - digits
+        while pad > 0 { out.append(48); pad -= 1 }
+        appendDigits(m, to: &out)
     }
 
     static func appendInt(_ v: Int, to out: inout [UInt8]) {

@@ -66,7 +66,10 @@ public struct CSVExporter {
         out.append(comma)
         ByteText.appendInt(t.hops.count, to: &out)
         out.append(comma)
-        appendField(t.hops.isEmpty ? "" : TraceText.hopPath(t.hops), to: &out)
+        if !t.hops.isEmpty {
+            // A service name may hold a comma or a quote: build the path, then quote it if needed.
+            appendField(TraceText.hopPath(t.hops), to: &out)
+        }
         out.append(comma)
         ByteText.append(t.coldStart ? "true" : "false", to: &out)
         out.append(comma)
@@ -74,7 +77,10 @@ public struct CSVExporter {
         out.append(comma)
         if t.dbWaitMS.isFinite { ByteText.appendMilli(t.dbWaitMS, to: &out) }
         out.append(comma)
-        ByteText.append(t.flags.names.joined(separator: " "), to: &out)
+        for (k, name) in t.flags.names.enumerated() {
+            if k > 0 { out.append(UInt8(ascii: " ")) }
+            ByteText.append(name, to: &out)
+        }
         out.append(comma)
         ByteText.append(t.complete ? "true" : "false", to: &out)
         ByteText.append("\r\n", to: &out)

@@ -16,27 +16,29 @@ public struct JSONWriter {
         case shortest
     }
 
-    private struct Frame {
-        var count = 0
-    }
-
     /// The text written and not yet drained.
     public private(set) var bytes: [UInt8]
     /// Two-space indentation and one member per line.
     public let pretty: Bool
     public var doubleStyle: DoubleStyle
-    private var frames: [Frame] = []
+    /// Members written so far in each enclosing container; the innermost one lives in `count`
+    /// so that the common path touches no array.
+    private var outerCounts: [Int] = []
+    private var count = 0
+    private var depthLevel = 0
     private var afterKey = false
+    private let indent: [UInt8]
 
     public init(pretty: Bool = false, doubleStyle: DoubleStyle = .milli, capacity: Int = 4096) {
         self.pretty = pretty
         self.doubleStyle = doubleStyle
         bytes = []
         bytes.reserveCapacity(capacity)
+        indent = pretty ? [UInt8(ascii: "\n")] + Array(repeating: UInt8(ascii: " "), count: 128) : []
     }
 
     /// Containers opened and not yet closed.
-    public var depth: Int { frames.count }
+    public var depth: Int { depthLevel }
 
     /// The text so far as a `String` (tests, small documents).
     public var text: String { String(decoding: bytes, as: UTF8.self) }
@@ -51,7 +53,9 @@ public struct JSONWriter {
     /// Empties the buffer and forgets any open containers (one writer per line of NDJSON).
     public mutating func reset() {
         bytes.removeAll(keepingCapacity: true)
-        frames.removeAll(keepingCapacity: true)
+        outerCounts.removeAll(keepingCapacity: true)
+        count = 0
+        depthLevel = 0
         afterKey = false
     }
 
@@ -65,7 +69,7 @@ public struct JSONWriter {
     public mutating func beginObject() {
         beforeValue()
         bytes.append(UInt8(ascii: "{"))
-        frames.append(Frame())
+        open()
     }
 
     public mutating func endObject() { close(UInt8(ascii: "}")) }
@@ -73,7 +77,7 @@ public struct JSONWriter {
     public mutating func beginArray() {
         beforeValue()
         bytes.append(UInt8(ascii: "["))
-        frames.append(Frame())
+        open()
     }
 
     public mutating func endArray() { close(UInt8(ascii: "]")) }
@@ -87,8 +91,9 @@ public struct JSONWriter {
         afterKeyText()
     }
 
-    /// A member name from data (a service name, an attribute key): escaped.
-    public mutating func key(_ k: String) {
+    /// A member name from data (a service name, an attribute key): escaped. (A separate label,
+    /// because a literal would otherwise pick the `String` overload and pay for escaping.)
+    public mutating func key(text k: String) {
         beforeMember()
         appendQuoted(k)
         afterKeyText()
@@ -158,7 +163,7 @@ public struct JSONWriter {
     public mutating func counts(_ d: [String: Int]) {
         beginObject()
         for k in d.keys.sorted() {
-            key(k)
+            key(text: k)
             int(d[k] ?? 0)
         }
         endObject()
@@ -168,7 +173,7 @@ public struct JSONWriter {
     public mutating func counts(_ tallies: [Tally]) {
         beginObject()
         for t in tallies {
-            key(t.name)
+            key(text: t.name)
             int(t.count)
         }
         endObject()
@@ -182,12 +187,18 @@ public struct JSONWriter {
 
     // MARK: Punctuation
 
+    @inline(__always)
     private mutating func beforeMember() {
-        guard !frames.isEmpty else { return }
-        let i = frames.count - 1
-        if frames[i].count > 0 { bytes.append(UInt8(ascii: ",")) }
-        frames[i].count += 1
-        if pretty { newlineAndIndent(frames.count) }
+        guard depthLevel > 0 else { return }
+        if count > 0 { bytes.append(UInt8(ascii: ",")) }
+        count += 1
+        if pretty { newlineAndIndent(depthLevel) }
+    }
+
+    private mutating func open() {
+        outerCounts.append(count)
+        count = 0
+        depthLevel += 1
     }
 
     private mutating func afterKeyText() {
@@ -205,14 +216,16 @@ public struct JSONWriter {
     }
 
     private mutating func close(_ bracket: UInt8) {
-        let count = frames.popLast()?.count ?? 0
-        if pretty && count > 0 { newlineAndIndent(frames.count) }
+        let members = count
+        count = outerCounts.popLast() ?? 0
+        depthLevel = max(0, depthLevel - 1)
+        if pretty && members > 0 { newlineAndIndent(depthLevel) }
         bytes.append(bracket)
     }
 
     private mutating func newlineAndIndent(_ level: Int) {
-        bytes.append(UInt8(ascii: "\n"))
-        if level > 0 { bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: level * 2)) }
+        let n = 1 + min(level * 2, indent.count - 1)
+        indent.withUnsafeBufferPointer { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: $0[0..<n])) }
     }
 
     /// Quotes and escapes: `"` and `\` get a backslash, `\n` `\r` `\t` their short forms, every
@@ -222,9 +235,19 @@ public struct JSONWriter {
         bytes.append(UInt8(ascii: "\""))
         var s = s
         s.withUTF8 { buf in
-            var start = 0
-            var i = 0
             let n = buf.count
+            // Most text needs no escaping: find the first byte that does, copy the rest in one go.
+            var i = 0
+            while i < n {
+                let b = buf[i]
+                if b < 0x20 || b == 0x22 || b == 0x5c || b == 0x7f { break }
+                i += 1
+            }
+            if i == n {
+                bytes.append(contentsOf: buf)
+                return
+            }
+            var start = 0
             while i < n {
                 let b = buf[i]
                 if b >= 0x20 && b != 0x22 && b != 0x5c && b != 0x7f {

@@ -183,7 +183,7 @@ public final class Recorder {
         if let v = e.dbError { w.key("db_error"); w.string(v.rawValue) }
         if let v = e.message { w.key("msg"); w.string(v) }
         for a in e.attributes {
-            w.key(conventionKeys.contains(a.key) ? "attr." + a.key : a.key)
+            w.key(text: conventionKeys.contains(a.key) ? "attr." + a.key : a.key)
             w.string(a.value)
         }
         w.endObject()

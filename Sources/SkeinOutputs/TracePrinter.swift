@@ -80,7 +80,7 @@ public struct TracePrinter {
             out.append(UInt8(ascii: " "))
             ByteText.append(TraceText.duration(t.durationMS), to: &out)
             out.append(UInt8(ascii: " "))
-            ByteText.append(TraceText.hopPath(t.hops), to: &out)
+            TraceText.appendHopPath(t.hops, to: &out)
             out.append(UInt8(ascii: " "))
             let flags = t.flags.names
             ByteText.append(flags.isEmpty ? "-" : flags.joined(separator: ","), to: &out)
@@ -122,14 +122,39 @@ enum TraceText {
 
     /// `◆edge-api›λfeed-api›chat`: hops in order, no spaces, so the path stays one field for awk.
     static func hopPath(_ hops: [Hop]) -> String {
-        if hops.isEmpty { return "-" }
-        var out = ""
-        for (n, h) in hops.enumerated() {
-            if n > 0 { out += "›" }
-            out += glyph(h.deploy)
-            out += field(h.service)
+        var out: [UInt8] = []
+        appendHopPath(hops, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func appendHopPath(_ hops: [Hop], to out: inout [UInt8]) {
+        if hops.isEmpty {
+            out.append(UInt8(ascii: "-"))
+            return
         }
-        return out
+        for (n, h) in hops.enumerated() {
+            if n > 0 { ByteText.append("›", to: &out) }
+            switch h.deploy {
+            case .edge: ByteText.append("◆", to: &out)
+            case .serverless: ByteText.append("λ", to: &out)
+            case .server, nil: break
+            }
+            appendField(h.service, to: &out)
+        }
+    }
+
+    /// `field(_:)` straight into bytes; text with no control bytes (the usual case) is copied as is.
+    static func appendField(_ s: String, to out: inout [UInt8]) {
+        if s.isEmpty {
+            out.append(UInt8(ascii: "-"))
+            return
+        }
+        // 0xC2 leads the UTF-8 form of the C1 controls (U+0080–U+009F), which Sanitizer also replaces.
+        if s.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f || $0 == 0xc2 }) {
+            ByteText.append(field(s), to: &out)
+        } else {
+            ByteText.append(s, to: &out)
+        }
     }
 
     /// `GET /api/feed`, without repeating a method the route already starts with.

@@ -69,7 +69,7 @@ final class JSONWriterTests: XCTestCase {
         w.key("b"); w.beginArray(); w.bool(true); w.bool(false); w.null(); w.endArray()
         w.key("c"); w.beginObject(); w.endObject()
         w.key("d"); w.beginArray(); w.endArray()
-        w.key("we\"ird"); w.string(nil)
+        w.key(text: "we\"ird"); w.string(nil)
         w.endObject()
         XCTAssertEqual(w.text, #"{"a":1,"b":[true,false,null],"c":{},"d":[],"we\"ird":null}"#)
         XCTAssertEqual(w.depth, 0)
