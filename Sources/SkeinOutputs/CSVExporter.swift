@@ -24,8 +24,7 @@ public struct CSVExporter {
     }
 
     public func write(traces: [TraceSummary], to sink: ByteSink) throws {
-        var out: [UInt8] = []
-        out.reserveCapacity(chunkSize + 4096)
+        var out = ByteBuffer(capacity: chunkSize + 4096)
         for (n, name) in Self.header.enumerated() {
             if n > 0 { out.append(UInt8(ascii: ",")) }
             ByteText.append(name, to: &out)
@@ -34,11 +33,11 @@ public struct CSVExporter {
         for i in JSONExporter.chronologicalOrder(traces) {
             Self.appendRow(traces[i], to: &out)
             if out.count >= chunkSize {
-                try sink.write(out)
-                out.removeAll(keepingCapacity: true)
+                try out.write(to: sink)
+                out.removeAll()
             }
         }
-        try sink.write(out)
+        try out.write(to: sink)
     }
 
     public func render(_ snapshot: Snapshot) -> String {
@@ -48,7 +47,7 @@ public struct CSVExporter {
         return sink.text
     }
 
-    static func appendRow(_ t: TraceSummary, to out: inout [UInt8]) {
+    static func appendRow(_ t: TraceSummary, to out: inout ByteBuffer) {
         let comma = UInt8(ascii: ",")
         appendField(t.id, to: &out)
         out.append(comma)
@@ -87,7 +86,7 @@ public struct CSVExporter {
     }
 
     /// RFC 4180: quote only when needed, double the quotes inside.
-    static func appendField(_ s: String?, to out: inout [UInt8]) {
+    static func appendField(_ s: String?, to out: inout ByteBuffer) {
         guard let s, !s.isEmpty else { return }
         var needsQuotes = false
         for b in s.utf8 where b == UInt8(ascii: ",") || b == UInt8(ascii: "\"") || b == 0x0a || b == 0x0d {
@@ -108,8 +107,8 @@ public struct CSVExporter {
 
     /// One field as RFC 4180 text (tests, callers building their own rows).
     public static func quote(_ s: String) -> String {
-        var out: [UInt8] = []
+        var out = ByteBuffer(capacity: s.utf8.count + 8)
         appendField(s, to: &out)
-        return String(decoding: out, as: UTF8.self)
+        return out.text
     }
 }

@@ -39,13 +39,13 @@ public struct JSONExporter {
             w.beginObject()
             Self.writeTraceFields(snapshot.recentTraces[i], into: &w)
             w.endObject()
-            if w.bytes.count >= chunkSize { try w.drain(to: sink) }
+            if w.byteCount >= chunkSize { try w.drain(to: sink) }
         }
         w.endArray()
 
         w.key("instances")
         Self.writeInstances(snapshot.instances, into: &w)
-        if w.bytes.count >= chunkSize { try w.drain(to: sink) }
+        if w.byteCount >= chunkSize { try w.drain(to: sink) }
 
         w.key("cold_starts")
         Self.writeColdStarts(snapshot.coldStarts, into: &w)
