@@ -131,4 +131,22 @@ final class JSONWriterTests: XCTestCase {
         XCTAssertEqual(sink.text, #"["one","two"]"#)
         XCTAssertEqual(sink.writeSizes.count, 2)
     }
+
+    func testByteBufferGrowsAndKeepsItsBytes() {
+        var b = ByteBuffer(capacity: 16)
+        var expected: [UInt8] = []
+        for k in 0..<1000 {
+            let piece = "item \(k);"
+            b.append(piece)
+            expected += Array(piece.utf8)
+        }
+        b.append(repeating: UInt8(ascii: " "), count: 40)
+        expected += Array(repeating: UInt8(ascii: " "), count: 40)
+        XCTAssertEqual(b.count, expected.count)
+        XCTAssertEqual(b.array, expected)
+        XCTAssertEqual(b.last(), UInt8(ascii: " "))
+        b.removeAll()
+        XCTAssertTrue(b.isEmpty)
+        XCTAssertNil(b.last())
+    }
 }
