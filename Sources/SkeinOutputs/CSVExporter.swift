@@ -6,7 +6,9 @@ import SkeinEngine
 ///
 /// Rows are oldest first, like the JSON export. Unknown values are empty fields; `flags` are
 /// space-separated names (`COLD DB-WAIT`) so that spreadsheets keep them in one cell unquoted.
-/// Field text is written as logged (only quoted), so a value can be recovered exactly.
+/// Field text is written as logged (only quoted), so a value can be recovered exactly; only
+/// `hop_path`, a display string, has its service names sanitised. Values are not defused for
+/// spreadsheets: a logged route beginning with `=` stays as it is (open untrusted logs with care).
 public struct CSVExporter {
     public static let header = [
         "id", "start", "duration_ms", "root_service", "root_route", "method", "status", "hops",
