@@ -110,8 +110,9 @@ public struct TracePrinter {
 
 /// Text pieces shared by the printer, the CSV and the Markdown report.
 enum TraceText {
-    /// Marks a hop's deploy model in a hop path: `◆` edge, `λ` serverless, nothing for a server.
-    static func glyph(_ deploy: DeployModel?) -> String {
+    /// Marks a hop's deploy model in a hop path: `◆` edge, `λ` serverless, nothing for a server
+    /// (the default, and the one that needs no marking).
+    static func glyph(_ deploy: DeployModel?) -> StaticString {
         switch deploy {
         case .edge: "◆"
         case .serverless: "λ"
@@ -133,11 +134,7 @@ enum TraceText {
         }
         for (n, h) in hops.enumerated() {
             if n > 0 { ByteText.append("›", to: &out) }
-            switch h.deploy {
-            case .edge: ByteText.append("◆", to: &out)
-            case .serverless: ByteText.append("λ", to: &out)
-            case .server, nil: break
-            }
+            ByteText.append(glyph(h.deploy), to: &out)
             appendField(h.service, to: &out)
         }
     }
