@@ -6,44 +6,46 @@ import SkeinCore
 /// each one costs an allocation apiece, so these append digits in place.
 enum ByteText {
     @inline(__always)
-    static func append(_ s: StaticString, to out: inout [UInt8]) {
-        s.withUTF8Buffer { out.append(contentsOf: $0) }
+    static func append(_ s: StaticString, to out: inout ByteBuffer) {
+        out.append(s)
     }
 
     @inline(__always)
-    static func append(_ s: String, to out: inout [UInt8]) {
-        out.append(contentsOf: s.utf8)
+    static func append(_ s: String, to out: inout ByteBuffer) {
+        out.append(s)
     }
 
     /// Decimal digits of `v`, no sign.
-    static func appendDigits(_ v: UInt64, to out: inout [UInt8]) {
+    static func appendDigits(_ v: UInt64, to out: inout ByteBuffer) {
         if v < 10 {
             out.append(48 &+ UInt8(truncatingIfNeeded: v))
             return
         }
-        var n = 1
-        var t = v / 10
-        while t > 0 { n += 1; t /= 10 }
-        let end = out.count + n
-        out.append(contentsOf: repeatElement(48, count: n))
-        var x = v
-        var i = end - 1
-        while x > 0 {
-            out[i] = 48 &+ UInt8(truncatingIfNeeded: x % 10)
-            x /= 10
-            i -= 1
+        // Digits come out last-first: fill a small stack buffer backwards, append it once.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buf in
+            var x = v
+            var i = 20
+            while x > 0 {
+                i -= 1
+                buf[i] = 48 &+ UInt8(truncatingIfNeeded: x % 10)
+                x /= 10
+            }
+            out.append(UnsafeBufferPointer(rebasing: buf[i..<20]))
         }
     }
 
     /// `v` zero-padded to `width` digits.
-    static func appendPadded(_ v: Int64, width: Int, to out: inout [UInt8]) {
-        let start = out.count
-        appendDigits(v.magnitude, to: &out)
-        let n = out.count - start
-        if n < width { out.insert(contentsOf: repeatElement(48, count: width - n), at: start) }
+    static func appendPadded(_ v: Int64, width: Int, to out: inout ByteBuffer) {
+        let m = v.magnitude
+        var digits = 1
+        var t = m / 10
+        while t > 0 { digits += 1; t /= 10 }
+        var pad = width - digits
+        while pad > 0 { out.append(48); pad -= 1 }
+        appendDigits(m, to: &out)
     }
 
-    static func appendInt(_ v: Int, to out: inout [UInt8]) {
+    static func appendInt(_ v: Int, to out: inout ByteBuffer) {
         if v < 0 { out.append(UInt8(ascii: "-")) }
         appendDigits(UInt64(v.magnitude), to: &out)
     }
@@ -52,7 +54,7 @@ enum ByteText {
     ///
     /// Milliseconds to the microsecond is all any output needs; a fixed shape keeps goldens stable
     /// across platforms. Non-finite values have no JSON form; callers write `null` (see `JSONWriter`).
-    static func appendMilli(_ d: Double, to out: inout [UInt8]) {
+    static func appendMilli(_ d: Double, to out: inout ByteBuffer) {
         let scaled = (d * 1000).rounded()
         guard scaled.isFinite, abs(scaled) < 9e15 else {
             appendShortest(d, to: &out)
@@ -73,7 +75,7 @@ enum ByteText {
     }
 
     /// The shortest text that reads back as the same `Double` (exponent form only when Swift picks it).
-    static func appendShortest(_ d: Double, to out: inout [UInt8]) {
+    static func appendShortest(_ d: Double, to out: inout ByteBuffer) {
         if d == d.rounded(), abs(d) < 1e15 {
             appendInt(Int(d), to: &out)
             return
@@ -82,7 +84,7 @@ enum ByteText {
     }
 
     /// Same text as `Timestamp.formatRFC3339(fractionDigits:)`, without building a `String`.
-    static func appendRFC3339(_ t: Timestamp, fractionDigits: Int = 3, to out: inout [UInt8]) {
+    static func appendRFC3339(_ t: Timestamp, fractionDigits: Int = 3, to out: inout ByteBuffer) {
         var secs = t.nanos / 1_000_000_000
         var frac = t.nanos % 1_000_000_000
         if frac < 0 { frac += 1_000_000_000; secs -= 1 }
@@ -113,8 +115,8 @@ enum ByteText {
     }
 
     static func milli(_ d: Double) -> String {
-        var out: [UInt8] = []
+        var out = ByteBuffer(capacity: 32)
         appendMilli(d, to: &out)
-        return String(decoding: out, as: UTF8.self)
+        return out.text
     }
 }

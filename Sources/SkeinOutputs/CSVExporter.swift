@@ -6,7 +6,9 @@ import SkeinEngine
 ///
 /// Rows are oldest first, like the JSON export. Unknown values are empty fields; `flags` are
 /// space-separated names (`COLD DB-WAIT`) so that spreadsheets keep them in one cell unquoted.
-/// Field text is written as logged (only quoted), so a value can be recovered exactly.
+/// Field text is written as logged (only quoted), so a value can be recovered exactly; only
+/// `hop_path`, a display string, has its service names sanitised. Values are not defused for
+/// spreadsheets: a logged route beginning with `=` stays as it is (open untrusted logs with care).
 public struct CSVExporter {
     public static let header = [
         "id", "start", "duration_ms", "root_service", "root_route", "method", "status", "hops",
@@ -24,8 +26,7 @@ public struct CSVExporter {
     }
 
     public func write(traces: [TraceSummary], to sink: ByteSink) throws {
-        var out: [UInt8] = []
-        out.reserveCapacity(chunkSize + 4096)
+        var out = ByteBuffer(capacity: chunkSize + 4096)
         for (n, name) in Self.header.enumerated() {
             if n > 0 { out.append(UInt8(ascii: ",")) }
             ByteText.append(name, to: &out)
@@ -34,11 +35,11 @@ public struct CSVExporter {
         for i in JSONExporter.chronologicalOrder(traces) {
             Self.appendRow(traces[i], to: &out)
             if out.count >= chunkSize {
-                try sink.write(out)
-                out.removeAll(keepingCapacity: true)
+                try out.write(to: sink)
+                out.removeAll()
             }
         }
-        try sink.write(out)
+        try out.write(to: sink)
     }
 
     public func render(_ snapshot: Snapshot) -> String {
@@ -48,7 +49,7 @@ public struct CSVExporter {
         return sink.text
     }
 
-    static func appendRow(_ t: TraceSummary, to out: inout [UInt8]) {
+    static func appendRow(_ t: TraceSummary, to out: inout ByteBuffer) {
         let comma = UInt8(ascii: ",")
         appendField(t.id, to: &out)
         out.append(comma)
@@ -66,7 +67,10 @@ public struct CSVExporter {
         out.append(comma)
         ByteText.appendInt(t.hops.count, to: &out)
         out.append(comma)
-        appendField(t.hops.isEmpty ? "" : TraceText.hopPath(t.hops), to: &out)
+        if !t.hops.isEmpty {
+            // A service name may hold a comma or a quote: build the path, then quote it if needed.
+            appendField(TraceText.hopPath(t.hops), to: &out)
+        }
         out.append(comma)
         ByteText.append(t.coldStart ? "true" : "false", to: &out)
         out.append(comma)
@@ -74,14 +78,17 @@ public struct CSVExporter {
         out.append(comma)
         if t.dbWaitMS.isFinite { ByteText.appendMilli(t.dbWaitMS, to: &out) }
         out.append(comma)
-        ByteText.append(t.flags.names.joined(separator: " "), to: &out)
+        for (k, name) in t.flags.names.enumerated() {
+            if k > 0 { out.append(UInt8(ascii: " ")) }
+            ByteText.append(name, to: &out)
+        }
         out.append(comma)
         ByteText.append(t.complete ? "true" : "false", to: &out)
         ByteText.append("\r\n", to: &out)
     }
 
     /// RFC 4180: quote only when needed, double the quotes inside.
-    static func appendField(_ s: String?, to out: inout [UInt8]) {
+    static func appendField(_ s: String?, to out: inout ByteBuffer) {
         guard let s, !s.isEmpty else { return }
         var needsQuotes = false
         for b in s.utf8 where b == UInt8(ascii: ",") || b == UInt8(ascii: "\"") || b == 0x0a || b == 0x0d {
@@ -102,8 +109,8 @@ public struct CSVExporter {
 
     /// One field as RFC 4180 text (tests, callers building their own rows).
     public static func quote(_ s: String) -> String {
-        var out: [UInt8] = []
+        var out = ByteBuffer(capacity: s.utf8.count + 8)
         appendField(s, to: &out)
-        return String(decoding: out, as: UTF8.self)
+        return out.text
     }
 }

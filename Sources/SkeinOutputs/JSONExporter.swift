@@ -39,13 +39,13 @@ public struct JSONExporter {
             w.beginObject()
             Self.writeTraceFields(snapshot.recentTraces[i], into: &w)
             w.endObject()
-            if w.bytes.count >= chunkSize { try w.drain(to: sink) }
+            if w.byteCount >= chunkSize { try w.drain(to: sink) }
         }
         w.endArray()
 
         w.key("instances")
         Self.writeInstances(snapshot.instances, into: &w)
-        if w.bytes.count >= chunkSize { try w.drain(to: sink) }
+        if w.byteCount >= chunkSize { try w.drain(to: sink) }
 
         w.key("cold_starts")
         Self.writeColdStarts(snapshot.coldStarts, into: &w)
@@ -164,16 +164,14 @@ public struct JSONExporter {
 
     /// Indices of `traces` by start, then id: sorting indices keeps 100k summaries where they are.
     static func chronologicalOrder(_ traces: [TraceSummary]) -> [Int] {
-        var order = Array(traces.indices)
-        traces.withUnsafeBufferPointer { t in
-            order.sort { a, b in
-                let x = t[a], y = t[b]
-                if x.start != y.start { return x.start < y.start }
-                if x.id != y.id { return x.id < y.id }
-                return a < b
-            }
+        var keys = traces.indices.map { (start: traces[$0].start.nanos, index: $0) }
+        keys.sort { a, b in
+            if a.start != b.start { return a.start < b.start }
+            let x = traces[a.index].id, y = traces[b.index].id
+            if x != y { return x < y }
+            return a.index < b.index
         }
-        return order
+        return keys.map(\.index)
     }
 
     private static func writeInput(_ input: InputStats, into w: inout JSONWriter) {

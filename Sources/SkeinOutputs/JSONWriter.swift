@@ -7,7 +7,7 @@ import SkeinEngine
 /// are drained to a `ByteSink` in chunks (`drain(to:)`). The writer tracks only what it needs for
 /// commas and indentation; writing a value where a key is due is the caller's bug and yields
 /// invalid JSON rather than a trap.
-public struct JSONWriter {
+public struct JSONWriter: ~Copyable {
     /// How doubles are written.
     public enum DoubleStyle: Sendable {
         /// At most three decimals and no exponent in normal ranges: milliseconds to the microsecond.
@@ -16,64 +16,70 @@ public struct JSONWriter {
         case shortest
     }
 
-    private struct Frame {
-        var count = 0
-    }
-
     /// The text written and not yet drained.
-    public private(set) var bytes: [UInt8]
+    public private(set) var buffer: ByteBuffer
     /// Two-space indentation and one member per line.
     public let pretty: Bool
     public var doubleStyle: DoubleStyle
-    private var frames: [Frame] = []
+    /// Members written so far in each enclosing container; the innermost one lives in `count`
+    /// so that the common path touches no array.
+    private var outerCounts: [Int] = []
+    private var count = 0
+    private var depthLevel = 0
     private var afterKey = false
 
     public init(pretty: Bool = false, doubleStyle: DoubleStyle = .milli, capacity: Int = 4096) {
         self.pretty = pretty
         self.doubleStyle = doubleStyle
-        bytes = []
-        bytes.reserveCapacity(capacity)
+        buffer = ByteBuffer(capacity: capacity)
     }
 
     /// Containers opened and not yet closed.
-    public var depth: Int { frames.count }
+    public var depth: Int { depthLevel }
 
     /// The text so far as a `String` (tests, small documents).
-    public var text: String { String(decoding: bytes, as: UTF8.self) }
+    public var text: String { buffer.text }
+
+    /// A copy of the text so far.
+    public var bytes: [UInt8] { buffer.array }
+
+    /// Bytes written and not yet drained.
+    public var byteCount: Int { buffer.count }
 
     /// Hands the buffered bytes to `sink` and empties the buffer, keeping its capacity.
     public mutating func drain(to sink: ByteSink) throws {
-        guard !bytes.isEmpty else { return }
-        try sink.write(bytes)
-        bytes.removeAll(keepingCapacity: true)
+        try buffer.write(to: sink)
+        buffer.removeAll()
     }
 
     /// Empties the buffer and forgets any open containers (one writer per line of NDJSON).
     public mutating func reset() {
-        bytes.removeAll(keepingCapacity: true)
-        frames.removeAll(keepingCapacity: true)
+        buffer.removeAll()
+        outerCounts.removeAll(keepingCapacity: true)
+        count = 0
+        depthLevel = 0
         afterKey = false
     }
 
     /// Appends bytes verbatim (a newline between NDJSON records).
     public mutating func raw(_ s: StaticString) {
-        ByteText.append(s, to: &bytes)
+        ByteText.append(s, to: &buffer)
     }
 
     // MARK: Containers
 
     public mutating func beginObject() {
         beforeValue()
-        bytes.append(UInt8(ascii: "{"))
-        frames.append(Frame())
+        buffer.append(UInt8(ascii: "{"))
+        open()
     }
 
     public mutating func endObject() { close(UInt8(ascii: "}")) }
 
     public mutating func beginArray() {
         beforeValue()
-        bytes.append(UInt8(ascii: "["))
-        frames.append(Frame())
+        buffer.append(UInt8(ascii: "["))
+        open()
     }
 
     public mutating func endArray() { close(UInt8(ascii: "]")) }
@@ -81,14 +87,15 @@ public struct JSONWriter {
     /// A member name from a literal: no escaping needed, so none is done.
     public mutating func key(_ k: StaticString) {
         beforeMember()
-        bytes.append(UInt8(ascii: "\""))
-        ByteText.append(k, to: &bytes)
-        bytes.append(UInt8(ascii: "\""))
+        buffer.append(UInt8(ascii: "\""))
+        ByteText.append(k, to: &buffer)
+        buffer.append(UInt8(ascii: "\""))
         afterKeyText()
     }
 
-    /// A member name from data (a service name, an attribute key): escaped.
-    public mutating func key(_ k: String) {
+    /// A member name from data (a service name, an attribute key): escaped. (A separate label,
+    /// because a literal would otherwise pick the `String` overload and pay for escaping.)
+    public mutating func key(text k: String) {
         beforeMember()
         appendQuoted(k)
         afterKeyText()
@@ -107,7 +114,7 @@ public struct JSONWriter {
 
     public mutating func int(_ n: Int) {
         beforeValue()
-        ByteText.appendInt(n, to: &bytes)
+        ByteText.appendInt(n, to: &buffer)
     }
 
     public mutating func int(_ n: Int?) {
@@ -118,12 +125,12 @@ public struct JSONWriter {
     public mutating func double(_ d: Double) {
         beforeValue()
         guard d.isFinite else {
-            ByteText.append("null", to: &bytes)
+            ByteText.append("null", to: &buffer)
             return
         }
         switch doubleStyle {
-        case .milli: ByteText.appendMilli(d, to: &bytes)
-        case .shortest: ByteText.appendShortest(d, to: &bytes)
+        case .milli: ByteText.appendMilli(d, to: &buffer)
+        case .shortest: ByteText.appendShortest(d, to: &buffer)
         }
     }
 
@@ -133,7 +140,7 @@ public struct JSONWriter {
 
     public mutating func bool(_ b: Bool) {
         beforeValue()
-        if b { ByteText.append("true", to: &bytes) } else { ByteText.append("false", to: &bytes) }
+        if b { ByteText.append("true", to: &buffer) } else { ByteText.append("false", to: &buffer) }
     }
 
     public mutating func bool(_ b: Bool?) {
@@ -142,23 +149,23 @@ public struct JSONWriter {
 
     public mutating func null() {
         beforeValue()
-        ByteText.append("null", to: &bytes)
+        ByteText.append("null", to: &buffer)
     }
 
     /// RFC 3339 UTC with milliseconds (`Timestamp.rfc3339`), or `null`.
     public mutating func timestamp(_ t: Timestamp?, fractionDigits: Int = 3) {
         guard let t else { null(); return }
         beforeValue()
-        bytes.append(UInt8(ascii: "\""))
-        ByteText.appendRFC3339(t, fractionDigits: fractionDigits, to: &bytes)
-        bytes.append(UInt8(ascii: "\""))
+        buffer.append(UInt8(ascii: "\""))
+        ByteText.appendRFC3339(t, fractionDigits: fractionDigits, to: &buffer)
+        buffer.append(UInt8(ascii: "\""))
     }
 
     /// An object of counts, keys sorted so that output does not depend on hashing.
     public mutating func counts(_ d: [String: Int]) {
         beginObject()
         for k in d.keys.sorted() {
-            key(k)
+            key(text: k)
             int(d[k] ?? 0)
         }
         endObject()
@@ -168,7 +175,7 @@ public struct JSONWriter {
     public mutating func counts(_ tallies: [Tally]) {
         beginObject()
         for t in tallies {
-            key(t.name)
+            key(text: t.name)
             int(t.count)
         }
         endObject()
@@ -182,17 +189,23 @@ public struct JSONWriter {
 
     // MARK: Punctuation
 
+    @inline(__always)
     private mutating func beforeMember() {
-        guard !frames.isEmpty else { return }
-        let i = frames.count - 1
-        if frames[i].count > 0 { bytes.append(UInt8(ascii: ",")) }
-        frames[i].count += 1
-        if pretty { newlineAndIndent(frames.count) }
+        guard depthLevel > 0 else { return }
+        if count > 0 { buffer.append(UInt8(ascii: ",")) }
+        count += 1
+        if pretty { newlineAndIndent(depthLevel) }
+    }
+
+    private mutating func open() {
+        outerCounts.append(count)
+        count = 0
+        depthLevel += 1
     }
 
     private mutating func afterKeyText() {
-        bytes.append(UInt8(ascii: ":"))
-        if pretty { bytes.append(UInt8(ascii: " ")) }
+        buffer.append(UInt8(ascii: ":"))
+        if pretty { buffer.append(UInt8(ascii: " ")) }
         afterKey = true
     }
 
@@ -205,50 +218,62 @@ public struct JSONWriter {
     }
 
     private mutating func close(_ bracket: UInt8) {
-        let count = frames.popLast()?.count ?? 0
-        if pretty && count > 0 { newlineAndIndent(frames.count) }
-        bytes.append(bracket)
+        let members = count
+        count = outerCounts.popLast() ?? 0
+        depthLevel = max(0, depthLevel - 1)
+        if pretty && members > 0 { newlineAndIndent(depthLevel) }
+        buffer.append(bracket)
     }
 
     private mutating func newlineAndIndent(_ level: Int) {
-        bytes.append(UInt8(ascii: "\n"))
-        if level > 0 { bytes.append(contentsOf: repeatElement(UInt8(ascii: " "), count: level * 2)) }
+        buffer.append(UInt8(ascii: "\n"))
+        buffer.append(repeating: UInt8(ascii: " "), count: level * 2)
     }
 
     /// Quotes and escapes: `"` and `\` get a backslash, `\n` `\r` `\t` their short forms, every
     /// other control character (and DEL) `\u00XX`. Everything else is copied byte for byte: a Swift
     /// string is always valid UTF-8, so the output is too.
     private mutating func appendQuoted(_ s: String) {
-        bytes.append(UInt8(ascii: "\""))
+        buffer.append(UInt8(ascii: "\""))
         var s = s
         s.withUTF8 { buf in
-            var start = 0
-            var i = 0
             let n = buf.count
+            // Most text needs no escaping: find the first byte that does, copy the rest in one go.
+            var i = 0
+            while i < n {
+                let b = buf[i]
+                if b < 0x20 || b == 0x22 || b == 0x5c || b == 0x7f { break }
+                i += 1
+            }
+            if i == n {
+                buffer.append(buf)
+                return
+            }
+            var start = 0
             while i < n {
                 let b = buf[i]
                 if b >= 0x20 && b != 0x22 && b != 0x5c && b != 0x7f {
                     i += 1
                     continue
                 }
-                if start < i { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buf[start..<i])) }
+                if start < i { buffer.append(UnsafeBufferPointer(rebasing: buf[start..<i])) }
                 switch b {
-                case 0x22: ByteText.append("\\\"", to: &bytes)
-                case 0x5c: ByteText.append("\\\\", to: &bytes)
-                case 0x0a: ByteText.append("\\n", to: &bytes)
-                case 0x0d: ByteText.append("\\r", to: &bytes)
-                case 0x09: ByteText.append("\\t", to: &bytes)
+                case 0x22: ByteText.append("\\\"", to: &buffer)
+                case 0x5c: ByteText.append("\\\\", to: &buffer)
+                case 0x0a: ByteText.append("\\n", to: &buffer)
+                case 0x0d: ByteText.append("\\r", to: &buffer)
+                case 0x09: ByteText.append("\\t", to: &buffer)
                 default:
-                    ByteText.append("\\u00", to: &bytes)
-                    bytes.append(JSONWriter.hex[Int(b >> 4)])
-                    bytes.append(JSONWriter.hex[Int(b & 0x0f)])
+                    ByteText.append("\\u00", to: &buffer)
+                    buffer.append(JSONWriter.hex[Int(b >> 4)])
+                    buffer.append(JSONWriter.hex[Int(b & 0x0f)])
                 }
                 i += 1
                 start = i
             }
-            if start < n { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buf[start..<n])) }
+            if start < n { buffer.append(UnsafeBufferPointer(rebasing: buf[start..<n])) }
         }
-        bytes.append(UInt8(ascii: "\""))
+        buffer.append(UInt8(ascii: "\""))
     }
 
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)

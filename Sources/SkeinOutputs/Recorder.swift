@@ -31,7 +31,7 @@ public final class Recorder {
 
     private let sink: ByteSink
     private let bufferSize: Int
-    private var buffer: [UInt8]
+    private var buffer: ByteBuffer
     private var writer = JSONWriter(doubleStyle: .shortest, capacity: 1024)
     private var lastFlush: Timestamp?
     private var closed = false
@@ -41,9 +41,8 @@ public final class Recorder {
         self.sink = sink
         mode = .events
         flushInterval = flushIntervalMS
-        self.bufferSize = bufferSize
-        buffer = []
-        buffer.reserveCapacity(bufferSize)
+        self.bufferSize = max(256, bufferSize)
+        buffer = ByteBuffer(capacity: self.bufferSize)
     }
 
     /// Records input lines unchanged (each gets a newline).
@@ -51,9 +50,8 @@ public final class Recorder {
         self.sink = sink
         mode = .rawLines
         flushInterval = flushIntervalMS
-        self.bufferSize = bufferSize
-        buffer = []
-        buffer.reserveCapacity(bufferSize)
+        self.bufferSize = max(256, bufferSize)
+        buffer = ByteBuffer(capacity: self.bufferSize)
     }
 
     /// Bytes buffered and not yet written to the sink.
@@ -65,20 +63,19 @@ public final class Recorder {
         writer.reset()
         Recorder.encode(event, into: &writer)
         writer.raw("\n")
-        try append(line: writer.bytes)
+        try writer.buffer.withBytes { try append(line: $0, newline: false) }
     }
 
     /// Appends one raw input line; a trailing newline (or CRLF) is kept as is, a missing one added.
     public func record(line: UnsafeRawBufferPointer) throws {
         guard mode == .rawLines, !closed else { rejected += 1; return }
-        var bytes = Array(line)
-        if let nl = bytes.firstIndex(of: 0x0a), nl != bytes.count - 1 {
+        var line = line
+        if let nl = line.firstIndex(of: 0x0a), nl != line.count - 1 {
             // The framer never hands over a line break mid-line; if a caller does, keep one record per line.
-            bytes.removeSubrange((nl + 1)...)
+            line = UnsafeRawBufferPointer(rebasing: line[0...nl])
             truncatedLines += 1
         }
-        if bytes.last != 0x0a { bytes.append(0x0a) }
-        try append(line: bytes)
+        try append(line: line, newline: line.last != 0x0a)
     }
 
     public func record(line: [UInt8]) throws {
@@ -86,7 +83,8 @@ public final class Recorder {
     }
 
     public func record(line: String) throws {
-        try record(line: Array(line.utf8))
+        var line = line
+        try line.withUTF8 { try record(line: UnsafeRawBufferPointer($0)) }
     }
 
     /// Flushes when data has waited `flushInterval` since the last flush (or the last time the
@@ -109,9 +107,9 @@ public final class Recorder {
     /// Writes everything buffered now.
     public func flush() throws {
         guard !buffer.isEmpty else { return }
-        let out = buffer
-        buffer.removeAll(keepingCapacity: true)
-        try sink.write(out)
+        // Emptied even when the sink throws, so that a retry never writes the same lines twice.
+        defer { buffer.removeAll() }
+        try buffer.write(to: sink)
     }
 
     /// Flushes and closes the sink. Later records are rejected.
@@ -122,14 +120,14 @@ public final class Recorder {
         try sink.close()
     }
 
-    private func append(line: [UInt8]) throws {
-        if buffer.count + line.count > bufferSize { try flush() }
+    private func append(line: UnsafeRawBufferPointer, newline: Bool) throws {
+        let n = line.count + (newline ? 1 : 0)
+        if buffer.count + n > bufferSize { try flush() }
         linesWritten += 1
-        if line.count >= bufferSize {
-            try sink.write(line)
-            return
-        }
-        buffer.append(contentsOf: line)
+        buffer.append(line)
+        if newline { buffer.append(0x0a) }
+        // A line longer than the buffer goes out on its own, still in one write.
+        if buffer.count >= bufferSize { try flush() }
     }
 
     // MARK: The convention
@@ -183,7 +181,7 @@ public final class Recorder {
         if let v = e.dbError { w.key("db_error"); w.string(v.rawValue) }
         if let v = e.message { w.key("msg"); w.string(v) }
         for a in e.attributes {
-            w.key(conventionKeys.contains(a.key) ? "attr." + a.key : a.key)
+            w.key(text: conventionKeys.contains(a.key) ? "attr." + a.key : a.key)
             w.string(a.value)
         }
         w.endObject()

@@ -30,24 +30,23 @@ public struct TracePrinter {
 
     /// The line for a finished trace, without its newline.
     public func line(for trace: TraceSummary) -> String {
-        var out: [UInt8] = []
+        var out = ByteBuffer(capacity: 256)
         append(trace, to: &out)
-        return String(decoding: out, as: UTF8.self)
+        return out.text
     }
 
     /// The line for a raised or escalated insight, without its newline.
     public func line(for insight: Insight) -> String {
-        var out: [UInt8] = []
+        var out = ByteBuffer(capacity: 256)
         append(insight, to: &out)
-        return String(decoding: out, as: UTF8.self)
+        return out.text
     }
 
     /// Writes the lines (each ending in a newline) in one call, traces first: a batch drained
     /// from the engine reaches the pipe whole.
     public func write(traces: [TraceSummary], insights: [Insight] = [], to sink: ByteSink) throws {
         guard !traces.isEmpty || !insights.isEmpty else { return }
-        var out: [UInt8] = []
-        out.reserveCapacity((traces.count + insights.count) * 160)
+        var out = ByteBuffer(capacity: (traces.count + insights.count) * 160)
         for t in traces {
             append(t, to: &out)
             out.append(UInt8(ascii: "\n"))
@@ -56,10 +55,10 @@ public struct TracePrinter {
             append(i, to: &out)
             out.append(UInt8(ascii: "\n"))
         }
-        try sink.write(out)
+        try out.write(to: sink)
     }
 
-    func append(_ t: TraceSummary, to out: inout [UInt8]) {
+    func append(_ t: TraceSummary, to out: inout ByteBuffer) {
         switch style {
         case .json:
             var w = JSONWriter(capacity: 512)
@@ -67,7 +66,7 @@ public struct TracePrinter {
             w.key("type"); w.string("trace")
             JSONExporter.writeTraceFields(t, into: &w)
             w.endObject()
-            out.append(contentsOf: w.bytes)
+            w.buffer.withBytes { out.append($0) }
         case .text:
             ByteText.appendRFC3339(t.start, to: &out)
             out.append(UInt8(ascii: " "))
@@ -80,14 +79,14 @@ public struct TracePrinter {
             out.append(UInt8(ascii: " "))
             ByteText.append(TraceText.duration(t.durationMS), to: &out)
             out.append(UInt8(ascii: " "))
-            ByteText.append(TraceText.hopPath(t.hops), to: &out)
+            TraceText.appendHopPath(t.hops, to: &out)
             out.append(UInt8(ascii: " "))
             let flags = t.flags.names
             ByteText.append(flags.isEmpty ? "-" : flags.joined(separator: ","), to: &out)
         }
     }
 
-    func append(_ i: Insight, to out: inout [UInt8]) {
+    func append(_ i: Insight, to out: inout ByteBuffer) {
         switch style {
         case .json:
             var w = JSONWriter(capacity: 512)
@@ -95,7 +94,7 @@ public struct TracePrinter {
             w.key("type"); w.string("insight")
             JSONExporter.writeInsightFields(i, into: &w)
             w.endObject()
-            out.append(contentsOf: w.bytes)
+            w.buffer.withBytes { out.append($0) }
         case .text:
             ByteText.append("INSIGHT ", to: &out)
             ByteText.append(i.severity.rawValue, to: &out)
@@ -111,8 +110,9 @@ public struct TracePrinter {
 
 /// Text pieces shared by the printer, the CSV and the Markdown report.
 enum TraceText {
-    /// Marks a hop's deploy model in a hop path: `◆` edge, `λ` serverless, nothing for a server.
-    static func glyph(_ deploy: DeployModel?) -> String {
+    /// Marks a hop's deploy model in a hop path: `◆` edge, `λ` serverless, nothing for a server
+    /// (the default, and the one that needs no marking).
+    static func glyph(_ deploy: DeployModel?) -> StaticString {
         switch deploy {
         case .edge: "◆"
         case .serverless: "λ"
@@ -122,14 +122,35 @@ enum TraceText {
 
     /// `◆edge-api›λfeed-api›chat`: hops in order, no spaces, so the path stays one field for awk.
     static func hopPath(_ hops: [Hop]) -> String {
-        if hops.isEmpty { return "-" }
-        var out = ""
-        for (n, h) in hops.enumerated() {
-            if n > 0 { out += "›" }
-            out += glyph(h.deploy)
-            out += field(h.service)
+        var out = ByteBuffer(capacity: 64)
+        appendHopPath(hops, to: &out)
+        return out.text
+    }
+
+    static func appendHopPath(_ hops: [Hop], to out: inout ByteBuffer) {
+        if hops.isEmpty {
+            out.append(UInt8(ascii: "-"))
+            return
         }
-        return out
+        for (n, h) in hops.enumerated() {
+            if n > 0 { ByteText.append("›", to: &out) }
+            ByteText.append(glyph(h.deploy), to: &out)
+            appendField(h.service, to: &out)
+        }
+    }
+
+    /// `field(_:)` straight into bytes; text with no control bytes (the usual case) is copied as is.
+    static func appendField(_ s: String, to out: inout ByteBuffer) {
+        if s.isEmpty {
+            out.append(UInt8(ascii: "-"))
+            return
+        }
+        // 0xC2 leads the UTF-8 form of the C1 controls (U+0080–U+009F), which Sanitizer also replaces.
+        if s.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f || $0 == 0xc2 }) {
+            ByteText.append(field(s), to: &out)
+        } else {
+            ByteText.append(s, to: &out)
+        }
     }
 
     /// `GET /api/feed`, without repeating a method the route already starts with.

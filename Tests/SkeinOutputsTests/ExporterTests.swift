@@ -165,3 +165,26 @@ final class MarkdownExporterTests: XCTestCase {
         XCTAssertFalse(section.contains("`err-3`"))
     }
 }
+
+final class ExportFormatTests: XCTestCase {
+    func testNamesAndPaths() {
+        XCTAssertEqual(ExportFormat(name: "JSON"), .json)
+        XCTAssertEqual(ExportFormat(name: "md"), .markdown)
+        XCTAssertNil(ExportFormat(name: "xml"))
+        XCTAssertEqual(ExportFormat(path: "out/report.md"), .markdown)
+        XCTAssertEqual(ExportFormat(path: "traces.csv"), .csv)
+        XCTAssertNil(ExportFormat(path: "dir.json/file"))
+        XCTAssertNil(ExportFormat(path: "noextension"))
+    }
+
+    func testEachFormatWritesWhatItsExporterRenders() throws {
+        let s = Fixtures.snapshot()
+        let json = MemorySink(), csv = MemorySink(), md = MemorySink()
+        try ExportFormat.json.write(s, to: json, pretty: true)
+        try ExportFormat.csv.write(s, to: csv)
+        try ExportFormat.markdown.write(s, to: md)
+        XCTAssertEqual(json.bytes, JSONExporter(pretty: true).render(s))
+        XCTAssertEqual(csv.text, CSVExporter().render(s))
+        XCTAssertEqual(md.text, MarkdownExporter().render(s))
+    }
+}

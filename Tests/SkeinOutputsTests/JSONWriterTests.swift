@@ -69,7 +69,7 @@ final class JSONWriterTests: XCTestCase {
         w.key("b"); w.beginArray(); w.bool(true); w.bool(false); w.null(); w.endArray()
         w.key("c"); w.beginObject(); w.endObject()
         w.key("d"); w.beginArray(); w.endArray()
-        w.key("we\"ird"); w.string(nil)
+        w.key(text: "we\"ird"); w.string(nil)
         w.endObject()
         XCTAssertEqual(w.text, #"{"a":1,"b":[true,false,null],"c":{},"d":[],"we\"ird":null}"#)
         XCTAssertEqual(w.depth, 0)
@@ -130,5 +130,23 @@ final class JSONWriterTests: XCTestCase {
         try w.drain(to: sink)
         XCTAssertEqual(sink.text, #"["one","two"]"#)
         XCTAssertEqual(sink.writeSizes.count, 2)
+    }
+
+    func testByteBufferGrowsAndKeepsItsBytes() {
+        var b = ByteBuffer(capacity: 16)
+        var expected: [UInt8] = []
+        for k in 0..<1000 {
+            let piece = "item \(k);"
+            b.append(piece)
+            expected += Array(piece.utf8)
+        }
+        b.append(repeating: UInt8(ascii: " "), count: 40)
+        expected += Array(repeating: UInt8(ascii: " "), count: 40)
+        XCTAssertEqual(b.count, expected.count)
+        XCTAssertEqual(b.array, expected)
+        XCTAssertEqual(b.last(), UInt8(ascii: " "))
+        b.removeAll()
+        XCTAssertTrue(b.isEmpty)
+        XCTAssertNil(b.last())
     }
 }

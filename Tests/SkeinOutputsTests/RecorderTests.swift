@@ -114,6 +114,18 @@ final class RecorderTests: XCTestCase {
         XCTAssertEqual(rec.linesWritten, 4)
     }
 
+    func testALineLongerThanTheBufferGoesOutWholeInOneWrite() throws {
+        let sink = MemorySink()
+        let rec = Recorder(rawLines: sink, bufferSize: 256)
+        try rec.record(line: "short")
+        let long = String(repeating: "y", count: 1000)
+        try rec.record(line: long)
+        try rec.record(line: "after")
+        try rec.close()
+        XCTAssertEqual(sink.writeSizes, [6, 1001, 6])
+        XCTAssertEqual(sink.text, "short\n" + long + "\nafter\n")
+    }
+
     func testWritesAFile() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("skein-rec-\(getpid()).ndjson").path
         defer { try? FileManager.default.removeItem(atPath: path) }
