@@ -119,9 +119,10 @@ public final class TerminalScreen {
         for y in 0..<min(buffer.height, height) {
             var first = 0, last = buffer.width - 1
             if !full, let prev = previous {
-                while first < buffer.width && prev[first, y] == buffer[first, y] { first += 1 }
+                let row = y * buffer.width
+                while first < buffer.width && buffer.sameCell(row + first, as: prev) { first += 1 }
                 if first == buffer.width { continue }
-                while last > first && prev[last, y] == buffer[last, y] { last -= 1 }
+                while last > first && buffer.sameCell(row + last, as: prev) { last -= 1 }
                 // A wide character's right half changed: repaint from its left half.
                 while first > 0 && buffer[first, y].isContinuation { first -= 1 }
             }
@@ -151,7 +152,11 @@ public final class TerminalScreen {
             while x <= to, buffer[x, y].style == style {
                 let c = buffer[x, y]
                 if !c.isContinuation {
-                    for u in c.character.unicodeScalars { run.append(wchar_t(bitPattern: u.value)) }
+                    if let u = c.scalar {
+                        run.append(wchar_t(bitPattern: u.value))
+                    } else {
+                        for u in buffer.scalars(of: c) { run.append(wchar_t(bitPattern: u.value)) }
+                    }
                 }
                 x += 1
             }
