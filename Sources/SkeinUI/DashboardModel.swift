@@ -18,23 +18,61 @@ public enum Pane: Int, Sendable, CaseIterable, Hashable, Comparable {
     }
 }
 
-/// The rows a list shows: every item of the snapshot in order, or a filtered/sorted subset.
+/// The rows a list shows: every item of the snapshot in order, or the items a filter keeps.
 ///
-/// `.all` avoids building an index array for 100,000 unfiltered traces.
-public enum RowSet: Sendable, Equatable {
-    case all(Int)
-    case subset([Int])
+/// A filtered set is computed lazily, front to back, only as far as the view or a key needs
+/// (plus a bounded amount per frame for the count), so a filter over 100,000 traces never costs
+/// a frame more than its budget. Results are kept until the next snapshot.
+public final class RowSet {
+    /// Items in the unfiltered list.
+    public let total: Int
+    private let test: ((Int) -> Bool)?
+    private var matches: [Int] = []
+    private var scanned = 0
 
-    public var count: Int {
-        switch self { case .all(let n): n; case .subset(let a): a.count }
-    }
+    public init(all count: Int) { total = count; test = nil }
+    public init(total: Int, where test: @escaping (Int) -> Bool) { self.total = total; self.test = test }
 
+    public var isFiltered: Bool { test != nil }
+    /// True when every item has been looked at, so `count` is exact.
+    public var isComplete: Bool { test == nil || scanned >= total }
+    /// Rows known so far (all of them once `isComplete`).
+    public var count: Int { test == nil ? total : matches.count }
     public var isEmpty: Bool { count == 0 }
 
-    /// The snapshot index of the `row`-th visible row.
-    public subscript(row: Int) -> Int {
-        switch self { case .all: row; case .subset(let a): a[row] }
+    /// The snapshot index of a known row.
+    public subscript(row: Int) -> Int { test == nil ? row : matches[row] }
+
+    /// Scans until `rows` rows are known or the list ends; returns how many are known.
+    @discardableResult
+    public func ensure(_ rows: Int) -> Int {
+        guard let test else { return total }
+        while matches.count < rows && scanned < total {
+            if test(scanned) { matches.append(scanned) }
+            scanned += 1
+        }
+        return matches.count
     }
+
+    /// Looks at up to `budget` more items (to firm up the count between frames).
+    public func scan(budget: Int) {
+        guard let test else { return }
+        let end = min(total, scanned + max(0, budget))
+        while scanned < end {
+            if test(scanned) { matches.append(scanned) }
+            scanned += 1
+        }
+    }
+
+    /// Scans everything; returns the exact count.
+    @discardableResult
+    public func completeAll() -> Int {
+        scan(budget: total)
+        return count
+    }
+
+    /// Whether row `r` exists (scanning as far as needed).
+    public func has(_ r: Int) -> Bool { r >= 0 && ensure(r + 1) > r }
 }
 
 /// One row of the instances table: a deploy-model group header or an instance.
@@ -49,7 +87,7 @@ public struct RowMatcher {
     public let inverted: Bool
     /// Set when the pattern is not a valid regular expression (it is then matched literally).
     public let error: String?
-    private let literal: String?
+    private let literal: LiteralNeedle?
     private let regex: Regex<AnyRegexOutput>?
 
     public init(_ raw: String) {
@@ -59,11 +97,11 @@ public struct RowMatcher {
         let body = String(p)
         let meta: Set<Character> = ["\\", "^", "$", ".", "|", "?", "*", "+", "(", ")", "[", "]", "{", "}"]
         if !body.contains(where: { meta.contains($0) }) {
-            literal = body.lowercased(); regex = nil; error = nil
+            literal = LiteralNeedle(body); regex = nil; error = nil
         } else if let r = try? Regex(body).ignoresCase() {
             literal = nil; regex = r; error = nil
         } else {
-            literal = body.lowercased(); regex = nil; error = "invalid regex, matching literally"
+            literal = LiteralNeedle(body); regex = nil; error = "invalid regex, matching literally"
         }
     }
 
@@ -75,12 +113,49 @@ public struct RowMatcher {
         for f in fields {
             guard let f else { continue }
             if let literal {
-                if literal.isEmpty || f.lowercased().contains(literal) { hit = true; break }
+                if literal.found(in: f) { hit = true; break }
             } else if let regex, (try? regex.firstMatch(in: f)) != nil {
                 hit = true; break
             }
         }
         return hit != inverted
+    }
+}
+
+/// A case-insensitive substring search over UTF-8 bytes: fast enough to filter 100,000 rows.
+///
+/// ASCII letters fold case; other characters must match exactly as typed (lower-cased).
+struct LiteralNeedle {
+    let bytes: [UInt8]
+
+    init(_ text: String) { bytes = Array(text.lowercased().utf8) }
+
+    @inline(__always)
+    static func fold(_ b: UInt8) -> UInt8 { b &- 65 < 26 ? b | 0x20 : b }
+
+    func found(in s: String) -> Bool {
+        if bytes.isEmpty { return true }
+        if let r = s.utf8.withContiguousStorageIfAvailable({ search($0) }) { return r }
+        return Array(s.utf8).withUnsafeBufferPointer { search($0) }
+    }
+
+    private func search(_ hay: UnsafeBufferPointer<UInt8>) -> Bool {
+        let n = bytes.count
+        guard hay.count >= n else { return false }
+        return bytes.withUnsafeBufferPointer { needle in
+            let first = needle[0]
+            var i = 0
+            let last = hay.count - n
+            while i <= last {
+                if LiteralNeedle.fold(hay[i]) == first {
+                    var j = 1
+                    while j < n && LiteralNeedle.fold(hay[i + j]) == needle[j] { j += 1 }
+                    if j == n { return true }
+                }
+                i += 1
+            }
+            return false
+        }
     }
 }
 
@@ -108,7 +183,11 @@ public final class DashboardModel {
     public var detail: TraceDetail?
 
     private var rowCache: [Pane: (filter: String, rows: RowSet)] = [:]
-    private var instanceCache: (key: String, rows: [InstanceRow])?
+    private var instanceCache: (key: InstanceKey, rows: [InstanceRow])?
+
+    private struct InstanceKey: Equatable {
+        var filter: String, sort: InstanceSort, descending: Bool, grouped: Bool
+    }
 
     public init(snapshot: Snapshot, mode: FeedMode = .live, memoryBytes: Int = 0, detail: TraceDetail? = nil) {
         self.snapshot = snapshot; self.mode = mode; self.memoryBytes = memoryBytes; self.detail = detail
@@ -129,11 +208,11 @@ public final class DashboardModel {
         let matcher = RowMatcher(filter)
         let rows: RowSet
         if matcher.isEmpty {
-            rows = .all(count)
+            rows = RowSet(all: count)
         } else {
-            var out: [Int] = []
-            for i in 0..<count where matcher.matches(fields(pane, i)) { out.append(i) }
-            rows = .subset(out)
+            // The closure holds the snapshot value, not the model: the set stays valid on its own.
+            let snap = snapshot
+            rows = RowSet(total: count) { i in matcher.matches(DashboardModel.fields(snap, pane, i)) }
         }
         rowCache[pane] = (filter, rows)
         return rows
@@ -141,7 +220,7 @@ public final class DashboardModel {
 
     /// The instances table's rows: filtered, sorted, and grouped by deploy model when asked.
     public func instanceRows(filter: String, sort: InstanceSort, descending: Bool, grouped: Bool) -> [InstanceRow] {
-        let key = "\(filter)\u{0}\(sort.rawValue)\u{0}\(descending)\u{0}\(grouped)"
+        let key = InstanceKey(filter: filter, sort: sort, descending: descending, grouped: grouped)
         if let c = instanceCache, c.key == key { return c.rows }
         let list = snapshot.instances
         let matcher = RowMatcher(filter)
@@ -186,7 +265,9 @@ public final class DashboardModel {
     }
 
     /// The text a filter looks at for one item.
-    public func fields(_ pane: Pane, _ i: Int) -> [String?] {
+    public func fields(_ pane: Pane, _ i: Int) -> [String?] { DashboardModel.fields(snapshot, pane, i) }
+
+    static func fields(_ snapshot: Snapshot, _ pane: Pane, _ i: Int) -> [String?] {
         switch pane {
         case .instances:
             let x = snapshot.instances[i]
@@ -243,13 +324,18 @@ public final class DashboardModel {
             return i
         }
         let rows = self.rows(pane, filter: state.filter(pane))
-        guard row >= 0, row < rows.count else { return nil }
+        guard rows.has(row) else { return nil }
         return rows[row]
     }
 
-    /// Visible row count of a pane under `state`.
+    /// Exact row count of a pane under `state` (completes a lazy filter).
     public func rowCount(_ pane: Pane, state: DashboardState) -> Int {
-        pane == .instances ? instanceRows(for: state).count : rows(pane, filter: state.filter(pane)).count
+        pane == .instances ? instanceRows(for: state).count : rows(pane, filter: state.filter(pane)).completeAll()
+    }
+
+    /// Rows known to exist up to `needed` (scanning a lazy filter only that far).
+    public func availableRows(_ pane: Pane, state: DashboardState, needed: Int) -> Int {
+        pane == .instances ? instanceRows(for: state).count : rows(pane, filter: state.filter(pane)).ensure(needed)
     }
 
     public func instanceRows(for state: DashboardState) -> [InstanceRow] {

@@ -266,7 +266,8 @@ private func move(_ state: inout DashboardState, model: DashboardModel, _ to: (I
     }
     let pane = state.focus
     var p = state.position(pane)
-    p.selected = clamp(to(p.selected), model.rowCount(pane, state: state))
+    let target = to(p.selected)
+    p.selected = clamp(target, model.availableRows(pane, state: state, needed: max(0, target) + 1))
     state.lists[pane] = p
 }
 
@@ -276,7 +277,7 @@ private func clamp(_ v: Int, _ count: Int) -> Int { max(0, min(v, count - 1)) }
 private func jumpToError(_ state: inout DashboardState, forward: Bool, model: DashboardModel) {
     if var d = state.detail {
         guard let lines = model.detail?.lines, !lines.isEmpty else { return }
-        if let i = scan(from: d.cursor, count: lines.count, forward: forward, where: { lines[$0].level >= .error }) {
+        if let i = scan(from: d.cursor, has: { $0 < lines.count }, forward: forward, where: { lines[$0].level >= .error }) {
             d.cursor = i
             state.detail = d
         } else {
@@ -287,9 +288,9 @@ private func jumpToError(_ state: inout DashboardState, forward: Bool, model: Da
     guard state.visible.contains(.traces) else { return }
     let rows = model.rows(.traces, filter: state.filter(.traces))
     let traces = model.snapshot.recentTraces
-    let start = state.focus == .traces ? state.position(.traces).selected : (forward ? -1 : rows.count)
+    let start = state.focus == .traces ? state.position(.traces).selected : (forward ? -1 : rows.completeAll())
     // Newest first: "next" goes down the list, towards older traces.
-    if let r = scan(from: start, count: rows.count, forward: forward, where: { traces[rows[$0]].isError }) {
+    if let r = scan(from: start, has: rows.has, forward: forward, where: { traces[rows[$0]].isError }) {
         state.focus = .traces
         var p = state.position(.traces)
         p.selected = r
@@ -307,7 +308,7 @@ private func jumpToRelated(_ state: inout DashboardState, forward: Bool, model: 
         guard let lines = model.detail?.lines, !lines.isEmpty else { return }
         let cur = clamp(d.cursor, lines.count)
         let service = lines[cur].service
-        if let i = scan(from: cur, count: lines.count, forward: forward, where: { lines[$0].service == service }) {
+        if let i = scan(from: cur, has: { $0 < lines.count }, forward: forward, where: { lines[$0].service == service }) {
             d.cursor = i
             state.detail = d
         } else {
@@ -316,10 +317,9 @@ private func jumpToRelated(_ state: inout DashboardState, forward: Bool, model: 
         return
     }
     let pane = state.focus
-    let count = model.rowCount(pane, state: state)
     let sel = state.position(pane).selected
     guard let item = model.item(pane, row: sel, state: state), let key = model.relatedKey(pane, item: item) else { return }
-    let found = scan(from: sel, count: count, forward: forward) { r in
+    let found = scan(from: sel, has: { model.availableRows(pane, state: state, needed: $0 + 1) > $0 }, forward: forward) { r in
         guard let i = model.item(pane, row: r, state: state) else { return false }
         return model.relatedKey(pane, item: i) == key
     }
@@ -332,13 +332,15 @@ private func jumpToRelated(_ state: inout DashboardState, forward: Bool, model: 
     }
 }
 
-private func scan(from start: Int, count: Int, forward: Bool, where test: (Int) -> Bool) -> Int? {
+/// The first row after (or before) `start` that passes `test`; `has` says whether a row exists
+/// (so a lazy filter scans only as far as the search goes).
+private func scan(from start: Int, has: (Int) -> Bool, forward: Bool, where test: (Int) -> Bool) -> Int? {
     if forward {
         var i = start + 1
-        while i < count { if test(i) { return i }; i += 1 }
+        while has(i) { if test(i) { return i }; i += 1 }
     } else {
-        var i = min(start, count) - 1
-        while i >= 0 { if test(i) { return i }; i -= 1 }
+        var i = start - 1
+        while i >= 0 { if has(i) && test(i) { return i }; i -= 1 }
     }
     return nil
 }

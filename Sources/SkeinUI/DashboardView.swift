@@ -91,18 +91,31 @@ public enum DashboardView {
     }
 
     /// The pane frame with its number, title, counts and filter.
-    static func frame(_ pane: Pane, state: DashboardState, shown: Int, total: Int, extra: [Span] = [],
+    static func frame(_ pane: Pane, state: DashboardState, shown: Int, partial: Bool = false, total: Int, extra: [Span] = [],
                       into buffer: inout ScreenBuffer, area: Rect) -> Rect {
         let focused = state.focus == pane && state.detail == nil
         var right: [Span] = []
         let f = state.filter(pane)
         if !f.isEmpty { right.append(Span("/" + f + " ", Style(.accent, bold: true))) }
-        right.append(Span(shown == total ? Format.count(total) : "\(Format.count(shown))/\(Format.count(total))", role: .dim))
+        let shownText = Format.count(shown) + (partial ? "+" : "")
+        right.append(Span(shown == total && !partial ? Format.count(total) : "\(shownText)/\(Format.count(total))", role: .dim))
         right += extra
         let title = [Span("\(pane.rawValue) ", role: .dim), Span(pane.title, Style(focused ? .focus : .title, bold: true))]
         let block = Block(title: title, rightTitle: right, focused: focused, glyphs: state.glyphs)
         block.render(into: &buffer, area: area)
         return block.inner(area)
+    }
+
+    /// Items a lazy filter may test per frame beyond what is on screen, so its count firms up
+    /// over a few frames without ever costing one frame much.
+    static let filterScanBudget = 20_000
+
+    /// Makes sure the rows a pane will show are known.
+    static func prepare(_ rows: RowSet, _ pane: Pane, state: DashboardState, height: Int) {
+        guard rows.isFiltered else { return }
+        let p = state.position(pane)
+        rows.ensure(max(p.selected, p.offset) + max(0, height) + 1)
+        rows.scan(budget: filterScanBudget)
     }
 
     /// Draws a list as a table and keeps the cursor and offset in the state.

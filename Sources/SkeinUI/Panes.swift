@@ -78,7 +78,8 @@ enum ColdStartsPane {
     static func render(model: DashboardModel, state: inout DashboardState, into buffer: inout ScreenBuffer, area: Rect) {
         let c = model.snapshot.coldStarts
         let rows = model.rows(.coldStarts, filter: state.filter(.coldStarts))
-        let inner = DashboardView.frame(.coldStarts, state: state, shown: rows.count, total: c.recent.count,
+        DashboardView.prepare(rows, .coldStarts, state: state, height: area.height)
+        let inner = DashboardView.frame(.coldStarts, state: state, shown: rows.count, partial: !rows.isComplete, total: c.recent.count,
                                         into: &buffer, area: area)
         guard !inner.isEmpty else { return }
         let g = state.glyphs
@@ -157,9 +158,10 @@ enum DBPane {
     static func render(model: DashboardModel, state: inout DashboardState, into buffer: inout ScreenBuffer, area: Rect) {
         let d = model.snapshot.db
         let rows = model.rows(.db, filter: state.filter(.db))
+        DashboardView.prepare(rows, .db, state: state, height: area.height)
         let truth = [Span(" " + state.glyphs.middot + " ", role: .dim),
                      Span(d.serverTruth ? "server count" : "app-reported", Style(d.serverTruth ? .ok : .warning))]
-        let inner = DashboardView.frame(.db, state: state, shown: rows.count, total: d.byInstance.count, extra: truth,
+        let inner = DashboardView.frame(.db, state: state, shown: rows.count, partial: !rows.isComplete, total: d.byInstance.count, extra: truth,
                                         into: &buffer, area: area)
         guard !inner.isEmpty else { return }
         let g = state.glyphs
@@ -242,7 +244,8 @@ enum TracesPane {
     static func render(model: DashboardModel, state: inout DashboardState, into buffer: inout ScreenBuffer, area: Rect) {
         let s = model.snapshot
         let rows = model.rows(.traces, filter: state.filter(.traces))
-        let inner = DashboardView.frame(.traces, state: state, shown: rows.count, total: s.recentTraces.count,
+        DashboardView.prepare(rows, .traces, state: state, height: area.height)
+        let inner = DashboardView.frame(.traces, state: state, shown: rows.count, partial: !rows.isComplete, total: s.recentTraces.count,
                                         into: &buffer, area: area)
         guard !inner.isEmpty else { return }
         if rows.isEmpty {
@@ -307,9 +310,10 @@ enum InsightsPane {
     static func render(model: DashboardModel, state: inout DashboardState, into buffer: inout ScreenBuffer, area: Rect) {
         let all = model.snapshot.insights
         let rows = model.rows(.insights, filter: state.filter(.insights))
+        DashboardView.prepare(rows, .insights, state: state, height: area.height)
         let critical = all.filter { $0.severity == .critical }.count
         let extra = critical > 0 ? [Span(" " + state.glyphs.middot + " ", role: .dim), Span("\(critical) critical", Style(.critical, bold: true))] : []
-        let inner = DashboardView.frame(.insights, state: state, shown: rows.count, total: all.count, extra: extra,
+        let inner = DashboardView.frame(.insights, state: state, shown: rows.count, partial: !rows.isComplete, total: all.count, extra: extra,
                                         into: &buffer, area: area)
         guard !inner.isEmpty else { return }
         if rows.count == 0 {

@@ -23,21 +23,30 @@ public struct Style: Sendable, Hashable {
     public static func role(_ r: Role) -> Style { Style(r) }
 }
 
-/// One character cell of the screen.
+/// One character cell of the screen: plain data, so clearing and copying a grid is cheap.
 public struct Cell: Sendable, Equatable {
-    /// The grapheme shown; for the right half of a double-width character this is a space and
-    /// `isContinuation` is set, so text output and backends skip it.
-    public var character: Character
+    /// A Unicode scalar, or (at and above `Cell.clusterBase`) an index into the buffer's table of
+    /// multi-scalar graphemes (combining marks, emoji sequences). Read it with `ScreenBuffer.character(x:y:)`.
+    public var code: UInt32
     public var style: Style
+    /// The right half of a double-width character: text output and backends skip it.
     public var isContinuation: Bool
 
-    public init(_ character: Character = " ", style: Style = .normal, isContinuation: Bool = false) {
-        self.character = character; self.style = style; self.isContinuation = isContinuation
+    public static let clusterBase: UInt32 = 0x11_0000
+
+    public init(_ scalar: Unicode.Scalar = " ", style: Style = .normal, isContinuation: Bool = false) {
+        code = scalar.value; self.style = style; self.isContinuation = isContinuation
+    }
+
+    init(code: UInt32, style: Style, isContinuation: Bool = false) {
+        self.code = code; self.style = style; self.isContinuation = isContinuation
     }
 
     public var role: Role { style.role }
     public var bold: Bool { style.bold }
     public var reverse: Bool { style.reverse }
+    /// The scalar shown, when the cell holds a single scalar.
+    public var scalar: Unicode.Scalar? { code < Cell.clusterBase ? Unicode.Scalar(code) : nil }
 }
 
 /// A rectangle on the screen, in cells.
@@ -114,13 +123,32 @@ public struct Span: Sendable, Equatable {
 
 /// Terminal column widths of characters, without Foundation or libc's locale-dependent `wcwidth`.
 public enum TextWidth {
-    /// Columns a grapheme occupies: 2 for East Asian wide/fullwidth and emoji, else 1.
-    @inlinable
+    /// Columns a grapheme occupies: its first scalar's width (as `wcwidth` and terminals count).
     public static func of(_ c: Character) -> Int {
         guard let first = c.unicodeScalars.first else { return 0 }
-        let v = first.value
-        if v < 0x1100 { return 1 }
-        return isWide(v) || c.unicodeScalars.contains(where: { $0.value == 0xFE0F }) ? 2 : 1
+        return of(first)
+    }
+
+    /// 2 for East Asian wide/fullwidth and emoji, else 1 (marks that join a grapheme count 0).
+    @inline(__always)
+    public static func of(_ u: Unicode.Scalar) -> Int {
+        let v = u.value
+        if v < 0x300 { return 1 }
+        if joinsPrevious(v) { return 0 }
+        return v >= 0x1100 && isWide(v) ? 2 : 1
+    }
+
+    /// Scalars that attach to the previous one: combining marks, joiners, variation selectors,
+    /// emoji modifiers and tags. A grapheme approximation without the full segmentation rules.
+    public static func joinsPrevious(_ v: UInt32) -> Bool {
+        switch v {
+        case 0x300...0x36F, 0x483...0x489, 0x591...0x5BD, 0x610...0x61A, 0x64B...0x65F, 0x1AB0...0x1AFF,
+             0x1DC0...0x1DFF, 0x200C...0x200D, 0x20D0...0x20FF, 0xFE00...0xFE0F, 0xFE20...0xFE2F,
+             0x1F3FB...0x1F3FF, 0xE0020...0xE007F, 0xE0100...0xE01EF:
+            return true
+        default:
+            return false
+        }
     }
 
     public static func isWide(_ v: UInt32) -> Bool {
@@ -145,7 +173,10 @@ public enum TextWidth {
     /// Columns a string occupies.
     public static func of(_ s: String) -> Int {
         var n = 0
-        for c in s { n += of(c) }
+        var ascii = true
+        for b in s.utf8 where b >= 0x80 { ascii = false; break }
+        if ascii { return s.utf8.count }
+        for u in s.unicodeScalars { n += of(u) }
         return n
     }
 
@@ -204,8 +235,10 @@ public struct ScreenBuffer: Sendable, Equatable {
     public private(set) var width: Int
     public private(set) var height: Int
     public private(set) var cells: [Cell]
+    /// Graphemes of more than one scalar, referenced by `Cell.code - Cell.clusterBase`.
+    private var clusters: [String] = []
 
-    public init(width: Int, height: Int, fill: Character = " ") {
+    public init(width: Int, height: Int, fill: Unicode.Scalar = " ") {
         self.width = max(0, width); self.height = max(0, height)
         cells = Array(repeating: Cell(fill), count: self.width * self.height)
     }
@@ -223,14 +256,51 @@ public struct ScreenBuffer: Sendable, Equatable {
         }
     }
 
+    /// The grapheme a cell shows.
+    public func character(x: Int, y: Int) -> Character {
+        character(of: self[x, y])
+    }
+
+    public func character(of cell: Cell) -> Character {
+        if cell.code < Cell.clusterBase { return Character(Unicode.Scalar(cell.code) ?? " ") }
+        let i = Int(cell.code - Cell.clusterBase)
+        return i < clusters.count ? Character(clusters[i]) : " "
+    }
+
+    /// The scalars of a cell's grapheme, for backends.
+    public func scalars(of cell: Cell) -> [Unicode.Scalar] {
+        if cell.code < Cell.clusterBase { return [Unicode.Scalar(cell.code) ?? " "] }
+        let i = Int(cell.code - Cell.clusterBase)
+        return i < clusters.count ? Array(clusters[i].unicodeScalars) : [" "]
+    }
+
+    /// Whether a cell looks the same here and in `other` (graphemes compared by content).
+    public func sameCell(_ i: Int, as other: ScreenBuffer) -> Bool {
+        let a = cells[i], b = other.cells[i]
+        guard a == b else {
+            return a.code >= Cell.clusterBase && b.code >= Cell.clusterBase && a.style == b.style
+                && a.isContinuation == b.isContinuation && character(of: a) == other.character(of: b)
+        }
+        return a.code < Cell.clusterBase || character(of: a) == other.character(of: b)
+    }
+
     /// Fills the whole grid (or `rect`) with one character and style.
-    public mutating func fill(_ rect: Rect? = nil, with character: Character = " ", style: Style = .normal) {
+    public mutating func fill(_ rect: Rect? = nil, with scalar: Unicode.Scalar = " ", style: Style = .normal) {
         let r = (rect ?? area).intersection(area)
         guard !r.isEmpty else { return }
-        let cell = Cell(character, style: style)
-        for y in r.y..<r.maxY {
-            let base = y * width
-            for x in r.x..<r.maxX { cells[base + x] = cell }
+        let cell = Cell(scalar, style: style)
+        if r == area {
+            clusters.removeAll(keepingCapacity: true)
+            cells.withUnsafeMutableBufferPointer { p in
+                for i in p.indices { p[i] = cell }
+            }
+            return
+        }
+        cells.withUnsafeMutableBufferPointer { p in
+            for y in r.y..<r.maxY {
+                let base = y * width
+                for x in r.x..<r.maxX { p[base + x] = cell }
+            }
         }
         // A wide character cut in half by the fill loses its other half too.
         for y in r.y..<r.maxY {
@@ -251,21 +321,19 @@ public struct ScreenBuffer: Sendable, Equatable {
     /// Writes one grapheme at (x, y) if it fits before `limit` (exclusive x bound); returns columns used.
     @discardableResult
     public mutating func put(_ c: Character, x: Int, y: Int, style: Style, limit: Int? = nil) -> Int {
-        let maxX = min(limit ?? width, width)
-        guard y >= 0, y < height, x >= 0, x < maxX else { return 0 }
-        let w = TextWidth.of(c)
-        if w == 2 {
-            guard x + 1 < maxX else {
-                // A wide character that would straddle the edge becomes a space, never half a glyph.
-                setCell(x: x, y: y, Cell(" ", style: style))
-                return 1
-            }
-            setCell(x: x, y: y, Cell(c, style: style))
-            setCell(x: x + 1, y: y, Cell(" ", style: style, isContinuation: true))
-            return 2
+        let scalars = c.unicodeScalars
+        if scalars.count == 1, let u = scalars.first {
+            return put(scalar: u, x: x, y: y, style: style, limit: limit)
         }
-        setCell(x: x, y: y, Cell(c, style: style))
-        return 1
+        let w = TextWidth.of(c)
+        guard let code = cluster(String(c)) else { return 0 }
+        return put(code: code, width: w, x: x, y: y, style: style, limit: limit ?? width)
+    }
+
+    /// Writes one scalar at (x, y); returns columns used.
+    @discardableResult
+    public mutating func put(scalar u: Unicode.Scalar, x: Int, y: Int, style: Style, limit: Int? = nil) -> Int {
+        put(code: u.value, width: TextWidth.of(u) == 2 ? 2 : 1, x: x, y: y, style: style, limit: limit ?? width)
     }
 
     /// Writes text from (x, y), clipped at `maxWidth` columns and the grid; returns columns used.
@@ -273,12 +341,37 @@ public struct ScreenBuffer: Sendable, Equatable {
     public mutating func put(_ text: String, x: Int, y: Int, style: Style = .normal, maxWidth: Int? = nil) -> Int {
         guard y >= 0, y < height else { return 0 }
         let limit = min(width, maxWidth.map { x + max(0, $0) } ?? width)
+        guard x < limit else { return 0 }
+        // Pure printable ASCII (the common case) needs neither sanitising nor grapheme handling.
+        var plain = true
+        for b in text.utf8 where b < 0x20 || b >= 0x7f { plain = false; break }
+        if plain {
+            var cx = x
+            let row = y * width
+            for b in text.utf8 {
+                if cx >= limit { break }
+                if cx >= 0 { setCell(row + cx, x: cx, Cell(code: UInt32(b), style: style)) }
+                cx += 1
+            }
+            return max(0, min(cx, limit) - x)
+        }
+        let clean = Sanitizer.clean(text)
         var cx = x
-        for c in Sanitizer.clean(text) {
+        var lastX: Int? = nil
+        var joinNext = false
+        for u in clean.unicodeScalars {
+            let v = u.value
+            if joinNext || TextWidth.joinsPrevious(v) {
+                // Marks and joined scalars extend the previous cell's grapheme.
+                joinNext = v == 0x200D
+                if let lx = lastX { appendToCell(x: lx, y: y, u) }
+                continue
+            }
             if cx >= limit { break }
-            if cx < 0 { cx += TextWidth.of(c); continue }
-            let used = put(c, x: cx, y: y, style: style, limit: limit)
+            if cx < 0 { cx += TextWidth.of(u); continue }
+            let used = put(code: v, width: TextWidth.of(u) == 2 ? 2 : 1, x: cx, y: y, style: style, limit: limit)
             if used == 0 { break }
+            lastX = cx
             cx += used
         }
         return max(0, cx - x)
@@ -305,13 +398,17 @@ public struct ScreenBuffer: Sendable, Equatable {
         var out: [String] = []
         out.reserveCapacity(height)
         for y in 0..<height {
-            var line = ""
-            line.reserveCapacity(width)
+            var line = String.UnicodeScalarView()
             for x in 0..<width {
                 let c = cells[y * width + x]
-                if !c.isContinuation { line.append(c.character) }
+                if c.isContinuation { continue }
+                if c.code < Cell.clusterBase, let u = Unicode.Scalar(c.code) {
+                    line.append(u)
+                } else {
+                    line.append(contentsOf: scalars(of: c))
+                }
             }
-            out.append(line)
+            out.append(String(line))
         }
         return out
     }
@@ -329,23 +426,59 @@ public struct ScreenBuffer: Sendable, Equatable {
         self = ScreenBuffer(width: width, height: height)
     }
 
-    private mutating func setCell(x: Int, y: Int, _ cell: Cell) {
+    private mutating func cluster(_ s: String) -> UInt32? {
+        guard clusters.count < 1 << 20 else { return nil }
+        clusters.append(s)
+        return Cell.clusterBase + UInt32(clusters.count - 1)
+    }
+
+    private mutating func appendToCell(x: Int, y: Int, _ u: Unicode.Scalar) {
         let i = y * width + x
+        var s = String(character(of: cells[i]))
+        s.unicodeScalars.append(u)
+        if let code = cluster(s) { cells[i].code = code }
+    }
+
+    private mutating func put(code: UInt32, width w: Int, x: Int, y: Int, style: Style, limit: Int) -> Int {
+        let maxX = min(limit, width)
+        guard y >= 0, y < height, x >= 0, x < maxX else { return 0 }
+        let i = y * width + x
+        if w == 2 {
+            guard x + 1 < maxX else {
+                // A wide character that would straddle the edge becomes a space, never half a glyph.
+                setCell(i, x: x, Cell(" ", style: style))
+                return 1
+            }
+            setCell(i, x: x, Cell(code: code, style: style))
+            setCell(i + 1, x: x + 1, Cell(" ", style: style, isContinuation: true))
+            return 2
+        }
+        setCell(i, x: x, Cell(code: code, style: style))
+        return 1
+    }
+
+    private func isWideAt(_ i: Int) -> Bool {
+        // A wide character is always followed by its continuation cell.
+        i + 1 < cells.count && cells[i + 1].isContinuation && (i + 1) % width != 0
+    }
+
+    @inline(__always)
+    private mutating func setCell(_ i: Int, x: Int, _ cell: Cell) {
         let old = cells[i]
         cells[i] = cell
         // Overwriting either half of a wide character blanks its other half.
         if old.isContinuation && !cell.isContinuation && x > 0 {
-            let l = i - 1
-            if TextWidth.of(cells[l].character) == 2 { cells[l] = Cell(" ", style: cells[l].style) }
-        } else if !old.isContinuation && TextWidth.of(old.character) == 2 && x + 1 < width {
-            if cells[i + 1].isContinuation { cells[i + 1] = Cell(" ", style: cells[i + 1].style) }
+            cells[i - 1] = Cell(" ", style: cells[i - 1].style)
+        } else if !old.isContinuation && x + 1 < width && cells[i + 1].isContinuation {
+            cells[i + 1] = Cell(" ", style: cells[i + 1].style)
         }
     }
 
     private mutating func repairLeft(x: Int, y: Int) {
         guard x > 0, x < width else { return }
         let i = y * width + x
-        if !cells[i].isContinuation, TextWidth.of(cells[i - 1].character) == 2 {
+        if !cells[i].isContinuation, cells[i - 1].isContinuation == false, isWideAt(i - 1) == false,
+           TextWidth.of(character(of: cells[i - 1])) == 2 {
             cells[i - 1] = Cell(" ", style: cells[i - 1].style)
         }
     }
