@@ -52,6 +52,8 @@ def main():
             now += rng.randint(0, 3)
             idx = tr["total"] - tr["left"]
             hop = min(idx * len(tr["svcs"]) // tr["total"], len(tr["svcs"]) - 1)
+            if tr["left"] == 1:
+                hop = 0  # the root answers last: its request.end closes the trace
             svc, deploy, platform, runtime, region = tr["svcs"][hop]
             parent = tr["spans"][hop - 1] if hop > 0 else None
             if idx == 0:

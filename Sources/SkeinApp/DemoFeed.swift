@@ -25,8 +25,9 @@ public final class DemoFeed: EngineFeed {
     /// - Parameter duration: simulated seconds to run; nil runs the scenario, then steady traffic until quit.
     public init(scenario: Scenario, seed: UInt64, speed: ReplaySpeed, duration: Double?, maxConnections: Int = 100,
                 record: String? = nil, config: EngineConfig = EngineConfig()) throws {
-        simulator = Simulator(scenario: scenario, seed: seed, maxConnections: maxConnections)
-        stopAt = duration.map { simulator.start.adding(ms: $0 * 1000) }
+        let sim = Simulator(scenario: scenario, seed: seed, maxConnections: maxConnections)
+        simulator = sim
+        stopAt = duration.map { sim.start.adding(ms: $0 * 1000) }
         let engine = Engine(config: config)
         let source = engine.addSource(name: "demo:\(scenario.rawValue) seed \(seed)")
         ingest = Ingest(source: source, decoder: Decoding.factory())
@@ -35,7 +36,7 @@ public final class DemoFeed: EngineFeed {
         lastReal = realClock.now
         super.init(engine: engine)
         engine.setHealth(.reading, for: source)
-        engine.advance(to: simulator.start)
+        engine.advance(to: sim.start)
     }
 
     public var virtualNow: Timestamp { simulator.now }

@@ -4,10 +4,6 @@ import SkeinEngine
 import SkeinOutputs
 import SkeinSources
 
-public enum ExportFormat: String, CaseIterable, Sendable {
-    case json, csv, markdown
-}
-
 /// `skein export`: read every input to its end, stitch, and write one report.
 ///
 /// One file (or stdin) is read straight through; several files are merged in time order first,
@@ -65,11 +61,7 @@ public struct ExportJob {
     @discardableResult
     public func run(to sink: ByteSink) throws -> Snapshot {
         let snapshot = try analyse()
-        switch format {
-        case .json: try JSONExporter(pretty: pretty).write(snapshot, to: sink)
-        case .csv: try CSVExporter().write(snapshot, to: sink)
-        case .markdown: try MarkdownExporter().write(snapshot, to: sink)
-        }
+        try format.write(snapshot, to: sink, pretty: pretty)
         return snapshot
     }
 }

@@ -20,8 +20,7 @@ public struct SnapshotJob {
         let target = try at.map { try parseTime($0, start: position.start) } ?? position.end ?? position.now
         feed.play(to: target)
         feed.perform(.setPaused(true))
-        var state = DashboardState(glyphs: ascii ? .ascii : .unicode)
-        state.paused = false
+        let state = DashboardState(glyphs: ascii ? .ascii : .unicode)
         return DashboardView.renderText(snapshot: feed.snapshot(), state: state, width: width, height: height,
                                         mode: feed.mode, memoryBytes: 0)
     }

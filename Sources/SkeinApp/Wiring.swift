@@ -9,10 +9,7 @@ extension Engine: IngestSink {}
 /// How every verb decodes: one auto-detecting decoder per source, or the format `--format` forces.
 public enum Decoding {
     public static func factory(format: String? = nil) -> DecoderFactory {
-        DecoderFactory(
-            make: { AutoDecoder.standard(forced: format) },
-            lastFormat: { ($0 as? AutoDecoder)?.lastFormat }
-        )
+        DecoderFactory(make: { AutoDecoder.standard(forced: format) }, lastFormat: { $0.lastFormat })
     }
 
     /// Names `--format` accepts.

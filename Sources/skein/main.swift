@@ -206,13 +206,13 @@ struct Export: ParsableCommand {
 
     func validate() throws {
         if inputs.isEmpty { throw ValidationError("name at least one input (a file, directory, glob, or - for stdin)") }
-        guard ExportFormat(rawValue: format) != nil else {
+        guard ExportFormat(name: format) != nil else {
             throw ValidationError("unknown export format \(format): json, csv or markdown")
         }
     }
 
     func run() throws {
-        let job = ExportJob(inputs: inputs, format: ExportFormat(rawValue: format)!, decoderFormat: inputFormat,
+        let job = ExportJob(inputs: inputs, format: ExportFormat(name: format)!, decoderFormat: inputFormat,
                             dbMax: dbMax, pretty: pretty, progress: isatty(2) != 0)
         try job.validate()
         let sink: FileSink = try output.map { try FileSink(path: $0) } ?? FileSink.standardOutput()
