@@ -20,6 +20,8 @@ def main():
     ]
     routes = ["GET /api/feed", "GET /api/product/:id", "POST /api/cart", "GET /api/chat/history", "POST /api/checkout"]
     instances = {s[0]: [f"{s[0]}-{rng.getrandbits(32):08x}" for _ in range(40)] for s in services}
+    # Each instance's clock is off by a fixed amount, as real hosts' clocks are.
+    skew = {i: rng.randint(-200, 200) for names in instances.values() for i in names}
     t0 = 1_795_428_000_000  # 2026-11-23T...Z in ms
     active = []
     written = 0
@@ -67,7 +69,7 @@ def main():
                 extra = ',"db_pool":"main","db_open":%d,"wait_ms":%.1f' % (rng.randint(1, 5), rng.uniform(0, 40))
             else:
                 ev, extra = "log", ""
-            ts = now + rng.randint(-200, 200)
+            ts = now + skew[tr["inst"][hop]]
             # Platform facts on a hop's first line only, as most apps log them once per request.
             first_of_hop = idx == 0 or hop != min((idx - 1) * len(tr["svcs"]) // tr["total"], len(tr["svcs"]) - 1)
             where = (',"platform":"%s","runtime":"%s","region":"%s"' % (platform, runtime, region)) if first_of_hop else ""
