@@ -222,4 +222,18 @@ final class FollowerTests: XCTestCase {
         XCTAssertEqual(sink.events.count, 301)
         XCTAssertEqual(sink.messages().last, "999 appended while asleep")
     }
+
+    func testDirectoryNamedAsFileFailsWithReasonAndOversizeLinesAreCounted() throws {
+        let dir = try TempDir()
+        try dir.write("sub/x.log", "1 x\n")
+        let p = try dir.write("app.log", "1 ok\n" + String(repeating: "z", count: 100) + "\n2 ok\n")
+        let sink = RecordingSink()
+        let f = follower([.file(dir.file("sub")), .file(p)], sink) { $0.maxLineLength = 50 }
+        f.poll()
+        guard case .failed(let reason)? = sink.lastHealth(dir.file("sub")) else { return XCTFail("\(sink.health)") }
+        XCTAssertTrue(reason.contains("not a regular file"), reason)
+        XCTAssertEqual(sink.messages(), ["1 ok", "2 ok"])
+        XCTAssertEqual(sink.counts[sink.id(p)!]?.malformed, ["line_too_long": 1])
+        XCTAssertEqual(sink.counts[sink.id(p)!]?.lines, 3)
+    }
 }
