@@ -258,6 +258,16 @@ final class ReplayTests: XCTestCase {
         XCTAssertEqual(clock.speed, .times(0.1))
     }
 
+    func testReplayClockTicksFromAMonotonicSource() {
+        var clock = ReplayClock(start: ms(0), end: ms(100_000), speed: .times(2))
+        XCTAssertEqual(clock.tick(realNow: .seconds(50)), ms(0), "first reading sets the origin")
+        XCTAssertEqual(clock.tick(realNow: .seconds(51)), ms(2000))
+        clock.pause()
+        clock.tick(realNow: .seconds(80))
+        clock.resume()
+        XCTAssertEqual(clock.tick(realNow: .milliseconds(80_500)), ms(3000), "paused time is not played back")
+    }
+
     func testReplayClockMaxSpeedFollowsDeliveredEvents() {
         let start = ms(0)
         var clock = ReplayClock(start: start, end: ms(10_000), speed: .max)
