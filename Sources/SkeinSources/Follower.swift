@@ -98,8 +98,10 @@ public final class Follower {
     public func poll() -> Round {
         var round = Round()
         var budget = config.readBudgetPerPoll
-        if let stdin { drainStdin(stdin, &round) }
-        for file in files { service(file, budget: &budget, round: &round) }
+        if let stdin { drainStdin(stdin, budget: &budget, &round) }
+        // Start at a different file each round so a busy file early in the list cannot starve the rest.
+        let count = files.count
+        for i in 0..<count { service(files[(i + rounds) % count], budget: &budget, round: &round) }
         discover(budget: &budget, round: &round)
         rounds += 1
         return round
@@ -118,6 +120,7 @@ public final class Follower {
         for file in files {
             file.ingest.finish(into: sink)
             if file.fd >= 0 { POSIX.closeFile(file.fd); file.fd = -1 }
+            if case .failed? = file.health { continue }
             report(.finished, file.health, for: file)
         }
         if let stdin, !stdin.finished {
@@ -169,7 +172,7 @@ public final class Follower {
         if bytes > 0 {
             file.quietRounds = 0
             report(.reading, file.health, for: file)
-        } else {
+        } else if atEnd {
             file.quietRounds += 1
             if file.quietRounds == config.quietRoundsBeforeFlush { file.ingest.flush(into: sink) }
         }
@@ -267,14 +270,16 @@ public final class Follower {
 
     // MARK: - Stdin
 
-    private func drainStdin(_ stream: FollowedStream, _ round: inout Round) {
+    private func drainStdin(_ stream: FollowedStream, budget: inout Int, _ round: inout Round) {
         guard !stream.finished else { return }
-        let batch = stream.pump.drain()
+        let batch = stream.pump.drain(maxBytes: budget)
+        if batch.more { round.behind = true }
         if batch.droppedLines > 0 { sink.countDropped(batch.droppedLines) }
         for chunk in batch.chunks {
             if chunk.afterGap { stream.ingest.resynchronize() }
             chunk.bytes.withUnsafeBufferPointer { stream.ingest.consume($0, into: sink) }
             round.bytesRead += chunk.bytes.count
+            budget -= chunk.bytes.count
         }
         let id = stream.ingest.source
         if batch.ended {

@@ -35,6 +35,8 @@ public struct ReplayClock: Sendable, Equatable {
     public private(set) var position: Timestamp
     public private(set) var speed: Speed
     public private(set) var isPaused: Bool
+    /// The last reading of the caller's monotonic clock, for `tick(realNow:)`.
+    private var lastReal: Duration?
 
     public init(start: Timestamp, end: Timestamp, speed: Speed = .times(1), paused: Bool = false) {
         self.start = start
@@ -70,6 +72,16 @@ public struct ReplayClock: Sendable, Equatable {
         let room = Double(end.nanos - position.nanos)
         position = step >= room ? end : position.adding(nanos: Int64(step))
         return horizon
+    }
+
+    /// Advances by the time since the previous reading of a monotonic clock (any origin: e.g.
+    /// `ContinuousClock.now - launch`); the first reading only sets the origin. Paused time is not
+    /// played back on resume.
+    @discardableResult
+    public mutating func tick(realNow: Duration) -> Timestamp {
+        defer { lastReal = realNow }
+        guard let last = lastReal else { return horizon }
+        return advance(realElapsed: realNow - last)
     }
 
     /// At `max` speed the position follows the events handed to the engine; other speeds ignore this.

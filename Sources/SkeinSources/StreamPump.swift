@@ -23,6 +23,8 @@ public final class StreamPump: @unchecked Sendable {
         /// The stream ended (end of file or a read error) and everything before it is in `chunks`.
         public var ended: Bool
         public var error: String?
+        /// Chunks are still queued (the byte limit was reached).
+        public var more: Bool
     }
 
     public let capacity: Int
@@ -56,12 +58,22 @@ public final class StreamPump: @unchecked Sendable {
         thread.start()
     }
 
-    /// Everything read since the last drain; never blocks on input.
-    public func drain() -> Batch {
+    /// What was read since the last drain, oldest first, about `maxBytes` at most (always at least
+    /// one chunk when any is queued); never blocks on input.
+    public func drain(maxBytes: Int = .max) -> Batch {
         lock.lock()
         defer { lock.unlock() }
-        let batch = Batch(chunks: queue, droppedLines: droppedLines, ended: ended, error: error)
-        queue.removeAll(keepingCapacity: true)
+        var taken = 0
+        var bytes = 0
+        while taken < queue.count && (taken == 0 || bytes + queue[taken].bytes.count <= maxBytes) {
+            bytes += queue[taken].bytes.count
+            taken += 1
+        }
+        let chunks = Array(queue[0..<taken])
+        queue.removeFirst(taken)
+        let more = !queue.isEmpty
+        let batch = Batch(chunks: chunks, droppedLines: droppedLines, ended: ended && !more, error: more ? nil : error,
+                          more: more)
         droppedLines = 0
         return batch
     }

@@ -222,4 +222,51 @@ final class FollowerTests: XCTestCase {
         XCTAssertEqual(sink.events.count, 301)
         XCTAssertEqual(sink.messages().last, "999 appended while asleep")
     }
+
+    func testDirectoryNamedAsFileFailsWithReasonAndOversizeLinesAreCounted() throws {
+        let dir = try TempDir()
+        try dir.write("sub/x.log", "1 x\n")
+        let p = try dir.write("app.log", "1 ok\n" + String(repeating: "z", count: 100) + "\n2 ok\n")
+        let sink = RecordingSink()
+        let f = follower([.file(dir.file("sub")), .file(p)], sink) { $0.maxLineLength = 50 }
+        f.poll()
+        guard case .failed(let reason)? = sink.lastHealth(dir.file("sub")) else { return XCTFail("\(sink.health)") }
+        XCTAssertTrue(reason.contains("not a regular file"), reason)
+        XCTAssertEqual(sink.messages(), ["1 ok", "2 ok"])
+        XCTAssertEqual(sink.counts[sink.id(p)!]?.malformed, ["line_too_long": 1])
+        XCTAssertEqual(sink.counts[sink.id(p)!]?.lines, 3)
+    }
+
+    func testPumpDrainIsBoundedByBytes() {
+        let pump = StreamPump(fd: -1, capacity: 10)
+        for i in 0..<3 { pump.offer(Array("\(i) 456789\n".utf8)) }
+        pump.markEnded()
+        let first = pump.drain(maxBytes: 15)
+        XCTAssertEqual(first.chunks.count, 1)
+        XCTAssertTrue(first.more)
+        XCTAssertFalse(first.ended, "not ended while chunks remain")
+        let rest = pump.drain(maxBytes: 25)
+        XCTAssertEqual(rest.chunks.count, 2)
+        XCTAssertFalse(rest.more)
+        XCTAssertTrue(rest.ended)
+    }
+
+    func testBusyFilesShareTheRoundBudget() throws {
+        let dir = try TempDir()
+        var text = ""
+        for i in 0..<500 { text += "\(i) padding padding padding padding\n" }
+        try dir.write("logs/a.log", text)
+        try dir.write("logs/b.log", text)
+        let sink = RecordingSink()
+        let f = follower([.directory(dir.file("logs"))], sink) { $0.readBudgetPerPoll = 4096; $0.chunkSize = 4096 }
+        f.poll()  // discovery: a takes the whole budget
+        f.poll()
+        f.poll()
+        let a = sink.counts[sink.id(dir.file("logs/a.log"))!]?.events ?? 0
+        let b = sink.counts[sink.id(dir.file("logs/b.log"))!]?.events ?? 0
+        XCTAssertGreaterThan(b, 0, "b is not starved by a")
+        XCTAssertGreaterThan(a, 0)
+        while f.poll().behind {}
+        XCTAssertEqual(sink.events.count, 1000)
+    }
 }

@@ -66,6 +66,24 @@ final class ReplayTests: XCTestCase {
         if let after = index.checkpoints.first(where: { $0.offset > offset }) { XCTAssertGreaterThan(after.time, target) }
     }
 
+    func testIndexWithADecoderThatHoldsEvents() throws {
+        let dir = try TempDir()
+        let text = recording((0..<400).map { Int64(5000 + $0 * 10) }, file: 0)
+        let p = try dir.write("a.log", text)
+        let index = try ReplayIndex.build(path: p, decoder: DecoderFactory(make: { HoldingDecoder() }), spacing: 1024)
+        XCTAssertGreaterThan(index.checkpoints.count, 10)
+        XCTAssertEqual(index.start, ms(5000))
+        XCTAssertEqual(index.end, ms(5000 + 399 * 10))
+        // A held event is released by the next line, so a checkpoint may name a time just before its
+        // offset: never later than the first event at or after it, which keeps seeking safe.
+        let lines = lineTimes(text)
+        for cp in index.checkpoints {
+            let first = lines.first { $0.offset >= cp.offset }!.time!
+            XCTAssertLessThanOrEqual(cp.time, first)
+            XCTAssertGreaterThanOrEqual(cp.time, first.adding(ms: -10))
+        }
+    }
+
     func testIndexOfFileWithoutEvents() throws {
         let dir = try TempDir()
         let p = try dir.write("junk.log", "nothing\nhere\n")
@@ -238,6 +256,16 @@ final class ReplayTests: XCTestCase {
         XCTAssertEqual(clock.speed, .times(1000))
         clock.setSpeed(.times(0.001))
         XCTAssertEqual(clock.speed, .times(0.1))
+    }
+
+    func testReplayClockTicksFromAMonotonicSource() {
+        var clock = ReplayClock(start: ms(0), end: ms(100_000), speed: .times(2))
+        XCTAssertEqual(clock.tick(realNow: .seconds(50)), ms(0), "first reading sets the origin")
+        XCTAssertEqual(clock.tick(realNow: .seconds(51)), ms(2000))
+        clock.pause()
+        clock.tick(realNow: .seconds(80))
+        clock.resume()
+        XCTAssertEqual(clock.tick(realNow: .milliseconds(80_500)), ms(3000), "paused time is not played back")
     }
 
     func testReplayClockMaxSpeedFollowsDeliveredEvents() {
