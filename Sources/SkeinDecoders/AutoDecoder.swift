@@ -47,6 +47,10 @@ extension TextFrameDecoder {
 /// `absorbed` when they arrive; if the value never completes (abandoned, invalid, past `maxPendingBytes`
 /// or `maxPendingLines`, or at `flush`), they are counted afterwards through `drainLateMalformed()`,
 /// one per line.
+///
+/// The outcome describes the frame itself. A text decoder's held record may be released while a
+/// later frame is decoded, so a frame reported `malformed` can still have appended that earlier
+/// record: ingest everything appended, whatever the outcome. `.events(n)` counts all of it.
 public struct AutoDecoder: FrameDecoder {
     public let name: String
     /// The decoder that took the most recent frame (`skein`, `logfmt`, ...); nil when that frame was
@@ -74,6 +78,11 @@ public struct AutoDecoder: FrameDecoder {
         AutoDecoder(records: [CloudWatchLogsDecoder(), VercelDecoder(), CloudflareWorkersDecoder(), OTLPJSONDecoder(),
                               LambdaJSONDecoder(), ConventionDecoder()],
                     texts: [LambdaTextDecoder(), PostgresLogDecoder(), LogfmtDecoder()], forced: forced)
+    }
+
+    /// The standard decoders, or only the one `--format` names (`standard(forced:)`).
+    public init(forced: String?) {
+        self = AutoDecoder.standard(forced: forced)
     }
 
     /// The names `--format` accepts: every decoder of `standard()`, plus `json` (all JSON decoders).
@@ -141,8 +150,8 @@ public struct AutoDecoder: FrameDecoder {
         } else {
             outcome = decodeText(frame, scan, source: source, into: &events)
         }
-        if case .malformed = outcome, events.count > before { return .events(events.count - before) }
         if case .events = outcome { return .events(events.count - before) }
+        if case .absorbed = outcome, events.count > before { return .events(events.count - before) }
         return outcome
     }
 
