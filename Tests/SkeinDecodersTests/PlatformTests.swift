@@ -246,15 +246,16 @@ final class OTLPAndPostgresTests: XCTestCase {
     func testPoolMetricsBecomeReadingsAndTimeoutErrors() throws {
         let r = PlatformFeed.auto(try PlatformFeed.fixture("otlp-json", "db-pool-metrics"))
         let readings = r.events.filter { $0.kind == .log }
-        XCTAssertEqual(readings.map(\.dbOpen), [10, 10, 5])
-        XCTAssertEqual(readings.map(\.dbMax), [10, 10, 5])
+        XCTAssertEqual(readings.map(\.dbOpen), [10, 10, 5, 1])
+        XCTAssertEqual(readings.map(\.dbMax), [10, 10, 5, nil])
         XCTAssertEqual(readings.first?.waitMS, 250, "histogram mean in seconds → ms")
         XCTAssertEqual(readings.first?.attribute("db.pending_requests"), "3")
-        // The first cumulative count is a baseline; the rise from 4 to 7 is three timeouts.
+        // The first cumulative count is a baseline; the rise from 4 to 7 is three timeouts. A delta sum
+        // counts its own value.
         let errors = r.events.filter { $0.kind == .dbError }
-        XCTAssertEqual(errors.map { $0.attribute("db.timeouts") }, ["3"])
+        XCTAssertEqual(errors.map { $0.attribute("db.timeouts") }, ["3", "2"])
         XCTAssertEqual(errors.first?.dbError, .poolTimeout)
-        XCTAssertEqual(readings.last?.dbPool, "postgresql://db.internal/billing", "old db.client.connections.* names")
+        XCTAssertEqual(readings[2].dbPool, "postgresql://db.internal/billing", "old db.client.connections.* names")
     }
 
     func testPostgresSessionsAndRefusals() throws {
