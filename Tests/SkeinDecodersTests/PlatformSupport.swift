@@ -39,6 +39,21 @@ enum PlatformFeed {
         return (events, outcomes)
     }
 
+    /// Runs lines through `AutoDecoder.standard()`: the events, and the format that took each line.
+    static func auto(_ text: String) -> (events: [Event], formats: [String?], outcomes: [DecodeOutcome]) {
+        var d = AutoDecoder.standard()
+        var events: [Event] = []
+        var formats: [String?] = []
+        var outcomes: [DecodeOutcome] = []
+        for var line in lines(text) {
+            let o = line.withUnsafeMutableBufferPointer { d.decode(UnsafeBufferPointer($0), source: SourceID(0), into: &events) }
+            outcomes.append(o)
+            formats.append(d.lastFormat)
+        }
+        d.flush(source: SourceID(0), into: &events)
+        return (events, formats, outcomes)
+    }
+
     static func describe(_ e: Event) -> String {
         var parts = ["\(e.time.formatRFC3339(fractionDigits: 3)) \(e.kind.rawValue) \(e.level.name)"]
         func add(_ k: String, _ v: Any?) { if let v { parts.append("\(k)=\(v)") } }
@@ -57,40 +72,5 @@ enum PlatformFeed {
     static func fixture(_ format: String, _ name: String) throws -> String {
         let url = try XCTUnwrap(Bundle.module.url(forResource: "Fixtures/\(format)/\(name)", withExtension: "input"))
         return try String(contentsOf: url, encoding: .utf8)
-    }
-}
-
-final class PlatformScratchTests: XCTestCase {
-    func testPrintLambda() throws {
-        var d = LambdaTextDecoder()
-        let r = PlatformFeed.frames(&d, try PlatformFeed.fixture("aws-lambda", "node-cold-start"))
-        for e in r.events { print(PlatformFeed.describe(e)) }
-        print(r.outcomes)
-    }
-
-    func testPrintAll() throws {
-        func text<D: FrameDecoder>(_ d: D, _ f: String, _ c: String) throws {
-            var d = d
-            let r = PlatformFeed.frames(&d, try PlatformFeed.fixture(f, c))
-            print("== \(f)/\(c)"); for e in r.events { print(PlatformFeed.describe(e)) }; print(r.outcomes)
-        }
-        func json<D: JSONRecordDecoder>(_ d: D, _ f: String, _ c: String) throws {
-            var d = d
-            let r = PlatformFeed.records(&d, try PlatformFeed.fixture(f, c))
-            print("== \(f)/\(c)"); for e in r.events { print(PlatformFeed.describe(e)) }; print(r.outcomes)
-        }
-        try text(LambdaTextDecoder(), "aws-lambda", "python-timeout")
-        try text(LambdaTextDecoder(), "aws-lambda", "raw-console")
-        try text(LambdaTextDecoder(), "aws-lambda", "cloudwatch-subscription")
-        try json(LambdaJSONDecoder(), "aws-lambda-json", "platform-and-app")
-        try json(CloudflareWorkersDecoder(), "cloudflare-workers", "wrangler-tail")
-        try json(CloudflareWorkersDecoder(), "cloudflare-workers", "logpush")
-        try json(VercelDecoder(), "vercel", "json-array")
-        try json(VercelDecoder(), "vercel", "ndjson")
-        try json(OTLPJSONDecoder(), "otlp-json", "logs")
-        try json(OTLPJSONDecoder(), "otlp-json", "spans")
-        try json(OTLPJSONDecoder(), "otlp-json", "db-pool-metrics")
-        try text(PostgresLogDecoder(), "postgres", "default-prefix")
-        try text(PostgresLogDecoder(), "postgres", "user-db-prefix")
     }
 }

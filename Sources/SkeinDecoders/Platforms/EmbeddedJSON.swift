@@ -13,8 +13,25 @@ enum EmbeddedJSON {
     static func merge(_ doc: JSONDocument, _ obj: Int, into event: inout Event, context: inout DecodeContext) {
         guard doc.kind(obj) == .object else { return }
         let time = event.time
-        ConventionMapper.apply(doc, object: obj, to: &event, context: &context)
+        mergeKeepingTime(doc, obj, into: &event, context: &context)
         event.time = time
+    }
+
+    /// Like `merge`, but the app's own time (if any) replaces the event's; returns whether it had one.
+    ///
+    /// The platform's instance stays either way: it knows the execution environment, while an app's
+    /// `hostname` inside a sandbox is an address (Lambda's `169.254.…`); the app's value is kept as
+    /// `app.instance`.
+    @discardableResult
+    static func mergeKeepingTime(_ doc: JSONDocument, _ obj: Int, into event: inout Event,
+                                 context: inout DecodeContext) -> Bool {
+        let instance = event.instance
+        let timed = ConventionMapper.apply(doc, object: obj, to: &event, context: &context)
+        if let instance, event.instance != instance {
+            if let app = event.instance { event.attributes.append(Attribute("app.instance", app)) }
+            event.instance = instance
+        }
+        return timed
     }
 
     /// When `text` is a JSON object, maps it onto `event` and returns true.

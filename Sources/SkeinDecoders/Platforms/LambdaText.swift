@@ -86,6 +86,7 @@ struct LambdaLineMapper {
     private var lastReportRequestID: String?
     /// Runtime and region per log stream, learnt from `INIT_START`; bounded.
     private var streams: [String: (runtime: String?, region: String?)] = [:]
+    private var tape = JSONTape(maxDepth: 64, maxNodes: 1 << 16)
     private static let maxStreams = 4096
 
     var holdsMultiLineMessage: Bool { held == .message }
@@ -237,6 +238,13 @@ struct LambdaLineMapper {
             return out > 0 ? .events(out) : .absorbed
         }
 
+        // A whole JSON object: a JSON-format record, or an app logger writing JSON straight to stdout (pino, Powertools).
+        if LambdaText.isWholeJSONObject(line), let outcome = jsonRecord(line, origin: origin, scope: scope, source: source,
+                                                                        context: &context, into: &events) {
+            if case .events(let n) = outcome { return .events(out + n) }
+            return out > 0 ? .events(out) : outcome
+        }
+
         // App lines.
         guard let app = LambdaText.appLine(line) else {
             if origin.time != nil, let t = lastTime {
@@ -268,6 +276,36 @@ struct LambdaLineMapper {
         pending = [e]
         held = .message
         return out > 0 ? .events(out) : .absorbed
+    }
+
+    private mutating func jsonRecord(_ line: UnsafeBufferPointer<UInt8>, origin: Origin, scope: PlatformScope,
+                                     source: SourceID, context: inout DecodeContext,
+                                     into events: inout [Event]) -> DecodeOutcome? {
+        do throws(JSONTape.Failure) { try tape.parse(line) } catch { return nil }
+        let doc = JSONDocument(tape: tape, bytes: line)
+        if LambdaJSONMapping.recognises(doc, doc.root) {
+            var s = scope
+            let outcome = LambdaJSONMapping.map(doc, doc.root, scope: &s, fallbackTime: origin.time ?? lastTime,
+                                                source: source, context: &context, into: &events)
+            if let t = events.last?.time, case .events = outcome { lastTime = t }
+            return outcome
+        }
+        var e = scope.event(origin.time ?? lastTime ?? .zero, source: source)
+        let timed = EmbeddedJSON.mergeKeepingTime(doc, doc.root, into: &e, context: &context)
+        if let t = origin.time {
+            // The platform's receive time orders the stream, as for every other line of it.
+            e.time = t
+        } else if timed {
+            lastTime = e.time
+            context.lastTime = e.time
+        } else if let t = lastTime {
+            e.time = t
+        } else {
+            return .malformed(.missingFields)
+        }
+        if e.message == nil { e.message = String(decoding: line, as: UTF8.self) }
+        PlatformEvent.emit(e, into: &events)
+        return .events(1)
     }
 
     private func missing(_ out: Int) -> DecodeOutcome {

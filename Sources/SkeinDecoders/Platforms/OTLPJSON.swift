@@ -176,6 +176,10 @@ public struct OTLPJSONDecoder: JSONRecordDecoder {
         let unit = doc.member(m, "unit").map { doc.string($0) } ?? ""
         for kind: StaticString in ["gauge", "sum", "histogram"] {
             guard let body = doc.member(m, kind), let points = doc.member(body, "dataPoints") else { continue }
+            // AGGREGATION_TEMPORALITY_DELTA = 1.
+            let delta = doc.member(body, "aggregationTemporality").map {
+                enumValue(doc, $0, names: ["AGGREGATION_TEMPORALITY_UNSPECIFIED", "AGGREGATION_TEMPORALITY_DELTA", "AGGREGATION_TEMPORALITY_CUMULATIVE"]) == 1
+            } ?? false
             doc.forEachElement(points) { p in
                 let attrs = doc.member(p, "attributes").map { attributes(doc, $0) } ?? []
                 let t = nanos(doc, p, "timeUnixNano")
@@ -186,7 +190,9 @@ public struct OTLPJSONDecoder: JSONRecordDecoder {
                         let count = doc.member(p, "count").flatMap({ doc.double($0) }), count > 0 {
                     value = sum / count
                 }
-                if let value { out.append(OTLPNumberPoint(metric: name, unit: unit, timeUnixNano: t, value: value, attributes: attrs)) }
+                if let value {
+                    out.append(OTLPNumberPoint(metric: name, unit: unit, timeUnixNano: t, value: value, attributes: attrs, isDelta: delta))
+                }
             }
         }
     }

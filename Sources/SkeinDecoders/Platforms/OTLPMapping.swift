@@ -97,9 +97,12 @@ public struct OTLPNumberPoint: Sendable {
     public var timeUnixNano: Int64
     public var value: Double
     public var attributes: [OTLPKeyValue]
-    public init(metric: String, unit: String, timeUnixNano: Int64, value: Double, attributes: [OTLPKeyValue]) {
+    /// A sum with delta temporality: the value is the change since the last point, not a running total.
+    public var isDelta: Bool
+    public init(metric: String, unit: String, timeUnixNano: Int64, value: Double, attributes: [OTLPKeyValue],
+                isDelta: Bool = false) {
         self.metric = metric; self.unit = unit; self.timeUnixNano = timeUnixNano; self.value = value
-        self.attributes = attributes
+        self.attributes = attributes; self.isDelta = isDelta
     }
 }
 
@@ -354,6 +357,7 @@ public struct OTLPMapping {
             var max: Double?
             var pending: Double?
             var timeouts: Double?
+            var timeoutsDelta = false
             var waitMS: Double?
         }
         var order: [String] = []
@@ -379,7 +383,9 @@ public struct OTLPMapping {
                 else { readings[key]!.used = (readings[key]!.used ?? 0) + p.value }
             case .max: readings[key]!.max = p.value
             case .pending: readings[key]!.pending = p.value
-            case .timeouts: readings[key]!.timeouts = (readings[key]!.timeouts ?? 0) + p.value
+            case .timeouts:
+                readings[key]!.timeouts = (readings[key]!.timeouts ?? 0) + p.value
+                readings[key]!.timeoutsDelta = p.isDelta
             case .wait: readings[key]!.waitMS = p.unit == "s" ? p.value * 1000 : p.value
             }
         }
@@ -399,23 +405,30 @@ public struct OTLPMapping {
             if let p = r.pending { parts.append("pending \(Int(p))"); e.attributes.append(Attribute("db.pending_requests", String(Int(p)))) }
             e.message = parts.joined(separator: " ")
             out.append(e)
-            if let t = r.timeouts {
+            if let t = r.timeouts, r.timeoutsDelta {
+                if t > 0 { out.append(timeoutError(count: t, pool: pool, dbPool: e.dbPool, time: r.time, scope: s, source: source)) }
+            } else if let t = r.timeouts {
                 let counter = [s.service ?? "", s.instance ?? "", pool].joined(separator: "\u{1}")
                 let previous = timeoutCounts[counter]
                 if timeoutCounts.count >= Self.maxPools, previous == nil { timeoutCounts.removeAll(keepingCapacity: true) }
                 timeoutCounts[counter] = t
                 // The first reading only sets the baseline; a counter reset (restart) is not a timeout.
                 if let previous, t > previous {
-                    var err = s.event(Timestamp(nanos: r.time), .dbError, level: .error, source: source)
-                    err.dbPool = e.dbPool
-                    err.dbError = .poolTimeout
-                    err.message = "db pool" + (pool.isEmpty ? "" : " \(pool)") + ": \(Int(t - previous)) connection timeouts"
-                    err.attributes.append(Attribute("db.timeouts", String(Int(t - previous))))
-                    out.append(err)
+                    out.append(timeoutError(count: t - previous, pool: pool, dbPool: e.dbPool, time: r.time, scope: s, source: source))
                 }
             }
         }
         return out
+    }
+
+    private func timeoutError(count: Double, pool: String, dbPool: String?, time: Int64, scope s: PlatformScope,
+                              source: SourceID) -> Event {
+        var err = s.event(Timestamp(nanos: time), .dbError, level: .error, source: source)
+        err.dbPool = dbPool
+        err.dbError = .poolTimeout
+        err.message = "db pool" + (pool.isEmpty ? "" : " \(pool)") + ": \(Int(count)) connection timeouts"
+        err.attributes.append(Attribute("db.timeouts", String(Int(count))))
+        return err
     }
 }
 
