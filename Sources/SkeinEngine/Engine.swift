@@ -207,10 +207,13 @@ public final class Engine {
     private func touch(_ i: Int, _ e: Event, created: Bool) {
         fleet.records[i].info.lastSeen = max(fleet.records[i].info.lastSeen, e.time)
         if e.time < fleet.records[i].info.firstSeen { fleet.records[i].info.firstSeen = e.time }
-        if !fleet.records[i].deployKnown {
-            if let d = e.deploy ?? e.effectiveDeploy {
+        if fleet.records[i].info.deploy == nil {
+            if let d = e.deploy {
                 fleet.records[i].info.deploy = d
-                fleet.records[i].deployKnown = true
+            } else if !fleet.records[i].platformTried, let p = e.platform {
+                // Inference lower-cases the platform: once per instance, not once per event.
+                fleet.records[i].platformTried = true
+                fleet.records[i].info.deploy = DeployModel.inferred(platform: p)
             }
         }
         if fleet.records[i].info.platform == nil, let p = e.platform { fleet.records[i].info.platform = p }
@@ -476,14 +479,13 @@ public final class Engine {
         nextSweep = now.adding(ms: 1000)
         var released = false
         for i in fleet.records.indices where fleet.records[i].info.state != .gone {
-            let info = fleet.records[i].info
-            if now.ms(since: info.lastSeen) > Fleet.silenceTimeoutMS(info.deploy) {
-                fleet.move(i, .expire)
-                db.instanceChanged(service: info.service, from: info.dbOpen, to: 0)
-                fleet.records[i].info.dbOpen = 0
-                fleet.records[i].info.inFlight = 0
-                released = true
-            }
+            let silent = now.ms(since: fleet.records[i].info.lastSeen)
+            guard silent > Fleet.silenceTimeoutMS(fleet.records[i].info.deploy) else { continue }
+            fleet.move(i, .expire)
+            db.instanceChanged(service: fleet.records[i].info.service, from: fleet.records[i].info.dbOpen, to: 0)
+            fleet.records[i].info.dbOpen = 0
+            fleet.records[i].info.inFlight = 0
+            released = true
         }
         if released { db.observe(at: now) }
         if instancesOverBudget || fleet.count > config.maxInstances { evictInstances() }
@@ -872,16 +874,19 @@ struct RouteBook {
         var count = 0
         var errors = 0
         var latency = LatencyDigest()
+
+        mutating func add(_ s: TraceSummary, measured: Bool) {
+            count += 1
+            if s.isError { errors += 1 }
+            if measured { latency.add(s.durationMS) }
+        }
     }
     private var entries: [String: Entry] = [:]
 
     mutating func add(_ s: TraceSummary, measured: Bool) {
         guard var route = s.rootRoute else { return }
         if entries[route] == nil && entries.count >= RouteBook.maxRoutes { route = RouteBook.overflowRoute }
-        let service = s.rootService
-        entries[route, default: Entry(service: service)].count += 1
-        if s.isError { entries[route, default: Entry(service: service)].errors += 1 }
-        if measured { entries[route, default: Entry(service: service)].latency.add(s.durationMS) }
+        entries[route, default: Entry(service: s.rootService)].add(s, measured: measured)
     }
 
     /// Busiest first, then by route.

@@ -38,8 +38,8 @@ enum LifecycleMove: String {
 /// One instance being tracked.
 struct InstanceRecord {
     var info: InstanceInfo
-    /// True once `deploy` came from the event or could be inferred (saves re-inferring per event).
-    var deployKnown: Bool
+    /// True once the deploy model was inferred from a platform (successfully or not).
+    var platformTried: Bool
     /// The trace of the request that waited for this instance's cold start, once known.
     var coldTrace: Int?
     /// The first request's trace and hop: an `instance.start` arriving late is linked to it.
@@ -69,7 +69,7 @@ struct Fleet {
             return i
         }
         let info = InstanceInfo(service: service, instance: instance, state: .idle, firstSeen: t)
-        records.append(InstanceRecord(info: info, deployKnown: false))
+        records.append(InstanceRecord(info: info, platformTried: false))
         let i = records.count - 1
         index[key] = i
         lastKey = key; lastIndex = i

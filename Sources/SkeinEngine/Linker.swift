@@ -51,11 +51,15 @@ extension Stitcher {
         if w1 == nil { w1 = w2; w2 = nil }
         guard strong != nil || w1 != nil else { return nil }
 
+        // One probe per id; `bind` below skips ids already pointing at the target.
+        let sSerial = strong.flatMap(linker.lookup)
+        let w1Serial = w1.flatMap(linker.lookup)
+        let w2Serial = w2.flatMap(linker.lookup)
         let target: TraceState
         if let s = strong {
-            var t = trace(id: s)
-            if let w = w1 { t = attachWeak(w, to: t) }
-            if let w = w2 { t = attachWeak(w, to: t) }
+            var t = sSerial.flatMap { traces[$0] }
+            if let serial = w1Serial { t = attachWeak(serial, to: t) }
+            if let serial = w2Serial { t = attachWeak(serial, to: t) }
             if let found = t {
                 target = found
                 if found.strongID == nil { found.strongID = s }
@@ -63,10 +67,10 @@ extension Stitcher {
                 target = create(now: now)
                 target.strongID = s
             }
-            linker.bind(s, to: target)
+            if sSerial != target.serial { linker.bind(s, to: target) }
         } else {
-            let a = w1.flatMap(trace(id:))
-            let b = w2.flatMap(trace(id:))
+            let a = w1Serial.flatMap { traces[$0] }
+            let b = w2Serial.flatMap { traces[$0] }
             switch (a, b) {
             case (nil, nil): target = create(now: now)
             case (let x?, nil), (nil, let x?): target = x
@@ -87,8 +91,8 @@ extension Stitcher {
                 }
             }
         }
-        if let w = w1 { linker.bind(w, to: target) }
-        if let w = w2 { linker.bind(w, to: target) }
+        if let w = w1, w1Serial != target.serial { linker.bind(w, to: target) }
+        if let w = w2, w2Serial != target.serial { linker.bind(w, to: target) }
         return target
     }
 
@@ -97,10 +101,10 @@ extension Stitcher {
         return traces[serial]
     }
 
-    /// Links weak id `w` into `target`; a weak-only trace it names is merged (or adopted when no target).
-    private func attachWeak(_ w: String, to target: TraceState?) -> TraceState? {
-        guard let t = trace(id: w), t !== target else { return target }
-        // A weak id already linked to another strong id is re-pointed, never merged.
+    /// Links the trace a weak id names into `target`: a weak-only trace is merged (or adopted when
+    /// there is no target yet); a trace with its own strong id is left alone and the weak id re-pointed.
+    private func attachWeak(_ serial: Int, to target: TraceState?) -> TraceState? {
+        guard let t = traces[serial], t !== target else { return target }
         if t.strongID != nil { return target }
         guard let target else { return t }
         merge(t, into: target)

@@ -134,6 +134,10 @@ final class Stitcher {
         openCount -= 1
         retained.append((t.serial, t.finishSeq))
         liveRetained += 1
+        // Finished traces leave their serial in the open queue; drop those now and then.
+        if openOrder.count > 2 * openCount + 1024 {
+            openOrder = Deque(openOrder.filter { traces[$0]?.phase == .open })
+        }
     }
 
     /// Drops the oldest finished traces past the retention budget; their ids are forgotten.

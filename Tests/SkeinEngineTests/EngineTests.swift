@@ -208,3 +208,26 @@ final class DigestTests: XCTestCase {
         XCTAssertTrue(containsASCII("Outcome: exceededCpu", "exceededcpu"))
     }
 }
+
+final class ThroughputTests: XCTestCase {
+    /// Release-mode throughput check, run on demand: `SKEIN_BENCH=1 swift test -c release --filter ThroughputTests`.
+    func testIngestThroughput() throws {
+        guard ProcessInfo.processInfo.environment["SKEIN_BENCH"] != nil else {
+            throw XCTSkip("set SKEIN_BENCH=1 (and build in release) to measure throughput")
+        }
+        let events = EngineTests.scenario(seed: 11, requests: 40_000)
+        var config = EngineConfig()
+        config.dbMax = 20
+        let e = Engine(config: config)
+        let clock = ContinuousClock()
+        let elapsed = clock.measure {
+            for ev in events { e.ingest(ev) }
+            e.finish()
+        }
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let perMillion = seconds / Double(events.count) * 1_000_000
+        print("ingest: \(events.count) events in \(seconds) s → \(perMillion) s per million")
+        XCTAssertEqual(e.snapshot().traces.complete, 40_000)
+        XCTAssertLessThan(perMillion, 1.0)
+    }
+}
