@@ -300,16 +300,16 @@ public final class DashboardModel {
     static func anyField(_ snapshot: Snapshot, _ pane: Pane, _ i: Int, _ hit: (String) -> Bool) -> Bool {
         switch pane {
         case .traces:
+            // Fields are read in place (no copy of the summary): this runs for every trace a filter scans.
             return snapshot.recentTraces.withUnsafeBufferPointer { p in
-                let t = p[i]
-                if hit(t.id) { return true }
-                if let r = t.rootRoute, hit(r) { return true }
-                if let m = t.rootMethod, hit(m) { return true }
-                if let r = t.rootService, hit(r) { return true }
-                if let st = t.status, hit(String(st)) { return true }
-                for a in t.aliases where hit(a) { return true }
-                for h in t.hops where hit(h.service) { return true }
-                if !t.flags.isEmpty { for n in t.flags.names where hit(n) { return true } }
+                if hit(p[i].id) { return true }
+                if let r = p[i].rootRoute, hit(r) { return true }
+                if let m = p[i].rootMethod, hit(m) { return true }
+                if let r = p[i].rootService, hit(r) { return true }
+                if let st = p[i].status, hit(Format.status(st)) { return true }
+                for a in p[i].aliases where hit(a) { return true }
+                for h in p[i].hops.indices where hit(p[i].hops[h].service) { return true }
+                if !p[i].flags.isEmpty { for n in p[i].flags.names where hit(n) { return true } }
                 return false
             }
         default:

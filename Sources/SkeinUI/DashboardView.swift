@@ -108,7 +108,7 @@ public enum DashboardView {
 
     /// Items a lazy filter may test per frame beyond what is on screen, so its count firms up
     /// over a few frames without ever costing one frame much.
-    static let filterScanBudget = 20_000
+    static let filterScanBudget = 4_000
 
     /// Makes sure the rows a pane will show are known.
     static func prepare(_ rows: RowSet, _ pane: Pane, state: DashboardState, height: Int) {
