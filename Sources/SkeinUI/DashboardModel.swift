@@ -328,6 +328,17 @@ public final class DashboardModel {
         }
     }
 
+    /// What names an item across snapshots, so the cursor can stay on it as lists shift.
+    public func identity(_ pane: Pane, item i: Int) -> String {
+        switch pane {
+        case .traces: return snapshot.recentTraces[i].id
+        case .instances: return snapshot.instances[i].service + "\u{0}" + snapshot.instances[i].instance
+        case .coldStarts: return snapshot.coldStarts.recent[i].instance + "\u{0}" + String(snapshot.coldStarts.recent[i].at.nanos)
+        case .db: return snapshot.db.byInstance[i].service + "\u{0}" + snapshot.db.byInstance[i].instance
+        case .insights: return snapshot.insights[i].kind.rawValue
+        }
+    }
+
     /// What `o`/`O` treat as "the same": a trace's root route, an item's service.
     public func relatedKey(_ pane: Pane, item i: Int) -> String? {
         switch pane {
