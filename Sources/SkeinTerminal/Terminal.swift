@@ -58,7 +58,10 @@ public final class TerminalScreen {
         unicode = !options.asciiOnly && skein_locale_is_utf8() != 0
         // Handlers first: ncurses then leaves SIGINT/SIGTERM to us, and every path runs endwin.
         TerminalSignals.install()
-        guard initscr() != nil else { throw TerminalError.initFailed }
+        // newterm rather than initscr: initscr exits the process when TERM is unusable.
+        guard let output = fdopen(STDOUT_FILENO, "w"), let input = fdopen(STDIN_FILENO, "r"),
+              let screen = newterm(nil, output, input) else { throw TerminalError.initFailed }
+        set_term(screen)
         TerminalSignals.screenActive(true)
         active = true
         cbreak()

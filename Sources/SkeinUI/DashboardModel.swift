@@ -109,16 +109,22 @@ public struct RowMatcher {
 
     /// True when any of the fields matches (none, when inverted).
     public func matches(_ fields: [String?]) -> Bool {
-        var hit = false
-        for f in fields {
-            guard let f else { continue }
-            if let literal {
-                if literal.found(in: f) { hit = true; break }
-            } else if let regex, (try? regex.firstMatch(in: f)) != nil {
-                hit = true; break
-            }
+        accepts { visit in
+            for f in fields { if let f, visit(f) { return true } }
+            return false
         }
-        return hit != inverted
+    }
+
+    /// Whether one piece of text matches the pattern (ignoring `!`).
+    public func hit(_ f: String) -> Bool {
+        if let literal { return literal.found(in: f) }
+        if let regex { return (try? regex.firstMatch(in: f)) != nil }
+        return true
+    }
+
+    /// Applies the pattern to fields offered one by one, stopping at the first hit; `!` inverts.
+    public func accepts(_ fields: ((String) -> Bool) -> Bool) -> Bool {
+        fields(hit) != inverted
     }
 }
 
@@ -161,7 +167,8 @@ struct LiteralNeedle {
 
 /// The column the instances table is sorted by (`s` cycles, `S` reverses).
 public enum InstanceSort: String, Sendable, CaseIterable {
-    case lastSeen = "last seen", service, state, age, invocations, coldInit = "init", db
+    /// The engine's order (busiest first): no sorting at all.
+    case activity = "busiest", lastSeen = "last seen", service, state, age, invocations, coldInit = "init", db
 
     public var next: InstanceSort {
         let all = InstanceSort.allCases
@@ -212,7 +219,7 @@ public final class DashboardModel {
         } else {
             // The closure holds the snapshot value, not the model: the set stays valid on its own.
             let snap = snapshot
-            rows = RowSet(total: count) { i in matcher.matches(DashboardModel.fields(snap, pane, i)) }
+            rows = RowSet(total: count) { i in matcher.accepts { DashboardModel.anyField(snap, pane, i, $0) } }
         }
         rowCache[pane] = (filter, rows)
         return rows
@@ -225,15 +232,11 @@ public final class DashboardModel {
         let list = snapshot.instances
         let matcher = RowMatcher(filter)
         var idx = Array(list.indices)
-        if !matcher.isEmpty { idx = idx.filter { matcher.matches(fields(.instances, $0)) } }
-        let cmp = InstanceOrder(sort: sort, descending: descending, now: snapshot.now)
-        idx.sort { a, b in
-            if grouped {
-                let da = list[a].deploy, db = list[b].deploy
-                if da != db { return DeployModel.orderNilLast(da, db) }
-            }
-            return cmp.before(list[a], list[b], a, b)
+        if !matcher.isEmpty {
+            let snap = snapshot
+            idx = idx.filter { i in matcher.accepts { DashboardModel.anyField(snap, .instances, i, $0) } }
         }
+        idx = InstanceOrder(sort: sort, descending: descending, grouped: grouped).sorted(idx, list)
         var rows: [InstanceRow] = []
         rows.reserveCapacity(idx.count + 4)
         if grouped {
@@ -293,6 +296,28 @@ public final class DashboardModel {
         }
     }
 
+    /// Offers an item's fields to `hit` until one matches, without building a list per item.
+    static func anyField(_ snapshot: Snapshot, _ pane: Pane, _ i: Int, _ hit: (String) -> Bool) -> Bool {
+        switch pane {
+        case .traces:
+            // Fields are read in place (no copy of the summary): this runs for every trace a filter scans.
+            return snapshot.recentTraces.withUnsafeBufferPointer { p in
+                if hit(p[i].id) { return true }
+                if let r = p[i].rootRoute, hit(r) { return true }
+                if let m = p[i].rootMethod, hit(m) { return true }
+                if let r = p[i].rootService, hit(r) { return true }
+                if let st = p[i].status, hit(Format.status(st)) { return true }
+                for a in p[i].aliases where hit(a) { return true }
+                for h in p[i].hops.indices where hit(p[i].hops[h].service) { return true }
+                if !p[i].flags.isEmpty { for n in p[i].flags.names where hit(n) { return true } }
+                return false
+            }
+        default:
+            for f in fields(snapshot, pane, i) { if let f, hit(f) { return true } }
+            return false
+        }
+    }
+
     /// The trace a row leads to on Enter, if any.
     public func traceID(_ pane: Pane, item i: Int) -> String? {
         switch pane {
@@ -300,6 +325,17 @@ public final class DashboardModel {
         case .coldStarts: snapshot.coldStarts.recent[i].traceID
         case .insights: snapshot.insights[i].evidence.first(where: { $0.traceID != nil })?.traceID
         case .instances, .db: nil
+        }
+    }
+
+    /// What names an item across snapshots, so the cursor can stay on it as lists shift.
+    public func identity(_ pane: Pane, item i: Int) -> String {
+        switch pane {
+        case .traces: return snapshot.recentTraces[i].id
+        case .instances: return snapshot.instances[i].service + "\u{0}" + snapshot.instances[i].instance
+        case .coldStarts: return snapshot.coldStarts.recent[i].instance + "\u{0}" + String(snapshot.coldStarts.recent[i].at.nanos)
+        case .db: return snapshot.db.byInstance[i].service + "\u{0}" + snapshot.db.byInstance[i].instance
+        case .insights: return snapshot.insights[i].kind.rawValue
         }
     }
 
@@ -344,42 +380,57 @@ public final class DashboardModel {
     }
 }
 
-/// The comparison behind the instances table's sort column.
+/// The order behind the instances table's sort column.
+///
+/// Sorts precomputed integer keys (deploy group, column key, engine position) rather than calling
+/// a comparator that copies instance records: 5,000 instances sort well inside a frame.
 struct InstanceOrder {
     let sort: InstanceSort
     let descending: Bool
-    let now: Timestamp
+    let grouped: Bool
 
-    /// Ties keep the engine's order (busiest first), so the table does not shuffle between frames.
-    func before(_ a: InstanceInfo, _ b: InstanceInfo, _ ia: Int, _ ib: Int) -> Bool {
-        let c: Int
-        switch sort {
-        case .lastSeen: c = compare(b.lastSeen.nanos, a.lastSeen.nanos)
-        case .service: c = a.service == b.service ? compare(a.instance, b.instance) : compare(a.service, b.service)
-        case .state: c = compare(stateRank(a.state), stateRank(b.state))
-        case .age: c = compare(a.firstSeen.nanos, b.firstSeen.nanos)
-        case .invocations: c = compare(b.invocations, a.invocations)
-        case .coldInit: c = compare(b.coldStart?.initMS ?? -1, a.coldStart?.initMS ?? -1)
-        case .db: c = compare(b.dbOpen, a.dbOpen)
+    func sorted(_ idx: [Int], _ list: [InstanceInfo]) -> [Int] {
+        if sort == .activity && !grouped && !descending { return idx }
+        if sort == .service {
+            return list.withUnsafeBufferPointer { p in
+                idx.sorted { a, b in
+                    let ga = group(p[a].deploy), gb = group(p[b].deploy)
+                    if ga != gb { return ga < gb }
+                    let x = p[a], y = p[b]
+                    if x.service != y.service { return descending ? x.service > y.service : x.service < y.service }
+                    if x.instance != y.instance { return descending ? x.instance > y.instance : x.instance < y.instance }
+                    return a < b
+                }
+            }
         }
-        if c == 0 { return ia < ib }
-        return descending ? c > 0 : c < 0
+        var keyed: [(Int, Int64, Int)] = []
+        keyed.reserveCapacity(idx.count)
+        list.withUnsafeBufferPointer { p in
+            for i in idx {
+                let k = key(p[i], position: i)
+                keyed.append((group(p[i].deploy), descending ? -k : k, i))
+            }
+        }
+        keyed.sort { $0 < $1 }
+        return keyed.map { $0.2 }
     }
 
-    private func stateRank(_ s: InstanceState) -> Int {
-        switch s { case .busy: 0; case .cold: 1; case .idle: 2; case .gone: 3 }
+    private func group(_ d: DeployModel?) -> Int {
+        guard grouped else { return 0 }
+        switch d { case .edge: return 0; case .serverless: return 1; case .server: return 2; case nil: return 3 }
     }
 
-    private func compare<T: Comparable>(_ a: T, _ b: T) -> Int { a < b ? -1 : (a == b ? 0 : 1) }
-}
-
-extension DeployModel {
-    /// Edge, serverless, server, then unknown.
-    static func orderNilLast(_ a: DeployModel?, _ b: DeployModel?) -> Bool {
-        switch (a, b) {
-        case (nil, _): false
-        case (_, nil): true
-        case let (x?, y?): x < y
+    /// Smaller sorts first; the natural direction of each column (newest, busiest, slowest first).
+    private func key(_ x: InstanceInfo, position: Int) -> Int64 {
+        switch sort {
+        case .activity, .service: return Int64(position)
+        case .lastSeen: return -x.lastSeen.nanos
+        case .state:
+            switch x.state { case .busy: return 0; case .cold: return 1; case .idle: return 2; case .gone: return 3 }
+        case .age: return x.firstSeen.nanos
+        case .invocations: return -Int64(x.invocations)
+        case .coldInit: return -Int64(((x.coldStart?.initMS ?? -1) * 1000).rounded())
+        case .db: return -Int64(x.dbOpen)
         }
     }
 }

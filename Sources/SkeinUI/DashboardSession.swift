@@ -50,7 +50,9 @@ public final class DashboardSession {
     /// In a replay Space pauses the virtual clock instead, so seeking while paused still shows.
     public func frame(into buffer: inout ScreenBuffer) {
         if dataChanged && (!state.frozen || model.mode.isReplay) {
+            let anchors = Anchor.take(state: state, model: model)
             model.update(snapshot: feed.snapshot())
+            Anchor.restore(anchors, state: &state, model: model)
             model.memoryBytes = feed.memoryBytes
             if let d = state.detail { model.detail = feed.detail(traceID: d.traceID) }
             dataChanged = false
@@ -72,6 +74,52 @@ public final class DashboardSession {
             feed.perform(effect)
             dataChanged = true
             needsFrame = true
+        }
+    }
+}
+
+/// Keeps each list's cursor on the same item when a new snapshot shifts the list (new traces
+/// arrive at the top). A cursor on the first row stays there and follows the newest, like `tail -f`.
+enum Anchor {
+    struct Mark { var pane: Pane; var identity: String; var row: Int }
+
+    /// How far from its old row an item is looked for: bounded, so a frame never scans a whole list.
+    static let searchWindow = 5_000
+
+    static func take(state: DashboardState, model: DashboardModel) -> [Mark] {
+        var marks: [Mark] = []
+        for pane in Pane.allCases {
+            let row = state.position(pane).selected
+            guard row > 0, let item = model.item(pane, row: row, state: state) else { continue }
+            marks.append(Mark(pane: pane, identity: model.identity(pane, item: item), row: row))
+        }
+        return marks
+    }
+
+    static func restore(_ marks: [Mark], state: inout DashboardState, model: DashboardModel) {
+        for m in marks {
+            // Lists mostly grow at the top, so look below the old row first, then just above it.
+            let below = m.row...(m.row + searchWindow)
+            let above = stride(from: m.row - 1, through: max(0, m.row - 200), by: -1)
+            var found: Int?
+            for r in below {
+                guard let item = model.item(m.pane, row: r, state: state) else {
+                    if model.availableRows(m.pane, state: state, needed: r + 1) <= r { break } else { continue }
+                }
+                if model.identity(m.pane, item: item) == m.identity { found = r; break }
+            }
+            if found == nil {
+                for r in above {
+                    if let item = model.item(m.pane, row: r, state: state), model.identity(m.pane, item: item) == m.identity {
+                        found = r; break
+                    }
+                }
+            }
+            guard let r = found, r != m.row else { continue }
+            var p = state.position(m.pane)
+            p.offset = max(0, p.offset + (r - m.row))
+            p.selected = r
+            state.lists[m.pane] = p
         }
     }
 }

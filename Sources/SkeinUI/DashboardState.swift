@@ -62,7 +62,7 @@ public struct DashboardState: Sendable, Equatable {
     public var frozen: Bool = false
     public var showHelp: Bool = false
     public var detail: DetailState?
-    public var instanceSort: InstanceSort = .lastSeen
+    public var instanceSort: InstanceSort = .activity
     public var sortDescending: Bool = false
     public var groupByDeploy: Bool = false
     public var glyphs: Glyphs = .unicode

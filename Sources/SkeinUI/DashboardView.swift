@@ -108,7 +108,7 @@ public enum DashboardView {
 
     /// Items a lazy filter may test per frame beyond what is on screen, so its count firms up
     /// over a few frames without ever costing one frame much.
-    static let filterScanBudget = 20_000
+    static let filterScanBudget = 4_000
 
     /// Makes sure the rows a pane will show are known.
     static func prepare(_ rows: RowSet, _ pane: Pane, state: DashboardState, height: Int) {
@@ -163,44 +163,42 @@ enum HeaderView {
     static func render(model: DashboardModel, state: DashboardState, into buffer: inout ScreenBuffer, area: Rect) {
         let s = model.snapshot
         let g = state.glyphs
-        var line0: [Span] = [Span(" skein ", Style(.title, bold: true, reverse: true)), Span(" ")]
+        // Segments by priority (lower number = kept first), shown in this order.
+        var segs: [(Int, [Span])] = [(0, [Span(" skein ", Style(.title, bold: true, reverse: true))])]
         switch model.mode {
         case .live:
-            line0.append(Span("LIVE", Style(.ok, bold: true)))
-            line0.append(Span("  " + s.now.timeOfDay))
+            segs.append((0, [Span("LIVE", Style(.ok, bold: true))]))
+            segs.append((1, [Span(s.now.timeOfDay)]))
         case .replay(let p):
-            line0.append(Span("REPLAY " + p.speed.label(times: g.times), Style(.accent, bold: true)))
-            line0.append(Span("  " + p.now.timeOfDay))
+            segs.append((0, [Span("REPLAY " + p.speed.label(times: g.times), Style(.accent, bold: true))]))
+            segs.append((1, [Span(p.now.timeOfDay)]))
             if let progress = p.progress {
-                let bar = positionBar(progress, width: 16, glyphs: g)
-                line0.append(Span(" "))
-                line0.append(Span(bar, role: .accent))
-                line0.append(Span(" " + Format.percent(progress), role: .dim))
+                segs.append((3, [Span(positionBar(progress, width: 16, glyphs: g), role: .accent),
+                                 Span(" " + Format.percent(progress), role: .dim)]))
             }
         }
         if state.frozen || model.mode.replay?.paused == true {
-            line0.append(Span("  "))
-            line0.append(Span(" PAUSED ", Style(.warning, bold: true, reverse: true)))
+            segs.append((0, [Span(" PAUSED ", Style(.warning, bold: true, reverse: true))]))
         }
-        let rate = s.eventRate.last ?? 0
-        line0.append(Span("  " + Format.rate(rate, unit: " ev/s") + " ", role: .normal))
-        var used = line0.reduce(0) { $0 + TextWidth.of($1.text) }
-        let tail: [Span] = [
-            Span("  traces ", role: .dim), Span(Format.count(s.traces.count)),
-            Span(" (\(Format.count(s.traces.open)) open, ", role: .dim),
-            Span("\(Format.count(s.traces.errors)) err", Style(s.traces.errors > 0 ? .error : .dim)),
-            Span(")", role: .dim),
-            Span("  mem ", role: .dim), Span(Format.bytes(model.memoryBytes)),
-        ]
-        let tailWidth = tail.reduce(0) { $0 + TextWidth.of($1.text) }
-        let sparkWidth = min(20, s.eventRate.count, area.width - used - tailWidth - 1)
-        buffer.put(line0, x: area.x, y: area.y, maxWidth: area.width)
-        if sparkWidth >= 4 {
-            Sparkline(s.eventRate, style: Style(.accent), glyphs: g)
-                .render(into: &buffer, area: Rect(x: area.x + used, y: area.y, width: sparkWidth, height: 1))
-            used += sparkWidth
+        segs.append((2, [Span(Format.rate(s.eventRate.last ?? 0, unit: " ev/s"))]))
+        let sparkAt = segs.count
+        segs.append((6, [Span(String(repeating: " ", count: min(20, s.eventRate.count)))]))
+        segs.append((4, [Span(Format.count(s.traces.count)), Span(" traces (\(Format.count(s.traces.open)) open, ", role: .dim),
+                         Span("\(Format.count(s.traces.errors)) err", Style(s.traces.errors > 0 ? .error : .dim)),
+                         Span(")", role: .dim)]))
+        segs.append((5, [Span("mem ", role: .dim), Span(Format.bytes(model.memoryBytes))]))
+        let kept = Segments.choose(segs.map { ($0.0, $0.1) }, width: area.width, separatorWidth: 2)
+        var x = area.x
+        for (n, i) in kept.enumerated() {
+            if n > 0 { x += buffer.put("  ", x: x, y: area.y, maxWidth: area.maxX - x) }
+            if i == sparkAt {
+                let w = min(20, s.eventRate.count)
+                Sparkline(s.eventRate, style: Style(.accent), glyphs: g).render(into: &buffer, area: Rect(x: x, y: area.y, width: w, height: 1))
+                x += w
+            } else {
+                x += buffer.put(segs[i].1, x: x, y: area.y, maxWidth: area.maxX - x)
+            }
         }
-        buffer.put(tail, x: area.x + used, y: area.y, maxWidth: area.width - used)
 
         let i = s.input
         var line1: [Span] = [
@@ -283,9 +281,15 @@ enum FooterView {
             hints.insert(contentsOf: [("+/-", "speed"), ("←/→", "±10s"), ("[/]", "±1m")], at: min(2, hints.count))
         }
         var spans: [Span] = []
+        var used = 0
         for (k, what) in hints {
-            spans.append(Span(" " + k, Style(.key, bold: true)))
-            spans.append(Span(" " + what + " ", role: .dim))
+            let key = " " + k.replacingArrows(state.glyphs), text = " " + what.replacingArrows(state.glyphs) + " "
+            let w = TextWidth.of(key) + TextWidth.of(text)
+            // Whole hints only: a cut-off hint reads as a different key.
+            if used + w > area.width { break }
+            spans.append(Span(key, Style(.key, bold: true)))
+            spans.append(Span(text, role: .dim))
+            used += w
         }
         buffer.put(spans, x: area.x, y: area.y, maxWidth: area.width)
     }
@@ -299,13 +303,13 @@ enum HelpView {
         ("j k ↓ ↑", "move in the focused list"),
         ("PgDn PgUp", "page down / up"),
         ("Home End", "first / last row"),
-        ("g G", "first / last row (replay, outside Traces: seek to start / end)"),
+        ("g G", "first / last row; replay outside Traces: seek start / end"),
         ("Enter", "trace detail (traces, cold starts, insights)"),
         ("Esc", "back; clear the pane's filter"),
         ("/", "filter the focused list (regex, !inverts; Enter applies)"),
         ("Space", "pause the view (ingest goes on; replay: pause clock)"),
         ("e E", "next / previous error trace (detail: error line)"),
-        ("o O", "next / previous row like this one (detail: line of the same hop)"),
+        ("o O", "next / previous row like this (detail: same hop's line)"),
         ("1-5", "toggle Instances, Cold starts, DB, Traces, Insights"),
         ("s S", "instances: cycle sort column / reverse"),
         ("d", "instances: group by deploy model"),
@@ -324,7 +328,7 @@ enum HelpView {
         let inner = block.inner(box)
         for (i, (k, what)) in entries.prefix(inner.height).enumerated() {
             let keyText = TextWidth.pad(k.replacingArrows(glyphs), to: 16)
-            buffer.put([Span(" " + keyText, Style(.key, bold: true)), Span(" " + what)],
+            buffer.put([Span(" " + keyText, Style(.key, bold: true)), Span(" " + what.replacingArrows(glyphs))],
                        x: inner.x, y: inner.y + i, maxWidth: inner.width)
         }
     }
@@ -342,6 +346,9 @@ extension String {
             case "→": s += "right"
             case "…": s += "..."
             case "×": s += "x"
+            case "±": s += "+-"
+            case "›": s += ">"
+            case "·": s += "-"
             default: s.append(c)
             }
         }

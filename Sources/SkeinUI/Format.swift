@@ -68,6 +68,13 @@ public enum Format {
         return fixed(v, 1) + times
     }
 
+    private static let statusTexts: [String] = (0..<600).map { String($0) }
+
+    /// An HTTP status as text, without allocating for the usual range.
+    public static func status(_ s: Int) -> String {
+        s >= 0 && s < statusTexts.count ? statusTexts[s] : String(s)
+    }
+
     /// The first 8 characters of an id: enough to tell traces apart on screen.
     public static func shortID(_ id: String, length: Int = 8) -> String {
         id.count <= length ? id : String(id.prefix(length))

@@ -109,7 +109,7 @@ enum ColdStartsPane {
 
         var stats: [[Span]] = [summary, [], penalty,
                                DashboardView.tallies("runtime ", c.byRuntime, width: w, rate: perMinute),
-                               DashboardView.tallies("service ", c.byService, width: w)]
+                               DashboardView.tallies("service ", c.byService, width: w, rate: perMinute)]
         let sparkRow = 1
         let n: Int
         if inner.height <= 5 || c.recent.isEmpty { n = min(stats.count, inner.height) } else { n = min(stats.count, max(2, inner.height - 4)) }
@@ -207,7 +207,7 @@ enum DBPane {
                 Gauge(ratio: u, label: "\(d.open)/\(max) \(Format.percent(u))", glyphs: g).render(into: &buffer, area: gaugeArea)
             } else {
                 buffer.put([Span("open ", role: .dim), Span(Format.count(d.open), Style(.db, bold: true)),
-                            Span(" of ? (max_connections unknown: --db-max)", role: .dim)],
+                            Span(" " + g.middot + " max unknown (--db-max)", role: .dim)],
                            x: inner.x, y: inner.y, maxWidth: w)
             }
         }

@@ -322,6 +322,22 @@ public struct Table: Widget {
 /// Builds a line from segments in priority order, skipping those that no longer fit, so a narrow
 /// pane keeps the most important facts whole instead of cutting the line mid-word.
 public enum Segments {
+    /// Picks the segments to show by priority (lower first) until the width is used, and returns
+    /// their indices in display order; `separatorWidth` columns go between neighbours.
+    public static func choose(_ segments: [(priority: Int, spans: [Span])], width: Int, separatorWidth: Int) -> [Int] {
+        let widths = segments.map { $0.spans.reduce(0) { $0 + TextWidth.of($1.text) } }
+        let order = segments.indices.sorted { (segments[$0].priority, $0) < (segments[$1].priority, $1) }
+        var chosen: [Int] = []
+        var used = 0
+        for i in order where !segments[i].spans.isEmpty {
+            let w = widths[i] + (chosen.isEmpty ? 0 : separatorWidth)
+            if used + w > width { continue }
+            chosen.append(i)
+            used += w
+        }
+        return chosen.sorted()
+    }
+
     /// Segments appear in their given order, joined by `separator`; one that does not fit is left
     /// out (later, shorter ones may still fit).
     public static func fit(_ segments: [[Span]], width: Int, separator: Span? = nil) -> [Span] {

@@ -204,7 +204,11 @@ final class KeyTests: XCTestCase {
     func testSortAndGroupKeys() {
         var s = DashboardState()
         _ = press(&s, .char("s"))
+        XCTAssertEqual(s.instanceSort, .lastSeen)
+        XCTAssertEqual(model.item(.instances, row: 0, state: s), 5, "chat xk2p was seen last")
+        _ = press(&s, .char("s"))
         XCTAssertEqual(s.instanceSort, .service)
+        XCTAssertEqual(model.item(.instances, row: 0, state: s), 6, "chat q8wz sorts first by service, instance")
         _ = press(&s, .char("S"))
         XCTAssertTrue(s.sortDescending)
         _ = press(&s, .char("d"))

@@ -62,6 +62,31 @@ final class SessionTests: XCTestCase {
         XCTAssertTrue(session.needsFrame)
     }
 
+    func testCursorStaysOnItsTraceWhenNewTracesArrive() {
+        let feed = ScriptedFeed(snapshots())
+        let session = DashboardSession(feed: feed)
+        var buffer = ScreenBuffer(width: 80, height: 24)
+        session.handle([.down, .down])
+        session.frame(into: &buffer)
+        XCTAssertEqual(session.model.item(.traces, row: 2, state: session.state), 2)
+        session.pump(budget: 0.01)
+        session.frame(into: &buffer)
+        XCTAssertEqual(session.state.position(.traces).selected, 3, "one trace arrived above")
+        XCTAssertEqual(session.model.snapshot.recentTraces[3].id, "b7ad6b7169203331a8f1c2d4e5f60718")
+    }
+
+    func testCursorOnTheFirstRowFollowsTheNewest() {
+        let feed = ScriptedFeed(snapshots())
+        let session = DashboardSession(feed: feed)
+        var buffer = ScreenBuffer(width: 80, height: 24)
+        session.frame(into: &buffer)
+        session.pump(budget: 0.01)
+        session.frame(into: &buffer)
+        XCTAssertEqual(session.state.position(.traces).selected, 0)
+        session.handle([.enter])
+        XCTAssertEqual(feed.detailRequests.last, "ffff0000ffff0000ffff0000ffff0000")
+    }
+
     func testPausedViewKeepsTheFrozenSnapshotWhileIngestGoesOn() {
         let feed = ScriptedFeed(snapshots())
         let session = DashboardSession(feed: feed)
