@@ -22,6 +22,7 @@ public struct ConventionDecoder: JSONRecordDecoder {
         guard ConventionMapper.settleTime(&event, found: timed, context: &context) else {
             return .malformed(.missingFields)
         }
+        DBErrorClassifier.apply(to: &event)
         events.append(consume event)
         return .events(1)
     }
@@ -368,6 +369,9 @@ struct ConventionBuilder {
             used = ConventionBuilder.hold(&ambiguousRequestID, key, v, context: &context)
         case .platformRequestID:
             if let s = v.nonEmptyString() { e.requestID = s } else { used = false }
+        case .cfRay:
+            // Cloudflare's Ray id names the edge request; the colo suffix is dropped to match Logpush's `RayID`.
+            if e.requestID == nil, let s = v.nonEmptyString() { e.requestID = RequestHeaderIDs.rayID(s) } else { used = false }
         case .event:
             if let k = v.withBytes({ ConventionBuilder.eventKind($0) }) {
                 e.kind = k

@@ -6,7 +6,7 @@ enum ConventionField: UInt8, Sendable {
     case service, serviceFallback, instance, instanceFallback
     case deploy, platform, runtime, region
     case traceID, spanID, parentSpanID, traceparent, xray
-    case correlationID, xRequestID, reqID, requestID, platformRequestID
+    case correlationID, xRequestID, reqID, requestID, platformRequestID, cfRay
     case event, route, routeFallback, method, status
     case durationMS, cpuMS, initMS, coldStart
     case dbPool, dbOpen, dbMax, waitMS, dbError
@@ -42,6 +42,7 @@ enum ConventionField: UInt8, Sendable {
         ("request_id", .requestID), ("requestId", .requestID), ("requestID", .requestID),
         ("function_request_id", .platformRequestID), ("aws_request_id", .platformRequestID),
         ("awsRequestId", .platformRequestID), ("faas.invocation_id", .platformRequestID),
+        ("cf-ray", .cfRay),
         ("event", .event),
         ("route", .route), ("http.route", .route),
         ("path", .routeFallback), ("url", .routeFallback), ("url.path", .routeFallback),
@@ -75,6 +76,7 @@ enum ConventionField: UInt8, Sendable {
         case .traceparent?: return .traceparent
         case .xRequestID?: return .xRequestID
         case .xray?: return .xray
+        case .cfRay?: return .cfRay
         case .correlationID? where name.first == UInt8(ascii: "x") || name.first == UInt8(ascii: "X"): return .correlationID
         default: return nil
         }

@@ -37,6 +37,7 @@ public struct LogfmtDecoder: TextFrameDecoder {
         event.source = source
         let timed = LogfmtDecoder.apply(frame, to: &event, context: &context)
         guard ConventionMapper.settleTime(&event, found: timed, context: &context) else { return .malformed(.missingFields) }
+        DBErrorClassifier.apply(to: &event)
         events.append(consume event)
         return .events(1)
     }

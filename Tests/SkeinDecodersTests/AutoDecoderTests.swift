@@ -71,7 +71,10 @@ final class AutoDecoderTests: XCTestCase {
     }
 
     func testForcedFormatUsesOnlyThatDecoder() {
-        XCTAssertEqual(Set(AutoDecoder.formatNames), ["json", "docker", "skein", "cri", "logfmt"])
+        XCTAssertEqual(Set(AutoDecoder.formatNames), ["json", "skein", "logfmt", "aws-lambda", "aws-lambda-json",
+                                                      "cloudflare-workers", "vercel", "otlp-json", "postgres",
+                                                      "docker", "cri"])
+        XCTAssertEqual(AutoDecoder.formatNames.count, Set(AutoDecoder.formatNames).count)
         var logfmt = AutoDecoder.standard(forced: "logfmt")
         XCTAssertEqual(logfmt.name, "logfmt")
         let (o1, _) = feed(&logfmt, [#"{"ts":"2026-11-23T18:40:04Z","msg":"json"}"#, "ts=2026-11-23T18:40:04Z msg=hi"])

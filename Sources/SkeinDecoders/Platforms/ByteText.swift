@@ -1,0 +1,116 @@
+import SkeinCore
+
+/// Byte-level scanning for the text formats (Lambda, Postgres): prefixes, tokens and `key=value`
+/// fields, so that a line becomes `String`s only for the values an event keeps.
+extension ByteText {
+    typealias Bytes = UnsafeBufferPointer<UInt8>
+
+    @inline(__always)
+    static func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }
+
+    @inline(__always)
+    static func isSpace(_ c: UInt8) -> Bool { c == 0x20 || c == 0x09 }
+
+    @inline(__always)
+    static func lower(_ c: UInt8) -> UInt8 { (c >= 0x41 && c <= 0x5a) ? c | 0x20 : c }
+
+    /// Whether `b[at...]` starts with `word`, byte for byte.
+    static func hasPrefix(_ b: Bytes, _ word: StaticString, at: Int = 0) -> Bool {
+        let n = word.utf8CodeUnitCount
+        guard at >= 0, at + n <= b.count else { return false }
+        let w = word.utf8Start
+        for k in 0..<n where b[at + k] != w[k] { return false }
+        return true
+    }
+
+    /// Whether `b[at...]` starts with `word`, ignoring ASCII case (`word` must be lower case).
+    static func hasPrefixIgnoringCase(_ b: Bytes, _ word: StaticString, at: Int) -> Bool {
+        let n = word.utf8CodeUnitCount
+        guard at >= 0, at + n <= b.count else { return false }
+        let w = word.utf8Start
+        for k in 0..<n where lower(b[at + k]) != w[k] { return false }
+        return true
+    }
+
+    /// The first index of `needle` in `b[from...]`.
+    static func find(_ b: Bytes, _ needle: StaticString, from: Int) -> Int? {
+        let n = needle.utf8CodeUnitCount
+        guard n > 0, b.count >= n else { return nil }
+        let first = needle.utf8Start[0]
+        var i = max(0, from)
+        let last = b.count - n
+        while i <= last {
+            if b[i] == first && hasPrefix(b, needle, at: i) { return i }
+            i += 1
+        }
+        return nil
+    }
+
+    static func skipSpaces(_ b: Bytes, _ p0: Int) -> Int {
+        var p = p0
+        while p < b.count, isSpace(b[p]) { p += 1 }
+        return p
+    }
+
+    /// The end of the token starting at `p` (up to a space or tab).
+    static func tokenEnd(_ b: Bytes, _ p0: Int) -> Int {
+        var p = p0
+        while p < b.count, !isSpace(b[p]) { p += 1 }
+        return p
+    }
+
+    /// Trailing spaces, tabs and carriage returns removed.
+    static func trimmedEnd(_ b: Bytes, _ start: Int, _ end0: Int) -> Int {
+        var e = end0
+        while e > start, isSpace(b[e - 1]) || b[e - 1] == 0x0d { e -= 1 }
+        return e
+    }
+
+    static func slice(_ b: Bytes, _ s: Int, _ e: Int) -> Bytes {
+        UnsafeBufferPointer(rebasing: b[max(0, s)..<min(b.count, max(s, e))])
+    }
+
+    static func string(_ b: Bytes, _ s: Int, _ e: Int) -> String {
+        String(decoding: slice(b, s, e), as: UTF8.self)
+    }
+
+    /// The value after `key` (e.g. `"Duration: "`) up to the next space, as a token range.
+    static func value(after key: StaticString, in b: Bytes, from: Int = 0) -> Range<Int>? {
+        guard let k = find(b, key, from: from) else { return nil }
+        let s = k + key.utf8CodeUnitCount
+        let e = tokenEnd(b, s)
+        return e > s ? s..<e : nil
+    }
+
+    /// A decimal number following `key`, e.g. `Duration: 102.25 ms` → 102.25.
+    static func number(after key: StaticString, in b: Bytes, from: Int = 0) -> Double? {
+        guard let r = value(after: key, in: b, from: from) else { return nil }
+        return NumberParsing.double(slice(b, r.lowerBound, r.upperBound))
+    }
+
+    /// `key=value` inside free text (Postgres' `user=app database=shop`): the value up to a space.
+    /// `key` must include the `=`; it matches only at a word start.
+    static func field(_ key: StaticString, in b: Bytes, from: Int = 0) -> Range<Int>? {
+        var at = from
+        while let k = find(b, key, from: at) {
+            if k == 0 || isSpace(b[k - 1]) || b[k - 1] == UInt8(ascii: ",") || b[k - 1] == UInt8(ascii: "(") {
+                let s = k + key.utf8CodeUnitCount
+                var e = s
+                while e < b.count, !isSpace(b[e]), b[e] != UInt8(ascii: ",") { e += 1 }
+                return s..<e
+            }
+            at = k + 1
+        }
+        return nil
+    }
+
+    /// Whether every byte is a hex digit (either case).
+    static func isHex(_ b: Bytes, _ s: Int, _ e: Int) -> Bool {
+        guard e > s else { return false }
+        for i in s..<e {
+            let c = b[i]
+            if !(isDigit(c) || (c >= 0x61 && c <= 0x66) || (c >= 0x41 && c <= 0x46)) { return false }
+        }
+        return true
+    }
+}

@@ -1,0 +1,186 @@
+import SkeinCore
+
+/// Cloudflare Workers invocations: `wrangler tail --format json` records (camelCase: `outcome`,
+/// `scriptName`, `eventTimestamp`, `event.request`, `logs`, `exceptions`) and Workers Trace Events
+/// Logpush records (PascalCase: `Outcome`, `ScriptName`, `EventTimestampMs`, `Event.RayID`,
+/// `Logs`, `Exceptions`, `CPUTimeMs`, `WallTimeMs`).
+///
+/// One invocation becomes `request.start`, one event per `console.*` call and uncaught exception,
+/// and `request.end` carrying the outcome; all carry the Ray id (`requestID`) and, when the
+/// request had them, the forwarded `x-request-id` and `traceparent`, so the engine links the edge
+/// hop to the origin's.
+public struct CloudflareWorkersDecoder: JSONRecordDecoder {
+    public let name = "cloudflare-workers"
+
+    public init() {}
+
+    public func matches(_ doc: JSONDocument) -> Bool {
+        guard doc.kind(doc.root) == .object else { return false }
+        var outcome = false, script = false, time = false
+        doc.forEachMember(doc.root) { k, _ in
+            switch doc.raw(k).count {
+            case 7: if doc.keyEquals(k, "outcome") || doc.keyEquals(k, "Outcome") { outcome = true }
+            case 10: if doc.keyEquals(k, "scriptName") || doc.keyEquals(k, "ScriptName") { script = true }
+            case 14: if doc.keyEquals(k, "eventTimestamp") { time = true }
+            case 16: if doc.keyEquals(k, "EventTimestampMs") { time = true }
+            default: break
+            }
+        }
+        return outcome && (script || time)
+    }
+
+    /// The two spellings of one field.
+    private struct Keys {
+        let pascal: Bool
+        func member(_ doc: JSONDocument, _ obj: Int, _ camel: StaticString, _ pascalName: StaticString) -> Int? {
+            doc.member(obj, pascal ? pascalName : camel) ?? doc.member(obj, pascal ? camel : pascalName)
+        }
+    }
+
+    public mutating func decode(_ doc: JSONDocument, source: SourceID, context: inout DecodeContext,
+                                into events: inout [Event]) -> DecodeOutcome {
+        let root = doc.root
+        let keys = Keys(pascal: doc.member(root, "Outcome") != nil)
+        let timeNode = keys.member(doc, root, "eventTimestamp", "EventTimestampMs")
+        guard let start = timeNode.flatMap({ LambdaJSONMapping.time(doc, $0) }) else { return .malformed(.missingFields) }
+
+        var scope = PlatformScope(deploy: .edge, platform: "cloudflare-workers", runtime: "workerd")
+        if let s = keys.member(doc, root, "scriptName", "ScriptName").flatMap({ doc.nonEmptyString($0) }) {
+            scope.service = context.interner.intern(s)
+        }
+        var base = scope.event(start, source: source)
+        let outcome = keys.member(doc, root, "outcome", "Outcome").flatMap { doc.nonEmptyString($0) } ?? "unknown"
+
+        // The triggering event: a fetch (request/response), a cron, a queue batch, an alarm.
+        if let ev = keys.member(doc, root, "event", "Event"), doc.kind(ev) == .object {
+            if let ray = keys.member(doc, ev, "rayId", "RayID").flatMap({ doc.nonEmptyString($0) }) {
+                base.requestID = RequestHeaderIDs.rayID(ray)
+            }
+            if let req = keys.member(doc, ev, "request", "Request"), doc.kind(req) == .object {
+                if let url = keys.member(doc, req, "url", "URL").flatMap({ doc.nonEmptyString($0) }) {
+                    base.route = context.interner.intern(EmbeddedJSON.pathOnly(url))
+                    base.attributes.append(Attribute("url", url))
+                }
+                if let m = keys.member(doc, req, "method", "Method").flatMap({ doc.nonEmptyString($0) }) {
+                    base.method = context.interner.intern(m)
+                }
+                if let h = keys.member(doc, req, "headers", "Headers") { RequestHeaderIDs.scan(doc, headers: h, into: &base) }
+                if let colo = doc.member(req, path: ["cf", "colo"]).flatMap({ doc.nonEmptyString($0) }) {
+                    base.region = context.interner.intern(colo)
+                }
+            } else if let cron = keys.member(doc, ev, "cron", "Cron").flatMap({ doc.nonEmptyString($0) }) {
+                base.route = context.interner.intern("cron \(cron)")
+            } else if let queue = keys.member(doc, ev, "queue", "Queue").flatMap({ doc.nonEmptyString($0) }) {
+                base.route = context.interner.intern("queue \(queue)")
+            }
+        }
+        if base.route == nil, let type = doc.member(root, "EventType").flatMap({ doc.nonEmptyString($0) }) {
+            base.route = context.interner.intern(type)
+        }
+        let status = keys.member(doc, root, "event", "Event")
+            .flatMap { keys.member(doc, $0, "response", "Response") }
+            .flatMap { keys.member(doc, $0, "status", "Status") }
+            .flatMap { doc.int($0) }
+        let cpu = keys.member(doc, root, "cpuTime", "CPUTimeMs").flatMap { doc.double($0) }
+        let wall = keys.member(doc, root, "wallTime", "WallTimeMs").flatMap { doc.double($0) }
+        if let v = doc.member(root, path: ["scriptVersion", "id"]) ?? doc.member(root, path: ["ScriptVersion", "ID"]),
+           let s = doc.nonEmptyString(v) {
+            base.attributes.append(Attribute("script_version", s))
+        }
+
+        var produced = 0
+        var s = base
+        s.kind = .requestStart
+        s.message = [base.method, base.route].compactMap { $0 }.joined(separator: " ")
+        PlatformEvent.emit(s, into: &events)
+        produced += 1
+        var last = start
+
+        if let logs = keys.member(doc, root, "logs", "Logs") {
+            doc.forEachElement(logs) { item in
+                guard doc.kind(item) == .object else { return }
+                var e = base
+                e.attributes = []
+                e.time = keys.member(doc, item, "timestamp", "TimestampMs").flatMap { LambdaJSONMapping.time(doc, $0) } ?? start
+                last = max(last, e.time)
+                if let l = keys.member(doc, item, "level", "Level").flatMap({ doc.nonEmptyString($0) }), let level = Level(name: l) {
+                    e.level = level
+                }
+                if let m = keys.member(doc, item, "message", "Message") {
+                    logMessage(doc, m, into: &e, context: &context)
+                }
+                PlatformEvent.emit(e, into: &events)
+                produced += 1
+            }
+        }
+        if let exceptions = keys.member(doc, root, "exceptions", "Exceptions") {
+            doc.forEachElement(exceptions) { item in
+                guard doc.kind(item) == .object else { return }
+                var e = base
+                e.attributes = [Attribute("outcome", "exception")]
+                e.level = .error
+                e.time = keys.member(doc, item, "timestamp", "TimestampMs").flatMap { LambdaJSONMapping.time(doc, $0) } ?? start
+                last = max(last, e.time)
+                let n = keys.member(doc, item, "name", "Name").flatMap { doc.nonEmptyString($0) } ?? "Error"
+                let m = keys.member(doc, item, "message", "Message").flatMap { doc.nonEmptyString($0) } ?? ""
+                e.message = "\(n): \(m)"
+                PlatformEvent.emit(e, into: &events)
+                produced += 1
+            }
+        }
+
+        var end = base
+        end.kind = .requestEnd
+        end.time = wall.map { start.adding(ms: $0) } ?? last
+        end.durationMS = wall
+        end.cpuMS = cpu
+        end.status = status
+        end.attributes.append(Attribute("outcome", outcome))
+        switch outcome {
+        case "ok":
+            break
+        case "exceededCpu", "exceededMemory", "exceededResources":
+            // The isolate was killed over a limit; the client got Cloudflare's 1102 error page (503).
+            end.level = .error
+            if end.status == nil { end.status = 503 }
+        case "exception", "scriptNotFound", "internalError", "killSwitch", "loadShed", "daemonDown":
+            end.level = .error
+            if end.status == nil { end.status = 500 }
+        case "canceled", "responseStreamDisconnected":
+            end.level = .warn
+        default:
+            end.level = .warn
+        }
+        end.message = "\(outcome)" + (status.map { " \($0)" } ?? "")
+        PlatformEvent.emit(end, into: &events)
+        produced += 1
+        return .events(produced)
+    }
+
+    /// A `console.*` call's arguments: strings joined by spaces; a lone object (or a string that is
+    /// one) is an app's structured record and is mapped with the convention's names.
+    private func logMessage(_ doc: JSONDocument, _ m: Int, into e: inout Event, context: inout DecodeContext) {
+        guard doc.kind(m) == .array else {
+            let text = doc.string(m)
+            if !EmbeddedJSON.mergeIfJSON(text, into: &e, context: &context) { e.message = text }
+            return
+        }
+        var parts: [String] = []
+        var single: Int?
+        var count = 0
+        doc.forEachElement(m) { item in
+            count += 1
+            single = item
+            parts.append(doc.string(item))
+        }
+        if count == 1, let item = single {
+            if doc.kind(item) == .object {
+                EmbeddedJSON.merge(doc, item, into: &e, context: &context)
+                if e.message == nil { e.message = doc.string(item) }
+                return
+            }
+            if doc.kind(item) == .string, EmbeddedJSON.mergeIfJSON(parts[0], into: &e, context: &context) { return }
+        }
+        e.message = parts.joined(separator: " ")
+    }
+}

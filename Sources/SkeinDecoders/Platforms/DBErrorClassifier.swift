@@ -1,0 +1,126 @@
+import SkeinCore
+
+/// Recognises database connection failures in any log message: the server's own FATALs and the
+/// errors client libraries raise when they see them (Prisma, node-postgres, psycopg, pgx, ...).
+///
+/// One pass over the message's bytes, case-insensitive, dispatching on each byte to the few
+/// phrases that start with it; a message with none of them costs one comparison per byte.
+public enum DBErrorClassifier {
+    public static func classify(_ message: String) -> DBErrorKind? {
+        var m = message
+        return m.withUTF8 { classify(bytes: $0) }
+    }
+
+    public static func classify(bytes b: UnsafeBufferPointer<UInt8>) -> DBErrorKind? {
+        var found: DBErrorKind?
+        var sqlstate53300 = false
+        var i = 0
+        let n = b.count
+        while i < n {
+            let c = ByteText.lower(b[i])
+            switch c {
+            case UInt8(ascii: "r"):
+                // Both `…reserved for non-replication superuser connections` (≤ PG15) and
+                // `…reserved for roles with the SUPERUSER attribute` (PG16+).
+                if ByteText.hasPrefixIgnoringCase(b, "remaining connection slots are reserved", at: i) {
+                    return .reservedSlots
+                }
+            case UInt8(ascii: "t"):
+                if ByteText.hasPrefixIgnoringCase(b, "too many clients", at: i)
+                    || ByteText.hasPrefixIgnoringCase(b, "too many connections", at: i)
+                    || ByteText.hasPrefixIgnoringCase(b, "too many database connections", at: i) {
+                    found = found ?? .tooManyClients
+                } else if ByteText.hasPrefixIgnoringCase(b, "timeout exceeded when trying to connect", at: i)
+                    || ByteText.hasPrefixIgnoringCase(b, "timed out fetching a new connection", at: i) {
+                    found = found ?? .poolTimeout
+                } else if ByteText.hasPrefixIgnoringCase(b, "terminating connection due to administrator command", at: i) {
+                    found = found ?? .connectionLost
+                }
+            case UInt8(ascii: "p"):
+                // Prisma's error codes, quoted as `P2024` or `code: 'P2024'`.
+                if i + 5 <= n, ByteText.hasPrefixIgnoringCase(b, "p20", at: i), i == 0 || !isWordByte(b[i - 1]),
+                   i + 5 == n || !isWordByte(b[i + 5]) {
+                    if b[i + 3] == UInt8(ascii: "2") && b[i + 4] == UInt8(ascii: "4") { found = found ?? .poolTimeout }
+                    if b[i + 3] == UInt8(ascii: "3") && b[i + 4] == UInt8(ascii: "7") { found = found ?? .tooManyClients }
+                } else if ByteText.hasPrefixIgnoringCase(b, "pooltimeout", at: i) {
+                    // psycopg_pool.PoolTimeout: couldn't get a connection after 30.00 sec
+                    found = found ?? .poolTimeout
+                }
+            case UInt8(ascii: "c"):
+                if ByteText.hasPrefixIgnoringCase(b, "connection terminated unexpectedly", at: i)
+                    || ByteText.hasPrefixIgnoringCase(b, "connection reset by peer", at: i) {
+                    found = found ?? .connectionLost
+                } else if ByteText.hasPrefixIgnoringCase(b, "couldn't get a connection after", at: i)
+                    || ByteText.hasPrefixIgnoringCase(b, "connection is not available, request timed out", at: i) {
+                    found = found ?? .poolTimeout
+                }
+            case UInt8(ascii: "s"):
+                if ByteText.hasPrefixIgnoringCase(b, "server closed the connection unexpectedly", at: i) {
+                    found = found ?? .connectionLost
+                }
+            case UInt8(ascii: "q"):
+                // SQLAlchemy: `QueuePool limit of size 5 overflow 10 reached, connection timed out`.
+                if ByteText.hasPrefixIgnoringCase(b, "queuepool limit", at: i) { found = found ?? .poolTimeout }
+            case UInt8(ascii: "5"):
+                // SQLSTATE 53300 (too_many_connections), as pgx (`(SQLSTATE 53300)`), node-postgres
+                // (`code: '53300'`) or JSON (`"code":"53300"`) quote it; a bare number elsewhere is not enough.
+                if i + 5 <= n, ByteText.hasPrefix(b, "53300", at: i), i == 0 || !ByteText.isDigit(b[i - 1]),
+                   i + 5 == n || !ByteText.isDigit(b[i + 5]) {
+                    sqlstate53300 = precededBySQLStateWord(b, i)
+                }
+            default:
+                break
+            }
+            i += 1
+        }
+        if let found { return found }
+        return sqlstate53300 ? .tooManyClients : nil
+    }
+
+    /// Attribute keys loggers put error text or codes under.
+    static func isErrorKey(_ key: String) -> Bool {
+        switch key {
+        case "err", "error", "err.message", "error.message", "errorMessage", "err.msg", "exc_info", "exception",
+             "exception.message", "exception.stacktrace", "stack", "err.stack", "error.stack", "stack_trace",
+             "code", "err.code", "error.code", "errorCode", "sqlstate", "pgcode", "status.message", "errorType",
+             "reason", "cause", "err.cause", "error.cause":
+            return true
+        default:
+            return false
+        }
+    }
+
+    @inline(__always)
+    private static func isWordByte(_ c: UInt8) -> Bool {
+        ByteText.isDigit(c) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == UInt8(ascii: "_")
+    }
+
+    /// Whether `sqlstate` or `code` appears shortly before `at`.
+    private static func precededBySQLStateWord(_ b: UnsafeBufferPointer<UInt8>, _ at: Int) -> Bool {
+        let from = max(0, at - 16)
+        for j in from..<at {
+            if ByteText.hasPrefixIgnoringCase(b, "sqlstate", at: j) || ByteText.hasPrefixIgnoringCase(b, "code", at: j) {
+                return true
+            }
+        }
+        return false
+    }
+
+    /// Marks an event whose message (or error field: `err.message`, `error`, `exc_info`, `code`, ...)
+    /// names a DB failure: a plain log line becomes `db.error`.
+    ///
+    /// Every decoder calls this on what it produced; an event that already knows its error keeps it.
+    public static func apply(to event: inout Event) {
+        guard event.dbError == nil else { return }
+        var found = event.message.flatMap { $0.isEmpty ? nil : classify($0) }
+        if found == nil {
+            for a in event.attributes where isErrorKey(a.key) {
+                if let k = classify(a.value) { found = k; break }
+            }
+        }
+        guard let kind = found else { return }
+        event.dbError = kind
+        if event.kind == .log { event.kind = .dbError }
+        if event.level < .error { event.level = .error }
+    }
+}

@@ -1,0 +1,62 @@
+import SkeinCore
+
+/// JSON an app logged inside a platform's record (a Lambda message, a Vercel message, a Worker's
+/// `console.log` of an object), mapped onto the platform's event with the convention's field names.
+///
+/// The platform's own facts (time, request id, instance) stay; the app adds its correlation id,
+/// trace context, route, status and level, which is what links the platform's request id to the
+/// app's ids.
+enum EmbeddedJSON {
+    /// Maps the members of the object at `obj` onto `event` with the convention's alias table.
+    ///
+    /// The envelope's time stays: the platform stamped every line of the stream with one clock.
+    static func merge(_ doc: JSONDocument, _ obj: Int, into event: inout Event, context: inout DecodeContext) {
+        guard doc.kind(obj) == .object else { return }
+        let time = event.time
+        mergeKeepingTime(doc, obj, into: &event, context: &context)
+        event.time = time
+    }
+
+    /// Like `merge`, but the app's own time (if any) replaces the event's; returns whether it had one.
+    ///
+    /// The platform's instance stays either way: it knows the execution environment, while an app's
+    /// `hostname` inside a sandbox is an address (Lambda's `169.254.…`); the app's value is kept as
+    /// `app.instance`.
+    @discardableResult
+    static func mergeKeepingTime(_ doc: JSONDocument, _ obj: Int, into event: inout Event,
+                                 context: inout DecodeContext) -> Bool {
+        let instance = event.instance
+        let timed = ConventionMapper.apply(doc, object: obj, to: &event, context: &context)
+        if let instance, event.instance != instance {
+            if let app = event.instance { event.attributes.append(Attribute("app.instance", app)) }
+            event.instance = instance
+        }
+        return timed
+    }
+
+    /// When `text` is a JSON object, maps it onto `event` and returns true.
+    static func mergeIfJSON(_ text: String, into event: inout Event, context: inout DecodeContext) -> Bool {
+        var text = text
+        return text.withUTF8 { b in
+            let s = ByteText.skipSpaces(b, 0)
+            guard s < b.count, b[s] == UInt8(ascii: "{") else { return false }
+            var tape = JSONTape(maxDepth: 32, maxNodes: 4096)
+            do throws(JSONTape.Failure) { try tape.parse(b) } catch { return false }
+            let doc = JSONDocument(tape: tape, bytes: b)
+            merge(doc, doc.root, into: &event, context: &context)
+            if event.message == nil { event.message = String(decoding: b, as: UTF8.self) }
+            return true
+        }
+    }
+
+    /// `/api/feed?page=2` → `/api/feed`: the route without its query.
+    static func pathOnly(_ url: String) -> String {
+        var s = Substring(url)
+        if let scheme = s.firstRange(of: "://") {
+            s = s[scheme.upperBound...]
+            s = s.firstIndex(of: "/").map { s[$0...] } ?? "/"
+        }
+        if let q = s.firstIndex(where: { $0 == "?" || $0 == "#" }) { s = s[..<q] }
+        return String(s)
+    }
+}

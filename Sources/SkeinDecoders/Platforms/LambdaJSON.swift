@@ -1,0 +1,235 @@
+import SkeinCore
+
+/// AWS Lambda's JSON log format (`LoggingConfig.LogFormat = JSON`): the app's records
+/// (`timestamp`, `level`, `requestId`, `message`, extra keys) and the platform's `platform.*`
+/// records (`time`, `type`, `record`), as Lambda writes them to CloudWatch.
+public struct LambdaJSONDecoder: JSONRecordDecoder {
+    public let name = "aws-lambda-json"
+
+    public init() {}
+
+    public func matches(_ doc: JSONDocument) -> Bool {
+        LambdaJSONMapping.recognises(doc, doc.root)
+    }
+
+    public mutating func decode(_ doc: JSONDocument, source: SourceID, context: inout DecodeContext,
+                                into events: inout [Event]) -> DecodeOutcome {
+        var scope = LambdaJSONMapping.scope(from: context)
+        return LambdaJSONMapping.map(doc, doc.root, scope: &scope, fallbackTime: nil, source: source,
+                                     context: &context, into: &events)
+    }
+}
+
+/// The mapping of one Lambda JSON record, shared by the JSON decoder and the text and CloudWatch
+/// decoders (which meet the same records inside `aws logs tail` lines and subscription payloads).
+enum LambdaJSONMapping {
+    static let functionFact = "lambda.function"
+    static let runtimeFact = "lambda.runtime"
+    static let regionFact = "lambda.region"
+
+    /// A platform record (`type: platform.*` with `time` and `record`), or an app record with
+    /// Lambda's own four keys (`timestamp`, `level`, `requestId`, `message`).
+    static func recognises(_ doc: JSONDocument, _ obj: Int) -> Bool {
+        guard doc.kind(obj) == .object else { return false }
+        var time = false, type = false, record = false
+        var timestamp = false, level = false, requestID = false, message = false, foreign = false
+        doc.forEachMember(obj) { k, v in
+            switch doc.raw(k).count {
+            case 12: if doc.keyEquals(k, "deploymentId") { foreign = true }
+            case 4:
+                if doc.keyEquals(k, "time") { time = true }
+                if doc.keyEquals(k, "type"), doc.kind(v) == .string,
+                   ByteText.hasPrefix(doc.raw(v), "platform.") || doc.keyEquals(v, "function") || doc.keyEquals(v, "extension") {
+                    type = true
+                }
+            case 5: if doc.keyEquals(k, "level") { level = true }
+            case 6: if doc.keyEquals(k, "record") { record = true }
+            case 7: if doc.keyEquals(k, "message") { message = true }
+            case 9:
+                if doc.keyEquals(k, "timestamp") { timestamp = true }
+                if doc.keyEquals(k, "requestId") { requestID = true }
+            default: break
+            }
+        }
+        return (time && type && record) || (timestamp && level && requestID && message && !foreign)
+    }
+
+    static func scope(from context: DecodeContext) -> PlatformScope {
+        PlatformScope(service: context.facts[functionFact], instance: nil, deploy: .serverless, platform: "aws-lambda",
+                      runtime: context.facts[runtimeFact], region: context.facts[regionFact])
+    }
+
+    static func string(_ doc: JSONDocument, _ obj: Int, _ key: StaticString) -> String? {
+        doc.member(obj, key).flatMap { doc.nonEmptyString($0) }
+    }
+
+    static func time(_ doc: JSONDocument, _ node: Int) -> Timestamp? {
+        switch doc.kind(node) {
+        case .string: return PlatformTime.parseValue(doc.raw(node))
+        case .number: return doc.double(node).flatMap(PlatformTime.epoch)
+        default: return nil
+        }
+    }
+
+    static func map(_ doc: JSONDocument, _ obj: Int, scope: inout PlatformScope, fallbackTime: Timestamp?,
+                    source: SourceID, context: inout DecodeContext, into events: inout [Event]) -> DecodeOutcome {
+        if let typeNode = doc.member(obj, "type"), let recordNode = doc.member(obj, "record") {
+            let t = doc.member(obj, "time").flatMap { time(doc, $0) } ?? fallbackTime
+            guard let t else { return .malformed(.missingFields) }
+            return mapPlatform(doc, type: typeNode, record: recordNode, time: t, scope: &scope, source: source,
+                               context: &context, into: &events)
+        }
+        let t = doc.member(obj, "timestamp").flatMap { time(doc, $0) } ?? fallbackTime
+        guard let t else { return .malformed(.missingFields) }
+        var e = scope.event(t, source: source)
+        // Node.js logs `undefined` (Python `None`) for lines written during init, before any request.
+        let requestID = string(doc, obj, "requestId").flatMap { $0 == "undefined" || $0 == "None" ? nil : $0 }
+        // The record's extra keys are the app's (`logger`, `errorType`, its own ids): the convention's names apply.
+        EmbeddedJSON.merge(doc, obj, into: &e, context: &context)
+        e.time = t
+        if let m = doc.member(obj, "message") {
+            switch doc.kind(m) {
+            case .object:
+                // console.log(object) under the JSON format logs the object itself as `message`.
+                e.attributes.removeAll { $0.key.hasPrefix("message.") }
+                e.message = nil
+                EmbeddedJSON.merge(doc, m, into: &e, context: &context)
+                if e.message == nil { e.message = doc.string(m) }
+            case .string:
+                let text = doc.string(m)
+                if EmbeddedJSON.mergeIfJSON(text, into: &e, context: &context) { e.time = t }
+            default:
+                break
+            }
+        }
+        if let raw = string(doc, obj, "requestId") {
+            if e.correlationID == raw { e.correlationID = nil }
+            if e.requestID == raw { e.requestID = nil }
+        }
+        if let requestID { e.requestID = requestID }
+        PlatformEvent.emit(e, into: &events)
+        return .events(1)
+    }
+
+    private static func mapPlatform(_ doc: JSONDocument, type typeNode: Int, record: Int, time t: Timestamp,
+                                    scope: inout PlatformScope, source: SourceID, context: inout DecodeContext,
+                                    into events: inout [Event]) -> DecodeOutcome {
+        let type = doc.string(typeNode)
+        if type == "function" || type == "extension" {
+            // The telemetry API's own envelope around an app line: `record` is the line.
+            var e = scope.event(t, source: source)
+            if doc.kind(record) == .string {
+                let text = doc.string(record)
+                if !EmbeddedJSON.mergeIfJSON(text, into: &e, context: &context) { e.message = text }
+            } else {
+                EmbeddedJSON.merge(doc, record, into: &e, context: &context)
+            }
+            PlatformEvent.emit(e, into: &events)
+            return .events(1)
+        }
+        guard doc.kind(record) == .object else { return .malformed(.missingFields) }
+        let requestID = string(doc, record, "requestId")
+        let status = string(doc, record, "status")
+        let errorType = string(doc, record, "errorType")
+        var traceID: String?
+        var parentSpan: String?
+        if let tv = doc.member(record, path: ["tracing", "value"]), let v = doc.nonEmptyString(tv) {
+            let h = PlatformIDs.amznTraceHeader(v)
+            traceID = h.traceID
+            parentSpan = h.parent
+        }
+        func base(_ kind: EventKind, _ level: Level = .info) -> Event {
+            var e = scope.event(t, kind, level: level, source: source)
+            e.requestID = requestID
+            e.traceID = traceID
+            e.parentSpanID = parentSpan
+            return e
+        }
+        func statusAttributes(_ e: inout Event) {
+            guard let status, status != "success" else { return }
+            e.level = max(e.level, .error)
+            e.attributes.append(Attribute("outcome", status))
+            if let errorType { e.attributes.append(Attribute("errorType", errorType)) }
+        }
+        let metric: (StaticString) -> Double? = { key in
+            doc.member(record, path: ["metrics", key]).flatMap { doc.double($0) }
+        }
+        switch type {
+        case "platform.initStart":
+            if let fn = string(doc, record, "functionName") {
+                scope.service = context.interner.intern(fn)
+                context.facts[functionFact] = scope.service
+            }
+            if let rv = string(doc, record, "runtimeVersion") {
+                scope.runtime = context.interner.intern(PlatformEvent.runtimeName(rv))
+                context.facts[runtimeFact] = scope.runtime
+            }
+            if let arn = string(doc, record, "runtimeVersionArn"), let region = LambdaText.region(fromARN: arn) {
+                scope.region = context.interner.intern(region)
+                context.facts[regionFact] = scope.region
+            }
+            var e = base(.log)
+            e.service = scope.service
+            e.runtime = scope.runtime
+            e.region = scope.region
+            let initType = string(doc, record, "initializationType") ?? "on-demand"
+            e.message = "INIT_START \(initType)"
+            e.attributes.append(Attribute("initializationType", initType))
+            if let phase = string(doc, record, "phase") { e.attributes.append(Attribute("phase", phase)) }
+            PlatformEvent.emit(e, into: &events)
+            return .events(1)
+        case "platform.start":
+            var e = base(.requestStart)
+            e.message = "START"
+            if let v = string(doc, record, "version") { e.attributes.append(Attribute("version", v)) }
+            PlatformEvent.emit(e, into: &events)
+            return .events(1)
+        case "platform.runtimeDone":
+            var e = base(.log, .debug)
+            e.message = "runtimeDone \(status ?? "")"
+            if let d = metric("durationMs") { e.attributes.append(Attribute("runtime_ms", format(d))) }
+            statusAttributes(&e)
+            PlatformEvent.emit(e, into: &events)
+            return .events(1)
+        case "platform.report":
+            var n = 0
+            let initMS = metric("initDurationMs")
+            if let initMS {
+                var s = base(.instanceStart)
+                s.initMS = initMS
+                s.coldStart = true
+                s.message = "cold start"
+                PlatformEvent.emit(s, into: &events)
+                n += 1
+            }
+            var e = base(.requestEnd)
+            e.durationMS = metric("durationMs")
+            e.initMS = initMS
+            e.coldStart = initMS != nil ? true : nil
+            e.message = "REPORT"
+            if let v = metric("billedDurationMs") { e.attributes.append(Attribute("billed_ms", format(v))) }
+            if let v = metric("memorySizeMB") { e.attributes.append(Attribute("memory_mb", format(v))) }
+            if let v = metric("maxMemoryUsedMB") { e.attributes.append(Attribute("max_memory_used_mb", format(v))) }
+            statusAttributes(&e)
+            PlatformEvent.emit(e, into: &events)
+            return .events(n + 1)
+        case "platform.initRuntimeDone", "platform.initReport", "platform.restoreRuntimeDone", "platform.restoreReport":
+            var e = base(.log, .debug)
+            e.message = type.dropFirst("platform.".count) + (status.map { " \($0)" } ?? "")
+            if let d = metric("durationMs") { e.attributes.append(Attribute("duration_ms", format(d))) }
+            statusAttributes(&e)
+            PlatformEvent.emit(e, into: &events)
+            return .events(1)
+        default:
+            var e = base(.log, .debug)
+            e.message = type
+            PlatformEvent.emit(e, into: &events)
+            return .events(1)
+        }
+    }
+
+    static func format(_ d: Double) -> String {
+        if d == d.rounded(), abs(d) < 1e15 { return String(Int64(d)) }
+        return String(d)
+    }
+}

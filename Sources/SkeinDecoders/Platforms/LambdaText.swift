@@ -1,0 +1,566 @@
+import SkeinCore
+
+/// AWS Lambda's plain-text logs as CloudWatch stores them and `aws logs tail` prints them:
+/// the platform lines (`INIT_START`, `START`, `END`, `REPORT`, `XRAY`, `INIT_REPORT`), the Node.js
+/// runtime's app lines (`<time>\t<requestId>\t<LEVEL>\t<message>`), Python's
+/// (`[LEVEL]\t<time>\t<requestId>\t<message>`), timeouts and multi-line messages; also CloudWatch
+/// Logs subscription payloads and Lambda JSON-format records met in the same stream.
+public struct LambdaTextDecoder: TextFrameDecoder {
+    public let name = "aws-lambda"
+    var lines = LambdaLineMapper()
+    /// Used when the decoder runs on its own (not inside an `AutoDecoder`, which shares its context).
+    var ownContext = DecodeContext()
+    var tape = JSONTape()
+    var cloudWatch = CloudWatchLogsDecoder()
+
+    public init() {}
+
+    public func recognises(_ frame: UnsafeBufferPointer<UInt8>) -> Bool {
+        LambdaText.recognises(frame)
+    }
+
+    public mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID,
+                                into events: inout [Event]) -> DecodeOutcome {
+        var context = ownContext
+        defer { ownContext = context }
+        let s = ByteText.skipSpaces(frame, 0)
+        if s < frame.count, frame[s] == UInt8(ascii: "{"), !lines.holdsMultiLineMessage {
+            // On its own, the decoder also takes the JSON this format can carry: subscription payloads and
+            // JSON-format records. (Inside an `AutoDecoder` those go to the JSON record decoders.)
+            do throws(JSONTape.Failure) {
+                try tape.parse(frame)
+                let doc = JSONDocument(tape: tape, bytes: frame)
+                var out = 0
+                lines.flush(into: &events, count: &out)
+                let outcome: DecodeOutcome
+                if cloudWatch.matches(doc) {
+                    outcome = cloudWatch.decode(doc, source: source, context: &context, into: &events)
+                } else if LambdaJSONMapping.recognises(doc, doc.root) {
+                    var scope = LambdaJSONMapping.scope(from: context)
+                    outcome = LambdaJSONMapping.map(doc, doc.root, scope: &scope, fallbackTime: lines.lastTime,
+                                                    source: source, context: &context, into: &events)
+                } else {
+                    outcome = .malformed(.unrecognised)
+                }
+                if case .events(let n) = outcome { return .events(n + out) }
+                return out > 0 ? .events(out) : outcome
+            } catch {
+                // Not a whole JSON value: an ordinary line that happens to start with a brace.
+            }
+        }
+        return lines.decode(frame, source: source, context: &context, into: &events)
+    }
+
+    public mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID, context: inout DecodeContext,
+                                into events: inout [Event]) -> DecodeOutcome {
+        lines.decode(frame, source: source, context: &context, into: &events)
+    }
+
+    public mutating func continueFrame(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID,
+                                       context: inout DecodeContext, into events: inout [Event]) -> Bool {
+        continuation(frame, context: &context, into: &events) != nil
+    }
+
+    private mutating func continuation(_ frame: UnsafeBufferPointer<UInt8>, context: inout DecodeContext,
+                                       into events: inout [Event]) -> DecodeOutcome? {
+        let line = ByteText.slice(frame, 0, ByteText.trimmedEnd(frame, 0, frame.count))
+        if line.isEmpty { return lines.holdsMultiLineMessage ? .absorbed : nil }
+        if LambdaText.tailPrefix(line, context: &context) != nil { return nil }
+        return lines.continuation(line, into: &events)
+    }
+
+    public mutating func flush(source: SourceID, into events: inout [Event]) {
+        var n = 0
+        lines.flush(into: &events, count: &n)
+    }
+}
+
+/// Turns Lambda text lines into events, holding the last record back for its continuation lines
+/// (a stack trace, a pretty-printed object, the `XRAY` line after `REPORT`).
+struct LambdaLineMapper {
+    private enum Held { case none, message, report }
+
+    private var held: Held = .none
+    private var pending: [Event] = []
+    private(set) var lastTime: Timestamp?
+    private var lastReportRequestID: String?
+    /// Runtime and region per log stream, learnt from `INIT_START`; bounded.
+    private var streams: [String: (runtime: String?, region: String?)] = [:]
+    private var tape = JSONTape(maxDepth: 64, maxNodes: 1 << 16)
+    private static let maxStreams = 4096
+
+    var holdsMultiLineMessage: Bool { held == .message }
+
+    /// Facts a prefix (`aws logs tail`) or an envelope (CloudWatch) gives about the next line.
+    struct Origin {
+        var time: Timestamp?
+        var stream: String?
+        var function: String?
+    }
+
+    mutating func flush(into events: inout [Event], count: inout Int) {
+        for e in pending { PlatformEvent.emit(e, into: &events) }
+        count += pending.count
+        pending.removeAll(keepingCapacity: true)
+        held = .none
+    }
+
+    /// One line of a text stream: an `aws logs tail` prefix, if any, gives time and log stream.
+    mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID, context: inout DecodeContext,
+                         into events: inout [Event]) -> DecodeOutcome {
+        let end = ByteText.trimmedEnd(frame, 0, frame.count)
+        let line = ByteText.slice(frame, 0, end)
+        if line.isEmpty || ByteText.skipSpaces(line, 0) == line.count { return .absorbed }
+        if let (origin, rest) = LambdaText.tailPrefix(line, context: &context) {
+            return record(ByteText.slice(line, rest, line.count), origin: origin, source: source,
+                          context: &context, into: &events)
+        }
+        if let outcome = continuation(line, into: &events) { return outcome }
+        return record(line, origin: Origin(), source: source, context: &context, into: &events)
+    }
+
+    /// A line without prefix that continues the held record, if it does.
+    mutating func continuation(_ line: UnsafeBufferPointer<UInt8>, into events: inout [Event]) -> DecodeOutcome? {
+        switch held {
+        case .none:
+            return nil
+        case .report:
+            guard ByteText.hasPrefix(line, "XRAY TraceId: ") else { return nil }
+            let trace = LambdaText.xrayTraceID(line)
+            for i in pending.indices where pending[i].traceID == nil { pending[i].traceID = trace }
+            var n = 0
+            flush(into: &events, count: &n)
+            return .events(n)
+        case .message:
+            if LambdaText.startsRecord(line) || LambdaText.isWholeJSONObject(line) { return nil }
+            PlatformEvent.appendLine(line, to: &pending[pending.count - 1])
+            return .absorbed
+        }
+    }
+
+    /// A line that starts a record. `origin` carries what a prefix or envelope knew.
+    mutating func record(_ line: UnsafeBufferPointer<UInt8>, origin: Origin, source: SourceID,
+                         context: inout DecodeContext, into events: inout [Event]) -> DecodeOutcome {
+        var out = 0
+        // A separately delivered XRAY line still belongs to the REPORT before it.
+        if held == .report, ByteText.hasPrefix(line, "XRAY TraceId: ") {
+            if case .events(let n)? = continuation(line, into: &events) { return .events(n) }
+        }
+        flush(into: &events, count: &out)
+
+        var scope = PlatformScope(service: origin.function ?? context.facts[LambdaJSONMapping.functionFact],
+                                  instance: origin.stream, deploy: .serverless, platform: "aws-lambda",
+                                  runtime: context.facts[LambdaJSONMapping.runtimeFact],
+                                  region: context.facts[LambdaJSONMapping.regionFact])
+        if let stream = origin.stream, let known = streams[stream] {
+            scope.runtime = known.runtime ?? scope.runtime
+            scope.region = known.region ?? scope.region
+        }
+        if let t = origin.time { lastTime = t; context.lastTime = t }
+
+        // Platform lines: keyword first.
+        if ByteText.hasPrefix(line, "START RequestId: ") {
+            guard let t = lastTime else { return missing(out) }
+            var e = scope.event(t, .requestStart, source: source)
+            e.requestID = LambdaText.token(after: "RequestId: ", in: line)
+            if let v = LambdaText.token(after: "Version: ", in: line) { e.attributes.append(Attribute("version", v)) }
+            e.message = String(decoding: line, as: UTF8.self)
+            PlatformEvent.emit(e, into: &events)
+            return .events(out + 1)
+        }
+        if ByteText.hasPrefix(line, "END RequestId: ") {
+            guard let t = lastTime else { return missing(out) }
+            var e = scope.event(t, .log, level: .debug, source: source)
+            e.requestID = LambdaText.token(after: "RequestId: ", in: line)
+            e.message = String(decoding: line, as: UTF8.self)
+            PlatformEvent.emit(e, into: &events)
+            return .events(out + 1)
+        }
+        if ByteText.hasPrefix(line, "REPORT RequestId: ") {
+            guard let t = lastTime else { return missing(out) }
+            pending = LambdaText.report(line, scope: scope, time: t, source: source)
+            lastReportRequestID = pending.last?.requestID
+            held = .report
+            return out > 0 ? .events(out) : .absorbed
+        }
+        if ByteText.hasPrefix(line, "INIT_START ") {
+            guard let t = lastTime else { return missing(out) }
+            let runtime = LambdaText.token(after: "Runtime Version: ", in: line).map {
+                context.interner.intern(PlatformEvent.runtimeName($0))
+            }
+            let region = LambdaText.token(after: "Runtime Version ARN: ", in: line)
+                .flatMap(LambdaText.region(fromARN:)).map { context.interner.intern($0) }
+            if let runtime { scope.runtime = runtime; context.facts[LambdaJSONMapping.runtimeFact] = runtime }
+            if let region { scope.region = region; context.facts[LambdaJSONMapping.regionFact] = region }
+            if let stream = origin.stream {
+                if streams.count >= Self.maxStreams { streams.removeAll(keepingCapacity: true) }
+                streams[stream] = (runtime, region)
+            }
+            var e = scope.event(t, .log, source: source)
+            e.message = String(decoding: line, as: UTF8.self)
+            PlatformEvent.emit(e, into: &events)
+            return .events(out + 1)
+        }
+        if ByteText.hasPrefix(line, "XRAY TraceId: ") {
+            guard let t = lastTime else { return missing(out) }
+            var e = scope.event(t, .log, level: .debug, source: source)
+            e.traceID = LambdaText.xrayTraceID(line)
+            e.requestID = lastReportRequestID
+            e.message = String(decoding: line, as: UTF8.self)
+            PlatformEvent.emit(e, into: &events)
+            return .events(out + 1)
+        }
+        if ByteText.hasPrefix(line, "INIT_REPORT ") || ByteText.hasPrefix(line, "EXTENSION")
+            || ByteText.hasPrefix(line, "TELEMETRY") || ByteText.hasPrefix(line, "LOGS\t")
+            || ByteText.hasPrefix(line, "RESTORE_") {
+            guard let t = lastTime else { return missing(out) }
+            var e = scope.event(t, .log, level: .debug, source: source)
+            if let status = LambdaText.token(after: "Status: ", in: line) {
+                e.level = .error
+                e.attributes.append(Attribute("outcome", status))
+            }
+            if let initMS = ByteText.number(after: "Init Duration: ", in: line) {
+                e.attributes.append(Attribute("init_ms", LambdaJSONMapping.format(initMS)))
+            }
+            e.message = String(decoding: line, as: UTF8.self)
+            PlatformEvent.emit(e, into: &events)
+            return .events(out + 1)
+        }
+        if ByteText.hasPrefix(line, "RequestId: ") {
+            // `RequestId: … Error: Runtime exited with error: exit status 1` then `Runtime.ExitError`.
+            guard let t = lastTime else { return missing(out) }
+            var e = scope.event(t, .log, level: .error, source: source)
+            e.requestID = LambdaText.token(after: "RequestId: ", in: line)
+            e.attributes.append(Attribute("outcome", "error"))
+            e.message = String(decoding: line, as: UTF8.self)
+            pending = [e]
+            held = .message
+            return out > 0 ? .events(out) : .absorbed
+        }
+
+        // A whole JSON object: a JSON-format record, or an app logger writing JSON straight to stdout (pino, Powertools).
+        if LambdaText.isWholeJSONObject(line), let outcome = jsonRecord(line, origin: origin, scope: scope, source: source,
+                                                                        context: &context, into: &events) {
+            if case .events(let n) = outcome { return .events(out + n) }
+            return out > 0 ? .events(out) : outcome
+        }
+
+        // App lines.
+        guard let app = LambdaText.appLine(line) else {
+            if origin.time != nil, let t = lastTime {
+                // A prefixed line in no runtime's shape: a raw stdout write. Still the function's.
+                var e = scope.event(t, .log, source: source)
+                e.message = String(decoding: line, as: UTF8.self)
+                pending = [e]
+                held = .message
+                return out > 0 ? .events(out) : .absorbed
+            }
+            return out > 0 ? .events(out) : .malformed(.unrecognised)
+        }
+        if origin.time == nil, let t = app.time { lastTime = t; context.lastTime = t }
+        guard let t = lastTime else { return missing(out) }
+        var e = scope.event(t, .log, level: app.level ?? .info, source: source)
+        e.requestID = app.requestID
+        let message = ByteText.slice(line, app.messageStart, line.count)
+        if ByteText.hasPrefix(message, "Task timed out after ") {
+            e.level = .error
+            e.attributes.append(Attribute("outcome", "timeout"))
+        }
+        let text = String(decoding: message, as: UTF8.self)
+        if !EmbeddedJSON.mergeIfJSON(text, into: &e, context: &context) {
+            e.message = text
+        } else if let rid = app.requestID, e.correlationID == rid {
+            e.correlationID = nil
+        }
+        if let rid = app.requestID { e.requestID = rid }
+        pending = [e]
+        held = .message
+        return out > 0 ? .events(out) : .absorbed
+    }
+
+    private mutating func jsonRecord(_ line: UnsafeBufferPointer<UInt8>, origin: Origin, scope: PlatformScope,
+                                     source: SourceID, context: inout DecodeContext,
+                                     into events: inout [Event]) -> DecodeOutcome? {
+        do throws(JSONTape.Failure) { try tape.parse(line) } catch { return nil }
+        let doc = JSONDocument(tape: tape, bytes: line)
+        if LambdaJSONMapping.recognises(doc, doc.root) {
+            var s = scope
+            let outcome = LambdaJSONMapping.map(doc, doc.root, scope: &s, fallbackTime: origin.time ?? lastTime,
+                                                source: source, context: &context, into: &events)
+            if let t = events.last?.time, case .events = outcome { lastTime = t }
+            return outcome
+        }
+        var e = scope.event(origin.time ?? lastTime ?? .zero, source: source)
+        let timed = EmbeddedJSON.mergeKeepingTime(doc, doc.root, into: &e, context: &context)
+        if let t = origin.time {
+            // The platform's receive time orders the stream, as for every other line of it.
+            e.time = t
+        } else if timed {
+            lastTime = e.time
+            context.lastTime = e.time
+        } else if let t = lastTime {
+            e.time = t
+        } else {
+            return .malformed(.missingFields)
+        }
+        if e.message == nil { e.message = String(decoding: line, as: UTF8.self) }
+        PlatformEvent.emit(e, into: &events)
+        return .events(1)
+    }
+
+    private func missing(_ out: Int) -> DecodeOutcome {
+        out > 0 ? .events(out) : .malformed(.missingFields)
+    }
+}
+
+/// The shapes of Lambda's text lines.
+enum LambdaText {
+    typealias Bytes = UnsafeBufferPointer<UInt8>
+
+    /// `aws logs tail`'s `<RFC 3339> <log stream> <message>` (or SAM's `<log stream> <time> <message>`):
+    /// the origin and where the message starts.
+    static func tailPrefix(_ b: Bytes, context: inout DecodeContext) -> (LambdaLineMapper.Origin, Int)? {
+        guard !b.isEmpty, ByteText.isDigit(b[0]) else { return nil }
+        var p = 0
+        var time: Timestamp?
+        var stream: Range<Int>?
+        for _ in 0..<2 {
+            if time == nil, let (t, e) = PlatformTime.parse(b, at: p), e < b.count, b[e] == 0x20 {
+                time = t
+                p = e + 1
+            } else if stream == nil {
+                let e = ByteText.tokenEnd(b, p)
+                guard let open = ByteText.find(ByteText.slice(b, p, e), "["), ByteText.find(ByteText.slice(b, p, e), "]") != nil,
+                      open >= 0, e < b.count else { return nil }
+                stream = p..<e
+                p = e + 1
+            }
+        }
+        guard let time, let stream else { return nil }
+        let name = ByteText.slice(b, stream.lowerBound, stream.upperBound)
+        var origin = LambdaLineMapper.Origin(time: time)
+        origin.stream = context.interner.intern(name)
+        origin.function = function(fromStream: name).map { context.interner.intern($0) }
+        return (origin, p)
+    }
+
+    /// `2026/11/23/checkout[$LATEST]0123…` → `checkout` (streams in a shared log group name their
+    /// function; the default `2026/11/23/[$LATEST]…` does not).
+    static func function(fromStream b: Bytes) -> Bytes? {
+        var slashes = 0
+        var start = 0
+        for i in 0..<b.count {
+            if b[i] == UInt8(ascii: "/") { slashes += 1; start = i + 1; if slashes == 3 { break } }
+        }
+        guard slashes == 3, let open = ByteText.find(b, "[", from: start), open > start else { return nil }
+        return ByteText.slice(b, start, open)
+    }
+
+    static func function(fromStream s: String) -> String? {
+        var s = s
+        return s.withUTF8 { b in function(fromStream: b).map { String(decoding: $0, as: UTF8.self) } }
+    }
+
+    /// `/aws/lambda/checkout` → `checkout`.
+    static func function(fromGroup g: String) -> String? {
+        let prefix = "/aws/lambda/"
+        guard g.hasPrefix(prefix), g.utf8.count > prefix.utf8.count else { return nil }
+        return String(g.dropFirst(prefix.count))
+    }
+
+    /// `arn:aws:lambda:us-east-1::runtime:…` → `us-east-1`.
+    static func region(fromARN arn: String) -> String? {
+        let parts = arn.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count > 4, parts[0] == "arn", !parts[3].isEmpty else { return nil }
+        return String(parts[3])
+    }
+
+    /// Whether a line is in this format (for detection): an `aws logs tail` prefix, a platform
+    /// keyword line, or a runtime's app line with its request id (or `undefined`) after the time.
+    static func recognises(_ b: Bytes) -> Bool {
+        guard !b.isEmpty else { return false }
+        switch b[0] {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"):
+            if let (_, e) = PlatformTime.parse(b), e < b.count, b[e] == 0x20 {
+                let s = e + 1
+                let te = ByteText.tokenEnd(b, s)
+                if let open = ByteText.find(ByteText.slice(b, s, te), "["), open > 0,
+                   ByteText.find(ByteText.slice(b, s, te), "]") != nil { return true }
+            }
+            if let (_, e) = PlatformTime.parse(b), e < b.count, ByteText.isSpace(b[e]) {
+                let s = e + 1
+                var te = s
+                while te < b.count, !ByteText.isSpace(b[te]) { te += 1 }
+                return te < b.count && isRequestIDToken(b, s, te)
+            }
+            // SAM's `<log stream> <time> <message>`.
+            let te = ByteText.tokenEnd(b, 0)
+            return te < b.count && ByteText.find(ByteText.slice(b, 0, te), "[$") != nil
+                && PlatformTime.parse(b, at: te + 1) != nil
+        case UInt8(ascii: "["):
+            guard let app = appLine(b) else { return false }
+            return app.time != nil || ByteText.hasPrefix(b, "[ERROR] ")
+        default:
+            return startsRecord(b)
+        }
+    }
+
+    /// A complete JSON object on one line is a record of its own (another format's line), never the
+    /// continuation of a message: a pretty-printed object inside a message starts with a lone `{`.
+    static func isWholeJSONObject(_ b: Bytes) -> Bool {
+        guard b.count >= 2, b[0] == UInt8(ascii: "{"), b[b.count - 1] == UInt8(ascii: "}") else { return false }
+        var tape = JSONTape(maxDepth: 64, maxNodes: 1 << 16)
+        do throws(JSONTape.Failure) { try tape.parse(b) } catch { return false }
+        return true
+    }
+
+    /// Whether a line without prefix starts a record of its own rather than continuing one.
+    static func startsRecord(_ b: Bytes) -> Bool {
+        if b.isEmpty { return false }
+        switch b[0] {
+        case UInt8(ascii: "S"): return hasPrefix(b, "START RequestId: ")
+        case UInt8(ascii: "E"): return hasPrefix(b, "END RequestId: ") || hasPrefix(b, "EXTENSION")
+        case UInt8(ascii: "R"): return hasPrefix(b, "REPORT RequestId: ") || hasPrefix(b, "RequestId: ") || hasPrefix(b, "RESTORE_")
+        case UInt8(ascii: "I"): return hasPrefix(b, "INIT_START ") || hasPrefix(b, "INIT_REPORT ")
+        case UInt8(ascii: "X"): return hasPrefix(b, "XRAY TraceId: ")
+        case UInt8(ascii: "T"): return hasPrefix(b, "TELEMETRY")
+        case UInt8(ascii: "["): return appLine(b) != nil
+        case UInt8(ascii: "0")...UInt8(ascii: "9"):
+            guard let (_, e) = PlatformTime.parse(b) else { return false }
+            return e < b.count && ByteText.isSpace(b[e])
+        default: return false
+        }
+    }
+
+    @inline(__always)
+    private static func hasPrefix(_ b: Bytes, _ w: StaticString) -> Bool { ByteText.hasPrefix(b, w) }
+
+    /// The token after `key` (`RequestId: `), up to a space or tab.
+    static func token(after key: StaticString, in b: Bytes) -> String? {
+        ByteText.value(after: key, in: b).map { ByteText.string(b, $0.lowerBound, $0.upperBound) }
+    }
+
+    static func xrayTraceID(_ b: Bytes) -> String? {
+        guard let r = ByteText.value(after: "TraceId: ", in: b) else { return nil }
+        return PlatformIDs.traceID(xrayRoot: ByteText.slice(b, r.lowerBound, r.upperBound))
+    }
+
+    /// `Duration: ` that is not `Billed Duration: `, `Init Duration: ` or `Restore Duration: `.
+    private static func plainDuration(_ b: Bytes) -> Double? {
+        var from = 0
+        while let k = ByteText.find(b, "Duration: ", from: from) {
+            let qualified = (k >= 7 && ByteText.hasPrefix(b, "Billed ", at: k - 7))
+                || (k >= 5 && ByteText.hasPrefix(b, "Init ", at: k - 5))
+                || (k >= 8 && ByteText.hasPrefix(b, "Restore ", at: k - 8))
+            if !qualified { return ByteText.number(after: "Duration: ", in: b, from: k) }
+            from = k + 1
+        }
+        return nil
+    }
+
+    /// `REPORT RequestId: … Duration: … Init Duration: … Status: timeout`: the request's end, and
+    /// before it the cold start when the report carries an init duration.
+    static func report(_ b: Bytes, scope: PlatformScope, time t: Timestamp, source: SourceID) -> [Event] {
+        let requestID = token(after: "RequestId: ", in: b)
+        let initMS = ByteText.number(after: "Init Duration: ", in: b)
+        var out: [Event] = []
+        if let initMS {
+            var s = scope.event(t, .instanceStart, source: source)
+            s.requestID = requestID
+            s.initMS = initMS
+            s.coldStart = true
+            s.message = "cold start"
+            out.append(s)
+        }
+        var e = scope.event(t, .requestEnd, source: source)
+        e.requestID = requestID
+        e.durationMS = plainDuration(b)
+        e.initMS = initMS
+        e.coldStart = initMS != nil ? true : nil
+        e.message = String(decoding: b, as: UTF8.self)
+        if let v = ByteText.number(after: "Billed Duration: ", in: b) { e.attributes.append(Attribute("billed_ms", LambdaJSONMapping.format(v))) }
+        if let v = ByteText.number(after: "Memory Size: ", in: b) { e.attributes.append(Attribute("memory_mb", LambdaJSONMapping.format(v))) }
+        if let v = ByteText.number(after: "Max Memory Used: ", in: b) { e.attributes.append(Attribute("max_memory_used_mb", LambdaJSONMapping.format(v))) }
+        if let v = ByteText.number(after: "Restore Duration: ", in: b) { e.attributes.append(Attribute("restore_ms", LambdaJSONMapping.format(v))) }
+        if let status = token(after: "Status: ", in: b), status != "success" {
+            e.level = .error
+            e.attributes.append(Attribute("outcome", status))
+            if let r = ByteText.find(b, "Error Type: ") {
+                let s = r + 12
+                e.attributes.append(Attribute("errorType", ByteText.string(b, s, ByteText.tokenEnd(b, s))))
+            }
+        }
+        out.append(e)
+        return out
+    }
+
+    struct AppLine {
+        var time: Timestamp?
+        var requestID: String?
+        var level: Level?
+        var messageStart: Int
+    }
+
+    /// Node.js `<time>\t<requestId>\t<LEVEL>\t<message>` (request id `undefined` during init; no level
+    /// on `Task timed out` lines) or Python `[LEVEL]\t<time>\t<requestId>\t<message>`.
+    static func appLine(_ b: Bytes) -> AppLine? {
+        var p = 0
+        var level: Level?
+        if !b.isEmpty, b[0] == UInt8(ascii: "[") {
+            guard let close = ByteText.find(ByteText.slice(b, 0, min(b.count, 12)), "]"), close > 1,
+                  let l = Level(name: ByteText.string(b, 1, close)) else { return nil }
+            level = l
+            p = close + 1
+            guard p < b.count, ByteText.isSpace(b[p]) else { return AppLine(level: l, messageStart: p) }
+            p += 1
+            guard let (t, e) = PlatformTime.parse(b, at: p), e < b.count, ByteText.isSpace(b[e]) else {
+                // `[ERROR] Runtime.ImportModuleError: …`: a level and a message only.
+                return AppLine(level: l, messageStart: p)
+            }
+            var a = AppLine(time: t, level: l, messageStart: e + 1)
+            let idEnd = fieldEnd(b, e + 1)
+            a.requestID = requestID(b, e + 1, idEnd)
+            a.messageStart = min(b.count, idEnd + 1)
+            return a
+        }
+        guard let (t, e) = PlatformTime.parse(b, at: 0), e < b.count, ByteText.isSpace(b[e]) else { return nil }
+        var a = AppLine(time: t, messageStart: e + 1)
+        p = e + 1
+        let idEnd = fieldEnd(b, p)
+        guard isRequestIDToken(b, p, idEnd) else { return a }
+        a.requestID = requestID(b, p, idEnd)
+        p = min(b.count, idEnd + 1)
+        a.messageStart = p
+        let levelEnd = fieldEnd(b, p)
+        if levelEnd - p <= 5, levelEnd > p, allUpper(b, p, levelEnd), let l = Level(name: ByteText.string(b, p, levelEnd)) {
+            a.level = l
+            a.messageStart = min(b.count, levelEnd + 1)
+        }
+        _ = level
+        return a
+    }
+
+    /// The end of a tab-separated field (or space-separated, when a tool turned tabs into spaces).
+    private static func fieldEnd(_ b: Bytes, _ p: Int) -> Int {
+        var e = p
+        while e < b.count, b[e] != 0x09, b[e] != 0x20 { e += 1 }
+        return e
+    }
+
+    private static func allUpper(_ b: Bytes, _ s: Int, _ e: Int) -> Bool {
+        for i in s..<e where !(b[i] >= 0x41 && b[i] <= 0x5a) { return false }
+        return true
+    }
+
+    /// A UUID, or `undefined`/`None`/empty during init.
+    static func isRequestIDToken(_ b: Bytes, _ s: Int, _ e: Int) -> Bool {
+        if e - s == 36 { return b[s + 8] == UInt8(ascii: "-") && b[s + 13] == UInt8(ascii: "-") }
+        let t = ByteText.slice(b, s, e)
+        return ByteText.hasPrefix(t, "undefined") && t.count == 9 || ByteText.hasPrefix(t, "None") && t.count == 4
+    }
+
+    private static func requestID(_ b: Bytes, _ s: Int, _ e: Int) -> String? {
+        guard e - s == 36 else { return nil }
+        return ByteText.string(b, s, e)
+    }
+}

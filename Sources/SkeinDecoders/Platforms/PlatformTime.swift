@@ -1,0 +1,86 @@
+import SkeinCore
+
+/// Timestamps at the start of a text line, where the line goes on after them.
+///
+/// `TimeParsing` reads a whole value; a line prefix also needs to know where the time ends. Covers
+/// RFC 3339 (`2026-11-23T10:00:00.123Z`, `…123000+00:00`) and Postgres' `%m`/`%t`
+/// (`2026-11-23 10:00:00.123 UTC`).
+enum PlatformTime {
+    /// Parses a timestamp at `b[start...]`; returns it and the index just past it.
+    static func parse(_ b: UnsafeBufferPointer<UInt8>, at start: Int = 0) -> (Timestamp, Int)? {
+        let n = b.count
+        var p = start
+        func digits(_ count: Int) -> Int64? {
+            guard p + count <= n else { return nil }
+            var v: Int64 = 0
+            for k in 0..<count {
+                let c = b[p + k]
+                guard ByteText.isDigit(c) else { return nil }
+                v = v * 10 + Int64(c - 0x30)
+            }
+            p += count
+            return v
+        }
+        func expect(_ c: UInt8) -> Bool {
+            guard p < n, b[p] == c else { return false }
+            p += 1
+            return true
+        }
+        guard let year = digits(4), expect(UInt8(ascii: "-")), let month = digits(2), expect(UInt8(ascii: "-")),
+              let day = digits(2) else { return nil }
+        guard p < n, b[p] == UInt8(ascii: "T") || b[p] == UInt8(ascii: "t") || b[p] == 0x20 else { return nil }
+        p += 1
+        guard let hour = digits(2), expect(UInt8(ascii: ":")), let minute = digits(2), expect(UInt8(ascii: ":")),
+              let second = digits(2) else { return nil }
+        guard (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
+        var nanos: Int64 = 0
+        if p < n, b[p] == UInt8(ascii: ".") || b[p] == UInt8(ascii: ",") {
+            p += 1
+            var scale: Int64 = 100_000_000
+            var any = false
+            while p < n, ByteText.isDigit(b[p]) {
+                nanos += Int64(b[p] - 0x30) * scale
+                scale /= 10
+                any = true
+                p += 1
+            }
+            guard any else { return nil }
+        }
+        var offsetSeconds: Int64 = 0
+        if p < n {
+            let c = b[p]
+            if c == UInt8(ascii: "Z") || c == UInt8(ascii: "z") {
+                p += 1
+            } else if c == UInt8(ascii: "+") || c == UInt8(ascii: "-") {
+                let sign: Int64 = c == UInt8(ascii: "-") ? -1 : 1
+                p += 1
+                guard let oh = digits(2) else { return nil }
+                _ = expect(UInt8(ascii: ":"))
+                let om = digits(2) ?? 0
+                offsetSeconds = sign * (oh * 3600 + om * 60)
+            } else if c == 0x20, p + 1 < n, b[p + 1] >= 0x41 && b[p + 1] <= 0x5a {
+                // A zone abbreviation (Postgres prints `log_timezone`'s: `UTC`, `GMT`, `CET`). Only UTC
+                // and GMT are unambiguous; the others are read as UTC rather than guessed.
+                var e = p + 1
+                while e < n, (b[e] >= 0x41 && b[e] <= 0x5a) || b[e] == UInt8(ascii: "/") || (b[e] >= 0x61 && b[e] <= 0x7a) {
+                    e += 1
+                }
+                if e - p - 1 <= 6 { p = e }
+            }
+        }
+        let days = Timestamp.days(year: year, month: month, day: day)
+        let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
+        return (Timestamp(nanos: secs * 1_000_000_000 + nanos), p)
+    }
+
+    /// Parses a whole string value (JSON fields): RFC 3339, or an epoch number as digits.
+    static func parseValue(_ b: UnsafeBufferPointer<UInt8>) -> Timestamp? {
+        TimeParsing.parse(b)
+    }
+
+    /// An epoch number in any unit, told apart by magnitude.
+    static func epoch(_ d: Double) -> Timestamp? {
+        guard d.isFinite, d > 0 else { return nil }
+        return TimeParsing.epoch(d)
+    }
+}

@@ -1,0 +1,257 @@
+import SkeinCore
+
+/// PostgreSQL's server log (stderr format) with `log_connections` / `log_disconnections`.
+///
+/// Reads any `log_line_prefix` that starts with the time (`%m`/`%t`) and has the pid in brackets
+/// (`%m [%p] `, the PG15 default; `%m [%p] %q%u@%d `; `%t [%p]: [%l-1] user=%u,db=%d,app=%a `):
+/// the severity (`LOG:`, `FATAL:`, ...) is found after the prefix. Connections become `db.connect`
+/// / `db.disconnect` (instance = the backend's pid, with `application_name` remembered from the
+/// authorized line so the disconnection is attributed too); refusals and terminations become
+/// `db.error`. `DETAIL:`/`HINT:`/`STATEMENT:` lines and tab-indented lines continue the entry
+/// before them.
+public struct PostgresLogDecoder: TextFrameDecoder {
+    public let name = "postgres"
+    private var interner = Interner()
+    private var pending: Event?
+    /// The attribute that indented lines continue (a multi-line `STATEMENT:`), else the message.
+    private var continuing: String?
+    /// Who each live backend is, from its `connection authorized` line; bounded.
+    private var sessions: [Int: Session] = [:]
+    private static let maxSessions = 65_536
+
+    private struct Session {
+        var user: String?
+        var database: String?
+        var application: String?
+    }
+
+    public init() {}
+
+    public func recognises(_ frame: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let entry = Self.parse(frame) else { return false }
+        return entry.pid != nil
+    }
+
+    public mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID,
+                                into events: inout [Event]) -> DecodeOutcome {
+        if continues(frame) { return .absorbed }
+        let line = ByteText.slice(frame, 0, ByteText.trimmedEnd(frame, 0, frame.count))
+        if line.isEmpty { return .absorbed }
+        if line[0] == 0x09 || line[0] == 0x20 { return .malformed(.unrecognised) }
+        guard let entry = Self.parse(line) else { return .malformed(.unrecognised) }
+        var out = 0
+        if let p = pending {
+            PlatformEvent.emit(p, into: &events)
+            out += 1
+        }
+        pending = event(entry, line: line, source: source)
+        continuing = nil
+        return out > 0 ? .events(out) : .absorbed
+    }
+
+    public mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID, context: inout DecodeContext,
+                                into events: inout [Event]) -> DecodeOutcome {
+        let outcome = decode(frame, source: source, into: &events)
+        if let t = pending?.time { context.lastTime = t }
+        return outcome
+    }
+
+    public mutating func continueFrame(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID,
+                                       context: inout DecodeContext, into events: inout [Event]) -> Bool {
+        continues(frame)
+    }
+
+    /// Merges a line into the held entry when it continues it: an indented line, or a
+    /// `DETAIL:`/`HINT:`/`STATEMENT:`/`CONTEXT:` line of the same backend.
+    private mutating func continues(_ frame: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard var p = pending else { return false }
+        let line = ByteText.slice(frame, 0, ByteText.trimmedEnd(frame, 0, frame.count))
+        if line.isEmpty { return false }
+        if line[0] == 0x09 || line[0] == 0x20 {
+            if let key = continuing, let i = p.attributes.lastIndex(where: { $0.key == key }),
+               p.attributes[i].value.utf8.count + line.count < PlatformEvent.maxMessageBytes {
+                p.attributes[i].value += "\n" + String(decoding: line, as: UTF8.self)
+            } else {
+                PlatformEvent.appendLine(line, to: &p)
+            }
+            pending = p
+            return true
+        }
+        guard let entry = Self.parse(line), entry.severity.isContinuation,
+              p.attribute("pid") == entry.pid.map(String.init) else { return false }
+        p.attributes.append(Attribute(entry.severity.attributeKey, ByteText.string(line, entry.textStart, line.count)))
+        if entry.severity == .detail || entry.severity == .hint {
+            PlatformEvent.appendLine(ByteText.slice(line, entry.severityStart, line.count), to: &p)
+        }
+        pending = p
+        continuing = entry.severity.attributeKey
+        return true
+    }
+
+    public mutating func flush(source: SourceID, into events: inout [Event]) {
+        if let p = pending { PlatformEvent.emit(p, into: &events) }
+        pending = nil
+    }
+
+    enum Severity: Equatable {
+        case debug, info, notice, warning, error, log, fatal, panic
+        case detail, hint, statement, context, query, location
+
+        var isContinuation: Bool {
+            switch self {
+            case .detail, .hint, .statement, .context, .query, .location: return true
+            default: return false
+            }
+        }
+
+        var attributeKey: String {
+            switch self {
+            case .detail: "detail"
+            case .hint: "hint"
+            case .statement: "statement"
+            case .context: "context"
+            case .query: "query"
+            case .location: "location"
+            default: "message"
+            }
+        }
+
+        /// FATAL ends one session, not the server: an error for Skein. PANIC takes the server down.
+        var level: Level {
+            switch self {
+            case .debug: .debug
+            case .info, .notice, .log: .info
+            case .warning: .warn
+            case .error, .fatal: .error
+            case .panic: .fatal
+            default: .info
+            }
+        }
+    }
+
+    struct Entry {
+        var time: Timestamp
+        var pid: Int?
+        var user: String?
+        var database: String?
+        var application: String?
+        var severity: Severity
+        var severityStart: Int
+        var textStart: Int
+    }
+
+    private static let severities: [(StaticString, Severity)] = [
+        ("LOG:", .log), ("FATAL:", .fatal), ("ERROR:", .error), ("WARNING:", .warning), ("DETAIL:", .detail),
+        ("HINT:", .hint), ("STATEMENT:", .statement), ("CONTEXT:", .context), ("PANIC:", .panic),
+        ("NOTICE:", .notice), ("INFO:", .info), ("QUERY:", .query), ("LOCATION:", .location),
+        ("DEBUG1:", .debug), ("DEBUG2:", .debug), ("DEBUG3:", .debug), ("DEBUG4:", .debug), ("DEBUG5:", .debug),
+    ]
+
+    /// The prefix's time, pid and session facts, and where the severity and text start.
+    static func parse(_ b: UnsafeBufferPointer<UInt8>) -> Entry? {
+        guard let (time, afterTime) = PlatformTime.parse(b) else { return nil }
+        var p = afterTime
+        var pid: Int?
+        var user: String?
+        var database: String?
+        var application: String?
+        // Scan prefix tokens until the severity word.
+        var guardCount = 0
+        while p < b.count, guardCount < 16 {
+            guardCount += 1
+            p = ByteText.skipSpaces(b, p)
+            guard p < b.count else { return nil }
+            for (word, sev) in severities where ByteText.hasPrefix(b, word, at: p) {
+                let textStart = ByteText.skipSpaces(b, p + word.utf8CodeUnitCount)
+                return Entry(time: time, pid: pid, user: user, database: database, application: application,
+                             severity: sev, severityStart: p, textStart: textStart)
+            }
+            let e = ByteText.tokenEnd(b, p)
+            let token = ByteText.slice(b, p, e)
+            if pid == nil, token.count >= 3, token[0] == UInt8(ascii: "["), let close = ByteText.find(token, "]") {
+                // `[12345]` or `[12345]:` (the pid), not `[3-1]` (the line number).
+                let inner = ByteText.slice(token, 1, close)
+                if let n = NumberParsing.int(inner) { pid = n }
+            } else if let at = ByteText.find(token, "@"), at > 0, at < token.count - 1,
+                      ByteText.find(token, "=") == nil {
+                // `%u@%d`
+                user = ByteText.string(token, 0, at)
+                database = ByteText.string(token, at + 1, token.count)
+            } else if ByteText.find(token, "=") != nil {
+                // `user=%u,db=%d,app=%a,client=%h`
+                if let r = ByteText.field("user=", in: token, from: 0) { user = ByteText.string(token, r.lowerBound, r.upperBound) }
+                if let r = ByteText.field("db=", in: token, from: 0) { database = ByteText.string(token, r.lowerBound, r.upperBound) }
+                if let r = ByteText.field("app=", in: token, from: 0) { application = ByteText.string(token, r.lowerBound, r.upperBound) }
+            }
+            p = e
+        }
+        return nil
+    }
+
+    private mutating func event(_ entry: Entry, line b: UnsafeBufferPointer<UInt8>, source: SourceID) -> Event {
+        var e = Event(time: entry.time, kind: .log, level: entry.severity.level, source: source, service: "postgres",
+                      deploy: .server, platform: "postgres")
+        let text = ByteText.slice(b, entry.textStart, b.count)
+        e.message = String(decoding: ByteText.slice(b, entry.severityStart, b.count), as: UTF8.self)
+        if let pid = entry.pid {
+            e.instance = interner.intern(String(pid))
+            e.attributes.append(Attribute("pid", String(pid)))
+        }
+        var session = entry.pid.flatMap { sessions[$0] } ?? Session()
+        if let u = entry.user { session.user = u }
+        if let d = entry.database, d != "[unknown]" { session.database = d }
+        if let a = entry.application, a != "[unknown]" { session.application = a }
+
+        if ByteText.hasPrefix(text, "connection authorized: ") {
+            e.kind = .dbConnect
+            if let r = ByteText.field("user=", in: text, from: 0) { session.user = ByteText.string(text, r.lowerBound, r.upperBound) }
+            if let r = ByteText.field("database=", in: text, from: 0) { session.database = ByteText.string(text, r.lowerBound, r.upperBound) }
+            if let r = ByteText.field("application_name=", in: text, from: 0) {
+                session.application = ByteText.string(text, r.lowerBound, r.upperBound)
+            }
+            if ByteText.find(text, "SSL enabled", from: 0) != nil { e.attributes.append(Attribute("ssl", "true")) }
+            remember(entry.pid, session)
+        } else if ByteText.hasPrefix(text, "disconnection: ") {
+            e.kind = .dbDisconnect
+            if let r = ByteText.value(after: "session time: ", in: text) {
+                e.durationMS = Self.sessionMS(ByteText.slice(text, r.lowerBound, r.upperBound))
+            }
+            if let r = ByteText.field("user=", in: text, from: 0) { session.user = ByteText.string(text, r.lowerBound, r.upperBound) }
+            if let r = ByteText.field("database=", in: text, from: 0) { session.database = ByteText.string(text, r.lowerBound, r.upperBound) }
+            if let r = ByteText.field("host=", in: text, from: 0) { e.attributes.append(Attribute("client_host", ByteText.string(text, r.lowerBound, r.upperBound))) }
+            if let pid = entry.pid { sessions[pid] = nil }
+        } else if ByteText.hasPrefix(text, "connection received: ") {
+            if let r = ByteText.field("host=", in: text, from: 0) { e.attributes.append(Attribute("client_host", ByteText.string(text, r.lowerBound, r.upperBound))) }
+            e.level = .debug
+        } else if entry.severity == .fatal || entry.severity == .error || entry.severity == .panic,
+                  let kind = DBErrorClassifier.classify(bytes: text) {
+            e.kind = .dbError
+            e.dbError = kind
+        }
+        if let u = session.user { e.attributes.append(Attribute("user", u)) }
+        if let d = session.database { e.attributes.append(Attribute("database", d)) }
+        if let a = session.application, !a.isEmpty {
+            e.attributes.append(Attribute("application_name", interner.intern(a)))
+        }
+        return e
+    }
+
+    private mutating func remember(_ pid: Int?, _ session: Session) {
+        guard let pid else { return }
+        if sessions.count >= Self.maxSessions, sessions[pid] == nil { sessions.removeAll(keepingCapacity: true) }
+        sessions[pid] = session
+    }
+
+    /// `0:00:01.234` (hours:minutes:seconds) → milliseconds.
+    static func sessionMS(_ b: UnsafeBufferPointer<UInt8>) -> Double? {
+        var parts: [Double] = []
+        var s = 0
+        for i in 0...b.count where i == b.count || b[i] == UInt8(ascii: ":") {
+            guard let v = NumberParsing.double(ByteText.slice(b, s, i)) else { return nil }
+            parts.append(v)
+            s = i + 1
+        }
+        guard parts.count == 3 else { return nil }
+        return ((parts[0] * 60 + parts[1]) * 60 + parts[2]) * 1000
+    }
+}

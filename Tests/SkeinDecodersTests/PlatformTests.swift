@@ -1,0 +1,281 @@
+import XCTest
+import SkeinCore
+@testable import SkeinDecoders
+
+final class DBErrorClassifierTests: XCTestCase {
+    func testClientAndServerMessages() {
+        let cases: [(String, DBErrorKind?)] = [
+            ("FATAL:  sorry, too many clients already", .tooManyClients),
+            ("Invalid `prisma.user.findMany()` invocation: Timed out fetching a new connection from the connection pool. (Current connection pool timeout: 10, connection limit: 5)", .poolTimeout),
+            ("PrismaClientKnownRequestError: code P2024", .poolTimeout),
+            ("Error querying the database: Too many database connections opened: FATAL: sorry, too many clients already", .tooManyClients),
+            ("{\"code\":\"P2037\",\"clientVersion\":\"5.22.0\"}", .tooManyClients),
+            ("Error: timeout exceeded when trying to connect", .poolTimeout),
+            ("Error: Connection terminated unexpectedly", .connectionLost),
+            ("psycopg.OperationalError: connection failed: connection to server at \"10.0.0.5\", port 5432 failed: FATAL:  sorry, too many clients already", .tooManyClients),
+            ("psycopg_pool.PoolTimeout: couldn't get a connection after 30.00 sec", .poolTimeout),
+            ("failed to connect to `host=db user=app database=shop`: server error (FATAL: sorry, too many clients already (SQLSTATE 53300))", .tooManyClients),
+            ("pq: error code 53300", .tooManyClients),
+            ("FATAL:  remaining connection slots are reserved for non-replication superuser connections", .reservedSlots),
+            ("FATAL:  remaining connection slots are reserved for roles with the SUPERUSER attribute", .reservedSlots),
+            ("server error (FATAL: remaining connection slots are reserved for roles with the SUPERUSER attribute (SQLSTATE 53300))", .reservedSlots),
+            ("FATAL:  terminating connection due to administrator command", .connectionLost),
+            ("server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally", .connectionLost),
+            ("TOO MANY CLIENTS", .tooManyClients),
+            // Not DB failures.
+            ("connection authorized: user=app database=shop", nil),
+            ("processed 53300 rows", nil),
+            ("order P20245 shipped", nil),
+            ("request timed out after 30s", nil),
+            ("HTTP 503 from upstream", nil),
+            ("", nil),
+        ]
+        for (message, expected) in cases {
+            XCTAssertEqual(DBErrorClassifier.classify(message), expected, message)
+        }
+    }
+
+    func testApplyTurnsLogLinesIntoDBErrorsAndKeepsKnownErrors() {
+        var e = Event(time: .zero, message: "acquire failed")
+        e.attributes = [Attribute("err.message", "timeout exceeded when trying to connect")]
+        DBErrorClassifier.apply(to: &e)
+        XCTAssertEqual(e.kind, .dbError)
+        XCTAssertEqual(e.dbError, .poolTimeout)
+        XCTAssertEqual(e.level, .error)
+
+        var end = Event(time: .zero, kind: .requestEnd, level: .warn, message: "sorry, too many clients already")
+        DBErrorClassifier.apply(to: &end)
+        XCTAssertEqual(end.kind, .requestEnd, "only plain log lines change kind")
+        XCTAssertEqual(end.dbError, .tooManyClients)
+
+        var known = Event(time: .zero, dbError: .other, message: "too many clients")
+        DBErrorClassifier.apply(to: &known)
+        XCTAssertEqual(known.dbError, .other)
+
+        var unrelated = Event(time: .zero, message: "fine")
+        unrelated.attributes = [Attribute("user.name", "too many clients")]
+        DBErrorClassifier.apply(to: &unrelated)
+        XCTAssertNil(unrelated.dbError, "only error-like fields are searched")
+    }
+}
+
+final class PlatformDetectionTests: XCTestCase {
+    func testEachLineOfAMixedFileGoesToItsDecoder() throws {
+        let r = PlatformFeed.auto(try PlatformFeed.fixture("detection", "mixed"))
+        XCTAssertEqual(r.formats, [
+            "aws-lambda", "aws-lambda", "aws-lambda-json", "cloudflare-workers", "vercel", "otlp-json", "postgres",
+            "skein", "logfmt", "aws-lambda", "postgres", nil,
+        ])
+        XCTAssertEqual(r.events.map(\.platform), [
+            "aws-lambda", "aws-lambda", "aws-lambda", "cloudflare-workers", "cloudflare-workers", "vercel", nil,
+            "postgres", nil, nil, "aws-lambda", "postgres",
+        ])
+    }
+
+    func testFormatNamesCoverEveryPlatform() {
+        for name in ["aws-lambda", "aws-lambda-json", "cloudflare-workers", "vercel", "otlp-json", "postgres"] {
+            XCTAssertTrue(AutoDecoder.formatNames.contains(name), name)
+        }
+    }
+
+    func testForcedPlatformFormatTakesOnlyItsLines() {
+        var d = AutoDecoder.standard(forced: "postgres")
+        var events: [Event] = []
+        let lines = [
+            #"{"ts":"2026-11-23T10:00:00Z","msg":"convention"}"#,
+            "2026-11-23 10:00:00.201 UTC [12346] FATAL:  sorry, too many clients already",
+        ]
+        var outcomes: [DecodeOutcome] = []
+        for var l in lines.map({ Array($0.utf8) }) {
+            outcomes.append(l.withUnsafeMutableBufferPointer { d.decode(UnsafeBufferPointer($0), source: SourceID(0), into: &events) })
+        }
+        d.flush(source: SourceID(0), into: &events)
+        XCTAssertEqual(outcomes[0], .malformed(.unrecognised))
+        XCTAssertEqual(events.map(\.dbError), [.tooManyClients])
+
+        var lambda = AutoDecoder.standard(forced: "aws-lambda")
+        var cw: [Event] = []
+        var payload = Array(#"{"messageType":"DATA_MESSAGE","logGroup":"/aws/lambda/fn","logStream":"2026/11/23/[$LATEST]ab","logEvents":[{"id":"1","timestamp":1795428000000,"message":"START RequestId: 9d2e1f0a-5b6c-4d7e-8f90-a1b2c3d4e5f6 Version: $LATEST\n"}]}"#.utf8)
+        _ = payload.withUnsafeMutableBufferPointer { lambda.decode(UnsafeBufferPointer($0), source: SourceID(0), into: &cw) }
+        XCTAssertEqual(cw.map(\.kind), [.requestStart], "--format aws-lambda also reads CloudWatch payloads")
+        XCTAssertEqual(cw.first?.service, "fn")
+    }
+}
+
+final class LambdaDecoderTests: XCTestCase {
+    func testColdStartReportXRayAndLinkedIDs() throws {
+        let r = PlatformFeed.auto(try PlatformFeed.fixture("aws-lambda", "node-cold-start"))
+        let cold = try XCTUnwrap(r.events.first { $0.kind == .instanceStart })
+        XCTAssertEqual(cold.initMS, 171.35)
+        XCTAssertEqual(cold.coldStart, true)
+        XCTAssertEqual(cold.instance, "2026/11/23/checkout[$LATEST]0123456789abcdef0123456789abcdef")
+        let end = try XCTUnwrap(r.events.first { $0.kind == .requestEnd })
+        XCTAssertEqual(end.durationMS, 102.25)
+        XCTAssertEqual(end.requestID, "6f1c2a4e-8d3b-4c55-9a71-0e2f3b4c5d6e")
+        // The XRAY line continued the REPORT: its root becomes the W3C trace id.
+        XCTAssertEqual(end.traceID, "4bf92f3577b34da6a3ce929d0e0e4736")
+        // The app's JSON line carries its correlation id beside the Lambda request id: one trace.
+        let app = try XCTUnwrap(r.events.first { $0.correlationID == "req-7f3a" })
+        XCTAssertEqual(app.requestID, end.requestID)
+        XCTAssertEqual(app.traceID, end.traceID, "traceparent and X-Ray root name the same trace")
+        // Init lines log `undefined` for the request id.
+        let initLine = try XCTUnwrap(r.events.first { $0.message == "connecting pool max=5" })
+        XCTAssertNil(initLine.requestID)
+        XCTAssertEqual(initLine.runtime, "nodejs20")
+        XCTAssertEqual(initLine.region, "us-east-1")
+        // A multi-line ERROR keeps its stack in the message and is classified.
+        let err = try XCTUnwrap(r.events.first { $0.kind == .dbError })
+        XCTAssertEqual(err.dbError, .poolTimeout)
+        XCTAssertTrue(err.message?.contains("code: 'P2024'") == true)
+        XCTAssertTrue(r.events.contains { $0.message?.contains("\u{1B}[33m") == true }, "ANSI codes stay in messages")
+    }
+
+    func testTimeoutAndExitErrors() throws {
+        let r = PlatformFeed.auto(try PlatformFeed.fixture("aws-lambda", "python-timeout"))
+        let ends = r.events.filter { $0.kind == .requestEnd }
+        XCTAssertEqual(ends.map { $0.attribute("outcome") }, ["timeout", "error"])
+        XCTAssertEqual(ends.map(\.level), [.error, .error])
+        XCTAssertEqual(ends.last?.attribute("errorType"), "Runtime.ExitError")
+        XCTAssertTrue(r.events.contains { $0.message == "Task timed out after 3.00 seconds" && $0.attribute("outcome") == "timeout" })
+        XCTAssertEqual(r.events.first?.runtime, "python3.12")
+    }
+
+    func testDecoderOnItsOwnHoldsTheLastRecordUntilFlush() {
+        var d = LambdaTextDecoder()
+        var events: [Event] = []
+        var line = Array("2026-11-23T10:00:00.100Z\t6f1c2a4e-8d3b-4c55-9a71-0e2f3b4c5d6e\tERROR\tboom".utf8)
+        XCTAssertEqual(line.withUnsafeMutableBufferPointer { d.decode(UnsafeBufferPointer($0), source: SourceID(0), into: &events) }, .absorbed)
+        var cont = Array("    at handler (/var/task/index.js:1:1)".utf8)
+        XCTAssertEqual(cont.withUnsafeMutableBufferPointer { d.decode(UnsafeBufferPointer($0), source: SourceID(0), into: &events) }, .absorbed)
+        XCTAssertTrue(events.isEmpty)
+        d.flush(source: SourceID(0), into: &events)
+        XCTAssertEqual(events.map(\.message), ["boom\n    at handler (/var/task/index.js:1:1)"])
+        XCTAssertEqual(events.first?.level, .error)
+    }
+
+    func testRuntimeNames() {
+        XCTAssertEqual(PlatformEvent.runtimeName("nodejs:20.v13"), "nodejs20")
+        XCTAssertEqual(PlatformEvent.runtimeName("python:3.12.v30"), "python3.12")
+        XCTAssertEqual(PlatformEvent.runtimeName("java:21.v10"), "java21")
+        XCTAssertEqual(PlatformEvent.runtimeName("nodejs20.x"), "nodejs20")
+        XCTAssertEqual(LambdaText.region(fromARN: "arn:aws:lambda:eu-west-1::runtime:abc"), "eu-west-1")
+        XCTAssertEqual(LambdaText.function(fromGroup: "/aws/lambda/checkout"), "checkout")
+        XCTAssertEqual(LambdaText.function(fromStream: "2026/11/23/checkout[$LATEST]0123"), "checkout")
+        XCTAssertNil(LambdaText.function(fromStream: "2026/11/23/[$LATEST]0123"))
+    }
+
+    func testJSONFormatPlatformRecords() throws {
+        let r = PlatformFeed.auto(try PlatformFeed.fixture("aws-lambda-json", "platform-and-app"))
+        XCTAssertEqual(r.events.filter { $0.kind == .instanceStart }.map(\.initMS), [240.33])
+        let start = try XCTUnwrap(r.events.first { $0.kind == .requestStart })
+        XCTAssertEqual(start.traceID, "673e8b004bf92f3577b34da6a3ce929d")
+        XCTAssertEqual(start.service, "orders")
+        let app = try XCTUnwrap(r.events.first { $0.message == "order received" })
+        XCTAssertEqual(app.correlationID, "ord-5521")
+        XCTAssertEqual(app.requestID, start.requestID)
+        XCTAssertEqual(r.events.filter { $0.kind == .requestEnd }.map { $0.attribute("outcome") }, ["error", "timeout"])
+        XCTAssertNil(r.events.first { $0.message == "warming pool" }?.requestID)
+    }
+}
+
+final class EdgeAndDrainDecoderTests: XCTestCase {
+    func testWorkersLinkRayRequestIDAndTrace() throws {
+        let tail = PlatformFeed.auto(try PlatformFeed.fixture("cloudflare-workers", "wrangler-tail"))
+        let first = try XCTUnwrap(tail.events.first { $0.kind == .requestEnd })
+        XCTAssertEqual(first.requestID, "8e2f1a3b4c5d6e7f", "the colo suffix is dropped")
+        XCTAssertEqual(first.correlationID, "req-7f3a")
+        XCTAssertEqual(first.traceID, "4bf92f3577b34da6a3ce929d0e0e4736")
+        XCTAssertEqual(first.region, "SJC")
+        XCTAssertEqual(first.route, "/api/feed")
+        let cpu = try XCTUnwrap(tail.events.first { $0.kind == .requestEnd && $0.attribute("outcome") == "exceededCpu" })
+        XCTAssertEqual(cpu.status, 503)
+        XCTAssertEqual(cpu.level, .error)
+
+        let logpush = PlatformFeed.auto(try PlatformFeed.fixture("cloudflare-workers", "logpush"))
+        let lpEnd = try XCTUnwrap(logpush.events.first { $0.kind == .requestEnd })
+        XCTAssertEqual(lpEnd.requestID, first.requestID, "Logpush's RayID and the cf-ray header name one request")
+        XCTAssertEqual(lpEnd.durationMS, 41)
+        XCTAssertEqual(lpEnd.cpuMS, 3)
+
+        let pretty = PlatformFeed.auto(try PlatformFeed.fixture("cloudflare-workers", "wrangler-tail-pretty"))
+        XCTAssertEqual(pretty.events.filter { $0.kind == .requestEnd }.count, 2, "pretty-printed objects arrive whole")
+    }
+
+    func testVercelArrayAndNDJSON() throws {
+        let array = PlatformFeed.auto(try PlatformFeed.fixture("vercel", "json-array"))
+        XCTAssertEqual(array.events.count, 2)
+        let served = try XCTUnwrap(array.events.first)
+        XCTAssertEqual(served.requestID, "643af4e3-975a-4cc7-9e7a-1eda11539d90")
+        XCTAssertEqual(served.traceID, "7e2b3c4d5f60718293a4b5c6d7e8f901", "requestId and traceId on one event")
+        XCTAssertEqual(served.correlationID, "req-9a1c")
+        XCTAssertEqual(served.deploy, .serverless)
+        XCTAssertEqual(array.events.last?.dbError, .connectionLost)
+        XCTAssertEqual(array.events.last?.attribute("outcome"), "crashed")
+
+        let nd = PlatformFeed.auto(try PlatformFeed.fixture("vercel", "ndjson"))
+        XCTAssertEqual(nd.events.first { $0.kind == .instanceStart }?.initMS, 318.02)
+        XCTAssertEqual(nd.events.first { $0.attribute("type") == "middleware-invocation" }?.deploy, .edge)
+    }
+}
+
+final class OTLPAndPostgresTests: XCTestCase {
+    func testOTLPSpansLogsAndValues() throws {
+        let spans = PlatformFeed.auto(try PlatformFeed.fixture("otlp-json", "spans"))
+        XCTAssertEqual(spans.events.map(\.kind), [.span, .span])
+        XCTAssertEqual(spans.events[0].durationMS, 182.4)
+        XCTAssertEqual(spans.events[0].coldStart, true)
+        XCTAssertEqual(spans.events[0].requestID, "af9b3c2d-1e0f-4a5b-9c8d-7e6f5a4b3c2d")
+        XCTAssertEqual(spans.events[0].deploy, .serverless)
+        XCTAssertEqual(spans.events[1].durationMS, 140, "19-digit nanoseconds are exact")
+        XCTAssertEqual(spans.events[1].level, .error)
+        XCTAssertEqual(spans.events[1].dbError, .poolTimeout)
+
+        let logs = PlatformFeed.auto(try PlatformFeed.fixture("otlp-json", "logs"))
+        XCTAssertEqual(logs.events.map(\.level), [.info, .error, .warn])
+        XCTAssertEqual(logs.events[1].time, Timestamp(nanos: 1_795_428_020_200_000_000), "observed time when time is 0")
+        XCTAssertEqual(logs.events[1].dbError, .tooManyClients)
+        XCTAssertEqual(logs.events[2].dbPool, "main")
+        XCTAssertEqual(logs.events[2].waitMS, 1250.5)
+
+        XCTAssertEqual(OTLPValue.kvlist([OTLPKeyValue("a", .int(1)), OTLPKeyValue("b", .array([.bool(true), .double(1.5)]))]).text,
+                       "{a:1,b:[true,1.5]}")
+        XCTAssertEqual(OTLPMapping.runtime(name: "CPython", version: "3.12.1"), "python3.12")
+        XCTAssertEqual(OTLPMapping.runtime(name: "nodejs", version: "v20.11.1"), "nodejs20")
+    }
+
+    func testPoolMetricsBecomeReadingsAndTimeoutErrors() throws {
+        let r = PlatformFeed.auto(try PlatformFeed.fixture("otlp-json", "db-pool-metrics"))
+        let readings = r.events.filter { $0.kind == .log }
+        XCTAssertEqual(readings.map(\.dbOpen), [10, 10, 5, 1])
+        XCTAssertEqual(readings.map(\.dbMax), [10, 10, 5, nil])
+        XCTAssertEqual(readings.first?.waitMS, 250, "histogram mean in seconds → ms")
+        XCTAssertEqual(readings.first?.attribute("db.pending_requests"), "3")
+        // The first cumulative count is a baseline; the rise from 4 to 7 is three timeouts. A delta sum
+        // counts its own value.
+        let errors = r.events.filter { $0.kind == .dbError }
+        XCTAssertEqual(errors.map { $0.attribute("db.timeouts") }, ["3", "2"])
+        XCTAssertEqual(errors.first?.dbError, .poolTimeout)
+        XCTAssertEqual(readings[2].dbPool, "postgresql://db.internal/billing", "old db.client.connections.* names")
+    }
+
+    func testPostgresSessionsAndRefusals() throws {
+        let r = PlatformFeed.auto(try PlatformFeed.fixture("postgres", "default-prefix"))
+        let disconnect = try XCTUnwrap(r.events.first { $0.kind == .dbDisconnect })
+        XCTAssertEqual(disconnect.attribute("application_name"), "feed-api", "remembered from the authorized line")
+        XCTAssertEqual(disconnect.durationMS, 1234)
+        XCTAssertEqual(disconnect.instance, "12345")
+        XCTAssertEqual(r.events.filter { $0.kind == .dbConnect }.count, 1)
+        XCTAssertEqual(r.events.compactMap(\.dbError), [.tooManyClients, .reservedSlots, .reservedSlots, .connectionLost])
+        let dup = try XCTUnwrap(r.events.first { $0.message?.hasPrefix("ERROR:") == true })
+        XCTAssertEqual(dup.attribute("statement"), "INSERT INTO orders (id, total)\n\tVALUES (42, 10.5)")
+        XCTAssertEqual(dup.attribute("detail"), "Key (id)=(42) already exists.")
+
+        let q = PlatformFeed.auto(try PlatformFeed.fixture("postgres", "user-db-prefix"))
+        XCTAssertEqual(q.events.first { $0.kind == .dbError }?.attribute("user"), "app", "from the %u@%d prefix")
+    }
+
+    func testSessionTime() {
+        let v = Array("1:02:03.5".utf8).withUnsafeBufferPointer { PostgresLogDecoder.sessionMS($0) }
+        XCTAssertEqual(v, 3_723_500)
+    }
+}
