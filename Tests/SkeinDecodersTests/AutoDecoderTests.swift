@@ -107,6 +107,22 @@ final class AutoDecoderTests: XCTestCase {
         XCTAssertTrue(d.drainLateMalformed().isEmpty)
     }
 
+    func testLateMalformedReachesAPipelineThatOnlyKnowsFrameDecoder() {
+        var decoder: any FrameDecoder = AutoDecoder.standard()
+        var events: [Event] = []
+        for line in ["{", #"  "ts": "2026-11-23T18:40:04Z","#] {
+            var bytes = Array(line.utf8)
+            XCTAssertEqual(bytes.withUnsafeMutableBufferPointer { decoder.decode(UnsafeBufferPointer($0), source: SourceID(0), into: &events) },
+                           .absorbed)
+        }
+        decoder.flush(source: SourceID(0), into: &events)
+        let late = decoder.drainLateMalformed()
+        XCTAssertEqual(late.map(\.reason), [.truncatedJSON])
+        XCTAssertEqual(late.map(\.count), [2])
+        var logfmt: any FrameDecoder = LogfmtDecoder()
+        XCTAssertTrue(logfmt.drainLateMalformed().isEmpty)
+    }
+
     func testHugeLineDoesNotCrashAndIsBounded() throws {
         var d = AutoDecoder.standard()
         let huge = String(repeating: "x", count: 2 << 20)
