@@ -164,6 +164,7 @@ public final class ReplayFeed: EngineFeed {
     private var reader: ReplayReader
     private var clock: ReplayClock
     private var lastReal: ContinuousClock.Instant
+    private var lastRedraw: ContinuousClock.Instant
     private let realClock = ContinuousClock()
     /// Events handed to the engine per pump step, so a frame stays short even at `max`.
     public var stepEvents = 20_000
@@ -182,6 +183,7 @@ public final class ReplayFeed: EngineFeed {
         let to = try to.map { try parseTime($0, start: start) } ?? end
         clock = ReplayClock(start: from, end: max(from, to), speed: ReplayFeed.clockSpeed(speed))
         lastReal = realClock.now
+        lastRedraw = lastReal
         super.init(engine: engine)
         if from > start { seek(to: from) }
     }
@@ -225,8 +227,13 @@ public final class ReplayFeed: EngineFeed {
         } while realClock.now < deadline
         if clock.speed == .max && delivered == 0 && reader.isFinished { clock.seek(to: clock.end) }
         engine.advance(to: clock.position)
-        let changed = delivered > 0 || clock.position != before
-        if changed { invalidate() }
+        // A moving clock alone redraws a few times a second, not every frame: the loop may idle.
+        let clockMoved = clock.position != before && realClock.now - lastRedraw >= .milliseconds(250)
+        let changed = delivered > 0 || clockMoved
+        if changed {
+            lastRedraw = realClock.now
+            invalidate()
+        }
         return changed
     }
 
