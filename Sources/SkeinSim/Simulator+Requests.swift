@@ -47,13 +47,14 @@ extension Simulator {
         hop.start = begin
 
         var r = line(hop, .requestStart)
+        r.method = route.method
         r.coldStart = hop.cold
         r.msg = "incoming request"
         if route == .product { r.extras = [("path", .string("/api/product/\(rng.int(1000, 9999))"))] }
         emit(isolate, at: begin, r)
         record.requestsByService[ServiceKind.edge.name, default: 0] += 1
 
-        let heavy = route == .product && plan.cpuHeavy(at: elapsed, duration: durationSeconds) && rng.chance(0.4)
+        let heavy = route == .product && plan.cpuHeavy(at: elapsed, duration: durationSeconds) && rng.chance(0.7)
         hop.cpuMS = heavy ? rng.uniform(30, 95) : rng.uniform(0.4, 6)
         let h = store(hop)
 
@@ -165,7 +166,7 @@ extension Simulator {
             }
             let i = newInstance(svc, id: functionInstanceID(svc))
             instances[i].state = .initialising
-            instances[i].poolTarget = rng.int(1, 5)
+            instances[i].poolTarget = rng.int(svc.poolSizeRange.0, svc.poolSizeRange.1)
             instances[i].idleTimeout = ns(rng.uniform(30_000, 90_000))
             let initMS = draw(svc.initRangeMS)
             hop.instance = i
@@ -204,6 +205,7 @@ extension Simulator {
         record.requestsByService[svc.name, default: 0] += 1
 
         var r = line(hop, .requestStart)
+        r.method = hop.route.method
         if svc.isServerless { r.coldStart = hop.cold }
         if svc == .queueWorker { r.extras = [("job_id", .string(rng.hex(12)))] }
         r.msg = svc == .queueWorker ? "job received" : "request received"
@@ -236,7 +238,7 @@ extension Simulator {
                     c += ns(rng.uniform(1, 4))
                     instances[i].dbOpen += 1
                     var d = line(hop, .dbConnect)
-                    d.route = nil; d.method = nil
+                    d.route = nil
                     d.dbPool = "pgbouncer"
                     d.dbOpen = instances[i].dbOpen
                     d.msg = "connected to pgbouncer:6432"
@@ -248,14 +250,14 @@ extension Simulator {
                     serverConnections(1, at: c)
                     instances[i].dbOpen += 1
                     var d = line(hop, .dbConnect)
-                    d.route = nil; d.method = nil
+                    d.route = nil
                     d.dbPool = "pg"
                     d.dbOpen = instances[i].dbOpen
                     d.msg = "connected to postgres:5432"
                     emit(i, at: c, d)
                 } else {
                     var e = line(hop, .dbError)
-                    e.route = nil; e.method = nil
+                    e.route = nil
                     e.dbPool = "pg"
                     e.dbOpen = instances[i].dbOpen
                     e.dbError = .tooManyClients
@@ -301,6 +303,7 @@ extension Simulator {
         let dbSpan = hop.spanID == nil ? nil : rng.spanID()
 
         var a = line(hop, .dbAcquire)
+        a.route = nil
         a.spanID = dbSpan
         a.parentSpanID = hop.spanID
         a.dbPool = pool
@@ -310,6 +313,7 @@ extension Simulator {
         a.msg = wait > 100 ? "waited \(Int(wait)) ms for a connection" : "connection acquired"
         emit(i, at: acquired, a)
         var rl = line(hop, .dbRelease)
+        rl.route = nil
         rl.spanID = dbSpan
         rl.parentSpanID = hop.spanID
         rl.dbPool = pool
@@ -376,7 +380,7 @@ extension Simulator {
             s.msg = "response sent"
             emit(i, at: clock, s)
             var b = line(hop, .bgStart)
-            b.route = nil; b.method = nil
+            b.route = nil
             b.level = .info
             b.msg = "flushing analytics batch (not awaited)"
             let bgAt = clock + 200_000

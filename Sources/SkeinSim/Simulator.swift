@@ -30,7 +30,7 @@ public struct Simulator: Sendable {
     /// 2026-11-23T10:00:00Z.
     public static let defaultStart = Timestamp(nanos: (Timestamp.days(year: 2026, month: 11, day: 23) * 86_400 + 36_000) * 1_000_000_000)
     /// Requests per second at the edge in steady traffic.
-    public static let steadyRate = 4.0
+    public static let steadyRate = 3.0
     /// Server connections PgBouncer opens at most (its `default_pool_size`).
     public static let poolerPoolSize = 20
 
@@ -215,7 +215,6 @@ public struct Simulator: Sendable {
         r.parentSpanID = hop.parentSpanID
         r.requestID = hop.requestID
         r.route = hop.route.pattern
-        r.method = hop.route.method
         return r
     }
 
@@ -238,7 +237,6 @@ public struct Simulator: Sendable {
     mutating func coldStart(_ i: Int, at t: Int64, initMS: Double, hop: Hop?) {
         var r = hop.map { line($0, .instanceStart) } ?? LineRecord(.instanceStart)
         r.route = nil
-        r.method = nil
         r.initMS = initMS
         r.coldStart = true
         r.msg = "cold start: initialised in \(format1(initMS)) ms"

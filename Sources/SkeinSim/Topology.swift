@@ -55,6 +55,15 @@ enum ServiceKind: Int, CaseIterable, Sendable {
 
     var isServerless: Bool { deploy == .serverless }
 
+    /// Connections a new function instance's pool opens (Prisma's default is 2 × vCPUs + 1).
+    var poolSizeRange: (Int, Int) {
+        switch self {
+        case .feedAPI: (3, 5)
+        case .cartFn: (2, 4)
+        default: (1, 3)
+        }
+    }
+
     /// Initialisation time of a new instance, in milliseconds.
     var initRangeMS: (Double, Double) {
         switch self {
@@ -132,24 +141,24 @@ enum Route: Int, Sendable {
     /// Handler time outside the database, in milliseconds.
     var appMS: (Double, Double) {
         switch self {
-        case .feed: (10, 45)
-        case .product: (4, 15)
-        case .cart: (6, 20)
-        case .checkout: (25, 80)
-        case .chatHistory: (1, 4)
-        case .job: (3, 12)
+        case .feed: (60, 220)
+        case .product: (20, 80)
+        case .cart: (30, 100)
+        case .checkout: (60, 180)
+        case .chatHistory: (2, 8)
+        case .job: (5, 20)
         }
     }
 
     /// Query time on an unloaded database, in milliseconds.
     var queryMS: (Double, Double) {
         switch self {
-        case .feed: (6, 30)
-        case .product: (2, 10)
-        case .cart: (4, 16)
-        case .checkout: (15, 50)
-        case .chatHistory: (3, 18)
-        case .job: (5, 25)
+        case .feed: (10, 45)
+        case .product: (3, 15)
+        case .cart: (6, 25)
+        case .checkout: (20, 70)
+        case .chatHistory: (4, 20)
+        case .job: (8, 30)
         }
     }
 }

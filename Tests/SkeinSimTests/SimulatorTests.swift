@@ -136,8 +136,8 @@ final class SimulatorTests: XCTestCase {
                 XCTAssertNotNil(p.ts)
                 XCTAssertNotNil(EventKind(rawValue: p.event), p.event)
                 XCTAssertNotNil(DeployModel(rawValue: p.deploy), p.deploy)
-                XCTAssertFalse(r.lines.contains { $0.bytes.contains(0x0a) })
             }
+            XCTAssertFalse(r.lines.contains { $0.bytes.contains(0x0a) })
         }
     }
 
@@ -230,9 +230,10 @@ final class SimulatorTests: XCTestCase {
         let first = try XCTUnwrap(t.firstExhaustionAt)
         // The ramp starts 20 s in; the pools fill it within the ramp.
         XCTAssertGreaterThan(first.ms(since: t.start), 20_000)
-        XCTAssertLessThan(first.ms(since: t.start), 45_000)
+        XCTAssertLessThan(first.ms(since: t.start), 60_000)
         XCTAssertGreaterThan(t.errorTraces, 10)
-        XCTAssertGreaterThan(t.coldStartsByDeploy["serverless"] ?? 0, 30)
+        let steady = Self.run(.steady).truth
+        XCTAssertGreaterThan(t.coldStartsByDeploy["serverless"] ?? 0, 3 * (steady.coldStartsByDeploy["serverless"] ?? 0))
         // Recovery: the last samples are well below the limit because idle instances were reaped.
         let last = try XCTUnwrap(r.samples.last?.dbOpen)
         XCTAssertLessThan(last, t.maxConnections * 3 / 4)
@@ -251,7 +252,7 @@ final class SimulatorTests: XCTestCase {
         XCTAssertLessThanOrEqual(r.truth.peakServerConnections, 22 + Simulator.poolerPoolSize)
         XCTAssertLessThan(r.samples.compactMap(\.dbOpen).max() ?? 0, r.truth.maxConnections / 2)
         // Same traffic shape: a comparable cold-start cascade.
-        XCTAssertGreaterThan(r.truth.coldStartsByDeploy["serverless"] ?? 0, 30)
+        XCTAssertGreaterThan(r.truth.coldStartsByDeploy["serverless"] ?? 0, (burst.truth.coldStartsByDeploy["serverless"] ?? 0) * 2 / 3)
         XCTAssertEqual(Double(r.truth.traces), Double(burst.truth.traces), accuracy: Double(burst.truth.traces) * 0.15)
     }
 
@@ -261,14 +262,14 @@ final class SimulatorTests: XCTestCase {
         XCTAssertGreaterThan(t.afterResponse, 10)
         XCTAssertGreaterThan(t.afterResponseFinishedLate, 0)
         XCTAssertLessThan(t.afterResponseFinishedLate + t.afterResponseLost, t.afterResponse + 1)
-        // Every bg.start follows a response.sent of the same request.
-        var responded: Set<String> = []
+        // Every bg.start follows the response.sent of the same request (same instance, same skew).
+        var sentAt: [String: Timestamp] = [:]
+        for p in r.parsed where p.event == "response.sent" { sentAt[p.correlationID!] = p.ts! }
         var outOfTurn = 0
-        for p in r.parsed.sorted(by: { $0.ts! < $1.ts! }) where p.event == "response.sent" || p.event == "bg.start" {
-            if p.event == "response.sent" { responded.insert(p.correlationID!) }
-            else if !responded.contains(p.correlationID!) { outOfTurn += 1 }
+        for p in r.parsed where p.event == "bg.start" {
+            if let s = sentAt[p.correlationID!], s <= p.ts! { continue }
+            outOfTurn += 1
         }
-        // Skew is per instance and both lines come from one instance, so ts order holds.
         XCTAssertEqual(outOfTurn, 0)
     }
 
@@ -300,6 +301,41 @@ final class SimulatorTests: XCTestCase {
         XCTAssertGreaterThan(sim.truth.traces, before + 50)
         XCTAssertEqual(sim.truth.afterResponse, bg)
         XCTAssertEqual(sim.now, sim.scenarioEnd.adding(ms: 30_000))
+    }
+
+    func testZZPrintTruth() {
+        let clock = ContinuousClock()
+        for s in Scenario.allCases {
+            var sim = Simulator(scenario: s, seed: 1)
+            var lines: [SimLine] = []
+            let d = clock.measure { lines = sim.run() }
+            let bytes = lines.reduce(0) { $0 + $1.bytes.count + 1 }
+            print("=== \(s.rawValue): \(lines.count) lines, \(bytes) bytes, \(d)")
+            print(sim.truth.json)
+            var buckets = [Int](repeating: 0, count: 31)
+            var samples = [Int](repeating: 0, count: 31)
+            var reqs = [Int](repeating: 0, count: 31)
+            for l in lines {
+                let b = min(30, Int(l.time.ms(since: sim.start) / 10_000))
+                if l.text.contains("too_many_clients") { buckets[b] += 1 }
+                if l.text.contains("\"db.sample\"") , let r = l.text.range(of: "\"db_open\":") {
+                    samples[b] = max(samples[b], Int(l.text[r.upperBound...].prefix { $0.isNumber })!)
+                }
+                if l.text.contains("edge-api") && l.text.contains("request.start") { reqs[b] += 1 }
+            }
+            print("errors/10s", buckets)
+            print("db_open/10s", samples)
+            print("req/10s", reqs)
+        }
+        for seed in UInt64(2)...6 {
+            var sim = Simulator(scenario: .burst, seed: seed)
+            _ = sim.run()
+            let t = sim.truth
+            print("burst seed \(seed): peak \(t.peakServerConnections) errors \(t.tooManyClientsErrors) traces \(t.errorTraces)/\(t.traces) cold \(t.coldStartsByDeploy) first \(t.firstExhaustionAt?.description ?? "-")")
+            var big = Simulator(scenario: .burst, seed: seed, maxConnections: 400)
+            _ = big.run()
+            print("   unlimited peak \(big.truth.peakServerConnections)")
+        }
     }
 
     func testGroundTruthJSONIsValidAndStable() {
