@@ -211,22 +211,7 @@ extension Simulator {
         r.msg = svc == .queueWorker ? "job received" : "request received"
         emit(i, at: clock, r)
 
-        if let bg = instances[i].background {
-            // The thawed instance runs what the last invocation left behind.
-            instances[i].background = nil
-            let end = clock + ns(bg.remainingMS)
-            var b = LineRecord(.bgEnd)
-            b.correlationID = bg.correlationID
-            b.traceID = bg.traceID
-            b.spanID = bg.spanID
-            b.parentSpanID = bg.parentSpanID
-            b.requestID = bg.requestID
-            b.durationMS = Double(end - bg.started) / 1e6
-            b.level = .warn
-            b.msg = "analytics flush finished after the instance thawed (frozen \(Int(Double(clock - bg.started) / 1e9)) s)"
-            emit(i, at: end, b)
-            record.afterResponseFinishedLate += 1
-        }
+        if !instances[i].background.isEmpty { thaw(i) }
 
         var c = clock + ns(rng.uniform(0.2, 1.5))
         if svc.isServerless {
@@ -370,6 +355,7 @@ extension Simulator {
         if hop.status >= 500 { record.errorsByService[svc.name, default: 0] += 1 }
         var end = clock
         let job = svc == .queueWorker
+        var pendingBackground: BackgroundWork?
 
         if svc == .feedAPI && hop.route == .feed && hop.status < 500
             && plan.backgroundActive(at: elapsed, duration: durationSeconds) && rng.chance(0.35) {
@@ -385,10 +371,11 @@ extension Simulator {
             b.msg = "flushing analytics batch (not awaited)"
             let bgAt = clock + 200_000
             emit(i, at: bgAt, b)
-            instances[i].background = BackgroundWork(
-                correlationID: hop.ctx.correlationID, traceID: hop.ctx.traceID, spanID: hop.spanID,
-                parentSpanID: hop.parentSpanID, requestID: hop.requestID, started: bgAt,
-                remainingMS: rng.uniform(300, 2500))
+            backgroundCounter += 1
+            pendingBackground = BackgroundWork(
+                id: backgroundCounter, correlationID: hop.ctx.correlationID, traceID: hop.ctx.traceID,
+                spanID: hop.spanID, parentSpanID: hop.parentSpanID, requestID: hop.requestID, started: bgAt,
+                remainingMS: rng.uniform(300, 4000), frozenAt: clock + 500_000)
             record.afterResponse += 1
             end = clock + 500_000
         }
@@ -402,6 +389,8 @@ extension Simulator {
         instances[i].inflight -= 1
         instances[i].lastUsed = end
         if svc.isServerless {
+            freeze(i, at: end)
+            if let bg = pendingBackground { instances[i].background.append(bg) }
             instances[i].state = .idle
             instances[i].idleSince = end
             idleFunctions[svc.rawValue].append(i)
@@ -425,6 +414,57 @@ extension Simulator {
         schedule(.hopFinish(h), at: clock + ns(rng.uniform(1, 4)))
     }
 
+    /// An invocation thaws the instance: frozen background work resumes, or finds its socket dead.
+    mutating func thaw(_ i: Int) {
+        var running: [BackgroundWork] = []
+        for var bg in instances[i].background {
+            let frozenMS = Double(clock - bg.frozenAt) / 1e6
+            if frozenMS > Simulator.frozenSocketTimeoutMS {
+                let at = clock + ns(rng.uniform(1, 5))
+                var b = backgroundLine(bg, at: at)
+                b.level = .error
+                b.msg = "analytics flush failed after thaw: socket hang up (ECONNRESET), frozen \(Int(frozenMS / 1000)) s"
+                emit(i, at: at, b)
+                record.afterResponseFailed += 1
+                continue
+            }
+            bg.resumedAt = clock
+            schedule(.backgroundDone(instance: i, thaw: instances[i].thaw, job: bg.id), at: clock + ns(bg.remainingMS))
+            running.append(bg)
+        }
+        instances[i].background = running
+    }
+
+    /// The invocation returned: the platform freezes the instance and its background work with it.
+    mutating func freeze(_ i: Int, at end: Int64) {
+        instances[i].thaw += 1
+        for k in instances[i].background.indices {
+            instances[i].background[k].remainingMS -= Double(end - instances[i].background[k].resumedAt) / 1e6
+            instances[i].background[k].frozenAt = end
+        }
+    }
+
+    mutating func backgroundDone(_ i: Int, thaw: Int, job: Int) {
+        guard instances[i].thaw == thaw, let k = instances[i].background.firstIndex(where: { $0.id == job }) else { return }
+        let bg = instances[i].background.remove(at: k)
+        var b = backgroundLine(bg, at: clock)
+        b.level = .warn
+        b.msg = "analytics flush finished \(format1(Double(clock - bg.started) / 1e9)) s after its response"
+        emit(i, at: clock, b)
+        record.afterResponseFinishedLate += 1
+    }
+
+    func backgroundLine(_ bg: BackgroundWork, at t: Int64) -> LineRecord {
+        var b = LineRecord(.bgEnd)
+        b.correlationID = bg.correlationID
+        b.traceID = bg.traceID
+        b.spanID = bg.spanID
+        b.parentSpanID = bg.parentSpanID
+        b.requestID = bg.requestID
+        b.durationMS = Double(t - bg.started) / 1e6
+        return b
+    }
+
     /// The platform reaps a function instance idle since `since`, closing its pool.
     mutating func reap(_ i: Int, since: Int64) {
         let inst = instances[i]
@@ -440,10 +480,8 @@ extension Simulator {
             emit(i, at: clock, d)
             instances[i].dbOpen = 0
         }
-        if inst.background != nil {
-            instances[i].background = nil
-            record.afterResponseLost += 1
-        }
+        record.afterResponseLost += inst.background.count
+        instances[i].background = []
         var r = LineRecord(.instanceStop)
         r.msg = "instance reaped after \(Int(Double(clock - since) / 1e9)) s idle"
         emit(i, at: clock + 1_000_000, r)

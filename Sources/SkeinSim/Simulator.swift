@@ -60,6 +60,9 @@ public struct Simulator: Sendable {
     var hops: [Int: Hop] = [:]
     var nextHop = 0
     var requestCounter: UInt64 = 0
+    var backgroundCounter = 0
+    /// A socket frozen longer than this is dead when the instance thaws.
+    static let frozenSocketTimeoutMS = 30_000.0
 
     /// Creates a simulator; nothing is generated until `advance(to:)`.
     ///
@@ -145,6 +148,7 @@ public struct Simulator: Sendable {
         case childDone(Int, status: Int)
         case reap(instance: Int, since: Int64)
         case evictIsolate(Int)
+        case backgroundDone(instance: Int, thaw: Int, job: Int)
     }
 
     struct Scheduled: Comparable, Sendable {
@@ -182,6 +186,7 @@ public struct Simulator: Sendable {
         case .childDone(let h, let status): childDone(h, status: status)
         case .reap(let i, let since): reap(i, since: since)
         case .evictIsolate(let i): evictIsolate(i)
+        case .backgroundDone(let i, let thaw, let job): backgroundDone(i, thaw: thaw, job: job)
         }
     }
 
@@ -198,6 +203,8 @@ public struct Simulator: Sendable {
 
     /// Writes one line of instance `i` at true time `t`: skewed `ts`, delayed arrival.
     mutating func emit(_ i: Int, at t: Int64, _ r: LineRecord) {
+        // A line in the past could arrive before lines already handed out, and chunked runs would differ.
+        assert(t >= clock, "line emitted before the clock")
         let inst = instances[i]
         let bytes = LineWriter.render(ts: t + inst.skew, prefix: inst.prefix, r)
         let delay = ns(draw(inst.service.shippingDelayMS))

@@ -197,7 +197,11 @@ enum InstanceState: Sendable {
 }
 
 /// Work a function left running after its response; frozen with the instance.
+///
+/// It only progresses while a later invocation thaws the instance, so it finishes much later,
+/// fails when its socket died during the freeze, or is lost when the instance is reaped.
 struct BackgroundWork: Sendable {
+    var id: Int
     var correlationID: String
     var traceID: String?
     var spanID: String?
@@ -205,6 +209,8 @@ struct BackgroundWork: Sendable {
     var requestID: String?
     var started: Int64
     var remainingMS: Double
+    var frozenAt: Int64
+    var resumedAt: Int64 = 0
 }
 
 /// One execution environment: an isolate, a function instance, a pod, the database.
@@ -226,6 +232,9 @@ struct Instance: Sendable {
     var inflight = 0
     var lastUsed: Int64 = 0
     var colo = -1
-    var background: BackgroundWork?
+    var background: [BackgroundWork] = []
+    /// Counts invocations ending, so a background completion scheduled during one thaw is
+    /// ignored once the instance has frozen again.
+    var thaw = 0
     var clients = 0
 }
