@@ -58,9 +58,8 @@ enum ServiceKind: Int, CaseIterable, Sendable {
     /// Connections a new function instance's pool opens (Prisma's default is 2 × vCPUs + 1).
     var poolSizeRange: (Int, Int) {
         switch self {
-        case .feedAPI: (3, 5)
-        case .cartFn: (2, 4)
-        default: (1, 3)
+        case .feedAPI, .cartFn: (3, 5)
+        default: (2, 4)
         }
     }
 

@@ -107,8 +107,13 @@ final class SimulatorTests: XCTestCase {
         var chunked: [SimLine] = []
         var t = b.start
         while t < b.scenarioEnd {
-            t = t.adding(ms: 337)
-            chunked += b.advance(to: min(t, b.scenarioEnd))
+            let previous = t
+            t = min(t.adding(ms: 337), b.scenarioEnd)
+            let got = b.advance(to: t)
+            // A chunk holds exactly the lines that reached the collector in (previous, t].
+            XCTAssertTrue(got.allSatisfy { $0.arrival > previous && $0.arrival <= t })
+            XCTAssertEqual(b.now, t)
+            chunked += got
         }
         chunked += b.flush()
         XCTAssertFalse(whole.isEmpty)
@@ -295,7 +300,7 @@ final class SimulatorTests: XCTestCase {
     }
 
     func testLargerMaxConnectionsAvoidsExhaustion() {
-        var sim = Simulator(scenario: .burst, seed: 1, maxConnections: 400)
+        var sim = Simulator(scenario: .burst, seed: 1, maxConnections: 400, durationSeconds: 75)
         _ = sim.run()
         XCTAssertEqual(sim.truth.tooManyClientsErrors, 0)
         XCTAssertGreaterThan(sim.truth.peakServerConnections, 80)
@@ -311,46 +316,6 @@ final class SimulatorTests: XCTestCase {
         XCTAssertGreaterThan(sim.truth.traces, before + 50)
         XCTAssertEqual(sim.truth.afterResponse, bg)
         XCTAssertEqual(sim.now, sim.scenarioEnd.adding(ms: 30_000))
-    }
-
-    func testZZPrintTruth() {
-        let clock = ContinuousClock()
-        for s in Scenario.allCases {
-            var sim = Simulator(scenario: s, seed: 1)
-            var lines: [SimLine] = []
-            let d = clock.measure { lines = sim.run() }
-            let bytes = lines.reduce(0) { $0 + $1.bytes.count + 1 }
-            print("=== \(s.rawValue): \(lines.count) lines, \(bytes) bytes, \(d)")
-            print(sim.truth.json)
-            var buckets = [Int](repeating: 0, count: 31)
-            var samples = [Int](repeating: 0, count: 31)
-            var reqs = [Int](repeating: 0, count: 31)
-            for l in lines {
-                let b = min(30, Int(l.time.ms(since: sim.start) / 10_000))
-                if l.text.contains("too_many_clients") { buckets[b] += 1 }
-                if l.text.contains("\"db.sample\"") , let r = l.text.range(of: "\"db_open\":") {
-                    samples[b] = max(samples[b], Int(l.text[r.upperBound...].prefix { $0.isNumber })!)
-                }
-                if l.text.contains("edge-api") && l.text.contains("request.start") { reqs[b] += 1 }
-            }
-            print("errors/10s", buckets)
-            print("db_open/10s", samples)
-            print("req/10s", reqs)
-            let bg = lines.filter { $0.text.contains("bg.end") }.map { l -> String in
-                let r = l.text.range(of: "\"duration_ms\":")!
-                return String(l.text[r.upperBound...].prefix { $0 != "," }) + (l.text.contains("ECONNRESET") ? "!" : "")
-            }
-            print("bg.end durations", bg.prefix(40))
-        }
-        for seed in UInt64(2)...6 {
-            var sim = Simulator(scenario: .burst, seed: seed)
-            _ = sim.run()
-            let t = sim.truth
-            print("burst seed \(seed): peak \(t.peakServerConnections) errors \(t.tooManyClientsErrors) traces \(t.errorTraces)/\(t.traces) cold \(t.coldStartsByDeploy) first \(t.firstExhaustionAt?.description ?? "-")")
-            var big = Simulator(scenario: .burst, seed: seed, maxConnections: 400)
-            _ = big.run()
-            print("   unlimited peak \(big.truth.peakServerConnections)")
-        }
     }
 
     func testGroundTruthJSONIsValidAndStable() {
