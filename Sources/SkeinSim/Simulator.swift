@@ -8,6 +8,9 @@ public struct SimLine: Sendable, Equatable {
     public let time: Timestamp
     /// The line's bytes, without a trailing newline.
     public let bytes: [UInt8]
+    /// The log drain that delivered it (`cloudflare-logpush`, `cloudwatch`, `vercel-drain`,
+    /// `k8s-fluent-bit`, `pg-sampler`): one collector source each, if the caller wants several.
+    public let drain: String
 
     public var text: String { String(decoding: bytes, as: UTF8.self) }
 }
@@ -112,7 +115,7 @@ public struct Simulator: Sendable {
         var out: [SimLine] = []
         while let top = outbox.first, top.arrival <= t {
             _ = outbox.pop()
-            out.append(SimLine(arrival: Timestamp(nanos: top.arrival), time: Timestamp(nanos: top.time), bytes: top.bytes))
+            out.append(SimLine(arrival: Timestamp(nanos: top.arrival), time: Timestamp(nanos: top.time), bytes: top.bytes, drain: top.drain))
         }
         return out
     }
@@ -122,7 +125,7 @@ public struct Simulator: Sendable {
     public mutating func flush() -> [SimLine] {
         var out: [SimLine] = []
         while let top = outbox.pop() {
-            out.append(SimLine(arrival: Timestamp(nanos: top.arrival), time: Timestamp(nanos: top.time), bytes: top.bytes))
+            out.append(SimLine(arrival: Timestamp(nanos: top.arrival), time: Timestamp(nanos: top.time), bytes: top.bytes, drain: top.drain))
         }
         return out
     }
@@ -164,6 +167,7 @@ public struct Simulator: Sendable {
         var seq: UInt64
         var time: Int64
         var bytes: [UInt8]
+        var drain: String
         static func < (a: PendingLine, b: PendingLine) -> Bool { a.arrival != b.arrival ? a.arrival < b.arrival : a.seq < b.seq }
         static func == (a: PendingLine, b: PendingLine) -> Bool { a.arrival == b.arrival && a.seq == b.seq }
     }
@@ -209,7 +213,7 @@ public struct Simulator: Sendable {
         let bytes = LineWriter.render(ts: t + inst.skew, prefix: inst.prefix, r)
         let delay = ns(draw(inst.service.shippingDelayMS))
         lineSeq += 1
-        outbox.push(PendingLine(arrival: t + delay, seq: lineSeq, time: t, bytes: bytes))
+        outbox.push(PendingLine(arrival: t + delay, seq: lineSeq, time: t, bytes: bytes, drain: inst.service.drain))
         record.lines += 1
     }
 
@@ -286,7 +290,7 @@ public struct Simulator: Sendable {
             pgbouncer = newInstance(.pgbouncer, id: "pgbouncer-" + rng.word(10, alphabet: Array("bcdf56789".utf8)) + "-" + rng.word(5))
             bootServer(pgbouncer, at: t0 + ns(rng.uniform(0, 100)), connections: 0)
         }
-        schedule(.sample, at: t0)
+        schedule(.sample, at: t0 + 1_000_000_000)
         schedule(.arrival, at: t0 + 2_000_000_000)
         schedule(.webSocketConnect, at: t0 + 2_500_000_000)
     }

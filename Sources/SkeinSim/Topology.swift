@@ -86,6 +86,17 @@ enum ServiceKind: Int, CaseIterable, Sendable {
         }
     }
 
+    /// The log drain that ships its lines.
+    var drain: String {
+        switch self {
+        case .edge: "cloudflare-logpush"
+        case .feedAPI, .checkout: "cloudwatch"
+        case .cartFn: "vercel-drain"
+        case .chat, .queueWorker, .pgbouncer: "k8s-fluent-bit"
+        case .postgres: "pg-sampler"
+        }
+    }
+
     /// How long its lines take to reach the collector (log drains batch), in milliseconds.
     var shippingDelayMS: (Double, Double) {
         switch self {

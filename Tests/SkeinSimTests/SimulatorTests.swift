@@ -143,6 +143,8 @@ final class SimulatorTests: XCTestCase {
                 XCTAssertNotNil(DeployModel(rawValue: p.deploy), p.deploy)
             }
             XCTAssertFalse(r.lines.contains { $0.bytes.contains(0x0a) })
+            XCTAssertEqual(Set(r.lines.map(\.drain)).count, 5)
+            for (line, p) in zip(r.lines, r.parsed) where p.service == "postgres" { XCTAssertEqual(line.drain, "pg-sampler") }
         }
     }
 
