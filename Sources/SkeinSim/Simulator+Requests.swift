@@ -213,55 +213,62 @@ extension Simulator {
 
         if !instances[i].background.isEmpty { thaw(i) }
 
-        var c = clock + ns(rng.uniform(0.2, 1.5))
         if svc.isServerless {
+            // The pool opens on the instance's first request; one with no connection left retries one.
             let inst = instances[i]
-            let attempts = !inst.poolOpened ? inst.poolTarget : (inst.dbOpen == 0 ? 1 : 0)
+            hop.connectsLeft = !inst.poolOpened ? inst.poolTarget : (inst.dbOpen == 0 ? 1 : 0)
             instances[i].poolOpened = true
-            for _ in 0..<attempts {
-                if plan.pooler {
-                    c += ns(rng.uniform(1, 4))
-                    instances[i].dbOpen += 1
-                    var d = line(hop, .dbConnect)
-                    d.route = nil
-                    d.dbPool = "pgbouncer"
-                    d.dbOpen = instances[i].dbOpen
-                    d.msg = "connected to pgbouncer:6432"
-                    emit(i, at: c, d)
-                    continue
-                }
-                c += ns(rng.uniform(6, 22))
-                if serverOpen < maxConnections {
-                    serverConnections(1, at: c)
-                    instances[i].dbOpen += 1
-                    var d = line(hop, .dbConnect)
-                    d.route = nil
-                    d.dbPool = "pg"
-                    d.dbOpen = instances[i].dbOpen
-                    d.msg = "connected to postgres:5432"
-                    emit(i, at: c, d)
-                } else {
-                    var e = line(hop, .dbError)
-                    e.route = nil
-                    e.dbPool = "pg"
-                    e.dbOpen = instances[i].dbOpen
-                    e.dbError = .tooManyClients
-                    e.level = .error
-                    e.msg = svc.runtime == "python3.12"
-                        ? "connection to server at \"pg-primary.internal\" (10.0.3.12), port 5432 failed: FATAL:  sorry, too many clients already"
-                        : "connect failed: error: sorry, too many clients already"
-                    emit(i, at: c, e)
-                    record.tooManyClientsErrors += 1
-                    if record.firstExhaustionAt == nil { record.firstExhaustionAt = Timestamp(nanos: c) }
-                    hop.status = 503
-                    hops[h] = hop
-                    schedule(.hopFinish(h), at: c + ns(rng.uniform(1, 3)))
-                    return
-                }
-            }
         }
         hops[h] = hop
-        schedule(.hopQuery(h), at: c + ns(draw(hop.route.appMS)))
+        let c = clock + ns(rng.uniform(0.2, 1.5))
+        if hop.connectsLeft > 0 {
+            schedule(.hopConnect(h), at: c + ns(connectLatencyMS()))
+        } else {
+            schedule(.hopQuery(h), at: c + ns(draw(hop.route.appMS)))
+        }
+    }
+
+    /// TCP + TLS + auth to Postgres, or a plain TCP connect to the pooler next door.
+    mutating func connectLatencyMS() -> Double { plan.pooler ? rng.uniform(1, 4) : rng.uniform(6, 22) }
+
+    /// One pool connection's handshake completes now: Postgres counts it, or refuses it when full.
+    mutating func hopConnect(_ h: Int) {
+        guard var hop = hops[h] else { return }
+        let i = hop.instance
+        if !plan.pooler && serverOpen >= maxConnections {
+            var e = line(hop, .dbError)
+            e.route = nil
+            e.dbPool = "pg"
+            e.dbOpen = instances[i].dbOpen
+            e.dbError = .tooManyClients
+            e.level = .error
+            e.msg = hop.service.runtime == "python3.12"
+                ? "connection to server at \"pg-primary.internal\" (10.0.3.12), port 5432 failed: FATAL:  sorry, too many clients already"
+                : "connect failed: error: sorry, too many clients already"
+            emit(i, at: clock, e)
+            record.tooManyClientsErrors += 1
+            if record.firstExhaustionAt == nil { record.firstExhaustionAt = Timestamp(nanos: clock) }
+            hop.status = 503
+            hop.connectsLeft = 0
+            hops[h] = hop
+            schedule(.hopFinish(h), at: clock + ns(rng.uniform(1, 3)))
+            return
+        }
+        if !plan.pooler { serverConnections(1, at: clock) }
+        instances[i].dbOpen += 1
+        var d = line(hop, .dbConnect)
+        d.route = nil
+        d.dbPool = plan.pooler ? "pgbouncer" : "pg"
+        d.dbOpen = instances[i].dbOpen
+        d.msg = plan.pooler ? "connected to pgbouncer:6432" : "connected to postgres:5432"
+        emit(i, at: clock, d)
+        hop.connectsLeft -= 1
+        hops[h] = hop
+        if hop.connectsLeft > 0 {
+            schedule(.hopConnect(h), at: clock + ns(connectLatencyMS()))
+        } else {
+            schedule(.hopQuery(h), at: clock + ns(draw(hop.route.appMS)))
+        }
     }
 
     mutating func hopQuery(_ h: Int) {

@@ -146,6 +146,7 @@ public struct Simulator: Sendable {
         case sample
         case hopArrive(Int)
         case hopBegin(Int)
+        case hopConnect(Int)
         case hopQuery(Int)
         case hopFinish(Int)
         case childDone(Int, status: Int)
@@ -185,6 +186,7 @@ public struct Simulator: Sendable {
         case .sample: sample()
         case .hopArrive(let h): hopArrive(h)
         case .hopBegin(let h): hopBegin(h)
+        case .hopConnect(let h): hopConnect(h)
         case .hopQuery(let h): hopQuery(h)
         case .hopFinish(let h): hopFinish(h)
         case .childDone(let h, let status): childDone(h, status: status)

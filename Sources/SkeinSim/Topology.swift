@@ -197,6 +197,8 @@ struct Hop: Sendable {
     var start: Int64 = 0
     var cold = false
     var childCalled = false
+    /// Pool connections still to open before the handler can query.
+    var connectsLeft = 0
     var status = 200
     var cpuMS = 0.0
 }

@@ -235,6 +235,8 @@ final class SimulatorTests: XCTestCase {
         XCTAssertEqual(r.samples.compactMap(\.dbOpen).max(), t.maxConnections)
         XCTAssertEqual(t.peakServerConnections, t.maxConnections)
         let first = try XCTUnwrap(t.firstExhaustionAt)
+        // Postgres refuses only once it is full.
+        XCTAssertLessThanOrEqual(try XCTUnwrap(t.peakServerConnectionsAt), first)
         // The ramp starts 20 s in; the pools fill it within the ramp.
         XCTAssertGreaterThan(first.ms(since: t.start), 20_000)
         XCTAssertLessThan(first.ms(since: t.start), 60_000)
