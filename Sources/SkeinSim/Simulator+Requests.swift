@@ -4,6 +4,8 @@ import SkeinCore
 extension Simulator {
     // MARK: the edge
 
+    /// A request reaches the edge; the next one is scheduled from the scenario's current rate
+    /// (a Poisson process whose rate follows the traffic curve).
     mutating func arrival() {
         let mult = plan.multiplier(at: elapsed, duration: durationSeconds)
         let rate = Simulator.steadyRate * mult
@@ -76,6 +78,7 @@ extension Simulator {
         schedule(.hopArrive(c), at: begin + ns(hop.cpuMS * 0.6 + draw(Colo.all[colo].oneWayMS)))
     }
 
+    /// 16 hex digits of a 64-bit value, zero-padded.
     func hex16(_ v: UInt64) -> String {
         var out = [UInt8](repeating: 0, count: 16)
         var x = v
@@ -109,6 +112,7 @@ extension Simulator {
         return store(hop)
     }
 
+    /// The edge answers the client: the trace's root ends with the status the client saw.
     mutating func finishEdge(_ h: Int, at end: Int64, status: Int, cpuExceeded: Bool = false) {
         guard let hop = hops.removeValue(forKey: h) else { return }
         var r = line(hop, .requestEnd)
@@ -135,6 +139,7 @@ extension Simulator {
 
     func level(_ status: Int) -> Level { status >= 500 ? .error : status >= 400 ? .warn : .info }
 
+    /// Workers evicts an isolate that has been idle long enough.
     mutating func evictIsolate(_ i: Int) {
         let inst = instances[i]
         guard inst.state != .gone else { return }
@@ -152,6 +157,7 @@ extension Simulator {
 
     // MARK: functions and servers
 
+    /// A call reaches a function (warm instance or cold start) or a server.
     mutating func hopArrive(_ h: Int) {
         guard var hop = hops[h] else { return }
         let svc = hop.service
@@ -194,6 +200,7 @@ extension Simulator {
         return "\(y)/\(two(m))/\(two(d))/[$LATEST]" + rng.hex(32)
     }
 
+    /// The handler starts: thaws frozen background work, then opens the pool if it has to.
     mutating func hopBegin(_ h: Int) {
         guard var hop = hops[h] else { return }
         let i = hop.instance
@@ -271,6 +278,7 @@ extension Simulator {
         }
     }
 
+    /// The handler's query: acquire (waiting when the pool is busy), run, release; then answer or call on.
     mutating func hopQuery(_ h: Int) {
         guard var hop = hops[h] else { return }
         let i = hop.instance
@@ -354,6 +362,7 @@ extension Simulator {
         return Double(startAt - clock) / 1e6
     }
 
+    /// The handler answers; a function instance then freezes until its next invocation or its reaping.
     mutating func hopFinish(_ h: Int) {
         guard let hop = hops.removeValue(forKey: h) else { return }
         let i = hop.instance
@@ -409,6 +418,7 @@ extension Simulator {
         }
     }
 
+    /// A downstream answer reaches the hop that waited for it.
     mutating func childDone(_ h: Int, status: Int) {
         guard var hop = hops[h] else { return }
         if hop.service == .edge {
