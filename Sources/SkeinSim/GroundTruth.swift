@@ -55,8 +55,10 @@ public struct GroundTruth: Sendable, Equatable {
 
     /// Background jobs started after their response was sent (`bg.start` after `response.sent`).
     public var afterResponse = 0
-    /// Of those, finished only when a later invocation thawed the instance (`bg.end` much later).
+    /// Of those, finished during later invocations, which alone let frozen work progress (`bg.end` much later).
     public var afterResponseFinishedLate = 0
+    /// Of those, failed when a later invocation thawed them: their socket died during the freeze.
+    public var afterResponseFailed = 0
     /// Of those, lost when the frozen instance was reaped (no `bg.end` ever).
     public var afterResponseLost = 0
 
@@ -124,6 +126,7 @@ public struct GroundTruth: Sendable, Equatable {
         raw("pooler_server_connections", String(poolerServerConnections))
         raw("after_response", String(afterResponse))
         raw("after_response_finished_late", String(afterResponseFinishedLate))
+        raw("after_response_failed", String(afterResponseFailed))
         raw("after_response_lost", String(afterResponseLost))
         raw("edge_cpu_limit_exceeded", String(edgeCPULimitExceeded))
         raw("websockets_opened", String(webSocketsOpened))

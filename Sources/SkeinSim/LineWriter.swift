@@ -83,9 +83,12 @@ enum LineWriter {
         field(&out, "level", r.level.name)
         if let v = r.msg { field(&out, "msg", v) }
         for (k, v) in r.extras {
+            out.append(UInt8(ascii: ","))
+            string(&out, k)
+            out.append(UInt8(ascii: ":"))
             switch v {
-            case .string(let s): field(&out, k, s)
-            case .int(let n): intField(&out, k, n)
+            case .string(let s): string(&out, s)
+            case .int(let n): integer(&out, n)
             }
         }
         out.append(UInt8(ascii: "}"))
@@ -99,23 +102,27 @@ enum LineWriter {
         s.withUTF8Buffer { out.append(contentsOf: $0) }
     }
 
-    static func key(_ out: inout [UInt8], _ k: String, first: Bool = false) {
-        if !first { out.append(UInt8(ascii: ",")) }
-        string(&out, k)
+    /// `,"key":` (or `"key":` first); keys are literals, so no escaping is needed.
+    @inline(__always)
+    static func key(_ out: inout [UInt8], _ k: StaticString, first: Bool = false) {
+        out.append(first ? UInt8(ascii: "\"") : UInt8(ascii: ","))
+        if !first { out.append(UInt8(ascii: "\"")) }
+        append(&out, k)
+        out.append(UInt8(ascii: "\""))
         out.append(UInt8(ascii: ":"))
     }
 
-    static func field(_ out: inout [UInt8], _ k: String, _ v: String, first: Bool = false) {
+    static func field(_ out: inout [UInt8], _ k: StaticString, _ v: String, first: Bool = false) {
         key(&out, k, first: first)
         string(&out, v)
     }
 
-    static func intField(_ out: inout [UInt8], _ k: String, _ v: Int) {
+    static func intField(_ out: inout [UInt8], _ k: StaticString, _ v: Int) {
         key(&out, k)
         integer(&out, v)
     }
 
-    static func decimalField(_ out: inout [UInt8], _ k: String, _ v: Double) {
+    static func decimalField(_ out: inout [UInt8], _ k: StaticString, _ v: Double) {
         key(&out, k)
         decimal1(&out, v)
     }
@@ -123,18 +130,29 @@ enum LineWriter {
     /// A JSON string literal: quotes, backslashes and control characters escaped; UTF-8 kept.
     static func string(_ out: inout [UInt8], _ s: String) {
         out.append(UInt8(ascii: "\""))
-        for c in s.utf8 {
-            switch c {
-            case UInt8(ascii: "\""): out.append(UInt8(ascii: "\\")); out.append(c)
-            case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(c)
-            case 0x0a: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
-            case 0x0d: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
-            case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
-            case 0..<0x20:
-                append(&out, "\\u00")
-                out.append(SimRandom.hexDigits[Int(c >> 4)])
-                out.append(SimRandom.hexDigits[Int(c & 0xf)])
-            default: out.append(c)
+        var s = s
+        s.withUTF8 { buf in
+            var clean = true
+            for c in buf where c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") {
+                clean = false
+                break
+            }
+            if clean {
+                out.append(contentsOf: buf)
+                return
+            }
+            for c in buf {
+                switch c {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\")); out.append(c)
+                case 0x0a: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
+                case 0x0d: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
+                case 0x09: out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
+                case 0..<0x20:
+                    append(&out, "\\u00")
+                    out.append(SimRandom.hexDigits[Int(c >> 4)])
+                    out.append(SimRandom.hexDigits[Int(c & 0xf)])
+                default: out.append(c)
+                }
             }
         }
         out.append(UInt8(ascii: "\""))
@@ -144,9 +162,9 @@ enum LineWriter {
         if v < 0 { out.append(UInt8(ascii: "-")) }
         var m = v.magnitude
         if m == 0 { out.append(UInt8(ascii: "0")); return }
-        var digits: [UInt8] = []
-        while m > 0 { digits.append(UInt8(ascii: "0") + UInt8(m % 10)); m /= 10 }
-        out.append(contentsOf: digits.reversed())
+        let start = out.count
+        while m > 0 { out.append(UInt8(ascii: "0") + UInt8(m % 10)); m /= 10 }
+        out[start...].reverse()
     }
 
     /// A number with exactly one decimal (`182.4`, `0.0`), rounded half away from zero.
@@ -177,10 +195,9 @@ enum LineWriter {
     }
 
     private static func pad(_ out: inout [UInt8], _ v: Int64, _ width: Int) {
-        var digits = [UInt8](repeating: UInt8(ascii: "0"), count: width)
+        let start = out.count
         var x = v
-        var i = width - 1
-        while i >= 0 && x > 0 { digits[i] = UInt8(ascii: "0") + UInt8(x % 10); x /= 10; i -= 1 }
-        out.append(contentsOf: digits)
+        for _ in 0..<width { out.append(UInt8(ascii: "0") + UInt8(x % 10)); x /= 10 }
+        out[start...].reverse()
     }
 }

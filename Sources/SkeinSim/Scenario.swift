@@ -39,7 +39,7 @@ public enum Scenario: String, CaseIterable, Sendable {
         case .burst: ScenarioPlan(burstAt: 20)
         case .afterResponse: ScenarioPlan(backgroundFrom: 0)
         case .pooler: ScenarioPlan(burstAt: 20, pooler: true)
-        case .incident: ScenarioPlan(burstAt: 40, backgroundFrom: 150, cpuWindow: 210..<230)
+        case .incident: ScenarioPlan(burstAt: 40, backgroundFrom: 150, cpuWindow: 200..<230)
         }
     }
 }

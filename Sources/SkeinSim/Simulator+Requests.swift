@@ -4,6 +4,8 @@ import SkeinCore
 extension Simulator {
     // MARK: the edge
 
+    /// A request reaches the edge; the next one is scheduled from the scenario's current rate
+    /// (a Poisson process whose rate follows the traffic curve).
     mutating func arrival() {
         let mult = plan.multiplier(at: elapsed, duration: durationSeconds)
         let rate = Simulator.steadyRate * mult
@@ -47,13 +49,14 @@ extension Simulator {
         hop.start = begin
 
         var r = line(hop, .requestStart)
+        r.method = route.method
         r.coldStart = hop.cold
         r.msg = "incoming request"
         if route == .product { r.extras = [("path", .string("/api/product/\(rng.int(1000, 9999))"))] }
         emit(isolate, at: begin, r)
         record.requestsByService[ServiceKind.edge.name, default: 0] += 1
 
-        let heavy = route == .product && plan.cpuHeavy(at: elapsed, duration: durationSeconds) && rng.chance(0.4)
+        let heavy = route == .product && plan.cpuHeavy(at: elapsed, duration: durationSeconds) && rng.chance(0.7)
         hop.cpuMS = heavy ? rng.uniform(30, 95) : rng.uniform(0.4, 6)
         let h = store(hop)
 
@@ -75,6 +78,7 @@ extension Simulator {
         schedule(.hopArrive(c), at: begin + ns(hop.cpuMS * 0.6 + draw(Colo.all[colo].oneWayMS)))
     }
 
+    /// 16 hex digits of a 64-bit value, zero-padded.
     func hex16(_ v: UInt64) -> String {
         var out = [UInt8](repeating: 0, count: 16)
         var x = v
@@ -108,6 +112,7 @@ extension Simulator {
         return store(hop)
     }
 
+    /// The edge answers the client: the trace's root ends with the status the client saw.
     mutating func finishEdge(_ h: Int, at end: Int64, status: Int, cpuExceeded: Bool = false) {
         guard let hop = hops.removeValue(forKey: h) else { return }
         var r = line(hop, .requestEnd)
@@ -134,6 +139,7 @@ extension Simulator {
 
     func level(_ status: Int) -> Level { status >= 500 ? .error : status >= 400 ? .warn : .info }
 
+    /// Workers evicts an isolate that has been idle long enough.
     mutating func evictIsolate(_ i: Int) {
         let inst = instances[i]
         guard inst.state != .gone else { return }
@@ -151,6 +157,7 @@ extension Simulator {
 
     // MARK: functions and servers
 
+    /// A call reaches a function (warm instance or cold start) or a server.
     mutating func hopArrive(_ h: Int) {
         guard var hop = hops[h] else { return }
         let svc = hop.service
@@ -165,7 +172,7 @@ extension Simulator {
             }
             let i = newInstance(svc, id: functionInstanceID(svc))
             instances[i].state = .initialising
-            instances[i].poolTarget = rng.int(1, 5)
+            instances[i].poolTarget = rng.int(svc.poolSizeRange.0, svc.poolSizeRange.1)
             instances[i].idleTimeout = ns(rng.uniform(30_000, 90_000))
             let initMS = draw(svc.initRangeMS)
             hop.instance = i
@@ -193,6 +200,7 @@ extension Simulator {
         return "\(y)/\(two(m))/\(two(d))/[$LATEST]" + rng.hex(32)
     }
 
+    /// The handler starts: thaws frozen background work, then opens the pool if it has to.
     mutating func hopBegin(_ h: Int) {
         guard var hop = hops[h] else { return }
         let i = hop.instance
@@ -204,79 +212,73 @@ extension Simulator {
         record.requestsByService[svc.name, default: 0] += 1
 
         var r = line(hop, .requestStart)
+        r.method = hop.route.method
         if svc.isServerless { r.coldStart = hop.cold }
         if svc == .queueWorker { r.extras = [("job_id", .string(rng.hex(12)))] }
         r.msg = svc == .queueWorker ? "job received" : "request received"
         emit(i, at: clock, r)
 
-        if let bg = instances[i].background {
-            // The thawed instance runs what the last invocation left behind.
-            instances[i].background = nil
-            let end = clock + ns(bg.remainingMS)
-            var b = LineRecord(.bgEnd)
-            b.correlationID = bg.correlationID
-            b.traceID = bg.traceID
-            b.spanID = bg.spanID
-            b.parentSpanID = bg.parentSpanID
-            b.requestID = bg.requestID
-            b.durationMS = Double(end - bg.started) / 1e6
-            b.level = .warn
-            b.msg = "analytics flush finished after the instance thawed (frozen \(Int(Double(clock - bg.started) / 1e9)) s)"
-            emit(i, at: end, b)
-            record.afterResponseFinishedLate += 1
-        }
+        if !instances[i].background.isEmpty { thaw(i) }
 
-        var c = clock + ns(rng.uniform(0.2, 1.5))
         if svc.isServerless {
+            // The pool opens on the instance's first request; one with no connection left retries one.
             let inst = instances[i]
-            let attempts = !inst.poolOpened ? inst.poolTarget : (inst.dbOpen == 0 ? 1 : 0)
+            hop.connectsLeft = !inst.poolOpened ? inst.poolTarget : (inst.dbOpen == 0 ? 1 : 0)
             instances[i].poolOpened = true
-            for _ in 0..<attempts {
-                if plan.pooler {
-                    c += ns(rng.uniform(1, 4))
-                    instances[i].dbOpen += 1
-                    var d = line(hop, .dbConnect)
-                    d.route = nil; d.method = nil
-                    d.dbPool = "pgbouncer"
-                    d.dbOpen = instances[i].dbOpen
-                    d.msg = "connected to pgbouncer:6432"
-                    emit(i, at: c, d)
-                    continue
-                }
-                c += ns(rng.uniform(6, 22))
-                if serverOpen < maxConnections {
-                    serverConnections(1, at: c)
-                    instances[i].dbOpen += 1
-                    var d = line(hop, .dbConnect)
-                    d.route = nil; d.method = nil
-                    d.dbPool = "pg"
-                    d.dbOpen = instances[i].dbOpen
-                    d.msg = "connected to postgres:5432"
-                    emit(i, at: c, d)
-                } else {
-                    var e = line(hop, .dbError)
-                    e.route = nil; e.method = nil
-                    e.dbPool = "pg"
-                    e.dbOpen = instances[i].dbOpen
-                    e.dbError = .tooManyClients
-                    e.level = .error
-                    e.msg = svc.runtime == "python3.12"
-                        ? "connection to server at \"pg-primary.internal\" (10.0.3.12), port 5432 failed: FATAL:  sorry, too many clients already"
-                        : "connect failed: error: sorry, too many clients already"
-                    emit(i, at: c, e)
-                    record.tooManyClientsErrors += 1
-                    if record.firstExhaustionAt == nil { record.firstExhaustionAt = Timestamp(nanos: c) }
-                    hop.status = 503
-                    hops[h] = hop
-                    schedule(.hopFinish(h), at: c + ns(rng.uniform(1, 3)))
-                    return
-                }
-            }
         }
         hops[h] = hop
-        schedule(.hopQuery(h), at: c + ns(draw(hop.route.appMS)))
+        let c = clock + ns(rng.uniform(0.2, 1.5))
+        if hop.connectsLeft > 0 {
+            schedule(.hopConnect(h), at: c + ns(connectLatencyMS()))
+        } else {
+            schedule(.hopQuery(h), at: c + ns(draw(hop.route.appMS)))
+        }
     }
 
+    /// TCP + TLS + auth to Postgres, or a plain TCP connect to the pooler next door.
+    mutating func connectLatencyMS() -> Double { plan.pooler ? rng.uniform(1, 4) : rng.uniform(6, 22) }
+
+    /// One pool connection's handshake completes now: Postgres counts it, or refuses it when full.
+    mutating func hopConnect(_ h: Int) {
+        guard var hop = hops[h] else { return }
+        let i = hop.instance
+        if !plan.pooler && serverOpen >= maxConnections {
+            var e = line(hop, .dbError)
+            e.route = nil
+            e.dbPool = "pg"
+            e.dbOpen = instances[i].dbOpen
+            e.dbError = .tooManyClients
+            e.level = .error
+            e.msg = hop.service.runtime == "python3.12"
+                ? "connection to server at \"pg-primary.internal\" (10.0.3.12), port 5432 failed: FATAL:  sorry, too many clients already"
+                : "connect failed: error: sorry, too many clients already"
+            emit(i, at: clock, e)
+            record.tooManyClientsErrors += 1
+            if record.firstExhaustionAt == nil { record.firstExhaustionAt = Timestamp(nanos: clock) }
+            hop.status = 503
+            hop.connectsLeft = 0
+            hops[h] = hop
+            schedule(.hopFinish(h), at: clock + ns(rng.uniform(1, 3)))
+            return
+        }
+        if !plan.pooler { serverConnections(1, at: clock) }
+        instances[i].dbOpen += 1
+        var d = line(hop, .dbConnect)
+        d.route = nil
+        d.dbPool = plan.pooler ? "pgbouncer" : "pg"
+        d.dbOpen = instances[i].dbOpen
+        d.msg = plan.pooler ? "connected to pgbouncer:6432" : "connected to postgres:5432"
+        emit(i, at: clock, d)
+        hop.connectsLeft -= 1
+        hops[h] = hop
+        if hop.connectsLeft > 0 {
+            schedule(.hopConnect(h), at: clock + ns(connectLatencyMS()))
+        } else {
+            schedule(.hopQuery(h), at: clock + ns(draw(hop.route.appMS)))
+        }
+    }
+
+    /// The handler's query: acquire (waiting when the pool is busy), run, release; then answer or call on.
     mutating func hopQuery(_ h: Int) {
         guard var hop = hops[h] else { return }
         let i = hop.instance
@@ -301,6 +303,7 @@ extension Simulator {
         let dbSpan = hop.spanID == nil ? nil : rng.spanID()
 
         var a = line(hop, .dbAcquire)
+        a.route = nil
         a.spanID = dbSpan
         a.parentSpanID = hop.spanID
         a.dbPool = pool
@@ -310,6 +313,7 @@ extension Simulator {
         a.msg = wait > 100 ? "waited \(Int(wait)) ms for a connection" : "connection acquired"
         emit(i, at: acquired, a)
         var rl = line(hop, .dbRelease)
+        rl.route = nil
         rl.spanID = dbSpan
         rl.parentSpanID = hop.spanID
         rl.dbPool = pool
@@ -358,6 +362,7 @@ extension Simulator {
         return Double(startAt - clock) / 1e6
     }
 
+    /// The handler answers; a function instance then freezes until its next invocation or its reaping.
     mutating func hopFinish(_ h: Int) {
         guard let hop = hops.removeValue(forKey: h) else { return }
         let i = hop.instance
@@ -366,6 +371,7 @@ extension Simulator {
         if hop.status >= 500 { record.errorsByService[svc.name, default: 0] += 1 }
         var end = clock
         let job = svc == .queueWorker
+        var pendingBackground: BackgroundWork?
 
         if svc == .feedAPI && hop.route == .feed && hop.status < 500
             && plan.backgroundActive(at: elapsed, duration: durationSeconds) && rng.chance(0.35) {
@@ -376,15 +382,16 @@ extension Simulator {
             s.msg = "response sent"
             emit(i, at: clock, s)
             var b = line(hop, .bgStart)
-            b.route = nil; b.method = nil
+            b.route = nil
             b.level = .info
             b.msg = "flushing analytics batch (not awaited)"
             let bgAt = clock + 200_000
             emit(i, at: bgAt, b)
-            instances[i].background = BackgroundWork(
-                correlationID: hop.ctx.correlationID, traceID: hop.ctx.traceID, spanID: hop.spanID,
-                parentSpanID: hop.parentSpanID, requestID: hop.requestID, started: bgAt,
-                remainingMS: rng.uniform(300, 2500))
+            backgroundCounter += 1
+            pendingBackground = BackgroundWork(
+                id: backgroundCounter, correlationID: hop.ctx.correlationID, traceID: hop.ctx.traceID,
+                spanID: hop.spanID, parentSpanID: hop.parentSpanID, requestID: hop.requestID, started: bgAt,
+                remainingMS: rng.uniform(300, 4000), frozenAt: clock + 500_000)
             record.afterResponse += 1
             end = clock + 500_000
         }
@@ -398,6 +405,8 @@ extension Simulator {
         instances[i].inflight -= 1
         instances[i].lastUsed = end
         if svc.isServerless {
+            freeze(i, at: end)
+            if let bg = pendingBackground { instances[i].background.append(bg) }
             instances[i].state = .idle
             instances[i].idleSince = end
             idleFunctions[svc.rawValue].append(i)
@@ -409,6 +418,7 @@ extension Simulator {
         }
     }
 
+    /// A downstream answer reaches the hop that waited for it.
     mutating func childDone(_ h: Int, status: Int) {
         guard var hop = hops[h] else { return }
         if hop.service == .edge {
@@ -419,6 +429,57 @@ extension Simulator {
         hop.status = status >= 500 ? 502 : status
         hops[h] = hop
         schedule(.hopFinish(h), at: clock + ns(rng.uniform(1, 4)))
+    }
+
+    /// An invocation thaws the instance: frozen background work resumes, or finds its socket dead.
+    mutating func thaw(_ i: Int) {
+        var running: [BackgroundWork] = []
+        for var bg in instances[i].background {
+            let frozenMS = Double(clock - bg.frozenAt) / 1e6
+            if frozenMS > Simulator.frozenSocketTimeoutMS {
+                let at = clock + ns(rng.uniform(1, 5))
+                var b = backgroundLine(bg, at: at)
+                b.level = .error
+                b.msg = "analytics flush failed after thaw: socket hang up (ECONNRESET), frozen \(Int(frozenMS / 1000)) s"
+                emit(i, at: at, b)
+                record.afterResponseFailed += 1
+                continue
+            }
+            bg.resumedAt = clock
+            schedule(.backgroundDone(instance: i, thaw: instances[i].thaw, job: bg.id), at: clock + ns(bg.remainingMS))
+            running.append(bg)
+        }
+        instances[i].background = running
+    }
+
+    /// The invocation returned: the platform freezes the instance and its background work with it.
+    mutating func freeze(_ i: Int, at end: Int64) {
+        instances[i].thaw += 1
+        for k in instances[i].background.indices {
+            instances[i].background[k].remainingMS -= Double(end - instances[i].background[k].resumedAt) / 1e6
+            instances[i].background[k].frozenAt = end
+        }
+    }
+
+    mutating func backgroundDone(_ i: Int, thaw: Int, job: Int) {
+        guard instances[i].thaw == thaw, let k = instances[i].background.firstIndex(where: { $0.id == job }) else { return }
+        let bg = instances[i].background.remove(at: k)
+        var b = backgroundLine(bg, at: clock)
+        b.level = .warn
+        b.msg = "analytics flush finished \(format1(Double(clock - bg.started) / 1e9)) s after its response"
+        emit(i, at: clock, b)
+        record.afterResponseFinishedLate += 1
+    }
+
+    func backgroundLine(_ bg: BackgroundWork, at t: Int64) -> LineRecord {
+        var b = LineRecord(.bgEnd)
+        b.correlationID = bg.correlationID
+        b.traceID = bg.traceID
+        b.spanID = bg.spanID
+        b.parentSpanID = bg.parentSpanID
+        b.requestID = bg.requestID
+        b.durationMS = Double(t - bg.started) / 1e6
+        return b
     }
 
     /// The platform reaps a function instance idle since `since`, closing its pool.
@@ -436,10 +497,8 @@ extension Simulator {
             emit(i, at: clock, d)
             instances[i].dbOpen = 0
         }
-        if inst.background != nil {
-            instances[i].background = nil
-            record.afterResponseLost += 1
-        }
+        record.afterResponseLost += inst.background.count
+        instances[i].background = []
         var r = LineRecord(.instanceStop)
         r.msg = "instance reaped after \(Int(Double(clock - since) / 1e9)) s idle"
         emit(i, at: clock + 1_000_000, r)

@@ -8,6 +8,9 @@ public struct SimLine: Sendable, Equatable {
     public let time: Timestamp
     /// The line's bytes, without a trailing newline.
     public let bytes: [UInt8]
+    /// The log drain that delivered it (`cloudflare-logpush`, `cloudwatch`, `vercel-drain`,
+    /// `k8s-fluent-bit`, `pg-sampler`): one collector source each, if the caller wants several.
+    public let drain: String
 
     public var text: String { String(decoding: bytes, as: UTF8.self) }
 }
@@ -30,7 +33,7 @@ public struct Simulator: Sendable {
     /// 2026-11-23T10:00:00Z.
     public static let defaultStart = Timestamp(nanos: (Timestamp.days(year: 2026, month: 11, day: 23) * 86_400 + 36_000) * 1_000_000_000)
     /// Requests per second at the edge in steady traffic.
-    public static let steadyRate = 4.0
+    public static let steadyRate = 3.0
     /// Server connections PgBouncer opens at most (its `default_pool_size`).
     public static let poolerPoolSize = 20
 
@@ -60,6 +63,9 @@ public struct Simulator: Sendable {
     var hops: [Int: Hop] = [:]
     var nextHop = 0
     var requestCounter: UInt64 = 0
+    var backgroundCounter = 0
+    /// A socket frozen longer than this is dead when the instance thaws.
+    static let frozenSocketTimeoutMS = 30_000.0
 
     /// Creates a simulator; nothing is generated until `advance(to:)`.
     ///
@@ -109,7 +115,7 @@ public struct Simulator: Sendable {
         var out: [SimLine] = []
         while let top = outbox.first, top.arrival <= t {
             _ = outbox.pop()
-            out.append(SimLine(arrival: Timestamp(nanos: top.arrival), time: Timestamp(nanos: top.time), bytes: top.bytes))
+            out.append(SimLine(arrival: Timestamp(nanos: top.arrival), time: Timestamp(nanos: top.time), bytes: top.bytes, drain: top.drain))
         }
         return out
     }
@@ -119,7 +125,7 @@ public struct Simulator: Sendable {
     public mutating func flush() -> [SimLine] {
         var out: [SimLine] = []
         while let top = outbox.pop() {
-            out.append(SimLine(arrival: Timestamp(nanos: top.arrival), time: Timestamp(nanos: top.time), bytes: top.bytes))
+            out.append(SimLine(arrival: Timestamp(nanos: top.arrival), time: Timestamp(nanos: top.time), bytes: top.bytes, drain: top.drain))
         }
         return out
     }
@@ -140,11 +146,13 @@ public struct Simulator: Sendable {
         case sample
         case hopArrive(Int)
         case hopBegin(Int)
+        case hopConnect(Int)
         case hopQuery(Int)
         case hopFinish(Int)
         case childDone(Int, status: Int)
         case reap(instance: Int, since: Int64)
         case evictIsolate(Int)
+        case backgroundDone(instance: Int, thaw: Int, job: Int)
     }
 
     struct Scheduled: Comparable, Sendable {
@@ -160,6 +168,7 @@ public struct Simulator: Sendable {
         var seq: UInt64
         var time: Int64
         var bytes: [UInt8]
+        var drain: String
         static func < (a: PendingLine, b: PendingLine) -> Bool { a.arrival != b.arrival ? a.arrival < b.arrival : a.seq < b.seq }
         static func == (a: PendingLine, b: PendingLine) -> Bool { a.arrival == b.arrival && a.seq == b.seq }
     }
@@ -177,11 +186,13 @@ public struct Simulator: Sendable {
         case .sample: sample()
         case .hopArrive(let h): hopArrive(h)
         case .hopBegin(let h): hopBegin(h)
+        case .hopConnect(let h): hopConnect(h)
         case .hopQuery(let h): hopQuery(h)
         case .hopFinish(let h): hopFinish(h)
         case .childDone(let h, let status): childDone(h, status: status)
         case .reap(let i, let since): reap(i, since: since)
         case .evictIsolate(let i): evictIsolate(i)
+        case .backgroundDone(let i, let thaw, let job): backgroundDone(i, thaw: thaw, job: job)
         }
     }
 
@@ -198,11 +209,13 @@ public struct Simulator: Sendable {
 
     /// Writes one line of instance `i` at true time `t`: skewed `ts`, delayed arrival.
     mutating func emit(_ i: Int, at t: Int64, _ r: LineRecord) {
+        // A line in the past could arrive before lines already handed out, and chunked runs would differ.
+        assert(t >= clock, "line emitted before the clock")
         let inst = instances[i]
         let bytes = LineWriter.render(ts: t + inst.skew, prefix: inst.prefix, r)
         let delay = ns(draw(inst.service.shippingDelayMS))
         lineSeq += 1
-        outbox.push(PendingLine(arrival: t + delay, seq: lineSeq, time: t, bytes: bytes))
+        outbox.push(PendingLine(arrival: t + delay, seq: lineSeq, time: t, bytes: bytes, drain: inst.service.drain))
         record.lines += 1
     }
 
@@ -215,7 +228,6 @@ public struct Simulator: Sendable {
         r.parentSpanID = hop.parentSpanID
         r.requestID = hop.requestID
         r.route = hop.route.pattern
-        r.method = hop.route.method
         return r
     }
 
@@ -238,7 +250,6 @@ public struct Simulator: Sendable {
     mutating func coldStart(_ i: Int, at t: Int64, initMS: Double, hop: Hop?) {
         var r = hop.map { line($0, .instanceStart) } ?? LineRecord(.instanceStart)
         r.route = nil
-        r.method = nil
         r.initMS = initMS
         r.coldStart = true
         r.msg = "cold start: initialised in \(format1(initMS)) ms"
@@ -281,7 +292,7 @@ public struct Simulator: Sendable {
             pgbouncer = newInstance(.pgbouncer, id: "pgbouncer-" + rng.word(10, alphabet: Array("bcdf56789".utf8)) + "-" + rng.word(5))
             bootServer(pgbouncer, at: t0 + ns(rng.uniform(0, 100)), connections: 0)
         }
-        schedule(.sample, at: t0)
+        schedule(.sample, at: t0 + 1_000_000_000)
         schedule(.arrival, at: t0 + 2_000_000_000)
         schedule(.webSocketConnect, at: t0 + 2_500_000_000)
     }

@@ -55,6 +55,14 @@ enum ServiceKind: Int, CaseIterable, Sendable {
 
     var isServerless: Bool { deploy == .serverless }
 
+    /// Connections a new function instance's pool opens (Prisma's default is 2 × vCPUs + 1).
+    var poolSizeRange: (Int, Int) {
+        switch self {
+        case .feedAPI, .cartFn: (3, 5)
+        default: (2, 4)
+        }
+    }
+
     /// Initialisation time of a new instance, in milliseconds.
     var initRangeMS: (Double, Double) {
         switch self {
@@ -75,6 +83,17 @@ enum ServiceKind: Int, CaseIterable, Sendable {
         case .edge, .feedAPI, .cartFn, .checkout: 300
         case .chat, .queueWorker, .pgbouncer: 40
         case .postgres: 5
+        }
+    }
+
+    /// The log drain that ships its lines.
+    var drain: String {
+        switch self {
+        case .edge: "cloudflare-logpush"
+        case .feedAPI, .checkout: "cloudwatch"
+        case .cartFn: "vercel-drain"
+        case .chat, .queueWorker, .pgbouncer: "k8s-fluent-bit"
+        case .postgres: "pg-sampler"
         }
     }
 
@@ -132,24 +151,24 @@ enum Route: Int, Sendable {
     /// Handler time outside the database, in milliseconds.
     var appMS: (Double, Double) {
         switch self {
-        case .feed: (10, 45)
-        case .product: (4, 15)
-        case .cart: (6, 20)
-        case .checkout: (25, 80)
-        case .chatHistory: (1, 4)
-        case .job: (3, 12)
+        case .feed: (60, 220)
+        case .product: (20, 80)
+        case .cart: (30, 100)
+        case .checkout: (60, 180)
+        case .chatHistory: (2, 8)
+        case .job: (5, 20)
         }
     }
 
     /// Query time on an unloaded database, in milliseconds.
     var queryMS: (Double, Double) {
         switch self {
-        case .feed: (6, 30)
-        case .product: (2, 10)
-        case .cart: (4, 16)
-        case .checkout: (15, 50)
-        case .chatHistory: (3, 18)
-        case .job: (5, 25)
+        case .feed: (10, 45)
+        case .product: (3, 15)
+        case .cart: (6, 25)
+        case .checkout: (20, 70)
+        case .chatHistory: (4, 20)
+        case .job: (8, 30)
         }
     }
 }
@@ -178,6 +197,8 @@ struct Hop: Sendable {
     var start: Int64 = 0
     var cold = false
     var childCalled = false
+    /// Pool connections still to open before the handler can query.
+    var connectsLeft = 0
     var status = 200
     var cpuMS = 0.0
 }
@@ -188,7 +209,11 @@ enum InstanceState: Sendable {
 }
 
 /// Work a function left running after its response; frozen with the instance.
+///
+/// It only progresses while a later invocation thaws the instance, so it finishes much later,
+/// fails when its socket died during the freeze, or is lost when the instance is reaped.
 struct BackgroundWork: Sendable {
+    var id: Int
     var correlationID: String
     var traceID: String?
     var spanID: String?
@@ -196,6 +221,8 @@ struct BackgroundWork: Sendable {
     var requestID: String?
     var started: Int64
     var remainingMS: Double
+    var frozenAt: Int64
+    var resumedAt: Int64 = 0
 }
 
 /// One execution environment: an isolate, a function instance, a pod, the database.
@@ -217,6 +244,9 @@ struct Instance: Sendable {
     var inflight = 0
     var lastUsed: Int64 = 0
     var colo = -1
-    var background: BackgroundWork?
+    var background: [BackgroundWork] = []
+    /// Counts invocations ending, so a background completion scheduled during one thaw is
+    /// ignored once the instance has frozen again.
+    var thaw = 0
     var clients = 0
 }

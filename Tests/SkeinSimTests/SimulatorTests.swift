@@ -107,8 +107,13 @@ final class SimulatorTests: XCTestCase {
         var chunked: [SimLine] = []
         var t = b.start
         while t < b.scenarioEnd {
-            t = t.adding(ms: 337)
-            chunked += b.advance(to: min(t, b.scenarioEnd))
+            let previous = t
+            t = min(t.adding(ms: 337), b.scenarioEnd)
+            let got = b.advance(to: t)
+            // A chunk holds exactly the lines that reached the collector in (previous, t].
+            XCTAssertTrue(got.allSatisfy { $0.arrival > previous && $0.arrival <= t })
+            XCTAssertEqual(b.now, t)
+            chunked += got
         }
         chunked += b.flush()
         XCTAssertFalse(whole.isEmpty)
@@ -136,8 +141,10 @@ final class SimulatorTests: XCTestCase {
                 XCTAssertNotNil(p.ts)
                 XCTAssertNotNil(EventKind(rawValue: p.event), p.event)
                 XCTAssertNotNil(DeployModel(rawValue: p.deploy), p.deploy)
-                XCTAssertFalse(r.lines.contains { $0.bytes.contains(0x0a) })
             }
+            XCTAssertFalse(r.lines.contains { $0.bytes.contains(0x0a) })
+            XCTAssertEqual(Set(r.lines.map(\.drain)).count, 5)
+            for (line, p) in zip(r.lines, r.parsed) where p.service == "postgres" { XCTAssertEqual(line.drain, "pg-sampler") }
         }
     }
 
@@ -173,7 +180,7 @@ final class SimulatorTests: XCTestCase {
             XCTAssertEqual(r.count("instance.start"), t.coldStarts, "\(s)")
             XCTAssertEqual(r.count("instance.stop"), t.instancesStopped, "\(s)")
             XCTAssertEqual(r.count("bg.start"), t.afterResponse, "\(s)")
-            XCTAssertEqual(r.count("bg.end"), t.afterResponseFinishedLate, "\(s)")
+            XCTAssertEqual(r.count("bg.end"), t.afterResponseFinishedLate + t.afterResponseFailed, "\(s)")
             XCTAssertEqual(r.count("ws.open"), t.webSocketsOpened, "\(s)")
             XCTAssertEqual(r.tooManyClients, t.tooManyClientsErrors, "\(s)")
             let edgeEnds = r.parsed.filter { $0.service == "edge-api" && $0.event == "request.end" }
@@ -228,11 +235,14 @@ final class SimulatorTests: XCTestCase {
         XCTAssertEqual(r.samples.compactMap(\.dbOpen).max(), t.maxConnections)
         XCTAssertEqual(t.peakServerConnections, t.maxConnections)
         let first = try XCTUnwrap(t.firstExhaustionAt)
+        // Postgres refuses only once it is full.
+        XCTAssertLessThanOrEqual(try XCTUnwrap(t.peakServerConnectionsAt), first)
         // The ramp starts 20 s in; the pools fill it within the ramp.
         XCTAssertGreaterThan(first.ms(since: t.start), 20_000)
-        XCTAssertLessThan(first.ms(since: t.start), 45_000)
+        XCTAssertLessThan(first.ms(since: t.start), 60_000)
         XCTAssertGreaterThan(t.errorTraces, 10)
-        XCTAssertGreaterThan(t.coldStartsByDeploy["serverless"] ?? 0, 30)
+        let steady = Self.run(.steady).truth
+        XCTAssertGreaterThan(t.coldStartsByDeploy["serverless"] ?? 0, 3 * (steady.coldStartsByDeploy["serverless"] ?? 0))
         // Recovery: the last samples are well below the limit because idle instances were reaped.
         let last = try XCTUnwrap(r.samples.last?.dbOpen)
         XCTAssertLessThan(last, t.maxConnections * 3 / 4)
@@ -251,7 +261,7 @@ final class SimulatorTests: XCTestCase {
         XCTAssertLessThanOrEqual(r.truth.peakServerConnections, 22 + Simulator.poolerPoolSize)
         XCTAssertLessThan(r.samples.compactMap(\.dbOpen).max() ?? 0, r.truth.maxConnections / 2)
         // Same traffic shape: a comparable cold-start cascade.
-        XCTAssertGreaterThan(r.truth.coldStartsByDeploy["serverless"] ?? 0, 30)
+        XCTAssertGreaterThan(r.truth.coldStartsByDeploy["serverless"] ?? 0, (burst.truth.coldStartsByDeploy["serverless"] ?? 0) * 2 / 3)
         XCTAssertEqual(Double(r.truth.traces), Double(burst.truth.traces), accuracy: Double(burst.truth.traces) * 0.15)
     }
 
@@ -260,16 +270,26 @@ final class SimulatorTests: XCTestCase {
         let t = r.truth
         XCTAssertGreaterThan(t.afterResponse, 10)
         XCTAssertGreaterThan(t.afterResponseFinishedLate, 0)
-        XCTAssertLessThan(t.afterResponseFinishedLate + t.afterResponseLost, t.afterResponse + 1)
-        // Every bg.start follows a response.sent of the same request.
-        var responded: Set<String> = []
+        XCTAssertLessThanOrEqual(t.afterResponseFinishedLate + t.afterResponseFailed + t.afterResponseLost, t.afterResponse)
+        // Every bg.start follows the response.sent of the same request (same instance, same skew).
+        var sentAt: [String: Timestamp] = [:]
+        for p in r.parsed where p.event == "response.sent" { sentAt[p.correlationID!] = p.ts! }
         var outOfTurn = 0
-        for p in r.parsed.sorted(by: { $0.ts! < $1.ts! }) where p.event == "response.sent" || p.event == "bg.start" {
-            if p.event == "response.sent" { responded.insert(p.correlationID!) }
-            else if !responded.contains(p.correlationID!) { outOfTurn += 1 }
+        for p in r.parsed where p.event == "bg.start" {
+            if let s = sentAt[p.correlationID!], s <= p.ts! { continue }
+            outOfTurn += 1
         }
-        // Skew is per instance and both lines come from one instance, so ts order holds.
         XCTAssertEqual(outOfTurn, 0)
+        // Frozen work finishes much later, on the instance that started it.
+        let startedOn = Dictionary(r.parsed.filter { $0.event == "bg.start" }.map { ($0.correlationID!, $0.instance) },
+                                   uniquingKeysWith: { a, _ in a })
+        var late = 0
+        for (line, p) in zip(r.lines, r.parsed) where p.event == "bg.end" {
+            XCTAssertEqual(startedOn[p.correlationID!], p.instance)
+            let started = r.lines[r.parsed.firstIndex { $0.event == "bg.start" && $0.correlationID == p.correlationID }!].time
+            if line.time.ms(since: started) > 5_000 { late += 1 }
+        }
+        XCTAssertGreaterThan(late, 0)
     }
 
     func testIncidentTellsTheWholeStory() {
@@ -284,10 +304,10 @@ final class SimulatorTests: XCTestCase {
     }
 
     func testLargerMaxConnectionsAvoidsExhaustion() {
-        var sim = Simulator(scenario: .burst, seed: 1, maxConnections: 400)
+        var sim = Simulator(scenario: .burst, seed: 1, maxConnections: 400, durationSeconds: 75)
         _ = sim.run()
         XCTAssertEqual(sim.truth.tooManyClientsErrors, 0)
-        XCTAssertGreaterThan(sim.truth.peakServerConnections, 100)
+        XCTAssertGreaterThan(sim.truth.peakServerConnections, 80)
     }
 
     func testKeepsRunningSteadyAfterTheStory() {
