@@ -107,4 +107,11 @@ public final class DemoFeed: EngineFeed {
         ingest.finish(into: engine)
         try? recorder?.close()
     }
+
+    /// Writes what really happened (the simulator's own count, not a re-read of its output) as JSON.
+    public func writeTruth(to path: String) throws {
+        let sink = try FileSink(path: path)
+        try sink.write(simulator.truth.json + "\n")
+        try sink.close()
+    }
 }

@@ -80,6 +80,8 @@ struct Demo: ParsableCommand {
     var maxConnections: Int = 100
     @Option(name: .long, help: "Write the emitted logs to FILE as NDJSON.")
     var record: String?
+    @Option(name: .long, help: "On exit, write the simulator's ground truth (traces, cold starts, peak connections, first exhaustion) to FILE as JSON.")
+    var truth: String?
     @OptionGroup var view: ViewOptions
 
     func validate() throws {
@@ -99,12 +101,13 @@ struct Demo: ParsableCommand {
         if secs == nil && !view.interactive { secs = Double(sc.defaultDurationSeconds) }
         let feed = try DemoFeed(scenario: sc, seed: seed, speed: sp, duration: secs, maxConnections: maxConnections,
                                 record: record, config: view.engineConfig())
-        defer { feed.close() }
         if view.interactive {
             try runDashboard(feed, ascii: view.ascii)
         } else {
             try runHeadless(feed, json: view.json, idleSleepMS: 10)
         }
+        feed.close()
+        if let truth { try feed.writeTruth(to: truth) }
     }
 }
 
