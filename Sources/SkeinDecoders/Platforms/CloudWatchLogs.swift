@@ -13,13 +13,7 @@ public struct CloudWatchLogsDecoder: JSONRecordDecoder {
     public init() {}
 
     public func matches(_ doc: JSONDocument) -> Bool {
-        guard doc.kind(doc.root) == .object else { return false }
-        var type = false, events = false
-        doc.forEachMember(doc.root) { k, _ in
-            if doc.keyEquals(k, "messageType") { type = true }
-            if doc.keyEquals(k, "logEvents") { events = true }
-        }
-        return type && events
+        PlatformKeys(doc, doc.root).isSuperset(of: [.messageType, .logEvents])
     }
 
     public mutating func decode(_ doc: JSONDocument, source: SourceID, context: inout DecodeContext,

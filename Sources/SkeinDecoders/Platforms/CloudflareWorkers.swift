@@ -15,18 +15,8 @@ public struct CloudflareWorkersDecoder: JSONRecordDecoder {
     public init() {}
 
     public func matches(_ doc: JSONDocument) -> Bool {
-        guard doc.kind(doc.root) == .object else { return false }
-        var outcome = false, script = false, time = false
-        doc.forEachMember(doc.root) { k, _ in
-            switch doc.raw(k).count {
-            case 7: if doc.keyEquals(k, "outcome") || doc.keyEquals(k, "Outcome") { outcome = true }
-            case 10: if doc.keyEquals(k, "scriptName") || doc.keyEquals(k, "ScriptName") { script = true }
-            case 14: if doc.keyEquals(k, "eventTimestamp") { time = true }
-            case 16: if doc.keyEquals(k, "EventTimestampMs") { time = true }
-            default: break
-            }
-        }
-        return outcome && (script || time)
+        let keys = PlatformKeys(doc, doc.root)
+        return keys.contains(.outcome) && !keys.isDisjoint(with: [.scriptName, .eventTimestamp])
     }
 
     /// The two spellings of one field.

@@ -30,28 +30,12 @@ enum LambdaJSONMapping {
     /// A platform record (`type: platform.*` with `time` and `record`), or an app record with
     /// Lambda's own four keys (`timestamp`, `level`, `requestId`, `message`).
     static func recognises(_ doc: JSONDocument, _ obj: Int) -> Bool {
-        guard doc.kind(obj) == .object else { return false }
-        var time = false, type = false, record = false
-        var timestamp = false, level = false, requestID = false, message = false, foreign = false
-        doc.forEachMember(obj) { k, v in
-            switch doc.raw(k).count {
-            case 12: if doc.keyEquals(k, "deploymentId") { foreign = true }
-            case 4:
-                if doc.keyEquals(k, "time") { time = true }
-                if doc.keyEquals(k, "type"), doc.kind(v) == .string,
-                   ByteText.hasPrefix(doc.raw(v), "platform.") || doc.keyEquals(v, "function") || doc.keyEquals(v, "extension") {
-                    type = true
-                }
-            case 5: if doc.keyEquals(k, "level") { level = true }
-            case 6: if doc.keyEquals(k, "record") { record = true }
-            case 7: if doc.keyEquals(k, "message") { message = true }
-            case 9:
-                if doc.keyEquals(k, "timestamp") { timestamp = true }
-                if doc.keyEquals(k, "requestId") { requestID = true }
-            default: break
-            }
+        let keys = PlatformKeys(doc, obj)
+        if keys.isSuperset(of: [.time, .type, .record]) {
+            guard let t = doc.member(obj, "type"), doc.kind(t) == .string else { return false }
+            return ByteText.hasPrefix(doc.raw(t), "platform.") || doc.keyEquals(t, "function") || doc.keyEquals(t, "extension")
         }
-        return (time && type && record) || (timestamp && level && requestID && message && !foreign)
+        return keys.isSuperset(of: [.timestamp, .level, .requestId, .message]) && !keys.contains(.deploymentId)
     }
 
     static func scope(from context: DecodeContext) -> PlatformScope {

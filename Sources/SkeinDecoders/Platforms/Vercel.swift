@@ -24,17 +24,8 @@ public struct VercelDecoder: JSONRecordDecoder {
     }
 
     static func isRecord(_ doc: JSONDocument, _ obj: Int) -> Bool {
-        guard doc.kind(obj) == .object else { return false }
-        var deployment = false, source = false, project = false
-        doc.forEachMember(obj) { k, _ in
-            switch doc.raw(k).count {
-            case 6: if doc.keyEquals(k, "source") { source = true }
-            case 9: if doc.keyEquals(k, "projectId") { project = true }
-            case 12: if doc.keyEquals(k, "deploymentId") { deployment = true }
-            default: break
-            }
-        }
-        return deployment && (source || project)
+        let keys = PlatformKeys(doc, obj)
+        return keys.contains(.deploymentId) && !keys.isDisjoint(with: [.source, .projectId])
     }
 
     public mutating func decode(_ doc: JSONDocument, source: SourceID, context: inout DecodeContext,
