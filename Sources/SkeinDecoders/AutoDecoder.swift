@@ -47,6 +47,10 @@ extension TextFrameDecoder {
 /// `absorbed` when they arrive; if the value never completes (abandoned, invalid, past `maxPendingBytes`
 /// or `maxPendingLines`, or at `flush`), they are counted afterwards through `drainLateMalformed()`,
 /// one per line.
+///
+/// The outcome describes the frame itself. A text decoder's held record may be released while a
+/// later frame is decoded, so a frame reported `malformed` can still have appended that earlier
+/// record: ingest everything appended, whatever the outcome. `.events(n)` counts all of it.
 public struct AutoDecoder: FrameDecoder {
     public let name: String
     /// The decoder that took the most recent frame (`skein`, `logfmt`, ...); nil when that frame was
@@ -70,10 +74,24 @@ public struct AutoDecoder: FrameDecoder {
 
     /// Every known decoder, in detection order; the one place to register a format.
     public static func standard(forced: String? = nil) -> AutoDecoder {
-        // Most specific first: Vercel records also carry Lambda's four app-record keys.
-        AutoDecoder(records: [CloudWatchLogsDecoder(), VercelDecoder(), CloudflareWorkersDecoder(), OTLPJSONDecoder(),
-                              LambdaJSONDecoder(), ConventionDecoder()],
-                    texts: [LambdaTextDecoder(), PostgresLogDecoder(), LogfmtDecoder()], forced: forced)
+        let records: [any JSONRecordDecoder] = [
+            // Platform records first, most specific first: Vercel records also carry Lambda's four app-record keys.
+            CloudWatchLogsDecoder(), VercelDecoder(), CloudflareWorkersDecoder(), OTLPJSONDecoder(), LambdaJSONDecoder(),
+            DockerJSONDecoder(),
+            // Skein's convention takes any object: it stays last.
+            ConventionDecoder(),
+        ]
+        let texts: [any TextFrameDecoder] = [
+            CRIDecoder(), LambdaTextDecoder(), PostgresLogDecoder(),
+            // logfmt takes any `key=` line: it stays last.
+            LogfmtDecoder(),
+        ]
+        return AutoDecoder(records: records, texts: texts, forced: forced)
+    }
+
+    /// The standard decoders, or only the one `--format` names (`standard(forced:)`).
+    public init(forced: String?) {
+        self = AutoDecoder.standard(forced: forced)
     }
 
     /// The names `--format` accepts: every decoder of `standard()`, plus `json` (all JSON decoders).
@@ -141,8 +159,8 @@ public struct AutoDecoder: FrameDecoder {
         } else {
             outcome = decodeText(frame, scan, source: source, into: &events)
         }
-        if case .malformed = outcome, events.count > before { return .events(events.count - before) }
         if case .events = outcome { return .events(events.count - before) }
+        if case .absorbed = outcome, events.count > before { return .events(events.count - before) }
         return outcome
     }
 

@@ -6,6 +6,8 @@ import SkeinCore
 /// `ConventionMapper`, which platform decoders reuse for the app JSON inside their envelopes.
 public struct ConventionDecoder: JSONRecordDecoder {
     public let name = "skein"
+    /// Copying a blank event is far cheaper than calling `Event.init` with its thirty defaults per line.
+    private let blank = Event(time: .zero)
 
     public init() {}
 
@@ -14,13 +16,14 @@ public struct ConventionDecoder: JSONRecordDecoder {
     public mutating func decode(_ doc: JSONDocument, source: SourceID, context: inout DecodeContext,
                                 into events: inout [Event]) -> DecodeOutcome {
         guard doc.kind(doc.root) == .object else { return .malformed(.unrecognised) }
-        var event = Event(time: .zero, source: source)
+        var event = blank
+        event.source = source
         let timed = ConventionMapper.apply(doc, object: doc.root, to: &event, context: &context)
         guard ConventionMapper.settleTime(&event, found: timed, context: &context) else {
             return .malformed(.missingFields)
         }
         DBErrorClassifier.apply(to: &event)
-        events.append(event)
+        events.append(consume event)
         return .events(1)
     }
 }
@@ -67,6 +70,39 @@ public enum ConventionMapper {
         return builder.finish(&event, context: &context)
     }
 
+    /// What an embedded message turned out to be.
+    public enum EmbeddedFormat: Sendable, Equatable {
+        /// A JSON object, mapped field by field (`timed`: it carried its own time).
+        case json(timed: Bool)
+        /// Anything else: set as the event's message.
+        case text
+    }
+
+    /// Maps an app's message found inside a platform envelope (Lambda's tab-separated line, a Vercel or
+    /// Cloudflare record's `message`): a JSON object is mapped with `apply`, anything else becomes the
+    /// message (cut at `maxMessageBytes`). `bytes` must be unescaped text; `tape` is the caller's scratch.
+    public static func applyMessage(_ bytes: UnsafeBufferPointer<UInt8>, tape: inout JSONTape, to event: inout Event,
+                                    context: inout DecodeContext) -> EmbeddedFormat {
+        var s = 0
+        while s < bytes.count, bytes[s] == 0x20 || bytes[s] == 0x09 { s += 1 }
+        if s < bytes.count, bytes[s] == UInt8(ascii: "{") {
+            do throws(JSONTape.Failure) {
+                try tape.parse(bytes)
+                let doc = JSONDocument(tape: tape, bytes: bytes)
+                return .json(timed: apply(doc, object: doc.root, to: &event, context: &context))
+            } catch {
+                // Not JSON after all (`{user} logged in`): it is text.
+            }
+        }
+        var e = bytes.count
+        while e > s, bytes[e - 1] == 0x20 || bytes[e - 1] == 0x09 || bytes[e - 1] == 0x0a || bytes[e - 1] == 0x0d { e -= 1 }
+        let text = UnsafeBufferPointer(rebasing: bytes[s..<e])
+        let cut = ByteText.boundary(text, maxMessageBytes)
+        event.message = String(decoding: UnsafeBufferPointer(rebasing: text[..<cut]), as: UTF8.self)
+        if cut < text.count { event.attributes.append(Attribute("skein.truncated", "1")) }
+        return .text
+    }
+
     /// Applies the missing-time rule: a line without a time takes the last time its source logged
     /// (marked with the attribute `skein.time=inherited`), so one untimed line in a timed stream is kept
     /// in place; only when the source has never logged a time is the line malformed (`missingFields`).
@@ -108,7 +144,7 @@ public enum ConventionMapper {
                 builder.take(field, value(doc, v), key: key, event: &event, context: &context)
                 continue
             }
-            path.removeSubrange(prefixLength...)
+            if path.count > prefixLength { path.removeSubrange(prefixLength...) }
             if nested { path.append(UInt8(ascii: ".")) }
             if keyNode.flag {
                 path.append(contentsOf: JSONDocument.unescape(doc.raw(k)).utf8)
@@ -124,7 +160,7 @@ public enum ConventionMapper {
                 builder.take(field, value(doc, v), key: key, event: &event, context: &context)
             }
         }
-        path.removeSubrange(prefixLength...)
+        if path.count > prefixLength { path.removeSubrange(prefixLength...) }
     }
 
     private static func descend(_ doc: JSONDocument, _ v: Int, path: inout [UInt8], builder: inout ConventionBuilder,
@@ -180,6 +216,15 @@ enum FieldValue {
     }
 
     var isNull: Bool { if case .null = self { return true } else { return false } }
+
+    /// Neither null nor the empty string.
+    var nonEmpty: Bool {
+        switch self {
+        case .null: return false
+        case .text(let b, _): return !b.isEmpty
+        default: return true
+        }
+    }
 
     func string() -> String {
         switch self {
@@ -295,7 +340,7 @@ struct ConventionBuilder {
         case .routeFallback:
             used = ConventionBuilder.hold(&routeFallback, key, v, context: &context)
         case .deploy:
-            if let d = v.withBytes({ DeployModel(name: String(decoding: $0, as: UTF8.self)) }) { e.deploy = d } else { used = false }
+            if let d = v.withBytes(ConventionBuilder.deploy) { e.deploy = d } else { used = false }
         case .platform: e.platform = v.interned(&context.interner)
         case .runtime: e.runtime = v.interned(&context.interner)
         case .region: e.region = v.interned(&context.interner)
@@ -306,9 +351,9 @@ struct ConventionBuilder {
                 used = offerCorrelation(v, rank: 1, event: &e)
             }
         case .spanID:
-            if let s = v.nonEmptyString() { e.spanID = ConventionBuilder.lowerIfHex(s) } else { used = false }
+            if let s = ConventionBuilder.spanID(v) { e.spanID = s } else { used = false }
         case .parentSpanID:
-            if let s = v.nonEmptyString() { e.parentSpanID = ConventionBuilder.lowerIfHex(s); explicitParent = true } else { used = false }
+            if let s = ConventionBuilder.spanID(v) { e.parentSpanID = s; explicitParent = true } else { used = false }
         case .traceparent:
             if headerRank < 2, let h = v.withBytes({ TraceContext.parseTraceparent($0) }) {
                 headerTrace = h; headerRank = 2
@@ -397,7 +442,7 @@ struct ConventionBuilder {
     /// Holds a fallback for `finish`; a second value for the same slot is not held (returns false).
     private static func hold(_ slot: inout Deferred?, _ key: UnsafeBufferPointer<UInt8>, _ v: FieldValue,
                                   context: inout DecodeContext) -> Bool {
-        guard slot == nil, v.nonEmptyString() != nil else { return false }
+        guard slot == nil, v.nonEmpty else { return false }
         slot = Deferred(key: context.interner.intern(key), value: v)
         return true
     }
@@ -473,6 +518,13 @@ struct ConventionBuilder {
         }
     }
 
+    static func deploy(_ b: UnsafeBufferPointer<UInt8>) -> DeployModel? {
+        if ByteText.equal(b, "serverless") { return .serverless }
+        if ByteText.equal(b, "server") { return .server }
+        if ByteText.equal(b, "edge") { return .edge }
+        return DeployModel(name: String(decoding: b, as: UTF8.self))
+    }
+
     static func level(_ v: FieldValue) -> Level? {
         switch v {
         case .number(let b):
@@ -539,9 +591,11 @@ struct ConventionBuilder {
         return UnsafeBufferPointer(rebasing: b[s..<e])
     }
 
-    static func lowerIfHex(_ s: String) -> String {
-        var copy = s
-        return copy.withUTF8 { TraceContext.lowercasedHex($0) } ?? s
+    /// A span id: hex lower-cased (one canonical spelling for linking), anything else as logged.
+    static func spanID(_ v: FieldValue) -> String? {
+        guard v.nonEmpty else { return nil }
+        if case .text(let b, false) = v, let hex = TraceContext.lowercasedHex(b) { return hex }
+        return v.string()
     }
 }
 

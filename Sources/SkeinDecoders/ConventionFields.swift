@@ -67,7 +67,9 @@ enum ConventionField: UInt8, Sendable {
 
     /// A request header nested under `headers` (`req.headers.x-request-id`, `request.headers.traceparent`).
     static func classifyHeader(_ path: UnsafeBufferPointer<UInt8>) -> ConventionField? {
-        guard let dot = path.lastIndex(of: UInt8(ascii: ".")), dot >= 7 else { return nil }
+        var dot = path.count - 1
+        while dot >= 0, path[dot] != UInt8(ascii: ".") { dot -= 1 }
+        guard dot >= 7, path[dot - 1] == UInt8(ascii: "s") else { return nil }
         guard ByteText.equal(UnsafeBufferPointer(rebasing: path[(dot - 7)..<dot]), "headers") else { return nil }
         let name = UnsafeBufferPointer(rebasing: path[(dot + 1)...])
         switch table.lookup(name) {
@@ -83,68 +85,71 @@ enum ConventionField: UInt8, Sendable {
     static let table = AliasTable(aliases)
 }
 
-/// Alias names packed in one buffer, grouped by length, so a lookup touches a handful of bytes.
-struct AliasTable: Sendable {
-    private struct Entry: Sendable {
-        var start: Int
+/// Alias names hashed by (length, first letter) into buckets, so a lookup is one bucket probe and,
+/// almost always, one byte comparison. Built once; never freed (it lives as long as the process).
+struct AliasTable: @unchecked Sendable {
+    private struct Entry {
+        var start: Int32
+        var next: Int16
         var field: ConventionField
-        var first: UInt8
         var caseless: Bool
     }
 
-    private let storage: [UInt8]
-    private let entries: [Entry]
-    /// `ranges[n]`: the entries whose name is `n` bytes long.
-    private let ranges: [Range<Int>]
+    private static let maxLength = 63
+    private let buckets: UnsafeMutablePointer<Int16>
+    private let entries: UnsafeMutablePointer<Entry>
+    private let storage: UnsafeMutablePointer<UInt8>
 
     init(_ aliases: [(String, ConventionField)]) {
-        let sorted = aliases.sorted { $0.0.utf8.count < $1.0.utf8.count }
-        var storage: [UInt8] = []
-        var entries: [Entry] = []
-        let longest = sorted.last?.0.utf8.count ?? 0
-        var ranges = Array(repeating: 0..<0, count: longest + 1)
-        var i = 0
-        for length in 0...longest {
-            let lower = entries.count
-            while i < sorted.count, sorted[i].0.utf8.count == length {
-                let bytes = Array(sorted[i].0.utf8)
-                entries.append(Entry(start: storage.count, field: sorted[i].1, first: bytes[0],
-                                     caseless: bytes.contains(UInt8(ascii: "-"))))
-                storage.append(contentsOf: bytes)
-                i += 1
-            }
-            ranges[length] = lower..<entries.count
+        let bucketCount = (AliasTable.maxLength + 1) << 5
+        buckets = .allocate(capacity: bucketCount)
+        buckets.initialize(repeating: -1, count: bucketCount)
+        entries = .allocate(capacity: aliases.count)
+        let bytes = aliases.flatMap { Array($0.0.utf8) }
+        storage = .allocate(capacity: max(bytes.count, 1))
+        storage.initialize(from: bytes, count: bytes.count)
+        var offset = 0
+        // Inserted in reverse so each bucket's chain keeps the table's order.
+        var starts: [Int] = []
+        for (name, _) in aliases { starts.append(offset); offset += name.utf8.count }
+        for index in aliases.indices.reversed() {
+            let (name, field) = aliases[index]
+            let length = name.utf8.count
+            precondition(length > 0 && length <= AliasTable.maxLength, "alias too long: \(name)")
+            let bucket = AliasTable.bucket(length, name.utf8.first!)
+            entries.advanced(by: index).initialize(to: Entry(start: Int32(starts[index]), next: buckets[bucket],
+                                                             field: field, caseless: name.utf8.contains(UInt8(ascii: "-"))))
+            buckets[bucket] = Int16(index)
         }
-        self.storage = storage
-        self.entries = entries
-        self.ranges = ranges
+    }
+
+    @inline(__always)
+    private static func bucket(_ length: Int, _ first: UInt8) -> Int {
+        let lower = first >= 0x41 && first <= 0x5a ? first | 0x20 : first
+        return length << 5 | Int(lower & 31)
     }
 
     @inline(__always)
     func lookup(_ key: UnsafeBufferPointer<UInt8>) -> ConventionField? {
         let n = key.count
-        guard n > 0, n < ranges.count else { return nil }
-        let first = key[0]
-        let lowerFirst = first >= 0x41 && first <= 0x5a ? first | 0x20 : first
-        return storage.withUnsafeBufferPointer { s -> ConventionField? in
-            for e in entries[ranges[n]] {
-                if e.caseless {
-                    guard e.first == lowerFirst else { continue }
-                    var same = true
-                    for j in 1..<n {
-                        var c = key[j]
-                        if c >= 0x41 && c <= 0x5a { c |= 0x20 }
-                        if c != s[e.start + j] { same = false; break }
-                    }
-                    if same { return e.field }
-                } else {
-                    guard e.first == first else { continue }
-                    var same = true
-                    for j in 1..<n where key[j] != s[e.start + j] { same = false; break }
-                    if same { return e.field }
+        guard n > 0, n <= AliasTable.maxLength, let k = key.baseAddress else { return nil }
+        var i = Int(buckets[AliasTable.bucket(n, k[0])])
+        while i >= 0 {
+            let e = entries[i]
+            let name = storage + Int(e.start)
+            var same = true
+            if e.caseless {
+                for j in 0..<n {
+                    var c = k[j]
+                    if c >= 0x41 && c <= 0x5a { c |= 0x20 }
+                    if c != name[j] { same = false; break }
                 }
+            } else {
+                for j in 0..<n where k[j] != name[j] { same = false; break }
             }
-            return nil
+            if same { return e.field }
+            i = Int(e.next)
         }
+        return nil
     }
 }

@@ -9,6 +9,7 @@ public struct LogfmtDecoder: TextFrameDecoder {
     public let name = "logfmt"
     /// Used only when called as a plain `FrameDecoder`; the auto-detector passes its own.
     private var ownContext = DecodeContext()
+    private let blank = Event(time: .zero)
 
     public init() {}
 
@@ -32,11 +33,12 @@ public struct LogfmtDecoder: TextFrameDecoder {
     public mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID, context: inout DecodeContext,
                                 into events: inout [Event]) -> DecodeOutcome {
         guard recognises(frame) else { return .malformed(.unrecognised) }
-        var event = Event(time: .zero, source: source)
+        var event = blank
+        event.source = source
         let timed = LogfmtDecoder.apply(frame, to: &event, context: &context)
         guard ConventionMapper.settleTime(&event, found: timed, context: &context) else { return .malformed(.missingFields) }
         DBErrorClassifier.apply(to: &event)
-        events.append(event)
+        events.append(consume event)
         return .events(1)
     }
 

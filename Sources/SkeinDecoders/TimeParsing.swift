@@ -8,7 +8,8 @@ public enum TimeParsing {
     ///
     /// Accepts `2026-11-23T18:40:04.123Z`, a space or `t` instead of `T`, 0–9 fraction digits (more are
     /// read and ignored), offsets `Z`, `+02:00`, `-0530`, `+02`, Postgres' `2026-11-23 18:40:04.123 UTC`
-    /// (also `GMT`, or an offset after a space), and trailing whitespace. A time without a zone is taken
+    /// (also `GMT` and other unambiguous zone names such as `CET`, `PST`; or an offset after a space),
+    /// and trailing whitespace. A time without a zone is taken
     /// as UTC: guessing the machine's zone would make replay depend on where it runs. Digits only
     /// (`"1732387204123"`) are read as an epoch number, see `epoch(_:)`.
     public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Timestamp? {
@@ -71,8 +72,9 @@ public enum TimeParsing {
                 }
                 offsetSeconds = (oh * 3600 + om * 60) * (c == UInt8(ascii: "-") ? -1 : 1)
                 p = q
-            } else if len - p == 3, isUTC(b + p) {
-                p += 3
+            } else if let offset = zoneAbbreviation(UnsafeBufferPointer(start: b + p, count: len - p)) {
+                offsetSeconds = offset
+                p = len
             } else {
                 return nil
             }
@@ -130,8 +132,10 @@ public enum TimeParsing {
         var whole: Int64 = 0
         var intDigits = 0
         while p < n, isDigit(bytes[p]) {
-            guard intDigits < 19 else { return nil }
-            whole = whole * 10 + Int64(bytes[p] - 0x30)
+            let (times10, o1) = whole.multipliedReportingOverflow(by: 10)
+            let (next, o2) = times10.addingReportingOverflow(Int64(bytes[p] - 0x30))
+            guard !o1, !o2 else { return nil }
+            whole = next
             intDigits += 1
             p += 1
         }
@@ -166,10 +170,27 @@ public enum TimeParsing {
         return v
     }
 
-    private static func isUTC(_ b: UnsafePointer<UInt8>) -> Bool {
-        let a = b[0] | 0x20, c = b[1] | 0x20, d = b[2] | 0x20
-        return (a == UInt8(ascii: "u") && c == UInt8(ascii: "t") && d == UInt8(ascii: "c"))
-            || (a == UInt8(ascii: "g") && c == UInt8(ascii: "m") && d == UInt8(ascii: "t"))
+    /// Zone names Postgres and syslog write after the time (`log_timezone`), as seconds east of UTC.
+    /// Only unambiguous ones: `CST` and `IST` each name zones on different continents, so they are refused.
+    static let zones: [(String, Int)] = [
+        ("UTC", 0), ("GMT", 0), ("UT", 0), ("WET", 0), ("WEST", 3600), ("BST", 3600), ("CET", 3600), ("CEST", 7200),
+        ("MET", 3600), ("MEST", 7200), ("EET", 7200), ("EEST", 10_800), ("MSK", 10_800),
+        ("EST", -18_000), ("EDT", -14_400), ("CDT", -18_000), ("MST", -25_200), ("MDT", -21_600),
+        ("PST", -28_800), ("PDT", -25_200), ("AKST", -32_400), ("AKDT", -28_800), ("HST", -36_000),
+        ("JST", 32_400), ("KST", 32_400), ("HKT", 28_800), ("SGT", 28_800), ("AEST", 36_000), ("AEDT", 39_600),
+        ("NZST", 43_200), ("NZDT", 46_800),
+    ]
+
+    private static func zoneAbbreviation(_ b: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard b.count >= 2, b.count <= 4 else { return nil }
+        outer: for (name, offset) in zones where name.utf8.count == b.count {
+            for (i, c) in name.utf8.enumerated() {
+                let d = b[i] >= 0x61 && b[i] <= 0x7a ? b[i] - 0x20 : b[i]
+                if d != c { continue outer }
+            }
+            return offset
+        }
+        return nil
     }
 
     private static func daysIn(month: Int, year: Int) -> Int {

@@ -165,7 +165,11 @@ public enum TraceContext {
     }
 
     private static func lowerHex(_ b: UnsafePointer<UInt8>, _ at: Int, _ count: Int) -> String {
-        String(unsafeUninitializedCapacity: count) { out in
+        var upper = false
+        for k in at..<(at + count) where b[k] >= 0x41 && b[k] <= 0x5a { upper = true; break }
+        // Ids are almost always logged in lower case already: then it is a plain copy.
+        if !upper { return String(decoding: UnsafeBufferPointer(start: b + at, count: count), as: UTF8.self) }
+        return String(unsafeUninitializedCapacity: count) { out in
             for k in 0..<count { out[k] = lower(b[at + k]) }
             return count
         }

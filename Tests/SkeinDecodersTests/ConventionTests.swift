@@ -119,3 +119,36 @@ final class ConventionTests: XCTestCase {
         XCTAssertEqual(h.context.interner.count, before)
     }
 }
+
+final class EmbeddedMessageTests: XCTestCase {
+    private func apply(_ text: String, to event: inout Event, context: inout DecodeContext) -> ConventionMapper.EmbeddedFormat {
+        var tape = JSONTape()
+        var bytes = Array(text.utf8)
+        return bytes.withUnsafeMutableBufferPointer {
+            ConventionMapper.applyMessage(UnsafeBufferPointer($0), tape: &tape, to: &event, context: &context)
+        }
+    }
+
+    func testJSONMessageInsideAnEnvelopeKeepsEnvelopeFactsItDoesNotName() {
+        var context = DecodeContext()
+        let envelopeTime = Timestamp(millis: Int64(1_795_459_204_000))
+        var e = Event(time: envelopeTime, level: .info, platform: "aws-lambda", requestID: "aws-req-1")
+        let format = apply(#" {"level":"error","msg":"boom","correlation_id":"c-9"}"#, to: &e, context: &context)
+        XCTAssertEqual(format, .json(timed: false))
+        XCTAssertEqual(e.time, envelopeTime)
+        XCTAssertEqual(e.level, .error)
+        XCTAssertEqual(e.message, "boom")
+        XCTAssertEqual(e.correlationID, "c-9")
+        XCTAssertEqual(e.requestID, "aws-req-1")
+        XCTAssertEqual(e.platform, "aws-lambda")
+    }
+
+    func testTextMessage() {
+        var context = DecodeContext()
+        var e = Event(time: .zero)
+        XCTAssertEqual(apply("{user} logged in\n", to: &e, context: &context), .text)
+        XCTAssertEqual(e.message, "{user} logged in")
+        XCTAssertEqual(apply(#"{"ts":"2026-11-23T18:40:04Z"}"#, to: &e, context: &context), .json(timed: true))
+        XCTAssertEqual(e.time, TimeParsing.parse("2026-11-23T18:40:04Z"))
+    }
+}

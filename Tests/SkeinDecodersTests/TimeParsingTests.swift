@@ -17,6 +17,8 @@ final class TimeParsingTests: XCTestCase {
         XCTAssertEqual(TimeParsing.parse("2026-11-23T20:40:04+02"), base)
         XCTAssertEqual(TimeParsing.parse("2026-11-23 18:40:04.123 UTC"), base.adding(nanos: 123_000_000))
         XCTAssertEqual(TimeParsing.parse("2026-11-23 18:40:04 GMT"), base)
+        XCTAssertEqual(TimeParsing.parse("2026-11-23 19:40:04.000 CET"), base)
+        XCTAssertEqual(TimeParsing.parse("2026-11-23 10:40:04 pst"), base)
         XCTAssertEqual(TimeParsing.parse("2026-11-23 20:40:04.5 +02"), base.adding(nanos: 500_000_000))
         XCTAssertEqual(TimeParsing.parse("2026-11-23T18:40:04"), base, "no zone is UTC")
         XCTAssertEqual(TimeParsing.parse("2026-11-23T18:40Z"), base.adding(nanos: -4_000_000_000))
@@ -30,7 +32,7 @@ final class TimeParsingTests: XCTestCase {
     func testRejectsMalformedTimes() {
         for bad in ["", "2026", "2026-13-01T00:00:00Z", "2026-02-30T00:00:00Z", "2025-02-29T00:00:00Z",
                     "2026-11-23T25:00:00Z", "2026-11-23T18:61:00Z", "2026-11-23X18:40:04Z",
-                    "2026-11-23T18:40:04.Z", "2026-11-23T18:40:04+2", "2026-11-23T18:40:04 CET",
+                    "2026-11-23T18:40:04.Z", "2026-11-23T18:40:04+2", "2026-11-23T18:40:04 CST", "2026-11-23 18:40:04 XYZ",
                     "2026-11-23T18:40:04Zjunk", "yesterday", "2026/11/23 18:40:04", "12abc"] {
             XCTAssertNil(TimeParsing.parse(bad), bad)
         }
