@@ -11,6 +11,7 @@ import SkeinCore
 /// hop to the origin's.
 public struct CloudflareWorkersDecoder: JSONRecordDecoder {
     public let name = "cloudflare-workers"
+    private var tape = JSONTape(maxDepth: 64, maxNodes: 1 << 16)
 
     public init() {}
 
@@ -149,10 +150,10 @@ public struct CloudflareWorkersDecoder: JSONRecordDecoder {
 
     /// A `console.*` call's arguments: strings joined by spaces; a lone object (or a string that is
     /// one) is an app's structured record and is mapped with the convention's names.
-    private func logMessage(_ doc: JSONDocument, _ m: Int, into e: inout Event, context: inout DecodeContext) {
+    private mutating func logMessage(_ doc: JSONDocument, _ m: Int, into e: inout Event, context: inout DecodeContext) {
         guard doc.kind(m) == .array else {
             let text = doc.string(m)
-            if !EmbeddedJSON.mergeIfJSON(text, into: &e, context: &context) { e.message = text }
+            if !EmbeddedJSON.mergeIfJSON(text, tape: &tape, into: &e, context: &context) { e.message = text }
             return
         }
         var parts: [String] = []
@@ -169,7 +170,7 @@ public struct CloudflareWorkersDecoder: JSONRecordDecoder {
                 if e.message == nil { e.message = doc.string(item) }
                 return
             }
-            if doc.kind(item) == .string, EmbeddedJSON.mergeIfJSON(parts[0], into: &e, context: &context) { return }
+            if doc.kind(item) == .string, EmbeddedJSON.mergeIfJSON(parts[0], tape: &tape, into: &e, context: &context) { return }
         }
         e.message = parts.joined(separator: " ")
     }

@@ -35,12 +35,13 @@ enum EmbeddedJSON {
     }
 
     /// When `text` is a JSON object, maps it onto `event` and returns true.
-    static func mergeIfJSON(_ text: String, into event: inout Event, context: inout DecodeContext) -> Bool {
+    /// `tape` is the caller's scratch, reused from line to line.
+    static func mergeIfJSON(_ text: String, tape: inout JSONTape, into event: inout Event,
+                            context: inout DecodeContext) -> Bool {
         var text = text
         return text.withUTF8 { b in
             let s = ByteText.skipSpaces(b, 0)
             guard s < b.count, b[s] == UInt8(ascii: "{") else { return false }
-            var tape = JSONTape(maxDepth: 32, maxNodes: 4096)
             do throws(JSONTape.Failure) { try tape.parse(b) } catch { return false }
             let doc = JSONDocument(tape: tape, bytes: b)
             merge(doc, doc.root, into: &event, context: &context)

@@ -81,7 +81,8 @@ enum LambdaJSONMapping {
                 if e.message == nil { e.message = doc.string(m) }
             case .string:
                 let text = doc.string(m)
-                if EmbeddedJSON.mergeIfJSON(text, into: &e, context: &context) { e.time = t }
+                var scratch = JSONTape(maxDepth: 32, maxNodes: 4096)
+                if EmbeddedJSON.mergeIfJSON(text, tape: &scratch, into: &e, context: &context) { e.time = t }
             default:
                 break
             }
@@ -104,7 +105,8 @@ enum LambdaJSONMapping {
             var e = scope.event(t, source: source)
             if doc.kind(record) == .string {
                 let text = doc.string(record)
-                if !EmbeddedJSON.mergeIfJSON(text, into: &e, context: &context) { e.message = text }
+                var scratch = JSONTape(maxDepth: 32, maxNodes: 4096)
+                if !EmbeddedJSON.mergeIfJSON(text, tape: &scratch, into: &e, context: &context) { e.message = text }
             } else {
                 EmbeddedJSON.merge(doc, record, into: &e, context: &context)
             }

@@ -267,7 +267,7 @@ struct LambdaLineMapper {
             e.attributes.append(Attribute("outcome", "timeout"))
         }
         let text = String(decoding: message, as: UTF8.self)
-        if !EmbeddedJSON.mergeIfJSON(text, into: &e, context: &context) {
+        if !EmbeddedJSON.mergeIfJSON(text, tape: &tape, into: &e, context: &context) {
             e.message = text
         } else if let rid = app.requestID, e.correlationID == rid {
             e.correlationID = nil

@@ -9,6 +9,7 @@ import SkeinCore
 /// W3C trace the app propagates.
 public struct VercelDecoder: JSONRecordDecoder {
     public let name = "vercel"
+    private var tape = JSONTape(maxDepth: 64, maxNodes: 1 << 16)
 
     public init() {}
 
@@ -48,7 +49,7 @@ public struct VercelDecoder: JSONRecordDecoder {
         return n > 0 ? .events(n) : .malformed(.missingFields)
     }
 
-    private func map(_ doc: JSONDocument, _ obj: Int, source: SourceID, context: inout DecodeContext,
+    private mutating func map(_ doc: JSONDocument, _ obj: Int, source: SourceID, context: inout DecodeContext,
                      into events: inout [Event]) -> Int {
         func str(_ key: StaticString) -> String? { doc.member(obj, key).flatMap { doc.nonEmptyString($0) } }
         let proxy = doc.member(obj, "proxy").flatMap { doc.kind($0) == .object ? $0 : nil }
@@ -96,7 +97,7 @@ public struct VercelDecoder: JSONRecordDecoder {
                 // A Vercel Function runs on Lambda; its REPORT line carries the cold start.
                 return mapLambdaLine(message, base: e, source: source, into: &events)
             }
-            if !EmbeddedJSON.mergeIfJSON(message, into: &e, context: &context) { e.message = message }
+            if !EmbeddedJSON.mergeIfJSON(message, tape: &tape, into: &e, context: &context) { e.message = message }
             if let rid = e.requestID, e.correlationID == rid { e.correlationID = nil }
         } else if proxy != nil {
             // A request record without output: the proxy's view of one request.
