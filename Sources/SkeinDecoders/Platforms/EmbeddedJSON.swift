@@ -50,6 +50,15 @@ enum EmbeddedJSON {
         }
     }
 
+    /// A convention record whose message is itself a JSON object (a double-encoded log line): the
+    /// inner object's fields count too, so ids inside it (`x-request-id`, `traceparent`) link.
+    static func expandMessage(_ event: inout Event, context: inout DecodeContext) {
+        guard let m = event.message, m.utf8.first == UInt8(ascii: "{"), m.utf8.last == UInt8(ascii: "}") else { return }
+        var tape = JSONTape(maxDepth: 32, maxNodes: 4096)
+        event.message = nil
+        if !mergeIfJSON(m, tape: &tape, into: &event, context: &context) || event.message == nil { event.message = m }
+    }
+
     /// `/api/feed?page=2` → `/api/feed`: the route without its query.
     static func pathOnly(_ url: String) -> String {
         var s = Substring(url)
