@@ -8,7 +8,6 @@ import SkeinCore
 public struct CloudWatchLogsDecoder: JSONRecordDecoder {
     public let name = "aws-lambda"
     var lines = LambdaLineMapper()
-    var tape = JSONTape(maxDepth: 64, maxNodes: 1 << 16)
 
     public init() {}
 
@@ -48,29 +47,12 @@ public struct CloudWatchLogsDecoder: JSONRecordDecoder {
         return .events(produced)
     }
 
-    /// One log event's message: a JSON-format record, or text whose first line starts a record and
-    /// whose other lines continue it.
+    /// One log event's message: its first line starts a record (text or a JSON-format record), the
+    /// other lines continue it.
     private mutating func decodeMessage(_ message: String, origin: LambdaLineMapper.Origin, source: SourceID,
                                         context: inout DecodeContext, into events: inout [Event]) {
         var message = message
         message.withUTF8 { b in
-            let s = ByteText.skipSpaces(b, 0)
-            if s < b.count, b[s] == UInt8(ascii: "{") {
-                do throws(JSONTape.Failure) {
-                    try tape.parse(b)
-                    let inner = JSONDocument(tape: tape, bytes: b)
-                    if LambdaJSONMapping.recognises(inner, inner.root) {
-                        var n = 0
-                        lines.flush(into: &events, count: &n)
-                        var scope = LambdaJSONMapping.scope(from: context)
-                        scope.service = origin.function ?? scope.service
-                        scope.instance = origin.stream
-                        _ = LambdaJSONMapping.map(inner, inner.root, scope: &scope, fallbackTime: origin.time,
-                                                  source: source, context: &context, into: &events)
-                        return
-                    }
-                } catch {}
-            }
             var start = 0
             var first = true
             while start <= b.count {

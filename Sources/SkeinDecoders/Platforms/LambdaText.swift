@@ -25,25 +25,18 @@ public struct LambdaTextDecoder: TextFrameDecoder {
         defer { ownContext = context }
         let s = ByteText.skipSpaces(frame, 0)
         if s < frame.count, frame[s] == UInt8(ascii: "{"), !lines.holdsMultiLineMessage {
-            // On its own, the decoder also takes the JSON this format can carry: subscription payloads and
-            // JSON-format records. (Inside an `AutoDecoder` those go to the JSON record decoders.)
+            // On its own the decoder also reads CloudWatch subscription payloads (inside an `AutoDecoder`
+            // they go to `CloudWatchLogsDecoder` directly). JSON-format records are lines like any other.
             do throws(JSONTape.Failure) {
                 try tape.parse(frame)
                 let doc = JSONDocument(tape: tape, bytes: frame)
-                var out = 0
-                lines.flush(into: &events, count: &out)
-                let outcome: DecodeOutcome
                 if cloudWatch.matches(doc) {
-                    outcome = cloudWatch.decode(doc, source: source, context: &context, into: &events)
-                } else if LambdaJSONMapping.recognises(doc, doc.root) {
-                    var scope = LambdaJSONMapping.scope(from: context)
-                    outcome = LambdaJSONMapping.map(doc, doc.root, scope: &scope, fallbackTime: lines.lastTime,
-                                                    source: source, context: &context, into: &events)
-                } else {
-                    outcome = .malformed(.unrecognised)
+                    var out = 0
+                    lines.flush(into: &events, count: &out)
+                    let outcome = cloudWatch.decode(doc, source: source, context: &context, into: &events)
+                    if case .events(let n) = outcome { return .events(n + out) }
+                    return out > 0 ? .events(out) : outcome
                 }
-                if case .events(let n) = outcome { return .events(n + out) }
-                return out > 0 ? .events(out) : outcome
             } catch {
                 // Not a whole JSON value: an ordinary line that happens to start with a brace.
             }
@@ -149,12 +142,15 @@ struct LambdaLineMapper {
         flush(into: &events, count: &out)
 
         var scope = PlatformScope(service: origin.function ?? context.facts[LambdaJSONMapping.functionFact],
-                                  instance: origin.stream, deploy: .serverless, platform: "aws-lambda",
-                                  runtime: context.facts[LambdaJSONMapping.runtimeFact],
-                                  region: context.facts[LambdaJSONMapping.regionFact])
-        if let stream = origin.stream, let known = streams[stream] {
-            scope.runtime = known.runtime ?? scope.runtime
-            scope.region = known.region ?? scope.region
+                                  instance: origin.stream, deploy: .serverless, platform: "aws-lambda")
+        if let stream = origin.stream {
+            // One source may carry many functions' streams (a subscription, a multi-group tail): runtime
+            // and region are known per stream, from its own INIT_START.
+            scope.runtime = streams[stream]?.runtime
+            scope.region = streams[stream]?.region
+        } else {
+            scope.runtime = context.facts[LambdaJSONMapping.runtimeFact]
+            scope.region = context.facts[LambdaJSONMapping.regionFact]
         }
         if let t = origin.time { lastTime = t; context.lastTime = t }
 
@@ -192,10 +188,7 @@ struct LambdaLineMapper {
                 .flatMap(LambdaText.region(fromARN:)).map { context.interner.intern($0) }
             if let runtime { scope.runtime = runtime; context.facts[LambdaJSONMapping.runtimeFact] = runtime }
             if let region { scope.region = region; context.facts[LambdaJSONMapping.regionFact] = region }
-            if let stream = origin.stream {
-                if streams.count >= Self.maxStreams { streams.removeAll(keepingCapacity: true) }
-                streams[stream] = (runtime, region)
-            }
+            if let stream = origin.stream { remember(stream, runtime: runtime, region: region) }
             var e = scope.event(t, .log, source: source)
             e.message = String(decoding: line, as: UTF8.self)
             PlatformEvent.emit(e, into: &events)
@@ -288,6 +281,9 @@ struct LambdaLineMapper {
             let outcome = LambdaJSONMapping.map(doc, doc.root, scope: &s, fallbackTime: origin.time ?? lastTime,
                                                 source: source, context: &context, into: &events)
             if let t = events.last?.time, case .events = outcome { lastTime = t }
+            if let stream = origin.stream, s.runtime != scope.runtime || s.region != scope.region {
+                remember(stream, runtime: s.runtime, region: s.region)
+            }
             return outcome
         }
         var e = scope.event(origin.time ?? lastTime ?? .zero, source: source)
@@ -306,6 +302,11 @@ struct LambdaLineMapper {
         if e.message == nil { e.message = String(decoding: line, as: UTF8.self) }
         PlatformEvent.emit(e, into: &events)
         return .events(1)
+    }
+
+    private mutating func remember(_ stream: String, runtime: String?, region: String?) {
+        if streams.count >= Self.maxStreams, streams[stream] == nil { streams.removeAll(keepingCapacity: true) }
+        streams[stream] = (runtime, region)
     }
 
     private func missing(_ out: Int) -> DecodeOutcome {
@@ -381,16 +382,13 @@ enum LambdaText {
         guard !b.isEmpty else { return false }
         switch b[0] {
         case UInt8(ascii: "0")...UInt8(ascii: "9"):
-            if let (_, e) = PlatformTime.parse(b), e < b.count, b[e] == 0x20 {
-                let s = e + 1
-                let te = ByteText.tokenEnd(b, s)
-                if let open = ByteText.find(ByteText.slice(b, s, te), "["), open > 0,
-                   ByteText.find(ByteText.slice(b, s, te), "]") != nil { return true }
-            }
             if let (_, e) = PlatformTime.parse(b), e < b.count, ByteText.isSpace(b[e]) {
                 let s = e + 1
                 var te = s
                 while te < b.count, !ByteText.isSpace(b[te]) { te += 1 }
+                let token = ByteText.slice(b, s, te)
+                // `aws logs tail`: a log stream (`…/[$LATEST]…`) after the time; or a runtime's request id.
+                if b[e] == 0x20, let open = ByteText.find(token, "["), open > 0, ByteText.find(token, "]") != nil { return true }
                 return te < b.count && isRequestIDToken(b, s, te)
             }
             // SAM's `<log stream> <time> <message>`.
@@ -505,11 +503,9 @@ enum LambdaText {
     /// on `Task timed out` lines) or Python `[LEVEL]\t<time>\t<requestId>\t<message>`.
     static func appLine(_ b: Bytes) -> AppLine? {
         var p = 0
-        var level: Level?
         if !b.isEmpty, b[0] == UInt8(ascii: "[") {
             guard let close = ByteText.find(ByteText.slice(b, 0, min(b.count, 12)), "]"), close > 1,
                   let l = Level(name: ByteText.string(b, 1, close)) else { return nil }
-            level = l
             p = close + 1
             guard p < b.count, ByteText.isSpace(b[p]) else { return AppLine(level: l, messageStart: p) }
             p += 1
@@ -536,7 +532,6 @@ enum LambdaText {
             a.level = l
             a.messageStart = min(b.count, levelEnd + 1)
         }
-        _ = level
         return a
     }
 
