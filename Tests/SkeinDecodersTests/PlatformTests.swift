@@ -279,3 +279,68 @@ final class OTLPAndPostgresTests: XCTestCase {
         XCTAssertEqual(v, 3_723_500)
     }
 }
+
+final class PlatformRobustnessTests: XCTestCase {
+    func testLinePrefixTimes() {
+        func parse(_ s: String) -> (Timestamp, Int)? {
+            Array(s.utf8).withUnsafeBufferPointer { PlatformTime.parse($0) }
+        }
+        XCTAssertEqual(parse("2026-11-23 10:00:00.123 UTC [1] LOG:")?.0, TimeParsing.parse("2026-11-23T10:00:00.123Z"))
+        XCTAssertEqual(parse("2026-11-23 10:00:00.123 UTC [1] LOG:")?.1, 27)
+        XCTAssertEqual(parse("2026-11-23 11:00:00 CET [1] LOG:")?.0, TimeParsing.parse("2026-11-23T10:00:00Z"))
+        XCTAssertEqual(parse("2026-11-23T10:00:00.123000+00:00 stream")?.1, 32)
+        // An upper-case word after a zone-less time is not a zone.
+        XCTAssertEqual(parse("2026-11-23 10:00:00 ERROR boom")?.1, 19)
+        XCTAssertNil(parse("2026-13-23 10:00:00"))
+        XCTAssertNil(parse("not a time"))
+    }
+
+    /// Every platform decoder, fed truncated and corrupted versions of every fixture line, neither
+    /// crashes nor reports events it did not append.
+    func testMutatedFixturesNeverCrash() throws {
+        var seed: UInt64 = 0x5EED
+        func next() -> UInt64 {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return seed >> 33
+        }
+        let folders = ["aws-lambda", "aws-lambda-json", "cloudflare-workers", "vercel", "otlp-json", "postgres", "detection"]
+        var lines: [[UInt8]] = []
+        for folder in folders {
+            let dir = FixtureTests.root.appendingPathComponent(folder)
+            for name in try FileManager.default.contentsOfDirectory(atPath: dir.path) where name.hasSuffix(".input") {
+                let text = try String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8)
+                lines.append(contentsOf: PlatformFeed.lines(text))
+            }
+        }
+        var d = AutoDecoder.standard()
+        var lambda = LambdaTextDecoder()
+        var pg = PostgresLogDecoder()
+        for line in lines where !line.isEmpty {
+            for _ in 0..<6 {
+                var m = line
+                switch next() % 3 {
+                case 0: m = Array(m.prefix(Int(next() % UInt64(m.count))))
+                case 1: m[Int(next() % UInt64(m.count))] = UInt8(truncatingIfNeeded: next())
+                default:
+                    let at = Int(next() % UInt64(m.count))
+                    m.insert(contentsOf: [0x22, 0x7b, 0x09, 0x5b, 0x3a], at: at)
+                }
+                for decoderIndex in 0..<3 {
+                    var events: [Event] = []
+                    let outcome: DecodeOutcome = m.withUnsafeBufferPointer { b in
+                        switch decoderIndex {
+                        case 0: return d.decode(b, source: SourceID(0), into: &events)
+                        case 1: return lambda.decode(b, source: SourceID(0), into: &events)
+                        default: return pg.decode(b, source: SourceID(0), into: &events)
+                        }
+                    }
+                    if case .events(let n) = outcome { XCTAssertEqual(n, events.count) }
+                }
+            }
+        }
+        var tail: [Event] = []
+        d.flush(source: SourceID(0), into: &tail)
+        lambda.flush(source: SourceID(0), into: &tail)
+        pg.flush(source: SourceID(0), into: &tail)
+    }
+}
