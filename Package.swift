@@ -34,19 +34,29 @@ let package = Package(
         // The ncurses boundary: copies a screen buffer to the terminal and reads keys.
         .systemLibrary(name: "CNCurses", providers: [.apt(["libncurses-dev"])]),
         .target(name: "SkeinTerminal", dependencies: ["SkeinUI", "CNCurses"]),
+        // The user's verbs as library code (export job, live/replay/demo feeds, headless printing),
+        // so tests drive exactly what the executable runs.
+        .target(name: "SkeinApp", dependencies: [
+            "SkeinCore", "SkeinDecoders", "SkeinEngine", "SkeinSources", "SkeinOutputs", "SkeinSim", "SkeinUI",
+        ]),
         .executableTarget(name: "skein", dependencies: [
             "SkeinCore", "SkeinDecoders", "SkeinEngine", "SkeinSources", "SkeinOutputs",
-            "SkeinSim", "SkeinUI", "SkeinTerminal",
+            "SkeinSim", "SkeinUI", "SkeinTerminal", "SkeinApp",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "SkeinCoreTests", dependencies: ["SkeinCore"]),
         .testTarget(name: "SkeinDecodersTests", dependencies: ["SkeinCore", "SkeinDecoders"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SkeinEngineTests", dependencies: ["SkeinCore", "SkeinEngine", "SkeinDecoders"]),
-        .testTarget(name: "SkeinOutputsTests", dependencies: ["SkeinCore", "SkeinEngine", "SkeinOutputs", "SkeinDecoders", "SkeinSources"]),
+        .testTarget(name: "SkeinOutputsTests", dependencies: ["SkeinCore", "SkeinEngine", "SkeinOutputs", "SkeinDecoders", "SkeinSources"],
+                    exclude: ["Golden"]),
         .testTarget(name: "SkeinSimTests", dependencies: ["SkeinCore", "SkeinSim", "SkeinDecoders", "SkeinEngine", "SkeinSources"]),
         .testTarget(name: "SkeinUITests", dependencies: ["SkeinCore", "SkeinEngine", "SkeinUI", "SkeinDecoders", "SkeinSources"]),
+        .testTarget(name: "SkeinAppTests", dependencies: [
+            "SkeinCore", "SkeinDecoders", "SkeinEngine", "SkeinSources", "SkeinOutputs", "SkeinSim", "SkeinUI", "SkeinApp",
+        ]),
         .testTarget(name: "SkeinEndToEndTests", dependencies: []),
+        .testTarget(name: "SkeinSourcesTests", dependencies: ["SkeinCore", "SkeinDecoders", "SkeinSources"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -49,8 +49,9 @@ extension TextFrameDecoder {
 /// one per line.
 ///
 /// The outcome describes the frame itself. A text decoder's held record may be released while a
-/// later frame is decoded, so a frame reported `malformed` can still have appended that earlier
-/// record: ingest everything appended, whatever the outcome. `.events(n)` counts all of it.
+/// later frame is decoded, so a frame reported `absorbed` (it starts a new held record) or `malformed`
+/// can still have appended that earlier record: ingest everything appended, whatever the outcome.
+/// `.events(n)` counts all that was appended.
 public struct AutoDecoder: FrameDecoder {
     public let name: String
     /// The decoder that took the most recent frame (`skein`, `logfmt`, ...); nil when that frame was
@@ -74,15 +75,21 @@ public struct AutoDecoder: FrameDecoder {
 
     /// Every known decoder, in detection order; the one place to register a format.
     public static func standard(forced: String? = nil) -> AutoDecoder {
+        // Most specific first: Vercel records also carry Lambda's four app-record keys.
         let records: [any JSONRecordDecoder] = [
-            // Platform records first, most specific first: Vercel records also carry Lambda's four app-record keys.
-            CloudWatchLogsDecoder(), VercelDecoder(), CloudflareWorkersDecoder(), OTLPJSONDecoder(), LambdaJSONDecoder(),
+            CloudWatchLogsDecoder(),
+            VercelDecoder(),
+            CloudflareWorkersDecoder(),
+            OTLPJSONDecoder(),
+            LambdaJSONDecoder(),
             DockerJSONDecoder(),
             // Skein's convention takes any object: it stays last.
             ConventionDecoder(),
         ]
         let texts: [any TextFrameDecoder] = [
-            CRIDecoder(), LambdaTextDecoder(), PostgresLogDecoder(),
+            LambdaTextDecoder(),
+            PostgresLogDecoder(),
+            CRIDecoder(),
             // logfmt takes any `key=` line: it stays last.
             LogfmtDecoder(),
         ]
@@ -160,7 +167,6 @@ public struct AutoDecoder: FrameDecoder {
             outcome = decodeText(frame, scan, source: source, into: &events)
         }
         if case .events = outcome { return .events(events.count - before) }
-        if case .absorbed = outcome, events.count > before { return .events(events.count - before) }
         return outcome
     }
 

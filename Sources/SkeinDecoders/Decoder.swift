@@ -40,10 +40,14 @@ public protocol FrameDecoder {
     mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID, into events: inout [Event]) -> DecodeOutcome
     /// Emits anything held back; called at end of input and when a source goes quiet.
     mutating func flush(source: SourceID, into events: inout [Event])
+    /// Frames reported `absorbed` earlier that turned out malformed (a multi-line value that never
+    /// completed); the pipeline counts these after each `decode` and `flush`. Empty almost always.
+    mutating func drainLateMalformed() -> [(reason: MalformedReason, count: Int)]
 }
 
 extension FrameDecoder {
     public mutating func flush(source: SourceID, into events: inout [Event]) {}
+    public mutating func drainLateMalformed() -> [(reason: MalformedReason, count: Int)] { [] }
 }
 
 extension MalformedReason {

@@ -4,7 +4,7 @@ import SkeinCore
 ///
 /// The dashboard and the exporters read only this; they never reach into the engine. Lists are
 /// already sorted for display (newest first, busiest first) and bounded by the engine's budget.
-public struct Snapshot: Sendable {
+public struct Snapshot: Sendable, Equatable {
     /// The engine clock when the snapshot was taken (event time live; virtual time in replay).
     public var now: Timestamp
     public var firstEventAt: Timestamp?
@@ -25,6 +25,8 @@ public struct Snapshot: Sendable {
     public var evicted: EvictionStats
     /// Events per second over the last buckets (oldest first), for the header sparkline.
     public var eventRate: [Double]
+    /// Instance counts by lifecycle state and the lifecycle moves that made no sense.
+    public var fleet: FleetStats
 
     public init(now: Timestamp) {
         self.now = now
@@ -38,7 +40,23 @@ public struct Snapshot: Sendable {
         insights = []
         evicted = EvictionStats()
         eventRate = []
+        fleet = FleetStats()
     }
+}
+
+/// The fleet at a glance: how many instances are in each lifecycle state.
+public struct FleetStats: Sendable, Equatable {
+    /// Instances tracked now (gone ones included until evicted).
+    public var instances: Int = 0
+    /// Per `InstanceState` raw value, in lifecycle order.
+    public var byState: [Tally] = []
+    /// Per deploy model raw value (`unknown` when neither logged nor inferable).
+    public var byDeploy: [Tally] = []
+    /// Lifecycle moves that the state machine does not allow (counted, never trapped).
+    public var illegalTransitions: Int = 0
+    /// Illegal moves by name, e.g. `idle→requestEnd`, most frequent first.
+    public var illegalByMove: [Tally] = []
+    public init() {}
 }
 
 /// How much input was read and what became of it.
@@ -99,6 +117,10 @@ public struct TraceStats: Sendable, Equatable {
     public var errors: Int = 0
     /// Traces not yet complete.
     public var open: Int = 0
+    /// Finished traces reopened because a late event arrived for them (they are emitted again).
+    public var reopened: Int = 0
+    /// Events that carried no id and could not be attached to a trace through their instance.
+    public var untracedEvents: Int = 0
     public init() {}
 }
 

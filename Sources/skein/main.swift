@@ -1,1 +1,224 @@
-print("skein")
+import ArgumentParser
+import SkeinApp
+import SkeinCore
+import SkeinEngine
+import SkeinOutputs
+import SkeinSim
+import SkeinTerminal
+import SkeinUI
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+struct Skein: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "skein",
+        abstract: "Stitch logs from edge, serverless and long-running instances into traces; watch cold starts and DB connections.",
+        version: "0.1.0",
+        subcommands: [Demo.self, Tail.self, Replay.self, Export.self],
+        defaultSubcommand: nil
+    )
+}
+
+/// Options every dashboard verb shares.
+struct ViewOptions: ParsableArguments {
+    @Flag(name: .long, help: "Print one line per finished trace and per insight instead of the dashboard.")
+    var noTui = false
+    @Flag(name: .long, help: "With --no-tui: print JSON objects, one per line.")
+    var json = false
+    @Flag(name: .long, help: "ASCII borders and sparklines only.")
+    var ascii = false
+    @Option(name: .long, help: "max_connections of the database, when no log line tells it.")
+    var dbMax: Int?
+
+    var interactive: Bool { !noTui && isatty(1) != 0 && isatty(0) != 0 }
+
+    func engineConfig() -> EngineConfig {
+        var c = EngineConfig()
+        c.dbMax = dbMax
+        return c
+    }
+}
+
+func runDashboard(_ feed: some DashboardFeed, ascii: Bool) throws {
+    var options = TerminalOptions()
+    options.asciiOnly = ascii
+    _ = try TerminalApp.run(feed: feed, options: options)
+}
+
+/// Headless loop shared by tail, replay and demo: pump, print, until finished or stopped.
+func runHeadless(_ feed: EngineFeed, json: Bool, idleSleepMS: Int = 100) throws {
+    StopSignal.install()
+    let printer = HeadlessPrinter(json: json)
+    while !StopSignal.requested {
+        let changed = feed.pump(budget: 0.05)
+        try printer.drain(feed.engine)
+        if feed.isFinished { break }
+        if !changed { pause(milliseconds: idleSleepMS) }
+    }
+    feed.finish()
+    try printer.drain(feed.engine)
+}
+
+struct Demo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "A simulated hybrid fleet (edge, Lambda, Vercel, a chat server, Postgres) through the live dashboard.",
+        discussion: Scenario.allCases.map { "\($0.rawValue): \($0.summary)" }.joined(separator: "\n")
+    )
+
+    @Option(name: .long, help: "steady, burst, after-response, pooler or incident.")
+    var scenario: String = "incident"
+    @Option(name: .long, help: "Seed: the same seed gives the same logs, byte for byte.")
+    var seed: UInt64 = 1
+    @Option(name: .long, help: "Simulated seconds per real second, or max.")
+    var speed: String = "1"
+    @Option(name: .long, help: "Simulated time to run (120s, 5m). Default: the scenario's length, then steady traffic until quit (headless: the scenario's length).")
+    var duration: String?
+    @Option(name: .long, help: "Postgres max_connections in the simulation.")
+    var maxConnections: Int = 100
+    @Option(name: .long, help: "Write the emitted logs to FILE as NDJSON.")
+    var record: String?
+    @OptionGroup var view: ViewOptions
+
+    func validate() throws {
+        guard Scenario(rawValue: scenario) != nil else {
+            throw ValidationError("unknown scenario \(scenario): choose one of \(Scenario.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard speed == "max" || (Double(speed).map { $0 > 0 } ?? false) else {
+            throw ValidationError("bad speed \(speed): a positive number or max")
+        }
+        if let d = duration, parseDuration(d) == nil { throw ValidationError("bad duration \(d): e.g. 120s, 5m") }
+    }
+
+    func run() throws {
+        let sc = Scenario(rawValue: scenario)!
+        let sp: ReplaySpeed = speed == "max" ? .max : .factor(Double(speed)!)
+        var secs = duration.flatMap(parseDuration)
+        if secs == nil && !view.interactive { secs = Double(sc.defaultDurationSeconds) }
+        let feed = try DemoFeed(scenario: sc, seed: seed, speed: sp, duration: secs, maxConnections: maxConnections,
+                                record: record, config: view.engineConfig())
+        defer { feed.close() }
+        if view.interactive {
+            try runDashboard(feed, ascii: view.ascii)
+        } else {
+            try runHeadless(feed, json: view.json, idleSleepMS: 10)
+        }
+    }
+}
+
+struct Tail: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The live dashboard over files (followed across rotation), directories, globs and stdin."
+    )
+
+    @Argument(help: "Files, directories, globs, or - for standard input.")
+    var inputs: [String] = []
+    @Option(name: .long, help: "Force one input format instead of detecting it per line.")
+    var format: String?
+    @Option(name: .long, help: "Keep every decoded event as NDJSON in FILE, for skein replay.")
+    var record: String?
+    @OptionGroup var view: ViewOptions
+
+    func validate() throws {
+        if inputs.isEmpty { throw ValidationError("name at least one input (a file, directory, glob, or - for stdin)") }
+        if let f = format, !Decoding.formatNames.contains(f) {
+            throw ValidationError(AppError.unknownFormat(f, known: Decoding.formatNames).description)
+        }
+    }
+
+    func run() throws {
+        let feed = try LiveFeed(inputs: inputs, decoderFormat: format, config: view.engineConfig(), record: record)
+        defer { feed.close() }
+        if view.interactive && !inputs.contains("-") {
+            try runDashboard(feed, ascii: view.ascii)
+        } else {
+            try runHeadless(feed, json: view.json)
+        }
+    }
+}
+
+struct Replay: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The dashboard over recorded logs on a virtual clock: speed, pause, seek."
+    )
+
+    @Argument(help: "Recorded files, directories or globs.")
+    var inputs: [String] = []
+    @Option(name: .long, help: "Playback speed: 0.1 to 1000, or max.")
+    var speed: String = "10"
+    @Option(name: .long, help: "Start at this time (RFC 3339, or an offset such as +90s).")
+    var from: String?
+    @Option(name: .long, help: "Stop at this time (RFC 3339, or an offset such as +5m).")
+    var to: String?
+    @Option(name: .long, help: "Render the dashboard at WIDTHxHEIGHT as text and exit.")
+    var snapshot: String?
+    @Option(name: .long, help: "With --snapshot: the virtual time to render (RFC 3339 or +90s). Default: the end.")
+    var at: String?
+    @Option(name: .long, help: "Force one input format instead of detecting it per line.")
+    var format: String?
+    @OptionGroup var view: ViewOptions
+
+    func validate() throws {
+        if inputs.isEmpty { throw ValidationError("name at least one recorded file") }
+        guard speed == "max" || (Double(speed).map { $0 > 0 } ?? false) else {
+            throw ValidationError("bad speed \(speed): 0.1 to 1000, or max")
+        }
+        if let s = snapshot { _ = try parseSize(s) }
+    }
+
+    func run() throws {
+        let sp: ReplaySpeed = speed == "max" ? .max : .factor(Double(speed)!)
+        if let size = snapshot {
+            let (w, h) = try parseSize(size)
+            print(try SnapshotJob(inputs: inputs, decoderFormat: format, config: view.engineConfig(), at: at,
+                                  ascii: view.ascii).render(width: w, height: h), terminator: "")
+            return
+        }
+        let feed = try ReplayFeed(paths: inputs, decoderFormat: format, config: view.engineConfig(), speed: view.interactive ? sp : .max,
+                                  from: from, to: to)
+        if view.interactive {
+            try runDashboard(feed, ascii: view.ascii)
+        } else {
+            try runHeadless(feed, json: view.json, idleSleepMS: 1)
+        }
+    }
+}
+
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Trace summaries and aggregates (instances, cold starts, DB connections, routes, insights) as JSON, CSV or Markdown."
+    )
+
+    @Argument(help: "Files, directories, globs, or - for standard input.")
+    var inputs: [String] = []
+    @Option(name: .long, help: "json, csv or markdown.")
+    var format: String = "json"
+    @Option(name: [.short, .long], help: "Write to FILE instead of standard output.")
+    var output: String?
+    @Option(name: .long, help: "max_connections of the database, when no log line tells it.")
+    var dbMax: Int?
+    @Option(name: .long, help: "Force one input format instead of detecting it per line.")
+    var inputFormat: String?
+    @Flag(name: .long, help: "Indent the JSON.")
+    var pretty = false
+
+    func validate() throws {
+        if inputs.isEmpty { throw ValidationError("name at least one input (a file, directory, glob, or - for stdin)") }
+        guard ExportFormat(name: format) != nil else {
+            throw ValidationError("unknown export format \(format): json, csv or markdown")
+        }
+    }
+
+    func run() throws {
+        let job = ExportJob(inputs: inputs, format: ExportFormat(name: format)!, decoderFormat: inputFormat,
+                            dbMax: dbMax, pretty: pretty, progress: isatty(2) != 0)
+        try job.validate()
+        let sink: FileSink = try output.map { try FileSink(path: $0) } ?? FileSink.standardOutput()
+        try job.run(to: sink)
+        try sink.close()
+    }
+}
+
+Skein.main()

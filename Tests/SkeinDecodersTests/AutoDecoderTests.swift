@@ -71,8 +71,9 @@ final class AutoDecoderTests: XCTestCase {
     }
 
     func testForcedFormatUsesOnlyThatDecoder() {
-        XCTAssertEqual(Set(AutoDecoder.formatNames), ["json", "docker", "skein", "cri", "logfmt", "aws-lambda",
-                                                      "aws-lambda-json", "cloudflare-workers", "vercel", "otlp-json", "postgres"])
+        XCTAssertEqual(Set(AutoDecoder.formatNames), ["json", "skein", "logfmt", "aws-lambda", "aws-lambda-json",
+                                                      "cloudflare-workers", "vercel", "otlp-json", "postgres",
+                                                      "docker", "cri"])
         XCTAssertEqual(AutoDecoder.formatNames.count, Set(AutoDecoder.formatNames).count)
         var logfmt = AutoDecoder.standard(forced: "logfmt")
         XCTAssertEqual(logfmt.name, "logfmt")
@@ -104,6 +105,22 @@ final class AutoDecoderTests: XCTestCase {
         XCTAssertEqual(late.map(\.reason), [.tooComplex])
         XCTAssertEqual(late.map(\.count), [4])
         XCTAssertTrue(d.drainLateMalformed().isEmpty)
+    }
+
+    func testLateMalformedReachesAPipelineThatOnlyKnowsFrameDecoder() {
+        var decoder: any FrameDecoder = AutoDecoder.standard()
+        var events: [Event] = []
+        for line in ["{", #"  "ts": "2026-11-23T18:40:04Z","#] {
+            var bytes = Array(line.utf8)
+            XCTAssertEqual(bytes.withUnsafeMutableBufferPointer { decoder.decode(UnsafeBufferPointer($0), source: SourceID(0), into: &events) },
+                           .absorbed)
+        }
+        decoder.flush(source: SourceID(0), into: &events)
+        let late = decoder.drainLateMalformed()
+        XCTAssertEqual(late.map(\.reason), [.truncatedJSON])
+        XCTAssertEqual(late.map(\.count), [2])
+        var logfmt: any FrameDecoder = LogfmtDecoder()
+        XCTAssertTrue(logfmt.drainLateMalformed().isEmpty)
     }
 
     func testHugeLineDoesNotCrashAndIsBounded() throws {

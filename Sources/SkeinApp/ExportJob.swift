@@ -1,0 +1,67 @@
+import SkeinCore
+import SkeinDecoders
+import SkeinEngine
+import SkeinOutputs
+import SkeinSources
+
+/// `skein export`: read every input to its end, stitch, and write one report.
+///
+/// One file (or stdin) is read straight through; several files are merged in time order first,
+/// so traces that cross files stitch as they would live.
+public struct ExportJob {
+    public var inputs: [String]
+    public var format: ExportFormat
+    public var decoderFormat: String?
+    public var dbMax: Int?
+    public var pretty: Bool
+    public var progress: Bool
+
+    public init(inputs: [String], format: ExportFormat = .json, decoderFormat: String? = nil, dbMax: Int? = nil,
+                pretty: Bool = false, progress: Bool = false) {
+        self.inputs = inputs; self.format = format; self.decoderFormat = decoderFormat
+        self.dbMax = dbMax; self.pretty = pretty; self.progress = progress
+    }
+
+    public func validate() throws {
+        if inputs.isEmpty { throw AppError.noInput }
+        if let f = decoderFormat, !Decoding.formatNames.contains(f) {
+            throw AppError.unknownFormat(f, known: Decoding.formatNames)
+        }
+    }
+
+    /// Reads everything into a fresh engine and returns its final snapshot.
+    public func analyse() throws -> Snapshot {
+        try validate()
+        var config = EngineConfig()
+        config.retainedTraces = nil
+        config.dbMax = dbMax
+        let engine = Engine(config: config)
+        let factory = Decoding.factory(format: decoderFormat)
+        let specs = inputs.map(InputSpec.init(argument:))
+        let files = specs.flatMap { spec -> [String] in
+            if case .stdin = spec { return [] }
+            return spec.paths()
+        }
+        let hasStdin = specs.contains { if case .stdin = $0 { return true } else { return false } }
+        if files.count > 1 && !hasStdin {
+            let reader = ReplayReader(paths: files, decoder: factory, sink: engine)
+            while !reader.isFinished {
+                let (n, _) = reader.deliver(upTo: Timestamp(nanos: .max), max: 65_536, into: engine)
+                if n == 0 && reader.isFinished { break }
+            }
+            for id in reader.sources { engine.setHealth(.finished, for: id) }
+        } else {
+            BatchReader(decoder: factory).read(specs, into: engine)
+        }
+        engine.finish()
+        return engine.snapshot()
+    }
+
+    /// Analyses and writes the report to `sink`.
+    @discardableResult
+    public func run(to sink: ByteSink) throws -> Snapshot {
+        let snapshot = try analyse()
+        try format.write(snapshot, to: sink, pretty: pretty)
+        return snapshot
+    }
+}

@@ -1,0 +1,898 @@
+import SkeinCore
+
+/// The engine's budgets and timings.
+public struct EngineConfig: Sendable {
+    /// Root ended + this long without events → trace complete.
+    public var quietPeriodMS: Double = 1500
+    /// An open trace this long without its root ending → complete, flagged incomplete.
+    public var traceTimeoutMS: Double = 30_000
+    /// Finished summaries kept; nil = keep all (export).
+    public var retainedTraces: Int? = 5_000
+    public var maxOpenTraces: Int = 50_000
+    public var maxLinesPerTrace: Int = 256
+    /// `--db-max`: the server's `max_connections`, overriding what events say.
+    public var dbMax: Int? = nil
+    public var seriesBucketMS: Double = 1_000
+    public var seriesLength: Int = 120
+    public var maxInstances: Int = 20_000
+    public init() {}
+}
+
+/// The single owner of Skein's state: linker, stitcher, fleet, DB ledger and insights.
+///
+/// Not `Sendable`: one task or thread owns it. Deterministic: the same events in the same order
+/// with the same `advance(to:)` calls give the same snapshots. Time is the latest event time seen
+/// or the latest `advance(to:)`, whichever is later; the wall clock is never read.
+public final class Engine {
+    public let config: EngineConfig
+
+    private var sources: [SourceStats] = []
+    private var malformedByReason: [String: Int] = [:]
+    private var dropped = 0
+    private var totalEvents = 0
+    private var now: Timestamp = .zero
+    private var hasTime = false
+    private var firstEventAt: Timestamp?
+    private var lastEventAt: Timestamp?
+    private var eventRate: BucketSeries
+    private let stitcher: Stitcher
+    private var fleet = Fleet()
+    private var db: DBLedger
+    private var cold: ColdStartBook
+    private var cascade = CascadeWindow()
+    private var insights = InsightBook()
+    private var routes = RouteBook()
+    private var finished: [TraceSummary] = []
+    private var untraced = 0
+    private var nextSweep: Timestamp?
+    private var dbLevel = 0
+    private var instancesOverBudget = false
+
+    /// Finished summaries waiting for `drainFinishedTraces`; past this the oldest are dropped.
+    static let finishedBufferLimit = 100_000
+
+    public init(config: EngineConfig = EngineConfig()) {
+        self.config = config
+        stitcher = Stitcher(config: config)
+        eventRate = BucketSeries(bucketMS: config.seriesBucketMS, length: config.seriesLength, mode: .counter)
+        db = DBLedger(config: config)
+        cold = ColdStartBook(config: config)
+    }
+
+    // MARK: Input accounting
+
+    public func addSource(name: String) -> SourceID {
+        let id = SourceID(UInt32(sources.count))
+        sources.append(SourceStats(id: id, name: name))
+        return id
+    }
+
+    public func setHealth(_ health: SourceHealth, for source: SourceID) {
+        sources[sourceIndex(source)].health = health
+    }
+
+    public func countLine(source: SourceID) {
+        sources[sourceIndex(source)].lines += 1
+    }
+
+    public func countMalformed(source: SourceID, reason: String) {
+        sources[sourceIndex(source)].malformed += 1
+        malformedByReason[reason, default: 0] += 1
+    }
+
+    public func countDropped(_ n: Int) {
+        dropped += max(0, n)
+    }
+
+    public func countFormat(source: SourceID, format: String) {
+        sources[sourceIndex(source)].formats[format, default: 0] += 1
+    }
+
+    /// Sources never added (an event with an unknown id) get a placeholder rather than vanishing.
+    private func sourceIndex(_ id: SourceID) -> Int {
+        let i = Int(id.raw)
+        if i < sources.count { return i }
+        // Bounded: an absurd id is folded into the last placeholder.
+        let target = min(i, sources.count + 1024)
+        while sources.count <= target {
+            let sid = SourceID(UInt32(sources.count))
+            sources.append(SourceStats(id: sid, name: "source \(sid.raw)"))
+        }
+        return target
+    }
+
+    // MARK: Clock
+
+    public func advance(to t: Timestamp) {
+        moveClock(t)
+        completeDue()
+        sweepIfDue()
+    }
+
+    private func moveClock(_ t: Timestamp) {
+        if !hasTime || t > now {
+            now = t
+            hasTime = true
+        }
+    }
+
+    /// End of input: every open trace is completed (flagged incomplete when its root never ended).
+    public func finish() {
+        let open = stitcher.openTraces().sorted { $0.serial < $1.serial }
+        for t in open where t.phase == .open {
+            complete(t, incomplete: !stitcher.rootEnded(t))
+        }
+    }
+
+    // MARK: Ingest
+
+    public func ingest(_ e: Event) {
+        let si = sourceIndex(e.source)
+        sources[si].events += 1
+        totalEvents += 1
+        moveClock(e.time)
+        firstEventAt = minOpt(firstEventAt, e.time)
+        lastEventAt = maxOpt(lastEventAt, e.time)
+        eventRate.add(1, at: e.time)
+
+        let serverSide = e.kind == .dbSample || Engine.isPostgres(e.platform)
+        var inst = -1
+        var created = false
+        if !serverSide, let service = e.service ?? (e.instance != nil ? (e.platform ?? "unknown") : nil) {
+            inst = fleet.lookup(service: service, instance: e.instance ?? service, at: e.time, created: &created)
+            touch(inst, e, created: created)
+            if created && fleet.count > config.maxInstances + max(16, config.maxInstances / 8) {
+                instancesOverBudget = true
+            }
+        }
+        let deploy = inst >= 0 ? fleet.records[inst].info.deploy : (e.deploy ?? e.effectiveDeploy)
+
+        // Trace: by id, else (one request at a time on ephemeral compute) the instance's current request.
+        var trace = stitcher.resolve(e, now: now)
+        if trace == nil, inst >= 0, deploy == .serverless || deploy == .edge, Engine.attachable(e.kind),
+           let s = fleet.records[inst].lastTrace, let t = stitcher.traces[s], t.phase == .open {
+            trace = t
+        }
+        var hop = -1
+        var effect = HopEffect()
+        if let t = trace {
+            if t.phase == .finished { stitcher.reopen(t, now: now) }
+            hop = t.hopIndex(spanID: e.spanID, parentSpanID: e.parentSpanID, service: e.service,
+                             instance: e.instance ?? e.service, at: e.time, maxHops: stitcher.maxHops)
+            effect = Engine.apply(e, deploy: deploy, to: &t.hops[hop])
+            stitcher.addLine(TraceLine(time: e.time, offsetMS: 0, service: e.service, instance: e.instance,
+                                       kind: e.kind, level: e.level, message: e.message ?? "", source: e.source),
+                             hop: hop, to: t)
+            stitcher.touch(t, now: now, endedHop: effect.endedHop)
+        } else {
+            untraced += 1
+            if inst < 0 || !Engine.lifecycleKind(e.kind) {
+                // Untraced events still raise what they show on their own.
+                eventInsights(e, deploy: deploy)
+            }
+        }
+        if inst >= 0 {
+            lifecycle(inst, e, created: created, trace: trace, hop: hop, effect: effect, deploy: deploy)
+        }
+        if trace == nil, inst >= 0, Engine.lifecycleKind(e.kind) { eventInsights(e, deploy: deploy) }
+        if e.kind == .wsOpen, trace != nil { eventInsights(e, deploy: deploy, traceID: trace?.canonicalID) }
+        connections(e, inst: inst, serverSide: serverSide)
+
+        while let t = stitcher.popOverflow() { complete(t, incomplete: !stitcher.rootEnded(t)) }
+        completeDue()
+        sweepIfDue()
+    }
+
+    private static func isPostgres(_ platform: String?) -> Bool {
+        guard let p = platform else { return false }
+        return p == "postgres" || p == "postgresql"
+    }
+
+    /// Kinds that may belong to the request in flight on a single-request instance.
+    private static func attachable(_ k: EventKind) -> Bool {
+        switch k {
+        case .log, .bgStart, .bgEnd, .dbAcquire, .dbRelease, .dbConnect, .dbDisconnect, .dbError, .wsOpen, .wsClose,
+             .requestEnd, .responseSent:
+            return true
+        default:
+            return false
+        }
+    }
+
+    private static func lifecycleKind(_ k: EventKind) -> Bool {
+        k == .requestStart || k == .requestEnd || k == .responseSent || k == .span
+    }
+
+    /// Instance facts every event refreshes.
+    private func touch(_ i: Int, _ e: Event, created: Bool) {
+        fleet.records[i].info.lastSeen = max(fleet.records[i].info.lastSeen, e.time)
+        if e.time < fleet.records[i].info.firstSeen { fleet.records[i].info.firstSeen = e.time }
+        if fleet.records[i].info.deploy == nil {
+            if let d = e.deploy {
+                fleet.records[i].info.deploy = d
+            } else if !fleet.records[i].platformTried, let p = e.platform {
+                // Inference lower-cases the platform: once per instance, not once per event.
+                fleet.records[i].platformTried = true
+                fleet.records[i].info.deploy = DeployModel.inferred(platform: p)
+            }
+        }
+        if fleet.records[i].info.platform == nil, let p = e.platform { fleet.records[i].info.platform = p }
+        if fleet.records[i].info.runtime == nil, let r = e.runtime { fleet.records[i].info.runtime = r }
+        if fleet.records[i].info.region == nil, let r = e.region { fleet.records[i].info.region = r }
+    }
+
+    // MARK: Hops
+
+    struct HopEffect {
+        /// The request started on this hop (in flight now).
+        var started = false
+        /// The request in flight on this hop responded or ended.
+        var ended = false
+        /// The hop counts as one invocation of its instance (first start, end or span).
+        var invocation = false
+        /// An end-like event: the trace may complete after the quiet period.
+        var endedHop = false
+    }
+
+    private static func apply(_ e: Event, deploy: DeployModel?, to h: inout HopState) -> HopEffect {
+        var eff = HopEffect()
+        let t = e.time
+        if t < h.firstAt { h.firstAt = t }
+        if t > h.lastAt { h.lastAt = t }
+        if h.deploy == nil { h.deploy = deploy }
+        if h.runtime == nil { h.runtime = e.runtime }
+        if h.route == nil, let r = e.route { h.route = r }
+        if h.method == nil, let m = e.method { h.method = m }
+        var work = false
+        switch e.kind {
+        case .requestStart:
+            h.start = minOpt(h.start, t)
+            if !h.invocationCounted {
+                h.invocationCounted = true
+                h.inFlight = true
+                eff.started = true
+                eff.invocation = true
+            }
+        case .requestEnd:
+            h.end = maxOpt(h.end, t)
+            if h.start == nil, let d = e.durationMS { h.start = t.adding(ms: -d) }
+            if h.inFlight { h.inFlight = false; eff.ended = true }
+            if !h.invocationCounted { h.invocationCounted = true; eff.invocation = true }
+            eff.endedHop = true
+        case .responseSent:
+            h.responseAt = minOpt(h.responseAt, t)
+            if h.inFlight { h.inFlight = false; eff.ended = true }
+            if !h.invocationCounted { h.invocationCounted = true; eff.invocation = true }
+            eff.endedHop = true
+        case .span:
+            h.start = minOpt(h.start, t)
+            h.end = maxOpt(h.end, t.adding(ms: max(0, e.durationMS ?? 0)))
+            if !h.invocationCounted { h.invocationCounted = true; eff.invocation = true }
+            eff.endedHop = true
+        case .bgStart:
+            h.bgOpen += 1
+            work = true
+        case .bgEnd:
+            h.bgOpen = max(0, h.bgOpen - 1)
+            work = true
+        case .log:
+            work = !(e.message.map(Engine.isPlatformLine) ?? false)
+        case .dbAcquire:
+            if let w = e.waitMS {
+                h.dbWaitMS += w
+                if w > InsightRules.dbWaitMS { h.flags.insert(.dbWait) }
+            }
+            work = true
+        case .dbError:
+            h.flags.insert(.error)
+            if let k = e.dbError {
+                if k.isExhaustion { h.flags.insert(.dbRefused) }
+                if k == .poolTimeout { h.flags.insert(.dbWait) }
+            }
+            work = true
+        case .dbConnect, .dbDisconnect, .dbRelease, .wsOpen, .wsClose:
+            work = true
+        case .instanceStart, .instanceStop, .dbSample:
+            break
+        }
+        if work { h.lastWorkAt = maxOpt(h.lastWorkAt, t) }
+        if let s = e.status {
+            if h.status == nil || e.kind == .requestEnd || e.kind == .responseSent || e.kind == .span { h.status = s }
+            if s >= 500 { h.flags.insert(.error) }
+            if s == 504 { h.flags.insert(.timeout) }
+        }
+        if e.level >= .error { h.flags.insert(.error) }
+        if Engine.isTimeout(e) { h.flags.insert(.timeout) }
+        if (deploy ?? h.deploy) == .edge && Engine.overCPU(e) { h.flags.insert(.cpuLimit) }
+        return eff
+    }
+
+    /// Lambda's own lines (START/END/REPORT/INIT/XRAY) are bookkeeping, not the app working.
+    private static func isPlatformLine(_ m: String) -> Bool {
+        m.hasPrefix("REPORT ") || m.hasPrefix("END ") || m.hasPrefix("START ") || m.hasPrefix("INIT_")
+            || m.hasPrefix("XRAY ") || m.hasPrefix("PLATFORM")
+    }
+
+    static func isTimeout(_ e: Event) -> Bool {
+        guard let m = e.message else { return false }
+        if containsASCII(m, "timed out") || containsASCII(m, "status: timeout") { return true }
+        return e.level >= .warn && containsASCII(m, "timeout")
+    }
+
+    static func exceededCPU(_ e: Event) -> Bool {
+        for a in e.attributes where a.value == "exceededCpu" { return true }
+        if let m = e.message, containsASCII(m, "exceededcpu") || containsASCII(m, "exceeded cpu") { return true }
+        return false
+    }
+
+    static func overCPU(_ e: Event) -> Bool {
+        if let c = e.cpuMS, c > InsightRules.edgeCPUMS { return true }
+        return exceededCPU(e)
+    }
+
+    // MARK: Fleet
+
+    private func lifecycle(_ i: Int, _ e: Event, created: Bool, trace: TraceState?, hop: Int,
+                           effect: HopEffect, deploy: DeployModel?) {
+        switch e.kind {
+        case .instanceStart:
+            let wasGone = fleet.records[i].info.state == .gone
+            if created { fleet.records[i].info.state = .cold } else { fleet.move(i, .initialise) }
+            coldStart(i, e, trace: trace, hop: hop, newLifecycle: wasGone && !created)
+        case .instanceStop:
+            fleet.move(i, .stop)
+            release(i)
+        default:
+            break
+        }
+        var started = effect.started
+        var ended = effect.ended
+        var invocation = effect.invocation
+        if trace == nil {
+            // Without a trace there is no hop to de-duplicate start and end: take them as they come.
+            switch e.kind {
+            case .requestStart: started = true; invocation = true
+            case .requestEnd: ended = fleet.records[i].info.inFlight > 0
+            case .span: invocation = true
+            default: break
+            }
+        }
+        if invocation { fleet.records[i].info.invocations += 1 }
+        if started {
+            fleet.records[i].info.inFlight += 1
+            fleet.move(i, .requestStart)
+        }
+        if ended {
+            fleet.records[i].info.inFlight = max(0, fleet.records[i].info.inFlight - 1)
+            fleet.move(i, .requestEnd)
+        } else if !started && fleet.records[i].info.state == .gone && e.kind != .instanceStop {
+            // A gone instance that logs again was not gone (or came back): count it and revive it.
+            fleet.move(i, .requestStart)
+            if fleet.records[i].info.inFlight == 0 { fleet.records[i].info.state = .idle }
+        }
+        if e.level >= .error || (e.status ?? 0) >= 500 { fleet.records[i].info.errors += 1 }
+
+        guard invocation, let t = trace else { return }
+        fleet.records[i].lastTrace = t.serial
+        if fleet.records[i].firstRequestTrace == nil { fleet.records[i].firstRequestTrace = t.serial }
+        if e.coldStart == true || e.initMS != nil {
+            coldStart(i, e, trace: t, hop: hop, newLifecycle: false)
+        } else if created && e.kind == .requestStart && deploy == .serverless {
+            inferColdStart(i, e, trace: t, hop: hop)
+        } else if fleet.records[i].info.coldStart != nil && fleet.records[i].coldTrace == nil
+                    && fleet.records[i].info.invocations == 1 {
+            linkColdStart(i, trace: t, hop: hop)
+        }
+    }
+
+    /// An explicit cold start: `instance.start`, or a request that says `cold_start`/`init_ms`.
+    private func coldStart(_ i: Int, _ e: Event, trace: TraceState?, hop: Int, newLifecycle: Bool) {
+        let info = fleet.records[i].info
+        if var cs = info.coldStart, !newLifecycle {
+            if cs.inferred {
+                cs.inferred = false
+                cs.initMS = e.initMS
+                cs.at = min(cs.at, e.time)
+                cold.confirm(service: info.service, instance: info.instance, initMS: e.initMS, at: e.time)
+            } else if cs.initMS == nil, let ms = e.initMS {
+                cs.initMS = ms
+                cold.initMS.add(ms)
+            }
+            fleet.records[i].info.coldStart = cs
+        } else {
+            if newLifecycle { fleet.records[i].coldTrace = nil; fleet.records[i].firstRequestTrace = nil }
+            let cs = ColdStart(at: e.time, service: info.service, instance: info.instance, runtime: info.runtime,
+                               deploy: info.deploy, initMS: e.initMS, inferred: false, traceID: nil)
+            fleet.records[i].info.coldStart = cs
+            cold.record(cs, traceSerial: nil)
+            cascadeCheck(cs)
+        }
+        if let t = trace, hop >= 0, fleet.records[i].coldTrace == nil || fleet.records[i].coldTrace == t.serial {
+            linkColdStart(i, trace: t, hop: hop)
+        } else if trace == nil, fleet.records[i].coldTrace == nil, let s = fleet.records[i].firstRequestTrace,
+                  let t = stitcher.traces[s] {
+            // The instance.start arrived after the request that waited for it.
+            let h = t.hops.firstIndex { $0.service == info.service && $0.instance == info.instance }
+            if let h { linkColdStart(i, trace: t, hop: h) }
+        } else if let s = fleet.records[i].coldTrace, let t = stitcher.traces[s] {
+            // Init time learned after linking: show it on the hop too.
+            for h in t.hops.indices where t.hops[h].service == info.service && t.hops[h].instance == info.instance {
+                t.hops[h].coldStartMS = fleet.records[i].info.coldStart?.initMS
+            }
+        }
+    }
+
+    private func inferColdStart(_ i: Int, _ e: Event, trace: TraceState, hop: Int) {
+        let info = fleet.records[i].info
+        let cs = ColdStart(at: e.time, service: info.service, instance: info.instance, runtime: info.runtime,
+                           deploy: info.deploy, initMS: nil, inferred: true, traceID: nil)
+        fleet.records[i].info.coldStart = cs
+        cold.record(cs, traceSerial: nil)
+        cascadeCheck(cs)
+        linkColdStart(i, trace: trace, hop: hop)
+    }
+
+    private func linkColdStart(_ i: Int, trace t: TraceState, hop: Int) {
+        guard hop >= 0 && hop < t.hops.count, var cs = fleet.records[i].info.coldStart else { return }
+        fleet.records[i].coldTrace = t.serial
+        cs.traceID = t.canonicalID
+        fleet.records[i].info.coldStart = cs
+        t.hops[hop].coldStart = true
+        t.hops[hop].coldStartMS = cs.initMS
+        cold.link(service: cs.service, instance: cs.instance, traceSerial: t.serial, traceID: t.canonicalID)
+    }
+
+    private func cascadeCheck(_ cs: ColdStart) {
+        let n = cascade.add(at: cs.at, runtime: cs.runtime ?? "unknown", service: cs.service)
+        guard n >= InsightRules.cascadeCount else { return }
+        let severity: Insight.Severity = n >= 3 * InsightRules.cascadeCount ? .critical : .warning
+        let detail = "\(n) cold starts within \(Int(InsightRules.cascadeWindowMS / 1000)) s; \(cs.service) on \(cs.runtime ?? "unknown runtime")"
+        insights.raise(.coldStartCascade, severity: severity,
+                       evidence: Evidence(at: cs.at, service: cs.service, instance: cs.instance, traceID: cs.traceID,
+                                          detail: detail),
+                       message: self.cascadeMessage(n))
+    }
+
+    private func cascadeMessage(_ n: Int) -> String {
+        let runtimes = cascade.breakdown { r, _ in r }.prefix(3).map { "\($0.0) ×\($0.1)" }.joined(separator: ", ")
+        let services = cascade.breakdown { _, s in s }.prefix(3).map { $0.0 }.joined(separator: ", ")
+        return "\(n) cold starts in \(Int(InsightRules.cascadeWindowMS / 1000)) s (\(runtimes)) on \(services): "
+            + "a burst is outrunning warm capacity; keep instances warm (provisioned concurrency, min instances) "
+            + "and make sure each new instance does not open its own DB connections."
+    }
+
+    /// Releases what a gone instance held: its DB connections and requests in flight.
+    private func release(_ i: Int) {
+        let info = fleet.records[i].info
+        db.instanceChanged(service: info.service, from: info.dbOpen, to: 0)
+        fleet.records[i].info.dbOpen = 0
+        fleet.records[i].info.inFlight = 0
+        db.observe(at: now)
+    }
+
+    private func sweepIfDue() {
+        guard hasTime else { return }
+        if let next = nextSweep, now < next {
+            if instancesOverBudget { evictInstances() }
+            return
+        }
+        nextSweep = now.adding(ms: 1000)
+        var released = false
+        for i in fleet.records.indices where fleet.records[i].info.state != .gone {
+            let silent = now.ms(since: fleet.records[i].info.lastSeen)
+            guard silent > Fleet.silenceTimeoutMS(fleet.records[i].info.deploy) else { continue }
+            fleet.move(i, .expire)
+            db.instanceChanged(service: fleet.records[i].info.service, from: fleet.records[i].info.dbOpen, to: 0)
+            fleet.records[i].info.dbOpen = 0
+            fleet.records[i].info.inFlight = 0
+            released = true
+        }
+        if released { db.observe(at: now) }
+        if instancesOverBudget || fleet.count > config.maxInstances { evictInstances() }
+    }
+
+    private func evictInstances() {
+        instancesOverBudget = false
+        let removed = fleet.evict(downTo: config.maxInstances)
+        for r in removed where r.info.state != .gone {
+            db.instanceChanged(service: r.info.service, from: r.info.dbOpen, to: 0)
+        }
+        if !removed.isEmpty { db.observe(at: now) }
+    }
+
+    // MARK: Connections
+
+    private func connections(_ e: Event, inst: Int, serverSide: Bool) {
+        var changed = false
+        if e.kind == .dbSample {
+            if let o = e.dbOpen { db.serverOpen = max(0, o); changed = true }
+            if let m = e.dbMax { db.learnMax(m, source: .sampler); changed = true }
+            var apps: [String: Int] = [:]
+            for a in e.attributes {
+                if a.key.hasPrefix("application_name.") {
+                    apps[String(a.key.dropFirst("application_name.".count)), default: 0] += Int(a.value) ?? 0
+                } else if a.key == "reserved" || a.key == "superuser_reserved_connections" {
+                    db.reserved = Int(a.value)
+                }
+            }
+            if !apps.isEmpty { db.byApplication = apps }
+        } else if serverSide {
+            let app = e.attribute("application_name") ?? "unknown"
+            switch e.kind {
+            case .dbConnect:
+                db.serverOpen = (db.serverOpen ?? 0) + 1
+                db.byApplication[app, default: 0] += 1
+                changed = true
+            case .dbDisconnect:
+                db.serverOpen = max(0, (db.serverOpen ?? 0) - 1)
+                db.byApplication[app] = max(0, (db.byApplication[app] ?? 0) - 1)
+                changed = true
+            case .dbError:
+                db.error(e.dbError ?? .other, at: e.time)
+                changed = true
+            default:
+                break
+            }
+            if let m = e.dbMax { db.learnMax(m, source: .event); changed = true }
+        } else {
+            if inst >= 0 {
+                let info = fleet.records[inst].info
+                var target = info.dbOpen
+                if let o = e.dbOpen {
+                    target = max(0, o)
+                } else if e.kind == .dbConnect {
+                    target += 1
+                } else if e.kind == .dbDisconnect {
+                    target = max(0, target - 1)
+                }
+                if target != info.dbOpen {
+                    db.instanceChanged(service: info.service, from: info.dbOpen, to: target)
+                    fleet.records[inst].info.dbOpen = target
+                    if target > info.dbPeak { fleet.records[inst].info.dbPeak = target }
+                    changed = true
+                }
+                if e.kind == .dbError { fleet.records[inst].info.dbErrors += 1 }
+            }
+            if e.kind == .dbAcquire, let w = e.waitMS {
+                db.poolWaits += 1
+                db.poolWait.add(w)
+            }
+            if e.kind == .dbError {
+                db.error(e.dbError ?? .other, at: e.time)
+                changed = true
+            }
+            if let m = e.dbMax { db.learnMax(m, source: .event); changed = true }
+        }
+        guard changed else { return }
+        db.observe(at: e.time)
+        exhaustionCheck(e)
+    }
+
+    private func exhaustionCheck(_ e: Event) {
+        var level = 0
+        if let m = db.maxConnections, m > 0 {
+            let ratio = Double(db.open) / Double(m)
+            if ratio >= 1 { level = 2 } else if ratio >= InsightRules.connectionWarning { level = 1 }
+        }
+        let refused = e.kind == .dbError && (e.dbError?.isExhaustion ?? false)
+        if refused {
+            let what = e.dbError?.rawValue ?? "refused"
+            insights.raise(.connectionExhaustion, severity: .critical,
+                           evidence: Evidence(at: e.time, service: e.service, instance: e.instance,
+                                              traceID: e.traceID ?? e.correlationID ?? e.requestID,
+                                              detail: "\(what) at \(db.open)\(db.maxConnections.map { "/\($0)" } ?? "") connections"),
+                           message: self.connectionMessage())
+        } else if level > dbLevel {
+            insights.raise(.connectionExhaustion, severity: level == 2 ? .critical : .warning,
+                           evidence: Evidence(at: e.time, service: e.service, instance: e.instance,
+                                              detail: "\(db.open)/\(db.maxConnections ?? 0) connections open"),
+                           message: self.connectionMessage())
+        }
+        dbLevel = level
+    }
+
+    private func connectionMessage() -> String {
+        let open = db.open
+        var head: String
+        if let m = db.maxConnections, m > 0 {
+            head = "Postgres at \(open)/\(m) connections (\(Int((Double(open) / Double(m) * 100).rounded()))%)"
+        } else {
+            head = "Postgres has \(open) connections open"
+        }
+        if db.errorsByKind[DBErrorKind.tooManyClients.rawValue] != nil
+            || db.errorsByKind[DBErrorKind.reservedSlots.rawValue] != nil {
+            head += " and refusing clients"
+        }
+        let top = db.byService.filter { $0.value > 0 }.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(2)
+        guard let first = top.first else {
+            return head + "; find which application holds them (pg_stat_activity) before adding a pooler."
+        }
+        var deployOf: [String: DeployModel] = [:]
+        for r in fleet.records where deployOf[r.info.service] == nil {
+            if let d = r.info.deploy { deployOf[r.info.service] = d }
+        }
+        let holders = top.map { s in
+            "\(s.key) (\(deployOf[s.key]?.rawValue ?? "unknown"), \(db.holders[s.key] ?? 0) instances) holds \(s.value)"
+        }.joined(separator: ", ")
+        let ephemeral = deployOf[first.key] == .serverless || deployOf[first.key] == .edge
+        let advice = ephemeral
+            ? "a transaction-mode pooler (RDS Proxy, PgBouncer, Supavisor) in front would let those short-lived instances share a few connections."
+            : "a pooler would help little here: lower \(first.key)'s pool size or raise max_connections."
+        return "\(head): \(holders); \(advice)"
+    }
+
+    // MARK: Insights from single events and finished traces
+
+    private func eventInsights(_ e: Event, deploy: DeployModel?, traceID: String? = nil) {
+        let ephemeral = deploy == .serverless || deploy == .edge
+        if e.kind == .wsOpen && ephemeral {
+            let svc = e.service ?? "unknown"
+            insights.raise(.longLivedConnection, severity: .warning,
+                           evidence: Evidence(at: e.time, service: e.service, instance: e.instance, traceID: traceID,
+                                              detail: "WebSocket opened on \(deploy?.rawValue ?? "") \(svc)"),
+                           message: "\(svc) holds WebSockets on \(deploy?.rawValue ?? "ephemeral") compute, which caps their lifetime and bills for every open minute; terminate them on a long-running server or a managed socket service.")
+        }
+        guard traceID == nil, e.kind != .wsOpen else { return }
+        if deploy == .edge && Engine.overCPU(e) { raiseCPU(at: e.time, service: e.service, instance: e.instance,
+                                                           traceID: nil, cpuMS: e.cpuMS, exceeded: Engine.exceededCPU(e)) }
+        if (e.status ?? 0) == 504 || Engine.isTimeout(e) {
+            raiseTimeout(at: e.time, service: e.service, instance: e.instance, traceID: nil,
+                         detail: e.message.map { String($0.prefix(120)) } ?? "status 504")
+        }
+    }
+
+    private func raiseCPU(at: Timestamp, service: String?, instance: String?, traceID: String?, cpuMS: Double?,
+                          exceeded: Bool) {
+        let svc = service ?? "an edge function"
+        let detail = exceeded ? "exceededCpu: the isolate was stopped" : "cpu \(Int(cpuMS ?? 0)) ms over the \(Int(InsightRules.edgeCPUMS)) ms limit"
+        insights.raise(.edgeCPULimit, severity: exceeded ? .critical : .warning,
+                       evidence: Evidence(at: at, service: service, instance: instance, traceID: traceID, detail: detail),
+                       message: "\(svc) runs past the edge CPU limit (\(Int(InsightRules.edgeCPUMS)) ms); move heavy work (parsing, crypto, rendering) to a serverless function or cache its result.")
+    }
+
+    private func raiseTimeout(at: Timestamp, service: String?, instance: String?, traceID: String?, detail: String) {
+        let svc = service ?? "a service"
+        insights.raise(.timeout, severity: .warning,
+                       evidence: Evidence(at: at, service: service, instance: instance, traceID: traceID, detail: detail),
+                       message: "Requests to \(svc) time out; look at its slowest hop on the critical path (cold start, DB wait) before raising the timeout.")
+    }
+
+    private func traceInsights(_ s: TraceSummary) {
+        for h in s.hops {
+            let ephemeral = h.deploy == .serverless || h.deploy == .edge
+            if ephemeral && h.flags.contains(.afterResponse) {
+                let at = s.start.adding(ms: h.offsetMS)
+                insights.raise(.workAfterResponse, severity: .warning,
+                               evidence: Evidence(at: at, service: h.service, instance: h.instance, traceID: s.id,
+                                                  detail: "\(h.service) kept working after its response on \(h.deploy?.rawValue ?? "")"),
+                               message: "\(h.service) keeps working after sending its response on \(h.deploy?.rawValue ?? "ephemeral") compute, where the instance may be frozen mid-task; use waitUntil / a queue, or finish before responding.")
+            }
+            if ephemeral && h.durationMS > InsightRules.longLivedMS {
+                insights.raise(.longLivedConnection, severity: .warning,
+                               evidence: Evidence(at: s.start.adding(ms: h.offsetMS), service: h.service, instance: h.instance,
+                                                  traceID: s.id, detail: "\(Int(h.durationMS / 1000)) s on \(h.deploy?.rawValue ?? "")"),
+                               message: "\(h.service) keeps requests open for over \(Int(InsightRules.longLivedMS / 1000)) s on \(h.deploy?.rawValue ?? "ephemeral") compute, which caps and bills their lifetime; move long-lived connections to a long-running server.")
+            }
+            if h.flags.contains(.cpuLimit) {
+                raiseCPU(at: s.start.adding(ms: h.offsetMS), service: h.service, instance: h.instance, traceID: s.id,
+                         cpuMS: nil, exceeded: false)
+            }
+        }
+        if s.flags.contains(.timeout) {
+            raiseTimeout(at: s.start, service: s.rootService, instance: s.hops.first?.instance, traceID: s.id,
+                         detail: "\(s.rootRoute ?? "request") timed out after \(Int(s.durationMS)) ms")
+        }
+    }
+
+    // MARK: Completion
+
+    private func completeDue() {
+        while let t = stitcher.popDue(now: now) {
+            complete(t, incomplete: !stitcher.rootEnded(t))
+        }
+    }
+
+    private func complete(_ t: TraceState, incomplete: Bool) {
+        let st = stitcher.stitch(t, complete: true, incomplete: incomplete, learn: true)
+        t.lines = st.lines
+        t.lineHops = st.lineHops
+        stitcher.finish(t, summary: st.summary)
+        let s = st.summary
+        finished.append(s)
+        if finished.count > Engine.finishedBufferLimit { finished.removeFirst(finished.count / 2) }
+        if !t.counted {
+            t.counted = true
+            stitcher.completeCount += 1
+            if s.isError { stitcher.errorCount += 1; t.countedError = true }
+            routes.add(s, measured: !incomplete)
+            if !incomplete {
+                if s.coldStart { cold.coldLatency.add(s.durationMS) } else { cold.warmLatency.add(s.durationMS) }
+            }
+        }
+        for h in s.hops where h.flags.contains(.cold) {
+            guard let inst = h.instance, let i = fleet.find(service: h.service, instance: inst),
+                  fleet.records[i].coldTrace == t.serial, var cs = fleet.records[i].info.coldStart else { continue }
+            cs.traceID = s.id
+            fleet.records[i].info.coldStart = cs
+            cold.link(service: h.service, instance: inst, traceSerial: t.serial, traceID: s.id)
+        }
+        traceInsights(s)
+        stitcher.evictRetained()
+    }
+
+    /// Ids the linker remembers (tests check that evicted traces' ids are forgotten).
+    var stitcherIDCount: Int { stitcher.linker.count }
+
+    // MARK: Output
+
+    public func drainFinishedTraces() -> [TraceSummary] {
+        defer { finished = [] }
+        return finished
+    }
+
+    public func drainNewInsights() -> [Insight] {
+        insights.drain()
+    }
+
+    /// The trace an id names (canonical id or any alias), open or retained.
+    public func detail(traceID: String) -> TraceDetail? {
+        guard let t = stitcher.trace(id: traceID) else { return nil }
+        if t.phase == .finished, let s = t.summary {
+            return TraceDetail(summary: s, lines: t.lines, droppedLines: t.droppedLines)
+        }
+        let st = stitcher.stitch(t, complete: false, incomplete: false, learn: false)
+        return TraceDetail(summary: st.summary, lines: st.lines, droppedLines: t.droppedLines)
+    }
+
+    /// The engine's state now. `recentTraces` holds finished traces only, newest first (open ones
+    /// are counted in `traces.open` and reachable through `detail(traceID:)`).
+    public func snapshot(traceLimit: Int? = nil) -> Snapshot {
+        var s = Snapshot(now: now)
+        s.firstEventAt = firstEventAt
+        s.lastEventAt = lastEventAt
+
+        var input = InputStats()
+        input.sources = sources
+        input.lines = sources.reduce(0) { $0 + $1.lines }
+        input.events = totalEvents
+        input.malformed = sources.reduce(0) { $0 + $1.malformed }
+        input.dropped = dropped
+        input.malformedByReason = malformedByReason
+        s.input = input
+
+        var ts = TraceStats()
+        ts.count = stitcher.created - stitcher.merged
+        ts.complete = stitcher.completeCount
+        ts.errors = stitcher.errorCount
+        ts.open = stitcher.openCount
+        ts.reopened = stitcher.reopened
+        ts.untracedEvents = untraced
+        s.traces = ts
+        s.recentTraces = stitcher.retainedNewestFirst(limit: traceLimit).compactMap { $0.summary }
+
+        s.instances = fleet.records.map { r in
+            var info = r.info
+            if var cs = info.coldStart, let serial = r.coldTrace, let t = stitcher.traces[serial] {
+                cs.traceID = t.canonicalID
+                info.coldStart = cs
+            }
+            return info
+        }.sorted(by: Engine.instanceOrder)
+
+        var c = ColdStartStats()
+        c.count = cold.count
+        c.inferred = cold.inferred
+        c.byRuntime = Engine.tallies(cold.byRuntime)
+        c.byService = Engine.tallies(cold.byService)
+        c.initMS = cold.initMS.percentiles
+        c.coldLatencyMS = cold.coldLatency.percentiles
+        c.warmLatencyMS = cold.warmLatency.percentiles
+        c.series = Series(bucketMS: config.seriesBucketMS, values: cold.series.values(endingAt: now))
+        var recent: [ColdStart] = []
+        for (k, cs) in cold.recent.enumerated().reversed() {
+            var cs = cs
+            if let serial = cold.recentTraceSerials[k], let t = stitcher.traces[serial] { cs.traceID = t.canonicalID }
+            recent.append(cs)
+        }
+        c.recent = recent
+        s.coldStarts = c
+
+        var d = DBStats()
+        d.open = db.open
+        d.serverTruth = db.serverOpen != nil
+        d.appReportedOpen = db.appOpen
+        d.peakOpen = db.peakOpen
+        d.peakAt = db.peakAt
+        d.maxConnections = db.maxConnections
+        d.maxSource = db.maxSource
+        d.reservedConnections = db.reserved
+        d.errors = db.errors
+        d.errorsByKind = Engine.tallies(db.errorsByKind)
+        d.firstExhaustionAt = db.firstExhaustionAt
+        d.poolWaits = db.poolWaits
+        d.poolWait = db.poolWait.percentiles
+        d.series = Series(bucketMS: config.seriesBucketMS, values: db.series.values(endingAt: now))
+        d.byService = Engine.tallies(db.byService.filter { $0.value > 0 })
+        d.byInstance = fleet.records.filter { $0.info.dbOpen > 0 && $0.info.state != .gone }
+            .map { InstanceConnections(service: $0.info.service, instance: $0.info.instance, deploy: $0.info.deploy,
+                                       open: $0.info.dbOpen) }
+            .sorted { ($0.open, $1.service, $1.instance) > ($1.open, $0.service, $0.instance) }
+        d.byApplication = Engine.tallies(db.byApplication.filter { $0.value > 0 })
+        if d.serverTruth {
+            let attributed = d.byApplication.reduce(0) { $0 + $1.count }
+            d.unattributed = max(0, d.open - attributed)
+        }
+        s.db = d
+
+        s.routes = routes.stats
+        s.insights = insights.sorted
+        var ev = EvictionStats()
+        ev.traces = stitcher.evictedTraces
+        ev.instances = fleet.evicted
+        ev.lines = stitcher.evictedLines
+        s.evicted = ev
+        s.eventRate = eventRate.values(endingAt: now, scale: 1000 / config.seriesBucketMS)
+
+        var f = FleetStats()
+        f.instances = fleet.count
+        var byState: [InstanceState: Int] = [:]
+        var byDeploy: [String: Int] = [:]
+        for r in fleet.records {
+            byState[r.info.state, default: 0] += 1
+            byDeploy[r.info.deploy?.rawValue ?? "unknown", default: 0] += 1
+        }
+        f.byState = InstanceState.allCases.map { Tally($0.rawValue, byState[$0] ?? 0) }
+        f.byDeploy = Engine.tallies(byDeploy)
+        f.illegalTransitions = fleet.illegal
+        f.illegalByMove = Engine.tallies(fleet.illegalByMove)
+        s.fleet = f
+        return s
+    }
+
+    /// Live instances first (busiest, then most recently seen), gone ones last.
+    private static func instanceOrder(_ a: InstanceInfo, _ b: InstanceInfo) -> Bool {
+        let ga = a.state == .gone, gb = b.state == .gone
+        if ga != gb { return gb }
+        if a.inFlight != b.inFlight { return a.inFlight > b.inFlight }
+        if a.lastSeen != b.lastSeen { return a.lastSeen > b.lastSeen }
+        if a.service != b.service { return a.service < b.service }
+        return a.instance < b.instance
+    }
+
+    /// Largest first, then by name.
+    static func tallies(_ d: [String: Int]) -> [Tally] {
+        d.map { Tally($0.key, $0.value) }.sorted { ($0.count, $1.name) > ($1.count, $0.name) }
+    }
+}
+
+/// Per-route request counts, errors and latency (the root route of each finished trace).
+struct RouteBook {
+    static let maxRoutes = 1_000
+    static let overflowRoute = "(other routes)"
+    private struct Entry {
+        var service: String?
+        var count = 0
+        var errors = 0
+        var latency = LatencyDigest()
+
+        mutating func add(_ s: TraceSummary, measured: Bool) {
+            count += 1
+            if s.isError { errors += 1 }
+            if measured { latency.add(s.durationMS) }
+        }
+    }
+    private var entries: [String: Entry] = [:]
+
+    mutating func add(_ s: TraceSummary, measured: Bool) {
+        guard var route = s.rootRoute else { return }
+        if entries[route] == nil && entries.count >= RouteBook.maxRoutes { route = RouteBook.overflowRoute }
+        entries[route, default: Entry(service: s.rootService)].add(s, measured: measured)
+    }
+
+    /// Busiest first, then by route.
+    var stats: [RouteStats] {
+        entries.map { RouteStats(route: $0.key, service: $0.value.service, count: $0.value.count,
+                                 errors: $0.value.errors, latencyMS: $0.value.latency.percentiles) }
+            .sorted { ($0.count, $1.route) > ($1.count, $0.route) }
+    }
+}

@@ -1,0 +1,193 @@
+import Collections
+import SkeinCore
+
+/// An instance's identity: the service and its execution environment.
+struct InstanceKey: Hashable {
+    var service: String
+    var instance: String
+}
+
+/// The lifecycle moves an instance can make (DESIGN.md: cold → busy ⇄ idle → gone).
+enum LifecycleMove: String {
+    /// `instance.start`: the instance initialises (a cold start).
+    case initialise
+    case requestStart
+    case requestEnd
+    /// `instance.stop`.
+    case stop
+    /// Silent past its deploy model's timeout (frozen and reaped, scaled in, crashed).
+    case expire
+
+    /// The state after this move, or nil when the move makes no sense from `state`.
+    func next(from state: InstanceState, inFlightAfter: Int) -> InstanceState? {
+        switch (self, state) {
+        case (.initialise, .gone): return .cold
+        case (.initialise, _): return nil
+        case (.requestStart, .gone): return nil
+        case (.requestStart, _): return .busy
+        case (.requestEnd, .busy): return inFlightAfter > 0 ? .busy : .idle
+        case (.requestEnd, _): return nil
+        case (.stop, .gone): return nil
+        case (.stop, _): return .gone
+        case (.expire, .gone): return nil
+        case (.expire, _): return .gone
+        }
+    }
+}
+
+/// One instance being tracked.
+struct InstanceRecord {
+    var info: InstanceInfo
+    /// True once the deploy model was inferred from a platform (successfully or not).
+    var platformTried: Bool
+    /// The trace of the request that waited for this instance's cold start, once known.
+    var coldTrace: Int?
+    /// The first request's trace and hop: an `instance.start` arriving late is linked to it.
+    var firstRequestTrace: Int?
+    /// The latest request's trace: lines with no id on a single-request instance belong to it.
+    var lastTrace: Int?
+}
+
+/// Every instance seen, keyed by (service, instance), bounded by `maxInstances`.
+struct Fleet {
+    var records: [InstanceRecord] = []
+    private var index: [InstanceKey: Int] = [:]
+    private var lastKey: InstanceKey?
+    private var lastIndex = -1
+    var illegal = 0
+    var illegalByMove: [String: Int] = [:]
+    var evicted = 0
+
+    var count: Int { records.count }
+
+    /// The record for an event's instance, created on first sight.
+    mutating func lookup(service: String, instance: String, at t: Timestamp, created: inout Bool) -> Int {
+        if let k = lastKey, k.service == service, k.instance == instance { return lastIndex }
+        let key = InstanceKey(service: service, instance: instance)
+        if let i = index[key] {
+            lastKey = key; lastIndex = i
+            return i
+        }
+        let info = InstanceInfo(service: service, instance: instance, state: .idle, firstSeen: t)
+        records.append(InstanceRecord(info: info, platformTried: false))
+        let i = records.count - 1
+        index[key] = i
+        lastKey = key; lastIndex = i
+        created = true
+        return i
+    }
+
+    func find(service: String, instance: String) -> Int? {
+        index[InstanceKey(service: service, instance: instance)]
+    }
+
+    /// Applies a lifecycle move; an illegal one is counted and leaves a sensible state.
+    mutating func move(_ i: Int, _ m: LifecycleMove) {
+        let from = records[i].info.state
+        if let to = m.next(from: from, inFlightAfter: records[i].info.inFlight) {
+            records[i].info.state = to
+            return
+        }
+        illegal += 1
+        illegalByMove["\(from.rawValue)→\(m.rawValue)", default: 0] += 1
+        // Recover towards what the event says happened.
+        switch m {
+        case .initialise: break
+        case .requestStart: records[i].info.state = .busy
+        case .requestEnd: if from != .gone { records[i].info.state = records[i].info.inFlight > 0 ? .busy : .idle }
+        case .stop, .expire: records[i].info.state = .gone
+        }
+    }
+
+    /// Silence after which an instance counts as gone: edge isolates are evicted within a minute,
+    /// Lambda reaps frozen environments after several minutes, a quiet server is probably gone in five.
+    static func silenceTimeoutMS(_ deploy: DeployModel?) -> Double {
+        switch deploy {
+        case .edge: 60_000
+        case .serverless: 600_000
+        case .server, nil: 300_000
+        }
+    }
+
+    /// Drops gone instances first, then the longest silent, until within `limit`.
+    /// Returns the removed records so the caller can release what they held.
+    mutating func evict(downTo limit: Int) -> [InstanceRecord] {
+        guard records.count > limit else { return [] }
+        let order = records.indices.sorted { a, b in
+            let ga = records[a].info.state == .gone, gb = records[b].info.state == .gone
+            if ga != gb { return ga }
+            return (records[a].info.lastSeen, a) < (records[b].info.lastSeen, b)
+        }
+        let removeCount = records.count - limit
+        var remove = [Bool](repeating: false, count: records.count)
+        for k in 0..<removeCount { remove[order[k]] = true }
+        var kept: [InstanceRecord] = []
+        var gone: [InstanceRecord] = []
+        kept.reserveCapacity(limit)
+        for i in records.indices {
+            if remove[i] { gone.append(records[i]) } else { kept.append(records[i]) }
+        }
+        records = kept
+        index = [:]
+        for (i, r) in records.enumerated() {
+            index[InstanceKey(service: r.info.service, instance: r.info.instance)] = i
+        }
+        lastKey = nil
+        lastIndex = -1
+        evicted += gone.count
+        return gone
+    }
+}
+
+/// Cold starts: counts, breakdowns, init times, the latency penalty and the cascade window.
+struct ColdStartBook {
+    var count = 0
+    var inferred = 0
+    var byRuntime: [String: Int] = [:]
+    var byService: [String: Int] = [:]
+    var initMS = LatencyDigest()
+    var coldLatency = LatencyDigest()
+    var warmLatency = LatencyDigest()
+    var series: BucketSeries
+    /// Newest last; bounded.
+    var recent: Deque<ColdStart> = []
+    var recentTraceSerials: Deque<Int?> = []
+    static let recentLimit = 50
+
+    init(config: EngineConfig) {
+        series = BucketSeries(bucketMS: config.seriesBucketMS, length: config.seriesLength, mode: .counter)
+    }
+
+    mutating func record(_ cs: ColdStart, traceSerial: Int?) {
+        count += 1
+        if cs.inferred { inferred += 1 }
+        byRuntime[cs.runtime ?? "unknown", default: 0] += 1
+        byService[cs.service, default: 0] += 1
+        if let ms = cs.initMS { initMS.add(ms) }
+        series.add(1, at: cs.at)
+        recent.append(cs)
+        recentTraceSerials.append(traceSerial)
+        if recent.count > ColdStartBook.recentLimit {
+            recent.removeFirst()
+            recentTraceSerials.removeFirst()
+        }
+    }
+
+    /// An inferred cold start turned out to be logged (its `instance.start` arrived late).
+    mutating func confirm(service: String, instance: String, initMS ms: Double?, at: Timestamp) {
+        inferred = max(0, inferred - 1)
+        if let ms { initMS.add(ms) }
+        for i in recent.indices where recent[i].service == service && recent[i].instance == instance {
+            recent[i].inferred = false
+            recent[i].initMS = ms
+            recent[i].at = min(recent[i].at, at)
+        }
+    }
+
+    mutating func link(service: String, instance: String, traceSerial: Int, traceID: String) {
+        for i in recent.indices where recent[i].service == service && recent[i].instance == instance {
+            recent[i].traceID = traceID
+            recentTraceSerials[i] = traceSerial
+        }
+    }
+}

@@ -1,0 +1,113 @@
+import SkeinCore
+
+/// Maps every id (W3C trace id, correlation id, platform request id) to the trace it names.
+///
+/// Ids seen on one event are linked: a union-find kept flat, where a union re-points the smaller
+/// trace's few ids at the surviving trace right away, so a lookup is one dictionary probe. Unlike a
+/// textbook union-find, a set holds at most one strong id (the W3C trace id): two retries that reuse
+/// an `x-request-id` but carry different trace ids stay two traces, and the shared weak id follows
+/// the trace it was most recently seen with. Ids of evicted traces are forgotten.
+struct Linker {
+    private(set) var traceOf: [String: Int] = [:]
+
+    func lookup(_ id: String) -> Int? { traceOf[id] }
+
+    var count: Int { traceOf.count }
+
+    /// Points `id` at `trace`, recording it among the trace's ids.
+    mutating func bind(_ id: String, to trace: TraceState) {
+        if traceOf[id] != trace.serial {
+            traceOf[id] = trace.serial
+        }
+        if !trace.hasID(id) { trace.ids.append(id) }
+    }
+
+    /// Forgets the ids that still point at `trace` (an id re-pointed elsewhere stays).
+    mutating func forget(_ trace: TraceState) {
+        for id in trace.ids where traceOf[id] == trace.serial {
+            traceOf.removeValue(forKey: id)
+        }
+    }
+
+    /// Re-points ids of a trace being merged away.
+    mutating func move(_ from: TraceState, into: TraceState) {
+        for id in from.ids {
+            if traceOf[id] == from.serial { traceOf[id] = into.serial }
+            if !into.hasID(id) { into.ids.append(id) }
+        }
+    }
+}
+
+extension Stitcher {
+    /// The trace an event belongs to, creating, adopting or merging traces as its ids require.
+    ///
+    /// Returns nil when the event carries no id at all.
+    func resolve(_ e: Event, now: Timestamp) -> TraceState? {
+        let strong = e.traceID
+        var w1 = e.correlationID
+        var w2 = e.requestID
+        if w1 != nil && w1 == strong { w1 = nil }
+        if w2 != nil && (w2 == strong || w2 == w1) { w2 = nil }
+        if w1 == nil { w1 = w2; w2 = nil }
+        guard strong != nil || w1 != nil else { return nil }
+
+        // One probe per id; `bind` below skips ids already pointing at the target.
+        let sSerial = strong.flatMap(linker.lookup)
+        let w1Serial = w1.flatMap(linker.lookup)
+        let w2Serial = w2.flatMap(linker.lookup)
+        let target: TraceState
+        if let s = strong {
+            var t = sSerial.flatMap { traces[$0] }
+            if let serial = w1Serial { t = attachWeak(serial, to: t) }
+            if let serial = w2Serial { t = attachWeak(serial, to: t) }
+            if let found = t {
+                target = found
+                if found.strongID == nil { found.strongID = s }
+            } else {
+                target = create(now: now)
+                target.strongID = s
+            }
+            if sSerial != target.serial { linker.bind(s, to: target) }
+        } else {
+            let a = w1Serial.flatMap { traces[$0] }
+            let b = w2Serial.flatMap { traces[$0] }
+            switch (a, b) {
+            case (nil, nil): target = create(now: now)
+            case (let x?, nil), (nil, let x?): target = x
+            case (let x?, let y?):
+                if x === y {
+                    target = x
+                } else if x.strongID != nil && y.strongID != nil {
+                    // Two strong traces share these weak ids: the most recent one takes the weak-only line.
+                    target = (x.lastActivity, x.serial) > (y.lastActivity, y.serial) ? x : y
+                } else if x.strongID != nil {
+                    merge(y, into: x); target = x
+                } else if y.strongID != nil {
+                    merge(x, into: y); target = y
+                } else if x.serial < y.serial {
+                    merge(y, into: x); target = x
+                } else {
+                    merge(x, into: y); target = y
+                }
+            }
+        }
+        if let w = w1, w1Serial != target.serial { linker.bind(w, to: target) }
+        if let w = w2, w2Serial != target.serial { linker.bind(w, to: target) }
+        return target
+    }
+
+    func trace(id: String) -> TraceState? {
+        guard let serial = linker.lookup(id) else { return nil }
+        return traces[serial]
+    }
+
+    /// Links the trace a weak id names into `target`: a weak-only trace is merged (or adopted when
+    /// there is no target yet); a trace with its own strong id is left alone and the weak id re-pointed.
+    private func attachWeak(_ serial: Int, to target: TraceState?) -> TraceState? {
+        guard let t = traces[serial], t !== target else { return target }
+        if t.strongID != nil { return target }
+        guard let target else { return t }
+        merge(t, into: target)
+        return target
+    }
+}

@@ -1,0 +1,222 @@
+import Collections
+import SkeinCore
+
+/// A queued completion check: when `serial`'s trace may be complete.
+struct Deadline: Comparable {
+    var due: Timestamp
+    var serial: Int
+    static func < (a: Deadline, b: Deadline) -> Bool { (a.due, a.serial) < (b.due, b.serial) }
+}
+
+/// Groups events into traces and decides when a trace is complete.
+///
+/// Completion is driven by a heap of deadlines rather than a scan of open traces: each trace keeps
+/// one live entry (`pendingDue`); an entry whose time no longer matches is stale and skipped.
+final class Stitcher {
+    let config: EngineConfig
+    var traces: [Int: TraceState] = [:]
+    var linker = Linker()
+    var skew = ClockSkew()
+    private var nextSerial = 0
+    private(set) var openCount = 0
+    private var openOrder: Deque<Int> = []
+    private var deadlines = Heap<Deadline>()
+    /// Finished traces in completion order; entries whose `finishSeq` no longer matches are stale.
+    private(set) var retained: Deque<(serial: Int, seq: Int)> = []
+    private(set) var liveRetained = 0
+
+    // Counters for TraceStats and EvictionStats.
+    var created = 0
+    var merged = 0
+    var completeCount = 0
+    var errorCount = 0
+    var reopened = 0
+    var evictedTraces = 0
+    var evictedLines = 0
+
+    private let quietNanos: Int64
+    private let timeoutNanos: Int64
+
+    init(config: EngineConfig) {
+        self.config = config
+        quietNanos = Int64((config.quietPeriodMS * 1_000_000).rounded())
+        timeoutNanos = Int64((config.traceTimeoutMS * 1_000_000).rounded())
+    }
+
+    var maxHops: Int { 256 }
+
+    func create(now: Timestamp) -> TraceState {
+        let t = TraceState(serial: nextSerial, now: now)
+        nextSerial += 1
+        traces[t.serial] = t
+        openCount += 1
+        created += 1
+        openOrder.append(t.serial)
+        schedule(t, due: now.adding(nanos: quietNanos))
+        return t
+    }
+
+    func schedule(_ t: TraceState, due: Timestamp) {
+        if let p = t.pendingDue, p <= due { return }
+        t.pendingDue = due
+        deadlines.insert(Deadline(due: due, serial: t.serial))
+    }
+
+    /// Notes activity on a trace; an ended hop may make it complete after the quiet period.
+    func touch(_ t: TraceState, now: Timestamp, endedHop: Bool) {
+        t.lastActivity = max(t.lastActivity, now)
+        t.eventCount += 1
+        if endedHop { schedule(t, due: now.adding(nanos: quietNanos)) }
+    }
+
+    /// Appends a line to the trace, within its budget.
+    func addLine(_ line: TraceLine, hop: Int, to t: TraceState) {
+        if t.lines.count < config.maxLinesPerTrace {
+            t.lines.append(line)
+            t.lineHops.append(Int32(hop))
+        } else {
+            t.droppedLines += 1
+            evictedLines += 1
+        }
+    }
+
+    /// Whether the trace's root has ended and nothing else is still in flight.
+    func rootEnded(_ t: TraceState) -> Bool {
+        guard !t.hops.isEmpty else { return false }
+        for h in t.hops where h.inFlight { return false }
+        return t.hops[chooseRoot(t.hops, offsetMS: skew.offsetMS)].hasExplicitEnd
+    }
+
+    /// The next trace whose completion time has come, if any (open traces only).
+    func popDue(now: Timestamp) -> TraceState? {
+        while let top = deadlines.min, top.due <= now {
+            _ = deadlines.removeMin()
+            guard let t = traces[top.serial], t.phase == .open, t.pendingDue == top.due else { continue }
+            t.pendingDue = nil
+            let due: Timestamp
+            if rootEnded(t) || t.finishSeq > 0 {
+                // A reopened trace completes on quiet alone, or late lines would re-emit it forever.
+                due = t.lastActivity.adding(nanos: quietNanos)
+            } else {
+                due = t.firstActivity.adding(nanos: timeoutNanos)
+            }
+            if due <= now { return t }
+            schedule(t, due: due)
+        }
+        return nil
+    }
+
+    /// The oldest open trace, when there are more open traces than the budget allows.
+    func popOverflow() -> TraceState? {
+        guard openCount > config.maxOpenTraces else { return nil }
+        while let s = openOrder.popFirst() {
+            if let t = traces[s], t.phase == .open { return t }
+        }
+        return nil
+    }
+
+    /// Every open trace, oldest first (end of input).
+    func openTraces() -> [TraceState] {
+        var out: [TraceState] = []
+        var seen = Set<Int>()
+        for s in openOrder {
+            if let t = traces[s], t.phase == .open, seen.insert(s).inserted { out.append(t) }
+        }
+        return out
+    }
+
+    /// Moves a trace to the finished list with its summary; returns whether this is its first completion.
+    func finish(_ t: TraceState, summary: TraceSummary) {
+        t.phase = .finished
+        t.summary = summary
+        t.pendingDue = nil
+        t.finishSeq += 1
+        openCount -= 1
+        retained.append((t.serial, t.finishSeq))
+        liveRetained += 1
+        // Finished traces leave their serial in the open queue; drop those now and then.
+        if openOrder.count > 2 * openCount + 1024 {
+            openOrder = Deque(openOrder.filter { traces[$0]?.phase == .open })
+        }
+    }
+
+    /// Drops the oldest finished traces past the retention budget; their ids are forgotten.
+    func evictRetained() {
+        guard let limit = config.retainedTraces else { return }
+        while liveRetained > limit, let (serial, seq) = retained.popFirst() {
+            guard let t = traces[serial], t.phase == .finished, t.finishSeq == seq else { continue }
+            linker.forget(t)
+            traces.removeValue(forKey: serial)
+            liveRetained -= 1
+            evictedTraces += 1
+        }
+        // Stale entries are dropped lazily; keep the queue from growing without bound.
+        if retained.count > 2 * max(limit, 16) {
+            retained = Deque(retained.filter { e in
+                guard let t = traces[e.serial] else { return false }
+                return t.phase == .finished && t.finishSeq == e.seq
+            })
+        }
+    }
+
+    /// Finished traces still retained, newest first.
+    func retainedNewestFirst(limit: Int?) -> [TraceState] {
+        var out: [TraceState] = []
+        for e in retained.reversed() {
+            if let limit, out.count >= limit { break }
+            guard let t = traces[e.serial], t.phase == .finished, t.finishSeq == e.seq else { continue }
+            out.append(t)
+        }
+        return out
+    }
+
+    /// A late event for a finished trace opens it again; it will be completed (and emitted) again.
+    func reopen(_ t: TraceState, now: Timestamp) {
+        guard t.phase == .finished else { return }
+        t.phase = .open
+        openCount += 1
+        liveRetained -= 1
+        reopened += 1
+        openOrder.append(t.serial)
+        schedule(t, due: now.adding(nanos: quietNanos))
+    }
+
+    /// Folds `from` into `into` (the linker found they name one request).
+    func merge(_ from: TraceState, into: TraceState) {
+        if into.strongID == nil { into.strongID = from.strongID }
+        linker.move(from, into: into)
+        var map: [Int] = []
+        map.reserveCapacity(from.hops.count)
+        for h in from.hops {
+            var found = -1
+            for i in into.hops.indices {
+                let o = into.hops[i]
+                let same = (h.spanID != nil && o.spanID == h.spanID)
+                    || (h.spanID == nil && o.spanID == nil && o.service == h.service && o.instance == h.instance)
+                if same { found = i; break }
+            }
+            if found >= 0 {
+                into.hops[found].absorb(h)
+            } else {
+                into.hops.append(h)
+                found = into.hops.count - 1
+            }
+            map.append(found)
+        }
+        for (i, line) in from.lines.enumerated() {
+            addLine(line, hop: map[Int(from.lineHops[i])], to: into)
+        }
+        into.droppedLines += from.droppedLines
+        into.eventCount += from.eventCount
+        into.firstActivity = min(into.firstActivity, from.firstActivity)
+        into.lastActivity = max(into.lastActivity, from.lastActivity)
+        if from.phase == .open { openCount -= 1 } else { liveRetained -= 1 }
+        if from.counted {
+            completeCount -= 1
+            if from.countedError { errorCount -= 1 }
+        }
+        merged += 1
+        traces.removeValue(forKey: from.serial)
+        if into.phase == .finished { reopen(into, now: into.lastActivity) }
+    }
+}

@@ -1,0 +1,341 @@
+import SkeinCore
+
+/// Per-service clock offsets learned from parent/child pairs, kept as a running median.
+///
+/// A child cannot start before its parent, and a synchronous child (no longer than its parent)
+/// cannot end after it. Each pair gives the smallest shift of the child's clock that satisfies
+/// both; the estimate is the median of the last `window` shifts, so one odd pair (a retry, an
+/// async child) does not move it. Services that are never children keep offset 0: every clock is
+/// corrected towards the clocks of the services that call it.
+struct ClockSkew {
+    static let window = 31
+    private struct Estimate {
+        var ring: [Double] = []
+        var next = 0
+        var value: Double = 0
+    }
+    private var byService: [String: Estimate] = [:]
+
+    func offsetMS(_ service: String) -> Double { byService[service]?.value ?? 0 }
+
+    mutating func learn(service: String, shiftMS: Double) {
+        var e = byService[service] ?? Estimate()
+        if e.ring.count < ClockSkew.window {
+            e.ring.append(shiftMS)
+        } else {
+            e.ring[e.next] = shiftMS
+            e.next = (e.next + 1) % ClockSkew.window
+        }
+        let sorted = e.ring.sorted()
+        e.value = sorted[sorted.count / 2]
+        byService[service] = e
+    }
+
+    /// The smallest shift of a child's clock that puts it inside its parent.
+    static func shift(parentStart: Double, parentEnd: Double, childStart: Double, childEnd: Double) -> Double {
+        let lo = parentStart - childStart
+        let synchronous = (childEnd - childStart) <= (parentEnd - parentStart)
+        let hi = synchronous ? parentEnd - childEnd : Double.infinity
+        if lo > 0 { return lo }
+        if hi < 0 { return max(hi, lo) }
+        return 0
+    }
+}
+
+/// The hop a trace starts from.
+///
+/// Span ids decide when they can: a span without a parent, else one whose parent is not in the
+/// trace. Without them the choice is a judgement: an edge hop is the entry point of a hybrid
+/// request; otherwise the earliest hop (on skew-corrected clocks), unless a longer hop that starts
+/// 50 ms–2 s after it could contain it with a clock shift: then the earlier one is a child whose
+/// clock runs behind. A child starting a few ms after its caller (the usual network gap, or a
+/// function still running after its caller timed out) never takes the root's place.
+func chooseRoot(_ hops: [HopState], offsetMS: (String) -> Double) -> Int {
+    let n = hops.count
+    guard n > 1 else { return 0 }
+    var tier = [Int8](repeating: 2, count: n)
+    var maxTier: Int8 = 0
+    for i in 0..<n {
+        if let p = hops[i].parentSpanID {
+            tier[i] = 1
+            for j in 0..<n where hops[j].spanID == p { tier[i] = 0; break }
+        }
+        maxTier = max(maxTier, tier[i])
+    }
+    var anyEdge = false
+    for i in 0..<n where tier[i] == maxTier && hops[i].deploy == .edge { anyEdge = true; break }
+    func measured(_ i: Int) -> Bool { hops[i].start != nil && hops[i].hasExplicitEnd }
+    func preferred(_ i: Int) -> Bool { tier[i] == maxTier && (!anyEdge || hops[i].deploy == .edge) }
+    var anyMeasured = false
+    for i in 0..<n where preferred(i) && measured(i) { anyMeasured = true; break }
+    func eligible(_ i: Int) -> Bool { preferred(i) && (!anyMeasured || measured(i)) }
+
+    let base = hops[0].rawStart
+    func start(_ i: Int) -> Double { hops[i].rawStart.ms(since: base) + offsetMS(hops[i].service) }
+    func length(_ i: Int) -> Double { hops[i].rawEnd.ms(since: hops[i].rawStart) }
+    var a = -1
+    for i in 0..<n where eligible(i) {
+        if a < 0 { a = i; continue }
+        let (si, sa) = (start(i), start(a))
+        if si < sa || (si == sa && length(i) > length(a)) { a = i }
+    }
+    guard a >= 0 else { return 0 }
+    var best = a
+    let (sa, la) = (start(a), length(a))
+    for b in 0..<n where b != a && eligible(b) {
+        let (sb, lb) = (start(b), length(b))
+        let gap = sb - sa
+        if gap > 50 && gap <= 2_000 && la <= lb && sa + la <= sb + lb && lb > length(best) { best = b }
+    }
+    return best
+}
+
+/// What the stitcher hands back for a trace: its summary and its lines in corrected time order.
+struct StitchedTrace {
+    var summary: TraceSummary
+    var lines: [TraceLine]
+    /// The hop of each line, in the same order as `lines`.
+    var lineHops: [Int32]
+}
+
+/// Per-hop working values while stitching (one array, so a trace costs few allocations).
+private struct HopCalc {
+    var rawStart: Double
+    var rawEnd: Double
+    var offset: Double = 0
+    var start: Double = 0
+    var end: Double = 0
+    var parent = -1
+    var firstChild = -1
+    var nextSibling = -1
+    var shift: Double = 0
+    var critical = false
+    var newIndex = 0
+}
+
+extension Stitcher {
+    /// Builds a trace's summary: parents, skew correction, waterfall offsets, critical path, flags.
+    ///
+    /// `learn` feeds this trace's parent/child pairs into the skew estimate (completion only, so a
+    /// detail view of an open trace never changes the engine's state).
+    func stitch(_ t: TraceState, complete: Bool, incomplete: Bool, learn: Bool) -> StitchedTrace {
+        let hops = t.hops
+        let n = hops.count
+        var summary = TraceSummary(id: t.canonicalID, start: hops.first?.rawStart ?? .zero)
+        if t.ids.count > 1 { summary.aliases = t.ids.filter { $0 != summary.id } }
+        summary.complete = complete
+        summary.eventCount = t.eventCount
+        guard n > 0 else { return StitchedTrace(summary: summary, lines: t.lines, lineHops: t.lineHops) }
+
+        let root = n == 1 ? 0 : chooseRoot(hops, offsetMS: skew.offsetMS)
+        // Milliseconds from the earliest raw start: epoch milliseconds in a Double lose sub-µs precision.
+        var base = hops[0].rawStart
+        for h in hops where h.rawStart < base { base = h.rawStart }
+        var c: [HopCalc] = []
+        c.reserveCapacity(n)
+        for h in hops {
+            let rs = h.rawStart.ms(since: base), re = h.rawEnd.ms(since: base)
+            c.append(HopCalc(rawStart: rs, rawEnd: re, start: rs, end: re))
+        }
+        let preorder: [Int]
+        if n > 1 {
+            preorder = link(hops, &c, root: root, learn: learn)
+        } else {
+            c[0].critical = true
+            preorder = [0]
+        }
+        var traceStart = Double.infinity
+        for k in 0..<n { traceStart = min(traceStart, c[k].start) }
+
+        var flags: TraceFlags = []
+        var out: [Hop] = []
+        out.reserveCapacity(n)
+        var initMS: Double? = nil
+        var dbWait = 0.0
+        for i in preorder {
+            let h = hops[i]
+            var hop = Hop(service: h.service, offsetMS: c[i].start - traceStart, durationMS: max(0, c[i].end - c[i].start))
+            hop.deploy = h.deploy
+            hop.instance = h.instance
+            hop.runtime = h.runtime
+            hop.spanID = h.spanID
+            hop.parentSpanID = h.parentSpanID
+            hop.parent = c[i].parent >= 0 ? c[c[i].parent].newIndex : nil
+            hop.status = h.status
+            hop.coldStartMS = h.coldStartMS
+            hop.dbWaitMS = h.dbWaitMS
+            dbWait += h.dbWaitMS
+            if let r = h.responseAt { hop.responseAtMS = r.ms(since: h.rawStart) }
+            hop.onCriticalPath = c[i].critical
+            var f = h.flags
+            if h.coldStart {
+                f.insert(.cold)
+                if let ms = h.coldStartMS { initMS = (initMS ?? 0) + ms }
+            }
+            if h.deploy == .serverless || h.deploy == .edge {
+                let responded = h.responseAt ?? h.end
+                if let r = responded, let w = h.lastWorkAt, w > r { f.insert(.afterResponse) }
+                if h.bgOpen > 0 && complete { f.insert(.afterResponse) }
+            }
+            hop.flags = f
+            flags.formUnion(f)
+            out.append(hop)
+        }
+        if incomplete { flags.insert(.incomplete) }
+
+        let r = hops[root]
+        summary.start = base.adding(ms: traceStart)
+        summary.rootService = r.service
+        summary.rootRoute = r.route
+        summary.rootMethod = r.method
+        summary.status = r.status
+        summary.hops = out
+        summary.coldStart = flags.contains(.cold)
+        summary.coldStartInitMS = initMS
+        summary.dbWaitMS = dbWait
+        summary.flags = flags
+        if r.start != nil && r.hasExplicitEnd {
+            summary.durationMS = max(0, c[root].end - c[root].start)
+        } else {
+            var last = traceStart
+            for k in 0..<n { last = max(last, c[k].end) }
+            summary.durationMS = last - traceStart
+        }
+
+        // Lines in corrected time order (ties keep arrival order); most traces are already in order.
+        var lines = t.lines
+        var sorted = true
+        for k in lines.indices {
+            let h = Int(t.lineHops[k])
+            lines[k].offsetMS = lines[k].time.ms(since: base) + c[h].offset + c[h].shift - traceStart
+            if k > 0 && lines[k].offsetMS < lines[k - 1].offsetMS { sorted = false }
+        }
+        if sorted { return StitchedTrace(summary: summary, lines: lines, lineHops: t.lineHops) }
+        let order = lines.indices.sorted { (lines[$0].offsetMS, $0) < (lines[$1].offsetMS, $1) }
+        return StitchedTrace(summary: summary, lines: order.map { lines[$0] }, lineHops: order.map { t.lineHops[$0] })
+    }
+
+    /// Parents, skew correction, clamping and the critical path for a trace of several hops.
+    /// Returns the hops in preorder from the root (parents before children).
+    private func link(_ hops: [HopState], _ c: inout [HopCalc], root: Int, learn: Bool) -> [Int] {
+        let n = hops.count
+        for i in 0..<n {
+            c[i].offset = skew.offsetMS(hops[i].service)
+            c[i].start = c[i].rawStart + c[i].offset
+            c[i].end = c[i].rawEnd + c[i].offset
+        }
+        // Parents from span ids first.
+        for i in 0..<n where i != root {
+            guard let p = hops[i].parentSpanID else { continue }
+            for j in 0..<n where j != i && hops[j].spanID == p { c[i].parent = j; break }
+        }
+        // Hops without a span parent: the innermost earlier hop that contains their start, else the root.
+        let order = (0..<n).sorted { a, b in
+            if a == root || b == root { return a == root && b != root }
+            return (c[a].start, a) < (c[b].start, b)
+        }
+        for pos in 0..<n {
+            let i = order[pos]
+            guard i != root && c[i].parent < 0 else { continue }
+            var best = root
+            var bestLen = Double.infinity
+            for k in 0..<pos {
+                let j = order[k]
+                if c[j].start <= c[i].start && c[i].start <= c[j].end {
+                    let len = c[j].end - c[j].start
+                    if len < bestLen { bestLen = len; best = j }
+                }
+            }
+            c[i].parent = best
+        }
+        c[root].parent = -1
+        // Break any cycle (malformed span ids) by hanging the hop under the root.
+        for i in 0..<n where i != root {
+            var steps = 0
+            var p = c[i].parent
+            while p >= 0 && steps <= n { p = c[p].parent; steps += 1 }
+            if steps > n { c[i].parent = root }
+        }
+
+        // Learn clock skew from pairs on different services, then correct with the updated estimate.
+        if learn {
+            var learned = false
+            for i in 0..<n {
+                let p = c[i].parent
+                guard p >= 0, hops[i].service != hops[p].service,
+                      hops[i].start != nil, hops[i].hasExplicitEnd, hops[p].start != nil, hops[p].hasExplicitEnd
+                else { continue }
+                let s = ClockSkew.shift(parentStart: c[p].start, parentEnd: c[p].end,
+                                        childStart: c[i].rawStart, childEnd: c[i].rawEnd)
+                skew.learn(service: hops[i].service, shiftMS: s)
+                learned = true
+            }
+            if learned {
+                for i in 0..<n {
+                    c[i].offset = skew.offsetMS(hops[i].service)
+                    c[i].start = c[i].rawStart + c[i].offset
+                    c[i].end = c[i].rawEnd + c[i].offset
+                }
+            }
+        }
+
+        // Children lists, each sorted by corrected start.
+        for pos in (0..<n).reversed() {
+            let i = order[pos]
+            let p = c[i].parent
+            guard p >= 0 else { continue }
+            // Insert keeping (start, index) order; `order` is nearly that order already.
+            if c[p].firstChild < 0 || (c[i].start, i) < (c[c[p].firstChild].start, c[p].firstChild) {
+                c[i].nextSibling = c[p].firstChild
+                c[p].firstChild = i
+            } else {
+                var k = c[p].firstChild
+                while c[k].nextSibling >= 0 && (c[c[k].nextSibling].start, c[k].nextSibling) < (c[i].start, i) {
+                    k = c[k].nextSibling
+                }
+                c[i].nextSibling = c[k].nextSibling
+                c[k].nextSibling = i
+            }
+        }
+        // Preorder without a stack: down to the first child, else on to the next sibling up the tree.
+        var preorder: [Int] = []
+        preorder.reserveCapacity(n)
+        var i = root
+        while true {
+            c[i].newIndex = preorder.count
+            preorder.append(i)
+            if c[i].firstChild >= 0 { i = c[i].firstChild; continue }
+            while i != root && c[i].nextSibling < 0 { i = c[i].parent }
+            if i == root { break }
+            i = c[i].nextSibling
+        }
+        // Whatever the estimate missed, a child still starting before its parent is moved to the
+        // parent's start (with the rest of its service's hops below it, which share its clock).
+        for i in preorder {
+            let p = c[i].parent
+            guard p >= 0 else { continue }
+            if hops[i].service == hops[p].service { c[i].shift = c[p].shift }
+            let s = c[i].start + c[i].shift
+            let ps = c[p].start + c[p].shift
+            if s < ps { c[i].shift += ps - s }
+        }
+        for i in 0..<n {
+            c[i].start += c[i].shift
+            c[i].end += c[i].shift
+        }
+        // Critical path: from the root, the child that ends last, and so on down.
+        var at = root
+        while true {
+            c[at].critical = true
+            var best = -1
+            var k = c[at].firstChild
+            while k >= 0 {
+                if best < 0 || c[k].end > c[best].end { best = k }
+                k = c[k].nextSibling
+            }
+            if best < 0 { break }
+            at = best
+        }
+        return preorder
+    }
+}

@@ -1,0 +1,155 @@
+import SkeinCore
+
+/// One service instance's part of a trace while the trace is still being assembled.
+struct HopState {
+    var service: String
+    var instance: String?
+    var deploy: DeployModel?
+    var runtime: String?
+    var spanID: String?
+    var parentSpanID: String?
+    var route: String?
+    var method: String?
+    /// Explicit start (request.start, span start).
+    var start: Timestamp?
+    /// Explicit end (request.end, span end).
+    var end: Timestamp?
+    var responseAt: Timestamp?
+    var firstAt: Timestamp
+    var lastAt: Timestamp
+    /// Latest background/log/db activity: compared with the response time for "work after response".
+    var lastWorkAt: Timestamp?
+    var bgOpen = 0
+    var status: Int?
+    var coldStart = false
+    var coldStartMS: Double?
+    var dbWaitMS: Double = 0
+    var flags: TraceFlags = []
+    /// Fleet bookkeeping: the hop's request.start was counted and its end not yet.
+    var inFlight = false
+    var invocationCounted = false
+
+    init(service: String, instance: String?, at t: Timestamp) {
+        self.service = service; self.instance = instance; firstAt = t; lastAt = t
+    }
+
+    /// Folds another partial view of the same hop into this one (two traces merged by the linker).
+    mutating func absorb(_ o: HopState) {
+        instance = instance ?? o.instance
+        deploy = deploy ?? o.deploy
+        runtime = runtime ?? o.runtime
+        spanID = spanID ?? o.spanID
+        parentSpanID = parentSpanID ?? o.parentSpanID
+        route = route ?? o.route
+        method = method ?? o.method
+        start = minOpt(start, o.start)
+        end = maxOpt(end, o.end)
+        responseAt = minOpt(responseAt, o.responseAt)
+        firstAt = min(firstAt, o.firstAt)
+        lastAt = max(lastAt, o.lastAt)
+        lastWorkAt = maxOpt(lastWorkAt, o.lastWorkAt)
+        bgOpen += o.bgOpen
+        status = status ?? o.status
+        coldStart = coldStart || o.coldStart
+        coldStartMS = coldStartMS ?? o.coldStartMS
+        dbWaitMS += o.dbWaitMS
+        flags.formUnion(o.flags)
+        inFlight = inFlight || o.inFlight
+        invocationCounted = invocationCounted || o.invocationCounted
+    }
+
+    /// Raw (uncorrected) extent of the hop.
+    var rawStart: Timestamp { start ?? firstAt }
+    var rawEnd: Timestamp {
+        let e = end ?? responseAt ?? lastAt
+        return max(e, rawStart)
+    }
+    var hasExplicitEnd: Bool { end != nil || responseAt != nil }
+}
+
+@inline(__always) func minOpt(_ a: Timestamp?, _ b: Timestamp?) -> Timestamp? {
+    guard let a else { return b }
+    guard let b else { return a }
+    return min(a, b)
+}
+
+@inline(__always) func maxOpt(_ a: Timestamp?, _ b: Timestamp?) -> Timestamp? {
+    guard let a else { return b }
+    guard let b else { return a }
+    return max(a, b)
+}
+
+/// A trace's lifecycle: open while events arrive, finished once complete (and reopened by late events).
+enum TracePhase {
+    case open
+    case finished
+}
+
+/// Everything known about one trace: its ids, hops and own lines.
+final class TraceState {
+    let serial: Int
+    /// The W3C trace id: at most one per trace, so a shared weak id never merges two requests.
+    var strongID: String?
+    /// Every id linked to the trace, first seen first.
+    var ids: [String] = []
+    var hops: [HopState] = []
+    var lines: [TraceLine] = []
+    var lineHops: [Int32] = []
+    var droppedLines = 0
+    var eventCount = 0
+    /// Engine clock at the first and latest event (not event time: lines may arrive late).
+    var firstActivity: Timestamp
+    var lastActivity: Timestamp
+    /// The earliest completion check queued for this trace; heap entries with another due time are stale.
+    var pendingDue: Timestamp?
+    var phase: TracePhase = .open
+    /// Bumped on every completion so stale entries of the retained queue can be skipped.
+    var finishSeq = 0
+    var summary: TraceSummary?
+    /// Counted in the aggregates (complete, errors, routes, cold penalty) at its first completion.
+    var counted = false
+    var countedError = false
+
+    init(serial: Int, now: Timestamp) {
+        self.serial = serial
+        firstActivity = now
+        lastActivity = now
+    }
+
+    var canonicalID: String { strongID ?? ids.first ?? "trace-\(serial)" }
+
+    func hasID(_ id: String) -> Bool { ids.contains(id) }
+
+    /// The hop an event belongs to: by span id when it has one, else by (service, instance).
+    func hopIndex(spanID: String?, parentSpanID: String?, service: String?, instance: String?,
+                  at t: Timestamp, maxHops: Int) -> Int {
+        if let span = spanID {
+            for i in hops.indices where hops[i].spanID == span { return i }
+            // A line without a span id may have opened this instance's hop before its first span line.
+            if let service {
+                for i in hops.indices.reversed()
+                where hops[i].spanID == nil && hops[i].service == service && hops[i].instance == instance {
+                    hops[i].spanID = span
+                    hops[i].parentSpanID = parentSpanID
+                    return i
+                }
+            }
+            if hops.count >= maxHops { return hops.count - 1 }
+            var h = HopState(service: service ?? "unknown", instance: instance, at: t)
+            h.spanID = span
+            h.parentSpanID = parentSpanID
+            hops.append(h)
+            return hops.count - 1
+        }
+        if let service {
+            for i in hops.indices.reversed() where hops[i].service == service && hops[i].instance == instance {
+                return i
+            }
+        } else if !hops.isEmpty {
+            return hops.count - 1
+        }
+        if hops.count >= maxHops { return hops.count - 1 }
+        hops.append(HopState(service: service ?? "unknown", instance: instance, at: t))
+        return hops.count - 1
+    }
+}

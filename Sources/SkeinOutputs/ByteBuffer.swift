@@ -1,0 +1,102 @@
+/// A growable byte buffer written through a raw pointer: the one place output bytes accumulate.
+///
+/// `[UInt8].append` checks uniqueness and capacity on every call; exports make tens of millions
+/// of small appends, so the writers share this instead. It is non-copyable: one owner, no
+/// accidental copies of a multi-megabyte chunk.
+public struct ByteBuffer: ~Copyable {
+    private var base: UnsafeMutablePointer<UInt8>
+    public private(set) var count: Int
+    private var capacity: Int
+
+    public init(capacity: Int = 4096) {
+        self.capacity = max(16, capacity)
+        base = .allocate(capacity: self.capacity)
+        count = 0
+    }
+
+    deinit { base.deallocate() }
+
+    public var isEmpty: Bool { count == 0 }
+
+    /// A copy of the bytes.
+    public var array: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
+    public var text: String { String(decoding: UnsafeBufferPointer(start: base, count: count), as: UTF8.self) }
+
+    public func withBytes<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        try body(UnsafeRawBufferPointer(start: base, count: count))
+    }
+
+    public mutating func removeAll() { count = 0 }
+
+    public func last() -> UInt8? { count > 0 ? base[count - 1] : nil }
+
+    @inline(__always)
+    public mutating func append(_ b: UInt8) {
+        if count == capacity { grow(1) }
+        base[count] = b
+        count += 1
+    }
+
+    @inline(__always)
+    public mutating func append(_ a: UInt8, _ b: UInt8) {
+        if count + 2 > capacity { grow(2) }
+        base[count] = a
+        base[count + 1] = b
+        count += 2
+    }
+
+    @inline(__always)
+    public mutating func append(_ buf: UnsafeBufferPointer<UInt8>) {
+        let n = buf.count
+        guard n > 0, let src = buf.baseAddress else { return }
+        if count + n > capacity { grow(n) }
+        (base + count).update(from: src, count: n)
+        count += n
+    }
+
+    public mutating func append(_ buf: UnsafeRawBufferPointer) {
+        let n = buf.count
+        guard n > 0, let src = buf.baseAddress else { return }
+        if count + n > capacity { grow(n) }
+        UnsafeMutableRawPointer(base + count).copyMemory(from: src, byteCount: n)
+        count += n
+    }
+
+    @inline(__always)
+    public mutating func append(_ s: StaticString) {
+        s.withUTF8Buffer { append($0) }
+    }
+
+    public mutating func append(_ s: String) {
+        var s = s
+        s.withUTF8 { append($0) }
+    }
+
+    public mutating func append(_ bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { append($0) }
+    }
+
+    /// `n` copies of `b` (indentation).
+    public mutating func append(repeating b: UInt8, count n: Int) {
+        guard n > 0 else { return }
+        if count + n > capacity { grow(n) }
+        (base + count).update(repeating: b, count: n)
+        count += n
+    }
+
+    public mutating func write(to sink: ByteSink) throws {
+        guard count > 0 else { return }
+        try sink.write(UnsafeRawBufferPointer(start: base, count: count))
+    }
+
+    private mutating func grow(_ extra: Int) {
+        var newCapacity = capacity * 2
+        while newCapacity < count + extra { newCapacity *= 2 }
+        let p = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        p.update(from: base, count: count)
+        base.deallocate()
+        base = p
+        capacity = newCapacity
+    }
+}

@@ -1,0 +1,122 @@
+import SkeinCore
+
+/// Number and time formatting straight into a byte buffer, shared by every output.
+///
+/// Exports format hundreds of thousands of numbers and timestamps; going through `String` for
+/// each one costs an allocation apiece, so these append digits in place.
+enum ByteText {
+    @inline(__always)
+    static func append(_ s: StaticString, to out: inout ByteBuffer) {
+        out.append(s)
+    }
+
+    @inline(__always)
+    static func append(_ s: String, to out: inout ByteBuffer) {
+        out.append(s)
+    }
+
+    /// Decimal digits of `v`, no sign.
+    static func appendDigits(_ v: UInt64, to out: inout ByteBuffer) {
+        if v < 10 {
+            out.append(48 &+ UInt8(truncatingIfNeeded: v))
+            return
+        }
+        // Digits come out last-first: fill a small stack buffer backwards, append it once.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buf in
+            var x = v
+            var i = 20
+            while x > 0 {
+                i -= 1
+                buf[i] = 48 &+ UInt8(truncatingIfNeeded: x % 10)
+                x /= 10
+            }
+            out.append(UnsafeBufferPointer(rebasing: buf[i..<20]))
+        }
+    }
+
+    /// `v` zero-padded to `width` digits.
+    static func appendPadded(_ v: Int64, width: Int, to out: inout ByteBuffer) {
+        let m = v.magnitude
+        var digits = 1
+        var t = m / 10
+        while t > 0 { digits += 1; t /= 10 }
+        var pad = width - digits
+        while pad > 0 { out.append(48); pad -= 1 }
+        appendDigits(m, to: &out)
+    }
+
+    static func appendInt(_ v: Int, to out: inout ByteBuffer) {
+        if v < 0 { out.append(UInt8(ascii: "-")) }
+        appendDigits(UInt64(v.magnitude), to: &out)
+    }
+
+    /// At most three decimals, trailing zeros dropped, never an exponent below 9e12.
+    ///
+    /// Milliseconds to the microsecond is all any output needs; a fixed shape keeps goldens stable
+    /// across platforms. Non-finite values have no JSON form; callers write `null` (see `JSONWriter`).
+    static func appendMilli(_ d: Double, to out: inout ByteBuffer) {
+        let scaled = (d * 1000).rounded()
+        guard scaled.isFinite, abs(scaled) < 9e15 else {
+            appendShortest(d, to: &out)
+            return
+        }
+        let s = Int64(scaled)
+        if s < 0 { out.append(UInt8(ascii: "-")) }
+        let m = s.magnitude
+        appendDigits(m / 1000, to: &out)
+        let frac = m % 1000
+        if frac != 0 {
+            out.append(UInt8(ascii: "."))
+            let d1 = frac / 100, d2 = (frac / 10) % 10, d3 = frac % 10
+            out.append(48 &+ UInt8(d1))
+            if d2 != 0 || d3 != 0 { out.append(48 &+ UInt8(d2)) }
+            if d3 != 0 { out.append(48 &+ UInt8(d3)) }
+        }
+    }
+
+    /// The shortest text that reads back as the same `Double` (exponent form only when Swift picks it).
+    static func appendShortest(_ d: Double, to out: inout ByteBuffer) {
+        if d == d.rounded(), abs(d) < 1e15 {
+            appendInt(Int(d), to: &out)
+            return
+        }
+        append(d.description, to: &out)
+    }
+
+    /// Same text as `Timestamp.formatRFC3339(fractionDigits:)`, without building a `String`.
+    static func appendRFC3339(_ t: Timestamp, fractionDigits: Int = 3, to out: inout ByteBuffer) {
+        var secs = t.nanos / 1_000_000_000
+        var frac = t.nanos % 1_000_000_000
+        if frac < 0 { frac += 1_000_000_000; secs -= 1 }
+        var days = secs / 86_400
+        var rem = secs % 86_400
+        if rem < 0 { rem += 86_400; days -= 1 }
+        let (y, m, d) = Timestamp.civil(fromDays: days)
+        if y < 0 { out.append(UInt8(ascii: "-")) }
+        appendPadded(y, width: 4, to: &out)
+        out.append(UInt8(ascii: "-"))
+        appendPadded(m, width: 2, to: &out)
+        out.append(UInt8(ascii: "-"))
+        appendPadded(d, width: 2, to: &out)
+        out.append(UInt8(ascii: "T"))
+        appendPadded(rem / 3600, width: 2, to: &out)
+        out.append(UInt8(ascii: ":"))
+        appendPadded((rem % 3600) / 60, width: 2, to: &out)
+        out.append(UInt8(ascii: ":"))
+        appendPadded(rem % 60, width: 2, to: &out)
+        if fractionDigits > 0 {
+            let digits = min(fractionDigits, 9)
+            var div: Int64 = 1
+            for _ in 0..<(9 - digits) { div *= 10 }
+            out.append(UInt8(ascii: "."))
+            appendPadded(frac / div, width: digits, to: &out)
+        }
+        out.append(UInt8(ascii: "Z"))
+    }
+
+    static func milli(_ d: Double) -> String {
+        var out = ByteBuffer(capacity: 32)
+        appendMilli(d, to: &out)
+        return out.text
+    }
+}

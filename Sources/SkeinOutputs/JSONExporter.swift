@@ -1,0 +1,295 @@
+import SkeinCore
+import SkeinEngine
+
+/// Renders a `Snapshot` as one JSON document (`skein export --format json`).
+///
+/// The schema is fixed and documented member by member below; every member is always present
+/// (unknown values are `null`, empty groups `{}` or `[]`) so that `jq` paths never miss. Times are
+/// RFC 3339 UTC with milliseconds, durations are milliseconds with at most three decimals.
+/// Trace summaries are written oldest first (by start, then id): a file reads as a timeline,
+/// whatever order the engine kept them in.
+public struct JSONExporter {
+    public var pretty: Bool
+    /// Buffered bytes are handed to the sink whenever this many have accumulated.
+    public var chunkSize: Int
+
+    public init(pretty: Bool = false, chunkSize: Int = 256 * 1024) {
+        self.pretty = pretty
+        self.chunkSize = chunkSize
+    }
+
+    /// Streams the document to `sink` in chunks, ending with a newline.
+    public func write(_ snapshot: Snapshot, to sink: ByteSink) throws {
+        var w = JSONWriter(pretty: pretty, capacity: chunkSize + 64 * 1024)
+        w.beginObject()
+
+        w.key("input")
+        Self.writeInput(snapshot.input, into: &w)
+
+        w.key("traces")
+        w.beginObject()
+        w.key("count"); w.int(snapshot.traces.count)
+        w.key("complete"); w.int(snapshot.traces.complete)
+        w.key("errors"); w.int(snapshot.traces.errors)
+        w.endObject()
+
+        w.key("trace_summaries")
+        w.beginArray()
+        for i in Self.chronologicalOrder(snapshot.recentTraces) {
+            w.beginObject()
+            Self.writeTraceFields(snapshot.recentTraces[i], into: &w)
+            w.endObject()
+            if w.byteCount >= chunkSize { try w.drain(to: sink) }
+        }
+        w.endArray()
+
+        w.key("instances")
+        Self.writeInstances(snapshot.instances, into: &w)
+        if w.byteCount >= chunkSize { try w.drain(to: sink) }
+
+        w.key("cold_starts")
+        Self.writeColdStarts(snapshot.coldStarts, into: &w)
+
+        w.key("db")
+        Self.writeDB(snapshot.db, into: &w)
+
+        w.key("routes")
+        w.beginArray()
+        for r in snapshot.routes {
+            w.beginObject()
+            w.key("route"); w.string(r.route)
+            w.key("service"); w.string(r.service)
+            w.key("count"); w.int(r.count)
+            w.key("errors"); w.int(r.errors)
+            w.key("p50_ms"); w.double(r.latencyMS.p50)
+            w.key("p95_ms"); w.double(r.latencyMS.p95)
+            w.key("p99_ms"); w.double(r.latencyMS.p99)
+            w.endObject()
+        }
+        w.endArray()
+
+        w.key("insights")
+        w.beginArray()
+        for insight in snapshot.insights {
+            w.beginObject()
+            Self.writeInsightFields(insight, into: &w)
+            w.endObject()
+        }
+        w.endArray()
+
+        w.key("evicted")
+        w.beginObject()
+        w.key("traces"); w.int(snapshot.evicted.traces)
+        w.key("instances"); w.int(snapshot.evicted.instances)
+        w.key("lines"); w.int(snapshot.evicted.lines)
+        w.endObject()
+
+        w.endObject()
+        w.raw("\n")
+        try w.drain(to: sink)
+    }
+
+    /// The whole document in memory (tests, small snapshots).
+    public func render(_ snapshot: Snapshot) -> [UInt8] {
+        let sink = MemorySink()
+        // A MemorySink never throws.
+        try? write(snapshot, to: sink)
+        return sink.bytes
+    }
+
+    // MARK: Shared with TracePrinter (one definition of a trace and an insight as JSON)
+
+    /// The members of one `trace_summaries` item, written into an object the caller opened.
+    public static func writeTraceFields(_ t: TraceSummary, into w: inout JSONWriter) {
+        w.key("id"); w.string(t.id)
+        w.key("aliases"); w.strings(t.aliases)
+        w.key("start"); w.timestamp(t.start)
+        w.key("duration_ms"); w.double(t.durationMS)
+        w.key("root")
+        w.beginObject()
+        w.key("service"); w.string(t.rootService)
+        w.key("route"); w.string(t.rootRoute)
+        w.key("method"); w.string(t.rootMethod)
+        w.endObject()
+        w.key("status"); w.int(t.status)
+        w.key("hops")
+        w.beginArray()
+        for h in t.hops {
+            w.beginObject()
+            w.key("service"); w.string(h.service)
+            w.key("deploy"); w.string(h.deploy?.rawValue)
+            w.key("instance"); w.string(h.instance)
+            w.key("offset_ms"); w.double(h.offsetMS)
+            w.key("duration_ms"); w.double(h.durationMS)
+            w.key("status"); w.int(h.status)
+            w.key("span_id"); w.string(h.spanID)
+            w.key("parent"); w.int(h.parent)
+            w.key("critical"); w.bool(h.onCriticalPath)
+            w.endObject()
+        }
+        w.endArray()
+        w.key("cold_start")
+        w.beginObject()
+        w.key("hit"); w.bool(t.coldStart)
+        w.key("init_ms"); w.double(t.coldStartInitMS)
+        w.endObject()
+        w.key("db_wait_ms"); w.double(t.dbWaitMS)
+        w.key("flags"); w.strings(t.flags.names)
+        w.key("complete"); w.bool(t.complete)
+    }
+
+    /// The members of one `insights` item, written into an object the caller opened.
+    public static func writeInsightFields(_ i: Insight, into w: inout JSONWriter) {
+        w.key("kind"); w.string(i.kind.rawValue)
+        w.key("severity"); w.string(i.severity.rawValue)
+        w.key("first_at"); w.timestamp(i.firstAt)
+        w.key("last_at"); w.timestamp(i.lastAt)
+        w.key("count"); w.int(i.count)
+        w.key("message"); w.string(i.message)
+        w.key("evidence")
+        w.beginArray()
+        for e in i.evidence {
+            w.beginObject()
+            w.key("at"); w.timestamp(e.at)
+            w.key("service"); w.string(e.service)
+            w.key("instance"); w.string(e.instance)
+            w.key("trace_id"); w.string(e.traceID)
+            w.key("detail"); w.string(e.detail)
+            w.endObject()
+        }
+        w.endArray()
+    }
+
+    // MARK: Sections
+
+    /// Indices of `traces` by start, then id: sorting indices keeps 100k summaries where they are.
+    static func chronologicalOrder(_ traces: [TraceSummary]) -> [Int] {
+        var keys = traces.indices.map { (start: traces[$0].start.nanos, index: $0) }
+        keys.sort { a, b in
+            if a.start != b.start { return a.start < b.start }
+            let x = traces[a.index].id, y = traces[b.index].id
+            if x != y { return x < y }
+            return a.index < b.index
+        }
+        return keys.map(\.index)
+    }
+
+    private static func writeInput(_ input: InputStats, into w: inout JSONWriter) {
+        w.beginObject()
+        w.key("lines"); w.int(input.lines)
+        w.key("events"); w.int(input.events)
+        w.key("malformed"); w.int(input.malformed)
+        w.key("dropped"); w.int(input.dropped)
+        w.key("malformed_by_reason"); w.counts(input.malformedByReason)
+        w.key("sources")
+        w.beginArray()
+        for s in input.sources {
+            w.beginObject()
+            w.key("name"); w.string(s.name)
+            w.key("lines"); w.int(s.lines)
+            w.key("events"); w.int(s.events)
+            w.key("malformed"); w.int(s.malformed)
+            w.key("formats"); w.counts(s.formats)
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
+    }
+
+    private static func writeInstances(_ instances: [InstanceInfo], into w: inout JSONWriter) {
+        var edge = 0, serverless = 0, server = 0
+        for i in instances {
+            switch i.deploy {
+            case .edge: edge += 1
+            case .serverless: serverless += 1
+            case .server: server += 1
+            case nil: break
+            }
+        }
+        w.beginObject()
+        w.key("count"); w.int(instances.count)
+        w.key("by_deploy")
+        w.beginObject()
+        w.key("edge"); w.int(edge)
+        w.key("serverless"); w.int(serverless)
+        w.key("server"); w.int(server)
+        w.endObject()
+        w.key("list")
+        w.beginArray()
+        for i in instances {
+            w.beginObject()
+            w.key("service"); w.string(i.service)
+            w.key("instance"); w.string(i.instance)
+            w.key("deploy"); w.string(i.deploy?.rawValue)
+            w.key("platform"); w.string(i.platform)
+            w.key("runtime"); w.string(i.runtime)
+            w.key("region"); w.string(i.region)
+            w.key("state"); w.string(i.state.rawValue)
+            w.key("first_seen"); w.timestamp(i.firstSeen)
+            w.key("last_seen"); w.timestamp(i.lastSeen)
+            w.key("invocations"); w.int(i.invocations)
+            w.key("cold_start")
+            if let c = i.coldStart {
+                w.beginObject()
+                w.key("at"); w.timestamp(c.at)
+                w.key("init_ms"); w.double(c.initMS)
+                w.key("inferred"); w.bool(c.inferred)
+                w.endObject()
+            } else {
+                w.null()
+            }
+            w.key("db_open"); w.int(i.dbOpen)
+            w.key("db_peak"); w.int(i.dbPeak)
+            w.key("db_errors"); w.int(i.dbErrors)
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
+    }
+
+    private static func writeColdStarts(_ c: ColdStartStats, into w: inout JSONWriter) {
+        w.beginObject()
+        w.key("count"); w.int(c.count)
+        w.key("inferred"); w.int(c.inferred)
+        w.key("by_runtime"); w.counts(c.byRuntime)
+        w.key("by_service"); w.counts(c.byService)
+        w.key("init_ms")
+        w.beginObject()
+        w.key("p50"); w.double(c.initMS.p50)
+        w.key("p95"); w.double(c.initMS.p95)
+        w.key("max"); w.double(c.initMS.max)
+        w.endObject()
+        w.key("latency_penalty")
+        w.beginObject()
+        w.key("cold_p95_ms"); w.double(c.coldLatencyMS.p95)
+        w.key("warm_p95_ms"); w.double(c.warmLatencyMS.p95)
+        w.key("penalty_p95_ms"); w.double(c.penaltyP95MS)
+        w.key("cold_requests"); w.int(c.coldLatencyMS.count)
+        w.key("warm_requests"); w.int(c.warmLatencyMS.count)
+        w.endObject()
+        w.endObject()
+    }
+
+    private static func writeDB(_ db: DBStats, into w: inout JSONWriter) {
+        w.beginObject()
+        w.key("open"); w.int(db.open)
+        w.key("server_truth"); w.bool(db.serverTruth)
+        w.key("peak_open"); w.int(db.peakOpen)
+        w.key("peak_at"); w.timestamp(db.peakAt)
+        w.key("max_connections"); w.int(db.maxConnections)
+        w.key("max_source"); w.string(db.maxSource?.rawValue)
+        w.key("errors"); w.int(db.errors)
+        w.key("errors_by_kind"); w.counts(db.errorsByKind)
+        w.key("first_exhaustion_at"); w.timestamp(db.firstExhaustionAt)
+        w.key("pool_waits")
+        w.beginObject()
+        w.key("count"); w.int(db.poolWaits)
+        w.key("p50_ms"); w.double(db.poolWait.p50)
+        w.key("p95_ms"); w.double(db.poolWait.p95)
+        w.key("max_ms"); w.double(db.poolWait.max)
+        w.endObject()
+        w.key("by_service"); w.counts(db.byService)
+        w.key("by_application"); w.counts(db.byApplication)
+        w.endObject()
+    }
+}

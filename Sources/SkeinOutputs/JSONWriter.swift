@@ -1,0 +1,280 @@
+import SkeinCore
+import SkeinEngine
+
+/// Writes JSON text into a byte buffer, value by value, with keys in the order they are written.
+///
+/// There is no intermediate tree: exports of a hundred thousand traces go straight to bytes and
+/// are drained to a `ByteSink` in chunks (`drain(to:)`). The writer tracks only what it needs for
+/// commas and indentation; writing a value where a key is due is the caller's bug and yields
+/// invalid JSON rather than a trap.
+public struct JSONWriter: ~Copyable {
+    /// How doubles are written.
+    public enum DoubleStyle: Sendable {
+        /// At most three decimals and no exponent in normal ranges: milliseconds to the microsecond.
+        case milli
+        /// The shortest text that reads back as the same value (the recorder, for exact round trips).
+        case shortest
+    }
+
+    /// The text written and not yet drained.
+    public private(set) var buffer: ByteBuffer
+    /// Two-space indentation and one member per line.
+    public let pretty: Bool
+    public var doubleStyle: DoubleStyle
+    /// Members written so far in each enclosing container; the innermost one lives in `count`
+    /// so that the common path touches no array.
+    private var outerCounts: [Int] = []
+    private var count = 0
+    private var depthLevel = 0
+    private var afterKey = false
+
+    public init(pretty: Bool = false, doubleStyle: DoubleStyle = .milli, capacity: Int = 4096) {
+        self.pretty = pretty
+        self.doubleStyle = doubleStyle
+        buffer = ByteBuffer(capacity: capacity)
+    }
+
+    /// Containers opened and not yet closed.
+    public var depth: Int { depthLevel }
+
+    /// The text so far as a `String` (tests, small documents).
+    public var text: String { buffer.text }
+
+    /// A copy of the text so far.
+    public var bytes: [UInt8] { buffer.array }
+
+    /// Bytes written and not yet drained.
+    public var byteCount: Int { buffer.count }
+
+    /// Hands the buffered bytes to `sink` and empties the buffer, keeping its capacity.
+    public mutating func drain(to sink: ByteSink) throws {
+        try buffer.write(to: sink)
+        buffer.removeAll()
+    }
+
+    /// Empties the buffer and forgets any open containers (one writer per line of NDJSON).
+    public mutating func reset() {
+        buffer.removeAll()
+        outerCounts.removeAll(keepingCapacity: true)
+        count = 0
+        depthLevel = 0
+        afterKey = false
+    }
+
+    /// Appends bytes verbatim (a newline between NDJSON records).
+    public mutating func raw(_ s: StaticString) {
+        ByteText.append(s, to: &buffer)
+    }
+
+    // MARK: Containers
+
+    public mutating func beginObject() {
+        beforeValue()
+        buffer.append(UInt8(ascii: "{"))
+        open()
+    }
+
+    public mutating func endObject() { close(UInt8(ascii: "}")) }
+
+    public mutating func beginArray() {
+        beforeValue()
+        buffer.append(UInt8(ascii: "["))
+        open()
+    }
+
+    public mutating func endArray() { close(UInt8(ascii: "]")) }
+
+    /// A member name from a literal: no escaping needed, so none is done.
+    public mutating func key(_ k: StaticString) {
+        beforeMember()
+        buffer.append(UInt8(ascii: "\""))
+        ByteText.append(k, to: &buffer)
+        buffer.append(UInt8(ascii: "\""))
+        afterKeyText()
+    }
+
+    /// A member name from data (a service name, an attribute key): escaped. (A separate label,
+    /// because a literal would otherwise pick the `String` overload and pay for escaping.)
+    public mutating func key(text k: String) {
+        beforeMember()
+        appendQuoted(k)
+        afterKeyText()
+    }
+
+    // MARK: Values
+
+    public mutating func string(_ s: String) {
+        beforeValue()
+        appendQuoted(s)
+    }
+
+    public mutating func string(_ s: String?) {
+        if let s { string(s) } else { null() }
+    }
+
+    public mutating func int(_ n: Int) {
+        beforeValue()
+        ByteText.appendInt(n, to: &buffer)
+    }
+
+    public mutating func int(_ n: Int?) {
+        if let n { int(n) } else { null() }
+    }
+
+    /// NaN and infinities have no JSON form: they become `null`.
+    public mutating func double(_ d: Double) {
+        beforeValue()
+        guard d.isFinite else {
+            ByteText.append("null", to: &buffer)
+            return
+        }
+        switch doubleStyle {
+        case .milli: ByteText.appendMilli(d, to: &buffer)
+        case .shortest: ByteText.appendShortest(d, to: &buffer)
+        }
+    }
+
+    public mutating func double(_ d: Double?) {
+        if let d { double(d) } else { null() }
+    }
+
+    public mutating func bool(_ b: Bool) {
+        beforeValue()
+        if b { ByteText.append("true", to: &buffer) } else { ByteText.append("false", to: &buffer) }
+    }
+
+    public mutating func bool(_ b: Bool?) {
+        if let b { bool(b) } else { null() }
+    }
+
+    public mutating func null() {
+        beforeValue()
+        ByteText.append("null", to: &buffer)
+    }
+
+    /// RFC 3339 UTC with milliseconds (`Timestamp.rfc3339`), or `null`.
+    public mutating func timestamp(_ t: Timestamp?, fractionDigits: Int = 3) {
+        guard let t else { null(); return }
+        beforeValue()
+        buffer.append(UInt8(ascii: "\""))
+        ByteText.appendRFC3339(t, fractionDigits: fractionDigits, to: &buffer)
+        buffer.append(UInt8(ascii: "\""))
+    }
+
+    /// An object of counts, keys sorted so that output does not depend on hashing.
+    public mutating func counts(_ d: [String: Int]) {
+        beginObject()
+        for k in d.keys.sorted() {
+            key(text: k)
+            int(d[k] ?? 0)
+        }
+        endObject()
+    }
+
+    /// An object of labelled counts in the order given (the engine's busiest-first order).
+    public mutating func counts(_ tallies: [Tally]) {
+        beginObject()
+        for t in tallies {
+            key(text: t.name)
+            int(t.count)
+        }
+        endObject()
+    }
+
+    public mutating func strings(_ list: [String]) {
+        beginArray()
+        for s in list { string(s) }
+        endArray()
+    }
+
+    // MARK: Punctuation
+
+    @inline(__always)
+    private mutating func beforeMember() {
+        guard depthLevel > 0 else { return }
+        if count > 0 { buffer.append(UInt8(ascii: ",")) }
+        count += 1
+        if pretty { newlineAndIndent(depthLevel) }
+    }
+
+    private mutating func open() {
+        outerCounts.append(count)
+        count = 0
+        depthLevel += 1
+    }
+
+    private mutating func afterKeyText() {
+        buffer.append(UInt8(ascii: ":"))
+        if pretty { buffer.append(UInt8(ascii: " ")) }
+        afterKey = true
+    }
+
+    private mutating func beforeValue() {
+        if afterKey {
+            afterKey = false
+            return
+        }
+        beforeMember()
+    }
+
+    private mutating func close(_ bracket: UInt8) {
+        let members = count
+        count = outerCounts.popLast() ?? 0
+        depthLevel = max(0, depthLevel - 1)
+        if pretty && members > 0 { newlineAndIndent(depthLevel) }
+        buffer.append(bracket)
+    }
+
+    private mutating func newlineAndIndent(_ level: Int) {
+        buffer.append(UInt8(ascii: "\n"))
+        buffer.append(repeating: UInt8(ascii: " "), count: level * 2)
+    }
+
+    /// Quotes and escapes: `"` and `\` get a backslash, `\n` `\r` `\t` their short forms, every
+    /// other control character (and DEL) `\u00XX`. Everything else is copied byte for byte: a Swift
+    /// string is always valid UTF-8, so the output is too.
+    private mutating func appendQuoted(_ s: String) {
+        buffer.append(UInt8(ascii: "\""))
+        var s = s
+        s.withUTF8 { buf in
+            let n = buf.count
+            // Most text needs no escaping: find the first byte that does, copy the rest in one go.
+            var i = 0
+            while i < n {
+                let b = buf[i]
+                if b < 0x20 || b == 0x22 || b == 0x5c || b == 0x7f { break }
+                i += 1
+            }
+            if i == n {
+                buffer.append(buf)
+                return
+            }
+            var start = 0
+            while i < n {
+                let b = buf[i]
+                if b >= 0x20 && b != 0x22 && b != 0x5c && b != 0x7f {
+                    i += 1
+                    continue
+                }
+                if start < i { buffer.append(UnsafeBufferPointer(rebasing: buf[start..<i])) }
+                switch b {
+                case 0x22: ByteText.append("\\\"", to: &buffer)
+                case 0x5c: ByteText.append("\\\\", to: &buffer)
+                case 0x0a: ByteText.append("\\n", to: &buffer)
+                case 0x0d: ByteText.append("\\r", to: &buffer)
+                case 0x09: ByteText.append("\\t", to: &buffer)
+                default:
+                    ByteText.append("\\u00", to: &buffer)
+                    buffer.append(JSONWriter.hex[Int(b >> 4)])
+                    buffer.append(JSONWriter.hex[Int(b & 0x0f)])
+                }
+                i += 1
+                start = i
+            }
+            if start < n { buffer.append(UnsafeBufferPointer(rebasing: buf[start..<n])) }
+        }
+        buffer.append(UInt8(ascii: "\""))
+    }
+
+    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+}

@@ -1,1 +1,0 @@
-// SkeinOutputs: see DESIGN.md

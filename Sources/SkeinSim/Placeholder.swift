@@ -1,1 +1,0 @@
-// SkeinSim: see DESIGN.md

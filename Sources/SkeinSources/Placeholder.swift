@@ -1,1 +1,0 @@
-// SkeinSources: see DESIGN.md

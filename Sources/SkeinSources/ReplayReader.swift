@@ -1,0 +1,280 @@
+import SkeinCore
+import SkeinDecoders
+import SkeinEngine
+
+/// Merges recorded files into one stream in time order, and seeks by time.
+///
+/// Each file is read in chunks by its own `Ingest`; lines, malformed frames and formats are
+/// counted into the sink as they are read (up to one chunk ahead of playback), while events are
+/// held back and handed out in time order by `next(upTo:)`.
+///
+/// **The look-ahead window.** Files are only roughly sorted (instances flush late, clocks skew),
+/// so a k-way merge on the head of each file is not enough. Before handing out an event at time
+/// `t`, every file is read until its most recent event is later than `t + window`. If, within each
+/// file, no event comes after another that is more than `window` later than it, the output is
+/// exactly sorted; events more out of order than that come out late rather than being lost.
+/// Memory per file is one chunk plus about one window of events. Ties keep file order.
+public final class ReplayReader {
+    public struct Options: Sendable {
+        /// See the type's documentation. Default 5 s.
+        public var windowMS: Double = 5_000
+        /// How far before a seek target reading restarts, so stateful things (open traces,
+        /// connection counts, instance lifecycles) rebuild before the target. Default 2 min.
+        public var warmupMS: Double = 120_000
+        public var chunkSize: Int = 128 << 10
+        public var indexSpacing: Int = ReplayIndex.defaultSpacing
+        public var maxLineLength: Int = LineFramer.defaultMaxLineLength
+        public init() {}
+    }
+
+    public let options: Options
+    public let indexes: [ReplayIndex]
+    private let decoder: DecoderFactory
+    private var cursors: [ReplayCursor]
+    private var heap = MergeHeap()
+    private var sequence: UInt64 = 0
+
+    /// Indexes every file (failures become failed sources in the sink, not errors) and starts at the beginning.
+    public init(paths: [String], decoder: DecoderFactory, sink: any IngestSink, options: Options = Options()) {
+        self.options = options
+        self.decoder = decoder
+        var indexes: [ReplayIndex] = []
+        var cursors: [ReplayCursor] = []
+        for path in paths {
+            let id = sink.addSource(name: path)
+            do throws(SourceError) {
+                let index = try ReplayIndex.build(path: path, decoder: decoder, spacing: options.indexSpacing,
+                                                  maxLineLength: options.maxLineLength)
+                guard case .success(let fd) = POSIX.openForReading(path) else {
+                    throw SourceError.cannotOpen(path: path, reason: POSIX.errorText())
+                }
+                indexes.append(index)
+                cursors.append(ReplayCursor(path: path, fd: fd, source: id, sink: sink, decoder: decoder, options: options))
+                sink.setHealth(.reading, for: id)
+            } catch {
+                sink.setHealth(.failed(reason: error.description), for: id)
+            }
+        }
+        self.indexes = indexes
+        self.cursors = cursors
+    }
+
+    /// Replays the files the inputs name now (directories and globs expanded). Stdin cannot be
+    /// replayed (it cannot be indexed or seeked); it becomes a failed source.
+    public convenience init(specs: [InputSpec], decoder: DecoderFactory, sink: any IngestSink, options: Options = Options()) {
+        var paths: [String] = []
+        for spec in specs {
+            switch spec {
+            case .stdin:
+                sink.setHealth(.failed(reason: "replay needs files; pipe into `skein tail -` instead"),
+                               for: sink.addSource(name: "stdin"))
+            case .glob, .directory:
+                let found = spec.paths()
+                if found.isEmpty {
+                    sink.setHealth(.failed(reason: SourceError.noMatch(pattern: spec.description).description),
+                                   for: sink.addSource(name: spec.description))
+                }
+                paths += found
+            case .file(let p):
+                paths.append(p)
+            }
+        }
+        self.init(paths: paths, decoder: decoder, sink: sink, options: options)
+    }
+
+    /// The recording's extent, from the indexes; nil when no file has an event.
+    public var start: Timestamp? { indexes.compactMap(\.start).min() }
+    public var end: Timestamp? { indexes.compactMap(\.end).max() }
+
+    /// The sources, in the order of `indexes`.
+    public var sources: [SourceID] { cursors.map(\.source) }
+
+    /// True when every file is read and every event handed out.
+    public var isFinished: Bool { heap.isEmpty && cursors.allSatisfy(\.exhausted) }
+
+    /// The next event in time order if it is due (time ≤ `limit`); nil when none is due yet or all are done.
+    public func next(upTo limit: Timestamp) -> Event? {
+        let window = Int64(options.windowMS * 1_000_000)
+        while true {
+            guard let top = heap.minTime else {
+                guard let lagging = cursors.first(where: { !$0.exhausted }) else { return nil }
+                pull(lagging)
+                continue
+            }
+            let need = top.adding(nanos: window)
+            if let lagging = cursors.first(where: { !$0.exhausted && $0.horizon < need }) {
+                pull(lagging)
+                continue
+            }
+            guard top <= limit else { return nil }
+            return heap.popMin()
+        }
+    }
+
+    /// Hands every due event to `sink.ingest`, at most `max` of them (keep a UI frame short);
+    /// returns how many and the time of the last.
+    @discardableResult
+    public func deliver(upTo limit: Timestamp, max: Int = .max, into sink: any IngestSink) -> (count: Int, last: Timestamp?) {
+        var count = 0
+        var last: Timestamp?
+        while count < max, let event = next(upTo: limit) {
+            sink.ingest(event)
+            last = event.time
+            count += 1
+        }
+        return (count, last)
+    }
+
+    /// Restarts every file at its last checkpoint at or before `time − warmup`. Events from there
+    /// on come out again (the warmup first), so a backwards seek wants a fresh engine: pass it as
+    /// `sink` and the sources are added to it again, in the same order, and counted there from now
+    /// on. Costs a binary search and a seek per file.
+    public func seek(to time: Timestamp, rebindingTo sink: (any IngestSink)? = nil) {
+        let from = time.adding(ms: -options.warmupMS)
+        heap.removeAll()
+        for (cursor, index) in zip(cursors, indexes) {
+            if let sink {
+                cursor.rebind(sink: sink, source: sink.addSource(name: cursor.path))
+            }
+            cursor.reposition(to: index.offset(before: from))
+        }
+    }
+
+    private func pull(_ cursor: ReplayCursor) {
+        for event in cursor.readChunk() {
+            heap.insert(event, sequence: sequence)
+            sequence &+= 1
+        }
+    }
+}
+
+/// One file being replayed: its descriptor, its `Ingest`, and a sink that counts through to the
+/// real one while keeping the events back for the merge.
+private final class ReplayCursor {
+    let path: String
+    let fd: Int32
+    private(set) var source: SourceID
+    private var ingest: Ingest
+    private let capture: CapturingSink
+    private let decoder: DecoderFactory
+    private let options: ReplayReader.Options
+    private let buffer: UnsafeMutableRawBufferPointer
+    private(set) var exhausted = false
+    /// Time of the most recent event read; reading ahead stops once this passes the merge's need.
+    private(set) var horizon = Timestamp(nanos: .min)
+
+    init(path: String, fd: Int32, source: SourceID, sink: any IngestSink, decoder: DecoderFactory,
+         options: ReplayReader.Options) {
+        self.path = path; self.fd = fd; self.source = source; self.decoder = decoder; self.options = options
+        capture = CapturingSink(target: sink)
+        ingest = Ingest(source: source, decoder: decoder, maxLineLength: options.maxLineLength)
+        buffer = .allocate(byteCount: max(4096, options.chunkSize), alignment: 16)
+    }
+
+    deinit {
+        POSIX.closeFile(fd)
+        buffer.deallocate()
+    }
+
+    /// Reads one chunk and returns the events it completed (all of them at end of file).
+    func readChunk() -> [Event] {
+        guard !exhausted else { return [] }
+        let n = POSIX.readSome(fd, into: buffer)
+        if n > 0 {
+            ingest.consume(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), into: capture)
+        } else {
+            ingest.finish(into: capture)
+            exhausted = true
+            let health: SourceHealth = n == 0 ? .finished
+                : .failed(reason: SourceError.readFailed(path: path, reason: POSIX.errorText()).description)
+            capture.target.setHealth(health, for: source)
+        }
+        let events = capture.take()
+        if let last = events.last { horizon = last.time }
+        return events
+    }
+
+    /// Drops what was pending and reads on from `offset` (a line start) with a fresh decoder.
+    func reposition(to offset: Int64) {
+        _ = POSIX.seek(fd, to: offset)
+        ingest.restart(at: offset, finishing: false, into: capture)
+        _ = capture.take()
+        exhausted = false
+        horizon = Timestamp(nanos: .min)
+        capture.target.setHealth(.reading, for: source)
+    }
+
+    /// Counts into another sink under the id it gave; call `reposition` next.
+    func rebind(sink: any IngestSink, source: SourceID) {
+        capture.target = sink
+        self.source = source
+        ingest = Ingest(source: source, decoder: decoder, maxLineLength: options.maxLineLength)
+    }
+}
+
+/// Counts go through to the target; events are kept for the merge.
+private final class CapturingSink: IngestSink {
+    var target: any IngestSink
+    private var events: [Event] = []
+    init(target: any IngestSink) { self.target = target }
+
+    func take() -> [Event] {
+        defer { events.removeAll(keepingCapacity: true) }
+        return events
+    }
+
+    func addSource(name: String) -> SourceID { target.addSource(name: name) }
+    func setHealth(_ health: SourceHealth, for source: SourceID) { target.setHealth(health, for: source) }
+    func countLine(source: SourceID) { target.countLine(source: source) }
+    func countMalformed(source: SourceID, reason: String) { target.countMalformed(source: source, reason: reason) }
+    func countFormat(source: SourceID, format: String) { target.countFormat(source: source, format: format) }
+    func countDropped(_ n: Int) { target.countDropped(n) }
+    func ingest(_ event: Event) { events.append(event) }
+}
+
+/// A binary min-heap of events by (time, arrival), so equal times keep file and read order.
+private struct MergeHeap {
+    private struct Entry {
+        var time: Int64
+        var sequence: UInt64
+        var event: Event
+        func precedes(_ other: Entry) -> Bool {
+            time != other.time ? time < other.time : sequence < other.sequence
+        }
+    }
+    private var entries: [Entry] = []
+
+    var isEmpty: Bool { entries.isEmpty }
+    var minTime: Timestamp? { entries.first.map { Timestamp(nanos: $0.time) } }
+
+    mutating func removeAll() { entries.removeAll(keepingCapacity: true) }
+
+    mutating func insert(_ event: Event, sequence: UInt64) {
+        entries.append(Entry(time: event.time.nanos, sequence: sequence, event: event))
+        var i = entries.count - 1
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard entries[i].precedes(entries[parent]) else { break }
+            entries.swapAt(i, parent)
+            i = parent
+        }
+    }
+
+    mutating func popMin() -> Event? {
+        guard !entries.isEmpty else { return nil }
+        entries.swapAt(0, entries.count - 1)
+        let top = entries.removeLast()
+        var i = 0
+        let n = entries.count
+        while true {
+            let l = 2 * i + 1, r = l + 1
+            var best = i
+            if l < n && entries[l].precedes(entries[best]) { best = l }
+            if r < n && entries[r].precedes(entries[best]) { best = r }
+            if best == i { break }
+            entries.swapAt(i, best)
+            i = best
+        }
+        return top.event
+    }
+}

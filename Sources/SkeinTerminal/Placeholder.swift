@@ -1,1 +1,0 @@
-// SkeinTerminal: see DESIGN.md

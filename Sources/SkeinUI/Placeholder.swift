@@ -1,1 +1,0 @@
-// SkeinUI: see DESIGN.md

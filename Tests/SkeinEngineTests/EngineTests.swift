@@ -1,0 +1,233 @@
+import XCTest
+import SkeinCore
+@testable import SkeinEngine
+
+final class EngineTests: XCTestCase {
+    func testInputAccounting() {
+        let e = Engine()
+        let a = e.addSource(name: "edge.log")
+        let b = e.addSource(name: "-")
+        for _ in 0..<3 { e.countLine(source: a) }
+        e.countLine(source: b)
+        e.countFormat(source: a, format: "skein")
+        e.countFormat(source: a, format: "skein")
+        e.countMalformed(source: a, reason: "truncated_json")
+        e.countMalformed(source: b, reason: "binary")
+        e.countDropped(7)
+        e.setHealth(.finished, for: a)
+        e.ingest(ev(0, .log, "api", "p", message: "one", source: a.raw))
+        e.ingest(ev(1, .log, "api", "p", message: "two", source: a.raw))
+        e.ingest(ev(2, .log, "api", "p", message: "from a source nobody added", source: 5))
+        let s = e.snapshot()
+        XCTAssertEqual(s.input.lines, 4)
+        XCTAssertEqual(s.input.events, 3)
+        XCTAssertEqual(s.input.malformed, 2)
+        XCTAssertEqual(s.input.dropped, 7)
+        XCTAssertEqual(s.input.malformedByReason, ["truncated_json": 1, "binary": 1])
+        XCTAssertEqual(s.input.sources[0].name, "edge.log")
+        XCTAssertEqual(s.input.sources[0].health, .finished)
+        XCTAssertEqual(s.input.sources[0].events, 2)
+        XCTAssertEqual(s.input.sources[0].formats, ["skein": 2])
+        XCTAssertEqual(s.input.sources[5].events, 1)
+        XCTAssertEqual(s.input.sources.count, 6)
+        XCTAssertEqual(s.firstEventAt, at(0))
+        XCTAssertEqual(s.lastEventAt, at(2))
+        XCTAssertEqual(s.now, at(2))
+        XCTAssertEqual(s.traces.untracedEvents, 3)
+    }
+
+    func testEventRateSeries() {
+        var config = EngineConfig()
+        config.seriesLength = 4
+        config.seriesBucketMS = 500
+        let e = Engine(config: config)
+        for k in 0..<6 { e.ingest(ev(Double(k) * 100, .log, "api", "p")) }   // 0…500 ms
+        e.ingest(ev(1_600, .log, "api", "p"))
+        // Buckets [0,500) [500,1000) [1000,1500) [1500,2000): 5, 1, 0, 1 events → per second ×2.
+        XCTAssertEqual(e.snapshot().eventRate, [10, 2, 0, 2])
+        e.advance(to: at(2_600))
+        XCTAssertEqual(e.snapshot().eventRate, [0, 2, 0, 0])
+    }
+
+    func testRoutesCountLatencyAndErrors() {
+        let e = Engine()
+        for n in 0..<20 {
+            let base = Double(n) * 3_000
+            let status = n % 5 == 0 ? 502 : 200
+            e.ingest(ev(base, .requestStart, "api", "p", deploy: .server, trace: tid(n), route: "GET /a", method: "GET"))
+            e.ingest(ev(base + Double(n + 1) * 10, .requestEnd, "api", "p", deploy: .server, trace: tid(n), status: status))
+        }
+        e.ingest(ev(70_000, .requestStart, "api", "p", deploy: .server, trace: tid(99), route: "POST /b"))
+        e.ingest(ev(70_005, .requestEnd, "api", "p", deploy: .server, trace: tid(99), status: 201))
+        e.finish()
+        let routes = e.snapshot().routes
+        XCTAssertEqual(routes.map(\.route), ["GET /a", "POST /b"])
+        XCTAssertEqual(routes[0].count, 20)
+        XCTAssertEqual(routes[0].errors, 4)
+        XCTAssertEqual(routes[0].service, "api")
+        XCTAssertEqual(routes[0].latencyMS.p50, 100)
+        XCTAssertEqual(routes[0].latencyMS.p95, 190)
+        XCTAssertEqual(routes[0].latencyMS.max, 200)
+        XCTAssertEqual(e.snapshot().traces.errors, 4)
+    }
+
+    func testDeterminism() {
+        let events = Self.scenario(seed: 7, requests: 400)
+        let a = Engine(), b = Engine()
+        var drainedA: [TraceSummary] = [], drainedB: [TraceSummary] = []
+        for (k, ev) in events.enumerated() {
+            a.ingest(ev); b.ingest(ev)
+            if k % 97 == 0 {
+                a.advance(to: ev.time.adding(ms: 50)); b.advance(to: ev.time.adding(ms: 50))
+                drainedA += a.drainFinishedTraces(); drainedB += b.drainFinishedTraces()
+            }
+        }
+        a.finish(); b.finish()
+        drainedA += a.drainFinishedTraces(); drainedB += b.drainFinishedTraces()
+        XCTAssertEqual(a.snapshot(), b.snapshot())
+        XCTAssertEqual(drainedA, drainedB)
+        XCTAssertEqual(a.drainNewInsights(), b.drainNewInsights())
+        // The scenario is rich enough for the comparison to mean something.
+        let s = a.snapshot()
+        XCTAssertEqual(s.traces.open, 0)
+        XCTAssertGreaterThan(s.traces.complete, 350)
+        XCTAssertGreaterThan(s.coldStarts.count, 5)
+        XCTAssertGreaterThan(s.db.peakOpen, 5)
+        XCTAssertFalse(s.insights.isEmpty)
+        for t in drainedA {
+            for (i, h) in t.hops.enumerated() {
+                if let p = h.parent {
+                    XCTAssertLessThan(p, i)
+                    XCTAssertGreaterThanOrEqual(h.offsetMS, t.hops[p].offsetMS)
+                }
+            }
+        }
+    }
+
+    /// A small deterministic hybrid fleet: edge → function → DB, skewed clocks, lines shuffled a little.
+    static func scenario(seed: UInt64, requests: Int) -> [Event] {
+        var rng = seed
+        func next() -> Double {
+            rng = rng &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Double(rng >> 11) / Double(1 << 53)
+        }
+        var out: [Event] = []
+        var fnInstances = 0
+        var open = 0
+        for n in 0..<requests {
+            let base = Double(n) * 40 + next() * 30
+            let trace = tid(n + 1)
+            let corr = "c-\(n)"
+            let fnCount = max(1, fnInstances)
+            let newInstance = n < 8 || next() < 0.03
+            let inst = newInstance ? fnInstances : Int(next() * Double(fnCount))
+            if newInstance { fnInstances += 1 }
+            let fn = "fn-\(inst)"
+            let skew = -150.0
+            var batch: [Event] = []
+            batch.append(ev(base, .requestStart, "edge", "iso-\(n % 3)", deploy: .edge, trace: trace, corr: corr,
+                            route: n % 4 == 0 ? "POST /api/post" : "GET /api/feed", method: "GET"))
+            let s = base + 15 + skew
+            if newInstance {
+                batch.append(ev(s - 200, .instanceStart, "feed", fn, deploy: .serverless,
+                                runtime: inst % 2 == 0 ? "nodejs20" : "python3.12", initMS: 200))
+                open += 1
+                batch.append(ev(s + 5, .dbConnect, "feed", fn, deploy: .serverless, req: "r-\(n)", dbOpen: 1, dbMax: 20))
+            }
+            batch.append(ev(s, .requestStart, "feed", fn, deploy: .serverless, corr: corr, req: "r-\(n)"))
+            let wait = next() < 0.1 ? 80.0 : 1.0
+            batch.append(ev(s + 10, .dbAcquire, "feed", fn, deploy: .serverless, req: "r-\(n)", wait: wait))
+            let d = 40 + next() * 60
+            let failed = next() < 0.05
+            batch.append(ev(s + d, .requestEnd, "feed", fn, deploy: .serverless, req: "r-\(n)",
+                            status: failed ? 500 : 200, duration: d, level: failed ? .error : .info))
+            if next() < 0.1 {
+                batch.append(ev(s + d + 30, .bgEnd, "feed", fn, deploy: .serverless, req: "r-\(n)"))
+            }
+            batch.append(ev(base + d + 30, .requestEnd, "edge", "iso-\(n % 3)", deploy: .edge, trace: trace,
+                            status: failed ? 502 : 200, duration: d + 30, cpu: next() < 0.02 ? 70 : 4))
+            // Shuffle a little: sources deliver out of order.
+            if next() < 0.3 { batch.swapAt(0, batch.count - 2) }
+            out += batch
+        }
+        return out
+    }
+}
+
+final class DigestTests: XCTestCase {
+    func testNearestRank() {
+        let v = (1...100).map(Double.init)
+        XCTAssertEqual(PercentileRank.nearestRank(v, 50), 50)
+        XCTAssertEqual(PercentileRank.nearestRank(v, 95), 95)
+        XCTAssertEqual(PercentileRank.nearestRank(v, 99), 99)
+        XCTAssertEqual(PercentileRank.nearestRank(v, 100), 100)
+        XCTAssertNil(PercentileRank.nearestRank([], 50))
+        let small = PercentileRank.of([30, 10, 20])
+        XCTAssertEqual(small, Percentiles(count: 3, p50: 20, p95: 30, p99: 30, max: 30))
+        XCTAssertEqual(PercentileRank.of([7]).p50, 7)
+    }
+
+    func testDigestIsExactWhenSmall() {
+        var d = LatencyDigest()
+        for x in [5.0, 1, 4, 2, 3] { d.add(x) }
+        XCTAssertEqual(d.percentiles, Percentiles(count: 5, p50: 3, p95: 5, p99: 5, max: 5))
+        d.add(.nan)
+        XCTAssertEqual(d.count, 5, "not-a-number durations are ignored")
+    }
+
+    func testDigestHistogramWithinOnePercent() {
+        var d = LatencyDigest()
+        for k in 1...10_000 { d.add(Double(k)) }
+        let p = d.percentiles
+        XCTAssertEqual(p.count, 10_000)
+        XCTAssertEqual(p.max, 10_000)
+        XCTAssertEqual(p.p50!, 5_000, accuracy: 50)
+        XCTAssertEqual(p.p95!, 9_500, accuracy: 95)
+        XCTAssertEqual(p.p99!, 9_900, accuracy: 99)
+    }
+
+    func testGaugeSeriesCarriesTheLevelForward() {
+        var s = BucketSeries(bucketMS: 1_000, length: 4, mode: .gauge)
+        s.set(3, at: at(100))
+        s.set(7, at: at(200))
+        s.set(2, at: at(300))
+        XCTAssertEqual(s.values(endingAt: at(3_500)), [7, 2, 2, 2])
+    }
+
+    func testCounterSeriesIgnoresSamplesOlderThanTheWindow() {
+        var s = BucketSeries(bucketMS: 1_000, length: 3, mode: .counter)
+        s.add(1, at: at(5_000))
+        s.add(1, at: at(4_100))
+        s.add(1, at: at(1_000))
+        XCTAssertEqual(s.values(endingAt: at(5_000)), [0, 1, 1])
+    }
+
+    func testASCIISearchIgnoresCase() {
+        XCTAssertTrue(containsASCII("Task TIMED OUT after 3 s", "timed out"))
+        XCTAssertFalse(containsASCII("time", "timeout"))
+        XCTAssertTrue(containsASCII("Outcome: exceededCpu", "exceededcpu"))
+    }
+}
+
+final class ThroughputTests: XCTestCase {
+    /// Release-mode throughput check, run on demand: `SKEIN_BENCH=1 swift test -c release --filter ThroughputTests`.
+    func testIngestThroughput() throws {
+        guard ProcessInfo.processInfo.environment["SKEIN_BENCH"] != nil else {
+            throw XCTSkip("set SKEIN_BENCH=1 (and build in release) to measure throughput")
+        }
+        let events = EngineTests.scenario(seed: 11, requests: 40_000)
+        var config = EngineConfig()
+        config.dbMax = 20
+        let e = Engine(config: config)
+        let clock = ContinuousClock()
+        let elapsed = clock.measure {
+            for ev in events { e.ingest(ev) }
+            e.finish()
+        }
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let perMillion = seconds / Double(events.count) * 1_000_000
+        print("ingest: \(events.count) events in \(seconds) s → \(perMillion) s per million")
+        XCTAssertEqual(e.snapshot().traces.complete, 40_000)
+        XCTAssertLessThan(perMillion, 1.0)
+    }
+}

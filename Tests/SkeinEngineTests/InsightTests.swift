@@ -1,0 +1,189 @@
+import XCTest
+import SkeinCore
+@testable import SkeinEngine
+
+final class InsightTests: XCTestCase {
+    private func insight(_ e: Engine, _ kind: Insight.Kind) -> Insight? {
+        e.snapshot().insights.first { $0.kind == kind }
+    }
+
+    func testHealthyInputRaisesNothing() {
+        let e = Engine()
+        e.ingest(ev(0, .dbSample, "postgres", nil, platform: "postgres", dbOpen: 12, dbMax: 100))
+        for n in 0..<30 {
+            edgeToLambda(e, n: n, startMS: Double(n) * 2_000, lambdaInstance: "fn-\(n % 4)")
+            e.ingest(ev(Double(n) * 2_000 + 500, .requestStart, "chat", "pod-1", deploy: .server, trace: tid(1000 + n)))
+            e.ingest(ev(Double(n) * 2_000 + 520, .dbAcquire, "chat", "pod-1", deploy: .server, trace: tid(1000 + n),
+                        wait: 1))
+            e.ingest(ev(Double(n) * 2_000 + 540, .requestEnd, "chat", "pod-1", deploy: .server, trace: tid(1000 + n),
+                        status: 200))
+        }
+        e.ingest(ev(61_000, .wsOpen, "chat", "pod-1", deploy: .server, message: "client connected"))
+        e.finish()
+        let snap = e.snapshot()
+        XCTAssertEqual(snap.insights, [])
+        XCTAssertEqual(e.drainNewInsights(), [])
+        XCTAssertEqual(snap.traces.complete, 60)
+        XCTAssertEqual(snap.traces.errors, 0)
+        let flagged = e.drainFinishedTraces().filter { !$0.flags.subtracting(.cold).isEmpty }
+        XCTAssertEqual(flagged.map(\.id), [])
+    }
+
+    func testConnectionExhaustionWarnsThenGoesCritical() {
+        var config = EngineConfig()
+        config.dbMax = 10
+        let e = Engine(config: config)
+        for k in 0..<8 {
+            e.ingest(ev(Double(k), .dbConnect, "feed-fn", "f\(k)", deploy: .serverless, dbOpen: 1))
+        }
+        e.ingest(ev(10, .dbConnect, "chat", "pod", deploy: .server, dbOpen: 1))
+        var raised = e.drainNewInsights()
+        XCTAssertEqual(raised.map(\.kind), [.connectionExhaustion])
+        XCTAssertEqual(raised.first?.severity, .warning)
+        XCTAssertEqual(raised.first?.evidence.first?.at, at(7))
+        XCTAssertEqual(raised.first?.evidence.first?.instance, "f7")
+        e.ingest(ev(20, .dbConnect, "chat", "pod", deploy: .server, dbOpen: 2))
+        raised = e.drainNewInsights()
+        XCTAssertEqual(raised.first?.severity, .critical, "escalations are drained again")
+        e.ingest(ev(30, .dbError, "feed-fn", "f9", deploy: .serverless, trace: tid(5), dbError: .tooManyClients))
+        XCTAssertEqual(e.drainNewInsights(), [], "an update at the same severity is not new")
+        let i = try! XCTUnwrap(insight(e, .connectionExhaustion))
+        XCTAssertEqual(i.count, 3)
+        XCTAssertEqual(i.evidence.count, 3)
+        XCTAssertEqual(i.evidence.last?.traceID, tid(5))
+        XCTAssertEqual(i.lastAt, at(30))
+        XCTAssertTrue(i.message.contains("feed-fn"), i.message)
+        XCTAssertTrue(i.message.contains("8 instances"), i.message)
+        XCTAssertTrue(i.message.contains("pooler"), i.message)
+        XCTAssertTrue(i.message.contains("10/10"), i.message)
+    }
+
+    func testPoolerAdviceDependsOnWhoHoldsTheConnections() {
+        var config = EngineConfig()
+        config.dbMax = 10
+        let e = Engine(config: config)
+        e.ingest(ev(0, .dbConnect, "chat", "pod", deploy: .server, dbOpen: 9))
+        let i = try! XCTUnwrap(insight(e, .connectionExhaustion))
+        XCTAssertTrue(i.message.contains("lower chat's pool size"), i.message)
+    }
+
+    func testColdStartCascade() {
+        let e = Engine()
+        for k in 0..<12 {
+            e.ingest(ev(Double(k) * 400, .instanceStart, "feed-fn", "f\(k)", deploy: .serverless,
+                        runtime: k < 9 ? "nodejs20" : "java21", initMS: 300))
+        }
+        let i = try! XCTUnwrap(insight(e, .coldStartCascade))
+        XCTAssertEqual(i.count, 3)
+        XCTAssertEqual(i.severity, .warning)
+        XCTAssertEqual(i.firstAt, at(3_600))
+        XCTAssertEqual(i.evidence.map(\.instance), ["f9", "f10", "f11"])
+        XCTAssertTrue(i.message.contains("nodejs20 ×9"), i.message)
+        XCTAssertTrue(i.message.contains("java21 ×3"), i.message)
+    }
+
+    func testColdStartsSpreadOutAreNoCascade() {
+        let e = Engine()
+        for k in 0..<12 {
+            e.ingest(ev(Double(k) * 5_000, .instanceStart, "feed-fn", "f\(k)", deploy: .serverless, initMS: 300))
+        }
+        XCTAssertNil(insight(e, .coldStartCascade))
+        XCTAssertEqual(e.snapshot().coldStarts.count, 12)
+    }
+
+    func testWorkAfterResponse() {
+        let e = Engine()
+        e.ingest(ev(0, .requestStart, "feed-fn", "f1", deploy: .serverless, trace: tid(1)))
+        e.ingest(ev(40, .responseSent, "feed-fn", "f1", deploy: .serverless, trace: tid(1), status: 200))
+        e.ingest(ev(45, .bgStart, "feed-fn", "f1", deploy: .serverless, trace: tid(1), message: "send analytics"))
+        e.ingest(ev(400, .bgEnd, "feed-fn", "f1", deploy: .serverless, trace: tid(1)))
+        e.ingest(ev(401, .requestEnd, "feed-fn", "f1", deploy: .serverless, trace: tid(1), status: 200))
+        e.finish()
+        let s = try! XCTUnwrap(e.drainFinishedTraces().first)
+        XCTAssertTrue(s.flags.contains(.afterResponse))
+        XCTAssertEqual(s.hops[0].responseAtMS, 40)
+        let i = try! XCTUnwrap(insight(e, .workAfterResponse))
+        XCTAssertEqual(i.evidence.first?.traceID, tid(1))
+        XCTAssertEqual(i.evidence.first?.instance, "f1")
+        XCTAssertTrue(i.message.contains("feed-fn"))
+    }
+
+    func testUnfinishedBackgroundWorkWhenTheInstanceFroze() {
+        let e = Engine()
+        e.ingest(ev(0, .requestStart, "fn", "f1", deploy: .serverless, req: "r1"))
+        e.ingest(ev(30, .requestEnd, "fn", "f1", deploy: .serverless, req: "r1", status: 200))
+        e.ingest(ev(20, .bgStart, "fn", "f1", deploy: .serverless, req: "r1"))
+        e.finish()
+        XCTAssertTrue(e.drainFinishedTraces().first?.flags.contains(.afterResponse) ?? false)
+        XCTAssertNotNil(insight(e, .workAfterResponse))
+    }
+
+    func testBackgroundWorkOnAServerIsFine() {
+        let e = Engine()
+        e.ingest(ev(0, .requestStart, "api", "pod", deploy: .server, trace: tid(1)))
+        e.ingest(ev(40, .responseSent, "api", "pod", deploy: .server, trace: tid(1), status: 200))
+        e.ingest(ev(45, .bgStart, "api", "pod", deploy: .server, trace: tid(1)))
+        e.ingest(ev(400, .bgEnd, "api", "pod", deploy: .server, trace: tid(1)))
+        e.finish()
+        XCTAssertFalse(e.drainFinishedTraces().first?.flags.contains(.afterResponse) ?? true)
+        XCTAssertNil(insight(e, .workAfterResponse))
+    }
+
+    func testEdgeCPULimit() {
+        let e = Engine()
+        e.ingest(ev(0, .requestStart, "edge", "iso", platform: "cloudflare-workers", trace: tid(1)))
+        e.ingest(ev(90, .requestEnd, "edge", "iso", platform: "cloudflare-workers", trace: tid(1), status: 200,
+                    cpu: 73))
+        e.ingest(ev(100, .requestEnd, "edge", "iso2", platform: "cloudflare-workers", status: 500,
+                    level: .error, attributes: [Attribute("outcome", "exceededCpu")]))
+        e.finish()
+        let s = try! XCTUnwrap(e.drainFinishedTraces().first)
+        XCTAssertTrue(s.flags.contains(.cpuLimit))
+        XCTAssertEqual(s.hops.first?.deploy, .edge)
+        let i = try! XCTUnwrap(insight(e, .edgeCPULimit))
+        XCTAssertEqual(i.severity, .critical)
+        XCTAssertEqual(i.count, 2)
+        XCTAssertEqual(Set(i.evidence.compactMap(\.instance)), ["iso", "iso2"])
+    }
+
+    func testLongLivedConnections() {
+        let e = Engine()
+        e.ingest(ev(0, .wsOpen, "chat-edge", "iso", deploy: .edge, message: "upgrade"))
+        var i = try! XCTUnwrap(insight(e, .longLivedConnection))
+        XCTAssertEqual(i.evidence.first?.service, "chat-edge")
+        e.ingest(ev(1_000, .requestStart, "stream-fn", "f1", deploy: .serverless, trace: tid(1)))
+        e.ingest(ev(46_000, .requestEnd, "stream-fn", "f1", deploy: .serverless, trace: tid(1), status: 200))
+        e.finish()
+        i = try! XCTUnwrap(insight(e, .longLivedConnection))
+        XCTAssertEqual(i.count, 2)
+        XCTAssertEqual(i.evidence.last?.traceID, tid(1))
+    }
+
+    func testTimeouts() {
+        let e = Engine()
+        e.ingest(ev(0, .requestStart, "edge", "iso", deploy: .edge, trace: tid(1), route: "GET /feed"))
+        e.ingest(ev(10, .requestStart, "feed-fn", "f1", deploy: .serverless, trace: tid(1)))
+        e.ingest(ev(10_010, .log, "feed-fn", "f1", deploy: .serverless, trace: tid(1), level: .error,
+                    message: "Task timed out after 10.00 seconds"))
+        e.ingest(ev(10_020, .requestEnd, "edge", "iso", deploy: .edge, trace: tid(1), status: 504))
+        e.ingest(ev(10_030, .requestEnd, "feed-fn", "f1", deploy: .serverless, trace: tid(1)))
+        e.finish()
+        let s = try! XCTUnwrap(e.drainFinishedTraces().first)
+        XCTAssertTrue(s.flags.isSuperset(of: [.timeout, .error]))
+        XCTAssertEqual(s.status, 504)
+        let i = try! XCTUnwrap(insight(e, .timeout))
+        XCTAssertEqual(i.count, 1, "one request, one timeout")
+        XCTAssertEqual(i.evidence.first?.traceID, tid(1))
+    }
+
+    func testInsightsAreOrderedBySeverityThenRecency() {
+        var config = EngineConfig()
+        config.dbMax = 1
+        let e = Engine(config: config)
+        e.ingest(ev(0, .wsOpen, "chat-edge", "iso", deploy: .edge))
+        e.ingest(ev(5, .dbConnect, "fn", "f", deploy: .serverless, dbOpen: 1))
+        e.ingest(ev(9, .wsOpen, "chat-edge", "iso", deploy: .edge))
+        XCTAssertEqual(e.snapshot().insights.map(\.kind), [.connectionExhaustion, .longLivedConnection])
+        XCTAssertEqual(e.drainNewInsights().map(\.kind), [.longLivedConnection, .connectionExhaustion])
+    }
+}

@@ -1,0 +1,101 @@
+import XCTest
+import SkeinCore
+@testable import SkeinEngine
+
+final class LinkerTests: XCTestCase {
+    func testIdsAreLinkedAcrossHops() {
+        let e = Engine()
+        // The edge knows the trace id and the correlation id; the function logs the correlation id
+        // with its platform request id; the platform's own lines carry the request id only.
+        e.ingest(ev(0, .requestStart, "edge", "iso", deploy: .edge, trace: tid(1), corr: "c-1"))
+        e.ingest(ev(10, .requestStart, "fn", "i1", deploy: .serverless, corr: "c-1", req: "r-1"))
+        e.ingest(ev(50, .log, "fn", "i1", deploy: .serverless, req: "r-1", message: "query done"))
+        e.ingest(ev(60, .requestEnd, "fn", "i1", deploy: .serverless, req: "r-1", status: 200))
+        e.ingest(ev(80, .requestEnd, "edge", "iso", deploy: .edge, trace: tid(1), status: 200))
+        e.finish()
+        let done = e.drainFinishedTraces()
+        XCTAssertEqual(done.count, 1)
+        let s = try! XCTUnwrap(done.first)
+        XCTAssertEqual(s.id, tid(1))
+        XCTAssertEqual(Set(s.aliases), ["c-1", "r-1"])
+        XCTAssertEqual(s.eventCount, 5)
+        XCTAssertEqual(s.hops.map(\.service), ["edge", "fn"])
+        XCTAssertEqual(e.detail(traceID: "r-1")?.summary.id, tid(1))
+        XCTAssertEqual(e.detail(traceID: "c-1")?.lines.count, 5)
+    }
+
+    func testRetriesSharingARequestIDStayTwoTraces() {
+        let e = Engine()
+        e.ingest(ev(0, .requestStart, "api", "a", trace: tid(1), corr: "x-req-9"))
+        e.ingest(ev(100, .requestEnd, "api", "a", trace: tid(1), corr: "x-req-9", status: 503))
+        // The client retries with the same x-request-id but a new traceparent.
+        e.ingest(ev(300, .requestStart, "api", "a", trace: tid(2), corr: "x-req-9"))
+        // A weak-only line now follows the most recent strong id.
+        e.ingest(ev(350, .log, "api", "a", corr: "x-req-9", message: "retrying upstream"))
+        e.ingest(ev(400, .requestEnd, "api", "a", trace: tid(2), corr: "x-req-9", status: 200))
+        e.finish()
+        let done = e.drainFinishedTraces().sorted { $0.id < $1.id }
+        XCTAssertEqual(done.map(\.id), [tid(1), tid(2)])
+        XCTAssertEqual(done.map(\.status), [503, 200])
+        XCTAssertEqual(done.map(\.eventCount), [2, 3])
+        XCTAssertEqual(e.snapshot().traces.count, 2)
+    }
+
+    func testWeakIDSeenFirstIsAdoptedByTheStrongID() {
+        let e = Engine()
+        e.ingest(ev(0, .log, "api", "a", corr: "c-7", message: "accepted"))
+        e.ingest(ev(5, .requestStart, "api", "a", trace: tid(7), corr: "c-7"))
+        e.ingest(ev(9, .requestEnd, "api", "a", trace: tid(7), status: 200))
+        e.finish()
+        let done = e.drainFinishedTraces()
+        XCTAssertEqual(done.map(\.id), [tid(7)])
+        XCTAssertEqual(done.first?.aliases, ["c-7"])
+    }
+
+    func testTwoWeakOnlyTracesMergeWhenAnEventLinksThem() {
+        let e = Engine()
+        e.ingest(ev(0, .requestStart, "fn", "i", deploy: .server, corr: "c-1"))
+        e.ingest(ev(5, .log, "platform", "p", deploy: .server, req: "r-1", message: "billing"))
+        XCTAssertEqual(e.snapshot().traces.open, 2)
+        e.ingest(ev(8, .requestEnd, "fn", "i", deploy: .server, corr: "c-1", req: "r-1", status: 200))
+        let snap = e.snapshot()
+        XCTAssertEqual(snap.traces.open, 1)
+        XCTAssertEqual(snap.traces.count, 1)
+        e.finish()
+        let s = try! XCTUnwrap(e.drainFinishedTraces().first)
+        // No strong id: the first id seen names the trace.
+        XCTAssertEqual(s.id, "c-1")
+        XCTAssertEqual(s.aliases, ["r-1"])
+        XCTAssertEqual(s.eventCount, 3)
+    }
+
+    func testAWeakIDNeverMergesTwoStrongIDs() {
+        let e = Engine()
+        e.ingest(ev(0, .requestStart, "api", "a", trace: tid(1), corr: "c-1"))
+        e.ingest(ev(1, .requestStart, "api", "b", trace: tid(2), corr: "c-2"))
+        // A line naming both weak ids must not join the two requests.
+        e.ingest(ev(2, .log, "api", "a", corr: "c-1", req: "c-2", message: "odd line"))
+        XCTAssertEqual(e.snapshot().traces.count, 2)
+        e.finish()
+        XCTAssertEqual(Set(e.drainFinishedTraces().map(\.id)), [tid(1), tid(2)])
+    }
+
+    func testEvictedTracesForgetTheirIDs() {
+        var config = EngineConfig()
+        config.retainedTraces = 2
+        let e = Engine(config: config)
+        for n in 0..<5 {
+            let base = Double(n) * 10_000
+            e.ingest(ev(base, .requestStart, "api", "a", trace: tid(n), corr: "c-\(n)"))
+            e.ingest(ev(base + 10, .requestEnd, "api", "a", trace: tid(n), status: 200))
+        }
+        e.finish()
+        let snap = e.snapshot()
+        XCTAssertEqual(snap.evicted.traces, 3)
+        XCTAssertEqual(snap.recentTraces.map(\.id), [tid(4), tid(3)])
+        XCTAssertNil(e.detail(traceID: tid(0)))
+        XCTAssertNil(e.detail(traceID: "c-1"))
+        XCTAssertNotNil(e.detail(traceID: "c-3"))
+        XCTAssertEqual(e.stitcherIDCount, 4)
+    }
+}

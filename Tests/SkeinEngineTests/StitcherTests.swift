@@ -1,0 +1,200 @@
+import XCTest
+import SkeinCore
+@testable import SkeinEngine
+
+final class StitcherTests: XCTestCase {
+    func testHopsFromSpans() {
+        let e = Engine()
+        let t = tid(42)
+        // OTLP-style spans: time is the start, duration the length. Children arrive first.
+        e.ingest(ev(30, .span, "db-proxy", "p1", deploy: .server, trace: t, span: "c2", parent: "c1", duration: 40))
+        e.ingest(ev(10, .span, "feed-fn", "f1", deploy: .serverless, trace: t, span: "c1", parent: "r0",
+                    status: 200, duration: 100))
+        e.ingest(ev(120, .span, "feed-fn", "f1", deploy: .serverless, trace: t, span: "c3", parent: "r0", duration: 5))
+        e.ingest(ev(0, .span, "edge", "iso", deploy: .edge, trace: t, span: "r0", route: "GET /feed", status: 200,
+                    duration: 130))
+        e.finish()
+        let s = try! XCTUnwrap(e.drainFinishedTraces().first)
+        XCTAssertEqual(s.hops.map(\.spanID), ["r0", "c1", "c2", "c3"])
+        XCTAssertEqual(s.hops.map(\.parent), [nil, 0, 1, 0])
+        XCTAssertEqual(s.hops.map(\.offsetMS), [0, 10, 30, 120])
+        XCTAssertEqual(s.hops.map(\.durationMS), [130, 100, 40, 5])
+        // c3 ends at 125 after c1 (110): it decides the end, so the critical path is r0 → c3.
+        XCTAssertEqual(s.hops.map(\.onCriticalPath), [true, false, false, true])
+        XCTAssertEqual(s.durationMS, 130)
+        XCTAssertEqual(s.rootService, "edge")
+        XCTAssertEqual(s.rootRoute, "GET /feed")
+        XCTAssertFalse(s.flags.contains(.incomplete))
+    }
+
+    func testHopsWithoutSpansByServiceAndTime() {
+        let e = Engine()
+        edgeToLambda(e, n: 1, startMS: 0)
+        e.finish()
+        let s = try! XCTUnwrap(e.drainFinishedTraces().first)
+        XCTAssertEqual(s.hops.map(\.service), ["edge-api", "feed-fn"])
+        XCTAssertEqual(s.hops.map(\.parent), [nil, 0])
+        XCTAssertEqual(s.hops[1].offsetMS, 20, accuracy: 0.001)
+        XCTAssertEqual(s.hops[1].durationMS, 80, accuracy: 0.001)
+        XCTAssertEqual(s.hops[1].dbWaitMS, 2)
+        XCTAssertEqual(s.durationMS, 120, accuracy: 0.001)
+        XCTAssertEqual(s.status, 200)
+        XCTAssertEqual(s.rootMethod, "GET")
+        XCTAssertEqual(s.hops.map(\.onCriticalPath), [true, true])
+        XCTAssertFalse(s.isError)
+    }
+
+    func testOutOfOrderSkewedLinesNeverShowAChildBeforeItsParent() {
+        let e = Engine()
+        // The function's clock runs 300 ms behind the edge's; half the traces arrive child-first.
+        for n in 0..<40 {
+            edgeToLambda(e, n: n, startMS: Double(n) * 5_000, lambdaInstance: "fn-\(n % 3)", skewMS: -300,
+                         childFirst: n % 2 == 0)
+        }
+        e.finish()
+        let done = e.drainFinishedTraces()
+        XCTAssertEqual(done.count, 40)
+        for s in done {
+            XCTAssertEqual(s.hops.count, 2)
+            XCTAssertEqual(s.hops[0].service, "edge-api", "root must be the edge hop even when its clock is later")
+            for (i, h) in s.hops.enumerated() {
+                guard let p = h.parent else { continue }
+                XCTAssertLessThan(p, i, "parents come first")
+                XCTAssertGreaterThanOrEqual(h.offsetMS, s.hops[p].offsetMS, "child before parent in \(s.id)")
+            }
+            XCTAssertEqual(s.hops[0].offsetMS, 0)
+        }
+        // Lines in the detail view follow the corrected order too: the child's start is after the parent's.
+        let d = try! XCTUnwrap(e.detail(traceID: tid(39)))
+        let kinds = d.lines.map { "\($0.service ?? "")/\($0.kind.rawValue)" }
+        XCTAssertEqual(kinds.first, "edge-api/request.start")
+        XCTAssertEqual(d.lines.map(\.offsetMS), d.lines.map(\.offsetMS).sorted())
+    }
+
+    func testSkewEstimateLearnsAndCorrectsAClockAhead() {
+        let e = Engine()
+        // The function's clock runs 250 ms ahead: its hop would end after the edge's.
+        for n in 0..<40 {
+            edgeToLambda(e, n: n, startMS: Double(n) * 5_000, skewMS: 250)
+        }
+        e.finish()
+        let last = try! XCTUnwrap(e.drainFinishedTraces().last)
+        let child = last.hops[1]
+        // Corrected: the synchronous child ends inside the parent (true offset 20 ms, end 100 ms).
+        XCTAssertLessThanOrEqual(child.offsetMS + child.durationMS, last.hops[0].durationMS + 0.001)
+        XCTAssertGreaterThanOrEqual(child.offsetMS, 0)
+    }
+
+    func testCompletionByQuietPeriod() {
+        let e = Engine()
+        e.ingest(ev(0, .requestStart, "api", "a", deploy: .server, trace: tid(1)))
+        e.ingest(ev(100, .requestEnd, "api", "a", deploy: .server, trace: tid(1), status: 200))
+        e.advance(to: at(100 + 1_000))
+        XCTAssertTrue(e.drainFinishedTraces().isEmpty)
+        XCTAssertEqual(e.snapshot().traces.open, 1)
+        // A late line inside the quiet period pushes completion back.
+        e.ingest(ev(1_200, .log, "api", "a", deploy: .server, trace: tid(1), message: "flushed"))
+        e.advance(to: at(2_000))
+        XCTAssertTrue(e.drainFinishedTraces().isEmpty)
+        e.advance(to: at(2_701))
+        let done = e.drainFinishedTraces()
+        XCTAssertEqual(done.count, 1)
+        XCTAssertTrue(done[0].complete)
+        XCTAssertFalse(done[0].flags.contains(.incomplete))
+        XCTAssertEqual(e.snapshot().traces.complete, 1)
+    }
+
+    func testCompletionByTimeoutIsFlaggedIncomplete() {
+        let e = Engine()
+        e.ingest(ev(0, .requestStart, "api", "a", deploy: .server, trace: tid(1)))
+        e.ingest(ev(50, .log, "api", "a", deploy: .server, trace: tid(1), message: "working"))
+        e.advance(to: at(29_000))
+        XCTAssertTrue(e.drainFinishedTraces().isEmpty)
+        e.advance(to: at(30_001))
+        let done = e.drainFinishedTraces()
+        XCTAssertEqual(done.count, 1)
+        XCTAssertTrue(done[0].flags.contains(.incomplete))
+        XCTAssertEqual(done[0].flags.names, ["INCOMPLETE"])
+    }
+
+    func testAChildStillInFlightKeepsTheTraceOpen() {
+        let e = Engine()
+        e.ingest(ev(0, .requestStart, "edge", "i", deploy: .edge, trace: tid(1)))
+        e.ingest(ev(5, .requestStart, "fn", "f", deploy: .serverless, trace: tid(1)))
+        e.ingest(ev(10, .requestEnd, "edge", "i", deploy: .edge, trace: tid(1), status: 200))
+        e.advance(to: at(5_000))
+        XCTAssertTrue(e.drainFinishedTraces().isEmpty)
+        e.ingest(ev(5_100, .requestEnd, "fn", "f", deploy: .serverless, trace: tid(1), status: 200))
+        e.advance(to: at(7_000))
+        XCTAssertEqual(e.drainFinishedTraces().count, 1)
+    }
+
+    func testLateEventReopensAFinishedTrace() {
+        let e = Engine()
+        e.ingest(ev(0, .requestStart, "api", "a", deploy: .server, trace: tid(1)))
+        e.ingest(ev(10, .requestEnd, "api", "a", deploy: .server, trace: tid(1), status: 200))
+        e.advance(to: at(5_000))
+        XCTAssertEqual(e.drainFinishedTraces().map(\.eventCount), [2])
+        // A second file read later carries the same request's error.
+        e.ingest(ev(8, .log, "worker", "w", deploy: .server, trace: tid(1), level: .error, message: "boom"))
+        XCTAssertEqual(e.snapshot().traces.open, 1)
+        e.advance(to: at(7_000))
+        let again = e.drainFinishedTraces()
+        XCTAssertEqual(again.map(\.eventCount), [3])
+        XCTAssertTrue(again[0].isError)
+        let snap = e.snapshot()
+        XCTAssertEqual(snap.traces.reopened, 1)
+        XCTAssertEqual(snap.traces.complete, 1, "a reopened trace is counted once")
+        XCTAssertEqual(snap.recentTraces.count, 1)
+    }
+
+    func testLinesPerTraceAreBounded() {
+        var config = EngineConfig()
+        config.maxLinesPerTrace = 3
+        let e = Engine(config: config)
+        e.ingest(ev(0, .requestStart, "api", "a", deploy: .server, trace: tid(1)))
+        for k in 1...4 { e.ingest(ev(Double(k), .log, "api", "a", deploy: .server, trace: tid(1), message: "l\(k)")) }
+        e.ingest(ev(10, .requestEnd, "api", "a", deploy: .server, trace: tid(1), status: 200))
+        e.finish()
+        let d = try! XCTUnwrap(e.detail(traceID: tid(1)))
+        XCTAssertEqual(d.lines.count, 3)
+        XCTAssertEqual(d.droppedLines, 3)
+        XCTAssertEqual(d.summary.eventCount, 6)
+        XCTAssertEqual(e.snapshot().evicted.lines, 3)
+    }
+
+    func testOpenTraceBudgetCompletesTheOldest() {
+        var config = EngineConfig()
+        config.maxOpenTraces = 2
+        let e = Engine(config: config)
+        for n in 0..<3 { e.ingest(ev(Double(n), .requestStart, "api", "a", deploy: .server, trace: tid(n))) }
+        let done = e.drainFinishedTraces()
+        XCTAssertEqual(done.map(\.id), [tid(0)])
+        XCTAssertTrue(done[0].flags.contains(.incomplete))
+        XCTAssertEqual(e.snapshot().traces.open, 2)
+    }
+
+    func testUntracedLinesOnAServerlessInstanceJoinItsRequest() {
+        let e = Engine()
+        e.ingest(ev(0, .requestStart, "fn", "f1", deploy: .serverless, req: "r-1"))
+        e.ingest(ev(5, .log, "fn", "f1", deploy: .serverless, message: "no id on this line"))
+        e.ingest(ev(9, .requestEnd, "fn", "f1", deploy: .serverless, req: "r-1", status: 200))
+        e.finish()
+        XCTAssertEqual(e.drainFinishedTraces().first?.eventCount, 3)
+        XCTAssertEqual(e.snapshot().traces.untracedEvents, 0)
+    }
+
+    func testFlagsFromHopEvents() {
+        let e = Engine()
+        e.ingest(ev(0, .requestStart, "fn", "f", deploy: .serverless, trace: tid(1)))
+        e.ingest(ev(5, .dbAcquire, "fn", "f", deploy: .serverless, trace: tid(1), wait: 120))
+        e.ingest(ev(6, .dbError, "fn", "f", deploy: .serverless, trace: tid(1), dbError: .tooManyClients))
+        e.ingest(ev(200, .requestEnd, "fn", "f", deploy: .serverless, trace: tid(1), status: 500))
+        e.finish()
+        let s = try! XCTUnwrap(e.drainFinishedTraces().first)
+        XCTAssertEqual(s.dbWaitMS, 120)
+        XCTAssertTrue(s.flags.isSuperset(of: [.dbWait, .dbRefused, .error]))
+        XCTAssertFalse(s.flags.contains(.timeout))
+        XCTAssertEqual(e.snapshot().traces.errors, 1)
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import XCTest
+import SkeinCore
+import SkeinDecoders
+import SkeinEngine
+@testable import SkeinSources
+
+final class IngestQueueTests: XCTestCase {
+    func testHandsOverFromAReaderThreadWithRemappedIDs() throws {
+        let dir = try TempDir()
+        var text = ""
+        for i in 0..<3000 { text += i % 100 == 99 ? "garbage\n" : "\(i) line\n" }
+        let a = try dir.write("a.log", text)
+        let b = try dir.write("b.log", "1 b\n2 b\n")
+        let queue = IngestQueue()
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread {
+            BatchReader(decoder: MillisDecoder.factory, chunkSize: 4096).read([.file(a), .file(b)], into: queue)
+            done.signal()
+        }
+        thread.start()
+
+        let engine = RecordingSink()
+        _ = engine.addSource(name: "already-there")
+        var finished = false
+        let deadline = Date().addingTimeInterval(5)
+        while Date() < deadline {
+            if !finished { finished = done.wait(timeout: .now() + .milliseconds(1)) == .success }
+            queue.drain(into: engine, maxEvents: 500)
+            if finished && queue.pendingEvents == 0 { break }
+        }
+        queue.drain(into: engine)
+        XCTAssertTrue(finished)
+        XCTAssertEqual(engine.names, ["already-there", a, b])
+        let ida = engine.id(a)!, idb = engine.id(b)!
+        XCTAssertEqual(engine.counts[ida], RecordingSink.Counts(lines: 3000, malformed: ["unrecognised": 30],
+                                                                formats: ["millis": 2970], events: 2970))
+        XCTAssertEqual(engine.counts[idb]?.events, 2)
+        XCTAssertEqual(engine.messages(a).first, "0 line")
+        XCTAssertEqual(engine.events.filter { $0.source == ida }.map(\.time), engine.events.filter { $0.source == ida }.map(\.time).sorted())
+        XCTAssertEqual(engine.health[ida], [.reading, .finished])
+        XCTAssertEqual(engine.dropped, 0)
+    }
+
+    func testFullQueueDropsEventsAndCountsThem() {
+        let queue = IngestQueue(capacity: 3)
+        let id = queue.addSource(name: "s")
+        for i in 0..<10 {
+            queue.countLine(source: id)
+            queue.ingest(Event(time: Timestamp(millis: Int64(i)), source: id, message: "\(i)"))
+        }
+        XCTAssertEqual(queue.pendingEvents, 3)
+        let sink = RecordingSink()
+        XCTAssertEqual(queue.drain(into: sink, maxEvents: 2), 2)
+        XCTAssertEqual(sink.dropped, 7)
+        XCTAssertEqual(sink.counts[SourceID(0)]?.lines, 10, "counts are never dropped")
+        queue.ingest(Event(time: Timestamp(millis: Int64(10)), source: id, message: "10"))
+        XCTAssertEqual(queue.drain(into: sink), 2)
+        XCTAssertEqual(sink.messages(), ["0", "1", "2", "10"])
+        XCTAssertEqual(sink.names, ["s"], "a source is added once")
+    }
+}
