@@ -159,20 +159,21 @@ enum LambdaJSONMapping {
             e.runtime = scope.runtime
             e.region = scope.region
             let initType = string(doc, record, "initializationType") ?? "on-demand"
-            e.message = "INIT_START \(initType)"
+            // Messages read like the text format's lines, so both formats look alike downstream.
+            e.message = "INIT_START Runtime Version: \(string(doc, record, "runtimeVersion") ?? "?") Initialization Type: \(initType)"
             e.attributes.append(Attribute("initializationType", initType))
             if let phase = string(doc, record, "phase") { e.attributes.append(Attribute("phase", phase)) }
             PlatformEvent.emit(e, into: &events)
             return .events(1)
         case "platform.start":
             var e = base(.requestStart)
-            e.message = "START"
+            e.message = "START RequestId: \(requestID ?? "?")" + (string(doc, record, "version").map { " Version: \($0)" } ?? "")
             if let v = string(doc, record, "version") { e.attributes.append(Attribute("version", v)) }
             PlatformEvent.emit(e, into: &events)
             return .events(1)
         case "platform.runtimeDone":
             var e = base(.log, .debug)
-            e.message = "runtimeDone \(status ?? "")"
+            e.message = "RUNTIME_DONE RequestId: \(requestID ?? "?") Status: \(status ?? "?")"
             if let d = metric("durationMs") { e.attributes.append(Attribute("runtime_ms", format(d))) }
             statusAttributes(&e)
             PlatformEvent.emit(e, into: &events)
@@ -184,7 +185,7 @@ enum LambdaJSONMapping {
                 var s = base(.instanceStart)
                 s.initMS = initMS
                 s.coldStart = true
-                s.message = "cold start"
+                s.message = LambdaText.coldStartMessage(initMS)
                 PlatformEvent.emit(s, into: &events)
                 n += 1
             }
@@ -192,26 +193,50 @@ enum LambdaJSONMapping {
             e.durationMS = metric("durationMs")
             e.initMS = initMS
             e.coldStart = initMS != nil ? true : nil
-            e.message = "REPORT"
-            if let v = metric("billedDurationMs") { e.attributes.append(Attribute("billed_ms", format(v))) }
-            if let v = metric("memorySizeMB") { e.attributes.append(Attribute("memory_mb", format(v))) }
-            if let v = metric("maxMemoryUsedMB") { e.attributes.append(Attribute("max_memory_used_mb", format(v))) }
+            var text = "REPORT RequestId: \(requestID ?? "?")"
+            if let v = e.durationMS { text += " Duration: \(format(v)) ms" }
+            if let v = metric("billedDurationMs") {
+                e.attributes.append(Attribute("billed_ms", format(v)))
+                text += " Billed Duration: \(format(v)) ms"
+            }
+            if let v = metric("memorySizeMB") {
+                e.attributes.append(Attribute("memory_mb", format(v)))
+                text += " Memory Size: \(format(v)) MB"
+            }
+            if let v = metric("maxMemoryUsedMB") {
+                e.attributes.append(Attribute("max_memory_used_mb", format(v)))
+                text += " Max Memory Used: \(format(v)) MB"
+            }
+            if let initMS { text += " Init Duration: \(format(initMS)) ms" }
+            if let status { text += " Status: \(status)" }
+            e.message = text
             statusAttributes(&e)
             PlatformEvent.emit(e, into: &events)
             return .events(n + 1)
         case "platform.initRuntimeDone", "platform.initReport", "platform.restoreRuntimeDone", "platform.restoreReport":
             var e = base(.log, .debug)
-            e.message = type.dropFirst("platform.".count) + (status.map { " \($0)" } ?? "")
+            // `platform.initRuntimeDone` → `INIT_RUNTIME_DONE`, as Lambda's own text names these phases.
+            e.message = Self.upperSnake(type.dropFirst("platform.".count)) + (status.map { " Status: \($0)" } ?? "")
             if let d = metric("durationMs") { e.attributes.append(Attribute("duration_ms", format(d))) }
             statusAttributes(&e)
             PlatformEvent.emit(e, into: &events)
             return .events(1)
         default:
             var e = base(.log, .debug)
-            e.message = type
+            e.message = "PLATFORM \(type)"
             PlatformEvent.emit(e, into: &events)
             return .events(1)
         }
+    }
+
+    /// `initRuntimeDone` → `INIT_RUNTIME_DONE`.
+    static func upperSnake(_ s: Substring) -> String {
+        var out = ""
+        for c in s {
+            if c.isUppercase { out += "_" }
+            out += c.uppercased()
+        }
+        return out
     }
 
     static func format(_ d: Double) -> String {

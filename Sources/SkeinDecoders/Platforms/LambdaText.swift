@@ -467,7 +467,7 @@ enum LambdaText {
             s.requestID = requestID
             s.initMS = initMS
             s.coldStart = true
-            s.message = "cold start"
+            s.message = coldStartMessage(initMS)
             out.append(s)
         }
         var e = scope.event(t, .requestEnd, source: source)
@@ -490,6 +490,12 @@ enum LambdaText {
         }
         out.append(e)
         return out
+    }
+
+    /// The message of the `instance.start` a report's init duration implies (worded like Lambda's
+    /// own `INIT_REPORT` line).
+    static func coldStartMessage(_ initMS: Double) -> String {
+        "INIT_REPORT Init Duration: \(LambdaJSONMapping.format(initMS)) ms (cold start)"
     }
 
     struct AppLine {
