@@ -77,15 +77,16 @@ public struct VercelDecoder: JSONRecordDecoder {
         if let sp = str("spanId") { e.spanID = PlatformIDs.normalisedSpanID(sp) }
         if let path = str("path") ?? proxyStr("path") { e.route = context.interner.intern(EmbeddedJSON.pathOnly(path)) }
         if let m = proxyStr("method") { e.method = context.interner.intern(m) }
-        let status = doc.member(obj, "statusCode").flatMap { doc.int($0) } ?? proxy.flatMap { doc.member($0, "statusCode") }.flatMap { doc.int($0) }
-        if let status {
-            if status == -1 {
-                // Vercel's "no response returned: the function crashed".
-                e.level = max(e.level, .error)
-                e.attributes.append(Attribute("outcome", "crashed"))
-            } else {
-                e.status = status
-            }
+        let proxyStatus = proxy.flatMap { doc.member($0, "statusCode") }.flatMap { doc.int($0) }
+        if let status = doc.member(obj, "statusCode").flatMap({ doc.int($0) }), status != -1 {
+            e.status = status
+        } else if doc.member(obj, "statusCode").flatMap({ doc.int($0) }) == -1 {
+            // Vercel: `statusCode: -1` means no response was returned, the function crashed.
+            e.level = max(e.level, .error)
+            e.attributes.append(Attribute("outcome", "crashed"))
+        } else if let proxyStatus, proxyStatus != -1 {
+            // (`proxy.statusCode: -1` is a background revalidation, not a response.)
+            e.status = proxyStatus
         }
         for (key, value) in [("source", src), ("type", str("type")), ("deploymentId", str("deploymentId")),
                              ("host", str("host")), ("entrypoint", str("entrypoint")), ("environment", str("environment")),
