@@ -250,7 +250,8 @@ struct LambdaLineMapper {
             }
             return out > 0 ? .events(out) : .malformed(.unrecognised)
         }
-        if origin.time == nil, let t = app.time { lastTime = t; context.lastTime = t }
+        // The runtime's own time is the more precise (`--format short` prints whole seconds).
+        if let t = app.time { lastTime = t; context.lastTime = t }
         guard let t = lastTime else { return missing(out) }
         var e = scope.event(t, .log, level: app.level ?? .info, source: source)
         e.requestID = app.requestID
@@ -332,7 +333,13 @@ enum LambdaText {
             } else if stream == nil {
                 let e = ByteText.tokenEnd(b, p)
                 guard let open = ByteText.find(ByteText.slice(b, p, e), "["), ByteText.find(ByteText.slice(b, p, e), "]") != nil,
-                      open >= 0, e < b.count else { return nil }
+                      open >= 0, e < b.count else {
+                    // `aws logs tail --format short`: the time, then the message without its stream.
+                    if let time, stream == nil, p > 0, startsRecord(ByteText.slice(b, p, b.count)) {
+                        return (LambdaLineMapper.Origin(time: time), p)
+                    }
+                    return nil
+                }
                 stream = p..<e
                 p = e + 1
             }
@@ -387,9 +394,11 @@ enum LambdaText {
                 var te = s
                 while te < b.count, !ByteText.isSpace(b[te]) { te += 1 }
                 let token = ByteText.slice(b, s, te)
-                // `aws logs tail`: a log stream (`…/[$LATEST]…`) after the time; or a runtime's request id.
+                // `aws logs tail`: a log stream (`…/[$LATEST]…`) after the time (`--format short`: a
+                // Lambda line right after it); or a runtime's request id.
                 if b[e] == 0x20, let open = ByteText.find(token, "["), open > 0, ByteText.find(token, "]") != nil { return true }
-                return te < b.count && isRequestIDToken(b, s, te)
+                if te < b.count && isRequestIDToken(b, s, te) { return true }
+                return b[e] == 0x20 && startsRecord(ByteText.slice(b, s, b.count))
             }
             // SAM's `<log stream> <time> <message>`.
             let te = ByteText.tokenEnd(b, 0)
