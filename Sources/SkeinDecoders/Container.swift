@@ -44,6 +44,7 @@ public struct DockerJSONDecoder: JSONRecordDecoder {
         guard ConventionMapper.settleTime(&event, found: timed || appTimed, context: &context) else {
             return .malformed(.missingFields)
         }
+        DBErrorClassifier.apply(to: &event)
         events.append(consume event)
         return .events(1)
     }
@@ -148,6 +149,7 @@ public struct CRIDecoder: TextFrameDecoder {
         _ = ContainerLine.apply(content, tape: &tape, to: &event, context: &context)
         if truncated { event.attributes.append(Attribute("skein.truncated", "1")) }
         _ = ConventionMapper.settleTime(&event, found: true, context: &context)
+        DBErrorClassifier.apply(to: &event)
         events.append(consume event)
         return .events(1)
     }
