@@ -173,7 +173,7 @@ enum LambdaJSONMapping {
             return .events(1)
         case "platform.runtimeDone":
             var e = base(.log, .debug)
-            e.message = "RUNTIME_DONE RequestId: \(requestID ?? "?") Status: \(status ?? "?")"
+            e.message = "PLATFORM runtimeDone RequestId: \(requestID ?? "?") Status: \(status ?? "?")"
             if let d = metric("durationMs") { e.attributes.append(Attribute("runtime_ms", format(d))) }
             statusAttributes(&e)
             PlatformEvent.emit(e, into: &events)
