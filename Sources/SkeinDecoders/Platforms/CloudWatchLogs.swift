@@ -64,9 +64,8 @@ public struct CloudWatchLogsDecoder: JSONRecordDecoder {
                     first = false
                 } else if !line.isEmpty {
                     if lines.continuation(line, into: &events) == nil {
-                        var o = origin
-                        o.time = nil
-                        _ = lines.record(line, origin: o, source: source, context: &context, into: &events)
+                        // Another record in the same log event (or stray text, kept as a line of its own).
+                        _ = lines.record(line, origin: origin, source: source, context: &context, into: &events)
                     }
                 }
                 start = e + 1

@@ -58,7 +58,7 @@ public struct LambdaTextDecoder: TextFrameDecoder {
                                        into events: inout [Event]) -> DecodeOutcome? {
         let line = ByteText.slice(frame, 0, ByteText.trimmedEnd(frame, 0, frame.count))
         if line.isEmpty { return lines.holdsMultiLineMessage ? .absorbed : nil }
-        if LambdaText.tailPrefix(line, context: &context) != nil { return nil }
+        if LambdaText.tailPrefix(line) != nil { return nil }
         return lines.continuation(line, into: &events)
     }
 
@@ -322,6 +322,18 @@ enum LambdaText {
     /// `aws logs tail`'s `<RFC 3339> <log stream> <message>` (or SAM's `<log stream> <time> <message>`):
     /// the origin and where the message starts.
     static func tailPrefix(_ b: Bytes, context: inout DecodeContext) -> (LambdaLineMapper.Origin, Int)? {
+        guard let (time, stream, rest) = tailPrefix(b) else { return nil }
+        var origin = LambdaLineMapper.Origin(time: time)
+        if let stream {
+            let name = ByteText.slice(b, stream.lowerBound, stream.upperBound)
+            origin.stream = context.interner.intern(name)
+            origin.function = function(fromStream: name).map { context.interner.intern($0) }
+        }
+        return (origin, rest)
+    }
+
+    /// The prefix's time, log stream (nil for `--format short`) and where the message starts.
+    static func tailPrefix(_ b: Bytes) -> (Timestamp, Range<Int>?, Int)? {
         guard !b.isEmpty, ByteText.isDigit(b[0]) else { return nil }
         var p = 0
         var time: Timestamp?
@@ -335,9 +347,7 @@ enum LambdaText {
                 guard let open = ByteText.find(ByteText.slice(b, p, e), "["), ByteText.find(ByteText.slice(b, p, e), "]") != nil,
                       open >= 0, e < b.count else {
                     // `aws logs tail --format short`: the time, then the message without its stream.
-                    if let time, stream == nil, p > 0, startsRecord(ByteText.slice(b, p, b.count)) {
-                        return (LambdaLineMapper.Origin(time: time), p)
-                    }
+                    if let time, stream == nil, p > 0, startsRecord(ByteText.slice(b, p, b.count)) { return (time, nil, p) }
                     return nil
                 }
                 stream = p..<e
@@ -345,11 +355,7 @@ enum LambdaText {
             }
         }
         guard let time, let stream else { return nil }
-        let name = ByteText.slice(b, stream.lowerBound, stream.upperBound)
-        var origin = LambdaLineMapper.Origin(time: time)
-        origin.stream = context.interner.intern(name)
-        origin.function = function(fromStream: name).map { context.interner.intern($0) }
-        return (origin, p)
+        return (time, stream, p)
     }
 
     /// `2026/11/23/checkout[$LATEST]0123…` → `checkout` (streams in a shared log group name their
