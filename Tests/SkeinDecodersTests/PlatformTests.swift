@@ -344,3 +344,39 @@ final class PlatformRobustnessTests: XCTestCase {
         pg.flush(source: SourceID(0), into: &tail)
     }
 }
+
+final class CrossFormatLinkingTests: XCTestCase {
+    /// One request crossing an edge Worker, a Lambda, a Vercel function and a Node server: every
+    /// event carries ids that, joined pairwise as the engine's linker does, form a single trace.
+    func testOneRequestAcrossFormatsFormsOneComponent() {
+        let ray = "8e2f1a3b4c5d6e7f"
+        let text = """
+        {"outcome":"ok","scriptName":"edge-api","exceptions":[],"logs":[],"eventTimestamp":1795428000000,"event":{"request":{"url":"https://api.example.com/api/feed","method":"GET","headers":{"cf-ray":"\(ray)-SJC","x-request-id":"req-abc"},"cf":{"colo":"SJC"}},"response":{"status":200}}}
+        2026-11-23T10:00:00.020000+00:00 2026/11/23/feed[$LATEST]aa START RequestId: 11111111-2222-4333-8444-555555555555 Version: $LATEST
+        2026-11-23T10:00:00.030000+00:00 2026/11/23/feed[$LATEST]aa 2026-11-23T10:00:00.030Z\t11111111-2222-4333-8444-555555555555\tINFO\t{"msg":"fetching","correlation_id":"req-abc"}
+        2026-11-23T10:00:00.090000+00:00 2026/11/23/feed[$LATEST]aa REPORT RequestId: 11111111-2222-4333-8444-555555555555\tDuration: 60.00 ms\tBilled Duration: 60 ms\tMemory Size: 128 MB\tMax Memory Used: 60 MB\t
+        XRAY TraceId: 1-4bf92f35-77b34da6a3ce929d0e0e4736\tSegmentId: 53995c3f42cd8ad8\tSampled: true
+        {"id":"1","message":"rendered","timestamp":1795428000100,"type":"stdout","source":"lambda","projectId":"p","deploymentId":"dpl_1","host":"x.vercel.app","requestId":"vrc-1","traceId":"4bf92f3577b34da6a3ce929d0e0e4736","level":"info"}
+        {"level":30,"time":1795428000120,"req":{"id":7,"method":"GET","url":"/internal","headers":{"cf-ray":"\(ray)-SJC","traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}},"res":{"statusCode":200},"msg":"request completed"}
+        """
+        let r = PlatformFeed.auto(text)
+        var parent: [String: String] = [:]
+        func find(_ x: String) -> String {
+            var x = x
+            while let p = parent[x], p != x { x = p }
+            return x
+        }
+        func union(_ a: String, _ b: String) { parent[find(a)] = find(b) }
+        var all: [String] = []
+        for e in r.events {
+            let ids = [e.traceID, e.correlationID, e.requestID].compactMap { $0 }
+            XCTAssertFalse(ids.isEmpty, "every event of the request has an id: \(e.message ?? "")")
+            for id in ids where parent[id] == nil { parent[id] = id; all.append(id) }
+            for id in ids.dropFirst() { union(ids[0], id) }
+        }
+        XCTAssertEqual(Set(all.map(find)).count, 1, "ids \(all) should form one trace")
+        XCTAssertTrue(all.contains(ray))
+        XCTAssertTrue(all.contains("11111111-2222-4333-8444-555555555555"))
+        XCTAssertTrue(all.contains("vrc-1"))
+    }
+}
