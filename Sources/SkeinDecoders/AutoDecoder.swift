@@ -159,7 +159,8 @@ public struct AutoDecoder: FrameDecoder {
             }
             release(source: source, into: &events)
         }
-        guard let first = scan.firstNonSpace else { return counted(events.count - before) }
+        // A blank line is absorbed, even when it released a held record.
+        guard let first = scan.firstNonSpace else { return .absorbed }
         let outcome: DecodeOutcome
         if first == UInt8(ascii: "{") || first == UInt8(ascii: "[") {
             outcome = decodeJSON(frame, scan, source: source, into: &events, startedAt: before)

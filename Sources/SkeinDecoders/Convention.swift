@@ -66,8 +66,11 @@ public enum ConventionMapper {
         guard doc.kind(object) == .object else { return false }
         var builder = ConventionBuilder(attributeBase: event.attributes.count)
         var scratch: [UInt8] = []
+        swap(&scratch, &context.pathScratch)
         mapMembers(doc, object: object, nested: false, path: &scratch, builder: &builder, event: &event,
                    context: &context)
+        scratch.removeAll(keepingCapacity: scratch.capacity <= 4096)
+        swap(&scratch, &context.pathScratch)
         return builder.finish(&event, context: &context)
     }
 

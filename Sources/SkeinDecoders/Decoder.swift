@@ -84,6 +84,8 @@ public struct DecodeContext {
     /// The time of the last timed line from this source; a line without a time of its own inherits it
     /// (`ConventionMapper.settleTime`), so a stray untimed line keeps its place in the stream.
     public var lastTime: Timestamp?
+    /// Reused between lines for building dotted attribute keys, so nested JSON costs no allocation.
+    var pathScratch: [UInt8] = []
     public init(interner: Interner = Interner()) {
         self.interner = interner
         facts = [:]

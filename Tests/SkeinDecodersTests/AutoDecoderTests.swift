@@ -65,9 +65,9 @@ final class AutoDecoderTests: XCTestCase {
 
     func testReleasedRecordIsAppendedEvenWhenTheNextFrameIsMalformed() {
         var d = AutoDecoder(records: [ConventionDecoder()], texts: [IndentedTraceDecoder(), LogfmtDecoder()])
-        let (outcomes, events) = feed(&d, ["TRACE held", "    at x()", "no decoder knows this"])
-        XCTAssertEqual(outcomes, [.absorbed, .absorbed, .malformed(.unrecognised)])
-        XCTAssertEqual(events.map(\.message), ["held\nat x()"])
+        let (outcomes, events) = feed(&d, ["TRACE held", "    at x()", "no decoder knows this", "TRACE two", ""])
+        XCTAssertEqual(outcomes, [.absorbed, .absorbed, .malformed(.unrecognised), .absorbed, .absorbed])
+        XCTAssertEqual(events.map(\.message), ["held\nat x()", "two"])
     }
 
     func testForcedFormatUsesOnlyThatDecoder() {
