@@ -203,7 +203,8 @@ public struct PostgresLogDecoder: TextFrameDecoder {
             e.attributes.append(Attribute("pid", String(pid)))
         }
         var session = entry.pid.flatMap { sessions[$0] } ?? Session()
-        if let u = entry.user { session.user = u }
+        // `[unknown]` is what `%u`/`%d`/`%a` print before authentication.
+        if let u = entry.user, u != "[unknown]" { session.user = u }
         if let d = entry.database, d != "[unknown]" { session.database = d }
         if let a = entry.application, a != "[unknown]" { session.application = a }
 
