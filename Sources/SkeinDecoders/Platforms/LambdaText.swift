@@ -1,6 +1,7 @@
 import SkeinCore
 
-/// AWS Lambda's plain-text logs as CloudWatch stores them and `aws logs tail` prints them:
+/// AWS Lambda's plain-text logs as CloudWatch stores them and `aws logs tail` prints them (`detailed`
+/// and `short` formats; SAM's stream-first lines):
 /// the platform lines (`INIT_START`, `START`, `END`, `REPORT`, `XRAY`, `INIT_REPORT`), the Node.js
 /// runtime's app lines (`<time>\t<requestId>\t<LEVEL>\t<message>`), Python's
 /// (`[LEVEL]\t<time>\t<requestId>\t<message>`), timeouts and multi-line messages; also CloudWatch
