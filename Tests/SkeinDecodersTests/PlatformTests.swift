@@ -130,6 +130,16 @@ final class LambdaDecoderTests: XCTestCase {
         XCTAssertTrue(r.events.contains { $0.message?.contains("\u{1B}[33m") == true }, "ANSI codes stay in messages")
     }
 
+    func testAppJSONKeepsItsOwnRequestIDBesideLambdas() {
+        let r = PlatformFeed.auto("2026-11-23T10:00:00.230Z\t6f1c2a4e-8d3b-4c55-9a71-0e2f3b4c5d6e\tINFO\t"
+            + #"{"msg":"charging","request_id":"app-req-1","correlation_id":"corr-9"}"#)
+        XCTAssertEqual(r.events.count, 1)
+        XCTAssertEqual(r.events.first?.requestID, "6f1c2a4e-8d3b-4c55-9a71-0e2f3b4c5d6e")
+        XCTAssertEqual(r.events.first?.correlationID, "corr-9")
+        XCTAssertEqual(r.events.first?.attribute("app.request_id"), "app-req-1")
+        XCTAssertEqual(r.events.first?.message, "charging")
+    }
+
     func testTimeoutAndExitErrors() throws {
         let r = PlatformFeed.auto(try PlatformFeed.fixture("aws-lambda", "python-timeout"))
         let ends = r.events.filter { $0.kind == .requestEnd }

@@ -267,7 +267,11 @@ struct LambdaLineMapper {
         } else if let rid = app.requestID, e.correlationID == rid {
             e.correlationID = nil
         }
-        if let rid = app.requestID { e.requestID = rid }
+        if let rid = app.requestID {
+            // The runtime's request id is the platform's; an app's own `request_id` stays visible.
+            if let own = e.requestID, own != rid { e.attributes.append(Attribute("app.request_id", own)) }
+            e.requestID = rid
+        }
         pending = [e]
         held = .message
         return out > 0 ? .events(out) : .absorbed
