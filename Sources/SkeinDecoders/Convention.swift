@@ -22,6 +22,7 @@ public struct ConventionDecoder: JSONRecordDecoder {
         guard ConventionMapper.settleTime(&event, found: timed, context: &context) else {
             return .malformed(.missingFields)
         }
+        EmbeddedJSON.expandMessage(&event, context: &context)
         DBErrorClassifier.apply(to: &event)
         events.append(consume event)
         return .events(1)

@@ -130,6 +130,16 @@ final class LambdaDecoderTests: XCTestCase {
         XCTAssertTrue(r.events.contains { $0.message?.contains("\u{1B}[33m") == true }, "ANSI codes stay in messages")
     }
 
+    func testAppJSONKeepsItsOwnRequestIDBesideLambdas() {
+        let r = PlatformFeed.auto("2026-11-23T10:00:00.230Z\t6f1c2a4e-8d3b-4c55-9a71-0e2f3b4c5d6e\tINFO\t"
+            + #"{"msg":"charging","request_id":"app-req-1","correlation_id":"corr-9"}"#)
+        XCTAssertEqual(r.events.count, 1)
+        XCTAssertEqual(r.events.first?.requestID, "6f1c2a4e-8d3b-4c55-9a71-0e2f3b4c5d6e")
+        XCTAssertEqual(r.events.first?.correlationID, "corr-9")
+        XCTAssertEqual(r.events.first?.attribute("app.request_id"), "app-req-1")
+        XCTAssertEqual(r.events.first?.message, "charging")
+    }
+
     func testTimeoutAndExitErrors() throws {
         let r = PlatformFeed.auto(try PlatformFeed.fixture("aws-lambda", "python-timeout"))
         let ends = r.events.filter { $0.kind == .requestEnd }
@@ -277,5 +287,106 @@ final class OTLPAndPostgresTests: XCTestCase {
     func testSessionTime() {
         let v = Array("1:02:03.5".utf8).withUnsafeBufferPointer { PostgresLogDecoder.sessionMS($0) }
         XCTAssertEqual(v, 3_723_500)
+    }
+}
+
+final class PlatformRobustnessTests: XCTestCase {
+    func testLinePrefixTimes() {
+        func parse(_ s: String) -> (Timestamp, Int)? {
+            Array(s.utf8).withUnsafeBufferPointer { PlatformTime.parse($0) }
+        }
+        XCTAssertEqual(parse("2026-11-23 10:00:00.123 UTC [1] LOG:")?.0, TimeParsing.parse("2026-11-23T10:00:00.123Z"))
+        XCTAssertEqual(parse("2026-11-23 10:00:00.123 UTC [1] LOG:")?.1, 27)
+        XCTAssertEqual(parse("2026-11-23 11:00:00 CET [1] LOG:")?.0, TimeParsing.parse("2026-11-23T10:00:00Z"))
+        XCTAssertEqual(parse("2026-11-23T10:00:00.123000+00:00 stream")?.1, 32)
+        // An upper-case word after a zone-less time is not a zone.
+        XCTAssertEqual(parse("2026-11-23 10:00:00 ERROR boom")?.1, 19)
+        XCTAssertNil(parse("2026-13-23 10:00:00"))
+        XCTAssertNil(parse("not a time"))
+    }
+
+    /// Every platform decoder, fed truncated and corrupted versions of every fixture line, neither
+    /// crashes nor reports events it did not append.
+    func testMutatedFixturesNeverCrash() throws {
+        var seed: UInt64 = 0x5EED
+        func next() -> UInt64 {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return seed >> 33
+        }
+        let folders = ["aws-lambda", "aws-lambda-json", "cloudflare-workers", "vercel", "otlp-json", "postgres", "detection"]
+        var lines: [[UInt8]] = []
+        for folder in folders {
+            let dir = FixtureTests.root.appendingPathComponent(folder)
+            for name in try FileManager.default.contentsOfDirectory(atPath: dir.path) where name.hasSuffix(".input") {
+                let text = try String(contentsOf: dir.appendingPathComponent(name), encoding: .utf8)
+                lines.append(contentsOf: PlatformFeed.lines(text))
+            }
+        }
+        var d = AutoDecoder.standard()
+        var lambda = LambdaTextDecoder()
+        var pg = PostgresLogDecoder()
+        for line in lines where !line.isEmpty {
+            for _ in 0..<6 {
+                var m = line
+                switch next() % 3 {
+                case 0: m = Array(m.prefix(Int(next() % UInt64(m.count))))
+                case 1: m[Int(next() % UInt64(m.count))] = UInt8(truncatingIfNeeded: next())
+                default:
+                    let at = Int(next() % UInt64(m.count))
+                    m.insert(contentsOf: [0x22, 0x7b, 0x09, 0x5b, 0x3a], at: at)
+                }
+                for decoderIndex in 0..<3 {
+                    var events: [Event] = []
+                    let outcome: DecodeOutcome = m.withUnsafeBufferPointer { b in
+                        switch decoderIndex {
+                        case 0: return d.decode(b, source: SourceID(0), into: &events)
+                        case 1: return lambda.decode(b, source: SourceID(0), into: &events)
+                        default: return pg.decode(b, source: SourceID(0), into: &events)
+                        }
+                    }
+                    if case .events(let n) = outcome { XCTAssertEqual(n, events.count) }
+                }
+            }
+        }
+        var tail: [Event] = []
+        d.flush(source: SourceID(0), into: &tail)
+        lambda.flush(source: SourceID(0), into: &tail)
+        pg.flush(source: SourceID(0), into: &tail)
+    }
+}
+
+final class CrossFormatLinkingTests: XCTestCase {
+    /// One request crossing an edge Worker, a Lambda, a Vercel function and a Node server: every
+    /// event carries ids that, joined pairwise as the engine's linker does, form a single trace.
+    func testOneRequestAcrossFormatsFormsOneComponent() {
+        let ray = "8e2f1a3b4c5d6e7f"
+        let text = """
+        {"outcome":"ok","scriptName":"edge-api","exceptions":[],"logs":[],"eventTimestamp":1795428000000,"event":{"request":{"url":"https://api.example.com/api/feed","method":"GET","headers":{"cf-ray":"\(ray)-SJC","x-request-id":"req-abc"},"cf":{"colo":"SJC"}},"response":{"status":200}}}
+        2026-11-23T10:00:00.020000+00:00 2026/11/23/feed[$LATEST]aa START RequestId: 11111111-2222-4333-8444-555555555555 Version: $LATEST
+        2026-11-23T10:00:00.030000+00:00 2026/11/23/feed[$LATEST]aa 2026-11-23T10:00:00.030Z\t11111111-2222-4333-8444-555555555555\tINFO\t{"msg":"fetching","correlation_id":"req-abc"}
+        2026-11-23T10:00:00.090000+00:00 2026/11/23/feed[$LATEST]aa REPORT RequestId: 11111111-2222-4333-8444-555555555555\tDuration: 60.00 ms\tBilled Duration: 60 ms\tMemory Size: 128 MB\tMax Memory Used: 60 MB\t
+        XRAY TraceId: 1-4bf92f35-77b34da6a3ce929d0e0e4736\tSegmentId: 53995c3f42cd8ad8\tSampled: true
+        {"id":"1","message":"rendered","timestamp":1795428000100,"type":"stdout","source":"lambda","projectId":"p","deploymentId":"dpl_1","host":"x.vercel.app","requestId":"vrc-1","traceId":"4bf92f3577b34da6a3ce929d0e0e4736","level":"info"}
+        {"level":30,"time":1795428000120,"req":{"id":7,"method":"GET","url":"/internal","headers":{"cf-ray":"\(ray)-SJC","traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}},"res":{"statusCode":200},"msg":"request completed"}
+        """
+        let r = PlatformFeed.auto(text)
+        var parent: [String: String] = [:]
+        func find(_ x: String) -> String {
+            var x = x
+            while let p = parent[x], p != x { x = p }
+            return x
+        }
+        func union(_ a: String, _ b: String) { parent[find(a)] = find(b) }
+        var all: [String] = []
+        for e in r.events {
+            let ids = [e.traceID, e.correlationID, e.requestID].compactMap { $0 }
+            XCTAssertFalse(ids.isEmpty, "every event of the request has an id: \(e.message ?? "")")
+            for id in ids where parent[id] == nil { parent[id] = id; all.append(id) }
+            for id in ids.dropFirst() { union(ids[0], id) }
+        }
+        XCTAssertEqual(Set(all.map(find)).count, 1, "ids \(all) should form one trace")
+        XCTAssertTrue(all.contains(ray))
+        XCTAssertTrue(all.contains("11111111-2222-4333-8444-555555555555"))
+        XCTAssertTrue(all.contains("vrc-1"))
     }
 }

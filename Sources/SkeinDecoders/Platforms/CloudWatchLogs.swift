@@ -8,18 +8,11 @@ import SkeinCore
 public struct CloudWatchLogsDecoder: JSONRecordDecoder {
     public let name = "aws-lambda"
     var lines = LambdaLineMapper()
-    var tape = JSONTape(maxDepth: 64, maxNodes: 1 << 16)
 
     public init() {}
 
     public func matches(_ doc: JSONDocument) -> Bool {
-        guard doc.kind(doc.root) == .object else { return false }
-        var type = false, events = false
-        doc.forEachMember(doc.root) { k, _ in
-            if doc.keyEquals(k, "messageType") { type = true }
-            if doc.keyEquals(k, "logEvents") { events = true }
-        }
-        return type && events
+        PlatformKeys(doc, doc.root).isSuperset(of: [.messageType, .logEvents])
     }
 
     public mutating func decode(_ doc: JSONDocument, source: SourceID, context: inout DecodeContext,
@@ -54,29 +47,12 @@ public struct CloudWatchLogsDecoder: JSONRecordDecoder {
         return .events(produced)
     }
 
-    /// One log event's message: a JSON-format record, or text whose first line starts a record and
-    /// whose other lines continue it.
+    /// One log event's message: its first line starts a record (text or a JSON-format record), the
+    /// other lines continue it.
     private mutating func decodeMessage(_ message: String, origin: LambdaLineMapper.Origin, source: SourceID,
                                         context: inout DecodeContext, into events: inout [Event]) {
         var message = message
         message.withUTF8 { b in
-            let s = ByteText.skipSpaces(b, 0)
-            if s < b.count, b[s] == UInt8(ascii: "{") {
-                do throws(JSONTape.Failure) {
-                    try tape.parse(b)
-                    let inner = JSONDocument(tape: tape, bytes: b)
-                    if LambdaJSONMapping.recognises(inner, inner.root) {
-                        var n = 0
-                        lines.flush(into: &events, count: &n)
-                        var scope = LambdaJSONMapping.scope(from: context)
-                        scope.service = origin.function ?? scope.service
-                        scope.instance = origin.stream
-                        _ = LambdaJSONMapping.map(inner, inner.root, scope: &scope, fallbackTime: origin.time,
-                                                  source: source, context: &context, into: &events)
-                        return
-                    }
-                } catch {}
-            }
             var start = 0
             var first = true
             while start <= b.count {
@@ -88,9 +64,8 @@ public struct CloudWatchLogsDecoder: JSONRecordDecoder {
                     first = false
                 } else if !line.isEmpty {
                     if lines.continuation(line, into: &events) == nil {
-                        var o = origin
-                        o.time = nil
-                        _ = lines.record(line, origin: o, source: source, context: &context, into: &events)
+                        // Another record in the same log event (or stray text, kept as a line of its own).
+                        _ = lines.record(line, origin: origin, source: source, context: &context, into: &events)
                     }
                 }
                 start = e + 1

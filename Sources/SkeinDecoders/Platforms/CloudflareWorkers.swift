@@ -11,22 +11,13 @@ import SkeinCore
 /// hop to the origin's.
 public struct CloudflareWorkersDecoder: JSONRecordDecoder {
     public let name = "cloudflare-workers"
+    private var tape = JSONTape(maxDepth: 64, maxNodes: 1 << 16)
 
     public init() {}
 
     public func matches(_ doc: JSONDocument) -> Bool {
-        guard doc.kind(doc.root) == .object else { return false }
-        var outcome = false, script = false, time = false
-        doc.forEachMember(doc.root) { k, _ in
-            switch doc.raw(k).count {
-            case 7: if doc.keyEquals(k, "outcome") || doc.keyEquals(k, "Outcome") { outcome = true }
-            case 10: if doc.keyEquals(k, "scriptName") || doc.keyEquals(k, "ScriptName") { script = true }
-            case 14: if doc.keyEquals(k, "eventTimestamp") { time = true }
-            case 16: if doc.keyEquals(k, "EventTimestampMs") { time = true }
-            default: break
-            }
-        }
-        return outcome && (script || time)
+        let keys = PlatformKeys(doc, doc.root)
+        return keys.contains(.outcome) && !keys.isDisjoint(with: [.scriptName, .eventTimestamp])
     }
 
     /// The two spellings of one field.
@@ -41,8 +32,11 @@ public struct CloudflareWorkersDecoder: JSONRecordDecoder {
                                 into events: inout [Event]) -> DecodeOutcome {
         let root = doc.root
         let keys = Keys(pascal: doc.member(root, "Outcome") != nil)
+        // `eventTimestamp` may be null (the tail API types it `number | null`): then the first log's time.
         let timeNode = keys.member(doc, root, "eventTimestamp", "EventTimestampMs")
-        guard let start = timeNode.flatMap({ LambdaJSONMapping.time(doc, $0) }) else { return .malformed(.missingFields) }
+        guard let start = timeNode.flatMap({ LambdaJSONMapping.time(doc, $0) }) ?? firstTime(doc, root, keys) else {
+            return .malformed(.missingFields)
+        }
 
         var scope = PlatformScope(deploy: .edge, platform: "cloudflare-workers", runtime: "workerd")
         if let s = keys.member(doc, root, "scriptName", "ScriptName").flatMap({ doc.nonEmptyString($0) }) {
@@ -91,7 +85,8 @@ public struct CloudflareWorkersDecoder: JSONRecordDecoder {
         var produced = 0
         var s = base
         s.kind = .requestStart
-        s.message = [base.method, base.route].compactMap { $0 }.joined(separator: " ")
+        let what = [base.method, base.route].compactMap { $0 }.joined(separator: " ")
+        s.message = what.isEmpty ? nil : what
         PlatformEvent.emit(s, into: &events)
         produced += 1
         var last = start
@@ -157,12 +152,25 @@ public struct CloudflareWorkersDecoder: JSONRecordDecoder {
         return .events(produced)
     }
 
+    private func firstTime(_ doc: JSONDocument, _ root: Int, _ keys: Keys) -> Timestamp? {
+        var first: Timestamp?
+        for list in [keys.member(doc, root, "logs", "Logs"), keys.member(doc, root, "exceptions", "Exceptions")] {
+            guard let list else { continue }
+            doc.forEachElement(list) { item in
+                if let t = keys.member(doc, item, "timestamp", "TimestampMs").flatMap({ LambdaJSONMapping.time(doc, $0) }) {
+                    first = min(first ?? t, t)
+                }
+            }
+        }
+        return first
+    }
+
     /// A `console.*` call's arguments: strings joined by spaces; a lone object (or a string that is
     /// one) is an app's structured record and is mapped with the convention's names.
-    private func logMessage(_ doc: JSONDocument, _ m: Int, into e: inout Event, context: inout DecodeContext) {
+    private mutating func logMessage(_ doc: JSONDocument, _ m: Int, into e: inout Event, context: inout DecodeContext) {
         guard doc.kind(m) == .array else {
             let text = doc.string(m)
-            if !EmbeddedJSON.mergeIfJSON(text, into: &e, context: &context) { e.message = text }
+            if !EmbeddedJSON.mergeIfJSON(text, tape: &tape, into: &e, context: &context) { e.message = text }
             return
         }
         var parts: [String] = []
@@ -179,8 +187,15 @@ public struct CloudflareWorkersDecoder: JSONRecordDecoder {
                 if e.message == nil { e.message = doc.string(item) }
                 return
             }
-            if doc.kind(item) == .string, EmbeddedJSON.mergeIfJSON(parts[0], into: &e, context: &context) { return }
+            if doc.kind(item) == .string, EmbeddedJSON.mergeIfJSON(parts[0], tape: &tape, into: &e, context: &context) { return }
         }
         e.message = parts.joined(separator: " ")
+        // `console.log("ws message from", {room, requestId})`: the objects' fields count too.
+        doc.forEachElement(m) { item in
+            guard doc.kind(item) == .object else { return }
+            let text = e.message
+            EmbeddedJSON.merge(doc, item, into: &e, context: &context)
+            e.message = text
+        }
     }
 }

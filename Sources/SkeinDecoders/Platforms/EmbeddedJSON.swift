@@ -35,18 +35,28 @@ enum EmbeddedJSON {
     }
 
     /// When `text` is a JSON object, maps it onto `event` and returns true.
-    static func mergeIfJSON(_ text: String, into event: inout Event, context: inout DecodeContext) -> Bool {
+    /// `tape` is the caller's scratch, reused from line to line.
+    static func mergeIfJSON(_ text: String, tape: inout JSONTape, into event: inout Event,
+                            context: inout DecodeContext) -> Bool {
         var text = text
         return text.withUTF8 { b in
             let s = ByteText.skipSpaces(b, 0)
             guard s < b.count, b[s] == UInt8(ascii: "{") else { return false }
-            var tape = JSONTape(maxDepth: 32, maxNodes: 4096)
             do throws(JSONTape.Failure) { try tape.parse(b) } catch { return false }
             let doc = JSONDocument(tape: tape, bytes: b)
             merge(doc, doc.root, into: &event, context: &context)
             if event.message == nil { event.message = String(decoding: b, as: UTF8.self) }
             return true
         }
+    }
+
+    /// A convention record whose message is itself a JSON object (a double-encoded log line): the
+    /// inner object's fields count too, so ids inside it (`x-request-id`, `traceparent`) link.
+    static func expandMessage(_ event: inout Event, context: inout DecodeContext) {
+        guard let m = event.message, m.utf8.first == UInt8(ascii: "{"), m.utf8.last == UInt8(ascii: "}") else { return }
+        var tape = JSONTape(maxDepth: 32, maxNodes: 4096)
+        event.message = nil
+        if !mergeIfJSON(m, tape: &tape, into: &event, context: &context) || event.message == nil { event.message = m }
     }
 
     /// `/api/feed?page=2` → `/api/feed`: the route without its query.

@@ -30,28 +30,12 @@ enum LambdaJSONMapping {
     /// A platform record (`type: platform.*` with `time` and `record`), or an app record with
     /// Lambda's own four keys (`timestamp`, `level`, `requestId`, `message`).
     static func recognises(_ doc: JSONDocument, _ obj: Int) -> Bool {
-        guard doc.kind(obj) == .object else { return false }
-        var time = false, type = false, record = false
-        var timestamp = false, level = false, requestID = false, message = false, foreign = false
-        doc.forEachMember(obj) { k, v in
-            switch doc.raw(k).count {
-            case 12: if doc.keyEquals(k, "deploymentId") { foreign = true }
-            case 4:
-                if doc.keyEquals(k, "time") { time = true }
-                if doc.keyEquals(k, "type"), doc.kind(v) == .string,
-                   ByteText.hasPrefix(doc.raw(v), "platform.") || doc.keyEquals(v, "function") || doc.keyEquals(v, "extension") {
-                    type = true
-                }
-            case 5: if doc.keyEquals(k, "level") { level = true }
-            case 6: if doc.keyEquals(k, "record") { record = true }
-            case 7: if doc.keyEquals(k, "message") { message = true }
-            case 9:
-                if doc.keyEquals(k, "timestamp") { timestamp = true }
-                if doc.keyEquals(k, "requestId") { requestID = true }
-            default: break
-            }
+        let keys = PlatformKeys(doc, obj)
+        if keys.isSuperset(of: [.time, .type, .record]) {
+            guard let t = doc.member(obj, "type"), doc.kind(t) == .string else { return false }
+            return ByteText.hasPrefix(doc.raw(t), "platform.") || doc.keyEquals(t, "function") || doc.keyEquals(t, "extension")
         }
-        return (time && type && record) || (timestamp && level && requestID && message && !foreign)
+        return keys.isSuperset(of: [.timestamp, .level, .requestId, .message]) && !keys.contains(.deploymentId)
     }
 
     static func scope(from context: DecodeContext) -> PlatformScope {
@@ -97,7 +81,8 @@ enum LambdaJSONMapping {
                 if e.message == nil { e.message = doc.string(m) }
             case .string:
                 let text = doc.string(m)
-                if EmbeddedJSON.mergeIfJSON(text, into: &e, context: &context) { e.time = t }
+                var scratch = JSONTape(maxDepth: 32, maxNodes: 4096)
+                if EmbeddedJSON.mergeIfJSON(text, tape: &scratch, into: &e, context: &context) { e.time = t }
             default:
                 break
             }
@@ -120,7 +105,8 @@ enum LambdaJSONMapping {
             var e = scope.event(t, source: source)
             if doc.kind(record) == .string {
                 let text = doc.string(record)
-                if !EmbeddedJSON.mergeIfJSON(text, into: &e, context: &context) { e.message = text }
+                var scratch = JSONTape(maxDepth: 32, maxNodes: 4096)
+                if !EmbeddedJSON.mergeIfJSON(text, tape: &scratch, into: &e, context: &context) { e.message = text }
             } else {
                 EmbeddedJSON.merge(doc, record, into: &e, context: &context)
             }
@@ -173,20 +159,21 @@ enum LambdaJSONMapping {
             e.runtime = scope.runtime
             e.region = scope.region
             let initType = string(doc, record, "initializationType") ?? "on-demand"
-            e.message = "INIT_START \(initType)"
+            // Messages read like the text format's lines, so both formats look alike downstream.
+            e.message = "INIT_START Runtime Version: \(string(doc, record, "runtimeVersion") ?? "?") Initialization Type: \(initType)"
             e.attributes.append(Attribute("initializationType", initType))
             if let phase = string(doc, record, "phase") { e.attributes.append(Attribute("phase", phase)) }
             PlatformEvent.emit(e, into: &events)
             return .events(1)
         case "platform.start":
             var e = base(.requestStart)
-            e.message = "START"
+            e.message = "START RequestId: \(requestID ?? "?")" + (string(doc, record, "version").map { " Version: \($0)" } ?? "")
             if let v = string(doc, record, "version") { e.attributes.append(Attribute("version", v)) }
             PlatformEvent.emit(e, into: &events)
             return .events(1)
         case "platform.runtimeDone":
             var e = base(.log, .debug)
-            e.message = "runtimeDone \(status ?? "")"
+            e.message = "PLATFORM runtimeDone RequestId: \(requestID ?? "?") Status: \(status ?? "?")"
             if let d = metric("durationMs") { e.attributes.append(Attribute("runtime_ms", format(d))) }
             statusAttributes(&e)
             PlatformEvent.emit(e, into: &events)
@@ -198,7 +185,7 @@ enum LambdaJSONMapping {
                 var s = base(.instanceStart)
                 s.initMS = initMS
                 s.coldStart = true
-                s.message = "cold start"
+                s.message = LambdaText.coldStartMessage(initMS)
                 PlatformEvent.emit(s, into: &events)
                 n += 1
             }
@@ -206,26 +193,50 @@ enum LambdaJSONMapping {
             e.durationMS = metric("durationMs")
             e.initMS = initMS
             e.coldStart = initMS != nil ? true : nil
-            e.message = "REPORT"
-            if let v = metric("billedDurationMs") { e.attributes.append(Attribute("billed_ms", format(v))) }
-            if let v = metric("memorySizeMB") { e.attributes.append(Attribute("memory_mb", format(v))) }
-            if let v = metric("maxMemoryUsedMB") { e.attributes.append(Attribute("max_memory_used_mb", format(v))) }
+            var text = "REPORT RequestId: \(requestID ?? "?")"
+            if let v = e.durationMS { text += " Duration: \(format(v)) ms" }
+            if let v = metric("billedDurationMs") {
+                e.attributes.append(Attribute("billed_ms", format(v)))
+                text += " Billed Duration: \(format(v)) ms"
+            }
+            if let v = metric("memorySizeMB") {
+                e.attributes.append(Attribute("memory_mb", format(v)))
+                text += " Memory Size: \(format(v)) MB"
+            }
+            if let v = metric("maxMemoryUsedMB") {
+                e.attributes.append(Attribute("max_memory_used_mb", format(v)))
+                text += " Max Memory Used: \(format(v)) MB"
+            }
+            if let initMS { text += " Init Duration: \(format(initMS)) ms" }
+            if let status { text += " Status: \(status)" }
+            e.message = text
             statusAttributes(&e)
             PlatformEvent.emit(e, into: &events)
             return .events(n + 1)
         case "platform.initRuntimeDone", "platform.initReport", "platform.restoreRuntimeDone", "platform.restoreReport":
             var e = base(.log, .debug)
-            e.message = type.dropFirst("platform.".count) + (status.map { " \($0)" } ?? "")
+            // `platform.initRuntimeDone` → `INIT_RUNTIME_DONE`, as Lambda's own text names these phases.
+            e.message = Self.upperSnake(type.dropFirst("platform.".count)) + (status.map { " Status: \($0)" } ?? "")
             if let d = metric("durationMs") { e.attributes.append(Attribute("duration_ms", format(d))) }
             statusAttributes(&e)
             PlatformEvent.emit(e, into: &events)
             return .events(1)
         default:
             var e = base(.log, .debug)
-            e.message = type
+            e.message = "PLATFORM \(type)"
             PlatformEvent.emit(e, into: &events)
             return .events(1)
         }
+    }
+
+    /// `initRuntimeDone` → `INIT_RUNTIME_DONE`.
+    static func upperSnake(_ s: Substring) -> String {
+        var out = ""
+        for c in s {
+            if c.isUppercase { out += "_" }
+            out += c.uppercased()
+        }
+        return out
     }
 
     static func format(_ d: Double) -> String {

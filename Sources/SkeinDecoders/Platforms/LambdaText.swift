@@ -1,6 +1,7 @@
 import SkeinCore
 
-/// AWS Lambda's plain-text logs as CloudWatch stores them and `aws logs tail` prints them:
+/// AWS Lambda's plain-text logs as CloudWatch stores them and `aws logs tail` prints them (`detailed`
+/// and `short` formats; SAM's stream-first lines):
 /// the platform lines (`INIT_START`, `START`, `END`, `REPORT`, `XRAY`, `INIT_REPORT`), the Node.js
 /// runtime's app lines (`<time>\t<requestId>\t<LEVEL>\t<message>`), Python's
 /// (`[LEVEL]\t<time>\t<requestId>\t<message>`), timeouts and multi-line messages; also CloudWatch
@@ -25,25 +26,18 @@ public struct LambdaTextDecoder: TextFrameDecoder {
         defer { ownContext = context }
         let s = ByteText.skipSpaces(frame, 0)
         if s < frame.count, frame[s] == UInt8(ascii: "{"), !lines.holdsMultiLineMessage {
-            // On its own, the decoder also takes the JSON this format can carry: subscription payloads and
-            // JSON-format records. (Inside an `AutoDecoder` those go to the JSON record decoders.)
+            // On its own the decoder also reads CloudWatch subscription payloads (inside an `AutoDecoder`
+            // they go to `CloudWatchLogsDecoder` directly). JSON-format records are lines like any other.
             do throws(JSONTape.Failure) {
                 try tape.parse(frame)
                 let doc = JSONDocument(tape: tape, bytes: frame)
-                var out = 0
-                lines.flush(into: &events, count: &out)
-                let outcome: DecodeOutcome
                 if cloudWatch.matches(doc) {
-                    outcome = cloudWatch.decode(doc, source: source, context: &context, into: &events)
-                } else if LambdaJSONMapping.recognises(doc, doc.root) {
-                    var scope = LambdaJSONMapping.scope(from: context)
-                    outcome = LambdaJSONMapping.map(doc, doc.root, scope: &scope, fallbackTime: lines.lastTime,
-                                                    source: source, context: &context, into: &events)
-                } else {
-                    outcome = .malformed(.unrecognised)
+                    var out = 0
+                    lines.flush(into: &events, count: &out)
+                    let outcome = cloudWatch.decode(doc, source: source, context: &context, into: &events)
+                    if case .events(let n) = outcome { return .events(n + out) }
+                    return out > 0 ? .events(out) : outcome
                 }
-                if case .events(let n) = outcome { return .events(n + out) }
-                return out > 0 ? .events(out) : outcome
             } catch {
                 // Not a whole JSON value: an ordinary line that happens to start with a brace.
             }
@@ -65,7 +59,7 @@ public struct LambdaTextDecoder: TextFrameDecoder {
                                        into events: inout [Event]) -> DecodeOutcome? {
         let line = ByteText.slice(frame, 0, ByteText.trimmedEnd(frame, 0, frame.count))
         if line.isEmpty { return lines.holdsMultiLineMessage ? .absorbed : nil }
-        if LambdaText.tailPrefix(line, context: &context) != nil { return nil }
+        if LambdaText.tailPrefix(line) != nil { return nil }
         return lines.continuation(line, into: &events)
     }
 
@@ -149,12 +143,15 @@ struct LambdaLineMapper {
         flush(into: &events, count: &out)
 
         var scope = PlatformScope(service: origin.function ?? context.facts[LambdaJSONMapping.functionFact],
-                                  instance: origin.stream, deploy: .serverless, platform: "aws-lambda",
-                                  runtime: context.facts[LambdaJSONMapping.runtimeFact],
-                                  region: context.facts[LambdaJSONMapping.regionFact])
-        if let stream = origin.stream, let known = streams[stream] {
-            scope.runtime = known.runtime ?? scope.runtime
-            scope.region = known.region ?? scope.region
+                                  instance: origin.stream, deploy: .serverless, platform: "aws-lambda")
+        if let stream = origin.stream {
+            // One source may carry many functions' streams (a subscription, a multi-group tail): runtime
+            // and region are known per stream, from its own INIT_START.
+            scope.runtime = streams[stream]?.runtime
+            scope.region = streams[stream]?.region
+        } else {
+            scope.runtime = context.facts[LambdaJSONMapping.runtimeFact]
+            scope.region = context.facts[LambdaJSONMapping.regionFact]
         }
         if let t = origin.time { lastTime = t; context.lastTime = t }
 
@@ -192,10 +189,7 @@ struct LambdaLineMapper {
                 .flatMap(LambdaText.region(fromARN:)).map { context.interner.intern($0) }
             if let runtime { scope.runtime = runtime; context.facts[LambdaJSONMapping.runtimeFact] = runtime }
             if let region { scope.region = region; context.facts[LambdaJSONMapping.regionFact] = region }
-            if let stream = origin.stream {
-                if streams.count >= Self.maxStreams { streams.removeAll(keepingCapacity: true) }
-                streams[stream] = (runtime, region)
-            }
+            if let stream = origin.stream { remember(stream, runtime: runtime, region: region) }
             var e = scope.event(t, .log, source: source)
             e.message = String(decoding: line, as: UTF8.self)
             PlatformEvent.emit(e, into: &events)
@@ -257,7 +251,8 @@ struct LambdaLineMapper {
             }
             return out > 0 ? .events(out) : .malformed(.unrecognised)
         }
-        if origin.time == nil, let t = app.time { lastTime = t; context.lastTime = t }
+        // The runtime's own time is the more precise (`--format short` prints whole seconds).
+        if let t = app.time { lastTime = t; context.lastTime = t }
         guard let t = lastTime else { return missing(out) }
         var e = scope.event(t, .log, level: app.level ?? .info, source: source)
         e.requestID = app.requestID
@@ -267,12 +262,16 @@ struct LambdaLineMapper {
             e.attributes.append(Attribute("outcome", "timeout"))
         }
         let text = String(decoding: message, as: UTF8.self)
-        if !EmbeddedJSON.mergeIfJSON(text, into: &e, context: &context) {
+        if !EmbeddedJSON.mergeIfJSON(text, tape: &tape, into: &e, context: &context) {
             e.message = text
         } else if let rid = app.requestID, e.correlationID == rid {
             e.correlationID = nil
         }
-        if let rid = app.requestID { e.requestID = rid }
+        if let rid = app.requestID {
+            // The runtime's request id is the platform's; an app's own `request_id` stays visible.
+            if let own = e.requestID, own != rid { e.attributes.append(Attribute("app.request_id", own)) }
+            e.requestID = rid
+        }
         pending = [e]
         held = .message
         return out > 0 ? .events(out) : .absorbed
@@ -288,6 +287,9 @@ struct LambdaLineMapper {
             let outcome = LambdaJSONMapping.map(doc, doc.root, scope: &s, fallbackTime: origin.time ?? lastTime,
                                                 source: source, context: &context, into: &events)
             if let t = events.last?.time, case .events = outcome { lastTime = t }
+            if let stream = origin.stream, s.runtime != scope.runtime || s.region != scope.region {
+                remember(stream, runtime: s.runtime, region: s.region)
+            }
             return outcome
         }
         var e = scope.event(origin.time ?? lastTime ?? .zero, source: source)
@@ -308,6 +310,11 @@ struct LambdaLineMapper {
         return .events(1)
     }
 
+    private mutating func remember(_ stream: String, runtime: String?, region: String?) {
+        if streams.count >= Self.maxStreams, streams[stream] == nil { streams.removeAll(keepingCapacity: true) }
+        streams[stream] = (runtime, region)
+    }
+
     private func missing(_ out: Int) -> DecodeOutcome {
         out > 0 ? .events(out) : .malformed(.missingFields)
     }
@@ -320,6 +327,18 @@ enum LambdaText {
     /// `aws logs tail`'s `<RFC 3339> <log stream> <message>` (or SAM's `<log stream> <time> <message>`):
     /// the origin and where the message starts.
     static func tailPrefix(_ b: Bytes, context: inout DecodeContext) -> (LambdaLineMapper.Origin, Int)? {
+        guard let (time, stream, rest) = tailPrefix(b) else { return nil }
+        var origin = LambdaLineMapper.Origin(time: time)
+        if let stream {
+            let name = ByteText.slice(b, stream.lowerBound, stream.upperBound)
+            origin.stream = context.interner.intern(name)
+            origin.function = function(fromStream: name).map { context.interner.intern($0) }
+        }
+        return (origin, rest)
+    }
+
+    /// The prefix's time, log stream (nil for `--format short`) and where the message starts.
+    static func tailPrefix(_ b: Bytes) -> (Timestamp, Range<Int>?, Int)? {
         guard !b.isEmpty, ByteText.isDigit(b[0]) else { return nil }
         var p = 0
         var time: Timestamp?
@@ -331,17 +350,17 @@ enum LambdaText {
             } else if stream == nil {
                 let e = ByteText.tokenEnd(b, p)
                 guard let open = ByteText.find(ByteText.slice(b, p, e), "["), ByteText.find(ByteText.slice(b, p, e), "]") != nil,
-                      open >= 0, e < b.count else { return nil }
+                      open >= 0, e < b.count else {
+                    // `aws logs tail --format short`: the time, then the message without its stream.
+                    if let time, stream == nil, p > 0, startsRecord(ByteText.slice(b, p, b.count)) { return (time, nil, p) }
+                    return nil
+                }
                 stream = p..<e
                 p = e + 1
             }
         }
         guard let time, let stream else { return nil }
-        let name = ByteText.slice(b, stream.lowerBound, stream.upperBound)
-        var origin = LambdaLineMapper.Origin(time: time)
-        origin.stream = context.interner.intern(name)
-        origin.function = function(fromStream: name).map { context.interner.intern($0) }
-        return (origin, p)
+        return (time, stream, p)
     }
 
     /// `2026/11/23/checkout[$LATEST]0123…` → `checkout` (streams in a shared log group name their
@@ -381,17 +400,16 @@ enum LambdaText {
         guard !b.isEmpty else { return false }
         switch b[0] {
         case UInt8(ascii: "0")...UInt8(ascii: "9"):
-            if let (_, e) = PlatformTime.parse(b), e < b.count, b[e] == 0x20 {
-                let s = e + 1
-                let te = ByteText.tokenEnd(b, s)
-                if let open = ByteText.find(ByteText.slice(b, s, te), "["), open > 0,
-                   ByteText.find(ByteText.slice(b, s, te), "]") != nil { return true }
-            }
             if let (_, e) = PlatformTime.parse(b), e < b.count, ByteText.isSpace(b[e]) {
                 let s = e + 1
                 var te = s
                 while te < b.count, !ByteText.isSpace(b[te]) { te += 1 }
-                return te < b.count && isRequestIDToken(b, s, te)
+                let token = ByteText.slice(b, s, te)
+                // `aws logs tail`: a log stream (`…/[$LATEST]…`) after the time (`--format short`: a
+                // Lambda line right after it); or a runtime's request id.
+                if b[e] == 0x20, let open = ByteText.find(token, "["), open > 0, ByteText.find(token, "]") != nil { return true }
+                if te < b.count && isRequestIDToken(b, s, te) { return true }
+                return b[e] == 0x20 && startsRecord(ByteText.slice(b, s, b.count))
             }
             // SAM's `<log stream> <time> <message>`.
             let te = ByteText.tokenEnd(b, 0)
@@ -469,7 +487,7 @@ enum LambdaText {
             s.requestID = requestID
             s.initMS = initMS
             s.coldStart = true
-            s.message = "cold start"
+            s.message = coldStartMessage(initMS)
             out.append(s)
         }
         var e = scope.event(t, .requestEnd, source: source)
@@ -494,6 +512,12 @@ enum LambdaText {
         return out
     }
 
+    /// The message of the `instance.start` a report's init duration implies (worded like Lambda's
+    /// own `INIT_REPORT` line).
+    static func coldStartMessage(_ initMS: Double) -> String {
+        "INIT_REPORT Init Duration: \(LambdaJSONMapping.format(initMS)) ms (cold start)"
+    }
+
     struct AppLine {
         var time: Timestamp?
         var requestID: String?
@@ -505,11 +529,9 @@ enum LambdaText {
     /// on `Task timed out` lines) or Python `[LEVEL]\t<time>\t<requestId>\t<message>`.
     static func appLine(_ b: Bytes) -> AppLine? {
         var p = 0
-        var level: Level?
         if !b.isEmpty, b[0] == UInt8(ascii: "[") {
             guard let close = ByteText.find(ByteText.slice(b, 0, min(b.count, 12)), "]"), close > 1,
                   let l = Level(name: ByteText.string(b, 1, close)) else { return nil }
-            level = l
             p = close + 1
             guard p < b.count, ByteText.isSpace(b[p]) else { return AppLine(level: l, messageStart: p) }
             p += 1
@@ -536,7 +558,6 @@ enum LambdaText {
             a.level = l
             a.messageStart = min(b.count, levelEnd + 1)
         }
-        _ = level
         return a
     }
 

@@ -9,14 +9,7 @@ public struct OTLPJSONDecoder: JSONRecordDecoder {
     public init() {}
 
     public func matches(_ doc: JSONDocument) -> Bool {
-        guard doc.kind(doc.root) == .object else { return false }
-        var found = false
-        doc.forEachMember(doc.root) { k, _ in
-            if doc.keyEquals(k, "resourceLogs") || doc.keyEquals(k, "resourceSpans") || doc.keyEquals(k, "resourceMetrics") {
-                found = true
-            }
-        }
-        return found
+        !PlatformKeys(doc, doc.root).isDisjoint(with: [.resourceLogs, .resourceSpans, .resourceMetrics])
     }
 
     public mutating func decode(_ doc: JSONDocument, source: SourceID, context: inout DecodeContext,

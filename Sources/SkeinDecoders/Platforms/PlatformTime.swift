@@ -59,18 +59,28 @@ enum PlatformTime {
                 let om = digits(2) ?? 0
                 offsetSeconds = sign * (oh * 3600 + om * 60)
             } else if c == 0x20, p + 1 < n, b[p + 1] >= 0x41 && b[p + 1] <= 0x5a {
-                // A zone abbreviation (Postgres prints `log_timezone`'s: `UTC`, `GMT`, `CET`). Only UTC
-                // and GMT are unambiguous; the others are read as UTC rather than guessed.
+                // A zone name (Postgres prints `log_timezone`'s: `UTC`, `CET`), only when it is one that
+                // `TimeParsing` knows; `2026-11-23 10:00:00 ERROR …` keeps its `ERROR`.
                 var e = p + 1
-                while e < n, (b[e] >= 0x41 && b[e] <= 0x5a) || b[e] == UInt8(ascii: "/") || (b[e] >= 0x61 && b[e] <= 0x7a) {
-                    e += 1
+                while e < n, b[e] >= 0x41 && b[e] <= 0x5a { e += 1 }
+                if e == n || !((b[e] >= 0x61 && b[e] <= 0x7a) || ByteText.isDigit(b[e])),
+                   let offset = zoneOffset(ByteText.slice(b, p + 1, e)) {
+                    offsetSeconds = Int64(offset)
+                    p = e
                 }
-                if e - p - 1 <= 6 { p = e }
             }
         }
         let days = Timestamp.days(year: year, month: month, day: day)
         let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
         return (Timestamp(nanos: secs * 1_000_000_000 + nanos), p)
+    }
+
+    private static func zoneOffset(_ b: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard b.count >= 2, b.count <= 4 else { return nil }
+        for (name, offset) in TimeParsing.zones where name.utf8.count == b.count && name.utf8.elementsEqual(b) {
+            return offset
+        }
+        return nil
     }
 
     /// Parses a whole string value (JSON fields): RFC 3339, or an epoch number as digits.

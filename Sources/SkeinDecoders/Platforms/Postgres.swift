@@ -174,9 +174,14 @@ public struct PostgresLogDecoder: TextFrameDecoder {
                 if let n = NumberParsing.int(inner) { pid = n }
             } else if let at = ByteText.find(token, "@"), at > 0, at < token.count - 1,
                       ByteText.find(token, "=") == nil {
-                // `%u@%d`
+                // `%u@%d`, or `%u@%d/%a`
                 user = ByteText.string(token, 0, at)
-                database = ByteText.string(token, at + 1, token.count)
+                if let slash = ByteText.find(token, "/", from: at + 1) {
+                    database = ByteText.string(token, at + 1, slash)
+                    application = ByteText.string(token, slash + 1, token.count)
+                } else {
+                    database = ByteText.string(token, at + 1, token.count)
+                }
             } else if ByteText.find(token, "=") != nil {
                 // `user=%u,db=%d,app=%a,client=%h`
                 if let r = ByteText.field("user=", in: token, from: 0) { user = ByteText.string(token, r.lowerBound, r.upperBound) }
@@ -198,7 +203,8 @@ public struct PostgresLogDecoder: TextFrameDecoder {
             e.attributes.append(Attribute("pid", String(pid)))
         }
         var session = entry.pid.flatMap { sessions[$0] } ?? Session()
-        if let u = entry.user { session.user = u }
+        // `[unknown]` is what `%u`/`%d`/`%a` print before authentication.
+        if let u = entry.user, u != "[unknown]" { session.user = u }
         if let d = entry.database, d != "[unknown]" { session.database = d }
         if let a = entry.application, a != "[unknown]" { session.application = a }
 

@@ -9,6 +9,7 @@ import SkeinCore
 /// W3C trace the app propagates.
 public struct VercelDecoder: JSONRecordDecoder {
     public let name = "vercel"
+    private var tape = JSONTape(maxDepth: 64, maxNodes: 1 << 16)
 
     public init() {}
 
@@ -24,17 +25,8 @@ public struct VercelDecoder: JSONRecordDecoder {
     }
 
     static func isRecord(_ doc: JSONDocument, _ obj: Int) -> Bool {
-        guard doc.kind(obj) == .object else { return false }
-        var deployment = false, source = false, project = false
-        doc.forEachMember(obj) { k, _ in
-            switch doc.raw(k).count {
-            case 6: if doc.keyEquals(k, "source") { source = true }
-            case 9: if doc.keyEquals(k, "projectId") { project = true }
-            case 12: if doc.keyEquals(k, "deploymentId") { deployment = true }
-            default: break
-            }
-        }
-        return deployment && (source || project)
+        let keys = PlatformKeys(doc, obj)
+        return keys.contains(.deploymentId) && !keys.isDisjoint(with: [.source, .projectId])
     }
 
     public mutating func decode(_ doc: JSONDocument, source: SourceID, context: inout DecodeContext,
@@ -57,7 +49,7 @@ public struct VercelDecoder: JSONRecordDecoder {
         return n > 0 ? .events(n) : .malformed(.missingFields)
     }
 
-    private func map(_ doc: JSONDocument, _ obj: Int, source: SourceID, context: inout DecodeContext,
+    private mutating func map(_ doc: JSONDocument, _ obj: Int, source: SourceID, context: inout DecodeContext,
                      into events: inout [Event]) -> Int {
         func str(_ key: StaticString) -> String? { doc.member(obj, key).flatMap { doc.nonEmptyString($0) } }
         let proxy = doc.member(obj, "proxy").flatMap { doc.kind($0) == .object ? $0 : nil }
@@ -85,15 +77,16 @@ public struct VercelDecoder: JSONRecordDecoder {
         if let sp = str("spanId") { e.spanID = PlatformIDs.normalisedSpanID(sp) }
         if let path = str("path") ?? proxyStr("path") { e.route = context.interner.intern(EmbeddedJSON.pathOnly(path)) }
         if let m = proxyStr("method") { e.method = context.interner.intern(m) }
-        let status = doc.member(obj, "statusCode").flatMap { doc.int($0) } ?? proxy.flatMap { doc.member($0, "statusCode") }.flatMap { doc.int($0) }
-        if let status {
-            if status == -1 {
-                // Vercel's "no response returned: the function crashed".
-                e.level = max(e.level, .error)
-                e.attributes.append(Attribute("outcome", "crashed"))
-            } else {
-                e.status = status
-            }
+        let proxyStatus = proxy.flatMap { doc.member($0, "statusCode") }.flatMap { doc.int($0) }
+        if let status = doc.member(obj, "statusCode").flatMap({ doc.int($0) }), status != -1 {
+            e.status = status
+        } else if doc.member(obj, "statusCode").flatMap({ doc.int($0) }) == -1 {
+            // Vercel: `statusCode: -1` means no response was returned, the function crashed.
+            e.level = max(e.level, .error)
+            e.attributes.append(Attribute("outcome", "crashed"))
+        } else if let proxyStatus, proxyStatus != -1 {
+            // (`proxy.statusCode: -1` is a background revalidation, not a response.)
+            e.status = proxyStatus
         }
         for (key, value) in [("source", src), ("type", str("type")), ("deploymentId", str("deploymentId")),
                              ("host", str("host")), ("entrypoint", str("entrypoint")), ("environment", str("environment")),
@@ -105,7 +98,7 @@ public struct VercelDecoder: JSONRecordDecoder {
                 // A Vercel Function runs on Lambda; its REPORT line carries the cold start.
                 return mapLambdaLine(message, base: e, source: source, into: &events)
             }
-            if !EmbeddedJSON.mergeIfJSON(message, into: &e, context: &context) { e.message = message }
+            if !EmbeddedJSON.mergeIfJSON(message, tape: &tape, into: &e, context: &context) { e.message = message }
             if let rid = e.requestID, e.correlationID == rid { e.correlationID = nil }
         } else if proxy != nil {
             // A request record without output: the proxy's view of one request.
