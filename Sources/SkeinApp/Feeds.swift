@@ -150,6 +150,9 @@ public final class LiveFeed: EngineFeed {
 
     public var followedSources: Int { follower.sources.count }
 
+    /// Only stdin can end; followed files never do.
+    public override var isFinished: Bool { follower.isExhausted }
+
     public func close() {
         follower.finish()
         try? recorder?.close()

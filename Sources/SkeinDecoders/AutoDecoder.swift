@@ -205,8 +205,9 @@ public struct AutoDecoder: FrameDecoder {
                 }
                 return .malformed(.truncatedJSON)
             case .trailingData:
-                // Values back to back on one line: decode them all if every one is complete JSON.
-                return decodeStream(frame, source: source, into: &events, before: before) ?? .malformed(.trailingData)
+                // Two values on one line is a broken writer (interleaved output), not a format:
+                // counted, never half-decoded. Values back to back across lines still stream.
+                return .malformed(.trailingData)
             case .invalid:
                 // `{` opens some text formats too; let them try before calling it broken JSON.
                 let text = decodeText(frame, scan, source: source, into: &events)

@@ -55,6 +55,7 @@ public final class Ingest {
     public func flush(into sink: any IngestSink) {
         decoder.flush(source: source, into: &events)
         deliver(sink)
+        countLateMalformed(sink)
     }
 
     /// Starts a new stream at `offset` with a fresh framer and decoder (rotation, a seek): anything
@@ -91,6 +92,16 @@ public final class Ingest {
             }
             // A decoder may release a held event on any outcome, so deliver regardless.
             if !events.isEmpty { deliver(sink) }
+            countLateMalformed(sink)
+        }
+    }
+
+    /// Lines a decoder held (the start of a multi-line value) and then abandoned are malformed too:
+    /// counted when the decoder gives up on them, never dropped silently.
+    private func countLateMalformed(_ sink: any IngestSink) {
+        for (reason, count) in decoder.drainLateMalformed() {
+            malformed += count
+            for _ in 0..<count { sink.countMalformed(source: source, reason: reason.rawValue) }
         }
     }
 

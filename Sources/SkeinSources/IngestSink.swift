@@ -57,6 +57,8 @@ class DecoderBox {
     }
     func flush(source: SourceID, into events: inout [Event]) { fatalError("abstract") }
     var lastFormat: String? { fatalError("abstract") }
+    /// Frames the decoder first held and later gave up on (an unfinished multi-line value).
+    func drainLateMalformed() -> [(reason: MalformedReason, count: Int)] { fatalError("abstract") }
 }
 
 final class TypedDecoderBox<D: FrameDecoder>: DecoderBox {
@@ -71,6 +73,7 @@ final class TypedDecoderBox<D: FrameDecoder>: DecoderBox {
     }
     override func flush(source: SourceID, into events: inout [Event]) { decoder.flush(source: source, into: &events) }
     override var lastFormat: String? { format(decoder) }
+    override func drainLateMalformed() -> [(reason: MalformedReason, count: Int)] { decoder.drainLateMalformed() }
 }
 
 final class ExistentialDecoderBox: DecoderBox {
@@ -85,4 +88,5 @@ final class ExistentialDecoderBox: DecoderBox {
     }
     override func flush(source: SourceID, into events: inout [Event]) { decoder.flush(source: source, into: &events) }
     override var lastFormat: String? { format(decoder) }
+    override func drainLateMalformed() -> [(reason: MalformedReason, count: Int)] { decoder.drainLateMalformed() }
 }
