@@ -219,37 +219,6 @@ public struct AutoDecoder: FrameDecoder {
         }
     }
 
-    /// Decodes `bytes` as JSON values back to back; nil (and no events) unless all of it parses.
-    private mutating func decodeStream(_ bytes: UnsafeBufferPointer<UInt8>, source: SourceID,
-                                       into events: inout [Event], before: Int) -> DecodeOutcome? {
-        var ends: [Int] = []
-        var offset = 0
-        while FrameScan.hasContent(bytes, from: offset) {
-            do throws(JSONTape.Failure) {
-                offset = try tape.parsePrefix(bytes, from: offset)
-                ends.append(offset)
-            } catch {
-                return nil
-            }
-        }
-        var start = 0
-        var lastFailure: DecodeOutcome?
-        for end in ends {
-            let value = UnsafeBufferPointer(rebasing: bytes[start..<end])
-            start = end
-            do throws(JSONTape.Failure) {
-                try tape.parse(value)
-            } catch {
-                lastFailure = .malformed(MalformedReason(error))
-                continue
-            }
-            let outcome = offer(JSONDocument(tape: tape, bytes: value), source: source, into: &events)
-            if case .malformed = outcome { lastFailure = outcome }
-        }
-        if events.count > before { return .events(events.count - before) }
-        return lastFailure ?? .absorbed
-    }
-
     /// Offers a parsed value to the record decoders: an object to the first that matches, an array
     /// element by element.
     private mutating func offer(_ doc: JSONDocument, source: SourceID, into events: inout [Event]) -> DecodeOutcome {
