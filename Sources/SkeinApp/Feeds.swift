@@ -108,9 +108,22 @@ enum ProcessMemory {
     }
 }
 
-/// `skein tail`: files followed like `tail -F`, stdin, on the wall clock.
+/// A live input beside followed files: the network collector, a database sampler.
+///
+/// Polled from the engine's thread between frames; it hands over what arrived since the last
+/// poll (its own threads or event loops queue it, bounded) and never blocks.
+public protocol LiveSource: AnyObject {
+    /// Delivers what is ready into `sink`; returns true if anything arrived.
+    func poll(into sink: any IngestSink) -> Bool
+    /// Stops accepting input and flushes; called once on exit.
+    func close()
+}
+
+/// `skein tail`: files followed like `tail -F`, stdin and live sources, on the wall clock.
 public final class LiveFeed: EngineFeed {
     private let follower: Follower
+    private var extra: [any LiveSource] = []
+    private let sink: any IngestSink
     private let clock: any Clock
     private let recorder: Recorder?
     private var lastTick: Timestamp
@@ -127,16 +140,23 @@ public final class LiveFeed: EngineFeed {
         }
         recorder = rec
         self.clock = clock
+        self.sink = sink
         follower = Follower(inputs.map(InputSpec.init(argument:)), decoder: Decoding.factory(format: decoderFormat), sink: sink)
         lastTick = clock.now()
         super.init(engine: engine)
         engine.advance(to: lastTick)
     }
 
+    /// Adds a live source (collector, sampler); its events pass through the recorder like any other.
+    public func add(_ source: any LiveSource) {
+        extra.append(source)
+    }
+
     public override func pump(budget: Double) -> Bool {
         let round = follower.poll()
         let now = clock.now()
         var changed = round.bytesRead > 0
+        for source in extra where source.poll(into: sink) { changed = true }
         // Ages, completions and rates move with time even when no line arrives.
         if now.ms(since: lastTick) >= 500 {
             engine.advance(to: now)
@@ -150,10 +170,12 @@ public final class LiveFeed: EngineFeed {
 
     public var followedSources: Int { follower.sources.count }
 
-    /// Only stdin can end; followed files never do.
-    public override var isFinished: Bool { follower.isExhausted }
+    /// Only stdin can end; followed files and live sources never do.
+    public override var isFinished: Bool { extra.isEmpty && follower.isExhausted }
 
     public func close() {
+        for source in extra { source.close() }
+        for source in extra { _ = source.poll(into: sink) }
         follower.finish()
         try? recorder?.close()
     }
