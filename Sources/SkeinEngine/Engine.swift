@@ -140,7 +140,7 @@ public final class Engine {
         var created = false
         if !serverSide, let service = e.service ?? (e.instance != nil ? (e.platform ?? "unknown") : nil) {
             inst = fleet.lookup(service: service, instance: e.instance ?? service, at: e.time, created: &created)
-            touch(inst, e, created: created)
+            fleet.touch(inst, e)
             if created && fleet.count > config.maxInstances + max(16, config.maxInstances / 8) {
                 instancesOverBudget = true
             }
@@ -203,24 +203,6 @@ public final class Engine {
         k == .requestStart || k == .requestEnd || k == .responseSent || k == .span
     }
 
-    /// Instance facts every event refreshes.
-    private func touch(_ i: Int, _ e: Event, created: Bool) {
-        fleet.records[i].info.lastSeen = max(fleet.records[i].info.lastSeen, e.time)
-        if e.time < fleet.records[i].info.firstSeen { fleet.records[i].info.firstSeen = e.time }
-        if fleet.records[i].info.deploy == nil {
-            if let d = e.deploy {
-                fleet.records[i].info.deploy = d
-            } else if !fleet.records[i].platformTried, let p = e.platform {
-                // Inference lower-cases the platform: once per instance, not once per event.
-                fleet.records[i].platformTried = true
-                fleet.records[i].info.deploy = DeployModel.inferred(platform: p)
-            }
-        }
-        if fleet.records[i].info.platform == nil, let p = e.platform { fleet.records[i].info.platform = p }
-        if fleet.records[i].info.runtime == nil, let r = e.runtime { fleet.records[i].info.runtime = r }
-        if fleet.records[i].info.region == nil, let r = e.region { fleet.records[i].info.region = r }
-    }
-
     // MARK: Hops
 
     struct HopEffect {
@@ -255,7 +237,7 @@ public final class Engine {
             }
         case .requestEnd:
             h.end = maxOpt(h.end, t)
-            if h.start == nil, let d = e.durationMS { h.start = t.adding(ms: -d) }
+            if h.start == nil, let d = Engine.sane(e.durationMS) { h.start = t.adding(ms: -d) }
             if h.inFlight { h.inFlight = false; eff.ended = true }
             if !h.invocationCounted { h.invocationCounted = true; eff.invocation = true }
             eff.endedHop = true
@@ -266,7 +248,7 @@ public final class Engine {
             eff.endedHop = true
         case .span:
             h.start = minOpt(h.start, t)
-            h.end = maxOpt(h.end, t.adding(ms: max(0, e.durationMS ?? 0)))
+            h.end = maxOpt(h.end, t.adding(ms: Engine.sane(e.durationMS) ?? 0))
             if !h.invocationCounted { h.invocationCounted = true; eff.invocation = true }
             eff.endedHop = true
         case .bgStart:
@@ -303,8 +285,19 @@ public final class Engine {
         }
         if e.level >= .error { h.flags.insert(.error) }
         if Engine.isTimeout(e) { h.flags.insert(.timeout) }
-        if (deploy ?? h.deploy) == .edge && Engine.overCPU(e) { h.flags.insert(.cpuLimit) }
+        if let c = Engine.sane(e.cpuMS) { h.cpuMS = max(h.cpuMS ?? 0, c) }
+        if (deploy ?? h.deploy) == .edge && Engine.overCPU(e) {
+            h.flags.insert(.cpuLimit)
+            if Engine.exceededCPU(e) { h.exceededCPU = true }
+        }
         return eff
+    }
+
+    /// A logged duration usable as time arithmetic: finite, not negative, at most 100 days.
+    /// (Bad input must not trap: `Int64(1e300)` would.)
+    static func sane(_ ms: Double?) -> Double? {
+        guard let ms, ms.isFinite else { return nil }
+        return min(max(ms, 0), 8_640_000_000)
     }
 
     /// Lambda's own lines (START/END/REPORT/INIT/XRAY) are bookkeeping, not the app working.
@@ -326,7 +319,7 @@ public final class Engine {
     }
 
     static func overCPU(_ e: Event) -> Bool {
-        if let c = e.cpuMS, c > InsightRules.edgeCPUMS { return true }
+        if let c = Engine.sane(e.cpuMS), c > InsightRules.edgeCPUMS { return true }
         return exceededCPU(e)
     }
 
@@ -535,9 +528,9 @@ public final class Engine {
             }
             if let m = e.dbMax { db.learnMax(m, source: .event); changed = true }
         } else {
-            if inst >= 0 {
-                let info = fleet.records[inst].info
-                var target = info.dbOpen
+            if inst >= 0, e.dbOpen != nil || e.kind == .dbConnect || e.kind == .dbDisconnect || e.kind == .dbError {
+                let current = fleet.records[inst].info.dbOpen
+                var target = current
                 if let o = e.dbOpen {
                     target = max(0, o)
                 } else if e.kind == .dbConnect {
@@ -545,10 +538,9 @@ public final class Engine {
                 } else if e.kind == .dbDisconnect {
                     target = max(0, target - 1)
                 }
-                if target != info.dbOpen {
-                    db.instanceChanged(service: info.service, from: info.dbOpen, to: target)
-                    fleet.records[inst].info.dbOpen = target
-                    if target > info.dbPeak { fleet.records[inst].info.dbPeak = target }
+                if target != current {
+                    db.instanceChanged(service: fleet.records[inst].info.service, from: current, to: target)
+                    fleet.setDBOpen(inst, target)
                     changed = true
                 }
                 if e.kind == .dbError { fleet.records[inst].info.dbErrors += 1 }
@@ -644,7 +636,7 @@ public final class Engine {
     private func raiseCPU(at: Timestamp, service: String?, instance: String?, traceID: String?, cpuMS: Double?,
                           exceeded: Bool) {
         let svc = service ?? "an edge function"
-        let detail = exceeded ? "exceededCpu: the isolate was stopped" : "cpu \(Int(cpuMS ?? 0)) ms over the \(Int(InsightRules.edgeCPUMS)) ms limit"
+        let detail = exceeded ? "exceededCpu: the isolate was stopped" : "cpu \(Int(Engine.sane(cpuMS) ?? 0)) ms over the \(Int(InsightRules.edgeCPUMS)) ms limit"
         insights.raise(.edgeCPULimit, severity: exceeded ? .critical : .warning,
                        evidence: Evidence(at: at, service: service, instance: instance, traceID: traceID, detail: detail),
                        message: "\(svc) runs past the edge CPU limit (\(Int(InsightRules.edgeCPUMS)) ms); move heavy work (parsing, crypto, rendering) to a serverless function or cache its result.")
@@ -657,7 +649,7 @@ public final class Engine {
                        message: "Requests to \(svc) time out; look at its slowest hop on the critical path (cold start, DB wait) before raising the timeout.")
     }
 
-    private func traceInsights(_ s: TraceSummary) {
+    private func traceInsights(_ s: TraceSummary, _ t: TraceState) {
         for h in s.hops {
             let ephemeral = h.deploy == .serverless || h.deploy == .edge
             if ephemeral && h.flags.contains(.afterResponse) {
@@ -673,10 +665,10 @@ public final class Engine {
                                                   traceID: s.id, detail: "\(Int(h.durationMS / 1000)) s on \(h.deploy?.rawValue ?? "")"),
                                message: "\(h.service) keeps requests open for over \(Int(InsightRules.longLivedMS / 1000)) s on \(h.deploy?.rawValue ?? "ephemeral") compute, which caps and bills their lifetime; move long-lived connections to a long-running server.")
             }
-            if h.flags.contains(.cpuLimit) {
-                raiseCPU(at: s.start.adding(ms: h.offsetMS), service: h.service, instance: h.instance, traceID: s.id,
-                         cpuMS: nil, exceeded: false)
-            }
+        }
+        for h in t.hops where h.flags.contains(.cpuLimit) {
+            raiseCPU(at: h.firstAt, service: h.service, instance: h.instance, traceID: s.id, cpuMS: h.cpuMS,
+                     exceeded: h.exceededCPU)
         }
         if s.flags.contains(.timeout) {
             raiseTimeout(at: s.start, service: s.rootService, instance: s.hops.first?.instance, traceID: s.id,
@@ -716,7 +708,7 @@ public final class Engine {
             fleet.records[i].info.coldStart = cs
             cold.link(service: h.service, instance: inst, traceSerial: t.serial, traceID: s.id)
         }
-        traceInsights(s)
+        traceInsights(s, t)
         stitcher.evictRetained()
     }
 

@@ -48,6 +48,25 @@ struct InstanceRecord {
     var lastTrace: Int?
 }
 
+extension InstanceRecord {
+    mutating func update(with e: Event) {
+        if e.time > info.lastSeen { info.lastSeen = e.time }
+        if e.time < info.firstSeen { info.firstSeen = e.time }
+        if info.deploy == nil {
+            if let d = e.deploy {
+                info.deploy = d
+            } else if !platformTried, let p = e.platform {
+                // Inference lower-cases the platform: once per instance, not once per event.
+                platformTried = true
+                info.deploy = DeployModel.inferred(platform: p)
+            }
+        }
+        if info.platform == nil, let p = e.platform { info.platform = p }
+        if info.runtime == nil, let r = e.runtime { info.runtime = r }
+        if info.region == nil, let r = e.region { info.region = r }
+    }
+}
+
 /// Every instance seen, keyed by (service, instance), bounded by `maxInstances`.
 struct Fleet {
     var records: [InstanceRecord] = []
@@ -79,6 +98,16 @@ struct Fleet {
 
     func find(service: String, instance: String) -> Int? {
         index[InstanceKey(service: service, instance: instance)]
+    }
+
+    /// Instance facts every event refreshes.
+    mutating func touch(_ i: Int, _ e: Event) {
+        records[i].update(with: e)
+    }
+
+    mutating func setDBOpen(_ i: Int, _ n: Int) {
+        records[i].info.dbOpen = n
+        if n > records[i].info.dbPeak { records[i].info.dbPeak = n }
     }
 
     /// Applies a lifecycle move; an illegal one is counted and leaves a sensible state.

@@ -72,6 +72,11 @@ final class Stitcher {
     /// Appends a line to the trace, within its budget.
     func addLine(_ line: TraceLine, hop: Int, to t: TraceState) {
         if t.lines.count < config.maxLinesPerTrace {
+            if t.lines.isEmpty {
+                // Most traces have a handful of lines: one allocation instead of four.
+                t.lines.reserveCapacity(min(8, config.maxLinesPerTrace))
+                t.lineHops.reserveCapacity(min(8, config.maxLinesPerTrace))
+            }
             t.lines.append(line)
             t.lineHops.append(Int32(hop))
         } else {

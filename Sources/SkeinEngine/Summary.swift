@@ -186,9 +186,10 @@ extension Stitcher {
         let r = hops[root]
         summary.start = base.adding(ms: traceStart)
         summary.rootService = r.service
-        summary.rootRoute = r.route
-        summary.rootMethod = r.method
-        summary.status = r.status
+        // The root's own facts; when its lines did not carry them, the nearest hop's (in preorder).
+        summary.rootRoute = r.route ?? preorder.lazy.compactMap { hops[$0].route }.first
+        summary.rootMethod = r.method ?? preorder.lazy.compactMap { hops[$0].method }.first
+        summary.status = r.status ?? preorder.lazy.compactMap { hops[$0].status }.first
         summary.hops = out
         summary.coldStart = flags.contains(.cold)
         summary.coldStartInitMS = initMS

@@ -24,6 +24,9 @@ struct HopState {
     var coldStart = false
     var coldStartMS: Double?
     var dbWaitMS: Double = 0
+    /// Highest CPU time an event of this hop reported, and whether the platform stopped it for CPU.
+    var cpuMS: Double?
+    var exceededCPU = false
     var flags: TraceFlags = []
     /// Fleet bookkeeping: the hop's request.start was counted and its end not yet.
     var inFlight = false
@@ -53,6 +56,8 @@ struct HopState {
         coldStart = coldStart || o.coldStart
         coldStartMS = coldStartMS ?? o.coldStartMS
         dbWaitMS += o.dbWaitMS
+        if let c = o.cpuMS { cpuMS = max(cpuMS ?? 0, c) }
+        exceededCPU = exceededCPU || o.exceededCPU
         flags.formUnion(o.flags)
         inFlight = inFlight || o.inFlight
         invocationCounted = invocationCounted || o.invocationCounted
