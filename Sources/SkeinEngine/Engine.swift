@@ -686,8 +686,7 @@ public final class Engine {
 
     private func complete(_ t: TraceState, incomplete: Bool) {
         let st = stitcher.stitch(t, complete: true, incomplete: incomplete, learn: true)
-        t.lines = st.lines
-        t.lineHops = st.lineHops
+        stitcher.placeLines(t, st)
         stitcher.finish(t, summary: st.summary)
         let s = st.summary
         finished.append(s)
@@ -733,7 +732,7 @@ public final class Engine {
             return TraceDetail(summary: s, lines: t.lines, droppedLines: t.droppedLines)
         }
         let st = stitcher.stitch(t, complete: false, incomplete: false, learn: false)
-        return TraceDetail(summary: st.summary, lines: st.lines, droppedLines: t.droppedLines)
+        return TraceDetail(summary: st.summary, lines: stitcher.placedLines(t, st), droppedLines: t.droppedLines)
     }
 
     /// The engine's state now. `recentTraces` holds finished traces only, newest first (open ones

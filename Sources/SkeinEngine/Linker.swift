@@ -14,18 +14,16 @@ struct Linker {
 
     var count: Int { traceOf.count }
 
-    /// Points `id` at `trace`, recording it among the trace's ids.
+    /// Points `id` at `trace`, recording it among the trace's ids (callers bind only ids that moved).
     mutating func bind(_ id: String, to trace: TraceState) {
-        if traceOf[id] != trace.serial {
-            traceOf[id] = trace.serial
-        }
+        traceOf[id] = trace.serial
         if !trace.hasID(id) { trace.ids.append(id) }
     }
 
     /// Forgets the ids that still point at `trace` (an id re-pointed elsewhere stays).
     mutating func forget(_ trace: TraceState) {
-        for id in trace.ids where traceOf[id] == trace.serial {
-            traceOf.removeValue(forKey: id)
+        for id in trace.ids {
+            if let i = traceOf.index(forKey: id), traceOf[i].value == trace.serial { traceOf.remove(at: i) }
         }
     }
 

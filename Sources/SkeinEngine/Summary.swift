@@ -90,12 +90,13 @@ func chooseRoot(_ hops: [HopState], offsetMS: (String) -> Double) -> Int {
     return best
 }
 
-/// What the stitcher hands back for a trace: its summary and its lines in corrected time order.
+/// What the stitcher hands back for a trace: its summary and how to place its lines.
 struct StitchedTrace {
     var summary: TraceSummary
-    var lines: [TraceLine]
-    /// The hop of each line, in the same order as `lines`.
-    var lineHops: [Int32]
+    /// The earliest raw start: line offsets are measured from it.
+    var base: Timestamp
+    /// Per hop (by `TraceState.hops` index): skew offset plus clamp shift minus the trace start.
+    var hopShiftMS: [Double]
 }
 
 /// Per-hop working values while stitching (one array, so a trace costs few allocations).
@@ -125,7 +126,7 @@ extension Stitcher {
         if t.ids.count > 1 { summary.aliases = t.ids.filter { $0 != summary.id } }
         summary.complete = complete
         summary.eventCount = t.eventCount
-        guard n > 0 else { return StitchedTrace(summary: summary, lines: t.lines, lineHops: t.lineHops) }
+        guard n > 0 else { return StitchedTrace(summary: summary, base: .zero, hopShiftMS: []) }
 
         let root = n == 1 ? 0 : chooseRoot(hops, offsetMS: skew.offsetMS)
         // Milliseconds from the earliest raw start: epoch milliseconds in a Double lose sub-µs precision.
@@ -203,17 +204,36 @@ extension Stitcher {
             summary.durationMS = last - traceStart
         }
 
-        // Lines in corrected time order (ties keep arrival order); most traces are already in order.
-        var lines = t.lines
+        var shift: [Double] = []
+        shift.reserveCapacity(n)
+        for k in 0..<n { shift.append(c[k].offset + c[k].shift - traceStart) }
+        return StitchedTrace(summary: summary, base: base, hopShiftMS: shift)
+    }
+
+    /// Sets each line's corrected offset and puts the lines in corrected time order (ties keep
+    /// arrival order), in place: completion owns the trace's lines.
+    func placeLines(_ t: TraceState, _ st: StitchedTrace) {
+        guard !st.hopShiftMS.isEmpty else { return }
         var sorted = true
-        for k in lines.indices {
+        for k in t.lines.indices {
             let h = Int(t.lineHops[k])
-            lines[k].offsetMS = lines[k].time.ms(since: base) + c[h].offset + c[h].shift - traceStart
-            if k > 0 && lines[k].offsetMS < lines[k - 1].offsetMS { sorted = false }
+            t.lines[k].offsetMS = t.lines[k].time.ms(since: st.base) + st.hopShiftMS[h]
+            if k > 0 && t.lines[k].offsetMS < t.lines[k - 1].offsetMS { sorted = false }
         }
-        if sorted { return StitchedTrace(summary: summary, lines: lines, lineHops: t.lineHops) }
-        let order = lines.indices.sorted { (lines[$0].offsetMS, $0) < (lines[$1].offsetMS, $1) }
-        return StitchedTrace(summary: summary, lines: order.map { lines[$0] }, lineHops: order.map { t.lineHops[$0] })
+        if sorted { return }
+        let order = t.lines.indices.sorted { (t.lines[$0].offsetMS, $0) < (t.lines[$1].offsetMS, $1) }
+        t.lines = order.map { t.lines[$0] }
+        t.lineHops = order.map { t.lineHops[$0] }
+    }
+
+    /// The lines of a trace as `placeLines` would order them, leaving the trace untouched.
+    func placedLines(_ t: TraceState, _ st: StitchedTrace) -> [TraceLine] {
+        guard !st.hopShiftMS.isEmpty else { return t.lines }
+        var lines = t.lines
+        for k in lines.indices {
+            lines[k].offsetMS = lines[k].time.ms(since: st.base) + st.hopShiftMS[Int(t.lineHops[k])]
+        }
+        return lines.indices.sorted { (lines[$0].offsetMS, $0) < (lines[$1].offsetMS, $1) }.map { lines[$0] }
     }
 
     /// Parents, skew correction, clamping and the critical path for a trace of several hops.
