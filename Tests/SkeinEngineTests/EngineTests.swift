@@ -216,7 +216,8 @@ final class ThroughputTests: XCTestCase {
         guard ProcessInfo.processInfo.environment["SKEIN_BENCH"] != nil else {
             throw XCTSkip("set SKEIN_BENCH=1 (and build in release) to measure throughput")
         }
-        let events = EngineTests.scenario(seed: 11, requests: 40_000)
+        let requests = ProcessInfo.processInfo.environment["SKEIN_BENCH_REQUESTS"].flatMap { Int($0) } ?? 40_000
+        let events = EngineTests.scenario(seed: 11, requests: requests)
         var config = EngineConfig()
         config.dbMax = 20
         let e = Engine(config: config)
@@ -232,7 +233,7 @@ final class ThroughputTests: XCTestCase {
         let seconds = cpuSeconds() - before
         let perMillion = seconds / Double(events.count) * 1_000_000
         print("ingest: \(events.count) events in \(seconds) s → \(perMillion) s per million")
-        XCTAssertEqual(e.snapshot().traces.complete, 40_000)
+        XCTAssertEqual(e.snapshot().traces.complete, requests)
         XCTAssertLessThan(perMillion, 1.0)
     }
 }
