@@ -653,25 +653,27 @@ public final class Engine {
     }
 
     private func traceInsights(_ s: TraceSummary, _ t: TraceState) {
-        for h in s.hops {
-            let ephemeral = h.deploy == .serverless || h.deploy == .edge
-            if ephemeral && h.flags.contains(.afterResponse) {
+        for k in s.hops.indices where s.hops[k].deploy == .serverless || s.hops[k].deploy == .edge {
+            let h = s.hops[k]
+            if h.flags.contains(.afterResponse) {
                 let at = s.start.adding(ms: h.offsetMS)
                 insights.raise(.workAfterResponse, severity: .warning,
                                evidence: Evidence(at: at, service: h.service, instance: h.instance, traceID: s.id,
                                                   detail: "\(h.service) kept working after its response on \(h.deploy?.rawValue ?? "")"),
                                message: "\(h.service) keeps working after sending its response on \(h.deploy?.rawValue ?? "ephemeral") compute, where the instance may be frozen mid-task; use waitUntil / a queue, or finish before responding.")
             }
-            if ephemeral && h.durationMS > InsightRules.longLivedMS {
+            if h.durationMS > InsightRules.longLivedMS {
                 insights.raise(.longLivedConnection, severity: .warning,
                                evidence: Evidence(at: s.start.adding(ms: h.offsetMS), service: h.service, instance: h.instance,
                                                   traceID: s.id, detail: "\(Int(h.durationMS / 1000)) s on \(h.deploy?.rawValue ?? "")"),
                                message: "\(h.service) keeps requests open for over \(Int(InsightRules.longLivedMS / 1000)) s on \(h.deploy?.rawValue ?? "ephemeral") compute, which caps and bills their lifetime; move long-lived connections to a long-running server.")
             }
         }
-        for h in t.hops where h.flags.contains(.cpuLimit) {
-            raiseCPU(at: h.firstAt, service: h.service, instance: h.instance, traceID: s.id, cpuMS: h.cpuMS,
-                     exceeded: h.exceededCPU)
+        if s.flags.contains(.cpuLimit) {
+            for h in t.hops where h.flags.contains(.cpuLimit) {
+                raiseCPU(at: h.firstAt, service: h.service, instance: h.instance, traceID: s.id, cpuMS: h.cpuMS,
+                         exceeded: h.exceededCPU)
+            }
         }
         if s.flags.contains(.timeout) {
             raiseTimeout(at: s.start, service: s.rootService, instance: s.hops.first?.instance, traceID: s.id,

@@ -71,8 +71,11 @@ extension InstanceRecord {
 struct Fleet {
     var records: [InstanceRecord] = []
     private var index: [InstanceKey: Int] = [:]
-    private var lastKey: InstanceKey?
-    private var lastIndex = -1
+    /// The last few instances looked up: lines interleave a handful of instances, and comparing
+    /// (interned) strings is far cheaper than hashing them.
+    private var recent: [(service: String, instance: String, index: Int)] = []
+    private var recentNext = 0
+    static let recentSize = 8
     var illegal = 0
     var illegalByMove: [String: Int] = [:]
     var evicted = 0
@@ -81,18 +84,24 @@ struct Fleet {
 
     /// The record for an event's instance, created on first sight.
     mutating func lookup(service: String, instance: String, at t: Timestamp, created: inout Bool) -> Int {
-        if let k = lastKey, k.service == service, k.instance == instance { return lastIndex }
+        for r in recent where r.instance == instance && r.service == service { return r.index }
         let key = InstanceKey(service: service, instance: instance)
-        if let i = index[key] {
-            lastKey = key; lastIndex = i
-            return i
+        let i: Int
+        if let found = index[key] {
+            i = found
+        } else {
+            let info = InstanceInfo(service: service, instance: instance, state: .idle, firstSeen: t)
+            records.append(InstanceRecord(info: info, platformTried: false))
+            i = records.count - 1
+            index[key] = i
+            created = true
         }
-        let info = InstanceInfo(service: service, instance: instance, state: .idle, firstSeen: t)
-        records.append(InstanceRecord(info: info, platformTried: false))
-        let i = records.count - 1
-        index[key] = i
-        lastKey = key; lastIndex = i
-        created = true
+        if recent.count < Fleet.recentSize {
+            recent.append((service, instance, i))
+        } else {
+            recent[recentNext] = (service, instance, i)
+            recentNext = (recentNext + 1) % Fleet.recentSize
+        }
         return i
     }
 
@@ -161,8 +170,8 @@ struct Fleet {
         for (i, r) in records.enumerated() {
             index[InstanceKey(service: r.info.service, instance: r.info.instance)] = i
         }
-        lastKey = nil
-        lastIndex = -1
+        recent = []
+        recentNext = 0
         evicted += gone.count
         return gone
     }
