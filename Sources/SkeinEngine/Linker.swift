@@ -8,32 +8,60 @@ import SkeinCore
 /// an `x-request-id` but carry different trace ids stay two traces, and the shared weak id follows
 /// the trace it was most recently seen with. Ids of evicted traces are forgotten.
 struct Linker {
-    private(set) var traceOf: [String: Int] = [:]
+    private(set) var traceOf: [IDKey: Int] = [:]
 
-    func lookup(_ id: String) -> Int? { traceOf[id] }
+    func lookup(_ key: IDKey) -> Int? { traceOf[key] }
 
     var count: Int { traceOf.count }
 
-    /// Points `id` at `trace`, recording it among the trace's ids (callers bind only ids that moved).
-    mutating func bind(_ id: String, to trace: TraceState) {
-        traceOf[id] = trace.serial
-        if !trace.hasID(id) { trace.ids.append(id) }
+    /// Points `key` at `trace`, recording it among the trace's ids (callers bind only ids that moved).
+    mutating func bind(_ key: IDKey, to trace: TraceState) {
+        traceOf[key] = trace.serial
+        if !trace.hasID(key.text) { trace.ids.append(key.text) }
     }
 
     /// Forgets the ids that still point at `trace` (an id re-pointed elsewhere stays).
     mutating func forget(_ trace: TraceState) {
         for id in trace.ids {
-            if let i = traceOf.index(forKey: id), traceOf[i].value == trace.serial { traceOf.remove(at: i) }
+            let key = IDKey(id)
+            if let i = traceOf.index(forKey: key), traceOf[i].value == trace.serial { traceOf.remove(at: i) }
         }
     }
 
     /// Re-points ids of a trace being merged away.
     mutating func move(_ from: TraceState, into: TraceState) {
         for id in from.ids {
-            if traceOf[id] == from.serial { traceOf[id] = into.serial }
+            let key = IDKey(id)
+            if traceOf[key] == from.serial { traceOf[key] = into.serial }
             if !into.hasID(id) { into.ids.append(id) }
         }
     }
+}
+
+/// An id with its fingerprint computed once: the linker hashes 8 bytes instead of the whole id
+/// (ids are 16–40 byte strings, and String hashing was the largest single cost of linking).
+struct IDKey: Hashable {
+    let text: String
+    let fingerprint: UInt64
+
+    init(_ text: String) {
+        self.text = text
+        func fnv(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+            return h
+        }
+        // Native strings hand out their bytes directly; iterating `utf8` costs several times more.
+        if let h = text.utf8.withContiguousStorageIfAvailable(fnv) {
+            fingerprint = h
+        } else {
+            var copy = text
+            fingerprint = copy.withUTF8(fnv)
+        }
+    }
+
+    static func == (a: IDKey, b: IDKey) -> Bool { a.fingerprint == b.fingerprint && a.text == b.text }
+    func hash(into hasher: inout Hasher) { hasher.combine(fingerprint) }
 }
 
 extension Stitcher {
@@ -50,9 +78,12 @@ extension Stitcher {
         guard strong != nil || w1 != nil else { return nil }
 
         // One probe per id; `bind` below skips ids already pointing at the target.
-        let sSerial = strong.flatMap(linker.lookup)
-        let w1Serial = w1.flatMap(linker.lookup)
-        let w2Serial = w2.flatMap(linker.lookup)
+        let sKey = strong.map(IDKey.init)
+        let w1Key = w1.map(IDKey.init)
+        let w2Key = w2.map(IDKey.init)
+        let sSerial = sKey.flatMap(linker.lookup)
+        let w1Serial = w1Key.flatMap(linker.lookup)
+        let w2Serial = w2Key.flatMap(linker.lookup)
         let target: TraceState
         if let s = strong {
             var t = sSerial.flatMap { traces[$0] }
@@ -65,7 +96,7 @@ extension Stitcher {
                 target = create(now: now)
                 target.strongID = s
             }
-            if sSerial != target.serial { linker.bind(s, to: target) }
+            if sSerial != target.serial, let k = sKey { linker.bind(k, to: target) }
         } else {
             let a = w1Serial.flatMap { traces[$0] }
             let b = w2Serial.flatMap { traces[$0] }
@@ -89,13 +120,13 @@ extension Stitcher {
                 }
             }
         }
-        if let w = w1, w1Serial != target.serial { linker.bind(w, to: target) }
-        if let w = w2, w2Serial != target.serial { linker.bind(w, to: target) }
+        if let k = w1Key, w1Serial != target.serial { linker.bind(k, to: target) }
+        if let k = w2Key, w2Serial != target.serial { linker.bind(k, to: target) }
         return target
     }
 
     func trace(id: String) -> TraceState? {
-        guard let serial = linker.lookup(id) else { return nil }
+        guard let serial = linker.lookup(IDKey(id)) else { return nil }
         return traces[serial]
     }
 
