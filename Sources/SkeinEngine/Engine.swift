@@ -704,6 +704,11 @@ public final class Engine {
             if !incomplete {
                 if s.coldStart { cold.coldLatency.add(s.durationMS) } else { cold.warmLatency.add(s.durationMS) }
             }
+        } else if s.isError && !t.countedError {
+            // Reopened by a late line that showed an error: the error count follows; routes keep
+            // their first view of the trace.
+            stitcher.errorCount += 1
+            t.countedError = true
         }
         for h in s.hops where h.flags.contains(.cold) {
             guard let inst = h.instance, let i = fleet.find(service: h.service, instance: inst),
