@@ -169,16 +169,16 @@ public final class Engine {
             stitcher.touch(t, now: now, endedHop: effect.endedHop)
         } else {
             untraced += 1
-            if inst < 0 || !Engine.lifecycleKind(e.kind) {
-                // Untraced events still raise what they show on their own.
-                eventInsights(e, deploy: deploy)
-            }
         }
         if inst >= 0 {
             lifecycle(inst, e, created: created, trace: trace, hop: hop, effect: effect, deploy: deploy)
         }
-        if trace == nil, inst >= 0, Engine.lifecycleKind(e.kind) { eventInsights(e, deploy: deploy) }
-        if e.kind == .wsOpen, trace != nil { eventInsights(e, deploy: deploy, traceID: trace?.canonicalID) }
+        if let t = trace {
+            if e.kind == .wsOpen { eventInsights(e, deploy: deploy, traceID: t.canonicalID) }
+        } else {
+            // Untraced events still raise what they show on their own (traced ones do at completion).
+            eventInsights(e, deploy: deploy)
+        }
         connections(e, inst: inst, serverSide: serverSide)
 
         while let t = stitcher.popOverflow() { complete(t, incomplete: !stitcher.rootEnded(t)) }
@@ -200,10 +200,6 @@ public final class Engine {
         default:
             return false
         }
-    }
-
-    private static func lifecycleKind(_ k: EventKind) -> Bool {
-        k == .requestStart || k == .requestEnd || k == .responseSent || k == .span
     }
 
     // MARK: Hops
@@ -347,7 +343,11 @@ public final class Engine {
         if trace == nil {
             // Without a trace there is no hop to de-duplicate start and end: take them as they come.
             switch e.kind {
-            case .requestStart: started = true; invocation = true
+            case .requestStart:
+                started = true
+                invocation = true
+                // A new request nobody can name: later id-less lines must not join the previous one.
+                fleet.records[i].lastTrace = nil
             case .requestEnd: ended = fleet.records[i].info.inFlight > 0
             case .span: invocation = true
             default: break
