@@ -654,6 +654,8 @@ public final class Engine {
 
     private func traceInsights(_ s: TraceSummary, _ t: TraceState) {
         for k in s.hops.indices where s.hops[k].deploy == .serverless || s.hops[k].deploy == .edge {
+            guard s.hops[k].flags.contains(.afterResponse) || s.hops[k].durationMS > InsightRules.longLivedMS
+            else { continue }
             let h = s.hops[k]
             if h.flags.contains(.afterResponse) {
                 let at = s.start.adding(ms: h.offsetMS)
@@ -710,12 +712,14 @@ public final class Engine {
             stitcher.errorCount += 1
             t.countedError = true
         }
-        for h in s.hops where h.flags.contains(.cold) {
-            guard let inst = h.instance, let i = fleet.find(service: h.service, instance: inst),
-                  fleet.records[i].coldTrace == t.serial, var cs = fleet.records[i].info.coldStart else { continue }
-            cs.traceID = s.id
-            fleet.records[i].info.coldStart = cs
-            cold.link(service: h.service, instance: inst, traceSerial: t.serial, traceID: s.id)
+        if s.coldStart {
+            for h in s.hops where h.flags.contains(.cold) {
+                guard let inst = h.instance, let i = fleet.find(service: h.service, instance: inst),
+                      fleet.records[i].coldTrace == t.serial, var cs = fleet.records[i].info.coldStart else { continue }
+                cs.traceID = s.id
+                fleet.records[i].info.coldStart = cs
+                cold.link(service: h.service, instance: inst, traceSerial: t.serial, traceID: s.id)
+            }
         }
         traceInsights(s, t)
         stitcher.evictRetained()
