@@ -8,15 +8,16 @@ import SkeinCore
 /// an `x-request-id` but carry different trace ids stay two traces, and the shared weak id follows
 /// the trace it was most recently seen with. Ids of evicted traces are forgotten.
 struct Linker {
-    private(set) var traceOf: [IDKey: Int] = [:]
+    /// Live traces only: merged traces hand their ids over, evicted ones forget them.
+    private(set) var traceOf: [IDKey: TraceState] = [:]
 
-    func lookup(_ key: IDKey) -> Int? { traceOf[key] }
+    func lookup(_ key: IDKey) -> TraceState? { traceOf[key] }
 
     var count: Int { traceOf.count }
 
     /// Points `key` at `trace`, recording it among the trace's ids (callers bind only ids that moved).
     mutating func bind(_ key: IDKey, to trace: TraceState) {
-        traceOf[key] = trace.serial
+        traceOf[key] = trace
         if !trace.hasID(key.text) { trace.ids.append(key.text) }
     }
 
@@ -24,7 +25,7 @@ struct Linker {
     mutating func forget(_ trace: TraceState) {
         for id in trace.ids {
             let key = IDKey(id)
-            if let i = traceOf.index(forKey: key), traceOf[i].value == trace.serial { traceOf.remove(at: i) }
+            if let i = traceOf.index(forKey: key), traceOf[i].value === trace { traceOf.remove(at: i) }
         }
     }
 
@@ -32,7 +33,7 @@ struct Linker {
     mutating func move(_ from: TraceState, into: TraceState) {
         for id in from.ids {
             let key = IDKey(id)
-            if traceOf[key] == from.serial { traceOf[key] = into.serial }
+            if traceOf[key] === from { traceOf[key] = into }
             if !into.hasID(id) { into.ids.append(id) }
         }
     }
@@ -81,14 +82,14 @@ extension Stitcher {
         let sKey = strong.map(IDKey.init)
         let w1Key = w1.map(IDKey.init)
         let w2Key = w2.map(IDKey.init)
-        let sSerial = sKey.flatMap(linker.lookup)
-        let w1Serial = w1Key.flatMap(linker.lookup)
-        let w2Serial = w2Key.flatMap(linker.lookup)
+        let sTrace = sKey.flatMap(linker.lookup)
+        let w1Trace = w1Key.flatMap(linker.lookup)
+        let w2Trace = w2Key.flatMap(linker.lookup)
         let target: TraceState
         if let s = strong {
-            var t = sSerial.flatMap { traces[$0] }
-            if let serial = w1Serial { t = attachWeak(serial, to: t) }
-            if let serial = w2Serial { t = attachWeak(serial, to: t) }
+            var t = sTrace
+            if let w = w1Trace { t = attachWeak(w, to: t) }
+            if let w = w2Trace { t = attachWeak(w, to: t) }
             if let found = t {
                 target = found
                 if found.strongID == nil { found.strongID = s }
@@ -96,10 +97,10 @@ extension Stitcher {
                 target = create(now: now)
                 target.strongID = s
             }
-            if sSerial != target.serial, let k = sKey { linker.bind(k, to: target) }
+            if sTrace !== target, let k = sKey { linker.bind(k, to: target) }
         } else {
-            let a = w1Serial.flatMap { traces[$0] }
-            let b = w2Serial.flatMap { traces[$0] }
+            let a = w1Trace
+            let b = w2Trace
             switch (a, b) {
             case (nil, nil): target = create(now: now)
             case (let x?, nil), (nil, let x?): target = x
@@ -120,20 +121,20 @@ extension Stitcher {
                 }
             }
         }
-        if let k = w1Key, w1Serial != target.serial { linker.bind(k, to: target) }
-        if let k = w2Key, w2Serial != target.serial { linker.bind(k, to: target) }
+        if let k = w1Key, w1Trace !== target { linker.bind(k, to: target) }
+        if let k = w2Key, w2Trace !== target { linker.bind(k, to: target) }
         return target
     }
 
     func trace(id: String) -> TraceState? {
-        guard let serial = linker.lookup(IDKey(id)) else { return nil }
-        return traces[serial]
+        linker.lookup(IDKey(id))
     }
 
     /// Links the trace a weak id names into `target`: a weak-only trace is merged (or adopted when
     /// there is no target yet); a trace with its own strong id is left alone and the weak id re-pointed.
-    private func attachWeak(_ serial: Int, to target: TraceState?) -> TraceState? {
-        guard let t = traces[serial], t !== target else { return target }
+    private func attachWeak(_ t: TraceState, to target: TraceState?) -> TraceState? {
+        // Both weak ids may name the same trace, already merged by the first call.
+        guard t !== target, traces[t.serial] === t else { return target }
         if t.strongID != nil { return target }
         guard let target else { return t }
         merge(t, into: target)
