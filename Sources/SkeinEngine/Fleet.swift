@@ -48,12 +48,34 @@ struct InstanceRecord {
     var lastTrace: Int?
 }
 
+extension InstanceRecord {
+    mutating func update(with e: Event) {
+        if e.time > info.lastSeen { info.lastSeen = e.time }
+        if e.time < info.firstSeen { info.firstSeen = e.time }
+        if info.deploy == nil {
+            if let d = e.deploy {
+                info.deploy = d
+            } else if !platformTried, let p = e.platform {
+                // Inference lower-cases the platform: once per instance, not once per event.
+                platformTried = true
+                info.deploy = DeployModel.inferred(platform: p)
+            }
+        }
+        if info.platform == nil, let p = e.platform { info.platform = p }
+        if info.runtime == nil, let r = e.runtime { info.runtime = r }
+        if info.region == nil, let r = e.region { info.region = r }
+    }
+}
+
 /// Every instance seen, keyed by (service, instance), bounded by `maxInstances`.
 struct Fleet {
     var records: [InstanceRecord] = []
     private var index: [InstanceKey: Int] = [:]
-    private var lastKey: InstanceKey?
-    private var lastIndex = -1
+    /// The last few instances looked up: lines interleave a handful of instances, and comparing
+    /// (interned) strings is far cheaper than hashing them.
+    private var recent: [(service: String, instance: String, index: Int)] = []
+    private var recentNext = 0
+    static let recentSize = 8
     var illegal = 0
     var illegalByMove: [String: Int] = [:]
     var evicted = 0
@@ -62,23 +84,39 @@ struct Fleet {
 
     /// The record for an event's instance, created on first sight.
     mutating func lookup(service: String, instance: String, at t: Timestamp, created: inout Bool) -> Int {
-        if let k = lastKey, k.service == service, k.instance == instance { return lastIndex }
+        for r in recent where r.instance == instance && r.service == service { return r.index }
         let key = InstanceKey(service: service, instance: instance)
-        if let i = index[key] {
-            lastKey = key; lastIndex = i
-            return i
+        let i: Int
+        if let found = index[key] {
+            i = found
+        } else {
+            let info = InstanceInfo(service: service, instance: instance, state: .idle, firstSeen: t)
+            records.append(InstanceRecord(info: info, platformTried: false))
+            i = records.count - 1
+            index[key] = i
+            created = true
         }
-        let info = InstanceInfo(service: service, instance: instance, state: .idle, firstSeen: t)
-        records.append(InstanceRecord(info: info, platformTried: false))
-        let i = records.count - 1
-        index[key] = i
-        lastKey = key; lastIndex = i
-        created = true
+        if recent.count < Fleet.recentSize {
+            recent.append((service, instance, i))
+        } else {
+            recent[recentNext] = (service, instance, i)
+            recentNext = (recentNext + 1) % Fleet.recentSize
+        }
         return i
     }
 
     func find(service: String, instance: String) -> Int? {
         index[InstanceKey(service: service, instance: instance)]
+    }
+
+    /// Instance facts every event refreshes.
+    mutating func touch(_ i: Int, _ e: Event) {
+        records[i].update(with: e)
+    }
+
+    mutating func setDBOpen(_ i: Int, _ n: Int) {
+        records[i].info.dbOpen = n
+        if n > records[i].info.dbPeak { records[i].info.dbPeak = n }
     }
 
     /// Applies a lifecycle move; an illegal one is counted and leaves a sensible state.
@@ -132,8 +170,8 @@ struct Fleet {
         for (i, r) in records.enumerated() {
             index[InstanceKey(service: r.info.service, instance: r.info.instance)] = i
         }
-        lastKey = nil
-        lastIndex = -1
+        recent = []
+        recentNext = 0
         evicted += gone.count
         return gone
     }

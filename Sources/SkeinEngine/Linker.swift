@@ -8,34 +8,61 @@ import SkeinCore
 /// an `x-request-id` but carry different trace ids stay two traces, and the shared weak id follows
 /// the trace it was most recently seen with. Ids of evicted traces are forgotten.
 struct Linker {
-    private(set) var traceOf: [String: Int] = [:]
+    /// Live traces only: merged traces hand their ids over, evicted ones forget them.
+    private(set) var traceOf: [IDKey: TraceState] = [:]
 
-    func lookup(_ id: String) -> Int? { traceOf[id] }
+    func lookup(_ key: IDKey) -> TraceState? { traceOf[key] }
 
     var count: Int { traceOf.count }
 
-    /// Points `id` at `trace`, recording it among the trace's ids.
-    mutating func bind(_ id: String, to trace: TraceState) {
-        if traceOf[id] != trace.serial {
-            traceOf[id] = trace.serial
-        }
-        if !trace.hasID(id) { trace.ids.append(id) }
+    /// Points `key` at `trace`, recording it among the trace's ids (callers bind only ids that moved).
+    mutating func bind(_ key: IDKey, to trace: TraceState) {
+        traceOf[key] = trace
+        if !trace.hasID(key.text) { trace.ids.append(key.text) }
     }
 
     /// Forgets the ids that still point at `trace` (an id re-pointed elsewhere stays).
     mutating func forget(_ trace: TraceState) {
-        for id in trace.ids where traceOf[id] == trace.serial {
-            traceOf.removeValue(forKey: id)
+        for id in trace.ids {
+            let key = IDKey(id)
+            if let i = traceOf.index(forKey: key), traceOf[i].value === trace { traceOf.remove(at: i) }
         }
     }
 
     /// Re-points ids of a trace being merged away.
     mutating func move(_ from: TraceState, into: TraceState) {
         for id in from.ids {
-            if traceOf[id] == from.serial { traceOf[id] = into.serial }
+            let key = IDKey(id)
+            if traceOf[key] === from { traceOf[key] = into }
             if !into.hasID(id) { into.ids.append(id) }
         }
     }
+}
+
+/// An id with its fingerprint computed once: the linker hashes 8 bytes instead of the whole id
+/// (ids are 16–40 byte strings, and String hashing was the largest single cost of linking).
+struct IDKey: Hashable {
+    let text: String
+    let fingerprint: UInt64
+
+    init(_ text: String) {
+        self.text = text
+        func fnv(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+            var h: UInt64 = 0xcbf2_9ce4_8422_2325
+            for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+            return h
+        }
+        // Native strings hand out their bytes directly; iterating `utf8` costs several times more.
+        if let h = text.utf8.withContiguousStorageIfAvailable(fnv) {
+            fingerprint = h
+        } else {
+            var copy = text
+            fingerprint = copy.withUTF8(fnv)
+        }
+    }
+
+    static func == (a: IDKey, b: IDKey) -> Bool { a.fingerprint == b.fingerprint && a.text == b.text }
+    func hash(into hasher: inout Hasher) { hasher.combine(fingerprint) }
 }
 
 extension Stitcher {
@@ -52,14 +79,17 @@ extension Stitcher {
         guard strong != nil || w1 != nil else { return nil }
 
         // One probe per id; `bind` below skips ids already pointing at the target.
-        let sSerial = strong.flatMap(linker.lookup)
-        let w1Serial = w1.flatMap(linker.lookup)
-        let w2Serial = w2.flatMap(linker.lookup)
+        let sKey = strong.map(IDKey.init)
+        let w1Key = w1.map(IDKey.init)
+        let w2Key = w2.map(IDKey.init)
+        let sTrace = sKey.flatMap(linker.lookup)
+        let w1Trace = w1Key.flatMap(linker.lookup)
+        let w2Trace = w2Key.flatMap(linker.lookup)
         let target: TraceState
         if let s = strong {
-            var t = sSerial.flatMap { traces[$0] }
-            if let serial = w1Serial { t = attachWeak(serial, to: t) }
-            if let serial = w2Serial { t = attachWeak(serial, to: t) }
+            var t = sTrace
+            if let w = w1Trace { t = attachWeak(w, to: t) }
+            if let w = w2Trace { t = attachWeak(w, to: t) }
             if let found = t {
                 target = found
                 if found.strongID == nil { found.strongID = s }
@@ -67,10 +97,10 @@ extension Stitcher {
                 target = create(now: now)
                 target.strongID = s
             }
-            if sSerial != target.serial { linker.bind(s, to: target) }
+            if sTrace !== target, let k = sKey { linker.bind(k, to: target) }
         } else {
-            let a = w1Serial.flatMap { traces[$0] }
-            let b = w2Serial.flatMap { traces[$0] }
+            let a = w1Trace
+            let b = w2Trace
             switch (a, b) {
             case (nil, nil): target = create(now: now)
             case (let x?, nil), (nil, let x?): target = x
@@ -91,20 +121,20 @@ extension Stitcher {
                 }
             }
         }
-        if let w = w1, w1Serial != target.serial { linker.bind(w, to: target) }
-        if let w = w2, w2Serial != target.serial { linker.bind(w, to: target) }
+        if let k = w1Key, w1Trace !== target { linker.bind(k, to: target) }
+        if let k = w2Key, w2Trace !== target { linker.bind(k, to: target) }
         return target
     }
 
     func trace(id: String) -> TraceState? {
-        guard let serial = linker.lookup(id) else { return nil }
-        return traces[serial]
+        linker.lookup(IDKey(id))
     }
 
     /// Links the trace a weak id names into `target`: a weak-only trace is merged (or adopted when
     /// there is no target yet); a trace with its own strong id is left alone and the weak id re-pointed.
-    private func attachWeak(_ serial: Int, to target: TraceState?) -> TraceState? {
-        guard let t = traces[serial], t !== target else { return target }
+    private func attachWeak(_ t: TraceState, to target: TraceState?) -> TraceState? {
+        // Both weak ids may name the same trace, already merged by the first call.
+        guard t !== target, traces[t.serial] === t else { return target }
         if t.strongID != nil { return target }
         guard let target else { return t }
         merge(t, into: target)

@@ -12,27 +12,28 @@ struct Deadline: Comparable {
 ///
 /// Completion is driven by a heap of deadlines rather than a scan of open traces: each trace keeps
 /// one live entry (`pendingDue`); an entry whose time no longer matches is stale and skipped.
+/// (Exclusivity checks are off for its state: see `Engine`.)
 final class Stitcher {
     let config: EngineConfig
-    var traces: [Int: TraceState] = [:]
-    var linker = Linker()
-    var skew = ClockSkew()
-    private var nextSerial = 0
-    private(set) var openCount = 0
-    private var openOrder: Deque<Int> = []
-    private var deadlines = Heap<Deadline>()
+    @exclusivity(unchecked) var traces: [Int: TraceState] = [:]
+    @exclusivity(unchecked) var linker = Linker()
+    @exclusivity(unchecked) var skew = ClockSkew()
+    @exclusivity(unchecked) private var nextSerial = 0
+    @exclusivity(unchecked) private(set) var openCount = 0
+    @exclusivity(unchecked) private var openOrder: Deque<Int> = []
+    @exclusivity(unchecked) private var deadlines = Heap<Deadline>()
     /// Finished traces in completion order; entries whose `finishSeq` no longer matches are stale.
-    private(set) var retained: Deque<(serial: Int, seq: Int)> = []
-    private(set) var liveRetained = 0
+    @exclusivity(unchecked) private(set) var retained: Deque<(serial: Int, seq: Int)> = []
+    @exclusivity(unchecked) private(set) var liveRetained = 0
 
     // Counters for TraceStats and EvictionStats.
-    var created = 0
-    var merged = 0
-    var completeCount = 0
-    var errorCount = 0
-    var reopened = 0
-    var evictedTraces = 0
-    var evictedLines = 0
+    @exclusivity(unchecked) var created = 0
+    @exclusivity(unchecked) var merged = 0
+    @exclusivity(unchecked) var completeCount = 0
+    @exclusivity(unchecked) var errorCount = 0
+    @exclusivity(unchecked) var reopened = 0
+    @exclusivity(unchecked) var evictedTraces = 0
+    @exclusivity(unchecked) var evictedLines = 0
 
     private let quietNanos: Int64
     private let timeoutNanos: Int64
@@ -47,6 +48,8 @@ final class Stitcher {
 
     func create(now: Timestamp) -> TraceState {
         let t = TraceState(serial: nextSerial, now: now)
+        // A trace id, a correlation id and a platform request id: one allocation, not three.
+        t.ids.reserveCapacity(3)
         nextSerial += 1
         traces[t.serial] = t
         openCount += 1
@@ -72,6 +75,11 @@ final class Stitcher {
     /// Appends a line to the trace, within its budget.
     func addLine(_ line: TraceLine, hop: Int, to t: TraceState) {
         if t.lines.count < config.maxLinesPerTrace {
+            if t.lines.isEmpty {
+                // Most traces have a handful of lines: one allocation instead of four.
+                t.lines.reserveCapacity(min(8, config.maxLinesPerTrace))
+                t.lineHops.reserveCapacity(min(8, config.maxLinesPerTrace))
+            }
             t.lines.append(line)
             t.lineHops.append(Int32(hop))
         } else {
@@ -83,8 +91,14 @@ final class Stitcher {
     /// Whether the trace's root has ended and nothing else is still in flight.
     func rootEnded(_ t: TraceState) -> Bool {
         guard !t.hops.isEmpty else { return false }
-        for h in t.hops where h.inFlight { return false }
-        return t.hops[chooseRoot(t.hops, offsetMS: skew.offsetMS)].hasExplicitEnd
+        // Nothing changed since the last check (a deadline popped again): same answer.
+        if t.rootCheckedAt == t.eventCount { return t.rootEndedCache }
+        var ended = true
+        for h in t.hops where h.inFlight { ended = false; break }
+        if ended { ended = t.hops[chooseRoot(t.hops, offsetMS: skew.offsetMS)].hasExplicitEnd }
+        t.rootCheckedAt = t.eventCount
+        t.rootEndedCache = ended
+        return ended
     }
 
     /// The next trace whose completion time has come, if any (open traces only).

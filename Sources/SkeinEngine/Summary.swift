@@ -10,25 +10,38 @@ import SkeinCore
 struct ClockSkew {
     static let window = 31
     private struct Estimate {
+        /// The last `window` shifts in arrival order, and the same values kept sorted.
         var ring: [Double] = []
+        var sorted: [Double] = []
         var next = 0
         var value: Double = 0
+
+        mutating func add(_ x: Double) {
+            if ring.count < ClockSkew.window {
+                ring.append(x)
+            } else {
+                let old = ring[next]
+                ring[next] = x
+                next = (next + 1) % ClockSkew.window
+                if let i = sorted.firstIndex(of: old) { sorted.remove(at: i) }
+            }
+            var i = sorted.count
+            while i > 0 && sorted[i - 1] > x { i -= 1 }
+            sorted.insert(x, at: i)
+            value = sorted[sorted.count / 2]
+        }
     }
     private var byService: [String: Estimate] = [:]
 
-    func offsetMS(_ service: String) -> Double { byService[service]?.value ?? 0 }
+    func offsetMS(_ service: String) -> Double {
+        // Most fleets never need a correction: skip hashing the service name.
+        if byService.isEmpty { return 0 }
+        return byService[service]?.value ?? 0
+    }
 
     mutating func learn(service: String, shiftMS: Double) {
-        var e = byService[service] ?? Estimate()
-        if e.ring.count < ClockSkew.window {
-            e.ring.append(shiftMS)
-        } else {
-            e.ring[e.next] = shiftMS
-            e.next = (e.next + 1) % ClockSkew.window
-        }
-        let sorted = e.ring.sorted()
-        e.value = sorted[sorted.count / 2]
-        byService[service] = e
+        guard shiftMS.isFinite else { return }
+        byService[service, default: Estimate()].add(shiftMS)
     }
 
     /// The smallest shift of a child's clock that puts it inside its parent.
@@ -53,49 +66,60 @@ struct ClockSkew {
 func chooseRoot(_ hops: [HopState], offsetMS: (String) -> Double) -> Int {
     let n = hops.count
     guard n > 1 else { return 0 }
-    var tier = [Int8](repeating: 2, count: n)
-    var maxTier: Int8 = 0
-    for i in 0..<n {
-        if let p = hops[i].parentSpanID {
-            tier[i] = 1
-            for j in 0..<n where hops[j].spanID == p { tier[i] = 0; break }
+    // Scratch on the stack: this runs for every completion check, and heap arrays dominated it.
+    return withUnsafeTemporaryAllocation(of: RootCandidate.self, capacity: n) { c in
+        var maxTier: Int8 = 0
+        for i in 0..<n {
+            var tier: Int8 = 2
+            if let p = hops[i].parentSpanID {
+                tier = 1
+                for j in 0..<n where hops[j].spanID == p { tier = 0; break }
+            }
+            c.initializeElement(at: i, to: RootCandidate(tier: tier))
+            maxTier = max(maxTier, tier)
         }
-        maxTier = max(maxTier, tier[i])
+        var anyEdge = false
+        for i in 0..<n where c[i].tier == maxTier && hops[i].deploy == .edge { anyEdge = true; break }
+        for i in 0..<n { c[i].eligible = c[i].tier == maxTier && (!anyEdge || hops[i].deploy == .edge) }
+        var anyMeasured = false
+        for i in 0..<n where c[i].eligible && hops[i].start != nil && hops[i].hasExplicitEnd { anyMeasured = true; break }
+        let base = hops[0].rawStart
+        for i in 0..<n where c[i].eligible {
+            if anyMeasured && !(hops[i].start != nil && hops[i].hasExplicitEnd) { c[i].eligible = false; continue }
+            // The skew offset is a dictionary probe: once per hop.
+            c[i].start = hops[i].rawStart.ms(since: base) + offsetMS(hops[i].service)
+            c[i].length = hops[i].rawEnd.ms(since: hops[i].rawStart)
+        }
+        var a = -1
+        for i in 0..<n where c[i].eligible {
+            if a < 0 || c[i].start < c[a].start || (c[i].start == c[a].start && c[i].length > c[a].length) { a = i }
+        }
+        guard a >= 0 else { return 0 }
+        var best = a
+        for b in 0..<n where b != a && c[b].eligible {
+            let gap = c[b].start - c[a].start
+            let fits = c[a].length <= c[b].length && c[a].start + c[a].length <= c[b].start + c[b].length
+            if gap > 50 && gap <= 2_000 && fits && c[b].length > c[best].length { best = b }
+        }
+        return best
     }
-    var anyEdge = false
-    for i in 0..<n where tier[i] == maxTier && hops[i].deploy == .edge { anyEdge = true; break }
-    func measured(_ i: Int) -> Bool { hops[i].start != nil && hops[i].hasExplicitEnd }
-    func preferred(_ i: Int) -> Bool { tier[i] == maxTier && (!anyEdge || hops[i].deploy == .edge) }
-    var anyMeasured = false
-    for i in 0..<n where preferred(i) && measured(i) { anyMeasured = true; break }
-    func eligible(_ i: Int) -> Bool { preferred(i) && (!anyMeasured || measured(i)) }
-
-    let base = hops[0].rawStart
-    func start(_ i: Int) -> Double { hops[i].rawStart.ms(since: base) + offsetMS(hops[i].service) }
-    func length(_ i: Int) -> Double { hops[i].rawEnd.ms(since: hops[i].rawStart) }
-    var a = -1
-    for i in 0..<n where eligible(i) {
-        if a < 0 { a = i; continue }
-        let (si, sa) = (start(i), start(a))
-        if si < sa || (si == sa && length(i) > length(a)) { a = i }
-    }
-    guard a >= 0 else { return 0 }
-    var best = a
-    let (sa, la) = (start(a), length(a))
-    for b in 0..<n where b != a && eligible(b) {
-        let (sb, lb) = (start(b), length(b))
-        let gap = sb - sa
-        if gap > 50 && gap <= 2_000 && la <= lb && sa + la <= sb + lb && lb > length(best) { best = b }
-    }
-    return best
 }
 
-/// What the stitcher hands back for a trace: its summary and its lines in corrected time order.
+/// Scratch for `chooseRoot`.
+private struct RootCandidate {
+    var tier: Int8
+    var eligible = false
+    var start: Double = 0
+    var length: Double = 0
+}
+
+/// What the stitcher hands back for a trace: its summary and how to place its lines.
 struct StitchedTrace {
     var summary: TraceSummary
-    var lines: [TraceLine]
-    /// The hop of each line, in the same order as `lines`.
-    var lineHops: [Int32]
+    /// The earliest raw start: line offsets are measured from it.
+    var base: Timestamp
+    /// Per hop (by `TraceState.hops` index): skew offset plus clamp shift minus the trace start.
+    var hopShiftMS: [Double]
 }
 
 /// Per-hop working values while stitching (one array, so a trace costs few allocations).
@@ -110,7 +134,7 @@ private struct HopCalc {
     var nextSibling = -1
     var shift: Double = 0
     var critical = false
-    var newIndex = 0
+    var newIndex = -1
 }
 
 extension Stitcher {
@@ -119,30 +143,38 @@ extension Stitcher {
     /// `learn` feeds this trace's parent/child pairs into the skew estimate (completion only, so a
     /// detail view of an open trace never changes the engine's state).
     func stitch(_ t: TraceState, complete: Bool, incomplete: Bool, learn: Bool) -> StitchedTrace {
+        // Scratch on the stack: per-trace heap arrays were most of the cost of completing a trace.
+        let n = max(1, t.hops.count)
+        return withUnsafeTemporaryAllocation(of: HopCalc.self, capacity: n) { c in
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: n) { pre in
+                stitch(t, complete: complete, incomplete: incomplete, learn: learn, c: c, pre: pre)
+            }
+        }
+    }
+
+    private func stitch(_ t: TraceState, complete: Bool, incomplete: Bool, learn: Bool,
+                        c: UnsafeMutableBufferPointer<HopCalc>, pre: UnsafeMutableBufferPointer<Int>) -> StitchedTrace {
         let hops = t.hops
         let n = hops.count
         var summary = TraceSummary(id: t.canonicalID, start: hops.first?.rawStart ?? .zero)
         if t.ids.count > 1 { summary.aliases = t.ids.filter { $0 != summary.id } }
         summary.complete = complete
         summary.eventCount = t.eventCount
-        guard n > 0 else { return StitchedTrace(summary: summary, lines: t.lines, lineHops: t.lineHops) }
+        guard n > 0 else { return StitchedTrace(summary: summary, base: .zero, hopShiftMS: []) }
 
         let root = n == 1 ? 0 : chooseRoot(hops, offsetMS: skew.offsetMS)
         // Milliseconds from the earliest raw start: epoch milliseconds in a Double lose sub-µs precision.
         var base = hops[0].rawStart
         for h in hops where h.rawStart < base { base = h.rawStart }
-        var c: [HopCalc] = []
-        c.reserveCapacity(n)
-        for h in hops {
+        for (k, h) in hops.enumerated() {
             let rs = h.rawStart.ms(since: base), re = h.rawEnd.ms(since: base)
-            c.append(HopCalc(rawStart: rs, rawEnd: re, start: rs, end: re))
+            c.initializeElement(at: k, to: HopCalc(rawStart: rs, rawEnd: re, start: rs, end: re))
         }
-        let preorder: [Int]
         if n > 1 {
-            preorder = link(hops, &c, root: root, learn: learn)
+            link(hops, c, pre, root: root, learn: learn)
         } else {
             c[0].critical = true
-            preorder = [0]
+            pre[0] = 0
         }
         var traceStart = Double.infinity
         for k in 0..<n { traceStart = min(traceStart, c[k].start) }
@@ -152,7 +184,8 @@ extension Stitcher {
         out.reserveCapacity(n)
         var initMS: Double? = nil
         var dbWait = 0.0
-        for i in preorder {
+        for k in 0..<n {
+            let i = pre[k]
             let h = hops[i]
             var hop = Hop(service: h.service, offsetMS: c[i].start - traceStart, durationMS: max(0, c[i].end - c[i].start))
             hop.deploy = h.deploy
@@ -186,9 +219,16 @@ extension Stitcher {
         let r = hops[root]
         summary.start = base.adding(ms: traceStart)
         summary.rootService = r.service
+        // The root's own facts; when its lines did not carry them, the nearest hop's (in preorder).
         summary.rootRoute = r.route
         summary.rootMethod = r.method
         summary.status = r.status
+        for k in 0..<n {
+            let h = hops[pre[k]]
+            if summary.rootRoute == nil { summary.rootRoute = h.route }
+            if summary.rootMethod == nil { summary.rootMethod = h.method }
+            if summary.status == nil { summary.status = h.status }
+        }
         summary.hops = out
         summary.coldStart = flags.contains(.cold)
         summary.coldStartInitMS = initMS
@@ -202,22 +242,49 @@ extension Stitcher {
             summary.durationMS = last - traceStart
         }
 
-        // Lines in corrected time order (ties keep arrival order); most traces are already in order.
-        var lines = t.lines
+        var shift: [Double] = []
+        shift.reserveCapacity(n)
+        for k in 0..<n { shift.append(c[k].offset + c[k].shift - traceStart) }
+        return StitchedTrace(summary: summary, base: base, hopShiftMS: shift)
+    }
+
+    /// Sets each line's corrected offset and puts the lines in corrected time order (ties keep
+    /// arrival order), in place: completion owns the trace's lines.
+    func placeLines(_ t: TraceState, _ st: StitchedTrace) {
+        guard !st.hopShiftMS.isEmpty else { return }
         var sorted = true
-        for k in lines.indices {
+        for k in t.lines.indices {
             let h = Int(t.lineHops[k])
-            lines[k].offsetMS = lines[k].time.ms(since: base) + c[h].offset + c[h].shift - traceStart
-            if k > 0 && lines[k].offsetMS < lines[k - 1].offsetMS { sorted = false }
+            t.lines[k].offsetMS = t.lines[k].time.ms(since: st.base) + st.hopShiftMS[h]
+            if k > 0 && t.lines[k].offsetMS < t.lines[k - 1].offsetMS { sorted = false }
         }
-        if sorted { return StitchedTrace(summary: summary, lines: lines, lineHops: t.lineHops) }
-        let order = lines.indices.sorted { (lines[$0].offsetMS, $0) < (lines[$1].offsetMS, $1) }
-        return StitchedTrace(summary: summary, lines: order.map { lines[$0] }, lineHops: order.map { t.lineHops[$0] })
+        if sorted { return }
+        let order = t.lines.indices.sorted { (t.lines[$0].offsetMS, $0) < (t.lines[$1].offsetMS, $1) }
+        t.lines = order.map { t.lines[$0] }
+        t.lineHops = order.map { t.lineHops[$0] }
+    }
+
+    /// The lines of a trace as `placeLines` would order them, leaving the trace untouched.
+    func placedLines(_ t: TraceState, _ st: StitchedTrace) -> [TraceLine] {
+        guard !st.hopShiftMS.isEmpty else { return t.lines }
+        var lines = t.lines
+        for k in lines.indices {
+            lines[k].offsetMS = lines[k].time.ms(since: st.base) + st.hopShiftMS[Int(t.lineHops[k])]
+        }
+        return lines.indices.sorted { (lines[$0].offsetMS, $0) < (lines[$1].offsetMS, $1) }.map { lines[$0] }
     }
 
     /// Parents, skew correction, clamping and the critical path for a trace of several hops.
-    /// Returns the hops in preorder from the root (parents before children).
-    private func link(_ hops: [HopState], _ c: inout [HopCalc], root: Int, learn: Bool) -> [Int] {
+    /// Fills `pre` with the hops in preorder from the root (parents before children).
+    private func link(_ hops: [HopState], _ c: UnsafeMutableBufferPointer<HopCalc>, _ pre: UnsafeMutableBufferPointer<Int>,
+                      root: Int, learn: Bool) {
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: hops.count) { order in
+            link(hops, c, pre, order, root: root, learn: learn)
+        }
+    }
+
+    private func link(_ hops: [HopState], _ c: UnsafeMutableBufferPointer<HopCalc>, _ pre: UnsafeMutableBufferPointer<Int>,
+                      _ order: UnsafeMutableBufferPointer<Int>, root: Int, learn: Bool) {
         let n = hops.count
         for i in 0..<n {
             c[i].offset = skew.offsetMS(hops[i].service)
@@ -230,7 +297,9 @@ extension Stitcher {
             for j in 0..<n where j != i && hops[j].spanID == p { c[i].parent = j; break }
         }
         // Hops without a span parent: the innermost earlier hop that contains their start, else the root.
-        let order = (0..<n).sorted { a, b in
+        var order = order
+        for k in 0..<n { order[k] = k }
+        order.sort { a, b in
             if a == root || b == root { return a == root && b != root }
             return (c[a].start, a) < (c[b].start, b)
         }
@@ -298,20 +367,27 @@ extension Stitcher {
             }
         }
         // Preorder without a stack: down to the first child, else on to the next sibling up the tree.
-        var preorder: [Int] = []
-        preorder.reserveCapacity(n)
+        var count = 0
         var i = root
         while true {
-            c[i].newIndex = preorder.count
-            preorder.append(i)
+            c[i].newIndex = count
+            pre[count] = i
+            count += 1
             if c[i].firstChild >= 0 { i = c[i].firstChild; continue }
             while i != root && c[i].nextSibling < 0 { i = c[i].parent }
             if i == root { break }
             i = c[i].nextSibling
         }
+        // Unreachable only if the parent links were inconsistent; every hop must still be placed.
+        for k in 0..<n where c[k].newIndex < 0 {
+            c[k].newIndex = count
+            pre[count] = k
+            count += 1
+        }
         // Whatever the estimate missed, a child still starting before its parent is moved to the
         // parent's start (with the rest of its service's hops below it, which share its clock).
-        for i in preorder {
+        for k in 0..<count {
+            let i = pre[k]
             let p = c[i].parent
             guard p >= 0 else { continue }
             if hops[i].service == hops[p].service { c[i].shift = c[p].shift }
@@ -336,6 +412,5 @@ extension Stitcher {
             if best < 0 { break }
             at = best
         }
-        return preorder
     }
 }

@@ -24,6 +24,9 @@ struct HopState {
     var coldStart = false
     var coldStartMS: Double?
     var dbWaitMS: Double = 0
+    /// Highest CPU time an event of this hop reported, and whether the platform stopped it for CPU.
+    var cpuMS: Double?
+    var exceededCPU = false
     var flags: TraceFlags = []
     /// Fleet bookkeeping: the hop's request.start was counted and its end not yet.
     var inFlight = false
@@ -53,6 +56,8 @@ struct HopState {
         coldStart = coldStart || o.coldStart
         coldStartMS = coldStartMS ?? o.coldStartMS
         dbWaitMS += o.dbWaitMS
+        if let c = o.cpuMS { cpuMS = max(cpuMS ?? 0, c) }
+        exceededCPU = exceededCPU || o.exceededCPU
         flags.formUnion(o.flags)
         inFlight = inFlight || o.inFlight
         invocationCounted = invocationCounted || o.invocationCounted
@@ -86,29 +91,33 @@ enum TracePhase {
 }
 
 /// Everything known about one trace: its ids, hops and own lines.
+/// (Exclusivity checks are off for its state: see `Engine`.)
 final class TraceState {
     let serial: Int
     /// The W3C trace id: at most one per trace, so a shared weak id never merges two requests.
-    var strongID: String?
+    @exclusivity(unchecked) var strongID: String?
     /// Every id linked to the trace, first seen first.
-    var ids: [String] = []
-    var hops: [HopState] = []
-    var lines: [TraceLine] = []
-    var lineHops: [Int32] = []
-    var droppedLines = 0
-    var eventCount = 0
+    @exclusivity(unchecked) var ids: [String] = []
+    @exclusivity(unchecked) var hops: [HopState] = []
+    @exclusivity(unchecked) var lines: [TraceLine] = []
+    @exclusivity(unchecked) var lineHops: [Int32] = []
+    @exclusivity(unchecked) var droppedLines = 0
+    @exclusivity(unchecked) var eventCount = 0
     /// Engine clock at the first and latest event (not event time: lines may arrive late).
-    var firstActivity: Timestamp
-    var lastActivity: Timestamp
+    @exclusivity(unchecked) var firstActivity: Timestamp
+    @exclusivity(unchecked) var lastActivity: Timestamp
     /// The earliest completion check queued for this trace; heap entries with another due time are stale.
-    var pendingDue: Timestamp?
-    var phase: TracePhase = .open
+    @exclusivity(unchecked) var pendingDue: Timestamp?
+    @exclusivity(unchecked) var phase: TracePhase = .open
     /// Bumped on every completion so stale entries of the retained queue can be skipped.
-    var finishSeq = 0
-    var summary: TraceSummary?
+    @exclusivity(unchecked) var finishSeq = 0
+    @exclusivity(unchecked) var summary: TraceSummary?
     /// Counted in the aggregates (complete, errors, routes, cold penalty) at its first completion.
-    var counted = false
-    var countedError = false
+    /// `rootEnded` as of `rootCheckedAt` events (merges also change `eventCount`).
+    @exclusivity(unchecked) var rootCheckedAt = -1
+    @exclusivity(unchecked) var rootEndedCache = false
+    @exclusivity(unchecked) var counted = false
+    @exclusivity(unchecked) var countedError = false
 
     init(serial: Int, now: Timestamp) {
         self.serial = serial

@@ -69,6 +69,25 @@ final class LinkerTests: XCTestCase {
         XCTAssertEqual(s.eventCount, 3)
     }
 
+    func testBothWeakIDsNamingOneWeakTraceMergeOnce() {
+        let e = Engine()
+        e.ingest(ev(0, .requestStart, "edge", "iso", deploy: .edge, trace: tid(1)))
+        e.ingest(ev(5, .requestStart, "fn", "f", deploy: .server, corr: "c-1", req: "r-1"))
+        e.ingest(ev(6, .log, "fn", "f", deploy: .server, req: "r-1", message: "working"))
+        // The function's end line carries the trace id and both weak ids.
+        e.ingest(ev(9, .requestEnd, "fn", "f", deploy: .server, trace: tid(1), corr: "c-1", req: "r-1", status: 200))
+        e.ingest(ev(12, .requestEnd, "edge", "iso", deploy: .edge, trace: tid(1), status: 200))
+        let snap = e.snapshot()
+        XCTAssertEqual(snap.traces.count, 1)
+        XCTAssertEqual(snap.traces.open, 1)
+        e.finish()
+        let s = try! XCTUnwrap(e.drainFinishedTraces().first)
+        XCTAssertEqual(s.eventCount, 5)
+        XCTAssertEqual(s.hops.count, 2)
+        XCTAssertEqual(Set(s.aliases), ["c-1", "r-1"])
+        XCTAssertEqual(e.snapshot().traces.complete, 1)
+    }
+
     func testAWeakIDNeverMergesTwoStrongIDs() {
         let e = Engine()
         e.ingest(ev(0, .requestStart, "api", "a", trace: tid(1), corr: "c-1"))

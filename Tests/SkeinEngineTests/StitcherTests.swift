@@ -27,6 +27,23 @@ final class StitcherTests: XCTestCase {
         XCTAssertFalse(s.flags.contains(.incomplete))
     }
 
+    func testSkewedSpansNeverStartBeforeTheirParent() {
+        let e = Engine()
+        let t = tid(9)
+        // The child's clock is 200 ms behind: as logged it starts 190 ms before its parent.
+        e.ingest(ev(-190, .span, "fn", "f1", deploy: .serverless, trace: t, span: "c1", parent: "r0", duration: 50))
+        e.ingest(ev(-170, .span, "fn", "f1", deploy: .serverless, trace: t, span: "c2", parent: "c1", duration: 20))
+        e.ingest(ev(0, .span, "edge", "iso", deploy: .edge, trace: t, span: "r0", duration: 100))
+        e.finish()
+        let s = try! XCTUnwrap(e.drainFinishedTraces().first)
+        XCTAssertEqual(s.hops.map(\.spanID), ["r0", "c1", "c2"])
+        XCTAssertEqual(s.hops.map(\.parent), [nil, 0, 1])
+        XCTAssertEqual(s.hops[1].offsetMS, 0, accuracy: 0.001, "moved to its parent's start")
+        // The grandchild shares the child's clock and keeps its 20 ms lead over it.
+        XCTAssertEqual(s.hops[2].offsetMS, 20, accuracy: 0.001)
+        XCTAssertEqual(s.start, at(0))
+    }
+
     func testHopsWithoutSpansByServiceAndTime() {
         let e = Engine()
         edgeToLambda(e, n: 1, startMS: 0)
@@ -145,6 +162,7 @@ final class StitcherTests: XCTestCase {
         let snap = e.snapshot()
         XCTAssertEqual(snap.traces.reopened, 1)
         XCTAssertEqual(snap.traces.complete, 1, "a reopened trace is counted once")
+        XCTAssertEqual(snap.traces.errors, 1)
         XCTAssertEqual(snap.recentTraces.count, 1)
     }
 
