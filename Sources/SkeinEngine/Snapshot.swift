@@ -68,6 +68,9 @@ public struct InputStats: Sendable, Equatable {
     public var dropped: Int = 0
     public var malformedByReason: [String: Int] = [:]
     public var sources: [SourceStats] = []
+    /// Events whose time leapt more than an hour past the engine clock and did not move it
+    /// (a mangled timestamp); the events themselves were ingested.
+    public var clockOutliers: Int = 0
     public init() {}
 }
 
