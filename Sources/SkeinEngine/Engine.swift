@@ -365,6 +365,11 @@ public final class Engine {
         default:
             break
         }
+        if fleet.records[i].expired && fleet.records[i].info.state == .gone && e.kind != .instanceStop {
+            // Gone only by silence (a guess): it was merely quiet, so it comes back without complaint.
+            fleet.records[i].info.state = .idle
+        }
+        fleet.records[i].expired = false
         var started = effect.started
         var ended = effect.ended
         var invocation = effect.invocation
@@ -390,9 +395,8 @@ public final class Engine {
             fleet.records[i].info.inFlight = max(0, fleet.records[i].info.inFlight - 1)
             fleet.move(i, .requestEnd)
         } else if !started && fleet.records[i].info.state == .gone && e.kind != .instanceStop {
-            // A gone instance that logs again was not gone (or came back): count it and revive it.
-            fleet.move(i, .requestStart)
-            if fleet.records[i].info.inFlight == 0 { fleet.records[i].info.state = .idle }
+            // A stopped instance that logs again: count it and revive it.
+            fleet.move(i, .revive)
         }
         if e.level >= .error || (e.status ?? 0) >= 500 { fleet.records[i].info.errors += 1 }
 
@@ -506,6 +510,7 @@ public final class Engine {
             let silent = now.ms(since: fleet.records[i].info.lastSeen)
             guard silent > Fleet.silenceTimeoutMS(fleet.records[i].info.deploy) else { continue }
             fleet.move(i, .expire)
+            fleet.records[i].expired = true
             db.instanceChanged(service: fleet.records[i].info.service, from: fleet.records[i].info.dbOpen, to: 0)
             fleet.records[i].info.dbOpen = 0
             fleet.records[i].info.inFlight = 0
