@@ -54,7 +54,7 @@ public struct FleetStats: Sendable, Equatable {
     public var byDeploy: [Tally] = []
     /// Lifecycle moves that the state machine does not allow (counted, never trapped).
     public var illegalTransitions: Int = 0
-    /// Illegal moves by name, e.g. `idle→requestEnd`, most frequent first.
+    /// Illegal moves by name (`from→move`, e.g. `gone→stop`, `cold→initialise`), most frequent first.
     public var illegalByMove: [Tally] = []
     public init() {}
 }
