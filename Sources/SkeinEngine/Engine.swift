@@ -50,6 +50,9 @@ public final class Engine {
     @exclusivity(unchecked) private var nextSweep: Timestamp?
     @exclusivity(unchecked) private var dbLevel = 0
     @exclusivity(unchecked) private var instancesOverBudget = false
+    @exclusivity(unchecked) private var leapStreak = 0
+    @exclusivity(unchecked) private var leapTarget = Timestamp.zero
+    @exclusivity(unchecked) private var clockOutliers = 0
 
     /// Finished summaries waiting for `drainFinishedTraces`; past this the oldest are dropped.
     static let finishedBufferLimit = 100_000
@@ -119,6 +122,30 @@ public final class Engine {
         }
     }
 
+    /// Moves the clock for an event, unless its time leaps past `clockLeapMS`: one line with a
+    /// mangled timestamp (seconds read as milliseconds) must not complete every open trace and
+    /// expire the fleet. A leap is believed once `leapConfirmations` events in a row make it.
+    /// Returns false for an outlier, whose time then must not feed the time series either.
+    private func moveClock(event t: Timestamp) -> Bool {
+        guard hasTime, t.ms(since: now) > Engine.clockLeapMS else {
+            leapStreak = 0
+            moveClock(t)
+            return true
+        }
+        leapStreak += 1
+        leapTarget = leapStreak == 1 ? t : min(leapTarget, t)
+        if leapStreak >= Engine.leapConfirmations {
+            leapStreak = 0
+            moveClock(leapTarget)
+            return true
+        }
+        clockOutliers += 1
+        return false
+    }
+
+    static let clockLeapMS = 3_600_000.0
+    static let leapConfirmations = 3
+
     /// End of input: every open trace is completed (flagged incomplete when its root never ended).
     public func finish() {
         let open = stitcher.openTraces().sorted { $0.serial < $1.serial }
@@ -133,10 +160,11 @@ public final class Engine {
         let si = sourceIndex(e.source)
         sources[si].events += 1
         totalEvents += 1
-        moveClock(e.time)
+        let onClock = moveClock(event: e.time)
+        let seriesTime = onClock ? min(e.time, now) : now
         firstEventAt = minOpt(firstEventAt, e.time)
-        lastEventAt = maxOpt(lastEventAt, e.time)
-        eventRate.add(1, at: e.time)
+        lastEventAt = maxOpt(lastEventAt, seriesTime)
+        eventRate.add(1, at: seriesTime)
 
         let serverSide = e.kind == .dbSample || Engine.isPostgres(e.platform)
         var inst = -1
@@ -179,7 +207,7 @@ public final class Engine {
             // Untraced events still raise what they show on their own (traced ones do at completion).
             eventInsights(e, deploy: deploy)
         }
-        connections(e, inst: inst, serverSide: serverSide)
+        connections(e, inst: inst, serverSide: serverSide, at: seriesTime)
 
         while let t = stitcher.popOverflow() { complete(t, incomplete: !stitcher.rootEnded(t)) }
         completeDue()
@@ -337,6 +365,11 @@ public final class Engine {
         default:
             break
         }
+        if fleet.records[i].expired && fleet.records[i].info.state == .gone && e.kind != .instanceStop {
+            // Gone only by silence (a guess): it was merely quiet, so it comes back without complaint.
+            fleet.records[i].info.state = .idle
+        }
+        fleet.records[i].expired = false
         var started = effect.started
         var ended = effect.ended
         var invocation = effect.invocation
@@ -362,9 +395,8 @@ public final class Engine {
             fleet.records[i].info.inFlight = max(0, fleet.records[i].info.inFlight - 1)
             fleet.move(i, .requestEnd)
         } else if !started && fleet.records[i].info.state == .gone && e.kind != .instanceStop {
-            // A gone instance that logs again was not gone (or came back): count it and revive it.
-            fleet.move(i, .requestStart)
-            if fleet.records[i].info.inFlight == 0 { fleet.records[i].info.state = .idle }
+            // A stopped instance that logs again: count it and revive it.
+            fleet.move(i, .revive)
         }
         if e.level >= .error || (e.status ?? 0) >= 500 { fleet.records[i].info.errors += 1 }
 
@@ -478,6 +510,7 @@ public final class Engine {
             let silent = now.ms(since: fleet.records[i].info.lastSeen)
             guard silent > Fleet.silenceTimeoutMS(fleet.records[i].info.deploy) else { continue }
             fleet.move(i, .expire)
+            fleet.records[i].expired = true
             db.instanceChanged(service: fleet.records[i].info.service, from: fleet.records[i].info.dbOpen, to: 0)
             fleet.records[i].info.dbOpen = 0
             fleet.records[i].info.inFlight = 0
@@ -498,7 +531,7 @@ public final class Engine {
 
     // MARK: Connections
 
-    private func connections(_ e: Event, inst: Int, serverSide: Bool) {
+    private func connections(_ e: Event, inst: Int, serverSide: Bool, at seriesTime: Timestamp) {
         var changed = false
         if e.kind == .dbSample {
             if let o = e.dbOpen { db.serverOpen = max(0, o); changed = true }
@@ -559,7 +592,7 @@ public final class Engine {
             if let m = e.dbMax { db.learnMax(m, source: .event); changed = true }
         }
         guard changed else { return }
-        db.observe(at: e.time)
+        db.observe(at: seriesTime)
         exhaustionCheck(e)
     }
 
@@ -763,6 +796,7 @@ public final class Engine {
         input.malformed = sources.reduce(0) { $0 + $1.malformed }
         input.dropped = dropped
         input.malformedByReason = malformedByReason
+        input.clockOutliers = clockOutliers
         s.input = input
 
         var ts = TraceStats()

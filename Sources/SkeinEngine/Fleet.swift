@@ -17,6 +17,8 @@ enum LifecycleMove: String {
     case stop
     /// Silent past its deploy model's timeout (frozen and reaped, scaled in, crashed).
     case expire
+    /// Any other line from the instance; only a stopped instance cannot log.
+    case revive
 
     /// The state after this move, or nil when the move makes no sense from `state`.
     func next(from state: InstanceState, inFlightAfter: Int) -> InstanceState? {
@@ -31,6 +33,8 @@ enum LifecycleMove: String {
         case (.stop, _): return .gone
         case (.expire, .gone): return nil
         case (.expire, _): return .gone
+        case (.revive, .gone): return nil
+        case (.revive, _): return state
         }
     }
 }
@@ -46,6 +50,8 @@ struct InstanceRecord {
     var firstRequestTrace: Int?
     /// The latest request's trace: lines with no id on a single-request instance belong to it.
     var lastTrace: Int?
+    /// Gone because it fell silent (not stopped): a later line revives it legally.
+    var expired = false
 }
 
 extension InstanceRecord {
@@ -134,6 +140,7 @@ struct Fleet {
         case .requestStart: records[i].info.state = .busy
         case .requestEnd: if from != .gone { records[i].info.state = records[i].info.inFlight > 0 ? .busy : .idle }
         case .stop, .expire: records[i].info.state = .gone
+        case .revive: records[i].info.state = records[i].info.inFlight > 0 ? .busy : .idle
         }
     }
 

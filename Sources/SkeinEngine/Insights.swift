@@ -22,7 +22,9 @@ struct InsightBook {
             if i.evidence.count < InsightBook.evidenceLimit {
                 i.evidence.append(evidence)
                 i.message = message()
-            } else if escalated {
+            } else if escalated || i.count & (i.count - 1) == 0 {
+                // Past the evidence budget the message still follows the situation, at counts
+                // 16, 32, 64, …: building it can mean a scan of the fleet.
                 i.message = message()
             }
             items[kind] = i

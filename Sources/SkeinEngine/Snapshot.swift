@@ -54,7 +54,7 @@ public struct FleetStats: Sendable, Equatable {
     public var byDeploy: [Tally] = []
     /// Lifecycle moves that the state machine does not allow (counted, never trapped).
     public var illegalTransitions: Int = 0
-    /// Illegal moves by name, e.g. `idle→requestEnd`, most frequent first.
+    /// Illegal moves by name (`from→move`, e.g. `gone→stop`, `cold→initialise`), most frequent first.
     public var illegalByMove: [Tally] = []
     public init() {}
 }
@@ -68,6 +68,9 @@ public struct InputStats: Sendable, Equatable {
     public var dropped: Int = 0
     public var malformedByReason: [String: Int] = [:]
     public var sources: [SourceStats] = []
+    /// Events whose time leapt more than an hour past the engine clock and did not move it
+    /// (a mangled timestamp); the events themselves were ingested.
+    public var clockOutliers: Int = 0
     public init() {}
 }
 

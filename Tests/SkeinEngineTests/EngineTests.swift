@@ -243,6 +243,27 @@ final class ThroughputTests: XCTestCase {
 }
 
 final class BadInputTests: XCTestCase {
+    func testOneMangledTimestampDoesNotMoveTheClock() {
+        let e = Engine()
+        e.ingest(ev(0, .requestStart, "api", "p", deploy: .server, trace: tid(1)))
+        // Seconds read as milliseconds: a line from the year 58000.
+        e.ingest(Event(time: Timestamp(millis: Int64(1_795_428_000_000) * 1000), kind: .log, service: "api",
+                       instance: "p", traceID: tid(1), message: "mangled"))
+        e.ingest(ev(100, .requestEnd, "api", "p", deploy: .server, trace: tid(1), status: 200))
+        var s = e.snapshot()
+        XCTAssertEqual(s.now, at(100))
+        XCTAssertEqual(s.traces.open, 1, "the open trace was not completed by the leap")
+        XCTAssertEqual(s.input.clockOutliers, 1)
+        XCTAssertEqual(s.lastEventAt, at(100))
+        XCTAssertEqual(s.eventRate.suffix(1), [3])
+        XCTAssertEqual(s.instances.first?.state, .idle)
+        // A real leap (the input moved on by days) is believed after a few lines.
+        for k in 0..<3 { e.ingest(ev(86_400_000 + Double(k), .log, "api", "p", deploy: .server)) }
+        s = e.snapshot()
+        XCTAssertEqual(s.now, at(86_400_000))
+        XCTAssertEqual(s.traces.complete, 1)
+    }
+
     func testAbsurdNumbersNeverTrap() {
         let e = Engine()
         e.ingest(ev(0, .requestEnd, "edge", "iso", deploy: .edge, trace: tid(1), status: -3, duration: 1e300,

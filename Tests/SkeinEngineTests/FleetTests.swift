@@ -59,6 +59,14 @@ final class FleetTests: XCTestCase {
         e.advance(to: at(601_000))
         XCTAssertEqual(instance(e.snapshot(), "f1")?.state, .gone)
         XCTAssertEqual(e.snapshot().fleet.byState.first { $0.name == "gone" }?.count, 3)
+        // A server that was only quiet comes back without an illegal move; a stopped one does not.
+        e.ingest(ev(602_000, .log, "chat", "pod-1", deploy: .server, message: "still here"))
+        e.ingest(ev(602_000, .instanceStop, "edge", "iso2", deploy: .edge))
+        e.ingest(ev(602_001, .log, "edge", "iso2", deploy: .edge, message: "after stop"))
+        snap = e.snapshot()
+        XCTAssertEqual(instance(snap, "pod-1")?.state, .idle)
+        XCTAssertEqual(instance(snap, "iso2")?.state, .idle)
+        XCTAssertEqual(snap.fleet.illegalByMove.map(\.name), ["gone→revive"])
     }
 
     func testInferredAndExplicitColdStarts() {
