@@ -51,7 +51,9 @@ public struct ExportJob {
             }
             for id in reader.sources { engine.setHealth(.finished, for: id) }
         } else {
-            BatchReader(decoder: factory).read(specs, into: engine)
+            // One stream: decode on a second thread while the engine stitches on this one.
+            let reader = BatchReader(decoder: factory)
+            PipelinedReader.run(into: engine) { sink in reader.read(specs, into: sink) }
         }
         engine.finish()
         return engine.snapshot()

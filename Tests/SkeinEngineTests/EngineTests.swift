@@ -214,8 +214,8 @@ final class ThroughputTests: XCTestCase {
     /// Release-mode throughput check, run on demand: `SKEIN_BENCH=1 swift test -c release --filter ThroughputTests`.
     ///
     /// The goal is well under 1 s of CPU per million events. On the shared 2-core build VM this
-    /// measured 2.6–3.9 s per million (about 8,800 instructions per event under callgrind), so the
-    /// bound below is a regression guard at 5 s, not the goal.
+    /// measured 2.6–3.9 s per million (about 8,800 instructions per event under callgrind). It prints
+    /// the figure and asserts nothing timed: benchmarks measure, tests check behaviour.
     func testIngestThroughput() throws {
         guard ProcessInfo.processInfo.environment["SKEIN_BENCH"] != nil else {
             throw XCTSkip("set SKEIN_BENCH=1 (and build in release) to measure throughput")
@@ -238,7 +238,7 @@ final class ThroughputTests: XCTestCase {
         let perMillion = seconds / Double(events.count) * 1_000_000
         print("ingest: \(events.count) events in \(seconds) s → \(perMillion) s per million")
         XCTAssertEqual(e.snapshot().traces.complete, requests)
-        XCTAssertLessThan(perMillion, 5.0)
+
     }
 }
 

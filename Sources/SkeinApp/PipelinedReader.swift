@@ -1,0 +1,124 @@
+import Foundation
+import SkeinCore
+import SkeinEngine
+import SkeinSources
+
+/// Reads and decodes on one thread while the engine stitches on the caller's: the two halves of
+/// an export run side by side on two cores.
+///
+/// Nothing is dropped: when the engine falls behind, the reader waits (a bounded hand-over of
+/// `depth` batches), so memory stays flat however large the input.
+final class PipelinedReader {
+    /// What one batch carries, applied in this order: sources and health, then counts, then events.
+    struct Batch: @unchecked Sendable {
+        enum Op { case addSource(String), health(SourceID, SourceHealth), dropped(Int) }
+        var ops: [Op] = []
+        var lines: [SourceID: Int] = [:]
+        var malformed: [SourceID: [String: Int]] = [:]
+        var formats: [SourceID: [String: Int]] = [:]
+        var events: [Event] = []
+        var isEmpty: Bool { ops.isEmpty && lines.isEmpty && events.isEmpty }
+    }
+
+    /// A bounded blocking queue of batches between exactly one producer and one consumer.
+    final class Channel: @unchecked Sendable {
+        private let condition = NSCondition()
+        private var queue: [Batch] = []
+        private var closed = false
+        let depth: Int
+        init(depth: Int) { self.depth = depth }
+
+        func put(_ b: Batch) {
+            condition.lock()
+            while queue.count >= depth { condition.wait() }
+            queue.append(b)
+            condition.signal()
+            condition.unlock()
+        }
+
+        func close() {
+            condition.lock()
+            closed = true
+            condition.signal()
+            condition.unlock()
+        }
+
+        /// The next batch, or nil once closed and empty.
+        func take() -> Batch? {
+            condition.lock()
+            defer { condition.unlock() }
+            while queue.isEmpty && !closed { condition.wait() }
+            if queue.isEmpty { return nil }
+            let b = queue.removeFirst()
+            condition.signal()
+            return b
+        }
+    }
+
+    /// The producer's sink: collects into the current batch, ships it every `batchEvents` events.
+    final class BatchingSink: IngestSink, @unchecked Sendable {
+        private let channel: Channel
+        private let batchEvents: Int
+        private var batch = Batch()
+        private var nextSource: UInt32 = 0
+
+        init(channel: Channel, batchEvents: Int) {
+            self.channel = channel
+            self.batchEvents = batchEvents
+            batch.events.reserveCapacity(batchEvents)
+        }
+
+        func addSource(name: String) -> SourceID {
+            // The consumer's engine is fresh and only this producer adds sources, so ids line up.
+            defer { nextSource += 1 }
+            batch.ops.append(.addSource(name))
+            return SourceID(nextSource)
+        }
+        func setHealth(_ health: SourceHealth, for source: SourceID) { batch.ops.append(.health(source, health)) }
+        func countLine(source: SourceID) { batch.lines[source, default: 0] += 1 }
+        func countMalformed(source: SourceID, reason: String) { batch.malformed[source, default: [:]][reason, default: 0] += 1 }
+        func countFormat(source: SourceID, format: String) { batch.formats[source, default: [:]][format, default: 0] += 1 }
+        func countDropped(_ n: Int) { batch.ops.append(.dropped(n)) }
+        func ingest(_ event: Event) {
+            batch.events.append(event)
+            if batch.events.count >= batchEvents { ship() }
+        }
+
+        func ship() {
+            guard !batch.isEmpty else { return }
+            channel.put(batch)
+            batch = Batch()
+            batch.events.reserveCapacity(batchEvents)
+        }
+    }
+
+    /// Runs `produce` on a new thread against a batching sink and applies every batch to `engine`
+    /// on the calling thread, in order, until the producer is done.
+    static func run(into engine: Engine, depth: Int = 8, batchEvents: Int = 4096,
+                    produce: @escaping @Sendable (any IngestSink) -> Void) {
+        let channel = Channel(depth: depth)
+        let sink = BatchingSink(channel: channel, batchEvents: batchEvents)
+        let thread = Thread {
+            produce(sink)
+            sink.ship()
+            channel.close()
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+        while let b = channel.take() { apply(b, to: engine) }
+    }
+
+    static func apply(_ b: Batch, to engine: Engine) {
+        for op in b.ops {
+            switch op {
+            case .addSource(let name): _ = engine.addSource(name: name)
+            case .health(let id, let h): engine.setHealth(h, for: id)
+            case .dropped(let n): engine.countDropped(n)
+            }
+        }
+        for (id, n) in b.lines { for _ in 0..<n { engine.countLine(source: id) } }
+        for (id, reasons) in b.malformed { for (r, n) in reasons { for _ in 0..<n { engine.countMalformed(source: id, reason: r) } } }
+        for (id, formats) in b.formats { for (f, n) in formats { for _ in 0..<n { engine.countFormat(source: id, format: f) } } }
+        for e in b.events { engine.ingest(e) }
+    }
+}
