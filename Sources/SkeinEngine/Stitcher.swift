@@ -95,7 +95,7 @@ final class Stitcher {
         if t.rootCheckedAt == t.eventCount { return t.rootEndedCache }
         var ended = true
         for h in t.hops where h.inFlight { ended = false; break }
-        if ended { ended = t.hops[chooseRoot(t.hops, offsetMS: skew.offsetMS)].hasExplicitEnd }
+        if ended { ended = t.hops[chooseRoot(t.hops, offsetMS: { skew.offsetMS($0) })].hasExplicitEnd }
         t.rootCheckedAt = t.eventCount
         t.rootEndedCache = ended
         return ended

@@ -1,14 +1,26 @@
 import SkeinCore
 
-/// Per-service clock offsets learned from parent/child pairs, kept as a running median.
+/// One clock: a service's instance (a Lambda log stream, an isolate, a pod).
+struct ClockKey: Hashable {
+    var service: String
+    var instance: String
+}
+
+/// Clock offsets learned from parent/child pairs: per instance, with a per-service fallback.
 ///
-/// A child cannot start before its parent, and a synchronous child (no longer than its parent)
-/// cannot end after it. Each pair gives the smallest shift of the child's clock that satisfies
-/// both; the estimate is the median of the last `window` shifts, so one odd pair (a retry, an
-/// async child) does not move it. Services that are never children keep offset 0: every clock is
-/// corrected towards the clocks of the services that call it.
+/// Skew belongs to a host, not to a service: two instances of one service can be ±300 ms apart.
+/// Each synchronous pair bounds the difference of the two clocks' corrections from both sides:
+/// the child starts at or after its parent's start and (when the parent awaited it) answers at or
+/// before its parent's end. Bounds are kept per (parent, child) instance pair over the last
+/// `window` samples (the tightest start bound; the tightest end bound that is consistent with it,
+/// so an async child that outlives its parent drops out), and each new sample moves both
+/// instances' corrections half-way into their pair's bounds. Moving both keeps the corrections
+/// centred (there is no absolute clock to align to) and lets a root, which has no parent, be
+/// corrected by its children. An instance with fewer than `minInstanceSamples` samples uses its
+/// service's running median (the smallest shift into the parent per pair, as before).
 struct ClockSkew {
     static let window = 31
+    static let minInstanceSamples = 3
     private struct Estimate {
         /// The last `window` shifts in arrival order, and the same values kept sorted.
         var ring: [Double] = []
@@ -31,7 +43,41 @@ struct ClockSkew {
             value = sorted[sorted.count / 2]
         }
     }
+
+    /// Bounds on `correction(child) - correction(parent)` from one instance pair's recent samples.
+    private struct PairBounds {
+        var lows: [Double] = []
+        var highs: [Double] = []
+        var next = 0
+        var low = -Double.infinity
+        var high = Double.infinity
+
+        mutating func add(low l: Double, high h: Double) {
+            if lows.count < ClockSkew.window {
+                lows.append(l); highs.append(h)
+            } else {
+                lows[next] = l; highs[next] = h
+                next = (next + 1) % ClockSkew.window
+            }
+            low = lows.max() ?? -Double.infinity
+            high = Double.infinity
+            for x in highs where x >= low && x < high { high = x }
+        }
+    }
+
+    private struct InstanceEstimate {
+        var value: Double
+        var samples = 0
+    }
+
     private var byService: [String: Estimate] = [:]
+    private var byInstance: [ClockKey: InstanceEstimate] = [:]
+    private var pairs: [PairKey: PairBounds] = [:]
+
+    private struct PairKey: Hashable {
+        var parent: ClockKey
+        var child: ClockKey
+    }
 
     func offsetMS(_ service: String) -> Double {
         // Most fleets never need a correction: skip hashing the service name.
@@ -39,9 +85,56 @@ struct ClockSkew {
         return byService[service]?.value ?? 0
     }
 
+    /// The correction for one instance's clock, or its service's while the instance has few samples.
+    func offsetMS(service: String, instance: String?) -> Double {
+        if byInstance.isEmpty { return offsetMS(service) }
+        if let instance, let e = byInstance[ClockKey(service: service, instance: instance)],
+           e.samples >= ClockSkew.minInstanceSamples {
+            return e.value
+        }
+        return offsetMS(service)
+    }
+
+    /// The correction for a hop's clock.
+    func offsetMS(_ hop: HopState) -> Double { offsetMS(service: hop.service, instance: hop.instance) }
+
     mutating func learn(service: String, shiftMS: Double) {
         guard shiftMS.isFinite else { return }
         byService[service, default: Estimate()].add(shiftMS)
+    }
+
+    /// Learns from one parent/child pair on two clocks, from raw (uncorrected) milliseconds.
+    ///
+    /// `childAnsweredMS` is when the child's response went out (its end when it did not say):
+    /// work after the response is not something the parent waited for. `synchronous` says the
+    /// parent awaited the child, so the end bound applies.
+    mutating func learn(parent: ClockKey, child: ClockKey,
+                        parentStartMS: Double, parentEndMS: Double,
+                        childStartMS: Double, childAnsweredMS: Double, synchronous: Bool) {
+        let low = parentStartMS - childStartMS
+        let high = synchronous && (childAnsweredMS - childStartMS) <= (parentEndMS - parentStartMS)
+            ? parentEndMS - childAnsweredMS : Double.infinity
+        guard low.isFinite, !high.isNaN else { return }
+        let key = PairKey(parent: parent, child: child)
+        pairs[key, default: PairBounds()].add(low: low, high: high)
+        guard let b = pairs[key] else { return }
+        // Aim inside the bounds, not onto them: a quarter of the room, at most 2 ms, from each side.
+        let margin = b.high.isFinite ? min(2, (b.high - b.low) / 4) : 0
+        var p = byInstance[parent] ?? InstanceEstimate(value: offsetMS(parent.service))
+        var c = byInstance[child] ?? InstanceEstimate(value: offsetMS(child.service))
+        let r = c.value - p.value
+        var delta = 0.0
+        if r < b.low + margin {
+            delta = b.low + margin - r
+        } else if r > b.high - margin {
+            delta = b.high - margin - r
+        }
+        c.value += delta / 2
+        p.value -= delta / 2
+        c.samples += 1
+        p.samples += 1
+        byInstance[child] = c
+        byInstance[parent] = p
     }
 
     /// The smallest shift of a child's clock that puts it inside its parent.
@@ -63,7 +156,7 @@ struct ClockSkew {
 /// 50 ms–2 s after it could contain it with a clock shift: then the earlier one is a child whose
 /// clock runs behind. A child starting a few ms after its caller (the usual network gap, or a
 /// function still running after its caller timed out) never takes the root's place.
-func chooseRoot(_ hops: [HopState], offsetMS: (String) -> Double) -> Int {
+func chooseRoot(_ hops: [HopState], offsetMS: (HopState) -> Double) -> Int {
     let n = hops.count
     guard n > 1 else { return 0 }
     // Scratch on the stack: this runs for every completion check, and heap arrays dominated it.
@@ -87,7 +180,7 @@ func chooseRoot(_ hops: [HopState], offsetMS: (String) -> Double) -> Int {
         for i in 0..<n where c[i].eligible {
             if anyMeasured && !(hops[i].start != nil && hops[i].hasExplicitEnd) { c[i].eligible = false; continue }
             // The skew offset is a dictionary probe: once per hop.
-            c[i].start = hops[i].rawStart.ms(since: base) + offsetMS(hops[i].service)
+            c[i].start = hops[i].rawStart.ms(since: base) + offsetMS(hops[i])
             c[i].length = hops[i].rawEnd.ms(since: hops[i].rawStart)
         }
         var a = -1
@@ -162,7 +255,7 @@ extension Stitcher {
         summary.eventCount = t.eventCount
         guard n > 0 else { return StitchedTrace(summary: summary, base: .zero, hopShiftMS: []) }
 
-        let root = n == 1 ? 0 : chooseRoot(hops, offsetMS: skew.offsetMS)
+        let root = n == 1 ? 0 : chooseRoot(hops, offsetMS: { skew.offsetMS($0) })
         // Milliseconds from the earliest raw start: epoch milliseconds in a Double lose sub-µs precision.
         var base = hops[0].rawStart
         for h in hops where h.rawStart < base { base = h.rawStart }
@@ -287,7 +380,7 @@ extension Stitcher {
                       _ order: UnsafeMutableBufferPointer<Int>, root: Int, learn: Bool) {
         let n = hops.count
         for i in 0..<n {
-            c[i].offset = skew.offsetMS(hops[i].service)
+            c[i].offset = skew.offsetMS(hops[i])
             c[i].start = c[i].rawStart + c[i].offset
             c[i].end = c[i].rawEnd + c[i].offset
         }
@@ -331,17 +424,25 @@ extension Stitcher {
             var learned = false
             for i in 0..<n {
                 let p = c[i].parent
-                guard p >= 0, hops[i].service != hops[p].service,
+                guard p >= 0, hops[i].service != hops[p].service || hops[i].instance != hops[p].instance,
                       hops[i].start != nil, hops[i].hasExplicitEnd, hops[p].start != nil, hops[p].hasExplicitEnd
                 else { continue }
                 let s = ClockSkew.shift(parentStart: c[p].start, parentEnd: c[p].end,
                                         childStart: c[i].rawStart, childEnd: c[i].rawEnd)
-                skew.learn(service: hops[i].service, shiftMS: s)
+                if hops[i].service != hops[p].service { skew.learn(service: hops[i].service, shiftMS: s) }
+                if let ci = hops[i].instance, let pi = hops[p].instance {
+                    let answered = hops[i].responseAt.map { $0.ms(since: hops[i].rawStart) + c[i].rawStart } ?? c[i].rawEnd
+                    skew.learn(parent: ClockKey(service: hops[p].service, instance: pi),
+                               child: ClockKey(service: hops[i].service, instance: ci),
+                               parentStartMS: c[p].rawStart, parentEndMS: c[p].rawEnd,
+                               childStartMS: c[i].rawStart, childAnsweredMS: min(answered, c[i].rawEnd),
+                               synchronous: true)
+                }
                 learned = true
             }
             if learned {
                 for i in 0..<n {
-                    c[i].offset = skew.offsetMS(hops[i].service)
+                    c[i].offset = skew.offsetMS(hops[i])
                     c[i].start = c[i].rawStart + c[i].offset
                     c[i].end = c[i].rawEnd + c[i].offset
                 }
@@ -385,12 +486,12 @@ extension Stitcher {
             count += 1
         }
         // Whatever the estimate missed, a child still starting before its parent is moved to the
-        // parent's start (with the rest of its service's hops below it, which share its clock).
+        // parent's start (with the rest of its instance's hops below it, which share its clock).
         for k in 0..<count {
             let i = pre[k]
             let p = c[i].parent
             guard p >= 0 else { continue }
-            if hops[i].service == hops[p].service { c[i].shift = c[p].shift }
+            if hops[i].service == hops[p].service && hops[i].instance == hops[p].instance { c[i].shift = c[p].shift }
             let s = c[i].start + c[i].shift
             let ps = c[p].start + c[p].shift
             if s < ps { c[i].shift += ps - s }

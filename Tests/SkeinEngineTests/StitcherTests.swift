@@ -102,6 +102,50 @@ final class StitcherTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(child.offsetMS, 0)
     }
 
+    func testSkewIsLearnedPerInstanceSoSynchronousChildrenFitInsideTheirParents() {
+        let e = Engine()
+        // Two edge isolates and three function instances, every clock off by its own amount: no
+        // one offset per service fits them all. Each edge hop awaits its function; some edge hops
+        // also start a job that is not awaited and outlives them (it must not spoil the estimate).
+        let edgeSkew: [(String, Double)] = [("iso-a", 150), ("iso-b", -150)]
+        let fnSkew: [(String, Double)] = [("fn-1", -250), ("fn-2", 0), ("fn-3", 280)]
+        var sent = 0
+        for n in 0..<90 {
+            let (iso, es) = edgeSkew[n % 2]
+            let (fn, fs) = fnSkew[(n / 2) % 3]
+            let start = Double(n) * 5_000
+            let trace = tid(n)
+            e.ingest(ev(start + es, .requestStart, "edge-api", iso, deploy: .edge, trace: trace, span: "e\(n)",
+                        route: "GET /api/feed", method: "GET"))
+            e.ingest(ev(start + 20 + fs, .requestStart, "feed-fn", fn, deploy: .serverless, trace: trace,
+                        span: "f\(n)", parent: "e\(n)"))
+            e.ingest(ev(start + 100 + fs, .requestEnd, "feed-fn", fn, deploy: .serverless, trace: trace,
+                        span: "f\(n)", parent: "e\(n)", status: 200))
+            if n % 5 == 0 {
+                e.ingest(ev(start + 60, .requestStart, "jobs", "worker-1", deploy: .server, trace: trace,
+                            span: "j\(n)", parent: "e\(n)"))
+                e.ingest(ev(start + 900, .requestEnd, "jobs", "worker-1", deploy: .server, trace: trace,
+                            span: "j\(n)", parent: "e\(n)", status: 200))
+            }
+            e.ingest(ev(start + 120 + es, .requestEnd, "edge-api", iso, deploy: .edge, trace: trace, span: "e\(n)",
+                        status: 200))
+            sent += 1
+        }
+        e.finish()
+        let done = e.drainFinishedTraces().sorted { $0.start < $1.start }
+        XCTAssertEqual(done.count, sent)
+        // Once every pair of clocks has been seen a few times, each function hop sits inside its edge hop.
+        for s in done.suffix(30) {
+            let root = s.hops[0]
+            XCTAssertEqual(root.service, "edge-api")
+            let fn = try! XCTUnwrap(s.hops.first { $0.service == "feed-fn" })
+            XCTAssertGreaterThanOrEqual(fn.offsetMS, root.offsetMS - 0.001, "child starts before parent in \(s.id)")
+            XCTAssertLessThanOrEqual(fn.offsetMS + fn.durationMS, root.offsetMS + root.durationMS + 0.001,
+                                     "synchronous child ends after its parent in \(s.id)")
+            XCTAssertEqual(fn.durationMS, 80, accuracy: 0.001)
+        }
+    }
+
     func testCompletionByQuietPeriod() {
         let e = Engine()
         e.ingest(ev(0, .requestStart, "api", "a", deploy: .server, trace: tid(1)))
