@@ -344,7 +344,7 @@ public final class DashboardModel {
         switch pane {
         case .traces:
             let t = snapshot.recentTraces[i]
-            return (t.rootMethod ?? "") + " " + (t.rootRoute ?? t.rootService ?? "")
+            return Format.request(method: t.rootMethod, route: t.rootRoute ?? t.rootService)
         case .instances: return snapshot.instances[i].service
         case .coldStarts: return snapshot.coldStarts.recent[i].service
         case .db: return snapshot.db.byInstance[i].service

@@ -22,6 +22,16 @@ public enum Format {
         return "\(s / 3600)h" + pad2((s % 3600) / 60) + "m"
     }
 
+    /// `GET /api/feed`: the method only when the route does not already start with it.
+    ///
+    /// Routes are often logged with their method (`"route":"GET /api/feed","method":"GET"`); the
+    /// text trace printer follows the same rule. Empty when there is neither.
+    public static func request(method: String?, route: String?) -> String {
+        guard let m = method, !m.isEmpty else { return route ?? "" }
+        guard let r = route, !r.isEmpty else { return m }
+        return r.hasPrefix(m + " ") ? r : m + " " + r
+    }
+
     /// A bucket width: `1s`, `500ms`, `1m`.
     public static func bucket(_ ms: Double) -> String {
         if ms >= 60_000, ms.truncatingRemainder(dividingBy: 60_000) == 0 { return "\(Int(ms / 60_000))m" }

@@ -258,7 +258,7 @@ enum TracesPane {
         let traces = s.recentTraces
         let table = Table(columns: columns, rowCount: rows.count, glyphs: g) { r in
             let t = traces[rows[r]]
-            let route = [t.rootMethod, t.rootRoute ?? t.rootService].compactMap { $0 }.joined(separator: " ")
+            let route = Format.request(method: t.rootMethod, route: t.rootRoute ?? t.rootService)
             return [
                 [Span(String(t.start.timeOfDay.prefix(8)), role: .dim)],
                 [Span(Format.shortID(t.id), role: .accent)],

@@ -17,7 +17,7 @@ enum TraceDetailView {
             return
         }
         let t = detail.summary
-        let route = [t.rootMethod, t.rootRoute ?? t.rootService].compactMap { $0 }.joined(separator: " ")
+        let route = Format.request(method: t.rootMethod, route: t.rootRoute ?? t.rootService)
         var right: [Span] = [Span(t.status.map(String.init) ?? "-", Style(Role.status(t.status), bold: true)),
                              Span(" " + g.middot + " " + (t.complete ? Format.ms(t.durationMS) : "open"))]
         let flags = TracesPane.flags(t.flags)

@@ -84,11 +84,11 @@ enum SampleFleet {
         s.db = d
 
         s.recentTraces = [
-            trace("4bf92f3577b34da6a3ce929d0e0e4736", at: 119.4, dur: 1_612, route: "/api/feed", status: 200,
+            trace("4bf92f3577b34da6a3ce929d0e0e4736", at: 119.4, dur: 1_612, route: "GET /api/feed", status: 200,
                   hops: [("edge-api", .edge), ("feed-api", .serverless), ("chat", .server)], flags: [.cold, .dbWait]),
             trace("0af7651916cd43dd8448eb211c80319c", at: 118.9, dur: 5_020, route: "/api/feed", status: 503,
                   hops: [("edge-api", .edge), ("feed-api", .serverless)], flags: [.error, .dbRefused]),
-            trace("b7ad6b7169203331a8f1c2d4e5f60718", at: 118.2, dur: 88, route: "/api/chat", status: 200,
+            trace("b7ad6b7169203331a8f1c2d4e5f60718", at: 118.2, dur: 88, route: "GET /api/chat", status: 200,
                   hops: [("edge-api", .edge), ("chat", .server)], flags: []),
             trace("req-55ab01", at: 117.0, dur: 240, route: "/api/thumb", status: 200,
                   hops: [("thumbs", .serverless)], flags: [.afterResponse]),
@@ -125,6 +125,7 @@ enum SampleFleet {
         return x
     }
 
+    /// A trace summary; `route` as logged, with or without the method (both shapes occur).
     static func trace(_ id: String, at start: Double, dur: Double, route: String, status: Int?,
                       hops: [(String, DeployModel)], flags: TraceFlags) -> TraceSummary {
         var t = TraceSummary(id: id, start: at(start))

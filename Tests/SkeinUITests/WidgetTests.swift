@@ -246,3 +246,15 @@ final class FormatTests: XCTestCase {
         XCTAssertEqual(Format.fixed(-1.25, 1), "-1.3")
     }
 }
+
+final class FormatRequestTests: XCTestCase {
+    func testMethodShownOnlyWhenTheRouteDoesNotStartWithIt() {
+        XCTAssertEqual(Format.request(method: "GET", route: "GET /api/feed"), "GET /api/feed")
+        XCTAssertEqual(Format.request(method: "GET", route: "/api/feed"), "GET /api/feed")
+        XCTAssertEqual(Format.request(method: "POST", route: "GET /api/feed"), "POST GET /api/feed")
+        XCTAssertEqual(Format.request(method: "GET", route: "GETTER /x"), "GET GETTER /x")
+        XCTAssertEqual(Format.request(method: nil, route: "/api/feed"), "/api/feed")
+        XCTAssertEqual(Format.request(method: "GET", route: nil), "GET")
+        XCTAssertEqual(Format.request(method: nil, route: nil), "")
+    }
+}
