@@ -18,8 +18,9 @@ public struct SnapshotJob {
         let feed = try ReplayFeed(paths: inputs, decoderFormat: decoderFormat, config: config, speed: .max)
         guard case .replay(let position) = feed.mode else { return "" }
         let target = try at.map { try parseTime($0, start: position.start) } ?? position.end ?? position.now
+        // No pause: nothing asked for one, and the header would say PAUSED. No memory figure either
+        // (0 omits it): the process's footprint is not the dashboard's.
         feed.play(to: target)
-        feed.perform(.setPaused(true))
         let state = DashboardState(glyphs: ascii ? .ascii : .unicode)
         return DashboardView.renderText(snapshot: feed.snapshot(), state: state, width: width, height: height,
                                         mode: feed.mode, memoryBytes: 0)

@@ -186,7 +186,10 @@ enum HeaderView {
         segs.append((4, [Span(Format.count(s.traces.count)), Span(" traces (\(Format.count(s.traces.open)) open, ", role: .dim),
                          Span("\(Format.count(s.traces.errors)) err", Style(s.traces.errors > 0 ? .error : .dim)),
                          Span(")", role: .dim)]))
-        segs.append((5, [Span("mem ", role: .dim), Span(Format.bytes(model.memoryBytes))]))
+        // 0 means not measured (a one-off render): no figure beats a fake one.
+        if model.memoryBytes > 0 {
+            segs.append((5, [Span("mem ", role: .dim), Span(Format.bytes(model.memoryBytes))]))
+        }
         let kept = Segments.choose(segs.map { ($0.0, $0.1) }, width: area.width, separatorWidth: 2)
         var x = area.x
         for (n, i) in kept.enumerated() {

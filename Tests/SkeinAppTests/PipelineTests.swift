@@ -30,6 +30,18 @@ final class PipelineTests: XCTestCase {
 
     """
 
+    func testReplaySnapshotShowsNoPauseNoFakeMemoryAndDoneSources() throws {
+        let path = try temp("snap.ndjson", Self.crossHop)
+        // At the end of the recording: every line delivered, so the source is done.
+        let text = try SnapshotJob(inputs: [path], decoderFormat: nil, config: EngineConfig(), at: nil)
+            .render(width: 120, height: 40)
+        XCTAssertTrue(text.contains("REPLAY"), text)
+        XCTAssertFalse(text.contains("PAUSED"), text)
+        XCTAssertFalse(text.contains("mem "), text)
+        XCTAssertTrue(text.contains("done"), text)
+        XCTAssertFalse(text.contains("reading"), text)
+    }
+
     func testExportStitchesHopsAcrossIdsAndCountsBadLines() throws {
         let path = try temp("mixed.ndjson", Self.crossHop)
         let snapshot = try ExportJob(inputs: [path]).analyse()

@@ -52,6 +52,15 @@ final class LayoutTests: XCTestCase {
         }
     }
 
+    func testHeaderShowsMemoryOnlyWhenMeasured() {
+        let header = { (bytes: Int) in
+            DashboardView.renderText(snapshot: SampleFleet.snapshot(), width: 200, height: 24, memoryBytes: bytes)
+                .split(separator: "\n").first.map(String.init) ?? ""
+        }
+        XCTAssertTrue(header(48_300_000).contains("mem "), header(48_300_000))
+        XCTAssertFalse(header(0).contains("mem"), header(0))
+    }
+
     func testEmptySnapshotSaysSo() {
         let text = DashboardView.renderText(snapshot: Snapshot(now: SampleFleet.at(0)), width: 80, height: 24)
         XCTAssertTrue(text.contains("no instances yet"), text)
