@@ -21,6 +21,8 @@ struct ClockKey: Hashable {
 struct ClockSkew {
     static let window = 31
     static let minInstanceSamples = 3
+    /// Most instance pairs (and instances) kept; each pair is a few hundred bytes.
+    static let maxPairs = 50_000
     private struct Estimate {
         /// The last `window` shifts in arrival order, and the same values kept sorted.
         var ring: [Double] = []
@@ -115,6 +117,12 @@ struct ClockSkew {
         let high = synchronous && (childAnsweredMS - childStartMS) <= (parentEndMS - parentStartMS)
             ? parentEndMS - childAnsweredMS : Double.infinity
         guard low.isFinite, !high.isNaN else { return }
+        // Bounded: instances come and go (every cold start is a new clock). Past the cap, start
+        // over; the per-service medians carry the correction while instances re-learn.
+        if pairs.count >= ClockSkew.maxPairs || byInstance.count >= ClockSkew.maxPairs {
+            pairs.removeAll(keepingCapacity: true)
+            byInstance.removeAll(keepingCapacity: true)
+        }
         let key = PairKey(parent: parent, child: child)
         pairs[key, default: PairBounds()].add(low: low, high: high)
         guard let b = pairs[key] else { return }
