@@ -64,6 +64,8 @@ public struct AutoDecoder: FrameDecoder {
     public let maxPendingLines: Int
 
     private var records: [any JSONRecordDecoder]
+    /// Built from `records` once; the order of both never changes.
+    private let signatures: KeySignatures
     private var texts: [any TextFrameDecoder]
     private var tape = JSONTape()
     private var elementTape = JSONTape()
@@ -75,8 +77,20 @@ public struct AutoDecoder: FrameDecoder {
 
     /// Every known decoder, in detection order; the one place to register a format.
     public static func standard(forced: String? = nil) -> AutoDecoder {
+        let texts: [any TextFrameDecoder] = [
+            LambdaTextDecoder(),
+            PostgresLogDecoder(),
+            CRIDecoder(),
+            // logfmt takes any `key=` line: it stays last.
+            LogfmtDecoder(),
+        ]
+        return AutoDecoder(records: standardRecords, texts: texts, forced: forced)
+    }
+
+    /// The JSON record decoders of `standard()`, in detection order.
+    static var standardRecords: [any JSONRecordDecoder] {
         // Most specific first: Vercel records also carry Lambda's four app-record keys.
-        let records: [any JSONRecordDecoder] = [
+        [
             CloudWatchLogsDecoder(),
             VercelDecoder(),
             CloudflareWorkersDecoder(),
@@ -86,14 +100,6 @@ public struct AutoDecoder: FrameDecoder {
             // Skein's convention takes any object: it stays last.
             ConventionDecoder(),
         ]
-        let texts: [any TextFrameDecoder] = [
-            LambdaTextDecoder(),
-            PostgresLogDecoder(),
-            CRIDecoder(),
-            // logfmt takes any `key=` line: it stays last.
-            LogfmtDecoder(),
-        ]
-        return AutoDecoder(records: records, texts: texts, forced: forced)
     }
 
     /// The standard decoders, or only the one `--format` names (`standard(forced:)`).
@@ -108,13 +114,16 @@ public struct AutoDecoder: FrameDecoder {
     /// name leaves no decoder, so every line is `unrecognised`; check against `formatNames` first.
     public init(records: [any JSONRecordDecoder], texts: [any TextFrameDecoder], forced: String? = nil,
                 context: DecodeContext = DecodeContext(), maxPendingBytes: Int = 1 << 20, maxPendingLines: Int = 10_000) {
+        let kept: [any JSONRecordDecoder]
         if let forced {
-            self.records = forced == "json" ? records : records.filter { $0.name == forced }
+            kept = forced == "json" ? records : records.filter { $0.name == forced }
             self.texts = texts.filter { $0.name == forced }
         } else {
-            self.records = records
+            kept = records
             self.texts = texts
         }
+        self.records = kept
+        signatures = KeySignatures(kept)
         name = forced ?? "auto"
         self.context = context
         self.maxPendingBytes = maxPendingBytes
@@ -255,7 +264,8 @@ public struct AutoDecoder: FrameDecoder {
         if doc.kind(doc.root) == .array {
             return offerArray(doc, source: source, into: &events)
         }
-        for i in records.indices where records[i].matches(doc) {
+        let candidates = signatures.candidates(doc)
+        for i in records.indices where asks(i, candidates, doc) {
             let outcome = records[i].decode(doc, source: source, context: &context, into: &events)
             if case .malformed = outcome {} else { lastFormat = records[i].name }
             return outcome
@@ -268,7 +278,7 @@ public struct AutoDecoder: FrameDecoder {
         var failure: DecodeOutcome?
         var elements: [Range<Int>] = []
         doc.forEachElement(doc.root) { i in
-            let nd = doc.tape.nodes[i]
+            let nd = doc.tape.node(i)
             elements.append(Int(nd.start)..<Int(nd.end))
         }
         for range in elements {
@@ -282,7 +292,8 @@ public struct AutoDecoder: FrameDecoder {
             }
             let element = JSONDocument(tape: elementTape, bytes: bytes)
             var matched = false
-            for i in records.indices where records[i].matches(element) {
+            let candidates = signatures.candidates(element)
+            for i in records.indices where asks(i, candidates, element) {
                 matched = true
                 let outcome = records[i].decode(element, source: source, context: &context, into: &events)
                 if case .malformed = outcome { failure = outcome } else { lastFormat = records[i].name }
@@ -292,6 +303,16 @@ public struct AutoDecoder: FrameDecoder {
         }
         if events.count > before { return .events(events.count - before) }
         return failure ?? .absorbed
+    }
+
+    /// Whether record decoder `i` takes `doc`: `matches`, unless the line lacks all its signature keys.
+    @inline(__always)
+    private func asks(_ i: Int, _ candidates: UInt64, _ doc: JSONDocument) -> Bool {
+        if i < KeySignatures.limit && candidates & (1 << UInt64(i)) == 0 {
+            assert(!records[i].matches(doc), "\(records[i].name) matches a record without its signature keys")
+            return false
+        }
+        return records[i].matches(doc)
     }
 
     private mutating func decodeText(_ frame: UnsafeBufferPointer<UInt8>, _ scan: FrameScan, source: SourceID,
@@ -386,6 +407,59 @@ public struct AutoDecoder: FrameDecoder {
         case UInt8(ascii: "{"), UInt8(ascii: "["), UInt8(ascii: ","), UInt8(ascii: ":"): return true
         default: return false
         }
+    }
+}
+
+/// Which record decoders a JSON object may be for, from one pass over its top-level keys.
+///
+/// Keys are bucketed by (length, first byte); a key no decoder signs for costs one table load.
+struct KeySignatures {
+    /// Decoders past this index are always asked (a mask has 64 bits).
+    static let limit = 64
+    private var buckets: [UInt64]
+    private var keys: [(bytes: [UInt8], mask: UInt64)] = []
+    /// Decoders with no signature keys, which are asked about every object.
+    private var always: UInt64 = 0
+
+    init(_ records: [any JSONRecordDecoder]) {
+        buckets = Array(repeating: 0, count: 1024)
+        for (i, record) in records.enumerated() {
+            let bit: UInt64 = i < KeySignatures.limit ? 1 << UInt64(i) : 0
+            guard let names = record.signatureKeys else { always |= bit; continue }
+            for name in names {
+                let bytes = Array(UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+                guard let first = bytes.first else { always |= bit; continue }
+                buckets[KeySignatures.bucket(bytes.count, first)] |= bit
+                keys.append((bytes, bit))
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func bucket(_ length: Int, _ first: UInt8) -> Int { (length & 31) << 5 | Int(first & 31) }
+
+    /// A mask of the decoders worth asking about `doc`.
+    func candidates(_ doc: JSONDocument) -> UInt64 {
+        guard doc.kind(doc.root) == .object else { return ~0 }
+        var seen = always
+        let tape = doc.tape
+        let end = Int(tape.node(doc.root).next)
+        var k = doc.root + 1
+        while k < end {
+            let key = tape.node(k)
+            k = Int(tape.node(k + 1).next)
+            let length = Int(key.end - key.start)
+            // An escaped key may spell a signature key; let every decoder look at it.
+            if key.flag { return ~0 }
+            guard length > 0 else { continue }
+            let bits = buckets[KeySignatures.bucket(length, doc.bytes[Int(key.start)])]
+            if bits & ~seen == 0 { continue }
+            let raw = UnsafeBufferPointer(rebasing: doc.bytes[Int(key.start)..<Int(key.end)])
+            for entry in keys where entry.mask & ~seen != 0 && entry.bytes.count == length {
+                if entry.bytes.withUnsafeBufferPointer({ ByteText.equal($0, raw) }) { seen |= entry.mask }
+            }
+        }
+        return seen
     }
 }
 

@@ -166,7 +166,19 @@ public enum TraceContext {
 
     private static func lowerHex(_ b: UnsafePointer<UInt8>, _ at: Int, _ count: Int) -> String {
         var upper = false
-        for k in at..<(at + count) where b[k] >= 0x41 && b[k] <= 0x5a { upper = true; break }
+        // Eight bytes at a time (ids are 16 or 32 digits); the bytes are hex, so ASCII, and adding
+        // 0x3f (or 0x25) sets a byte's top bit exactly when it is ≥ "A" (or > "Z"), without carries.
+        var k = at
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        while k + 8 <= at + count {
+            let w = UInt64(littleEndian: UnsafeRawPointer(b + k).loadUnaligned(as: UInt64.self))
+            if (w &+ ones &* 0x3f) & ~(w &+ ones &* 0x25) & (ones &* 0x80) != 0 { upper = true; break }
+            k += 8
+        }
+        while !upper && k < at + count {
+            if b[k] >= 0x41 && b[k] <= 0x5a { upper = true }
+            k += 1
+        }
         // Ids are almost always logged in lower case already: then it is a plain copy.
         if !upper { return String(decoding: UnsafeBufferPointer(start: b + at, count: count), as: UTF8.self) }
         return String(unsafeUninitializedCapacity: count) { out in

@@ -12,6 +12,8 @@ public struct CloudWatchLogsDecoder: JSONRecordDecoder {
 
     public init() {}
 
+    public var signatureKeys: [StaticString]? { ["messageType"] }
+
     public func matches(_ doc: JSONDocument) -> Bool {
         guard doc.kind(doc.root) == .object else { return false }
         var type = false, events = false

@@ -14,6 +14,8 @@ public struct CloudflareWorkersDecoder: JSONRecordDecoder {
 
     public init() {}
 
+    public var signatureKeys: [StaticString]? { ["outcome", "Outcome"] }
+
     public func matches(_ doc: JSONDocument) -> Bool {
         guard doc.kind(doc.root) == .object else { return false }
         var outcome = false, script = false, time = false

@@ -8,6 +8,8 @@ public struct OTLPJSONDecoder: JSONRecordDecoder {
 
     public init() {}
 
+    public var signatureKeys: [StaticString]? { ["resourceLogs", "resourceSpans", "resourceMetrics"] }
+
     public func matches(_ doc: JSONDocument) -> Bool {
         guard doc.kind(doc.root) == .object else { return false }
         var found = false
