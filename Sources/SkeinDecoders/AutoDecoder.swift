@@ -413,16 +413,19 @@ public struct AutoDecoder: FrameDecoder {
 /// Which record decoders a JSON object may be for, from one pass over its top-level keys.
 ///
 /// Keys are bucketed by (length, first byte); a key no decoder signs for costs one table load.
-struct KeySignatures {
+/// A class, built once and never changed, so copying an `AutoDecoder` costs one retain for it.
+final class KeySignatures {
     /// Decoders past this index are always asked (a mask has 64 bits).
     static let limit = 64
-    private var buckets: [UInt64]
-    private var keys: [(bytes: [UInt8], mask: UInt64)] = []
+    private let buckets: [UInt64]
+    private let keys: [(bytes: [UInt8], mask: UInt64)]
     /// Decoders with no signature keys, which are asked about every object.
-    private var always: UInt64 = 0
+    private let always: UInt64
 
     init(_ records: [any JSONRecordDecoder]) {
-        buckets = Array(repeating: 0, count: 1024)
+        var buckets = Array(repeating: UInt64(0), count: 1024)
+        var keys: [(bytes: [UInt8], mask: UInt64)] = []
+        var always: UInt64 = 0
         for (i, record) in records.enumerated() {
             let bit: UInt64 = i < KeySignatures.limit ? 1 << UInt64(i) : 0
             guard let names = record.signatureKeys else { always |= bit; continue }
@@ -433,6 +436,9 @@ struct KeySignatures {
                 keys.append((bytes, bit))
             }
         }
+        self.buckets = buckets
+        self.keys = keys
+        self.always = always
     }
 
     @inline(__always)
@@ -440,22 +446,22 @@ struct KeySignatures {
 
     /// A mask of the decoders worth asking about `doc`.
     func candidates(_ doc: JSONDocument) -> UInt64 {
-        guard doc.kind(doc.root) == .object else { return ~0 }
-        var seen = always
         let tape = doc.tape
-        let end = Int(tape.node(doc.root).next)
+        let root = tape.node(doc.root)
+        guard root.kind == .object else { return ~0 }
+        var seen = always
+        let end = Int(root.next)
         var k = doc.root + 1
         while k < end {
             let key = tape.node(k)
-            k = Int(tape.node(k + 1).next)
-            let length = Int(key.end - key.start)
             // An escaped key may spell a signature key; let every decoder look at it.
             if key.flag { return ~0 }
-            guard length > 0 else { continue }
-            let bits = buckets[KeySignatures.bucket(length, doc.bytes[Int(key.start)])]
+            k = Int(tape.node(k + 1).next)
+            let raw = doc.raw(node: key)
+            guard let first = raw.first else { continue }
+            let bits = buckets[KeySignatures.bucket(raw.count, first)]
             if bits & ~seen == 0 { continue }
-            let raw = UnsafeBufferPointer(rebasing: doc.bytes[Int(key.start)..<Int(key.end)])
-            for entry in keys where entry.mask & ~seen != 0 && entry.bytes.count == length {
+            for entry in keys where entry.mask & ~seen != 0 && entry.bytes.count == raw.count {
                 if entry.bytes.withUnsafeBufferPointer({ ByteText.equal($0, raw) }) { seen |= entry.mask }
             }
         }

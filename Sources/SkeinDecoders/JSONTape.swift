@@ -154,7 +154,12 @@ public struct JSONTape: @unchecked Sendable {
                     guard p < n else { throw .truncated }
                     guard b[p] == UInt8(ascii: ":") else { throw .invalid(at: p) }
                     p = skipWS(b, p + 1, n)
-                    p = try value(b, p, n, depth: depth + 1)
+                    // Most values are strings: skip the dispatch for them.
+                    if p < n && b[p] == UInt8(ascii: "\"") {
+                        p = try string(b, p, n)
+                    } else {
+                        p = try value(b, p, n, depth: depth + 1)
+                    }
                     count += 1
                     p = skipWS(b, p, n)
                     guard p < n else { throw .truncated }

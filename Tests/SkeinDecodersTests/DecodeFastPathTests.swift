@@ -97,6 +97,20 @@ final class DecodeFastPathTests: XCTestCase {
         XCTAssertEqual(plain.withUnsafeMutableBufferPointer { TraceContext.lowercasedHex(UnsafeBufferPointer($0)) }, "09af09af09af09af")
     }
 
+    func testErrorKeysAreMatchedExactly() {
+        let names = ["err", "error", "err.message", "error.message", "errorMessage", "err.msg", "exc_info", "exception",
+                     "exception.message", "exception.stacktrace", "stack", "err.stack", "error.stack", "stack_trace",
+                     "code", "err.code", "error.code", "errorCode", "sqlstate", "pgcode", "status.message", "errorType",
+                     "reason", "cause", "err.cause", "error.cause"]
+        for name in names {
+            XCTAssertTrue(DBErrorClassifier.isErrorKey(name), name)
+            XCTAssertFalse(DBErrorClassifier.isErrorKey(name + "s"), name)
+            XCTAssertFalse(DBErrorClassifier.isErrorKey(name.uppercased()), name)
+        }
+        XCTAssertFalse(DBErrorClassifier.isErrorKey(""))
+        XCTAssertFalse(DBErrorClassifier.isErrorKey("msg"))
+    }
+
     func testInternerSharesByBytesAcrossLengths() {
         var interner = Interner()
         var seen: [String] = []
