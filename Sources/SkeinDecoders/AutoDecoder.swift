@@ -418,31 +418,38 @@ final class KeySignatures {
     /// Decoders past this index are always asked (a mask has 64 bits).
     static let limit = 64
     private let buckets: [UInt64]
-    private let keys: [(bytes: [UInt8], mask: UInt64)]
+    /// The signature keys' bytes back to back, and where each sits, with its decoders.
+    private let storage: [UInt8]
+    private let entries: [(start: Int, count: Int, mask: UInt64)]
     /// Decoders with no signature keys, which are asked about every object.
     private let always: UInt64
 
     init(_ records: [any JSONRecordDecoder]) {
         var buckets = Array(repeating: UInt64(0), count: 1024)
-        var keys: [(bytes: [UInt8], mask: UInt64)] = []
+        var storage: [UInt8] = []
+        var entries: [(start: Int, count: Int, mask: UInt64)] = []
         var always: UInt64 = 0
         for (i, record) in records.enumerated() {
             let bit: UInt64 = i < KeySignatures.limit ? 1 << UInt64(i) : 0
             guard let names = record.signatureKeys else { always |= bit; continue }
             for name in names {
-                let bytes = Array(UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
-                guard let first = bytes.first else { always |= bit; continue }
-                buckets[KeySignatures.bucket(bytes.count, first)] |= bit
-                keys.append((bytes, bit))
+                let bytes = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+                guard let first = bytes.first, let last = bytes.last else { always |= bit; continue }
+                buckets[KeySignatures.bucket(bytes.count, first, last)] |= bit
+                entries.append((storage.count, bytes.count, bit))
+                storage.append(contentsOf: bytes)
             }
         }
         self.buckets = buckets
-        self.keys = keys
+        self.storage = storage
+        self.entries = entries
         self.always = always
     }
 
     @inline(__always)
-    private static func bucket(_ length: Int, _ first: UInt8) -> Int { (length & 31) << 5 | Int(first & 31) }
+    private static func bucket(_ length: Int, _ first: UInt8, _ last: UInt8) -> Int {
+        (length & 31) << 5 | Int((first &+ last) & 31)
+    }
 
     /// A mask of the decoders worth asking about `doc`.
     func candidates(_ doc: JSONDocument) -> UInt64 {
@@ -458,11 +465,12 @@ final class KeySignatures {
             if key.flag { return ~0 }
             k = Int(tape.node(k + 1).next)
             let raw = doc.raw(node: key)
-            guard let first = raw.first else { continue }
-            let bits = buckets[KeySignatures.bucket(raw.count, first)]
+            guard let first = raw.first, let last = raw.last else { continue }
+            let bits = buckets[KeySignatures.bucket(raw.count, first, last)]
             if bits & ~seen == 0 { continue }
-            for entry in keys where entry.mask & ~seen != 0 && entry.bytes.count == raw.count {
-                if entry.bytes.withUnsafeBufferPointer({ ByteText.equal($0, raw) }) { seen |= entry.mask }
+            for entry in entries where entry.mask & ~seen != 0 && entry.count == raw.count {
+                let same = storage.withUnsafeBufferPointer { ByteText.same($0.baseAddress! + entry.start, raw.baseAddress!, raw.count) }
+                if same { seen |= entry.mask }
             }
         }
         return seen

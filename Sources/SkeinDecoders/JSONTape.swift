@@ -243,6 +243,7 @@ public struct JSONTape: @unchecked Sendable {
 
     /// Scans a string from its opening quote. Eight bytes at a time: most string bytes are plain
     /// ASCII, and a word without a quote, backslash, control byte or high byte is skipped whole.
+    @inline(__always)
     private mutating func string(_ b: UnsafePointer<UInt8>, _ p0: Int, _ n: Int) throws(Failure) -> Int {
         var p = p0 + 1
         var escaped = false
@@ -379,7 +380,8 @@ public struct JSONDocument {
     func raw(node nd: JSONTape.Node) -> UnsafeBufferPointer<UInt8> {
         // The parser only records ranges inside the bytes it parsed; the check catches a tape paired
         // with the wrong bytes.
-        precondition(nd.start >= 0 && nd.start <= nd.end && Int(nd.end) <= bytes.count, "JSONDocument node outside its bytes")
+        precondition(UInt32(bitPattern: nd.start) <= UInt32(bitPattern: nd.end) && UInt(bitPattern: Int(nd.end)) <= UInt(bytes.count),
+                     "JSONDocument node outside its bytes")
         return UnsafeBufferPointer(start: bytes.baseAddress! + Int(nd.start), count: Int(nd.end &- nd.start))
     }
 
