@@ -490,9 +490,17 @@ struct FrameScan {
         // Eight bytes at a time: most lines are plain ASCII with no control bytes but tab.
         let high: UInt64 = 0x8080_8080_8080_8080
         let ones: UInt64 = 0x0101_0101_0101_0101
+        // A byte below 0x20 or at/above 0x80 sets its top bit in `suspicious` (a borrow may flag more
+        // bytes, never fewer; `classify` then looks at each). Two words per turn halve the loop's cost.
+        while p + 16 <= n {
+            let w0 = UnsafeRawPointer(base + p).loadUnaligned(as: UInt64.self)
+            let w1 = UnsafeRawPointer(base + p + 8).loadUnaligned(as: UInt64.self)
+            let suspicious = ((w0 &- ones &* 0x20) | w0 | (w1 &- ones &* 0x20) | w1) & high
+            if suspicious != 0 { classify(base, p, p + 16) }
+            p += 16
+        }
         while p + 8 <= n {
             let w = UnsafeRawPointer(base + p).loadUnaligned(as: UInt64.self)
-            // A byte below 0x20 or at/above 0x80 sets its top bit in `suspicious`.
             let suspicious = ((w &- ones &* 0x20) | w) & high
             if suspicious != 0 { classify(base, p, p + 8) }
             p += 8

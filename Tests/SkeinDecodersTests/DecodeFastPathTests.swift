@@ -73,6 +73,24 @@ final class DecodeFastPathTests: XCTestCase {
         XCTAssertEqual(limited.nodeCount, 3)
     }
 
+    /// The frame scan reads two words per turn, then one, then bytes: a control or high byte is
+    /// found wherever it sits.
+    func testFrameScanFindsControlAndHighBytesAtEveryOffset() {
+        for length in [1, 7, 8, 9, 15, 16, 17, 31, 40] {
+            for at in 0..<length {
+                var line = Array(repeating: UInt8(ascii: "a"), count: length)
+                line[at] = 0x01
+                XCTAssertTrue(line.withUnsafeBufferPointer { FrameScan($0).binary }, "\(length) \(at)")
+                line[at] = 0x09
+                XCTAssertFalse(line.withUnsafeBufferPointer { FrameScan($0).binary }, "\(length) \(at)")
+                line[at] = 0xc3
+                let scan = line.withUnsafeBufferPointer { FrameScan($0) }
+                XCTAssertTrue(scan.nonASCII, "\(length) \(at)")
+                XCTAssertFalse(scan.binary, "\(length) \(at)")
+            }
+        }
+    }
+
     func testEventKindNamesMatchEveryRawValue() {
         for kind in EventKind.allCases {
             var name = Array(kind.rawValue.utf8)
