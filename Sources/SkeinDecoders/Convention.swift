@@ -16,14 +16,16 @@ public struct ConventionDecoder: JSONRecordDecoder {
     public mutating func decode(_ doc: JSONDocument, source: SourceID, context: inout DecodeContext,
                                 into events: inout [Event]) -> DecodeOutcome {
         guard doc.kind(doc.root) == .object else { return .malformed(.unrecognised) }
-        var event = blank
-        event.source = source
-        let timed = ConventionMapper.apply(doc, object: doc.root, to: &event, context: &context)
-        guard ConventionMapper.settleTime(&event, found: timed, context: &context) else {
+        // Built in its slot: an event is large, and moving it into the array afterwards is a copy.
+        events.append(blank)
+        let at = events.count - 1
+        events[at].source = source
+        let timed = ConventionMapper.apply(doc, object: doc.root, to: &events[at], context: &context)
+        guard ConventionMapper.settleTime(&events[at], found: timed, context: &context) else {
+            events.removeLast()
             return .malformed(.missingFields)
         }
-        DBErrorClassifier.apply(to: &event)
-        events.append(consume event)
+        DBErrorClassifier.apply(to: &events[at])
         return .events(1)
     }
 }
