@@ -129,12 +129,16 @@ public enum ConventionMapper {
         let tape = doc.tape
         var i = object + 1
         let end = Int(tape.node(object).next)
+        // Members are key/value pairs ending at `end`, and `next` never leaves the object: one check
+        // covers every node read below.
+        precondition(end <= tape.nodeCount)
+        let nodes = tape.nodeBase
         let prefixLength = path.count
         while i < end {
             let k = i
             let v = i + 1
-            let keyNode = tape.node(k)
-            let valueNode = tape.node(v)
+            let keyNode = nodes[k]
+            let valueNode = nodes[v]
             i = Int(valueNode.next)
             if !nested && !keyNode.flag {
                 // The common case: a plain top-level key, matched in place without copying.

@@ -56,6 +56,10 @@ public struct JSONTape: @unchecked Sendable {
     /// The nodes of the last parse, as an array (for tests and rare paths; decoders use `node(_:)`).
     public var nodes: [Node] { Array(UnsafeBufferPointer(start: base, count: nodeCount)) }
 
+    /// The nodes of the last parse, unchecked: for loops that check their bounds once against
+    /// `nodeCount`. Valid while this tape (or a copy) is alive and does not parse again.
+    var nodeBase: UnsafePointer<Node> { UnsafePointer(base) }
+
     /// Node `i` of the last parse.
     @inline(__always)
     public func node(_ i: Int) -> Node {

@@ -149,7 +149,21 @@ public enum TraceContext {
 
     @inline(__always)
     private static func isHex(_ b: UnsafePointer<UInt8>, _ at: Int, _ count: Int) -> Bool {
-        for k in at..<(at + count) {
+        var start = at
+        // Eight bytes at a time (ids are 16 or 32 digits). For bytes below 0x80, adding 0x80 - lo sets a
+        // byte's top bit exactly when it is ≥ lo, with no carry into the next byte.
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let high = ones &* 0x80
+        while start + 8 <= at + count {
+            let w = UInt64(littleEndian: UnsafeRawPointer(b + start).loadUnaligned(as: UInt64.self))
+            if w & high != 0 { return false }
+            let digit = (w &+ ones &* (0x80 - 0x30)) & ~(w &+ ones &* (0x80 - 0x3a))
+            let folded = w | ones &* 0x20
+            let letter = (folded &+ ones &* (0x80 - 0x61)) & ~(folded &+ ones &* (0x80 - 0x67))
+            if (digit | letter) & high != high { return false }
+            start += 8
+        }
+        for k in start..<(at + count) {
             switch b[k] {
             case 0x30...0x39, 0x41...0x46, 0x61...0x66: continue
             default: return false

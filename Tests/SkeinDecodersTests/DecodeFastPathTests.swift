@@ -115,6 +115,28 @@ final class DecodeFastPathTests: XCTestCase {
         XCTAssertEqual(plain.withUnsafeMutableBufferPointer { TraceContext.lowercasedHex(UnsafeBufferPointer($0)) }, "09af09af09af09af")
     }
 
+    /// Hex is checked eight bytes at a time: every byte just outside each hex range is refused wherever it sits.
+    func testNonHexBytesAreRefusedAtEveryPosition() {
+        let outside: [UInt8] = [0x00, 0x10, 0x19, 0x2f, 0x3a, 0x40, 0x47, 0x60, 0x67, 0x7f, 0x80, 0xc3, 0xff]
+        for length in [8, 16, 17, 32] {
+            for at in 0..<length {
+                for bad in outside {
+                    var id = Array(repeating: UInt8(ascii: "0"), count: length)
+                    id[at] = bad
+                    XCTAssertNil(id.withUnsafeBufferPointer { TraceContext.lowercasedHex($0) }, "\(length) \(at) \(bad)")
+                }
+                var id = Array(repeating: UInt8(ascii: "9"), count: length)
+                for good in Array("0123456789abcdefABCDEF".utf8) {
+                    id[at] = good
+                    XCTAssertNotNil(id.withUnsafeBufferPointer { TraceContext.lowercasedHex($0) }, "\(length) \(at) \(good)")
+                }
+            }
+        }
+        var trace = Array("4BF92F3577B34DA6A3CE929D0E0E4736".utf8)
+        XCTAssertEqual(trace.withUnsafeMutableBufferPointer { TraceContext.canonicalTraceID(UnsafeBufferPointer($0)) },
+                       "4bf92f3577b34da6a3ce929d0e0e4736")
+    }
+
     func testErrorKeysAreMatchedExactly() {
         let names = ["err", "error", "err.message", "error.message", "errorMessage", "err.msg", "exc_info", "exception",
                      "exception.message", "exception.stacktrace", "stack", "err.stack", "error.stack", "stack_trace",
