@@ -3,9 +3,14 @@
 /// Decoders own one each (it is not thread-safe); the table is bounded, and past `capacity`
 /// distinct values new strings are returned without being remembered.
 public struct Interner {
-    private struct Entry { var hash: UInt64; var value: String; var bytes: [UInt8] }
+    /// Where entry `i`'s bytes sit in `bytes`, with its hash; kept apart from `values` so a probe
+    /// reads plain integers and touches no reference count.
+    private struct Key { var hash: UInt64; var start: Int32; var count: Int32 }
     private var slots: [Int32]
-    private var entries: [Entry] = []
+    private var keys: [Key] = []
+    private var values: [String] = []
+    /// Every remembered value's bytes, back to back.
+    private var bytes: [UInt8] = []
     private var mask: Int
     public let capacity: Int
     /// Values longer than this are never interned (ids, messages): they rarely repeat.
@@ -18,27 +23,39 @@ public struct Interner {
         mask = 1023
     }
 
-    public var count: Int { entries.count }
+    public var count: Int { values.count }
 
     /// The shared string for `bytes` (which must be valid UTF-8 or will be repaired).
     public mutating func intern(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
-        if bytes.count > maxLength { return String(decoding: bytes, as: UTF8.self) }
-        let h = Interner.hash(bytes)
+        let n = bytes.count
+        if n > maxLength { return String(decoding: bytes, as: UTF8.self) }
+        // An empty buffer may have no address; with a count of 0 the pointer is never read.
+        let b = bytes.baseAddress ?? UnsafePointer(bitPattern: 1)!
+        let h = Interner.hash(b, n)
         var i = Int(truncatingIfNeeded: h) & mask
-        while true {
-            let s = slots[i]
-            if s < 0 { break }
-            let e = entries[Int(s)]
-            if e.hash == h && e.bytes.count == bytes.count && e.bytes.withUnsafeBufferPointer({ memeq($0, bytes) }) {
-                return e.value
+        let found: Int? = self.bytes.withUnsafeBufferPointer { stored in
+            keys.withUnsafeBufferPointer { keys in
+                slots.withUnsafeBufferPointer { slots in
+                    while true {
+                        let s = Int(slots[i])
+                        if s < 0 { return nil }
+                        let k = keys[s]
+                        if k.hash == h && Int(k.count) == n && Interner.same(stored.baseAddress! + Int(k.start), b, n) {
+                            return s
+                        }
+                        i = (i + 1) & mask
+                    }
+                }
             }
-            i = (i + 1) & mask
         }
+        if let found { return values[found] }
         let value = String(decoding: bytes, as: UTF8.self)
-        if entries.count >= capacity { return value }
-        slots[i] = Int32(entries.count)
-        entries.append(Entry(hash: h, value: value, bytes: Array(bytes)))
-        if entries.count * 2 > slots.count { grow() }
+        if values.count >= capacity { return value }
+        slots[i] = Int32(values.count)
+        keys.append(Key(hash: h, start: Int32(self.bytes.count), count: Int32(n)))
+        self.bytes.append(contentsOf: bytes)
+        values.append(value)
+        if values.count * 2 > slots.count { grow() }
         return value
     }
 
@@ -51,24 +68,57 @@ public struct Interner {
         let n = slots.count * 2
         slots = Array(repeating: -1, count: n)
         mask = n - 1
-        for (idx, e) in entries.enumerated() {
-            var i = Int(truncatingIfNeeded: e.hash) & mask
+        for (idx, k) in keys.enumerated() {
+            var i = Int(truncatingIfNeeded: k.hash) & mask
             while slots[i] >= 0 { i = (i + 1) & mask }
             slots[i] = Int32(idx)
         }
     }
 
+    /// A multiplicative hash over eight bytes at a time; the last word overlaps the one before it
+    /// rather than being read byte by byte (values are short, so this is a few multiplies).
     @inline(__always)
-    static func hash(_ b: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for x in b { h = (h ^ UInt64(x)) &* 0x100_0000_01b3 }
-        return h
+    static func hash(_ b: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
+        let k: UInt64 = 0x9e37_79b9_7f4a_7c15
+        var h: UInt64 = UInt64(n) &* k
+        let raw = UnsafeRawPointer(b)
+        if n >= 8 {
+            var p = 0
+            while p + 8 < n {
+                h = (h ^ UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: p, as: UInt64.self))) &* k
+                h ^= h >> 32
+                p += 8
+            }
+            h = (h ^ UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self))) &* k
+        } else if n >= 4 {
+            let lo = UInt64(UInt32(littleEndian: raw.loadUnaligned(as: UInt32.self)))
+            let hi = UInt64(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)))
+            h = (h ^ (lo | hi << 32)) &* k
+        } else if n > 0 {
+            h = (h ^ (UInt64(b[0]) | UInt64(b[n >> 1]) << 8 | UInt64(b[n - 1]) << 16)) &* k
+        }
+        return h ^ (h >> 32)
     }
 
+    /// Byte equality of two `n`-byte runs, a word at a time (the last word overlapping).
     @inline(__always)
-    private func memeq(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
-        if a.count != b.count { return false }
-        for i in 0..<a.count where a[i] != b[i] { return false }
+    private static func same(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+        if n >= 8 {
+            var p = 0
+            while p + 8 < n {
+                if ra.loadUnaligned(fromByteOffset: p, as: UInt64.self) != rb.loadUnaligned(fromByteOffset: p, as: UInt64.self) {
+                    return false
+                }
+                p += 8
+            }
+            return ra.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) == rb.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+        }
+        if n >= 4 {
+            return ra.loadUnaligned(as: UInt32.self) == rb.loadUnaligned(as: UInt32.self)
+                && ra.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self) == rb.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+        }
+        for p in 0..<n where a[p] != b[p] { return false }
         return true
     }
 }

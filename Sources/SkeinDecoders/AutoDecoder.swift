@@ -64,6 +64,8 @@ public struct AutoDecoder: FrameDecoder {
     public let maxPendingLines: Int
 
     private var records: [any JSONRecordDecoder]
+    /// Built from `records` once; the order of both never changes.
+    private let signatures: KeySignatures
     private var texts: [any TextFrameDecoder]
     private var tape = JSONTape()
     private var elementTape = JSONTape()
@@ -75,8 +77,20 @@ public struct AutoDecoder: FrameDecoder {
 
     /// Every known decoder, in detection order; the one place to register a format.
     public static func standard(forced: String? = nil) -> AutoDecoder {
+        let texts: [any TextFrameDecoder] = [
+            LambdaTextDecoder(),
+            PostgresLogDecoder(),
+            CRIDecoder(),
+            // logfmt takes any `key=` line: it stays last.
+            LogfmtDecoder(),
+        ]
+        return AutoDecoder(records: standardRecords, texts: texts, forced: forced)
+    }
+
+    /// The JSON record decoders of `standard()`, in detection order.
+    static var standardRecords: [any JSONRecordDecoder] {
         // Most specific first: Vercel records also carry Lambda's four app-record keys.
-        let records: [any JSONRecordDecoder] = [
+        [
             CloudWatchLogsDecoder(),
             VercelDecoder(),
             CloudflareWorkersDecoder(),
@@ -86,14 +100,6 @@ public struct AutoDecoder: FrameDecoder {
             // Skein's convention takes any object: it stays last.
             ConventionDecoder(),
         ]
-        let texts: [any TextFrameDecoder] = [
-            LambdaTextDecoder(),
-            PostgresLogDecoder(),
-            CRIDecoder(),
-            // logfmt takes any `key=` line: it stays last.
-            LogfmtDecoder(),
-        ]
-        return AutoDecoder(records: records, texts: texts, forced: forced)
     }
 
     /// The standard decoders, or only the one `--format` names (`standard(forced:)`).
@@ -108,13 +114,16 @@ public struct AutoDecoder: FrameDecoder {
     /// name leaves no decoder, so every line is `unrecognised`; check against `formatNames` first.
     public init(records: [any JSONRecordDecoder], texts: [any TextFrameDecoder], forced: String? = nil,
                 context: DecodeContext = DecodeContext(), maxPendingBytes: Int = 1 << 20, maxPendingLines: Int = 10_000) {
+        let kept: [any JSONRecordDecoder]
         if let forced {
-            self.records = forced == "json" ? records : records.filter { $0.name == forced }
+            kept = forced == "json" ? records : records.filter { $0.name == forced }
             self.texts = texts.filter { $0.name == forced }
         } else {
-            self.records = records
+            kept = records
             self.texts = texts
         }
+        self.records = kept
+        signatures = KeySignatures(kept)
         name = forced ?? "auto"
         self.context = context
         self.maxPendingBytes = maxPendingBytes
@@ -225,7 +234,8 @@ public struct AutoDecoder: FrameDecoder {
         if doc.kind(doc.root) == .array {
             return offerArray(doc, source: source, into: &events)
         }
-        for i in records.indices where records[i].matches(doc) {
+        let candidates = signatures.candidates(doc)
+        for i in records.indices where asks(i, candidates, doc) {
             let outcome = records[i].decode(doc, source: source, context: &context, into: &events)
             if case .malformed = outcome {} else { lastFormat = records[i].name }
             return outcome
@@ -238,7 +248,7 @@ public struct AutoDecoder: FrameDecoder {
         var failure: DecodeOutcome?
         var elements: [Range<Int>] = []
         doc.forEachElement(doc.root) { i in
-            let nd = doc.tape.nodes[i]
+            let nd = doc.tape.node(i)
             elements.append(Int(nd.start)..<Int(nd.end))
         }
         for range in elements {
@@ -252,7 +262,8 @@ public struct AutoDecoder: FrameDecoder {
             }
             let element = JSONDocument(tape: elementTape, bytes: bytes)
             var matched = false
-            for i in records.indices where records[i].matches(element) {
+            let candidates = signatures.candidates(element)
+            for i in records.indices where asks(i, candidates, element) {
                 matched = true
                 let outcome = records[i].decode(element, source: source, context: &context, into: &events)
                 if case .malformed = outcome { failure = outcome } else { lastFormat = records[i].name }
@@ -262,6 +273,16 @@ public struct AutoDecoder: FrameDecoder {
         }
         if events.count > before { return .events(events.count - before) }
         return failure ?? .absorbed
+    }
+
+    /// Whether record decoder `i` takes `doc`: `matches`, unless the line lacks all its signature keys.
+    @inline(__always)
+    private func asks(_ i: Int, _ candidates: UInt64, _ doc: JSONDocument) -> Bool {
+        if i < KeySignatures.limit && candidates & (1 << UInt64(i)) == 0 {
+            assert(!records[i].matches(doc), "\(records[i].name) matches a record without its signature keys")
+            return false
+        }
+        return records[i].matches(doc)
     }
 
     private mutating func decodeText(_ frame: UnsafeBufferPointer<UInt8>, _ scan: FrameScan, source: SourceID,
@@ -359,6 +380,73 @@ public struct AutoDecoder: FrameDecoder {
     }
 }
 
+/// Which record decoders a JSON object may be for, from one pass over its top-level keys.
+///
+/// Keys are bucketed by (length, first byte); a key no decoder signs for costs one table load.
+/// A class, built once and never changed, so copying an `AutoDecoder` costs one retain for it.
+final class KeySignatures {
+    /// Decoders past this index are always asked (a mask has 64 bits).
+    static let limit = 64
+    private let buckets: [UInt64]
+    /// The signature keys' bytes back to back, and where each sits, with its decoders.
+    private let storage: [UInt8]
+    private let entries: [(start: Int, count: Int, mask: UInt64)]
+    /// Decoders with no signature keys, which are asked about every object.
+    private let always: UInt64
+
+    init(_ records: [any JSONRecordDecoder]) {
+        var buckets = Array(repeating: UInt64(0), count: 1024)
+        var storage: [UInt8] = []
+        var entries: [(start: Int, count: Int, mask: UInt64)] = []
+        var always: UInt64 = 0
+        for (i, record) in records.enumerated() {
+            let bit: UInt64 = i < KeySignatures.limit ? 1 << UInt64(i) : 0
+            guard let names = record.signatureKeys else { always |= bit; continue }
+            for name in names {
+                let bytes = UnsafeBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount)
+                guard let first = bytes.first, let last = bytes.last else { always |= bit; continue }
+                buckets[KeySignatures.bucket(bytes.count, first, last)] |= bit
+                entries.append((storage.count, bytes.count, bit))
+                storage.append(contentsOf: bytes)
+            }
+        }
+        self.buckets = buckets
+        self.storage = storage
+        self.entries = entries
+        self.always = always
+    }
+
+    @inline(__always)
+    private static func bucket(_ length: Int, _ first: UInt8, _ last: UInt8) -> Int {
+        (length & 31) << 5 | Int((first &+ last) & 31)
+    }
+
+    /// A mask of the decoders worth asking about `doc`.
+    func candidates(_ doc: JSONDocument) -> UInt64 {
+        let tape = doc.tape
+        let root = tape.node(doc.root)
+        guard root.kind == .object else { return ~0 }
+        var seen = always
+        let end = Int(root.next)
+        var k = doc.root + 1
+        while k < end {
+            let key = tape.node(k)
+            // An escaped key may spell a signature key; let every decoder look at it.
+            if key.flag { return ~0 }
+            k = Int(tape.node(k + 1).next)
+            let raw = doc.raw(node: key)
+            guard let first = raw.first, let last = raw.last else { continue }
+            let bits = buckets[KeySignatures.bucket(raw.count, first, last)]
+            if bits & ~seen == 0 { continue }
+            for entry in entries where entry.mask & ~seen != 0 && entry.count == raw.count {
+                let same = storage.withUnsafeBufferPointer { ByteText.same($0.baseAddress! + entry.start, raw.baseAddress!, raw.count) }
+                if same { seen |= entry.mask }
+            }
+        }
+        return seen
+    }
+}
+
 /// One pass over a frame's bytes: where the content starts, and whether it is binary or non-ASCII.
 struct FrameScan {
     var firstNonSpace: UInt8?
@@ -372,9 +460,17 @@ struct FrameScan {
         // Eight bytes at a time: most lines are plain ASCII with no control bytes but tab.
         let high: UInt64 = 0x8080_8080_8080_8080
         let ones: UInt64 = 0x0101_0101_0101_0101
+        // A byte below 0x20 or at/above 0x80 sets its top bit in `suspicious` (a borrow may flag more
+        // bytes, never fewer; `classify` then looks at each). Two words per turn halve the loop's cost.
+        while p + 16 <= n {
+            let w0 = UnsafeRawPointer(base + p).loadUnaligned(as: UInt64.self)
+            let w1 = UnsafeRawPointer(base + p + 8).loadUnaligned(as: UInt64.self)
+            let suspicious = ((w0 &- ones &* 0x20) | w0 | (w1 &- ones &* 0x20) | w1) & high
+            if suspicious != 0 { classify(base, p, p + 16) }
+            p += 16
+        }
         while p + 8 <= n {
             let w = UnsafeRawPointer(base + p).loadUnaligned(as: UInt64.self)
-            // A byte below 0x20 or at/above 0x80 sets its top bit in `suspicious`.
             let suspicious = ((w &- ones &* 0x20) | w) & high
             if suspicious != 0 { classify(base, p, p + 8) }
             p += 8

@@ -14,8 +14,10 @@ public struct DockerJSONDecoder: JSONRecordDecoder {
     public init() {}
 
     /// An object with a string `log` and a `stream`, the two fields every json-file record has.
+    public var signatureKeys: [StaticString]? { ["log"] }
+
     public func matches(_ doc: JSONDocument) -> Bool {
-        guard doc.kind(doc.root) == .object, doc.tape.nodes[doc.root].count <= 4,
+        guard doc.kind(doc.root) == .object, doc.tape.node(doc.root).count <= 4,
               let log = doc.member(doc.root, "log"), doc.kind(log) == .string else { return false }
         return doc.member(doc.root, "stream") != nil
     }
@@ -33,7 +35,7 @@ public struct DockerJSONDecoder: JSONRecordDecoder {
         if let stream = doc.member(doc.root, "stream"), doc.keyEquals(stream, "stderr") {
             event.attributes.append(Attribute("stream", "stderr"))
         }
-        let node = doc.tape.nodes[log]
+        let node = doc.tape.node(log)
         if node.flag {
             line.removeAll(keepingCapacity: true)
             line.append(contentsOf: JSONDocument.unescape(doc.raw(log)).utf8)

@@ -16,15 +16,17 @@ public struct ConventionDecoder: JSONRecordDecoder {
     public mutating func decode(_ doc: JSONDocument, source: SourceID, context: inout DecodeContext,
                                 into events: inout [Event]) -> DecodeOutcome {
         guard doc.kind(doc.root) == .object else { return .malformed(.unrecognised) }
-        var event = blank
-        event.source = source
-        let timed = ConventionMapper.apply(doc, object: doc.root, to: &event, context: &context)
-        guard ConventionMapper.settleTime(&event, found: timed, context: &context) else {
+        // Built in its slot: an event is large, and moving it into the array afterwards is a copy.
+        events.append(blank)
+        let at = events.count - 1
+        events[at].source = source
+        let timed = ConventionMapper.apply(doc, object: doc.root, to: &events[at], context: &context)
+        guard ConventionMapper.settleTime(&events[at], found: timed, context: &context) else {
+            events.removeLast()
             return .malformed(.missingFields)
         }
-        EmbeddedJSON.expandMessage(&event, context: &context)
-        DBErrorClassifier.apply(to: &event)
-        events.append(consume event)
+        EmbeddedJSON.expandMessage(&events[at], context: &context)
+        DBErrorClassifier.apply(to: &events[at])
         return .events(1)
     }
 }
@@ -125,19 +127,23 @@ public enum ConventionMapper {
     private static func mapMembers(_ doc: JSONDocument, object: Int, nested: Bool, path: inout [UInt8],
                                    builder: inout ConventionBuilder, event: inout Event,
                                    context: inout DecodeContext) {
-        let nodes = doc.tape.nodes
+        let tape = doc.tape
         var i = object + 1
-        let end = Int(nodes[object].next)
+        let end = Int(tape.node(object).next)
+        // Members are key/value pairs ending at `end`, and `next` never leaves the object: one check
+        // covers every node read below.
+        precondition(end <= tape.nodeCount)
+        let nodes = tape.nodeBase
         let prefixLength = path.count
         while i < end {
             let k = i
             let v = i + 1
-            i = Int(nodes[v].next)
             let keyNode = nodes[k]
             let valueNode = nodes[v]
+            i = Int(valueNode.next)
             if !nested && !keyNode.flag {
                 // The common case: a plain top-level key, matched in place without copying.
-                let key = doc.raw(k)
+                let key = doc.raw(node: keyNode)
                 let field = ConventionField.classify(key)
                 if valueNode.kind == .object && (field == nil || valueNode.count > 0) {
                     path.removeAll(keepingCapacity: true)
@@ -145,7 +151,7 @@ public enum ConventionMapper {
                     descend(doc, v, path: &path, builder: &builder, event: &event, context: &context)
                     continue
                 }
-                builder.take(field, value(doc, v), key: key, event: &event, context: &context)
+                builder.take(field, value(doc, valueNode), key: key, event: &event, context: &context)
                 continue
             }
             if path.count > prefixLength { path.removeSubrange(prefixLength...) }
@@ -169,7 +175,7 @@ public enum ConventionMapper {
 
     private static func descend(_ doc: JSONDocument, _ v: Int, path: inout [UInt8], builder: inout ConventionBuilder,
                                 event: inout Event, context: inout DecodeContext) {
-        if doc.tape.nodes[v].count == 0 {
+        if doc.tape.node(v).count == 0 {
             path.withUnsafeBufferPointer { key in
                 builder.take(nil, .raw(doc.raw(v)), key: key, event: &event, context: &context)
             }
@@ -180,13 +186,17 @@ public enum ConventionMapper {
 
     @inline(__always)
     private static func value(_ doc: JSONDocument, _ v: Int) -> FieldValue {
-        let nd = doc.tape.nodes[v]
+        value(doc, doc.tape.node(v))
+    }
+
+    @inline(__always)
+    private static func value(_ doc: JSONDocument, _ nd: JSONTape.Node) -> FieldValue {
         switch nd.kind {
-        case .string: return .text(doc.raw(v), escaped: nd.flag)
-        case .number: return .number(doc.raw(v))
+        case .string: return .text(doc.raw(node: nd), escaped: nd.flag)
+        case .number: return .number(doc.raw(node: nd))
         case .bool: return .bool(nd.flag)
         case .null: return .null
-        case .object, .array: return .raw(doc.raw(v))
+        case .object, .array: return .raw(doc.raw(node: nd))
         }
     }
 }
@@ -564,12 +574,39 @@ struct ConventionBuilder {
         return Level(name: String(decoding: b, as: UTF8.self))
     }
 
-    static let eventKinds: [(bytes: [UInt8], kind: EventKind)] = EventKind.allCases.map { (Array($0.rawValue.utf8), $0) }
-
+    /// The event kind `b` names, compared in place (by length first): no table, no `String`.
+    /// `EventKindNamesTests` checks it against every `EventKind` raw value.
     static func eventKind(_ b: UnsafeBufferPointer<UInt8>) -> EventKind? {
-        guard b.count >= 3, b.count <= 14 else { return nil }
-        for entry in eventKinds where entry.bytes.count == b.count && entry.bytes[0] == b[0] {
-            if entry.bytes.withUnsafeBufferPointer({ ByteText.equal($0, b) }) { return entry.kind }
+        switch b.count {
+        case 3:
+            if ByteText.equal(b, "log") { return .log }
+        case 4:
+            if ByteText.equal(b, "span") { return .span }
+        case 6:
+            if ByteText.equal(b, "bg.end") { return .bgEnd }
+        case 7:
+            if ByteText.equal(b, "ws.open") { return .wsOpen }
+        case 8:
+            if ByteText.equal(b, "db.error") { return .dbError }
+            if ByteText.equal(b, "bg.start") { return .bgStart }
+            if ByteText.equal(b, "ws.close") { return .wsClose }
+        case 9:
+            if ByteText.equal(b, "db.sample") { return .dbSample }
+        case 10:
+            if ByteText.equal(b, "db.connect") { return .dbConnect }
+            if ByteText.equal(b, "db.acquire") { return .dbAcquire }
+            if ByteText.equal(b, "db.release") { return .dbRelease }
+        case 11:
+            if ByteText.equal(b, "request.end") { return .requestEnd }
+        case 13:
+            if ByteText.equal(b, "request.start") { return .requestStart }
+            if ByteText.equal(b, "response.sent") { return .responseSent }
+            if ByteText.equal(b, "instance.stop") { return .instanceStop }
+            if ByteText.equal(b, "db.disconnect") { return .dbDisconnect }
+        case 14:
+            if ByteText.equal(b, "instance.start") { return .instanceStart }
+        default:
+            break
         }
         return nil
     }
@@ -643,6 +680,28 @@ enum GoDuration {
 
 /// Small byte comparisons the decoders share.
 enum ByteText {
+    /// Byte equality of two `n`-byte runs, a word at a time (the last word overlapping the one before).
+    @inline(__always)
+    static func same(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
+        if n >= 8 {
+            var p = 0
+            while p + 8 < n {
+                if ra.loadUnaligned(fromByteOffset: p, as: UInt64.self) != rb.loadUnaligned(fromByteOffset: p, as: UInt64.self) {
+                    return false
+                }
+                p += 8
+            }
+            return ra.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) == rb.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+        }
+        if n >= 4 {
+            return ra.loadUnaligned(as: UInt32.self) == rb.loadUnaligned(as: UInt32.self)
+                && ra.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self) == rb.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+        }
+        for p in 0..<n where a[p] != b[p] { return false }
+        return true
+    }
+
     @inline(__always)
     static func equal(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
         guard a.count == b.count else { return false }

@@ -145,7 +145,7 @@ struct AliasTable: @unchecked Sendable {
                     if c != name[j] { same = false; break }
                 }
             } else {
-                for j in 0..<n where k[j] != name[j] { same = false; break }
+                same = ByteText.same(k, name, n)
             }
             if same { return e.field }
             i = Int(e.next)

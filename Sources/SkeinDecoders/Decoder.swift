@@ -71,8 +71,16 @@ public protocol JSONRecordDecoder {
     var name: String { get }
     /// Cheap: looks at top-level keys only.
     func matches(_ doc: JSONDocument) -> Bool
+    /// Top-level keys of which every object this decoder `matches` has at least one (unescaped), or nil
+    /// when there is no such key. The auto-detector reads a line's keys once and asks `matches` only of
+    /// the decoders whose keys it saw, instead of every decoder walking every line.
+    var signatureKeys: [StaticString]? { get }
     mutating func decode(_ doc: JSONDocument, source: SourceID, context: inout DecodeContext,
                          into events: inout [Event]) -> DecodeOutcome
+}
+
+extension JSONRecordDecoder {
+    public var signatureKeys: [StaticString]? { nil }
 }
 
 /// State decoders share within one source: the interner, and facts learnt from earlier lines

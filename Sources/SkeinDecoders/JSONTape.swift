@@ -6,10 +6,13 @@ import SkeinCore
 /// byte ranges into the caller's buffer until a decoder asks for one as a `String` or number.
 /// Objects store their members as key node, value node, key node, ...; every node knows the index
 /// just past its subtree (`next`), so skipping a nested object is one step.
-public struct JSONTape: Sendable {
+public struct JSONTape: @unchecked Sendable {
+    // @unchecked: `storage` is shared between copies but written only by `parse`, and only after
+    // `isKnownUniquelyReferenced` (a copy still held elsewhere, such as a `JSONDocument`, gets fresh
+    // storage instead), so every copy sees its nodes immutable: Array's own copy-on-write discipline.
     public enum Kind: UInt8, Sendable { case object, array, string, number, bool, null }
 
-    public struct Node: Sendable {
+    public struct Node: Sendable, Equatable {
         public var kind: Kind
         /// For strings: has a backslash escape. For bools: the value.
         public var flag: Bool
@@ -24,14 +27,44 @@ public struct JSONTape: Sendable {
         public var count: Int32
     }
 
-    public private(set) var nodes: [Node] = []
+    /// One allocation holding the nodes; reused by every `parse` while this tape is its only owner.
+    final class Storage: ManagedBuffer<Int, Node> {}
+
+    private var storage: Storage
+    /// `storage`'s elements; the parser writes through this pointer, so a node costs no append.
+    private var base: UnsafeMutablePointer<Node>
+    private var capacity: Int
+    /// Nodes of the last parse.
+    public private(set) var nodeCount = 0
     public let maxDepth: Int
     public let maxNodes: Int
 
     public init(maxDepth: Int = 64, maxNodes: Int = 1 << 20) {
         self.maxDepth = maxDepth
         self.maxNodes = maxNodes
-        nodes.reserveCapacity(256)
+        capacity = max(0, min(256, maxNodes))
+        (storage, base) = JSONTape.allocate(capacity)
+    }
+
+    private static func allocate(_ capacity: Int) -> (Storage, UnsafeMutablePointer<Node>) {
+        let s = Storage.create(minimumCapacity: capacity) { _ in capacity } as! Storage
+        // ManagedBuffer keeps its elements at a fixed address for the object's lifetime.
+        let p = s.withUnsafeMutablePointerToElements { $0 }
+        return (s, p)
+    }
+
+    /// The nodes of the last parse, as an array (for tests and rare paths; decoders use `node(_:)`).
+    public var nodes: [Node] { Array(UnsafeBufferPointer(start: base, count: nodeCount)) }
+
+    /// The nodes of the last parse, unchecked: for loops that check their bounds once against
+    /// `nodeCount`. Valid while this tape (or a copy) is alive and does not parse again.
+    var nodeBase: UnsafePointer<Node> { UnsafePointer(base) }
+
+    /// Node `i` of the last parse.
+    @inline(__always)
+    public func node(_ i: Int) -> Node {
+        precondition(UInt(bitPattern: i) < UInt(bitPattern: nodeCount), "JSONTape node index out of range")
+        return base[i]
     }
 
     public enum Failure: Error, Sendable, Equatable {
@@ -45,9 +78,16 @@ public struct JSONTape: Sendable {
         case tooLarge
     }
 
+    /// Empties the tape for a new parse, taking fresh storage if a copy still shares this one.
+    @inline(__always)
+    private mutating func reset() {
+        nodeCount = 0
+        if !isKnownUniquelyReferenced(&storage) { (storage, base) = JSONTape.allocate(capacity) }
+    }
+
     /// Parses exactly one JSON value spanning `bytes` (surrounding whitespace allowed).
     public mutating func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(Failure) {
-        nodes.removeAll(keepingCapacity: true)
+        reset()
         guard let base = bytes.baseAddress, bytes.count > 0 else { throw .truncated }
         var p = 0
         let n = bytes.count
@@ -60,7 +100,7 @@ public struct JSONTape: Sendable {
     /// Parses one JSON value starting at `offset`, returning the offset just past it; for streams
     /// of values back to back (pretty-printed objects, concatenated documents).
     public mutating func parsePrefix(_ bytes: UnsafeBufferPointer<UInt8>, from offset: Int) throws(Failure) -> Int {
-        nodes.removeAll(keepingCapacity: true)
+        reset()
         guard let base = bytes.baseAddress else { throw .truncated }
         let p = skipWS(base, offset, bytes.count)
         if p >= bytes.count { throw .truncated }
@@ -77,11 +117,24 @@ public struct JSONTape: Sendable {
         return p
     }
 
-    private mutating func push(_ kind: Kind, _ start: Int, _ end: Int) throws(Failure) -> Int {
-        if nodes.count >= maxNodes { throw .tooLarge }
-        nodes.append(Node(kind: kind, flag: false, nonASCII: false, start: Int32(truncatingIfNeeded: start),
-                          end: Int32(truncatingIfNeeded: end), next: 0, count: 0))
-        return nodes.count - 1
+    /// Appends a node whose `next` is the node after it (a leaf); containers fix theirs when they close.
+    @inline(__always)
+    private mutating func push(_ kind: Kind, _ start: Int, _ end: Int, flag: Bool = false,
+                               nonASCII: Bool = false) throws(Failure) -> Int {
+        if nodeCount == capacity { try grow() }
+        let i = nodeCount
+        nodeCount = i + 1
+        (base + i).initialize(to: Node(kind: kind, flag: flag, nonASCII: nonASCII, start: Int32(truncatingIfNeeded: start),
+                                       end: Int32(truncatingIfNeeded: end), next: Int32(truncatingIfNeeded: i + 1), count: 0))
+        return i
+    }
+
+    private mutating func grow() throws(Failure) {
+        if nodeCount >= maxNodes { throw .tooLarge }
+        let bigger = min(max(capacity * 2, 16), maxNodes)
+        let (s, p) = JSONTape.allocate(bigger)
+        p.initialize(from: base, count: nodeCount)
+        (storage, base, capacity) = (s, p, bigger)
     }
 
     private mutating func value(_ b: UnsafePointer<UInt8>, _ p0: Int, _ n: Int, depth: Int) throws(Failure) -> Int {
@@ -105,7 +158,12 @@ public struct JSONTape: Sendable {
                     guard p < n else { throw .truncated }
                     guard b[p] == UInt8(ascii: ":") else { throw .invalid(at: p) }
                     p = skipWS(b, p + 1, n)
-                    p = try value(b, p, n, depth: depth + 1)
+                    // Most values are strings: skip the dispatch for them.
+                    if p < n && b[p] == UInt8(ascii: "\"") {
+                        p = try string(b, p, n)
+                    } else {
+                        p = try value(b, p, n, depth: depth + 1)
+                    }
                     count += 1
                     p = skipWS(b, p, n)
                     guard p < n else { throw .truncated }
@@ -114,9 +172,7 @@ public struct JSONTape: Sendable {
                     throw .invalid(at: p)
                 }
             }
-            nodes[idx].end = Int32(truncatingIfNeeded: p)
-            nodes[idx].next = Int32(nodes.count)
-            nodes[idx].count = count
+            close(idx, p, count)
             return p
         case UInt8(ascii: "["):
             if depth >= maxDepth { throw .tooDeep }
@@ -137,23 +193,21 @@ public struct JSONTape: Sendable {
                     throw .invalid(at: p)
                 }
             }
-            nodes[idx].end = Int32(truncatingIfNeeded: p)
-            nodes[idx].next = Int32(nodes.count)
-            nodes[idx].count = count
+            close(idx, p, count)
             return p
         case UInt8(ascii: "\""):
             return try string(b, p, n)
         case UInt8(ascii: "t"):
             try literal(b, p, n, "true")
-            let i = try push(.bool, p, p + 4); nodes[i].flag = true; nodes[i].next = Int32(nodes.count)
+            _ = try push(.bool, p, p + 4, flag: true)
             return p + 4
         case UInt8(ascii: "f"):
             try literal(b, p, n, "false")
-            let i = try push(.bool, p, p + 5); nodes[i].next = Int32(nodes.count)
+            _ = try push(.bool, p, p + 5)
             return p + 5
         case UInt8(ascii: "n"):
             try literal(b, p, n, "null")
-            let i = try push(.null, p, p + 4); nodes[i].next = Int32(nodes.count)
+            _ = try push(.null, p, p + 4)
             return p + 4
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
             let start = p
@@ -166,11 +220,19 @@ public struct JSONTape: Sendable {
                 } else { break }
             }
             if b[p - 1] == UInt8(ascii: "-") && p - start == 1 { throw p >= n ? .truncated : .invalid(at: p) }
-            let i = try push(.number, start, p); nodes[i].next = Int32(nodes.count)
+            _ = try push(.number, start, p)
             return p
         default:
             throw .invalid(at: p)
         }
+    }
+
+    /// Finishes a container node once its closing bracket is read.
+    @inline(__always)
+    private func close(_ idx: Int, _ end: Int, _ count: Int32) {
+        base[idx].end = Int32(truncatingIfNeeded: end)
+        base[idx].next = Int32(truncatingIfNeeded: nodeCount)
+        base[idx].count = count
     }
 
     @inline(__always)
@@ -183,18 +245,26 @@ public struct JSONTape: Sendable {
         }
     }
 
+    /// Scans a string from its opening quote. Eight bytes at a time: most string bytes are plain
+    /// ASCII, and a word without a quote, backslash, control byte or high byte is skipped whole.
+    @inline(__always)
     private mutating func string(_ b: UnsafePointer<UInt8>, _ p0: Int, _ n: Int) throws(Failure) -> Int {
         var p = p0 + 1
         var escaped = false
         var high = false
-        while p < n {
+        while true {
+            if p + 8 <= n {
+                let stops = JSONTape.stops(UInt64(littleEndian: UnsafeRawPointer(b + p).loadUnaligned(as: UInt64.self)))
+                if stops == 0 { p += 8; continue }
+                // The lowest flagged byte is always a real stop (a borrow only flags bytes above one).
+                p += stops.trailingZeroBitCount >> 3
+            } else if p >= n {
+                throw .truncated
+            }
             let c = b[p]
             if c == UInt8(ascii: "\"") {
                 if high { try validateUTF8(b, p0 + 1, p) }
-                let i = try push(.string, p0 + 1, p)
-                nodes[i].flag = escaped
-                nodes[i].nonASCII = high
-                nodes[i].next = Int32(nodes.count)
+                _ = try push(.string, p0 + 1, p, flag: escaped, nonASCII: high)
                 return p + 1
             }
             if c == UInt8(ascii: "\\") {
@@ -206,7 +276,18 @@ public struct JSONTape: Sendable {
             if c >= 0x80 { high = true }
             p += 1
         }
-        throw .truncated
+    }
+
+    /// The high bit of each byte of `w` (little-endian) that is `"`, `\`, below 0x20 or at/above 0x80.
+    @inline(__always)
+    private static func stops(_ w: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let quote = w ^ (ones &* 0x22)
+        let backslash = w ^ (ones &* 0x5c)
+        let zeroQuote = (quote &- ones) & ~quote
+        let zeroBackslash = (backslash &- ones) & ~backslash
+        let control = w &- ones &* 0x20
+        return (zeroQuote | zeroBackslash | control | w) & (ones &* 0x80)
     }
 
     private func validateUTF8(_ b: UnsafePointer<UInt8>, _ s: Int, _ e: Int) throws(Failure) {
@@ -246,30 +327,30 @@ public struct JSONDocument {
     }
 
     public var root: Int { 0 }
-    @inline(__always) public func kind(_ i: Int) -> JSONTape.Kind { tape.nodes[i].kind }
-    @inline(__always) public func next(_ i: Int) -> Int { Int(tape.nodes[i].next) }
+    @inline(__always) public func kind(_ i: Int) -> JSONTape.Kind { tape.node(i).kind }
+    @inline(__always) public func next(_ i: Int) -> Int { Int(tape.node(i).next) }
 
     /// Calls `body(keyIndex, valueIndex)` for each member of the object at `object`.
     @inline(__always)
     public func forEachMember(_ object: Int, _ body: (Int, Int) throws -> Void) rethrows {
-        guard tape.nodes[object].kind == .object else { return }
+        guard tape.node(object).kind == .object else { return }
         var i = object + 1
-        let end = Int(tape.nodes[object].next)
+        let end = Int(tape.node(object).next)
         while i < end {
             let v = i + 1
             try body(i, v)
-            i = Int(tape.nodes[v].next)
+            i = Int(tape.node(v).next)
         }
     }
 
     /// Calls `body(elementIndex)` for each element of the array at `array`.
     public func forEachElement(_ array: Int, _ body: (Int) throws -> Void) rethrows {
-        guard tape.nodes[array].kind == .array else { return }
+        guard tape.node(array).kind == .array else { return }
         var i = array + 1
-        let end = Int(tape.nodes[array].next)
+        let end = Int(tape.node(array).next)
         while i < end {
             try body(i)
-            i = Int(tape.nodes[i].next)
+            i = Int(tape.node(i).next)
         }
     }
 
@@ -295,14 +376,23 @@ public struct JSONDocument {
     /// The raw bytes of a node (for strings: without quotes, still escaped).
     @inline(__always)
     public func raw(_ i: Int) -> UnsafeBufferPointer<UInt8> {
-        let nd = tape.nodes[i]
-        return UnsafeBufferPointer(rebasing: bytes[Int(nd.start)..<Int(nd.end)])
+        raw(node: tape.node(i))
+    }
+
+    /// The raw bytes of a node already read from the tape.
+    @inline(__always)
+    func raw(node nd: JSONTape.Node) -> UnsafeBufferPointer<UInt8> {
+        // The parser only records ranges inside the bytes it parsed; the check catches a tape paired
+        // with the wrong bytes.
+        precondition(UInt32(bitPattern: nd.start) <= UInt32(bitPattern: nd.end) && UInt(bitPattern: Int(nd.end)) <= UInt(bytes.count),
+                     "JSONDocument node outside its bytes")
+        return UnsafeBufferPointer(start: bytes.baseAddress! + Int(nd.start), count: Int(nd.end &- nd.start))
     }
 
     /// Whether the string node `i` (a key, usually) equals `key` byte for byte (unescaped keys only).
     @inline(__always)
     public func keyEquals(_ i: Int, _ key: StaticString) -> Bool {
-        let nd = tape.nodes[i]
+        let nd = tape.node(i)
         let len = Int(nd.end - nd.start)
         guard len == key.utf8CodeUnitCount, !nd.flag else { return false }
         let k = key.utf8Start
@@ -313,7 +403,7 @@ public struct JSONDocument {
 
     /// Case-insensitive ASCII comparison (header names such as `X-Request-Id`).
     public func keyEqualsIgnoringCase(_ i: Int, _ key: StaticString) -> Bool {
-        let nd = tape.nodes[i]
+        let nd = tape.node(i)
         let len = Int(nd.end - nd.start)
         guard len == key.utf8CodeUnitCount, !nd.flag else { return false }
         let k = key.utf8Start
@@ -330,21 +420,21 @@ public struct JSONDocument {
 
     /// The node's text: strings unescaped, numbers/bools/null as written, objects/arrays as raw JSON.
     public func string(_ i: Int) -> String {
-        let nd = tape.nodes[i]
+        let nd = tape.node(i)
         if nd.kind == .string && nd.flag { return JSONDocument.unescape(raw(i)) }
         return String(decoding: raw(i), as: UTF8.self)
     }
 
     /// Like `string`, but through an interner (for values that repeat: services, routes, instances).
     public func string(_ i: Int, interner: inout Interner) -> String {
-        let nd = tape.nodes[i]
+        let nd = tape.node(i)
         if nd.kind == .string && nd.flag { return interner.intern(JSONDocument.unescape(raw(i))) }
         return interner.intern(raw(i))
     }
 
     /// The string value, or nil for null/empty.
     public func nonEmptyString(_ i: Int) -> String? {
-        let nd = tape.nodes[i]
+        let nd = tape.node(i)
         if nd.kind == .null || (nd.kind == .string && nd.start == nd.end) { return nil }
         if nd.kind == .object || nd.kind == .array { return nil }
         return string(i)
@@ -352,13 +442,13 @@ public struct JSONDocument {
 
     /// Numbers, and strings that hold numbers (`"42"`, `"12.5"`).
     public func double(_ i: Int) -> Double? {
-        let nd = tape.nodes[i]
+        let nd = tape.node(i)
         guard nd.kind == .number || (nd.kind == .string && !nd.flag) else { return nil }
         return NumberParsing.double(raw(i))
     }
 
     public func int(_ i: Int) -> Int? {
-        let nd = tape.nodes[i]
+        let nd = tape.node(i)
         guard nd.kind == .number || (nd.kind == .string && !nd.flag) else { return nil }
         if let v = NumberParsing.int(raw(i)) { return v }
         if let d = NumberParsing.double(raw(i)), d.isFinite, abs(d) < 9e15 { return Int(d) }
@@ -366,7 +456,7 @@ public struct JSONDocument {
     }
 
     public func bool(_ i: Int) -> Bool? {
-        let nd = tape.nodes[i]
+        let nd = tape.node(i)
         switch nd.kind {
         case .bool: return nd.flag
         case .string:

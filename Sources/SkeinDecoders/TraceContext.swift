@@ -149,7 +149,21 @@ public enum TraceContext {
 
     @inline(__always)
     private static func isHex(_ b: UnsafePointer<UInt8>, _ at: Int, _ count: Int) -> Bool {
-        for k in at..<(at + count) {
+        var start = at
+        // Eight bytes at a time (ids are 16 or 32 digits). For bytes below 0x80, adding 0x80 - lo sets a
+        // byte's top bit exactly when it is ≥ lo, with no carry into the next byte.
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let high = ones &* 0x80
+        while start + 8 <= at + count {
+            let w = UInt64(littleEndian: UnsafeRawPointer(b + start).loadUnaligned(as: UInt64.self))
+            if w & high != 0 { return false }
+            let digit = (w &+ ones &* (0x80 - 0x30)) & ~(w &+ ones &* (0x80 - 0x3a))
+            let folded = w | ones &* 0x20
+            let letter = (folded &+ ones &* (0x80 - 0x61)) & ~(folded &+ ones &* (0x80 - 0x67))
+            if (digit | letter) & high != high { return false }
+            start += 8
+        }
+        for k in start..<(at + count) {
             switch b[k] {
             case 0x30...0x39, 0x41...0x46, 0x61...0x66: continue
             default: return false
@@ -166,7 +180,19 @@ public enum TraceContext {
 
     private static func lowerHex(_ b: UnsafePointer<UInt8>, _ at: Int, _ count: Int) -> String {
         var upper = false
-        for k in at..<(at + count) where b[k] >= 0x41 && b[k] <= 0x5a { upper = true; break }
+        // Eight bytes at a time (ids are 16 or 32 digits); the bytes are hex, so ASCII, and adding
+        // 0x3f (or 0x25) sets a byte's top bit exactly when it is ≥ "A" (or > "Z"), without carries.
+        var k = at
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        while k + 8 <= at + count {
+            let w = UInt64(littleEndian: UnsafeRawPointer(b + k).loadUnaligned(as: UInt64.self))
+            if (w &+ ones &* 0x3f) & ~(w &+ ones &* 0x25) & (ones &* 0x80) != 0 { upper = true; break }
+            k += 8
+        }
+        while !upper && k < at + count {
+            if b[k] >= 0x41 && b[k] <= 0x5a { upper = true }
+            k += 1
+        }
         // Ids are almost always logged in lower case already: then it is a plain copy.
         if !upper { return String(decoding: UnsafeBufferPointer(start: b + at, count: count), as: UTF8.self) }
         return String(unsafeUninitializedCapacity: count) { out in

@@ -11,6 +11,8 @@ public struct CloudWatchLogsDecoder: JSONRecordDecoder {
 
     public init() {}
 
+    public var signatureKeys: [StaticString]? { ["messageType"] }
+
     public func matches(_ doc: JSONDocument) -> Bool {
         PlatformKeys(doc, doc.root).isSuperset(of: [.messageType, .logEvents])
     }

@@ -15,6 +15,8 @@ public struct CloudflareWorkersDecoder: JSONRecordDecoder {
 
     public init() {}
 
+    public var signatureKeys: [StaticString]? { ["outcome", "Outcome"] }
+
     public func matches(_ doc: JSONDocument) -> Bool {
         let keys = PlatformKeys(doc, doc.root)
         return keys.contains(.outcome) && !keys.isDisjoint(with: [.scriptName, .eventTimestamp])

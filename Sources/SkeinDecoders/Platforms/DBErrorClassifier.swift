@@ -79,14 +79,31 @@ public enum DBErrorClassifier {
 
     /// Attribute keys loggers put error text or codes under.
     static func isErrorKey(_ key: String) -> Bool {
-        switch key {
-        case "err", "error", "err.message", "error.message", "errorMessage", "err.msg", "exc_info", "exception",
-             "exception.message", "exception.stacktrace", "stack", "err.stack", "error.stack", "stack_trace",
-             "code", "err.code", "error.code", "errorCode", "sqlstate", "pgcode", "status.message", "errorType",
-             "reason", "cause", "err.cause", "error.cause":
-            return true
-        default:
-            return false
+        // By length, then bytes: a `String` switch compares the key with every name in turn, with
+        // Unicode rules no ASCII name needs.
+        var k = key
+        return k.withUTF8 { b in
+            switch b.count {
+            case 3: return ByteText.equal(b, "err")
+            case 4: return ByteText.equal(b, "code")
+            case 5: return ByteText.equal(b, "error") || ByteText.equal(b, "stack") || ByteText.equal(b, "cause")
+            case 6: return ByteText.equal(b, "pgcode") || ByteText.equal(b, "reason")
+            case 7: return ByteText.equal(b, "err.msg")
+            case 8: return ByteText.equal(b, "exc_info") || ByteText.equal(b, "err.code") || ByteText.equal(b, "sqlstate")
+            case 9:
+                return ByteText.equal(b, "exception") || ByteText.equal(b, "err.stack") || ByteText.equal(b, "errorCode")
+                    || ByteText.equal(b, "errorType") || ByteText.equal(b, "err.cause")
+            case 10: return ByteText.equal(b, "error.code")
+            case 11:
+                return ByteText.equal(b, "err.message") || ByteText.equal(b, "error.stack") || ByteText.equal(b, "stack_trace")
+                    || ByteText.equal(b, "error.cause")
+            case 12: return ByteText.equal(b, "errorMessage")
+            case 13: return ByteText.equal(b, "error.message")
+            case 14: return ByteText.equal(b, "status.message")
+            case 17: return ByteText.equal(b, "exception.message")
+            case 20: return ByteText.equal(b, "exception.stacktrace")
+            default: return false
+            }
         }
     }
 

@@ -8,6 +8,8 @@ public struct LambdaJSONDecoder: JSONRecordDecoder {
 
     public init() {}
 
+    public var signatureKeys: [StaticString]? { ["record", "requestId"] }
+
     public func matches(_ doc: JSONDocument) -> Bool {
         LambdaJSONMapping.recognises(doc, doc.root)
     }

@@ -8,6 +8,8 @@ public struct OTLPJSONDecoder: JSONRecordDecoder {
 
     public init() {}
 
+    public var signatureKeys: [StaticString]? { ["resourceLogs", "resourceSpans", "resourceMetrics"] }
+
     public func matches(_ doc: JSONDocument) -> Bool {
         !PlatformKeys(doc, doc.root).isDisjoint(with: [.resourceLogs, .resourceSpans, .resourceMetrics])
     }

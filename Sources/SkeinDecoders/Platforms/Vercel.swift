@@ -13,6 +13,8 @@ public struct VercelDecoder: JSONRecordDecoder {
 
     public init() {}
 
+    public var signatureKeys: [StaticString]? { ["deploymentId"] }
+
     public func matches(_ doc: JSONDocument) -> Bool {
         switch doc.kind(doc.root) {
         case .object: return Self.isRecord(doc, doc.root)
