@@ -32,7 +32,7 @@ final class HTTPTests: XCTestCase {
         let a = try c.send("/v1/traces", headers: protobuf, body: traceRequest(spans: 2))
         XCTAssertEqual(a.status, 200)
         XCTAssertEqual(a.headers["content-type"], "application/x-protobuf")
-        XCTAssertEqual(a.body, [])
+        XCTAssertEqual(a.body, [UInt8]())
         let sink = c.drain()
         XCTAssertEqual(sink.names, ["listen test"])
         XCTAssertEqual(sink.events.count, 2)
@@ -126,10 +126,10 @@ final class HTTPTests: XCTestCase {
         XCTAssertEqual(try c.send("/v1/traces", headers: protobuf + [("Authorization", "Bearer s3creT")], body: traceRequest()).status, 401)
         XCTAssertEqual(try c.send("/v1/traces", headers: protobuf + [("Authorization", "Bearer s3cret2")], body: traceRequest()).status, 401)
         XCTAssertEqual(try c.send("/ingest", body: Array("{}".utf8)).status, 401)
-        XCTAssertEqual(try c.send("GET", "/metrics").status, 401)
+        XCTAssertEqual(try c.get("/metrics").status, 401)
         XCTAssertEqual(c.drain().events.count, 0)
         XCTAssertEqual(try c.send("/v1/traces", headers: protobuf + [("Authorization", "Bearer s3cret")], body: traceRequest()).status, 200)
-        XCTAssertEqual(try c.send("GET", "/healthz").status, 200)
+        XCTAssertEqual(try c.get("/healthz").status, 200)
         XCTAssertEqual(c.drain().events.count, 1)
     }
 
@@ -202,16 +202,16 @@ final class HTTPTests: XCTestCase {
     func testHealthMetricsAndUnknownRoutes() throws {
         let c = try Connection()
         XCTAssertEqual(try c.send("/v1/traces", headers: protobuf, body: traceRequest(spans: 4)).status, 200)
-        let h = try c.send("GET", "/healthz")
+        let h = try c.get("/healthz")
         XCTAssertEqual(h.status, 200)
         XCTAssertEqual(h.text, "ok\n")
-        let m = try c.send("GET", "/metrics")
+        let m = try c.get("/metrics")
         XCTAssertEqual(m.status, 200)
         XCTAssertTrue(m.text.contains(#"skein_collector_requests_total{endpoint="/v1/traces",code="200"} 1"#), m.text)
         XCTAssertTrue(m.text.contains(#"skein_collector_events_total{endpoint="/v1/traces"} 4"#), m.text)
         XCTAssertTrue(m.text.contains("skein_collector_queue_depth 4"), m.text)
-        XCTAssertEqual(try c.send("GET", "/nope").status, 404)
-        XCTAssertEqual(try c.send("GET", "/v1/traces").status, 405)
+        XCTAssertEqual(try c.get("/nope").status, 404)
+        XCTAssertEqual(try c.get("/v1/traces").status, 405)
     }
 
     func testAddressParsingAndLoopback() {

@@ -142,7 +142,9 @@ final class Connection {
 
     deinit { _ = try? channel.finish() }
 
-    func send(_ method: String = "POST", _ path: String, headers: [(String, String)] = [], body: [UInt8] = [],
+    func get(_ path: String) throws -> HTTPAnswer { try send(path, method: "GET") }
+
+    func send(_ path: String, method: String = "POST", headers: [(String, String)] = [], body: [UInt8] = [],
               chunked: Bool = false) throws -> HTTPAnswer {
         var head = "\(method) \(path) HTTP/1.1\r\nHost: test\r\n"
         for (k, v) in headers { head += "\(k): \(v)\r\n" }
