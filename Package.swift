@@ -65,6 +65,7 @@ let package = Package(
         .testTarget(name: "SkeinUITests", dependencies: ["SkeinCore", "SkeinEngine", "SkeinUI", "SkeinDecoders", "SkeinSources"]),
         .testTarget(name: "SkeinAppTests", dependencies: [
             "SkeinCore", "SkeinDecoders", "SkeinEngine", "SkeinSources", "SkeinOutputs", "SkeinSim", "SkeinUI", "SkeinApp",
+            "SkeinCollector",
         ]),
         .testTarget(name: "SkeinEndToEndTests", dependencies: []),
         .testTarget(name: "SkeinCollectorTests", dependencies: [

@@ -23,17 +23,23 @@ public final class CollectorSource: LiveSource {
     public var port: Int { collector.boundPort }
 
     public func poll(into sink: any IngestSink) -> Bool {
-        let n = queue.drain(into: sink, maxEvents: maxEventsPerPoll)
-        if closed { return n > 0 }
-        // Health follows traffic: reading while events arrive, waiting after a few quiet polls.
-        if n > 0 {
-            quietPolls = 0
-            if !reading { reading = true; queue.setHealth(.reading, for: collector.state.source) }
-        } else if reading {
-            quietPolls += 1
-            if quietPolls >= 20 { reading = false; queue.setHealth(.waiting, for: collector.state.source) }
+        // Health follows traffic: reading while events arrive, waiting after a few quiet polls. It is
+        // queued before the drain so the change reaches the engine with the events that caused it.
+        var changed = false
+        if !closed {
+            if queue.pendingEvents > 0 {
+                quietPolls = 0
+                if !reading { reading = true; queue.setHealth(.reading, for: collector.state.source) }
+            } else if reading {
+                quietPolls += 1
+                if quietPolls >= 20 {
+                    reading = false
+                    changed = true
+                    queue.setHealth(.waiting, for: collector.state.source)
+                }
+            }
         }
-        return n > 0
+        return queue.drain(into: sink, maxEvents: maxEventsPerPoll) > 0 || changed
     }
 
     public func close() {
