@@ -5,7 +5,7 @@ import SkeinSources
 
 /// A listening collector: OTLP/HTTP and log drains over HTTP/1.1, decoded on its own event loops
 /// into a bounded queue that the engine's thread drains.
-public final class Collector: @unchecked Sendable {
+public final class Collector {
     public let state: CollectorState
     /// The address actually bound (the port is the real one when the config asked for 0).
     public let boundPort: Int
@@ -27,10 +27,7 @@ public final class Collector: @unchecked Sendable {
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    try channel.pipeline.syncOperations.addHandler(CollectorHandler(state: state))
-                }
+                channel.eventLoop.makeCompletedFuture { try CollectorHandler.install(on: channel, state: state) }
             }
         do {
             channel = try bootstrap.bind(host: config.host, port: config.port).wait()

@@ -15,6 +15,8 @@ public struct CollectorConfig: Sendable {
     public var queueCapacity = 65_536
     /// Seconds a refused client is asked to wait (`Retry-After`).
     public var retryAfterSeconds = 1
+    /// Seconds a connection may stay silent before it is closed.
+    public var idleTimeoutSeconds = 60
     /// Event loop threads decoding requests.
     public var threads = 2
 

@@ -29,6 +29,24 @@ final class CollectorHandler: ChannelInboundHandler, RemovableChannelHandler {
         ingest = RequestIngest(state: state)
     }
 
+    /// A connection's pipeline: HTTP/1.1 codec, an idle timer, this handler. Called on its event loop.
+    static func install(on channel: Channel, state: CollectorState) throws {
+        let ops = channel.pipeline.syncOperations
+        try ops.configureHTTPServerPipeline(withErrorHandling: true)
+        // A connection that sends nothing for this long is closed, so idle or stalled clients
+        // cannot hold sockets (and half-read bodies) forever.
+        try ops.addHandler(IdleStateHandler(readTimeout: .seconds(Int64(state.config.idleTimeoutSeconds))))
+        try ops.addHandler(CollectorHandler(state: state))
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
@@ -76,7 +94,9 @@ final class CollectorHandler: ChannelInboundHandler, RemovableChannelHandler {
             case .receiving(let request, var buffer):
                 state = .idle
                 let body = buffer.readBytes(length: buffer.readableBytes) ?? []
-                let response = ingest.handle(request.endpoint!, headers: request.headers, body: body)
+                // `receiving` is entered only for requests whose endpoint preflight found.
+                guard let endpoint = request.endpoint else { return }
+                let response = ingest.handle(endpoint, headers: request.headers, body: body)
                 respond(context: context, head: request.head, response)
             case .discarding(let request, let response, let bytes):
                 state = .idle

@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -212,6 +213,41 @@ final class HTTPTests: XCTestCase {
         XCTAssertTrue(m.text.contains("skein_collector_queue_depth 4"), m.text)
         XCTAssertEqual(try c.get("/nope").status, 404)
         XCTAssertEqual(try c.get("/v1/traces").status, 405)
+    }
+
+    /// Framing holds however the bytes arrive: a protobuf request fed one byte at a time, twice.
+    func testRequestsFedByteByByte() throws {
+        let c = try Connection()
+        let body = traceRequest(spans: 3)
+        let head = "POST /v1/traces HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-protobuf\r\nContent-Length: \(body.count)\r\n\r\n"
+        let request = Array(head.utf8) + body
+        var out: [UInt8] = []
+        for byte in request + request {
+            try c.channel.writeInbound(ByteBuffer(bytes: [byte]))
+            while let b = try c.channel.readOutbound(as: ByteBuffer.self) { out += Array(b.readableBytesView) }
+        }
+        let text = String(decoding: out, as: UTF8.self)
+        XCTAssertEqual(text.components(separatedBy: "HTTP/1.1 200 OK").count - 1, 2, text)
+        XCTAssertEqual(c.drain().events.count, 6)
+    }
+
+    func testSilentConnectionsAreClosed() throws {
+        let c = try Connection()
+        XCTAssertEqual(try c.get("/healthz").status, 200)
+        XCTAssertTrue(c.channel.isActive)
+        // NIO's IdleStateHandler times reads on the real clock, so its event is fired here directly.
+        c.channel.pipeline.fireUserInboundEventTriggered(IdleStateHandler.IdleStateEvent.write)
+        XCTAssertTrue(c.channel.isActive, "only a silent reader is closed")
+        c.channel.pipeline.fireUserInboundEventTriggered(IdleStateHandler.IdleStateEvent.read)
+        XCTAssertFalse(c.channel.isActive)
+    }
+
+    func testMalformedHTTPIsAnsweredNotTrapped() throws {
+        let c = try Connection()
+        _ = try? c.channel.writeInbound(ByteBuffer(string: "NOT HTTP AT ALL\r\n\r\n"))
+        var out: [UInt8] = []
+        while let b = try c.channel.readOutbound(as: ByteBuffer.self) { out += Array(b.readableBytesView) }
+        XCTAssertEqual(Connection.parse(out)?.status, 400)
     }
 
     func testAddressParsingAndLoopback() {

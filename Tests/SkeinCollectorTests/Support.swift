@@ -136,8 +136,8 @@ final class Connection {
     init(config: CollectorConfig = CollectorConfig(), capacity: Int = 1000) throws {
         queue = IngestQueue(capacity: capacity)
         state = CollectorState(config: config, queue: queue, sourceName: "listen test")
-        try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-        try channel.pipeline.syncOperations.addHandler(CollectorHandler(state: state))
+        try CollectorHandler.install(on: channel, state: state)
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 40000)).wait()
     }
 
     deinit { _ = try? channel.finish() }
