@@ -107,9 +107,7 @@ struct RequestIngest {
             return (nil, known.contains(path) ? .text(405, "method \(method) not allowed on \(path)") : .text(404, "no such endpoint: \(path)"))
         }
         if endpoint != .healthz, !state.authorised(Self.header("authorization", headers)) {
-            var r = CollectorResponse.text(401, "missing or wrong bearer token")
-            r.body = Array("missing or wrong bearer token\n".utf8)
-            return (endpoint, r)
+            return (endpoint, .text(401, "missing or wrong bearer token"))
         }
         if case .otlp = endpoint, BodyFormat.otlp(contentType: Self.header("content-type", headers)) == nil {
             return (endpoint, .text(415, "unsupported content type \(Self.header("content-type", headers) ?? "(none)"): send application/x-protobuf or application/json"))

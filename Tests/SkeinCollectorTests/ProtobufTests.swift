@@ -144,4 +144,37 @@ final class ProtobufTests: XCTestCase {
         XCTAssertEqual(result.events[0].dbPool, "main")
         XCTAssertEqual(result.events[0].service, "api")
     }
+
+    /// Mutated and random bytes: every outcome is an answer (events or a failure), never a trap.
+    func testMutatedRequestsNeverTrap() {
+        var seed: UInt64 = 0x9e37_79b9_7f4a_7c15
+        func next() -> UInt64 {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return seed >> 33
+        }
+        let span = PB.span(PB.Span(traceID: traceID, spanID: "00f067aa0ba902b7", name: "GET /", start: 1_000_000_000, end: 2_000_000_000,
+                                   attributes: [PB.keyValue("k", PB.message { $0.bytesField(6, PB.message { $0.bytesField(1, PB.keyValue("a", PB.anyInt(1))) }) })]))
+        let valid = PB.traces([(attributes: [PB.keyValue("service.name", PB.anyString("api"))], spans: [span, span])])
+        var outcomes = (decoded: 0, refused: 0)
+        for round in 0..<3000 {
+            var bytes = valid
+            if round % 3 == 0 {
+                bytes = (0..<Int(next() % 64)).map { _ in UInt8(truncatingIfNeeded: next()) }
+            } else {
+                for _ in 0..<(1 + Int(next() % 4)) { bytes[Int(next()) % bytes.count] = UInt8(truncatingIfNeeded: next()) }
+                if round % 5 == 0 { bytes.removeLast(Int(next()) % bytes.count) }
+            }
+            for signal in [OTLPProtobufDecoder.Signal.traces, .logs, .metrics] {
+                var decoder = OTLPProtobufDecoder()
+                do {
+                    _ = try bytes.withUnsafeBytes { try decoder.decode(signal, $0, source: SourceID(0)) }
+                    outcomes.decoded += 1
+                } catch {
+                    outcomes.refused += 1
+                }
+            }
+        }
+        XCTAssertGreaterThan(outcomes.decoded, 0)
+        XCTAssertGreaterThan(outcomes.refused, 0)
+    }
 }
