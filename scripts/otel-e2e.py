@@ -7,7 +7,8 @@ Three instances of two services, each with its own SDK pipeline (as three proces
   orders     instance orders-b                      (aws lambda)
 Trace 1 crosses services: edge-api GET /checkout -> client span -> orders-a POST /orders.
 Trace 2 crosses services: edge-api GET /status -> orders-b GET /orders/7.
-Trace 3 stays in orders-b. Each instance also sends one log record (/v1/logs).
+Trace 3 stays in orders-b. Each instance also logs one record inside a request (/v1/logs), so
+it carries that request's trace id.
 
 Usage: otel-e2e.py http://127.0.0.1:PORT [TOKEN]
 Prints one JSON line: the trace ids it sent, lower-case hex.
@@ -51,6 +52,16 @@ orders_a, orders_a_logs = instance({"service.name": "orders", "faas.instance": "
 orders_b, orders_b_logs = instance({"service.name": "orders", "faas.instance": "orders-b", "cloud.platform": "aws_lambda",
                                     "cloud.region": "us-east-1"})
 
+def logger(name, logs):
+    import logging
+    log = logging.getLogger("e2e." + name)
+    log.propagate = False
+    if logs is not None:
+        log.addHandler(LoggingHandler(logger_provider=logs))
+    return log
+
+
+log_edge, log_a, log_b = logger("edge-1", edge_logs), logger("orders-a", orders_a_logs), logger("orders-b", orders_b_logs)
 t_edge = edge.get_tracer("e2e")
 t_a = orders_a.get_tracer("e2e")
 t_b = orders_b.get_tracer("e2e")
@@ -63,12 +74,14 @@ def hex_id(span):
 
 with t_edge.start_as_current_span("GET /checkout", kind=SpanKind.SERVER, attributes={"http.route": "/checkout", "http.request.method": "GET"}) as root:
     ids.append(hex_id(root))
+    log_edge.warning("checkout for cart 42")
     with t_edge.start_as_current_span("POST orders", kind=SpanKind.CLIENT) as client:
         ctx = trace.set_span_in_context(client)
         with t_a.start_as_current_span("POST /orders", context=ctx, kind=SpanKind.SERVER,
                                        attributes={"http.route": "/orders", "http.request.method": "POST", "http.response.status_code": 201}):
             with t_a.start_as_current_span("INSERT orders", kind=SpanKind.CLIENT, attributes={"db.system": "postgresql"}):
                 time.sleep(0.02)
+            log_a.warning("order created")
     root.set_attribute("http.response.status_code", 200)
 
 with t_edge.start_as_current_span("GET /status", kind=SpanKind.SERVER, attributes={"http.route": "/status", "http.request.method": "GET"}) as root:
@@ -76,19 +89,15 @@ with t_edge.start_as_current_span("GET /status", kind=SpanKind.SERVER, attribute
     ctx = trace.set_span_in_context(root)
     with t_b.start_as_current_span("GET /orders/7", context=ctx, kind=SpanKind.SERVER,
                                    attributes={"http.route": "/orders/{id}", "http.request.method": "GET", "http.response.status_code": 500}) as s:
+        log_b.error("order 7 lookup failed")
         s.set_status(Status(StatusCode.ERROR, "boom"))
     root.set_attribute("http.response.status_code", 502)
 
 with t_b.start_as_current_span("GET /orders", kind=SpanKind.SERVER, attributes={"http.route": "/orders", "http.request.method": "GET", "http.response.status_code": 200}) as root:
     ids.append(hex_id(root))
 
-for provider, logs, name in [(edge, edge_logs, "edge-1"), (orders_a, orders_a_logs, "orders-a"), (orders_b, orders_b_logs, "orders-b")]:
+for provider, logs in [(edge, edge_logs), (orders_a, orders_a_logs), (orders_b, orders_b_logs)]:
     if logs is not None:
-        import logging
-        logger = logging.getLogger("e2e." + name)
-        logger.propagate = False
-        logger.addHandler(LoggingHandler(logger_provider=logs))
-        logger.warning("instance %s done", name)
         logs.force_flush()
         logs.shutdown()
     provider.force_flush()
