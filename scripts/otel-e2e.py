@@ -11,7 +11,7 @@ Trace 3 stays in orders-b. Each instance also logs one record inside a request (
 it carries that request's trace id.
 
 Usage: otel-e2e.py http://127.0.0.1:PORT [TOKEN]
-Prints one JSON line: the trace ids it sent, lower-case hex.
+Prints one JSON line: the trace ids it sent (lower-case hex) and whether log records were sent.
 """
 import json
 import sys
@@ -103,4 +103,4 @@ for provider, logs in [(edge, edge_logs), (orders_a, orders_a_logs), (orders_b, 
     provider.force_flush()
     provider.shutdown()
 
-print(json.dumps({"trace_ids": ids}))
+print(json.dumps({"trace_ids": ids, "logs": OTLPLogExporter is not None}))

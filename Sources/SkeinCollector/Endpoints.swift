@@ -172,6 +172,11 @@ struct RequestIngest {
             case .failure(.tooLarge):
                 return .otlpError(413, grpcCode: 3, "inflated body is over the limit of \(limit) bytes", format: format)
             case .failure(.corrupt):
+                // Counted where the dashboard shows bad input, like any other undecodable frame.
+                var tally = IngestQueue.Tally()
+                tally.lines = 1
+                tally.malformed["invalid_gzip"] = 1
+                _ = state.queue.offer([], tally: tally, source: state.source)
                 sample.malformed = 1
                 return .otlpError(400, grpcCode: 3, "body is not valid gzip", format: format)
             }
@@ -191,6 +196,7 @@ struct RequestIngest {
                 tally.formats["otlp-protobuf"] = 1
                 if result.rejected > 0 {
                     tally.malformed[MalformedReason.missingFields.rawValue] = result.rejected
+                    sample.malformed = result.rejected
                     partial = (result.rejected, signal)
                 }
             } catch {
@@ -209,7 +215,10 @@ struct RequestIngest {
                 return .otlpError(400, grpcCode: 3, "undecodable JSON: \(reason.rawValue)", format: format)
             case .decoded(let outcome):
                 tally.formats["otlp-json"] = 1
-                if case .malformed(let reason) = outcome { tally.malformed[reason.rawValue] = 1 }
+                if case .malformed(let reason) = outcome {
+                    tally.malformed[reason.rawValue] = 1
+                    sample.malformed = 1
+                }
             }
         case (.ingest, _):
             decodeLines(body, into: &events, tally: &tally)

@@ -165,6 +165,7 @@ final class HTTPTests: XCTestCase {
         XCTAssertEqual(c.drain().events.count, 3)
         let bad = try c.send("/v1/traces", headers: protobuf + [("Content-Encoding", "gzip")], body: Array("not gzip".utf8))
         XCTAssertEqual(bad.status, 400)
+        XCTAssertEqual(c.drain().malformed, ["invalid_gzip": 1])
         let ndjson = (0..<50).map { #"{"ts":"2026-11-23T10:00:00.\#(100 + $0)Z","service":"api","event":"log","msg":"line \#($0)"}"# }
             .joined(separator: "\n")
         let drain = try c.send("/ingest", headers: [("Content-Encoding", "gzip")], body: gzip(Array(ndjson.utf8)))

@@ -46,7 +46,10 @@ final class CollectorEndToEndTests: XCTestCase {
         let sent = pyOut.fileHandleForReading.readDataToEndOfFile()
         py.waitUntilExit()
         XCTAssertEqual(py.terminationStatus, 0)
-        let ids = try XCTUnwrap((JSONSerialization.jsonObject(with: sent) as? [String: Any])?["trace_ids"] as? [String])
+        let report = try XCTUnwrap(JSONSerialization.jsonObject(with: sent) as? [String: Any])
+        let ids = try XCTUnwrap(report["trace_ids"] as? [String])
+        // The SDK's logs API is still marked private (`_logs`); the script says whether it found it.
+        let sentLogs = report["logs"] as? Bool ?? false
         XCTAssertEqual(ids.count, 3)
 
         // SIGTERM: the collector stops, hands over what it holds, the recording is flushed.
@@ -58,6 +61,10 @@ final class CollectorEndToEndTests: XCTestCase {
         XCTAssertEqual(skein.terminationStatus, 0)
         let printed = try String(contentsOf: outURL, encoding: .utf8)
         for id in ids { XCTAssertTrue(printed.contains(String(id.prefix(8))), "headless output lacks \(id): \(printed)") }
+
+        // The SDK's log records (sent inside requests) are recorded too.
+        let recorded = try String(contentsOfFile: record, encoding: .utf8)
+        if sentLogs { XCTAssertTrue(recorded.contains("order 7 lookup failed"), "no log record from /v1/logs in the recording") }
 
         let export = try Binary.run(["export", "--format", "json", record])
         XCTAssertEqual(export.status, 0, export.stderr)
