@@ -16,7 +16,8 @@ final class CollectorEndToEndTests: XCTestCase {
 
         let skein = Process()
         skein.executableURL = URL(fileURLWithPath: Binary.path)
-        skein.arguments = ["tail", "--listen", "127.0.0.1:0", "--no-tui", "--record", record]
+        let token = "e2e-\(UUID().uuidString)"
+        skein.arguments = ["tail", "--listen", "127.0.0.1:0", "--token", token, "--no-tui", "--record", record]
         skein.standardOutput = try FileHandle(forWritingTo: outURL)
         skein.standardError = try FileHandle(forWritingTo: errURL)
         skein.standardInput = FileHandle.nullDevice
@@ -39,7 +40,7 @@ final class CollectorEndToEndTests: XCTestCase {
 
         let py = Process()
         py.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        py.arguments = ["python3", Binary.packageRoot.appendingPathComponent("scripts/otel-e2e.py").path, "http://127.0.0.1:\(bound)"]
+        py.arguments = ["python3", Binary.packageRoot.appendingPathComponent("scripts/otel-e2e.py").path, "http://127.0.0.1:\(bound)", token]
         let pyOut = Pipe()
         py.standardOutput = pyOut
         try py.run()
@@ -60,6 +61,8 @@ final class CollectorEndToEndTests: XCTestCase {
         skein.waitUntilExit()
         XCTAssertEqual(skein.terminationStatus, 0)
         let printed = try String(contentsOf: outURL, encoding: .utf8)
+        let diagnostics = try String(contentsOf: errURL, encoding: .utf8)
+        XCTAssertFalse(printed.contains(token) || diagnostics.contains(token), "the token was printed")
         for id in ids { XCTAssertTrue(printed.contains(String(id.prefix(8))), "headless output lacks \(id): \(printed)") }
 
         // The SDK's log records (sent inside requests) are recorded too.
