@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
     ],
     targets: [
         // The one event type and the small value types every stage shares.
@@ -25,6 +26,15 @@ let package = Package(
         ]),
         // Where bytes come from: files (followed), stdin, directories; the ingest loop that feeds the engine.
         .target(name: "SkeinSources", dependencies: ["SkeinCore", "SkeinDecoders", "SkeinEngine"]),
+        // zlib for gzip request bodies (Content-Encoding: gzip).
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // The network collector: OTLP/HTTP (JSON and protobuf), log drains, health and metrics on swift-nio.
+        .target(name: "SkeinCollector", dependencies: [
+            "SkeinCore", "SkeinDecoders", "SkeinEngine", "SkeinSources", "CZlib",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
         // Exporters (json/csv/markdown), the NDJSON recorder and the one-line-per-trace printer.
         .target(name: "SkeinOutputs", dependencies: ["SkeinCore", "SkeinEngine"]),
         // The deterministic simulated hybrid fleet behind `skein demo` and sample-logs/.
@@ -38,10 +48,11 @@ let package = Package(
         // so tests drive exactly what the executable runs.
         .target(name: "SkeinApp", dependencies: [
             "SkeinCore", "SkeinDecoders", "SkeinEngine", "SkeinSources", "SkeinOutputs", "SkeinSim", "SkeinUI",
+            "SkeinCollector",
         ]),
         .executableTarget(name: "skein", dependencies: [
             "SkeinCore", "SkeinDecoders", "SkeinEngine", "SkeinSources", "SkeinOutputs",
-            "SkeinSim", "SkeinUI", "SkeinTerminal", "SkeinApp",
+            "SkeinSim", "SkeinUI", "SkeinTerminal", "SkeinApp", "SkeinCollector",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "SkeinCoreTests", dependencies: ["SkeinCore"]),
@@ -54,8 +65,15 @@ let package = Package(
         .testTarget(name: "SkeinUITests", dependencies: ["SkeinCore", "SkeinEngine", "SkeinUI", "SkeinDecoders", "SkeinSources"]),
         .testTarget(name: "SkeinAppTests", dependencies: [
             "SkeinCore", "SkeinDecoders", "SkeinEngine", "SkeinSources", "SkeinOutputs", "SkeinSim", "SkeinUI", "SkeinApp",
+            "SkeinCollector",
         ]),
         .testTarget(name: "SkeinEndToEndTests", dependencies: []),
+        .testTarget(name: "SkeinCollectorTests", dependencies: [
+            "SkeinCore", "SkeinDecoders", "SkeinEngine", "SkeinSources", "SkeinCollector", "CZlib",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
         .testTarget(name: "SkeinSourcesTests", dependencies: ["SkeinCore", "SkeinDecoders", "SkeinSources"]),
     ],
     swiftLanguageModes: [.v6]

@@ -173,9 +173,19 @@ public final class LiveFeed: EngineFeed {
     /// Only stdin can end; followed files and live sources never do.
     public override var isFinished: Bool { extra.isEmpty && follower.isExhausted }
 
-    public func close() {
+    /// Live sources stop first and hand over what they hold, so the engine completes with it.
+    public override func finish() {
+        closeLiveSources()
+        super.finish()
+    }
+
+    private func closeLiveSources() {
         for source in extra { source.close() }
-        for source in extra { _ = source.poll(into: sink) }
+        for source in extra { while source.poll(into: sink) {} }
+    }
+
+    public func close() {
+        closeLiveSources()
         follower.finish()
         try? recorder?.close()
     }

@@ -87,6 +87,34 @@ public final class IngestQueue: IngestSink, @unchecked Sendable {
         events.append(event)
     }
 
+    /// What one producer's unit of work (a network request) counted besides its events.
+    public struct Tally: Sendable {
+        public var lines = 0
+        public var malformed: [String: Int] = [:]
+        public var formats: [String: Int] = [:]
+        public init() {}
+    }
+
+    /// Queues a whole batch or none of it, under one lock: counts always, events only if they fit.
+    ///
+    /// A batch that does not fit is counted as dropped and refused (false), so a network source can
+    /// answer "retry later" instead of keeping part of a request. An empty queue takes any batch, so
+    /// one request larger than `capacity` still gets through (its size is bounded by the body limit).
+    public func offer(_ batch: [Event], tally: Tally, source: SourceID) -> Bool {
+        let local = Int(source.raw)
+        lock.lock(); defer { lock.unlock() }
+        if tally.lines > 0 { lines[local, default: 0] += tally.lines }
+        for (reason, n) in tally.malformed { malformed[Key(local: local, label: reason), default: 0] += n }
+        for (format, n) in tally.formats { formats[Key(local: local, label: format), default: 0] += n }
+        let pending = events.count - eventsHead
+        if pending > 0 && pending + batch.count > capacity {
+            dropped += batch.count
+            return false
+        }
+        events.append(contentsOf: batch)
+        return true
+    }
+
     // MARK: - Consumer side
 
     /// Delivers sources, health and counts, then up to `maxEvents` events in arrival order; returns

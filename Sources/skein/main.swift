@@ -1,5 +1,7 @@
 import ArgumentParser
+import Foundation
 import SkeinApp
+import SkeinCollector
 import SkeinCore
 import SkeinEngine
 import SkeinOutputs
@@ -113,7 +115,7 @@ struct Demo: ParsableCommand {
 
 struct Tail: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "The live dashboard over files (followed across rotation), directories, globs and stdin."
+        abstract: "The live dashboard over files (followed across rotation), directories, globs, stdin and the network collector."
     )
 
     @Argument(help: "Files, directories, globs, or - for standard input.")
@@ -122,18 +124,56 @@ struct Tail: ParsableCommand {
     var format: String?
     @Option(name: .long, help: "Keep every decoded event as NDJSON in FILE, for skein replay.")
     var record: String?
+    @Option(name: .long, help: ArgumentHelp("Collect OTLP/HTTP and log drains on HOST:PORT (a bare --listen is \(Tail.defaultListen)).", valueName: "HOST:PORT"))
+    var listen: String?
+    @Option(name: .long, help: "Bearer token the collector requires (needed when HOST is not loopback).")
+    var token: String?
+    @Option(name: .long, help: "Largest request body the collector takes, in bytes (default 16 MiB).")
+    var maxBody: Int = 16 << 20
     @OptionGroup var view: ViewOptions
 
+    static let defaultListen = "127.0.0.1:4318"
+
     func validate() throws {
-        if inputs.isEmpty { throw ValidationError("name at least one input (a file, directory, glob, or - for stdin)") }
+        if inputs.isEmpty && listen == nil {
+            throw ValidationError("name at least one input (a file, directory, glob, or - for stdin) or --listen")
+        }
         if let f = format, !Decoding.formatNames.contains(f) {
             throw ValidationError(AppError.unknownFormat(f, known: Decoding.formatNames).description)
         }
+        if let l = listen {
+            guard let (host, _) = CollectorConfig.parseAddress(l) else { throw ValidationError(CollectorError.badAddress(l).description) }
+            if !CollectorConfig.isLoopback(host) && (token ?? "").isEmpty {
+                throw ValidationError(CollectorError.tokenRequired(host: host).description)
+            }
+        }
+        if maxBody < 1024 { throw ValidationError("--max-body \(maxBody) is too small: at least 1024 bytes") }
+    }
+
+    func collectorConfig() -> CollectorConfig? {
+        guard let l = listen, let (host, port) = CollectorConfig.parseAddress(l) else { return nil }
+        var c = CollectorConfig()
+        c.host = host
+        c.port = port
+        c.token = token
+        c.maxBody = maxBody
+        return c
     }
 
     func run() throws {
         let feed = try LiveFeed(inputs: inputs, decoderFormat: format, config: view.engineConfig(), record: record)
         defer { feed.close() }
+        if let config = collectorConfig() {
+            do {
+                let source = try CollectorSource(config: config)
+                feed.add(source)
+                // The token is never echoed; only where to send.
+                let host = config.host.contains(":") ? "[\(config.host)]" : config.host
+                FileHandle.standardError.write(Data("skein: listening on http://\(host):\(source.port)\n".utf8))
+            } catch let e as CollectorError {
+                throw ValidationError(e.description)
+            }
+        }
         if view.interactive && !inputs.contains("-") {
             try runDashboard(feed, ascii: view.ascii)
         } else {
@@ -224,4 +264,15 @@ struct Export: ParsableCommand {
     }
 }
 
-Skein.main()
+/// `--listen` may stand alone (then it means the default address); the parser wants a value, so
+/// a bare one (last, or followed by another option) is given the default here.
+func withListenDefault(_ args: [String]) -> [String] {
+    var out: [String] = []
+    for (i, a) in args.enumerated() {
+        out.append(a)
+        if a == "--listen" && (i + 1 == args.count || args[i + 1].hasPrefix("-")) { out.append(Tail.defaultListen) }
+    }
+    return out
+}
+
+Skein.main(withListenDefault(Array(CommandLine.arguments.dropFirst())))

@@ -145,6 +145,10 @@ public struct OTLPMapping {
             case "process.runtime.name": runtimeName = kv.value.text
             case "process.runtime.version": runtimeVersion = kv.value.text
             case "telemetry.sdk.language": language = kv.value.text
+            case "faas.coldstart":
+                // Normally a span attribute; a resource that says it marks every record of that instance
+                // (the engine counts one cold start per instance lifecycle).
+                if kv.value.bool == true { extra.append(Attribute(kv.key, "true")) }
             case "deployment.environment", "deployment.environment.name", "service.version", "host.name",
                  "cloud.account.id", "faas.version", "faas.max_memory", "k8s.namespace.name", "container.id":
                 extra.append(Attribute(kv.key, kv.value.text))
@@ -298,6 +302,7 @@ public struct OTLPMapping {
             e.message = r.eventName
         }
         if let name = r.eventName, e.kind == .log, let kind = EventKind(name: name) { e.kind = kind }
+        Self.applyResourceColdStart(resourceAttributes, to: &e)
         e.attributes.append(contentsOf: resourceAttributes)
         DBErrorClassifier.apply(to: &e)
         return e
@@ -328,12 +333,20 @@ public struct OTLPMapping {
         } else if let st = e.status, st >= 500, sp.kind == 2 {
             e.level = .error
         }
+        Self.applyResourceColdStart(resourceAttributes, to: &e)
         e.attributes.append(contentsOf: resourceAttributes)
         return e
     }
 
+    private static func applyResourceColdStart(_ resourceAttributes: [Attribute], to e: inout Event) {
+        if e.coldStart == nil, resourceAttributes.contains(where: { $0.key == "faas.coldstart" }) { e.coldStart = true }
+    }
+
     /// DB client pool metric names, current and pre-1.26 semantic conventions.
     enum PoolMetric { case count, max, pending, timeouts, wait }
+
+    /// Whether `pools` reads this metric; wire decoders skip every other metric's points.
+    public static func isPoolMetric(_ name: String) -> Bool { poolMetric(name) != nil }
 
     static func poolMetric(_ name: String) -> PoolMetric? {
         switch name {

@@ -1,0 +1,337 @@
+import SkeinCore
+import SkeinDecoders
+import SkeinSources
+
+/// The collector's routes.
+public enum Endpoint: Sendable, Equatable {
+    case otlp(OTLPProtobufDecoder.Signal)
+    /// NDJSON or JSON arrays in any format the decoders know (log drains).
+    case ingest
+    case healthz
+    case metrics
+
+    init?(method: String, path: String) {
+        let p = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? path
+        switch (method, p) {
+        case ("POST", "/v1/logs"): self = .otlp(.logs)
+        case ("POST", "/v1/traces"): self = .otlp(.traces)
+        case ("POST", "/v1/metrics"): self = .otlp(.metrics)
+        case ("POST", "/ingest"): self = .ingest
+        case ("GET", "/healthz"), ("HEAD", "/healthz"): self = .healthz
+        case ("GET", "/metrics"): self = .metrics
+        default: return nil
+        }
+    }
+
+    /// The label in `/metrics`.
+    var label: String {
+        switch self {
+        case .otlp(let s): "/v1/\(s.rawValue)"
+        case .ingest: "/ingest"
+        case .healthz: "/healthz"
+        case .metrics: "/metrics"
+        }
+    }
+}
+
+/// A request's body encoding on the wire.
+enum BodyFormat: Equatable {
+    case protobuf, json
+    /// `/ingest`: detected per line.
+    case any
+
+    static func otlp(contentType: String?) -> BodyFormat? {
+        let media = (contentType ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        switch media {
+        case "application/x-protobuf", "application/protobuf": return .protobuf
+        case "application/json": return .json
+        default: return nil
+        }
+    }
+
+    var contentType: String {
+        switch self {
+        case .protobuf: "application/x-protobuf"
+        case .json, .any: "application/json"
+        }
+    }
+}
+
+/// An answer, before it is HTTP.
+public struct CollectorResponse: Sendable, Equatable {
+    public var status: Int
+    public var contentType: String
+    public var body: [UInt8]
+    public var retryAfter: Int?
+    /// Close the connection after answering (a rejected body we will not read).
+    public var close = false
+
+    static func text(_ status: Int, _ text: String) -> CollectorResponse {
+        CollectorResponse(status: status, contentType: "text/plain; charset=utf-8", body: Array((text + "\n").utf8))
+    }
+
+    /// An OTLP error: `google.rpc.Status` in the request's encoding (plain text when there is none).
+    static func otlpError(_ status: Int, grpcCode: Int, _ message: String, format: BodyFormat?) -> CollectorResponse {
+        switch format {
+        case .protobuf?:
+            var w = ProtobufWriter()
+            w.varintField(1, UInt64(grpcCode))
+            w.stringField(2, message)
+            return CollectorResponse(status: status, contentType: BodyFormat.protobuf.contentType, body: w.bytes)
+        case .json?, .any?:
+            return CollectorResponse(status: status, contentType: "application/json",
+                                     body: Array("{\"code\":\(grpcCode),\"message\":\(jsonString(message))}".utf8))
+        case nil:
+            return .text(status, message)
+        }
+    }
+}
+
+/// Decodes request bodies into events and queues them; one per connection (decoders keep state).
+///
+/// Runs on the connection's event loop: decoding happens there, not on the engine's thread.
+struct RequestIngest {
+    let state: CollectorState
+    var otlp = OTLPProtobufDecoder()
+    var otlpJSON = OTLPJSONDecoder()
+    var context = DecodeContext()
+    var tape = JSONTape()
+
+    init(state: CollectorState) { self.state = state }
+
+    /// Checks what the head alone tells; a response here means the body will not be decoded.
+    func preflight(method: String, uri: String, headers: [(String, String)]) -> (Endpoint?, CollectorResponse?) {
+        guard let endpoint = Endpoint(method: method, path: uri) else {
+            let known = ["/v1/logs", "/v1/traces", "/v1/metrics", "/ingest", "/healthz", "/metrics"]
+            let path = uri.split(separator: "?").first.map(String.init) ?? uri
+            return (nil, known.contains(path) ? .text(405, "method \(method) not allowed on \(path)") : .text(404, "no such endpoint: \(path)"))
+        }
+        if endpoint != .healthz, !state.authorised(Self.header("authorization", headers)) {
+            return (endpoint, .text(401, "missing or wrong bearer token"))
+        }
+        if case .otlp = endpoint, BodyFormat.otlp(contentType: Self.header("content-type", headers)) == nil {
+            return (endpoint, .text(415, "unsupported content type \(Self.header("content-type", headers) ?? "(none)"): send application/x-protobuf or application/json"))
+        }
+        if let enc = Self.header("content-encoding", headers)?.lowercased(), !["gzip", "x-gzip", "deflate", "identity"].contains(enc) {
+            return (endpoint, .text(415, "unsupported content encoding \(enc): send gzip or none"))
+        }
+        if let len = Self.header("content-length", headers).flatMap({ Int($0) }), len > state.config.maxBody {
+            return (endpoint, .text(413, "body of \(len) bytes is over the limit of \(state.config.maxBody)"))
+        }
+        return (endpoint, nil)
+    }
+
+    static func header(_ name: String, _ headers: [(String, String)]) -> String? {
+        headers.first { $0.0.lowercased() == name }?.1
+    }
+
+    /// Handles a complete request that passed `preflight`.
+    mutating func handle(_ endpoint: Endpoint, headers: [(String, String)], body raw: [UInt8]) -> CollectorResponse {
+        var sample = CollectorMetrics.Sample(endpoint: endpoint.label, status: 200, bytes: raw.count)
+        let response = respond(endpoint, headers: headers, body: raw, sample: &sample)
+        sample.status = response.status
+        state.metrics.record(sample)
+        return response
+    }
+
+    /// Counts a request answered before its body was read (401, 413, 415, ...).
+    func countRefused(_ endpoint: Endpoint?, status: Int, bytes: Int) {
+        state.metrics.record(CollectorMetrics.Sample(endpoint: endpoint?.label ?? "other", status: status, bytes: bytes))
+    }
+
+    private mutating func respond(_ endpoint: Endpoint, headers: [(String, String)], body raw: [UInt8],
+                                  sample: inout CollectorMetrics.Sample) -> CollectorResponse {
+        switch endpoint {
+        case .healthz:
+            return .text(200, "ok")
+        case .metrics:
+            var r = CollectorResponse.text(200, "")
+            r.contentType = "text/plain; version=0.0.4"
+            r.body = Array(state.metrics.render(queueDepth: state.queue.pendingEvents, queueCapacity: state.queue.capacity).utf8)
+            return r
+        case .otlp, .ingest:
+            break
+        }
+        let format: BodyFormat
+        if case .otlp = endpoint { format = BodyFormat.otlp(contentType: Self.header("content-type", headers)) ?? .json } else { format = .any }
+        if state.stopping {
+            var r = CollectorResponse.otlpError(503, grpcCode: 14, "skein is shutting down", format: format)
+            r.retryAfter = state.config.retryAfterSeconds
+            return r
+        }
+        let body: [UInt8]
+        switch Self.header("content-encoding", headers)?.lowercased() {
+        case "gzip"?, "x-gzip"?, "deflate"?:
+            let limit = state.config.maxBody
+            let inflated = raw.withUnsafeBytes { b in
+                Result { () throws(Gzip.Failure) -> [UInt8] in try Gzip.inflate(b, limit: limit) }
+            }
+            switch inflated {
+            case .success(let b):
+                body = b
+            case .failure(.tooLarge):
+                return .otlpError(413, grpcCode: 3, "inflated body is over the limit of \(limit) bytes", format: format)
+            case .failure(.corrupt):
+                // Counted where the dashboard shows bad input, like any other undecodable frame.
+                var tally = IngestQueue.Tally()
+                tally.lines = 1
+                tally.malformed["invalid_gzip"] = 1
+                _ = state.queue.offer([], tally: tally, source: state.source)
+                sample.malformed = 1
+                return .otlpError(400, grpcCode: 3, "body is not valid gzip", format: format)
+            }
+        default:
+            body = raw
+        }
+        var tally = IngestQueue.Tally()
+        var events: [Event] = []
+        var partial: (rejected: Int, signal: OTLPProtobufDecoder.Signal)?
+        switch (endpoint, format) {
+        case (.otlp(let signal), .protobuf):
+            tally.lines = 1
+            do {
+                let source = state.source
+                let result = try body.withUnsafeBytes { b in try otlp.decode(signal, b, source: source) }
+                events = result.events
+                tally.formats["otlp-protobuf"] = 1
+                if result.rejected > 0 {
+                    tally.malformed[MalformedReason.missingFields.rawValue] = result.rejected
+                    sample.malformed = result.rejected
+                    partial = (result.rejected, signal)
+                }
+            } catch {
+                tally.malformed["invalid_protobuf"] = 1
+                _ = state.queue.offer([], tally: tally, source: state.source)
+                sample.malformed = 1
+                return .otlpError(400, grpcCode: 3, "undecodable protobuf: \(error)", format: format)
+            }
+        case (.otlp, _):
+            tally.lines = 1
+            switch decodeOTLPJSON(body, into: &events) {
+            case .refused(let reason):
+                tally.malformed[reason.rawValue] = 1
+                _ = state.queue.offer([], tally: tally, source: state.source)
+                sample.malformed = 1
+                return .otlpError(400, grpcCode: 3, "undecodable JSON: \(reason.rawValue)", format: format)
+            case .decoded(let outcome):
+                tally.formats["otlp-json"] = 1
+                if case .malformed(let reason) = outcome {
+                    tally.malformed[reason.rawValue] = 1
+                    sample.malformed = 1
+                }
+            }
+        case (.ingest, _):
+            decodeLines(body, into: &events, tally: &tally)
+            sample.malformed = tally.malformed.values.reduce(0, +)
+            if events.isEmpty && sample.malformed > 0 {
+                _ = state.queue.offer([], tally: tally, source: state.source)
+                return CollectorResponse(status: 400, contentType: "application/json",
+                                         body: Array("{\"accepted\":0,\"malformed\":\(sample.malformed)}".utf8))
+            }
+        default:
+            break
+        }
+        if !state.queue.offer(events, tally: tally, source: state.source) {
+            sample.dropped = events.count
+            var r = CollectorResponse.otlpError(429, grpcCode: 8, "queue to the engine is full; retry later", format: format)
+            r.retryAfter = state.config.retryAfterSeconds
+            return r
+        }
+        sample.events = events.count
+        if case .ingest = endpoint {
+            return CollectorResponse(status: 200, contentType: "application/json",
+                                     body: Array("{\"accepted\":\(events.count),\"malformed\":\(sample.malformed)}".utf8))
+        }
+        return Self.success(format: format, partial: partial)
+    }
+
+    /// `Export*ServiceResponse`: empty on full success, `partial_success` when records were rejected.
+    static func success(format: BodyFormat, partial: (rejected: Int, signal: OTLPProtobufDecoder.Signal)?) -> CollectorResponse {
+        let message = "records without a time were rejected"
+        switch format {
+        case .protobuf:
+            var w = ProtobufWriter()
+            if let p = partial {
+                var inner = ProtobufWriter()
+                inner.varintField(1, UInt64(p.rejected))
+                inner.stringField(2, message)
+                w.bytesField(1, inner.bytes)
+            }
+            return CollectorResponse(status: 200, contentType: format.contentType, body: w.bytes)
+        case .json, .any:
+            guard let p = partial else { return CollectorResponse(status: 200, contentType: "application/json", body: Array("{}".utf8)) }
+            let key = switch p.signal {
+            case .traces: "rejectedSpans"
+            case .logs: "rejectedLogRecords"
+            case .metrics: "rejectedDataPoints"
+            }
+            let json = "{\"partialSuccess\":{\"\(key)\":\"\(p.rejected)\",\"errorMessage\":\(jsonString(message))}}"
+            return CollectorResponse(status: 200, contentType: "application/json", body: Array(json.utf8))
+        }
+    }
+
+    /// One OTLP/JSON document through the `otlp-json` decoder.
+    private enum JSONBody {
+        case decoded(DecodeOutcome)
+        /// Not a JSON object at all: the whole request is refused.
+        case refused(MalformedReason)
+    }
+
+    private mutating func decodeOTLPJSON(_ body: [UInt8], into events: inout [Event]) -> JSONBody {
+        let source = state.source
+        return body.withUnsafeBufferPointer { b -> JSONBody in
+            do throws(JSONTape.Failure) {
+                try tape.parse(b)
+            } catch {
+                return .refused(MalformedReason(error))
+            }
+            let doc = JSONDocument(tape: tape, bytes: b)
+            guard doc.kind(doc.root) == .object else { return .refused(.unrecognised) }
+            // An export request with no resources (`{}`) is valid and empty.
+            guard otlpJSON.matches(doc) else { return .decoded(.absorbed) }
+            return .decoded(otlpJSON.decode(doc, source: source, context: &context, into: &events))
+        }
+    }
+
+    /// NDJSON, or JSON arrays, in any known format: each line through a fresh auto-detecting decoder.
+    private func decodeLines(_ body: [UInt8], into events: inout [Event], tally: inout IngestQueue.Tally) {
+        var decoder = AutoDecoder.standard()
+        let source = state.source
+        body.withUnsafeBufferPointer { b in
+            var start = 0
+            func frame(_ end: Int) {
+                let line = UnsafeBufferPointer(rebasing: b[start..<end])
+                start = end + 1
+                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0d }) { return }
+                tally.lines += 1
+                switch decoder.decode(line, source: source, into: &events) {
+                case .malformed(let reason): tally.malformed[reason.rawValue, default: 0] += 1
+                case .events, .absorbed: if let f = decoder.lastFormat { tally.formats[f, default: 0] += 1 }
+                }
+            }
+            var i = 0
+            while i < b.count {
+                if b[i] == 0x0a { frame(i) }
+                i += 1
+            }
+            if start < b.count { frame(b.count) }
+        }
+        decoder.flush(source: source, into: &events)
+        for (reason, n) in decoder.drainLateMalformed() { tally.malformed[reason.rawValue, default: 0] += n }
+    }
+}
+
+/// A JSON string literal.
+func jsonString(_ s: String) -> String {
+    var out = "\""
+    for u in s.unicodeScalars {
+        switch u {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
+        default: out.unicodeScalars.append(u)
+        }
+    }
+    return out + "\""
+}
