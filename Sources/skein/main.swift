@@ -123,9 +123,13 @@ struct Tail: ParsableCommand {
     @Option(name: .long, help: "Keep every decoded event as NDJSON in FILE, for skein replay.")
     var record: String?
     @OptionGroup var view: ViewOptions
+    @OptionGroup var database: DatabaseOptions
 
     func validate() throws {
-        if inputs.isEmpty { throw ValidationError("name at least one input (a file, directory, glob, or - for stdin)") }
+        if inputs.isEmpty && !database.any {
+            throw ValidationError("name at least one input (a file, directory, glob, or - for stdin) or --pg")
+        }
+        try database.validate()
         if let f = format, !Decoding.formatNames.contains(f) {
             throw ValidationError(AppError.unknownFormat(f, known: Decoding.formatNames).description)
         }
@@ -134,11 +138,36 @@ struct Tail: ParsableCommand {
     func run() throws {
         let feed = try LiveFeed(inputs: inputs, decoderFormat: format, config: view.engineConfig(), record: record)
         defer { feed.close() }
+        for source in try database.sources() { feed.add(source) }
         if view.interactive && !inputs.contains("-") {
             try runDashboard(feed, ascii: view.ascii)
         } else {
             try runHeadless(feed, json: view.json)
         }
+    }
+}
+
+/// `tail`'s database samplers (issue #7): server truth about connections.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .long, help: "Sample this PostgreSQL server once per interval: postgres://user@host:port/db?sslmode=disable. Missing parts come from PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE (postgres:// alone uses them all).")
+    var pg: String?
+    @Option(name: .long, help: "Seconds between database samples.")
+    var pgInterval: Double = 1
+    @Option(name: .long, help: "Sample this PgBouncer's admin console (SHOW POOLS): postgres://user@host:port/pgbouncer.")
+    var pgbouncer: String?
+
+    var any: Bool { pg != nil || pgbouncer != nil }
+
+    func validate() throws {
+        do {
+            try PostgresSource.validate(pg: pg, pgbouncer: pgbouncer, intervalS: pgInterval)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    func sources() throws -> [PostgresSource] {
+        try PostgresSource.sources(pg: pg, pgbouncer: pgbouncer, intervalS: pgInterval)
     }
 }
 
