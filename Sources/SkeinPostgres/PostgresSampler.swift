@@ -61,8 +61,9 @@ public final class PostgresSampler: Sendable {
                 attempt = 0
                 everConnected = true
                 try await sampleLoop(c, logger: logger, source: source)
+            } catch where Task.isCancelled {
+                // Stopping, not failing: close below and leave.
             } catch {
-                if Task.isCancelled { break }
                 attempt += 1
                 let reason = target.redact(PostgresSampler.reason(error))
                 queue.setHealth(.reconnecting(attempt: attempt, reason: reason), for: source)
@@ -77,6 +78,7 @@ public final class PostgresSampler: Sendable {
                     notice(.warn, "\(sourceName) unreachable: \(reason); reconnecting", source: source)
                 }
             }
+            // postgres-nio insists on an explicit close, also when the task was cancelled.
             if let c = connection { try? await c.close() }
             if Task.isCancelled { break }
             if attempt > 0 {

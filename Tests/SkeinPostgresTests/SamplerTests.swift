@@ -11,7 +11,10 @@ private struct FixedClock: Clock {
     func now() -> Timestamp { at }
 }
 
-private let t0 = Timestamp(millis: 1_795_428_000_000)
+private let t0 = Timestamp(millis: Int64(1_795_428_000_000))
+
+// The executable's wiring does this in SkeinApp; the tests drain queues straight into an engine.
+extension Engine: IngestSink {}
 
 final class TargetTests: XCTestCase {
     func testURLGivesEveryPartAndHidesThePassword() throws {
@@ -148,10 +151,10 @@ final class SamplerTests: XCTestCase {
         defer { task.cancel() }
         let engine = Engine()
         drain(queue, into: engine, timeout: 10) { e in
-            if case .reconnecting(let n, _) = e.snapshot().sources.first?.health { return n >= 3 }
+            if case .reconnecting(let n, _) = e.snapshot().input.sources.first?.health { return n >= 3 }
             return false
         }
-        let source = try XCTUnwrap(engine.snapshot().sources.first)
+        let source = try XCTUnwrap(engine.snapshot().input.sources.first)
         XCTAssertEqual(source.name, "pg 127.0.0.1:1/shop")
         guard case .reconnecting(let attempt, let reason) = source.health else {
             return XCTFail("health \(source.health)")
@@ -160,7 +163,7 @@ final class SamplerTests: XCTestCase {
         XCTAssertFalse(reason.isEmpty)
         XCTAssertFalse(reason.contains("hunter2"), reason)
         // One notice per outage, not one per attempt.
-        let notices = engine.snapshot().sources.first?.events ?? 0
+        let notices = engine.snapshot().input.sources.first?.events ?? 0
         XCTAssertEqual(notices, 1)
     }
 
@@ -176,7 +179,7 @@ final class SamplerTests: XCTestCase {
         let engine = Engine()
         drain(queue, into: engine, timeout: 10) { $0.snapshot().db.maxConnections != nil }
         let snap = engine.snapshot()
-        XCTAssertEqual(snap.sources.first?.health, .reading)
+        XCTAssertEqual(snap.input.sources.first?.health, .reading)
         XCTAssertEqual(snap.db.maxConnections, 20, "scripts/pg-test-cluster.sh sets max_connections=20")
         XCTAssertEqual(snap.db.reservedConnections, 3)
         XCTAssertFalse(snap.db.byApplication.contains { $0.name == "skein" }, "the sampler's own connection is not counted")
