@@ -25,7 +25,17 @@ as_owner() {
   if [ "$(id -u)" = 0 ]; then su postgres -s /bin/sh -c "$*"; else sh -c "$*"; fi
 }
 
+# The server outlives this script: it must not keep the caller's descriptors (a test runner
+# waiting for EOF on one would wait for ever). 255 is bash's own script descriptor.
+close_inherited() {
+  local fd
+  for fd in $(ls /proc/$$/fd 2>/dev/null); do
+    case "$fd" in 0|1|2|255) ;; *) eval "exec $fd>&-" 2>/dev/null || true ;; esac
+  done
+}
+
 pg_start() {
+  close_inherited
   as_owner "'$BIN/pg_ctl' -D '$DIR/data' -l '$DIR/postgres.log' -w -t 30 \
     -o \"-p $PORT -c listen_addresses=127.0.0.1 -c max_connections=$MAX_CONNECTIONS -k '$DIR'\" start" >/dev/null
 }
@@ -70,7 +80,7 @@ pidfile = $DIR/pgbouncer.pid
 INI
       printf '"postgres" "%s"\n' "$PASSWORD" > "$DIR/userlist.txt"
       [ "$(id -u)" = 0 ] && chown postgres "$DIR/pgbouncer.ini" "$DIR/userlist.txt"
-      as_owner "pgbouncer -d -q '$DIR/pgbouncer.ini'"
+      as_owner "pgbouncer -d -q '$DIR/pgbouncer.ini'" </dev/null
       echo "export SKEIN_TEST_PGBOUNCER_URL=postgres://postgres:$PASSWORD@127.0.0.1:$BOUNCER_PORT/pgbouncer?sslmode=disable"
     fi
     echo "export SKEIN_TEST_PG_URL=postgres://postgres:$PASSWORD@127.0.0.1:$PORT/postgres?sslmode=disable"

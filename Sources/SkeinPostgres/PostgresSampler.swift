@@ -105,12 +105,19 @@ public final class PostgresSampler: Sendable {
         var wasWaiting = false
         while !Task.isCancelled {
             let started = wall.now
+            // A server that goes away mid-query can leave the read waiting for ever; the deadline
+            // closes the connection and reconnects instead.
+            let deadline = Double(statementTimeoutMS) / 1000 + 2
             switch kind {
             case .postgres:
-                let s = try await PostgresSampler.readServer(c, logger: logger)
+                let s = try await Deadline.run(seconds: deadline, onExpiry: { let closing: EventLoopFuture<Void> = c.close(); _ = closing }) {
+                    try await PostgresSampler.readServer(c, logger: logger)
+                }
                 queue.ingest(s.event(at: clock.now(), instance: target.address, source: source))
             case .pgbouncer:
-                let s = try await PostgresSampler.readPools(c)
+                let s = try await Deadline.run(seconds: deadline, onExpiry: { let closing: EventLoopFuture<Void> = c.close(); _ = closing }) {
+                    try await PostgresSampler.readPools(c)
+                }
                 let now = clock.now()
                 queue.ingest(s.event(at: now, instance: target.address, source: source))
                 // Once per episode of waiting, not once a second.
