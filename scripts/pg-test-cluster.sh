@@ -90,7 +90,7 @@ INI
     pg_stop
     ;;
   resume)
-    pg_start
+    as_owner "'$BIN/pg_ctl' -D '$DIR/data' status" >/dev/null 2>&1 || pg_start
     ;;
   stop)
     bouncer_stop

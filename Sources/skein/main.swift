@@ -153,21 +153,19 @@ struct DatabaseOptions: ParsableArguments {
     var pg: String?
     @Option(name: .long, help: "Seconds between database samples.")
     var pgInterval: Double = 1
-    @Option(name: .long, help: "Sample this PgBouncer's admin console (SHOW POOLS): postgres://user@host:port/pgbouncer.")
-    var pgbouncer: String?
 
-    var any: Bool { pg != nil || pgbouncer != nil }
+    var any: Bool { pg != nil }
 
     func validate() throws {
         do {
-            try PostgresSource.validate(pg: pg, pgbouncer: pgbouncer, intervalS: pgInterval)
+            try PostgresSource.validate(pg: pg, pgbouncer: nil, intervalS: pgInterval)
         } catch {
             throw ValidationError("\(error)")
         }
     }
 
     func sources() throws -> [PostgresSource] {
-        try PostgresSource.sources(pg: pg, pgbouncer: pgbouncer, intervalS: pgInterval)
+        try PostgresSource.sources(pg: pg, pgbouncer: nil, intervalS: pgInterval)
     }
 }
 
