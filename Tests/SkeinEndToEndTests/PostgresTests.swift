@@ -24,7 +24,7 @@ final class PostgresTests: XCTestCase {
     private static let password = "skein-test-secret"
 
     /// Opens `count` idle psql sessions named `application`; they live until the test ends.
-    private func open(_ count: Int, as application: String, url: String) throws {
+    private func open(_ count: Int, as application: String, url: String, verify: Bool = true) throws {
         for _ in 0..<count {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -39,7 +39,7 @@ final class PostgresTests: XCTestCase {
             try p.run()
             clients.append(p)
         }
-        try waitUntil("\(count) \(application) sessions") { try self.backends(application, url: url) >= count }
+        if verify { try waitUntil("\(count) \(application) sessions") { try self.backends(application, url: url) >= count } }
     }
 
     private func backends(_ application: String, url: String) throws -> Int {
@@ -186,6 +186,42 @@ final class PostgresTests: XCTestCase {
         let down = try XCTUnwrap(lines.firstIndex { ($0["msg"] as? String ?? "").contains("unreachable") })
         let back = try XCTUnwrap(lines.lastIndex { $0["event"] as? String == "db.sample" })
         XCTAssertLessThan(down, back, "sampled again after the outage")
+        let everything = try String(contentsOfFile: rec, encoding: .utf8)
+        XCTAssertFalse(everything.contains(PostgresTests.password))
+    }
+
+    func testAFullServerThatRefusesSkeinItselfIsExhaustionAndSamplingResumesWhenSlotsFree() throws {
+        let url = try url()
+        let dir = try Binary.tempDir()
+        let rec = dir.appendingPathComponent("full.ndjson").path
+        // Fill every slot (the test cluster's superuser may take all 20): one session at a time
+        // until even the counting query is refused.
+        var full = false
+        for n in 1...25 where !full {
+            try open(1, as: "filler", url: url, verify: false)
+            usleep(200_000)
+            try waitUntil("filler \(n)") {
+                let b = try backends("filler", url: url)
+                full = b < 0
+                return full || b == n
+            }
+        }
+        XCTAssertTrue(full)
+        let p = try startSkein(["tail", "--pg", url, "--pg-interval", "0.2", "--no-tui", "--record", rec], in: dir)
+        try waitUntil("the refusal") {
+            try FileManager.default.fileExists(atPath: rec)
+                && recorded(rec).contains { $0["event"] as? String == "db.error" && $0["db_error"] as? String == "too_many_clients" }
+        }
+        XCTAssertTrue(p.isRunning)
+        for c in clients where c.isRunning { c.terminate() }
+        try waitUntil("a sample once slots are free", timeout: 30) { try !samples(rec).isEmpty }
+        stop(p)
+        let r = try Binary.run(["export", "--format", "json", rec])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let doc = try Binary.json(r)
+        let insights = try XCTUnwrap(doc["insights"] as? [[String: Any]])
+        let exhaustion = try XCTUnwrap(insights.first { $0["kind"] as? String == "connection_exhaustion" }, "\(insights)")
+        XCTAssertEqual(exhaustion["severity"] as? String, "critical")
         let everything = try String(contentsOfFile: rec, encoding: .utf8)
         XCTAssertFalse(everything.contains(PostgresTests.password))
     }
