@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.25.0"),
     ],
     targets: [
         // The one event type and the small value types every stage shares.
@@ -41,6 +42,11 @@ let package = Package(
         .target(name: "SkeinSim", dependencies: ["SkeinCore"]),
         // Screen buffer, widgets, views and key handling: no terminal here.
         .target(name: "SkeinUI", dependencies: ["SkeinCore", "SkeinEngine"]),
+        // The PostgreSQL / PgBouncer sampler: server truth about connections, as events.
+        .target(name: "SkeinPostgres", dependencies: [
+            "SkeinCore", "SkeinEngine", "SkeinSources",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+        ]),
         // The ncurses boundary: copies a screen buffer to the terminal and reads keys.
         .systemLibrary(name: "CNCurses", providers: [.apt(["libncurses-dev"])]),
         .target(name: "SkeinTerminal", dependencies: ["SkeinUI", "CNCurses"]),
@@ -49,6 +55,7 @@ let package = Package(
         .target(name: "SkeinApp", dependencies: [
             "SkeinCore", "SkeinDecoders", "SkeinEngine", "SkeinSources", "SkeinOutputs", "SkeinSim", "SkeinUI",
             "SkeinCollector",
+            "SkeinPostgres",
         ]),
         .executableTarget(name: "skein", dependencies: [
             "SkeinCore", "SkeinDecoders", "SkeinEngine", "SkeinSources", "SkeinOutputs",
@@ -75,6 +82,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .testTarget(name: "SkeinSourcesTests", dependencies: ["SkeinCore", "SkeinDecoders", "SkeinSources"]),
+        .testTarget(name: "SkeinPostgresTests", dependencies: ["SkeinCore", "SkeinEngine", "SkeinSources", "SkeinPostgres"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -633,7 +633,13 @@ public final class Engine {
         }
         let top = db.byService.filter { $0.value > 0 }.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(2)
         guard let first = top.first else {
-            return head + "; find which application holds them (pg_stat_activity) before adding a pooler."
+            // Server truth only (a sampler, no app logs): pg_stat_activity's application_name names the holders.
+            let apps = db.byApplication.filter { $0.value > 0 }.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(3)
+            guard !apps.isEmpty else {
+                return head + "; find which application holds them (pg_stat_activity) before adding a pooler."
+            }
+            let list = apps.map { "\($0.key) holds \($0.value)" }.joined(separator: ", ")
+            return "\(head): by application_name \(list); lower those pools, or put a pooler in front if they run on short-lived instances."
         }
         var deployOf: [String: DeployModel] = [:]
         for r in fleet.records where deployOf[r.info.service] == nil {

@@ -131,13 +131,15 @@ struct Tail: ParsableCommand {
     @Option(name: .long, help: "Largest request body the collector takes, in bytes (default 16 MiB).")
     var maxBody: Int = 16 << 20
     @OptionGroup var view: ViewOptions
+    @OptionGroup var database: DatabaseOptions
 
     static let defaultListen = "127.0.0.1:4318"
 
     func validate() throws {
-        if inputs.isEmpty && listen == nil {
-            throw ValidationError("name at least one input (a file, directory, glob, or - for stdin) or --listen")
+        if inputs.isEmpty && listen == nil && !database.any {
+            throw ValidationError("name at least one input (a file, directory, glob, or - for stdin), --listen or --pg")
         }
+        try database.validate()
         if let f = format, !Decoding.formatNames.contains(f) {
             throw ValidationError(AppError.unknownFormat(f, known: Decoding.formatNames).description)
         }
@@ -163,22 +165,37 @@ struct Tail: ParsableCommand {
     func run() throws {
         let feed = try LiveFeed(inputs: inputs, decoderFormat: format, config: view.engineConfig(), record: record)
         defer { feed.close() }
-        if let config = collectorConfig() {
-            do {
-                let source = try CollectorSource(config: config)
-                feed.add(source)
-                // The token is never echoed; only where to send.
-                let host = config.host.contains(":") ? "[\(config.host)]" : config.host
-                FileHandle.standardError.write(Data("skein: listening on http://\(host):\(source.port)\n".utf8))
-            } catch let e as CollectorError {
-                throw ValidationError(e.description)
-            }
+        if inputs.isEmpty && listen == nil && !database.any {
+            throw ValidationError("name at least one input (a file, directory, glob, or - for stdin), --listen or --pg")
         }
+        try database.validate()
         if view.interactive && !inputs.contains("-") {
             try runDashboard(feed, ascii: view.ascii)
         } else {
             try runHeadless(feed, json: view.json)
         }
+    }
+}
+
+/// `tail`'s database samplers (issue #7): server truth about connections.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .long, help: "Sample this PostgreSQL server once per interval: postgres://user@host:port/db?sslmode=disable. Missing parts come from PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE (postgres:// alone uses them all).")
+    var pg: String?
+    @Option(name: .long, help: "Seconds between database samples.")
+    var pgInterval: Double = 1
+
+    var any: Bool { pg != nil }
+
+    func validate() throws {
+        do {
+            try PostgresSource.validate(pg: pg, pgbouncer: nil, intervalS: pgInterval)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    func sources() throws -> [PostgresSource] {
+        try PostgresSource.sources(pg: pg, pgbouncer: nil, intervalS: pgInterval)
     }
 }
 

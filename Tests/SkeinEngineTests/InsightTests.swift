@@ -67,6 +67,28 @@ final class InsightTests: XCTestCase {
         XCTAssertTrue(i.message.contains("lower chat's pool size"), i.message)
     }
 
+    func testServerSamplesAloneNameTheApplicationsHoldingConnections() {
+        let e = Engine()
+        func sample(_ ms: Double, _ apps: [String: Int]) -> Event {
+            var attrs = [Attribute("reserved", "3")]
+            for (k, v) in apps.sorted(by: { $0.key < $1.key }) { attrs.append(Attribute("application_name." + k, String(v))) }
+            return Event(time: at(ms), kind: .dbSample, service: "postgres", instance: "db:5432", deploy: .server,
+                         platform: "postgres", dbOpen: apps.values.reduce(0, +), dbMax: 20, attributes: attrs)
+        }
+        e.ingest(sample(0, ["api": 5, "worker": 2]))
+        XCTAssertNil(insight(e, .connectionExhaustion), "35 % is no warning")
+        e.ingest(sample(1_000, ["api": 11, "worker": 3, "psql": 2]))
+        let i = try! XCTUnwrap(insight(e, .connectionExhaustion))
+        XCTAssertEqual(i.severity, .warning)
+        XCTAssertTrue(i.message.contains("16/20"), i.message)
+        XCTAssertTrue(i.message.contains("api holds 11, worker holds 3, psql holds 2"), i.message)
+        let db = e.snapshot().db
+        XCTAssertEqual(db.reservedConnections, 3)
+        XCTAssertEqual(db.maxConnections, 20)
+        XCTAssertEqual(db.byApplication.map(\.count), [11, 3, 2])
+        XCTAssertEqual(db.unattributed, 0)
+    }
+
     func testColdStartCascade() {
         let e = Engine()
         for k in 0..<12 {
