@@ -165,10 +165,18 @@ struct Tail: ParsableCommand {
     func run() throws {
         let feed = try LiveFeed(inputs: inputs, decoderFormat: format, config: view.engineConfig(), record: record)
         defer { feed.close() }
-        if inputs.isEmpty && listen == nil && !database.any {
-            throw ValidationError("name at least one input (a file, directory, glob, or - for stdin), --listen or --pg")
+        if let config = collectorConfig() {
+            do {
+                let source = try CollectorSource(config: config)
+                feed.add(source)
+                // The token is never echoed; only where to send.
+                let host = config.host.contains(":") ? "[\(config.host)]" : config.host
+                FileHandle.standardError.write(Data("skein: listening on http://\(host):\(source.port)\n".utf8))
+            } catch let e as CollectorError {
+                throw ValidationError(e.description)
+            }
         }
-        try database.validate()
+        for source in try database.sources() { feed.add(source) }
         if view.interactive && !inputs.contains("-") {
             try runDashboard(feed, ascii: view.ascii)
         } else {
