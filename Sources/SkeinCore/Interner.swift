@@ -100,9 +100,17 @@ public struct Interner {
         return h ^ (h >> 32)
     }
 
-    /// Byte equality of two `n`-byte runs, a word at a time (the last word overlapping).
     @inline(__always)
     private static func same(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
+        ByteCompare.same(a, b, n)
+    }
+}
+
+/// Byte equality for the hot paths (the interner, the decoders' key matching).
+public enum ByteCompare {
+    /// Byte equality of two `n`-byte runs, a word at a time (the last word overlapping the one before).
+    @inlinable @inline(__always)
+    public static func same(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
         let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
         if n >= 8 {
             var p = 0

@@ -680,26 +680,10 @@ enum GoDuration {
 
 /// Small byte comparisons the decoders share.
 enum ByteText {
-    /// Byte equality of two `n`-byte runs, a word at a time (the last word overlapping the one before).
+    /// Byte equality of two `n`-byte runs (the shared word-at-a-time comparison).
     @inline(__always)
     static func same(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
-        let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
-        if n >= 8 {
-            var p = 0
-            while p + 8 < n {
-                if ra.loadUnaligned(fromByteOffset: p, as: UInt64.self) != rb.loadUnaligned(fromByteOffset: p, as: UInt64.self) {
-                    return false
-                }
-                p += 8
-            }
-            return ra.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) == rb.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
-        }
-        if n >= 4 {
-            return ra.loadUnaligned(as: UInt32.self) == rb.loadUnaligned(as: UInt32.self)
-                && ra.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self) == rb.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
-        }
-        for p in 0..<n where a[p] != b[p] { return false }
-        return true
+        ByteCompare.same(a, b, n)
     }
 
     @inline(__always)
