@@ -58,15 +58,20 @@ public struct TracePrinter {
         try out.write(to: sink)
     }
 
+    /// One `--json` line: the export's own item fields, tagged with what the line is.
+    private func appendJSON(type: StaticString, to out: inout ByteBuffer, _ fields: (inout JSONWriter) -> Void) {
+        var w = JSONWriter(capacity: 512)
+        w.beginObject()
+        w.key("type"); w.string(String(describing: type))
+        fields(&w)
+        w.endObject()
+        w.buffer.withBytes { out.append($0) }
+    }
+
     func append(_ t: TraceSummary, to out: inout ByteBuffer) {
         switch style {
         case .json:
-            var w = JSONWriter(capacity: 512)
-            w.beginObject()
-            w.key("type"); w.string("trace")
-            JSONExporter.writeTraceFields(t, into: &w)
-            w.endObject()
-            w.buffer.withBytes { out.append($0) }
+            appendJSON(type: "trace", to: &out) { JSONExporter.writeTraceFields(t, into: &$0) }
         case .text:
             ByteText.appendRFC3339(t.start, to: &out)
             out.append(UInt8(ascii: " "))
@@ -89,12 +94,7 @@ public struct TracePrinter {
     func append(_ i: Insight, to out: inout ByteBuffer) {
         switch style {
         case .json:
-            var w = JSONWriter(capacity: 512)
-            w.beginObject()
-            w.key("type"); w.string("insight")
-            JSONExporter.writeInsightFields(i, into: &w)
-            w.endObject()
-            w.buffer.withBytes { out.append($0) }
+            appendJSON(type: "insight", to: &out) { JSONExporter.writeInsightFields(i, into: &$0) }
         case .text:
             ByteText.append("INSIGHT ", to: &out)
             ByteText.append(i.severity.rawValue, to: &out)
