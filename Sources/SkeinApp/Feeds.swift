@@ -48,6 +48,10 @@ public class EngineFeed: DashboardFeed {
     public private(set) var engine: Engine
     /// Traces a dashboard snapshot carries (the list pane never shows more than this).
     public var snapshotTraceLimit = 5_000
+    /// Set when nothing prints finished traces (the dashboard): each snapshot then discards the
+    /// engine's drain queues, which would otherwise hold every finished summary up to the
+    /// engine's buffer limit (about 100 MB over a few simulated hours).
+    public var discardsDrains = false
     private var cached: Snapshot?
 
     init(engine: Engine) { self.engine = engine }
@@ -63,6 +67,10 @@ public class EngineFeed: DashboardFeed {
 
     public func snapshot() -> Snapshot {
         if let c = cached { return c }
+        if discardsDrains {
+            _ = engine.drainFinishedTraces()
+            _ = engine.drainNewInsights()
+        }
         let s = engine.snapshot(traceLimit: snapshotTraceLimit)
         cached = s
         return s
@@ -304,8 +312,17 @@ public final class ReplayFeed: EngineFeed {
         invalidate()
     }
 
-    /// Plays to `target` at full speed (for `--snapshot --at`).
-    public func play(to target: Timestamp) {
-        seek(to: target)
+    /// Plays everything up to `target` at full speed, however far ahead it is (for `--snapshot
+    /// --at`): unlike a seek, the picture then holds the whole history, not a warm-up window.
+    public func play(to target0: Timestamp) {
+        let target = min(clock.end, max(clock.position, target0))
+        while true {
+            let (n, last) = reader.deliver(upTo: target, max: stepEvents, into: engine)
+            if let last { engine.advance(to: min(last, target)) }
+            if n == 0 { break }
+        }
+        clock.seek(to: target)
+        engine.advance(to: target)
+        invalidate()
     }
 }

@@ -47,6 +47,8 @@ struct ViewOptions: ParsableArguments {
 func runDashboard(_ feed: some DashboardFeed, ascii: Bool) throws {
     var options = TerminalOptions()
     options.asciiOnly = ascii
+    // Nothing prints finished traces under the dashboard: don't let them pile up.
+    (feed as? EngineFeed)?.discardsDrains = true
     _ = try TerminalApp.run(feed: feed, options: options)
 }
 
