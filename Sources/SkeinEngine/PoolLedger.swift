@@ -16,6 +16,9 @@ public struct PoolStats: Sendable, Equatable {
     /// The pool's cap on server connections (`pool_size`), when known.
     public var poolSize: Int?
     public var poolMode: String?
+    /// The most clients this pool had waiting in any reading, and its longest wait.
+    public var peakWaiting = 0
+    public var peakWaitMS = 0.0
 
     public init(pooler: String, database: String, user: String, clientsActive: Int = 0, clientsWaiting: Int = 0,
                 serversActive: Int = 0, serversIdle: Int = 0, serversUsed: Int = 0, maxWaitMS: Double = 0,
@@ -60,6 +63,8 @@ public struct PoolerStats: Sendable, Equatable {
 /// `pool_size`, `pool_mode`, and `max_client_conn`, `default_pool_size` for the pooler.
 struct PoolLedger {
     private var latest: [String: [PoolStats]] = [:]
+    /// Per pooler and pool name: the worst queue seen, kept across readings.
+    private var peaks: [String: (waiting: Int, waitMS: Double)] = [:]
     private var settings: [String: (maxClientConn: Int?, defaultPoolSize: Int?)] = [:]
     private var peakWaiting = 0
     private var peakWaitingAt: Timestamp?
@@ -99,6 +104,15 @@ struct PoolLedger {
             default: break
             }
             pools[String(name)] = p
+        }
+        for (name, var p) in pools {
+            let key = pooler + " " + name
+            let old = peaks[key] ?? (0, 0)
+            let peak = (max(old.waiting, p.clientsWaiting), max(old.waitMS, p.maxWaitMS))
+            peaks[key] = peak
+            p.peakWaiting = peak.0
+            p.peakWaitMS = peak.1
+            pools[name] = p
         }
         latest[pooler] = Array(pools.values)
         settings[pooler] = (maxClientConn, defaultPoolSize)

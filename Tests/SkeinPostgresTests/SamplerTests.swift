@@ -65,7 +65,7 @@ final class TargetTests: XCTestCase {
 
 final class SampleTests: XCTestCase {
     func testAServerSampleIsOneEventTheEngineReads() {
-        let s = ServerSample(maxConnections: 100, reservedConnections: 3, groups: [
+        let s = ServerSample(maxConnections: 100, reservedConnections: 3, rolesReservedConnections: 2, groups: [
             ActivityGroup(application: "api", user: "app", clientAddress: "10.0.0.7", state: "idle", count: 30, oldestStateAgeS: 12.7),
             ActivityGroup(application: "api", user: "app", clientAddress: "10.0.0.8", state: "active", count: 4, oldestStateAgeS: 0.2),
             ActivityGroup(application: "worker", user: "jobs", clientAddress: "10.0.0.9", state: "idle in transaction", count: 2, oldestStateAgeS: 95),
@@ -86,7 +86,8 @@ final class SampleTests: XCTestCase {
         XCTAssertEqual(e.attribute("usename.app"), "35")
         XCTAssertEqual(e.attribute("client_addr.local"), "1")
         XCTAssertEqual(e.attribute("oldest_s.idle in transaction"), "95")
-        XCTAssertEqual(e.attribute("reserved"), "3")
+        XCTAssertEqual(e.attribute("superuser_reserved_connections"), "3")
+        XCTAssertEqual(e.attribute("reserved_connections"), "2")
 
         let engine = Engine()
         engine.ingest(e)
@@ -96,37 +97,57 @@ final class SampleTests: XCTestCase {
         XCTAssertEqual(db.maxConnections, 100)
         XCTAssertEqual(db.maxSource, .sampler)
         XCTAssertEqual(db.reservedConnections, 3)
+        XCTAssertEqual(db.rolesReservedConnections, 2)
         XCTAssertEqual(db.byApplication, [Tally("api", 34), Tally("worker", 2), Tally("unknown", 1)])
         XCTAssertEqual(db.unattributed, 0)
         XCTAssertEqual(engine.snapshot().fleet.instances, 0, "the server is no instance of the fleet")
     }
 
     func testPgBouncerPoolsBecomeAttributesAndAWarningWhenClientsWait() throws {
-        let row = try XCTUnwrap(PoolRow(columns: ["database": "shop", "user": "app", "cl_active": "20", "cl_waiting": "7",
-                                                 "sv_active": "5", "sv_idle": "0", "maxwait": "3", "pool_mode": "transaction"]))
-        XCTAssertNil(PoolRow(columns: ["database": "shop", "user": "app", "cl_active": "x"]))
-        let idle = PoolRow(database: "pgbouncer", user: "pgbouncer", clientsActive: 1, clientsWaiting: 0, serversActive: 0,
-                           serversIdle: 0, maxWaitS: 0)
-        let s = BouncerSample(pools: [row, idle])
-        let e = s.event(at: t0, instance: "pgb:6432", source: SourceID(0))
+        // SHOW POOLS columns of PgBouncer 1.18 (others are ignored, missing optional ones default).
+        let sample = BouncerSample(pools: [
+            ["database": "shop", "user": "app", "cl_active": "20", "cl_waiting": "7", "cl_active_cancel_req": "0",
+             "sv_active": "5", "sv_idle": "0", "sv_used": "0", "maxwait": "3", "maxwait_us": "250000", "pool_mode": "transaction"],
+            ["database": "pgbouncer", "user": "pgbouncer", "cl_active": "1", "cl_waiting": "0", "sv_active": "0", "sv_idle": "0"],
+            ["database": "shop", "user": "app", "cl_active": "x"],
+        ], databases: [["name": "shop", "pool_size": "5"], ["name": "pgbouncer", "pool_size": "2"]],
+           config: [["key": "max_client_conn", "value": "500"], ["key": "default_pool_size", "value": "20"]])
+        XCTAssertEqual(sample.pools.map(\.name), ["shop/app"], "the console's own pool is left out")
+        XCTAssertEqual(sample.unreadRows, 1, "a row without numbers is counted, not hidden")
+        XCTAssertEqual(sample.pools[0].maxWaitMS, 3_250)
+        let e = sample.event(at: t0, instance: "pgb:6432", source: SourceID(0))
         XCTAssertEqual(e.kind, .dbSample)
         XCTAssertEqual(e.platform, "pgbouncer")
         XCTAssertNil(e.dbOpen, "PgBouncer's clients are not the server's count")
         XCTAssertEqual(e.attribute("pool.shop/app.cl_waiting"), "7")
         XCTAssertEqual(e.attribute("pool.shop/app.sv_active"), "5")
+        XCTAssertEqual(e.attribute("pool.shop/app.pool_size"), "5")
+        XCTAssertEqual(e.attribute("pool.shop/app.maxwait_ms"), "3250")
+        XCTAssertEqual(e.attribute("pool.shop/app.pool_mode"), "transaction")
         XCTAssertEqual(e.attribute("cl_waiting"), "7")
-        let w = try XCTUnwrap(s.waitWarning(at: t0, instance: "pgb:6432", source: SourceID(0)))
+        XCTAssertEqual(e.attribute("max_client_conn"), "500")
+        XCTAssertEqual(e.attribute("unread_rows"), "1")
+        let w = try XCTUnwrap(sample.waitWarning(at: t0, instance: "pgb:6432", source: SourceID(0)))
         XCTAssertEqual(w.level, .warn)
-        XCTAssertTrue(w.message?.contains("shop/app 7 waiting (max 3 s)") ?? false, w.message ?? "")
-        XCTAssertNil(BouncerSample(pools: [idle]).waitWarning(at: t0, instance: "pgb:6432", source: SourceID(0)))
+        XCTAssertTrue(w.message?.contains("shop/app 7 waiting (max 3.3 s), 5 of 5 server connections busy") ?? false, w.message ?? "")
+        XCTAssertNil(BouncerSample(pools: []).waitWarning(at: t0, instance: "pgb:6432", source: SourceID(0)))
 
-        // The server's own count survives a PgBouncer reading.
+        // The server's own count survives a PgBouncer reading, and the pools land in the snapshot.
         let engine = Engine()
         engine.ingest(ServerSample(maxConnections: 20, reservedConnections: 3, groups: [
             ActivityGroup(application: "pgbouncer", user: "app", clientAddress: "local", state: "idle", count: 5, oldestStateAgeS: 0),
         ]).event(at: t0, instance: "db:5432", source: SourceID(0)))
         engine.ingest(e)
-        XCTAssertEqual(engine.snapshot().db.open, 5)
+        let db = engine.snapshot().db
+        XCTAssertEqual(db.open, 5)
+        let pooler = try XCTUnwrap(db.pooler)
+        XCTAssertEqual(pooler.clientsWaiting, 7)
+        XCTAssertEqual(pooler.maxClientConn, 500)
+        XCTAssertEqual(pooler.pools, [PoolStats(pooler: "pgb:6432", database: "shop", user: "app", clientsActive: 20, clientsWaiting: 7,
+                                                serversActive: 5, maxWaitMS: 3_250, poolSize: 5, poolMode: "transaction")].map {
+            var p = $0; p.peakWaiting = 7; p.peakWaitMS = 3_250; return p
+        })
+        XCTAssertEqual(engine.snapshot().fleet.instances, 0, "the pooler is no instance of the fleet")
     }
 }
 
