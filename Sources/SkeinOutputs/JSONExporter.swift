@@ -52,6 +52,7 @@ public struct JSONExporter {
 
         w.key("db")
         Self.writeDB(snapshot.db, into: &w)
+        if w.byteCount >= chunkSize { try w.drain(to: sink) }
 
         w.key("routes")
         w.beginArray()
