@@ -11,6 +11,12 @@
 set -euo pipefail
 
 DIR="${SKEIN_PG_DIR:-/tmp/skein-pg-test}"
+# pause/resume reuse the ports `start` chose (kept in $DIR/ports), so a cluster started on other
+# ports never comes back on the default ones.
+if [ "${1:-}" != start ] && [ -f "$DIR/ports" ]; then
+  # shellcheck disable=SC1091
+  . "$DIR/ports"
+fi
 PORT="${SKEIN_PG_PORT:-55432}"
 BOUNCER_PORT="${SKEIN_PGBOUNCER_PORT:-55433}"
 # A throwaway password, so tests can check that it never appears in Skein's output.
@@ -57,6 +63,7 @@ case "${1:-}" in
     bouncer_stop
     rm -rf "$DIR"
     mkdir -p "$DIR"
+    printf 'SKEIN_PG_PORT=%s\nSKEIN_PGBOUNCER_PORT=%s\n' "$PORT" "$BOUNCER_PORT" > "$DIR/ports"
     printf '%s\n' "$PASSWORD" > "$DIR/pwfile"
     [ "$(id -u)" = 0 ] && chown -R postgres "$DIR"
     as_owner "'$BIN/initdb' -D '$DIR/data' -U postgres --auth-local=trust --auth-host=scram-sha-256 \

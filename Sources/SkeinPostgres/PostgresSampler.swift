@@ -79,7 +79,9 @@ public final class PostgresSampler: Sendable {
                                        message: "\(sourceName) refused the sampler (\(what) is full): \(reason)",
                                        attributes: [Attribute("application_name", "skein"), Attribute("refused", "sampler")]))
                 } else if attempt == 1 {
-                    notice(.warn, "\(sourceName) unreachable: \(reason); reconnecting", source: source)
+                    // A server that answered "no" (bad password, unknown database) is not an outage.
+                    let what = PostgresSampler.answered(error) ? "refused the sampler" : "unreachable"
+                    notice(.warn, "\(sourceName) \(what): \(reason); reconnecting", source: source)
                 }
             }
             if Task.isCancelled { break }
@@ -244,6 +246,15 @@ public final class PostgresSampler: Sendable {
         }
         if let e = error as? ConsoleError { return e.description }
         return "\(error)"
+    }
+
+    /// Whether the server itself answered with an error (as opposed to a network failure or timeout).
+    static func answered(_ error: any Error) -> Bool {
+        if let e = error as? PSQLError { return e.serverInfo != nil }
+        switch error as? ConsoleError {
+        case .server?, .scram?, .passwordRequired?, .unsupportedAuthentication?: return true
+        default: return false
+        }
     }
 
     /// The connection error as Skein's vocabulary when the server refused a client for lack of slots.
