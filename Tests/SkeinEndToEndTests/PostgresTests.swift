@@ -222,6 +222,10 @@ final class PostgresTests: XCTestCase {
         let insights = try XCTUnwrap(doc["insights"] as? [[String: Any]])
         let exhaustion = try XCTUnwrap(insights.first { $0["kind"] as? String == "connection_exhaustion" }, "\(insights)")
         XCTAssertEqual(exhaustion["severity"] as? String, "critical")
+        // Refused before its first reading, Skein says the count is unknown rather than "0 connections".
+        let first = try XCTUnwrap((exhaustion["evidence"] as? [[String: Any]])?.first)
+        let detail = first["detail"] as? String ?? ""
+        XCTAssertTrue(detail.contains("refused Skein's own connection: too_many_clients before any count"), detail)
         let everything = try String(contentsOfFile: rec, encoding: .utf8)
         XCTAssertFalse(everything.contains(PostgresTests.password))
     }

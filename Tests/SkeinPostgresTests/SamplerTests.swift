@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import SkeinCore
 import SkeinEngine
 import SkeinSources
@@ -186,6 +189,70 @@ final class SamplerTests: XCTestCase {
         // One notice per outage, not one per attempt.
         let notices = engine.snapshot().input.sources.first?.events ?? 0
         XCTAssertEqual(notices, 1)
+    }
+
+    func testAnUnreachablePoolerIsReconnectingUnderItsOwnName() throws {
+        let target = try PostgresTarget.parse(url: "postgres://admin:hunter2@127.0.0.1:1/pgbouncer?sslmode=disable")
+        let queue = IngestQueue(capacity: 64)
+        let sampler = PostgresSampler(target: target, kind: .pgbouncer, intervalS: 0.1, backoff: Backoff(initialS: 0.02, capS: 0.05),
+                                      clock: FixedClock(at: t0), queue: queue)
+        let task = Task.detached { await sampler.run() }
+        defer { task.cancel() }
+        let engine = Engine()
+        drain(queue, into: engine, timeout: 10) { e in
+            if case .reconnecting(let n, _) = e.snapshot().input.sources.first?.health { return n >= 2 }
+            return false
+        }
+        let source = try XCTUnwrap(engine.snapshot().input.sources.first)
+        XCTAssertEqual(source.name, "pgbouncer 127.0.0.1:1/pgbouncer")
+        guard case .reconnecting(_, let reason) = source.health else { return XCTFail("health \(source.health)") }
+        XCTAssertFalse(reason.contains("hunter2"), reason)
+        XCTAssertEqual(engine.snapshot().fleet.instances, 0, "the pooler's notices make no fleet instance")
+    }
+
+    func testAPoolerThatAcceptsButNeverAnswersTimesOut() async throws {
+        // A listening socket nobody accepts on: the kernel completes the handshake, nothing answers.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        XCTAssertEqual(bound, 0)
+        XCTAssertEqual(listen(fd, 4), 0)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        let port = Int(UInt16(bigEndian: addr.sin_port))
+        let target = PostgresTarget(host: "127.0.0.1", port: port, user: "admin", password: "x", database: "pgbouncer", tls: .disable)
+        let started = Date()
+        do {
+            _ = try await ConsoleConnection.connect(target, timeoutS: 0.3)
+            XCTFail("connected to a silent server")
+        } catch let e as ConsoleError {
+            XCTAssertEqual(e, .timeout(seconds: 0.3))
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(started), 3)
+    }
+
+    func testALivePoolerIsSampled() throws {
+        guard let url = ProcessInfo.processInfo.environment["SKEIN_TEST_PGBOUNCER_URL"] else {
+            throw XCTSkip("SKEIN_TEST_PGBOUNCER_URL is not set: install pgbouncer and run eval \"$(scripts/pg-test-cluster.sh start)\"")
+        }
+        let queue = IngestQueue(capacity: 64)
+        let sampler = PostgresSampler(target: try PostgresTarget.parse(url: url), kind: .pgbouncer, intervalS: 0.1,
+                                      clock: FixedClock(at: t0), queue: queue)
+        let task = Task.detached { await sampler.run() }
+        defer { task.cancel() }
+        let engine = Engine()
+        drain(queue, into: engine, timeout: 10) { $0.snapshot().db.pooler != nil }
+        let snap = engine.snapshot()
+        XCTAssertEqual(snap.input.sources.first?.health, .reading)
+        let pooler = try XCTUnwrap(snap.db.pooler)
+        XCTAssertEqual(pooler.maxClientConn, 100)
+        XCTAssertEqual(pooler.defaultPoolSize, 2, "scripts/pg-test-cluster.sh sets default_pool_size = 2")
+        XCTAssertFalse(pooler.pools.contains { $0.database == "pgbouncer" }, "the console's own pool is not counted")
     }
 
     func testALiveServerIsSampled() throws {
