@@ -2,27 +2,36 @@ import SkeinEngine
 
 /// The DB pane's PgBouncer line: where a pooled setup's queue is.
 ///
-/// `pgbouncer wait 4 (1.5s) · shop/app 20 cl 4 wait 2/2 sv` — clients waiting and the longest wait
-/// first (the queue), then the busiest pools with their clients and busy/cap server connections.
+/// `pgbouncer 5 waiting (971ms) · postgres/postgres 2 cl 5 wait sv 2/2` — the queue first (clients
+/// waiting, the longest wait), then the busiest pools with clients and busy/capped server
+/// connections; when the pools do not fit, the worst pool's `sv 2/2` alone.
 enum PoolerLine {
     static func spans(_ p: PoolerStats, width: Int, glyphs g: Glyphs) -> [Span] {
         let waiting = p.clientsWaiting > 0
-        var head: [Span] = [Span("pgbouncer ", role: .dim), Span("wait ", role: .dim),
-                            Span(Format.count(p.clientsWaiting), Style(waiting ? .warning : .normal, bold: waiting))]
+        var head: [Span] = [Span("pgbouncer ", role: .dim),
+                            Span(Format.count(p.clientsWaiting), Style(waiting ? .warning : .normal, bold: waiting)),
+                            Span(" waiting", role: .dim)]
         if waiting { head.append(Span(" (" + Format.ms(p.maxWaitMS) + ")", role: .warning)) }
-        var segments: [[Span]] = [head]
-        for x in p.pools.prefix(4) {
+        let separator = Span(" " + g.middot + " ", role: .dim)
+        let pools = p.pools.prefix(4).map { x -> [Span] in
             var seg: [Span] = [Span(x.name + " ", role: .db), Span(Format.count(x.clientsActive)), Span(" cl ", role: .dim)]
             if x.clientsWaiting > 0 {
                 seg.append(Span(Format.count(x.clientsWaiting), Style(.warning, bold: true)))
                 seg.append(Span(" wait ", role: .dim))
             }
-            let cap = x.poolSize.map { "/" + Format.count($0) } ?? ""
-            let full = x.poolSize.map { x.serversActive >= $0 } ?? false
-            seg.append(Span(Format.count(x.serversActive) + cap, Style(full && x.clientsWaiting > 0 ? .warning : .normal)))
-            seg.append(Span(" sv", role: .dim))
-            segments.append(seg)
+            return seg + servers(x)
         }
-        return Segments.fit(segments, width: width, separator: Span(" " + g.middot + " ", role: .dim))
+        let line = Segments.fit([head] + pools, width: width, separator: separator)
+        if let worst = p.pools.first, pools.count > 0, TextWidth.of(line.map(\.text).joined()) <= TextWidth.of(head.map(\.text).joined()) {
+            return Segments.fit([head, servers(worst)], width: width, separator: separator)
+        }
+        return line
+    }
+
+    /// `sv 2/2`: busy server connections of the pool's cap, in warning colour when full with a queue.
+    private static func servers(_ x: PoolStats) -> [Span] {
+        let cap = x.poolSize.map { "/" + Format.count($0) } ?? ""
+        let full = x.poolSize.map { x.serversActive >= $0 } ?? false
+        return [Span("sv ", role: .dim), Span(Format.count(x.serversActive) + cap, Style(full && x.clientsWaiting > 0 ? .warning : .normal))]
     }
 }
