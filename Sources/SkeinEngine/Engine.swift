@@ -566,6 +566,7 @@ public final class Engine {
                 changed = true
             case .dbError:
                 db.error(e.dbError ?? .other, at: e.time)
+                if pooler && (e.dbError?.isExhaustion ?? false) { db.pools.refusals += 1 }
                 changed = true
             default:
                 break
@@ -653,7 +654,13 @@ public final class Engine {
         var head: String
         let refusing = db.errorsByKind[DBErrorKind.tooManyClients.rawValue] != nil
             || db.errorsByKind[DBErrorKind.reservedSlots.rawValue] != nil
-        if !countKnown && refusing {
+        let postgresRefusing = refusing && db.errorsByKind.filter { DBErrorKind(rawValue: $0.key)?.isExhaustion ?? false }
+            .reduce(0) { $0 + $1.value } > db.pools.refusals
+        if !countKnown && refusing && !postgresRefusing {
+            // Only the pooler said no: Postgres' side is unknown.
+            return (db.pools.queueClause ?? "PgBouncer is refusing clients")
+                + "; raise max_client_conn (it costs file descriptors, not server connections) or find who opens so many clients."
+        } else if !countKnown && refusing {
             // Refused before anything was counted: the count is unknown, not zero.
             head = "Postgres is refusing new clients (too many connections) and no count is known yet"
             if let m = db.maxConnections, m > 0 { head += "; max_connections is \(m)" }
@@ -664,7 +671,7 @@ public final class Engine {
         } else {
             head = "Postgres has \(open) connections open"
         }
-        if refusing {
+        if postgresRefusing {
             head += " and refusing clients"
         }
         if let q = db.pools.queueClause { head += "; \(q)" }

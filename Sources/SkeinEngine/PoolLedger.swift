@@ -72,6 +72,8 @@ struct PoolLedger {
     private var sampledAt: Timestamp?
     /// The queue level last raised: 0 none, 1 warning, 2 critical (an insight per episode, not per sample).
     var level = 0
+    /// Clients PgBouncer refused (`max_client_conn`), as `db.error` events from platform `pgbouncer` say.
+    var refusals = 0
 
     static func isPooler(_ platform: String?) -> Bool { platform == "pgbouncer" }
 
@@ -195,12 +197,19 @@ struct PoolLedger {
         return text
     }
 
-    /// A short clause for the Postgres exhaustion message when a pooler also queues clients.
+    /// A short clause for the Postgres exhaustion message when a pooler also queues or refuses clients.
     var queueClause: String? {
+        var parts: [String] = []
         let total = latest.values.joined().reduce(0) { $0 + $1.clientsWaiting }
-        guard total > 0 else { return nil }
-        let longest = latest.values.joined().map(\.maxWaitMS).max() ?? 0
-        return "PgBouncer has \(total) client\(total == 1 ? "" : "s") waiting (longest \(PoolLedger.seconds(longest)))"
+        if total > 0 {
+            let longest = latest.values.joined().map(\.maxWaitMS).max() ?? 0
+            parts.append("PgBouncer has \(total) client\(total == 1 ? "" : "s") waiting (longest \(PoolLedger.seconds(longest)))")
+        }
+        if refusals > 0 {
+            let limit = settings.values.compactMap(\.maxClientConn).max().map { " \($0)" } ?? ""
+            parts.append("PgBouncer refused \(refusals) client\(refusals == 1 ? "" : "s") at max_client_conn\(limit)")
+        }
+        return parts.isEmpty ? nil : parts.joined(separator: "; ")
     }
 
     static func seconds(_ ms: Double) -> String {

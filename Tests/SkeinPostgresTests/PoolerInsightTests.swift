@@ -76,6 +76,27 @@ final class PoolerInsightTests: XCTestCase {
                             instance: "db:5432", deploy: .server, platform: "postgres", dbError: .tooManyClients))
         XCTAssertTrue(exhaustion(engine)?.message.contains("Postgres at 17/20") ?? false, exhaustion(engine)?.message ?? "")
     }
+
+    func testAPoolerRefusingClientsIsNotPostgresRefusing() throws {
+        let engine = Engine()
+        engine.ingest(BouncerSample(pools: [], maxClientConn: 100).event(at: t0, instance: "pgb:6432", source: SourceID(1)))
+        engine.ingest(Event(time: t0.adding(ms: 500), kind: .dbError, level: .error, source: SourceID(1), service: "pgbouncer",
+                            instance: "pgb:6432", deploy: .server, platform: "pgbouncer", dbError: .tooManyClients,
+                            message: "pgbouncer pgb:6432/pgbouncer refused the sampler (the pooler is full): no more connections allowed (max_client_conn)",
+                            attributes: [Attribute("application_name", "skein"), Attribute("refused", "sampler")]))
+        let i = try XCTUnwrap(exhaustion(engine))
+        XCTAssertEqual(i.severity, .critical)
+        XCTAssertTrue(i.message.contains("PgBouncer refused 1 client at max_client_conn 100"), i.message)
+        XCTAssertFalse(i.message.contains("Postgres"), i.message)
+        XCTAssertTrue(i.evidence.first?.detail.contains("pgbouncer refused Skein's own connection") ?? false, "\(i.evidence)")
+        // With the server's count known, Postgres is not said to refuse anyone.
+        engine.ingest(server(open: 6).withTime(t0.adding(ms: 1_000)))
+        engine.ingest(Event(time: t0.adding(ms: 1_500), kind: .dbError, level: .error, source: SourceID(1), service: "pgbouncer",
+                            instance: "pgb:6432", deploy: .server, platform: "pgbouncer", dbError: .tooManyClients))
+        let m = exhaustion(engine)?.message ?? ""
+        XCTAssertTrue(m.contains("Postgres at 6/20 connections (30%); PgBouncer refused 2 clients"), m)
+        XCTAssertFalse(m.contains("and refusing clients"), m)
+    }
 }
 
 private extension Event {
