@@ -639,7 +639,15 @@ public final class Engine {
     private func poolerCheck(_ e: Event) {
         let level = db.pools.currentLevel
         defer { db.pools.level = level }
-        guard level > db.pools.level, let worst = db.pools.worstQueue else { return }
+        guard level > db.pools.level else { return }
+        if let full = db.pools.full, let message = db.pools.fullMessage {
+            insights.raise(.connectionExhaustion, severity: .critical,
+                           evidence: Evidence(at: e.time, service: "pgbouncer", instance: full.pooler,
+                                              detail: "\(full.used)/\(full.limit) clients at max_client_conn"),
+                           message: message)
+            return
+        }
+        guard let worst = db.pools.worstQueue else { return }
         let serverOpen = db.serverOpen
         let message = db.pools.queueMessage(open: serverOpen, max: serverOpen == nil ? nil : db.maxConnections)
             ?? connectionMessage()

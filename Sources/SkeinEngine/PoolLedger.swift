@@ -51,6 +51,8 @@ public struct PoolerStats: Sendable, Equatable {
     /// The longest wait seen.
     public var peakWaitMS = 0.0
     public var maxClientConn: Int?
+    /// Client connections PgBouncer holds (`SHOW LISTS` `used_clients`), to compare with `maxClientConn`.
+    public var usedClients: Int?
     public var defaultPoolSize: Int?
     public var sampledAt: Timestamp?
     public init() {}
@@ -65,7 +67,7 @@ struct PoolLedger {
     private var latest: [String: [PoolStats]] = [:]
     /// Per pooler and pool name: the worst queue seen, kept across readings.
     private var peaks: [String: (waiting: Int, waitMS: Double)] = [:]
-    private var settings: [String: (maxClientConn: Int?, defaultPoolSize: Int?)] = [:]
+    private var settings: [String: (maxClientConn: Int?, defaultPoolSize: Int?, usedClients: Int?)] = [:]
     private var peakWaiting = 0
     private var peakWaitingAt: Timestamp?
     private var peakWaitMS = 0.0
@@ -81,9 +83,10 @@ struct PoolLedger {
     mutating func read(_ e: Event) {
         let pooler = e.instance ?? e.service ?? "pgbouncer"
         var pools: [String: PoolStats] = [:]
-        var maxClientConn: Int?, defaultPoolSize: Int?
+        var maxClientConn: Int?, defaultPoolSize: Int?, usedClients: Int?
         for a in e.attributes {
             if a.key == "max_client_conn" { maxClientConn = Int(a.value); continue }
+            if a.key == "used_clients" { usedClients = Int(a.value); continue }
             if a.key == "default_pool_size" { defaultPoolSize = Int(a.value); continue }
             guard a.key.hasPrefix("pool."), let dot = a.key.lastIndex(of: ".") else { continue }
             let name = a.key[a.key.index(a.key.startIndex, offsetBy: 5)..<dot]
@@ -117,7 +120,7 @@ struct PoolLedger {
             pools[name] = p
         }
         latest[pooler] = Array(pools.values)
-        settings[pooler] = (maxClientConn, defaultPoolSize)
+        settings[pooler] = (maxClientConn, defaultPoolSize, usedClients)
         sampledAt = maxOpt(sampledAt, e.time)
         let waiting = latest.values.joined().reduce(0) { $0 + $1.clientsWaiting }
         if waiting > peakWaiting {
@@ -144,6 +147,8 @@ struct PoolLedger {
         s.peakWaitingAt = peakWaitingAt
         s.peakWaitMS = peakWaitMS
         s.maxClientConn = settings.values.compactMap(\.maxClientConn).max()
+        let used = settings.values.compactMap(\.usedClients)
+        s.usedClients = used.isEmpty ? nil : used.reduce(0, +)
         s.defaultPoolSize = settings.values.compactMap(\.defaultPoolSize).max()
         s.sampledAt = sampledAt
         return s
@@ -153,10 +158,28 @@ struct PoolLedger {
     static let warnWaitMS = 1_000.0
     static let criticalWaitMS = 5_000.0
 
-    /// The queue's level now: 0 when no pool makes clients wait noticeably.
+    /// The queue's level now: 0 when no pool makes clients wait noticeably; 2 at a long wait or
+    /// when a pooler holds `max_client_conn` clients (it refuses new ones).
     var currentLevel: Int {
+        if full != nil { return 2 }
         let wait = latest.values.joined().filter { $0.clientsWaiting > 0 }.map(\.maxWaitMS).max() ?? -1
         return wait >= PoolLedger.criticalWaitMS ? 2 : wait >= PoolLedger.warnWaitMS ? 1 : 0
+    }
+
+    /// A pooler at its `max_client_conn` (its name, clients, limit), if any.
+    var full: (pooler: String, used: Int, limit: Int)? {
+        for (pooler, s) in settings.sorted(by: { $0.key < $1.key }) {
+            if let used = s.usedClients, let limit = s.maxClientConn, limit > 0, used >= limit { return (pooler, used, limit) }
+        }
+        return nil
+    }
+
+    /// What a pooler at `max_client_conn` means.
+    var fullMessage: String? {
+        guard let f = full else { return nil }
+        var text = "PgBouncer \(f.pooler) at max_client_conn (\(f.used)/\(f.limit) clients): new clients are refused"
+        if let q = queueClauseWaiting { text += "; \(q)" }
+        return text + "; raise max_client_conn (it costs file descriptors, not server connections) or find who opens so many clients."
     }
 
     /// The pool with the worst queue, if any client waits.
@@ -197,14 +220,18 @@ struct PoolLedger {
         return text
     }
 
+    private var queueClauseWaiting: String? {
+        let total = latest.values.joined().reduce(0) { $0 + $1.clientsWaiting }
+        guard total > 0 else { return nil }
+        let longest = latest.values.joined().map(\.maxWaitMS).max() ?? 0
+        return "PgBouncer has \(total) client\(total == 1 ? "" : "s") waiting (longest \(PoolLedger.seconds(longest)))"
+    }
+
     /// A short clause for the Postgres exhaustion message when a pooler also queues or refuses clients.
     var queueClause: String? {
         var parts: [String] = []
-        let total = latest.values.joined().reduce(0) { $0 + $1.clientsWaiting }
-        if total > 0 {
-            let longest = latest.values.joined().map(\.maxWaitMS).max() ?? 0
-            parts.append("PgBouncer has \(total) client\(total == 1 ? "" : "s") waiting (longest \(PoolLedger.seconds(longest)))")
-        }
+        if let w = queueClauseWaiting { parts.append(w) }
+        if let f = full { parts.append("PgBouncer at max_client_conn (\(f.used)/\(f.limit) clients)") }
         if refusals > 0 {
             let limit = settings.values.compactMap(\.maxClientConn).max().map { " \($0)" } ?? ""
             parts.append("PgBouncer refused \(refusals) client\(refusals == 1 ? "" : "s") at max_client_conn\(limit)")

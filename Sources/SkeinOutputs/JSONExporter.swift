@@ -311,6 +311,7 @@ public struct JSONExporter {
         w.key("peak_waiting_at"); w.timestamp(p.peakWaitingAt)
         w.key("peak_wait_ms"); w.double(p.peakWaitMS)
         w.key("max_client_conn"); w.int(p.maxClientConn)
+        w.key("used_clients"); w.int(p.usedClients)
         w.key("default_pool_size"); w.int(p.defaultPoolSize)
         w.key("pools")
         w.beginArray()

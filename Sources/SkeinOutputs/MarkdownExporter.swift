@@ -143,7 +143,9 @@ public struct MarkdownExporter {
         tallyTable(db.byApplication, heading: "application", &out)
         if let p = db.pooler, !p.pools.isEmpty {
             // A pooled setup's queue: clients waiting at PgBouncer while server connections stay bounded.
-            out += "PgBouncer pools (latest reading; peak waiting \(n(p.peakWaiting)), longest wait \(ms(p.peakWaitMS))):\n\n"
+            var clients = ""
+            if let u = p.usedClients, let m = p.maxClientConn { clients = "; \(n(u)) of max_client_conn \(n(m)) clients" }
+            out += "PgBouncer pools (latest reading; peak waiting \(n(p.peakWaiting)), longest wait \(ms(p.peakWaitMS))\(clients)):\n\n"
             out += "| pool | clients active | waiting | peak waiting | servers active | idle | pool size |\n|---|---:|---:|---:|---:|---:|---:|\n"
             for x in p.pools.prefix(maxServices) {
                 out += "| \(cell(x.name)) | \(n(x.clientsActive)) | \(n(x.clientsWaiting)) | \(n(x.peakWaiting)) | \(n(x.serversActive)) | \(n(x.serversIdle)) | \(x.poolSize.map(n) ?? "?") |\n"

@@ -59,11 +59,14 @@ public struct BouncerSample: Sendable, Equatable {
     /// From `SHOW CONFIG`.
     public var maxClientConn: Int?
     public var defaultPoolSize: Int?
+    /// Client connections PgBouncer holds, all pools and the console (`SHOW LISTS` `used_clients`).
+    public var usedClients: Int?
     /// Rows the sampler could not read (a version with different columns): counted, not hidden.
     public var unreadRows: Int
 
     public init(pools: [PoolRow], poolSizes: [String: Int] = [:], maxClientConn: Int? = nil, defaultPoolSize: Int? = nil,
-                unreadRows: Int = 0) {
+                usedClients: Int? = nil, unreadRows: Int = 0) {
+        self.usedClients = usedClients
         self.pools = pools
         self.poolSizes = poolSizes
         self.maxClientConn = maxClientConn
@@ -74,8 +77,9 @@ public struct BouncerSample: Sendable, Equatable {
     /// The console's own pseudo-database, where Skein's connection sits: not a pool of the apps.
     public static let consoleDatabase = "pgbouncer"
 
-    /// Reads `SHOW POOLS`, `SHOW DATABASES` and `SHOW CONFIG` records (column name → text).
-    public init(pools poolRecords: [[String: String]], databases: [[String: String]] = [], config: [[String: String]] = []) {
+    /// Reads `SHOW POOLS`, `SHOW DATABASES`, `SHOW CONFIG` and `SHOW LISTS` records (column name → text).
+    public init(pools poolRecords: [[String: String]], databases: [[String: String]] = [], config: [[String: String]] = [],
+                lists: [[String: String]] = []) {
         var rows: [PoolRow] = [], unread = 0
         for r in poolRecords {
             guard let p = PoolRow(columns: r) else { unread += 1; continue }
@@ -88,7 +92,8 @@ public struct BouncerSample: Sendable, Equatable {
         var settings: [String: String] = [:]
         for c in config { if let k = c["key"], let v = c["value"] { settings[k] = v } }
         self.init(pools: rows, poolSizes: sizes, maxClientConn: settings["max_client_conn"].flatMap { Int($0) },
-                  defaultPoolSize: settings["default_pool_size"].flatMap { Int($0) }, unreadRows: unread)
+                  defaultPoolSize: settings["default_pool_size"].flatMap { Int($0) },
+                  usedClients: lists.first { $0["list"] == "used_clients" }?["items"].flatMap { Int($0) }, unreadRows: unread)
     }
 
     /// Clients waiting for a server connection, over all pools.
@@ -125,6 +130,7 @@ public struct BouncerSample: Sendable, Equatable {
                                   Attribute("sv_used", String(su)), Attribute("maxwait_ms", BouncerSample.ms(wait))])
         if let m = maxClientConn { attrs.append(Attribute("max_client_conn", String(m))) }
         if let d = defaultPoolSize { attrs.append(Attribute("default_pool_size", String(d))) }
+        if let u = usedClients { attrs.append(Attribute("used_clients", String(u))) }
         if unreadRows > 0 { attrs.append(Attribute("unread_rows", String(unreadRows))) }
         return Event(time: time, kind: .dbSample, level: .info, source: source,
                      service: "pgbouncer", instance: instance, deploy: .server, platform: "pgbouncer", attributes: attrs)

@@ -126,7 +126,8 @@ public final class PostgresSampler: Sendable {
             let started = wall.now
             let pools = try await c.query("SHOW POOLS", timeoutS: timeout).first?.records ?? []
             let databases = try await c.query("SHOW DATABASES", timeoutS: timeout).first?.records ?? []
-            let s = BouncerSample(pools: pools, databases: databases, config: config)
+            let lists = try await c.query("SHOW LISTS", timeoutS: timeout).first?.records ?? []
+            let s = BouncerSample(pools: pools, databases: databases, config: config, lists: lists)
             let now = clock.now()
             queue.ingest(s.event(at: now, instance: target.address, source: source))
             // Once per episode of waiting, not once a second.

@@ -12,6 +12,11 @@ enum PoolerLine {
                             Span(Format.count(p.clientsWaiting), Style(waiting ? .warning : .normal, bold: waiting)),
                             Span(" waiting", role: .dim)]
         if waiting { head.append(Span(" (" + Format.ms(p.maxWaitMS) + ")", role: .warning)) }
+        // Near max_client_conn PgBouncer starts refusing clients outright: say so before the pools.
+        if let used = p.usedClients, let limit = p.maxClientConn, limit > 0, Double(used) >= 0.8 * Double(limit) {
+            head.append(Span(" clients ", role: .dim))
+            head.append(Span("\(Format.count(used))/\(Format.count(limit))", Style(used >= limit ? .critical : .warning, bold: true)))
+        }
         let separator = Span(" " + g.middot + " ", role: .dim)
         let pools = p.pools.prefix(4).map { x -> [Span] in
             var seg: [Span] = [Span(x.name + " ", role: .db), Span(Format.count(x.clientsActive)), Span(" cl ", role: .dim)]

@@ -168,4 +168,68 @@ final class PgBouncerTests: XCTestCase {
         XCTAssertFalse(text.contains("not-the-password"), text)
         XCTAssertTrue(try poolSamples(rec).isEmpty)
     }
+
+    /// Runs one statement with psql (the console takes the simple protocol psql speaks).
+    @discardableResult
+    private func psql(_ url: String, _ sql: String) throws -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["psql", "-X", "-q", url, "-c", sql]
+        p.standardInput = FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        return p.terminationStatus
+    }
+
+    func testAPoolerAtMaxClientConnIsCriticalAndClientsBeyondItAreRefused() throws {
+        let (bouncer, _) = try urls()
+        let through = bouncer.replacingOccurrences(of: "/pgbouncer?", with: "/postgres?")
+        // Three clients are all PgBouncer takes now: two idle apps and Skein's console session
+        // (PgBouncer 1.18 still lets admin users into the console past the limit).
+        XCTAssertEqual(try psql(bouncer, "SET max_client_conn = 3"), 0)
+        defer { _ = try? psql(bouncer, "SET max_client_conn = 100") }
+        for _ in 0..<2 {
+            let c = Process()
+            c.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            c.arguments = ["psql", "-X", "-q", through]
+            // An open pipe that never sends a line: an idle client holding its slot.
+            c.standardInput = Pipe()
+            c.standardOutput = FileHandle.nullDevice
+            c.standardError = FileHandle.nullDevice
+            try c.run()
+            clients.append(c)
+        }
+        let dir = try Binary.tempDir()
+        let rec = dir.appendingPathComponent("full.ndjson").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Binary.path)
+        p.arguments = ["tail", "--pgbouncer", bouncer, "--pg-interval", "0.2", "--no-tui", "--record", rec]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        skein = p
+        try waitUntil("the pooler full") { try poolSamples(rec).contains { int($0, "used_clients") == 3 } }
+        XCTAssertNotEqual(try psql(through, "SELECT 1"), 0, "a fourth client is refused at max_client_conn")
+        for c in clients where c.isRunning { c.terminate() }
+        try waitUntil("clients gone", timeout: 20) { try poolSamples(rec).last.flatMap { int($0, "used_clients") } == 1 }
+        p.terminate()
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        let r = try Binary.run(["export", "--format", "json", rec])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let doc = try Binary.json(r)
+        let pooler = try XCTUnwrap((doc["db"] as? [String: Any])?["pooler"] as? [String: Any])
+        XCTAssertEqual(pooler["used_clients"] as? Int, 1)
+        XCTAssertEqual(pooler["max_client_conn"] as? Int, 3)
+        let insights = try XCTUnwrap(doc["insights"] as? [[String: Any]])
+        let i = try XCTUnwrap(insights.first { $0["kind"] as? String == "connection_exhaustion" }, "\(insights)")
+        XCTAssertEqual(i["severity"] as? String, "critical")
+        let message = i["message"] as? String ?? ""
+        XCTAssertTrue(message.contains("at max_client_conn (3/3 clients): new clients are refused"), message)
+        XCTAssertFalse(message.contains("Postgres is refusing"), message)
+        XCTAssertFalse(try String(contentsOfFile: rec, encoding: .utf8).contains(PgBouncerTests.password))
+    }
 }

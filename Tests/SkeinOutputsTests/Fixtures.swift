@@ -164,6 +164,7 @@ enum Fixtures {
         pooler.peakWaitingAt = at(4_100)
         pooler.peakWaitMS = 2_500
         pooler.maxClientConn = 1_000
+        pooler.usedClients = 24
         pooler.defaultPoolSize = 20
         pooler.sampledAt = at(4_200)
         s.db.pooler = pooler

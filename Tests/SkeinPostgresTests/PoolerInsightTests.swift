@@ -77,6 +77,17 @@ final class PoolerInsightTests: XCTestCase {
         XCTAssertTrue(exhaustion(engine)?.message.contains("Postgres at 17/20") ?? false, exhaustion(engine)?.message ?? "")
     }
 
+    func testAPoolerAtMaxClientConnIsCritical() throws {
+        let engine = Engine()
+        engine.ingest(BouncerSample(pools: [], maxClientConn: 50, usedClients: 49).event(at: t0, instance: "pgb:6432", source: SourceID(1)))
+        XCTAssertNil(exhaustion(engine))
+        engine.ingest(BouncerSample(pools: [], maxClientConn: 50, usedClients: 50).event(at: t0.adding(ms: 1_000), instance: "pgb:6432", source: SourceID(1)))
+        let i = try XCTUnwrap(exhaustion(engine))
+        XCTAssertEqual(i.severity, .critical)
+        XCTAssertTrue(i.message.hasPrefix("PgBouncer pgb:6432 at max_client_conn (50/50 clients): new clients are refused"), i.message)
+        XCTAssertEqual(engine.snapshot().db.pooler?.usedClients, 50)
+    }
+
     func testAPoolerRefusingClientsIsNotPostgresRefusing() throws {
         let engine = Engine()
         engine.ingest(BouncerSample(pools: [], maxClientConn: 100).event(at: t0, instance: "pgb:6432", source: SourceID(1)))

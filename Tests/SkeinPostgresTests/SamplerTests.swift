@@ -114,7 +114,8 @@ final class SampleTests: XCTestCase {
             ["database": "pgbouncer", "user": "pgbouncer", "cl_active": "1", "cl_waiting": "0", "sv_active": "0", "sv_idle": "0"],
             ["database": "shop", "user": "app", "cl_active": "x"],
         ], databases: [["name": "shop", "pool_size": "5"], ["name": "pgbouncer", "pool_size": "2"]],
-           config: [["key": "max_client_conn", "value": "500"], ["key": "default_pool_size", "value": "20"]])
+           config: [["key": "max_client_conn", "value": "500"], ["key": "default_pool_size", "value": "20"]],
+           lists: [["list": "pools", "items": "2"], ["list": "used_clients", "items": "28"]])
         XCTAssertEqual(sample.pools.map(\.name), ["shop/app"], "the console's own pool is left out")
         XCTAssertEqual(sample.unreadRows, 1, "a row without numbers is counted, not hidden")
         XCTAssertEqual(sample.pools[0].maxWaitMS, 3_250)
@@ -130,6 +131,7 @@ final class SampleTests: XCTestCase {
         XCTAssertEqual(e.attribute("cl_waiting"), "7")
         XCTAssertEqual(e.attribute("max_client_conn"), "500")
         XCTAssertEqual(e.attribute("unread_rows"), "1")
+        XCTAssertEqual(e.attribute("used_clients"), "28")
         let w = try XCTUnwrap(sample.waitWarning(at: t0, instance: "pgb:6432", source: SourceID(0)))
         XCTAssertEqual(w.level, .warn)
         XCTAssertTrue(w.message?.contains("shop/app 7 waiting (max 3.3 s), 5 of 5 server connections busy") ?? false, w.message ?? "")

@@ -33,5 +33,12 @@ final class PoolerLineTests: XCTestCase {
         // The full pool is drawn as a warning when clients queue for it.
         let full = PoolerLine.spans(stats(), width: 120, glyphs: .ascii).first { $0.text == "2/2" }
         XCTAssertEqual(full?.style, Style(.warning))
+        XCTAssertFalse(wide.contains("clients"), "far from max_client_conn: not shown")
+        var atLimit = stats()
+        atLimit.maxClientConn = 10
+        atLimit.usedClients = 10
+        let line = PoolerLine.spans(atLimit, width: 120, glyphs: .ascii)
+        XCTAssertTrue(line.map(\.text).joined().hasPrefix("pgbouncer 5 waiting (1.50s) clients 10/10"), line.map(\.text).joined())
+        XCTAssertEqual(line.first { $0.text == "10/10" }?.style, Style(.critical, bold: true))
     }
 }
