@@ -80,12 +80,14 @@ unix_socket_dir = $DIR
 auth_type = scram-sha-256
 auth_file = $DIR/userlist.txt
 admin_users = postgres
+stats_users = skein_stats
 pool_mode = transaction
 default_pool_size = 2
 logfile = $DIR/pgbouncer.log
 pidfile = $DIR/pgbouncer.pid
 INI
-      printf '"postgres" "%s"\n' "$PASSWORD" > "$DIR/userlist.txt"
+      # skein_stats: a console user that may only SHOW (the least a sampler needs).
+      printf '"postgres" "%s"\n"skein_stats" "%s"\n' "$PASSWORD" "$PASSWORD" > "$DIR/userlist.txt"
       [ "$(id -u)" = 0 ] && chown postgres "$DIR/pgbouncer.ini" "$DIR/userlist.txt"
       as_owner "pgbouncer -d -q '$DIR/pgbouncer.ini'" </dev/null
       echo "export SKEIN_TEST_PGBOUNCER_URL=postgres://postgres:$PASSWORD@127.0.0.1:$BOUNCER_PORT/pgbouncer?sslmode=disable"

@@ -118,15 +118,15 @@ public final class PostgresSampler: Sendable {
         let c = try await ConsoleConnection.connect(target, timeoutS: max(5, timeout))
         defer { c.close() }
         // Settings change rarely (RELOAD); once per connection is enough.
-        let config = try await c.query("SHOW CONFIG", timeoutS: timeout).first?.records ?? []
+        let config = try await PostgresSampler.optional(c, "SHOW CONFIG", timeoutS: timeout)
         let wall = ContinuousClock()
         var wasWaiting = false
         var first = true
         while !Task.isCancelled {
             let started = wall.now
             let pools = try await c.query("SHOW POOLS", timeoutS: timeout).first?.records ?? []
-            let databases = try await c.query("SHOW DATABASES", timeoutS: timeout).first?.records ?? []
-            let lists = try await c.query("SHOW LISTS", timeoutS: timeout).first?.records ?? []
+            let databases = try await PostgresSampler.optional(c, "SHOW DATABASES", timeoutS: timeout)
+            let lists = try await PostgresSampler.optional(c, "SHOW LISTS", timeoutS: timeout)
             let s = BouncerSample(pools: pools, databases: databases, config: config, lists: lists)
             let now = clock.now()
             queue.ingest(s.event(at: now, instance: target.address, source: source))
@@ -139,6 +139,17 @@ public final class PostgresSampler: Sendable {
             }
             let left = Duration.milliseconds(Int(intervalS * 1000)) - (wall.now - started)
             if left > .zero { try await Task.sleep(for: left) }
+        }
+    }
+
+    /// A console command whose answer only adds detail: a refusal (a role not allowed, a version
+    /// without it) leaves that detail out instead of failing the reading. The connection stays in
+    /// step because the reply is read to its ReadyForQuery either way.
+    static func optional(_ c: ConsoleConnection, _ sql: String, timeoutS: Double) async throws -> [[String: String]] {
+        do {
+            return try await c.query(sql, timeoutS: timeoutS).first?.records ?? []
+        } catch ConsoleError.server {
+            return []
         }
     }
 

@@ -257,6 +257,26 @@ final class SamplerTests: XCTestCase {
         XCTAssertFalse(pooler.pools.contains { $0.database == "pgbouncer" }, "the console's own pool is not counted")
     }
 
+    func testAStatsOnlyConsoleUserIsEnough() throws {
+        let env = ProcessInfo.processInfo.environment
+        guard let url = env["SKEIN_TEST_PGBOUNCER_URL"], let dir = env["SKEIN_TEST_PG_DIR"],
+              (try? String(contentsOfFile: dir + "/userlist.txt", encoding: .utf8))?.contains("skein_stats") == true else {
+            throw XCTSkip("no PgBouncer with the skein_stats user: restart it with scripts/pg-test-cluster.sh start")
+        }
+        let stats = url.replacingOccurrences(of: "postgres://postgres:", with: "postgres://skein_stats:")
+        XCTAssertNotEqual(stats, url)
+        let queue = IngestQueue(capacity: 64)
+        let sampler = PostgresSampler(target: try PostgresTarget.parse(url: stats), kind: .pgbouncer, intervalS: 0.1,
+                                      clock: FixedClock(at: t0), queue: queue)
+        let task = Task.detached { await sampler.run() }
+        defer { task.cancel() }
+        let engine = Engine()
+        drain(queue, into: engine, timeout: 10) { $0.snapshot().db.pooler?.usedClients != nil }
+        let pooler = try XCTUnwrap(engine.snapshot().db.pooler)
+        XCTAssertEqual(pooler.maxClientConn, 100)
+        XCTAssertGreaterThanOrEqual(pooler.usedClients ?? 0, 1, "Skein's own console session at least")
+    }
+
     func testALiveServerIsSampled() throws {
         guard let url = ProcessInfo.processInfo.environment["SKEIN_TEST_PG_URL"] else {
             throw XCTSkip("SKEIN_TEST_PG_URL is not set: start one with eval \"$(scripts/pg-test-cluster.sh start)\"")
