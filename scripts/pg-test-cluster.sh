@@ -11,6 +11,12 @@
 set -euo pipefail
 
 DIR="${SKEIN_PG_DIR:-/tmp/skein-pg-test}"
+# pause/resume reuse the ports `start` chose (kept in $DIR/ports), so a cluster started on other
+# ports never comes back on the default ones.
+if [ "${1:-}" != start ] && [ -f "$DIR/ports" ]; then
+  # shellcheck disable=SC1091
+  . "$DIR/ports"
+fi
 PORT="${SKEIN_PG_PORT:-55432}"
 BOUNCER_PORT="${SKEIN_PGBOUNCER_PORT:-55433}"
 # A throwaway password, so tests can check that it never appears in Skein's output.
@@ -57,6 +63,7 @@ case "${1:-}" in
     bouncer_stop
     rm -rf "$DIR"
     mkdir -p "$DIR"
+    printf 'SKEIN_PG_PORT=%s\nSKEIN_PGBOUNCER_PORT=%s\n' "$PORT" "$BOUNCER_PORT" > "$DIR/ports"
     printf '%s\n' "$PASSWORD" > "$DIR/pwfile"
     [ "$(id -u)" = 0 ] && chown -R postgres "$DIR"
     as_owner "'$BIN/initdb' -D '$DIR/data' -U postgres --auth-local=trust --auth-host=scram-sha-256 \
@@ -73,12 +80,14 @@ unix_socket_dir = $DIR
 auth_type = scram-sha-256
 auth_file = $DIR/userlist.txt
 admin_users = postgres
+stats_users = skein_stats
 pool_mode = transaction
 default_pool_size = 2
 logfile = $DIR/pgbouncer.log
 pidfile = $DIR/pgbouncer.pid
 INI
-      printf '"postgres" "%s"\n' "$PASSWORD" > "$DIR/userlist.txt"
+      # skein_stats: a console user that may only SHOW (the least a sampler needs).
+      printf '"postgres" "%s"\n"skein_stats" "%s"\n' "$PASSWORD" "$PASSWORD" > "$DIR/userlist.txt"
       [ "$(id -u)" = 0 ] && chown postgres "$DIR/pgbouncer.ini" "$DIR/userlist.txt"
       as_owner "pgbouncer -d -q '$DIR/pgbouncer.ini'" </dev/null
       echo "export SKEIN_TEST_PGBOUNCER_URL=postgres://postgres:$PASSWORD@127.0.0.1:$BOUNCER_PORT/pgbouncer?sslmode=disable"

@@ -17,6 +17,9 @@ struct DBLedger {
     var maxConnections: Int?
     var maxSource: DBMaxSource?
     var reserved: Int?
+    var rolesReserved: Int?
+    /// PgBouncer's pools (a pooled setup's queue).
+    var pools = PoolLedger()
     var peakOpen = 0
     var peakAt: Timestamp?
     var firstExhaustionAt: Timestamp?

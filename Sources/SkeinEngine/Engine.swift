@@ -166,7 +166,7 @@ public final class Engine {
         lastEventAt = maxOpt(lastEventAt, seriesTime)
         eventRate.add(1, at: seriesTime)
 
-        let serverSide = e.kind == .dbSample || Engine.isPostgres(e.platform)
+        let serverSide = e.kind == .dbSample || Engine.isPostgres(e.platform) || PoolLedger.isPooler(e.platform)
         var inst = -1
         var created = false
         if !serverSide, let service = e.service ?? (e.instance != nil ? (e.platform ?? "unknown") : nil) {
@@ -533,7 +533,11 @@ public final class Engine {
 
     private func connections(_ e: Event, inst: Int, serverSide: Bool, at seriesTime: Timestamp) {
         var changed = false
-        if e.kind == .dbSample {
+        if e.kind == .dbSample && PoolLedger.isPooler(e.platform) {
+            db.pools.read(e)
+            poolerCheck(e)
+            return
+        } else if e.kind == .dbSample {
             if let o = e.dbOpen { db.serverOpen = max(0, o); changed = true }
             if let m = e.dbMax { db.learnMax(m, source: .sampler); changed = true }
             var apps: [String: Int] = [:]
@@ -542,22 +546,27 @@ public final class Engine {
                     apps[String(a.key.dropFirst("application_name.".count)), default: 0] += Int(a.value) ?? 0
                 } else if a.key == "reserved" || a.key == "superuser_reserved_connections" {
                     db.reserved = Int(a.value)
+                } else if a.key == "reserved_connections" {
+                    db.rolesReserved = Int(a.value)
                 }
             }
-            if !apps.isEmpty { db.byApplication = apps }
+            // A server count with no client backends empties the breakdown too.
+            if !apps.isEmpty || e.dbOpen != nil { db.byApplication = apps }
         } else if serverSide {
             let app = e.attribute("application_name") ?? "unknown"
+            let pooler = PoolLedger.isPooler(e.platform)
             switch e.kind {
-            case .dbConnect:
+            case .dbConnect where !pooler:
                 db.serverOpen = (db.serverOpen ?? 0) + 1
                 db.byApplication[app, default: 0] += 1
                 changed = true
-            case .dbDisconnect:
+            case .dbDisconnect where !pooler:
                 db.serverOpen = max(0, (db.serverOpen ?? 0) - 1)
                 db.byApplication[app] = max(0, (db.byApplication[app] ?? 0) - 1)
                 changed = true
             case .dbError:
                 db.error(e.dbError ?? .other, at: e.time)
+                if pooler && (e.dbError?.isExhaustion ?? false) { db.pools.refusals += 1 }
                 changed = true
             default:
                 break
@@ -605,10 +614,14 @@ public final class Engine {
         let refused = e.kind == .dbError && (e.dbError?.isExhaustion ?? false)
         if refused {
             let what = e.dbError?.rawValue ?? "refused"
+            let who = e.attribute("refused") == "sampler" ? "\(e.platform ?? "the server") refused Skein's own connection: " : ""
+            // Refused before any count (the sampler's first connection): say what is known, not "0".
+            let level = countKnown ? "at \(db.open)\(db.maxConnections.map { "/\($0)" } ?? "") connections"
+                : "before any count\(db.maxConnections.map { " (max_connections \($0))" } ?? "")"
             insights.raise(.connectionExhaustion, severity: .critical,
                            evidence: Evidence(at: e.time, service: e.service, instance: e.instance,
                                               traceID: e.traceID ?? e.correlationID ?? e.requestID,
-                                              detail: "\(what) at \(db.open)\(db.maxConnections.map { "/\($0)" } ?? "") connections"),
+                                              detail: "\(who)\(what) \(level)"),
                            message: self.connectionMessage())
         } else if level > dbLevel {
             insights.raise(.connectionExhaustion, severity: level == 2 ? .critical : .warning,
@@ -619,18 +632,57 @@ public final class Engine {
         dbLevel = level
     }
 
+    /// Whether any count of connections exists yet (a sample, a server log, an app's report).
+    private var countKnown: Bool { db.serverOpen != nil || db.appOpen > 0 || !db.byService.isEmpty }
+
+    /// Clients queue at PgBouncer: raise once per episode (and again if it gets worse).
+    private func poolerCheck(_ e: Event) {
+        let level = db.pools.currentLevel
+        defer { db.pools.level = level }
+        guard level > db.pools.level else { return }
+        if let full = db.pools.full, let message = db.pools.fullMessage {
+            insights.raise(.connectionExhaustion, severity: .critical,
+                           evidence: Evidence(at: e.time, service: "pgbouncer", instance: full.pooler,
+                                              detail: "\(full.used)/\(full.limit) clients at max_client_conn"),
+                           message: message)
+            return
+        }
+        guard let worst = db.pools.worstQueue else { return }
+        let serverOpen = db.serverOpen
+        let message = db.pools.queueMessage(open: serverOpen, max: serverOpen == nil ? nil : db.maxConnections)
+            ?? connectionMessage()
+        insights.raise(.connectionExhaustion, severity: level == 2 ? .critical : .warning,
+                       evidence: Evidence(at: e.time, service: "pgbouncer", instance: worst.pooler,
+                                          detail: "\(worst.clientsWaiting) waiting at \(worst.name), longest \(PoolLedger.seconds(worst.maxWaitMS)), \(worst.serversActive)\(worst.poolSize.map { "/\($0)" } ?? "") servers busy"),
+                       message: message)
+    }
+
     private func connectionMessage() -> String {
         let open = db.open
         var head: String
-        if let m = db.maxConnections, m > 0 {
+        let refusing = db.errorsByKind[DBErrorKind.tooManyClients.rawValue] != nil
+            || db.errorsByKind[DBErrorKind.reservedSlots.rawValue] != nil
+        let postgresRefusing = refusing && db.errorsByKind.filter { DBErrorKind(rawValue: $0.key)?.isExhaustion ?? false }
+            .reduce(0) { $0 + $1.value } > db.pools.refusals
+        if !countKnown && refusing && !postgresRefusing {
+            // Only the pooler said no: Postgres' side is unknown.
+            return (db.pools.queueClause ?? "PgBouncer is refusing clients")
+                + "; raise max_client_conn (it costs file descriptors, not server connections) or find who opens so many clients."
+        } else if !countKnown && refusing {
+            // Refused before anything was counted: the count is unknown, not zero.
+            head = "Postgres is refusing new clients (too many connections) and no count is known yet"
+            if let m = db.maxConnections, m > 0 { head += "; max_connections is \(m)" }
+            head += db.pools.queueClause.map { "; \($0)" } ?? ""
+            return head + "; Skein will show who holds the connections once a sample gets in (pg_stat_activity by application_name)."
+        } else if let m = db.maxConnections, m > 0 {
             head = "Postgres at \(open)/\(m) connections (\(Int((Double(open) / Double(m) * 100).rounded()))%)"
         } else {
             head = "Postgres has \(open) connections open"
         }
-        if db.errorsByKind[DBErrorKind.tooManyClients.rawValue] != nil
-            || db.errorsByKind[DBErrorKind.reservedSlots.rawValue] != nil {
+        if postgresRefusing {
             head += " and refusing clients"
         }
+        if let q = db.pools.queueClause { head += "; \(q)" }
         let top = db.byService.filter { $0.value > 0 }.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(2)
         guard let first = top.first else {
             // Server truth only (a sampler, no app logs): pg_stat_activity's application_name names the holders.
@@ -851,6 +903,8 @@ public final class Engine {
         d.maxConnections = db.maxConnections
         d.maxSource = db.maxSource
         d.reservedConnections = db.reserved
+        d.rolesReservedConnections = db.rolesReserved
+        d.pooler = db.pools.stats
         d.errors = db.errors
         d.errorsByKind = Engine.tallies(db.errorsByKind)
         d.firstExhaustionAt = db.firstExhaustionAt

@@ -371,6 +371,8 @@ public struct DBStats: Sendable, Equatable {
     public var maxSource: DBMaxSource?
     /// Reserved for superusers (from the sampler), when known.
     public var reservedConnections: Int?
+    /// `reserved_connections` (PostgreSQL 16+, for `pg_use_reserved_connections`), when sampled.
+    public var rolesReservedConnections: Int?
     public var errors: Int = 0
     public var errorsByKind: [Tally] = []
     public var firstExhaustionAt: Timestamp?
@@ -384,6 +386,8 @@ public struct DBStats: Sendable, Equatable {
     /// Server-side breakdown (application_name / user / state) when a sampler or server log tells it.
     public var byApplication: [Tally] = []
     public var unattributed: Int = 0
+    /// PgBouncer's pools, when a pooler sampler (`--pgbouncer`) or its recording says.
+    public var pooler: PoolerStats?
     public init() {}
 
     public var utilisation: Double? {

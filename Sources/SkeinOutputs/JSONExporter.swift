@@ -52,6 +52,7 @@ public struct JSONExporter {
 
         w.key("db")
         Self.writeDB(snapshot.db, into: &w)
+        if w.byteCount >= chunkSize { try w.drain(to: sink) }
 
         w.key("routes")
         w.beginArray()
@@ -278,6 +279,8 @@ public struct JSONExporter {
         w.key("peak_at"); w.timestamp(db.peakAt)
         w.key("max_connections"); w.int(db.maxConnections)
         w.key("max_source"); w.string(db.maxSource?.rawValue)
+        w.key("superuser_reserved_connections"); w.int(db.reservedConnections)
+        w.key("reserved_connections"); w.int(db.rolesReservedConnections)
         w.key("errors"); w.int(db.errors)
         w.key("errors_by_kind"); w.counts(db.errorsByKind)
         w.key("first_exhaustion_at"); w.timestamp(db.firstExhaustionAt)
@@ -290,6 +293,46 @@ public struct JSONExporter {
         w.endObject()
         w.key("by_service"); w.counts(db.byService)
         w.key("by_application"); w.counts(db.byApplication)
+        w.key("pooler")
+        if let p = db.pooler { writePooler(p, into: &w) } else { w.null() }
+        w.endObject()
+    }
+
+    /// PgBouncer's pools: the latest reading, and per pool the worst queue seen.
+    private static func writePooler(_ p: PoolerStats, into w: inout JSONWriter) {
+        w.beginObject()
+        w.key("sampled_at"); w.timestamp(p.sampledAt)
+        w.key("clients_active"); w.int(p.clientsActive)
+        w.key("clients_waiting"); w.int(p.clientsWaiting)
+        w.key("servers_active"); w.int(p.serversActive)
+        w.key("servers_idle"); w.int(p.serversIdle)
+        w.key("max_wait_ms"); w.double(p.maxWaitMS)
+        w.key("peak_waiting"); w.int(p.peakWaiting)
+        w.key("peak_waiting_at"); w.timestamp(p.peakWaitingAt)
+        w.key("peak_wait_ms"); w.double(p.peakWaitMS)
+        w.key("max_client_conn"); w.int(p.maxClientConn)
+        w.key("used_clients"); w.int(p.usedClients)
+        w.key("default_pool_size"); w.int(p.defaultPoolSize)
+        w.key("pools")
+        w.beginArray()
+        for x in p.pools {
+            w.beginObject()
+            w.key("pooler"); w.string(x.pooler)
+            w.key("database"); w.string(x.database)
+            w.key("user"); w.string(x.user)
+            w.key("cl_active"); w.int(x.clientsActive)
+            w.key("cl_waiting"); w.int(x.clientsWaiting)
+            w.key("sv_active"); w.int(x.serversActive)
+            w.key("sv_idle"); w.int(x.serversIdle)
+            w.key("sv_used"); w.int(x.serversUsed)
+            w.key("maxwait_ms"); w.double(x.maxWaitMS)
+            w.key("pool_size"); w.int(x.poolSize)
+            w.key("pool_mode"); w.string(x.poolMode)
+            w.key("peak_waiting"); w.int(x.peakWaiting)
+            w.key("peak_wait_ms"); w.double(x.peakWaitMS)
+            w.endObject()
+        }
+        w.endArray()
         w.endObject()
     }
 }

@@ -141,6 +141,17 @@ public struct MarkdownExporter {
         out += "\n\n"
         tallyTable(db.byService, heading: "service", &out)
         tallyTable(db.byApplication, heading: "application", &out)
+        if let p = db.pooler, !p.pools.isEmpty {
+            // A pooled setup's queue: clients waiting at PgBouncer while server connections stay bounded.
+            var clients = ""
+            if let u = p.usedClients, let m = p.maxClientConn { clients = "; \(n(u)) of max_client_conn \(n(m)) clients" }
+            out += "PgBouncer pools (latest reading; peak waiting \(n(p.peakWaiting)), longest wait \(ms(p.peakWaitMS))\(clients)):\n\n"
+            out += "| pool | clients active | waiting | peak waiting | servers active | idle | pool size |\n|---|---:|---:|---:|---:|---:|---:|\n"
+            for x in p.pools.prefix(maxServices) {
+                out += "| \(cell(x.name)) | \(n(x.clientsActive)) | \(n(x.clientsWaiting)) | \(n(x.peakWaiting)) | \(n(x.serversActive)) | \(n(x.serversIdle)) | \(x.poolSize.map(n) ?? "?") |\n"
+            }
+            out += "\n"
+        }
     }
 
     private func tallyTable(_ tallies: [Tally], heading: String, _ out: inout String) {

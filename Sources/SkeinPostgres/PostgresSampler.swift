@@ -49,14 +49,10 @@ public final class PostgresSampler: Sendable {
         var attempt = 0
         var everConnected = false
         while !Task.isCancelled {
-            var connection: PostgresConnection?
             do {
-                let c = try await PostgresConnection.connect(configuration: try configuration(), id: 1, logger: logger)
-                connection = c
-                if kind == .postgres { try await prepareSession(c, logger: logger) }
                 // Connected is not yet healthy: a server can accept and then fail every query, so
                 // the backoff resets only after the first good reading.
-                try await sampleLoop(c, logger: logger, source: source) {
+                func firstReading() {
                     queue.setHealth(.reading, for: source)
                     if attempt > 0 && everConnected {
                         notice(.info, "\(sourceName) connected again after \(attempt) attempt\(attempt == 1 ? "" : "s")", source: source)
@@ -64,25 +60,30 @@ public final class PostgresSampler: Sendable {
                     attempt = 0
                     everConnected = true
                 }
+                switch kind {
+                case .postgres: try await samplePostgres(logger: logger, source: source, firstReading: firstReading)
+                case .pgbouncer: try await sampleBouncer(source: source, firstReading: firstReading)
+                }
             } catch where Task.isCancelled {
-                // Stopping, not failing: close below and leave.
+                // Stopping, not failing.
             } catch {
                 attempt += 1
                 let reason = target.redact(PostgresSampler.reason(error))
                 queue.setHealth(.reconnecting(attempt: attempt, reason: reason), for: source)
                 if let refused = PostgresSampler.refusal(error) {
                     // The server refused Skein itself: server truth that it is full.
+                    let what = kind == .postgres ? "the server" : "the pooler"
                     queue.ingest(Event(time: clock.now(), kind: .dbError, level: .error, source: source,
                                        service: kind.rawValue, instance: target.address, deploy: .server,
                                        platform: kind.rawValue, dbError: refused,
-                                       message: "\(sourceName) refused the sampler: \(reason)",
-                                       attributes: [Attribute("application_name", "skein")]))
+                                       message: "\(sourceName) refused the sampler (\(what) is full): \(reason)",
+                                       attributes: [Attribute("application_name", "skein"), Attribute("refused", "sampler")]))
                 } else if attempt == 1 {
-                    notice(.warn, "\(sourceName) unreachable: \(reason); reconnecting", source: source)
+                    // A server that answered "no" (bad password, unknown database) is not an outage.
+                    let what = PostgresSampler.answered(error) ? "refused the sampler" : "unreachable"
+                    notice(.warn, "\(sourceName) \(what): \(reason); reconnecting", source: source)
                 }
             }
-            // postgres-nio insists on an explicit close, also when the task was cancelled.
-            if let c = connection { try? await c.close() }
             if Task.isCancelled { break }
             if attempt > 0 {
                 try? await Task.sleep(for: .milliseconds(Int(backoff.delay(attempt: attempt) * 1000)))
@@ -97,6 +98,61 @@ public final class PostgresSampler: Sendable {
                            message: message))
     }
 
+    /// One connection's life against PostgreSQL: connect, set the session up, sample until it fails.
+    private func samplePostgres(logger: Logger, source: SourceID, firstReading: () -> Void) async throws {
+        let c = try await PostgresConnection.connect(configuration: try configuration(), id: 1, logger: logger)
+        do {
+            try await prepareSession(c, logger: logger)
+            try await sampleLoop(c, logger: logger, source: source, firstReading: firstReading)
+        } catch {
+            // postgres-nio insists on an explicit close, also when the task was cancelled.
+            try? await c.close()
+            throw error
+        }
+        try? await c.close()
+    }
+
+    /// One connection's life against PgBouncer's console: log in, read its settings, sample until it fails.
+    private func sampleBouncer(source: SourceID, firstReading: () -> Void) async throws {
+        let timeout = Double(statementTimeoutMS) / 1000 + 2
+        let c = try await ConsoleConnection.connect(target, timeoutS: max(5, timeout))
+        defer { c.close() }
+        // Settings change rarely (RELOAD); once per connection is enough.
+        let config = try await PostgresSampler.optional(c, "SHOW CONFIG", timeoutS: timeout)
+        let wall = ContinuousClock()
+        var wasWaiting = false
+        var first = true
+        while !Task.isCancelled {
+            let started = wall.now
+            let pools = try await c.query("SHOW POOLS", timeoutS: timeout).first?.records ?? []
+            let databases = try await PostgresSampler.optional(c, "SHOW DATABASES", timeoutS: timeout)
+            let lists = try await PostgresSampler.optional(c, "SHOW LISTS", timeoutS: timeout)
+            let s = BouncerSample(pools: pools, databases: databases, config: config, lists: lists)
+            let now = clock.now()
+            queue.ingest(s.event(at: now, instance: target.address, source: source))
+            // Once per episode of waiting, not once a second.
+            if let w = s.waitWarning(at: now, instance: target.address, source: source), !wasWaiting { queue.ingest(w) }
+            wasWaiting = s.waiting > 0
+            if first {
+                first = false
+                firstReading()
+            }
+            let left = Duration.milliseconds(Int(intervalS * 1000)) - (wall.now - started)
+            if left > .zero { try await Task.sleep(for: left) }
+        }
+    }
+
+    /// A console command whose answer only adds detail: a refusal (a role not allowed, a version
+    /// without it) leaves that detail out instead of failing the reading. The connection stays in
+    /// step because the reply is read to its ReadyForQuery either way.
+    static func optional(_ c: ConsoleConnection, _ sql: String, timeoutS: Double) async throws -> [[String: String]] {
+        do {
+            return try await c.query(sql, timeoutS: timeoutS).first?.records ?? []
+        } catch ConsoleError.server {
+            return []
+        }
+    }
+
     private func prepareSession(_ c: PostgresConnection, logger: Logger) async throws {
         try await c.query(PostgresQuery(unsafeSQL: "SET statement_timeout = \(statementTimeoutMS)"), logger: logger)
         try await c.query(PostgresQuery(unsafeSQL: "SET default_transaction_read_only = on"), logger: logger)
@@ -105,29 +161,16 @@ public final class PostgresSampler: Sendable {
 
     private func sampleLoop(_ c: PostgresConnection, logger: Logger, source: SourceID, firstReading: () -> Void) async throws {
         let wall = ContinuousClock()
-        var wasWaiting = false
         var first = true
         while !Task.isCancelled {
             let started = wall.now
             // A server that goes away mid-query can leave the read waiting for ever; the deadline
             // closes the connection and reconnects instead.
             let deadline = Double(statementTimeoutMS) / 1000 + 2
-            switch kind {
-            case .postgres:
-                let s = try await Deadline.run(seconds: deadline, onExpiry: { let closing: EventLoopFuture<Void> = c.close(); _ = closing }) {
-                    try await PostgresSampler.readServer(c, logger: logger)
-                }
-                queue.ingest(s.event(at: clock.now(), instance: target.address, source: source))
-            case .pgbouncer:
-                let s = try await Deadline.run(seconds: deadline, onExpiry: { let closing: EventLoopFuture<Void> = c.close(); _ = closing }) {
-                    try await PostgresSampler.readPools(c)
-                }
-                let now = clock.now()
-                queue.ingest(s.event(at: now, instance: target.address, source: source))
-                // Once per episode of waiting, not once a second.
-                if let w = s.waitWarning(at: now, instance: target.address, source: source), !wasWaiting { queue.ingest(w) }
-                wasWaiting = s.waiting > 0
+            let s = try await Deadline.run(seconds: deadline, onExpiry: { let closing: EventLoopFuture<Void> = c.close(); _ = closing }) {
+                try await PostgresSampler.readServer(c, logger: logger)
             }
+            queue.ingest(s.event(at: clock.now(), instance: target.address, source: source))
             if first {
                 first = false
                 firstReading()
@@ -138,7 +181,8 @@ public final class PostgresSampler: Sendable {
     }
 
     static let settingsSQL = """
-        SELECT current_setting('max_connections')::int8, current_setting('superuser_reserved_connections')::int8
+        SELECT current_setting('max_connections')::int8, current_setting('superuser_reserved_connections')::int8,
+               coalesce(current_setting('reserved_connections', true), '-1')::int8
         """
     /// Client backends by application, user, address and state, the sampler's own excluded.
     static let activitySQL = """
@@ -154,36 +198,21 @@ public final class PostgresSampler: Sendable {
         """
 
     static func readServer(_ c: PostgresConnection, logger: Logger) async throws -> ServerSample {
-        var maxConnections = 0, reserved = 0
-        for try await (m, r) in try await c.query(PostgresQuery(unsafeSQL: settingsSQL), logger: logger).decode((Int, Int).self) {
+        var maxConnections = 0, reserved = 0, rolesReserved: Int?
+        // reserved_connections (for pg_use_reserved_connections) exists from PostgreSQL 16; -1 before.
+        let settings = try await c.query(PostgresQuery(unsafeSQL: settingsSQL), logger: logger)
+        for try await (m, r, roles) in settings.decode((Int, Int, Int).self) {
             maxConnections = m
             reserved = r
+            rolesReserved = roles >= 0 ? roles : nil
         }
         var groups: [ActivityGroup] = []
         let rows = try await c.query(PostgresQuery(unsafeSQL: activitySQL), logger: logger)
         for try await (app, user, addr, state, n, age) in rows.decode((String, String, String, String, Int, Double).self) {
             groups.append(ActivityGroup(application: app, user: user, clientAddress: addr, state: state, count: n, oldestStateAgeS: age))
         }
-        return ServerSample(maxConnections: maxConnections, reservedConnections: reserved, groups: groups)
-    }
-
-    /// PgBouncer's console speaks only the simple query protocol.
-    ///
-    /// Known gap: postgres-nio 1.x sends even `simpleQuery` over the extended protocol, which the
-    /// console refuses ("extended query protocol not supported by admin console"), so against a
-    /// real PgBouncer this reconnects for ever with that reason. A tiny simple-protocol reader
-    /// would close the gap; until then `skein tail` does not offer `--pgbouncer`.
-    static func readPools(_ c: PostgresConnection) async throws -> BouncerSample {
-        let rows = try await c.simpleQuery("SHOW POOLS").get()
-        var pools: [PoolRow] = []
-        for row in rows {
-            var columns: [String: String] = [:]
-            for cell in row {
-                if let b = cell.bytes { columns[cell.columnName] = String(buffer: b) }
-            }
-            if let p = PoolRow(columns: columns) { pools.append(p) }
-        }
-        return BouncerSample(pools: pools)
+        return ServerSample(maxConnections: maxConnections, reservedConnections: reserved, rolesReservedConnections: rolesReserved,
+                            groups: groups)
     }
 
     func configuration() throws -> PostgresConnection.Configuration {
@@ -197,8 +226,6 @@ public final class PostgresSampler: Sendable {
         }
         c.options.connectTimeout = .seconds(5)
         c.options.additionalStartupParameters = [("application_name", "skein")]
-        // PgBouncer's console sends no BackendKeyData.
-        c.options.requireBackendKeyData = kind == .postgres
         return c
     }
 
@@ -229,11 +256,28 @@ public final class PostgresSampler: Sendable {
             if let u = e.underlying { return "\(e.code.description): \(u)" }
             return e.code.description
         }
+        if let e = error as? ConsoleError { return e.description }
         return "\(error)"
+    }
+
+    /// Whether the server itself answered with an error (as opposed to a network failure or timeout).
+    static func answered(_ error: any Error) -> Bool {
+        if let e = error as? PSQLError { return e.serverInfo != nil }
+        switch error as? ConsoleError {
+        case .server?, .scram?, .passwordRequired?, .unsupportedAuthentication?: return true
+        default: return false
+        }
     }
 
     /// The connection error as Skein's vocabulary when the server refused a client for lack of slots.
     static func refusal(_ error: any Error) -> DBErrorKind? {
+        if case .server(let n)? = error as? ConsoleError {
+            // PgBouncer: "no more connections allowed (max_client_conn)" (08P01), or a server's 53300 passed on.
+            if n.sqlState == "53300" || n.message.contains("max_client_conn") || n.message.contains("too many") {
+                return n.message.contains("reserved") ? .reservedSlots : .tooManyClients
+            }
+            return nil
+        }
         guard let e = error as? PSQLError, let state = e.serverInfo?[.sqlState], state == "53300" else { return nil }
         let message = e.serverInfo?[.message] ?? ""
         return message.contains("reserved") ? .reservedSlots : .tooManyClients

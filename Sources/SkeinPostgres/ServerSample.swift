@@ -24,13 +24,17 @@ public struct ActivityGroup: Sendable, Equatable {
 /// One reading of a PostgreSQL server: its limits and who holds its client backends.
 public struct ServerSample: Sendable, Equatable {
     public var maxConnections: Int
+    /// `superuser_reserved_connections`.
     public var reservedConnections: Int
+    /// `reserved_connections` (PostgreSQL 16+: slots for roles with `pg_use_reserved_connections`).
+    public var rolesReservedConnections: Int?
     /// Client backends except the sampler's own, grouped by application, user, address and state.
     public var groups: [ActivityGroup]
 
-    public init(maxConnections: Int, reservedConnections: Int, groups: [ActivityGroup]) {
+    public init(maxConnections: Int, reservedConnections: Int, rolesReservedConnections: Int? = nil, groups: [ActivityGroup]) {
         self.maxConnections = maxConnections
         self.reservedConnections = reservedConnections
+        self.rolesReservedConnections = rolesReservedConnections
         self.groups = groups
     }
 
@@ -39,7 +43,8 @@ public struct ServerSample: Sendable, Equatable {
 
     /// The `db.sample` event the engine reads: `dbOpen`/`dbMax`, and counts per application,
     /// state, user and client address as attributes (`application_name.<name>`, `state.<state>`,
-    /// `usename.<user>`, `client_addr.<addr>`), `reserved`, and the oldest state age per state
+    /// `usename.<user>`, `client_addr.<addr>`), `superuser_reserved_connections` and (PostgreSQL 16+)
+    /// `reserved_connections`, and the oldest state age per state
     /// (`oldest_s.<state>`, whole seconds) so a stuck `idle in transaction` shows.
     public func event(at time: Timestamp, instance: String, source: SourceID) -> Event {
         var apps: [String: Int] = [:], states: [String: Int] = [:], users: [String: Int] = [:], addrs: [String: Int] = [:]
@@ -51,7 +56,8 @@ public struct ServerSample: Sendable, Equatable {
             addrs[g.clientAddress, default: 0] += g.count
             oldest[g.state] = max(oldest[g.state] ?? 0, g.oldestStateAgeS)
         }
-        var attrs: [Attribute] = [Attribute("reserved", String(reservedConnections))]
+        var attrs: [Attribute] = [Attribute("superuser_reserved_connections", String(reservedConnections))]
+        if let r = rolesReservedConnections { attrs.append(Attribute("reserved_connections", String(r))) }
         func add(_ prefix: String, _ counts: [String: Int]) {
             for (k, v) in counts.sorted(by: { $0.key < $1.key }) { attrs.append(Attribute(prefix + k, String(v))) }
         }
@@ -69,84 +75,4 @@ public struct ServerSample: Sendable, Equatable {
 
     /// A name for an empty `application_name` (clients that never set one), as the engine names them.
     public static let unnamedApplication = "unknown"
-}
-
-/// One row of PgBouncer's `SHOW POOLS`.
-public struct PoolRow: Sendable, Equatable {
-    public var database: String
-    public var user: String
-    public var clientsActive: Int
-    public var clientsWaiting: Int
-    public var serversActive: Int
-    public var serversIdle: Int
-    /// Seconds the oldest waiting client has waited.
-    public var maxWaitS: Int
-
-    public init(database: String, user: String, clientsActive: Int, clientsWaiting: Int,
-                serversActive: Int, serversIdle: Int, maxWaitS: Int) {
-        self.database = database
-        self.user = user
-        self.clientsActive = clientsActive
-        self.clientsWaiting = clientsWaiting
-        self.serversActive = serversActive
-        self.serversIdle = serversIdle
-        self.maxWaitS = maxWaitS
-    }
-
-    /// Reads a row by column name, so PgBouncer versions that add columns still parse; nil when
-    /// a column it needs is missing or not a number.
-    public init?(columns: [String: String]) {
-        func int(_ k: String) -> Int? { columns[k].flatMap { Int($0) } }
-        guard let db = columns["database"], let user = columns["user"],
-              let ca = int("cl_active"), let cw = int("cl_waiting"),
-              let sa = int("sv_active"), let si = int("sv_idle") else { return nil }
-        self.init(database: db, user: user, clientsActive: ca, clientsWaiting: cw,
-                  serversActive: sa, serversIdle: si, maxWaitS: int("maxwait") ?? 0)
-    }
-}
-
-/// One reading of PgBouncer's pools.
-public struct BouncerSample: Sendable, Equatable {
-    public var pools: [PoolRow]
-
-    public init(pools: [PoolRow]) { self.pools = pools }
-
-    /// Clients waiting for a server connection, over all pools.
-    public var waiting: Int { pools.reduce(0) { $0 + $1.clientsWaiting } }
-
-    /// A `db.sample` event with platform `pgbouncer`: no `dbOpen` (PgBouncer's clients are not the
-    /// server's backends, so the server's count stays the server's), pools as attributes
-    /// (`pool.<db>/<user>.cl_waiting`, ...), and totals (`cl_active`, `cl_waiting`, `sv_active`, `sv_idle`).
-    public func event(at time: Timestamp, instance: String, source: SourceID) -> Event {
-        var attrs: [Attribute] = []
-        var totals = (0, 0, 0, 0)
-        for p in pools.sorted(by: { ($0.database, $0.user) < ($1.database, $1.user) }) {
-            let k = "pool.\(p.database)/\(p.user)."
-            attrs.append(Attribute(k + "cl_active", String(p.clientsActive)))
-            attrs.append(Attribute(k + "cl_waiting", String(p.clientsWaiting)))
-            attrs.append(Attribute(k + "sv_active", String(p.serversActive)))
-            attrs.append(Attribute(k + "sv_idle", String(p.serversIdle)))
-            attrs.append(Attribute(k + "maxwait", String(p.maxWaitS)))
-            totals.0 += p.clientsActive
-            totals.1 += p.clientsWaiting
-            totals.2 += p.serversActive
-            totals.3 += p.serversIdle
-        }
-        attrs.append(contentsOf: [Attribute("cl_active", String(totals.0)), Attribute("cl_waiting", String(totals.1)),
-                                  Attribute("sv_active", String(totals.2)), Attribute("sv_idle", String(totals.3))])
-        return Event(time: time, kind: .dbSample, level: .info, source: source,
-                     service: "pgbouncer", instance: instance, deploy: .server, platform: "pgbouncer", attributes: attrs)
-    }
-
-    /// A warning naming the pools whose clients wait, or nil when none does.
-    public func waitWarning(at time: Timestamp, instance: String, source: SourceID) -> Event? {
-        let waiting = pools.filter { $0.clientsWaiting > 0 }
-        guard !waiting.isEmpty else { return nil }
-        let list = waiting.sorted { ($0.clientsWaiting, $1.database) > ($1.clientsWaiting, $0.database) }
-            .map { "\($0.database)/\($0.user) \($0.clientsWaiting) waiting (max \($0.maxWaitS) s)" }
-            .joined(separator: ", ")
-        return Event(time: time, kind: .log, level: .warn, source: source,
-                     service: "pgbouncer", instance: instance, deploy: .server, platform: "pgbouncer",
-                     message: "PgBouncer clients waiting for a server connection: \(list); the pool is smaller than the demand.")
-    }
 }

@@ -194,6 +194,7 @@ enum DBPane {
         }
         if d.unattributed > 0 { waits.append(Span(" " + g.middot + " unattributed \(Format.count(d.unattributed))", role: .dim)) }
         lines.append(waits)
+        if let p = d.pooler { lines.append(PoolerLine.spans(p, width: w, glyphs: g)) }
         lines.append(DashboardView.tallies("service ", d.byService, width: w))
         if !d.byApplication.isEmpty { lines.append(DashboardView.tallies("app ", d.byApplication, width: w)) }
         let n: Int

@@ -139,7 +139,7 @@ struct Tail: ParsableCommand {
 
     func validate() throws {
         if inputs.isEmpty && listen == nil && !database.any {
-            throw ValidationError("name at least one input (a file, directory, glob, or - for stdin), --listen or --pg")
+            throw ValidationError("name at least one input (a file, directory, glob, or - for stdin), --listen, --pg or --pgbouncer")
         }
         try database.validate()
         if let f = format, !Decoding.formatNames.contains(f) {
@@ -191,21 +191,23 @@ struct Tail: ParsableCommand {
 struct DatabaseOptions: ParsableArguments {
     @Option(name: .long, help: "Sample this PostgreSQL server once per interval: postgres://user@host:port/db?sslmode=disable. Missing parts come from PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE (postgres:// alone uses them all).")
     var pg: String?
+    @Option(name: .long, help: "Sample this PgBouncer's admin console (SHOW POOLS) once per interval: postgres://user@host:6432/pgbouncer?sslmode=disable. The user must be in admin_users or stats_users.")
+    var pgbouncer: String?
     @Option(name: .long, help: "Seconds between database samples.")
     var pgInterval: Double = 1
 
-    var any: Bool { pg != nil }
+    var any: Bool { pg != nil || pgbouncer != nil }
 
     func validate() throws {
         do {
-            try PostgresSource.validate(pg: pg, pgbouncer: nil, intervalS: pgInterval)
+            try PostgresSource.validate(pg: pg, pgbouncer: pgbouncer, intervalS: pgInterval)
         } catch {
             throw ValidationError("\(error)")
         }
     }
 
     func sources() throws -> [PostgresSource] {
-        try PostgresSource.sources(pg: pg, pgbouncer: nil, intervalS: pgInterval)
+        try PostgresSource.sources(pg: pg, pgbouncer: pgbouncer, intervalS: pgInterval)
     }
 }
 

@@ -153,7 +153,8 @@ final class PostgresTests: XCTestCase {
         let exhaustion = try XCTUnwrap(insights.first { $0["kind"] as? String == "connection_exhaustion" }, "\(insights)")
         let message = exhaustion["message"] as? String ?? ""
         XCTAssertTrue(message.contains("/20 connections"), message)
-        XCTAssertTrue(message.contains("burst holds 12"), message)
+        // Raised when the count first crossed 80 %: a sample may catch the burst half-open (10 or 11 of 12).
+        XCTAssertNotNil(message.range(of: "burst holds 1[0-2]", options: .regularExpression), message)
 
         // The password never leaves the URL it came in.
         let everything = try String(contentsOfFile: rec, encoding: .utf8)
@@ -222,6 +223,10 @@ final class PostgresTests: XCTestCase {
         let insights = try XCTUnwrap(doc["insights"] as? [[String: Any]])
         let exhaustion = try XCTUnwrap(insights.first { $0["kind"] as? String == "connection_exhaustion" }, "\(insights)")
         XCTAssertEqual(exhaustion["severity"] as? String, "critical")
+        // Refused before its first reading, Skein says the count is unknown rather than "0 connections".
+        let first = try XCTUnwrap((exhaustion["evidence"] as? [[String: Any]])?.first)
+        let detail = first["detail"] as? String ?? ""
+        XCTAssertTrue(detail.contains("refused Skein's own connection: too_many_clients before any count"), detail)
         let everything = try String(contentsOfFile: rec, encoding: .utf8)
         XCTAssertFalse(everything.contains(PostgresTests.password))
     }

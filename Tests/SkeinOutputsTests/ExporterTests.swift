@@ -50,9 +50,17 @@ final class JSONExporterTests: XCTestCase {
         XCTAssertTrue(list[1]["cold_start"] is NSNull)
 
         let db = try XCTUnwrap(doc["db"] as? [String: Any])
-        XCTAssertEqual(Set(db.keys), ["open", "server_truth", "peak_open", "peak_at", "max_connections", "max_source", "errors",
-                                      "errors_by_kind", "first_exhaustion_at", "pool_waits", "by_service", "by_application"])
+        XCTAssertEqual(Set(db.keys), ["open", "server_truth", "peak_open", "peak_at", "max_connections", "max_source",
+                                      "superuser_reserved_connections", "reserved_connections", "errors",
+                                      "errors_by_kind", "first_exhaustion_at", "pool_waits", "by_service", "by_application", "pooler"])
         XCTAssertEqual(db["max_source"] as? String, "sampler")
+        XCTAssertEqual(db["superuser_reserved_connections"] as? Int, 3)
+        XCTAssertTrue(db["reserved_connections"] is NSNull)
+        let pooler = try XCTUnwrap(db["pooler"] as? [String: Any])
+        XCTAssertEqual(pooler["peak_waiting"] as? Int, 9)
+        let pools = try XCTUnwrap(pooler["pools"] as? [[String: Any]])
+        XCTAssertEqual(pools.map { "\($0["database"] ?? "")/\($0["user"] ?? "") \($0["cl_waiting"] ?? "") of \($0["pool_size"] ?? "")" },
+                       ["shop/app 4 of 20"])
 
         let cs = try XCTUnwrap(doc["cold_starts"] as? [String: Any])
         let penalty = try XCTUnwrap(cs["latency_penalty"] as? [String: Any])

@@ -150,6 +150,24 @@ enum Fixtures {
         s.db.peakAt = at(4_200)
         s.db.maxConnections = 100
         s.db.maxSource = .sampler
+        s.db.reservedConnections = 3
+        var pooler = PoolerStats()
+        pooler.pools = [PoolStats(pooler: "pgb:6432", database: "shop", user: "app", clientsActive: 20, clientsWaiting: 4,
+                                  serversActive: 20, maxWaitMS: 1_250, poolSize: 20, poolMode: "transaction")]
+        pooler.pools[0].peakWaiting = 9
+        pooler.pools[0].peakWaitMS = 2_500
+        pooler.clientsActive = 20
+        pooler.clientsWaiting = 4
+        pooler.serversActive = 20
+        pooler.maxWaitMS = 1_250
+        pooler.peakWaiting = 9
+        pooler.peakWaitingAt = at(4_100)
+        pooler.peakWaitMS = 2_500
+        pooler.maxClientConn = 1_000
+        pooler.usedClients = 24
+        pooler.defaultPoolSize = 20
+        pooler.sampledAt = at(4_200)
+        s.db.pooler = pooler
         s.db.errors = 4
         s.db.errorsByKind = [Tally("too_many_clients", 3), Tally("pool_timeout", 1)]
         s.db.firstExhaustionAt = at(4_150)
