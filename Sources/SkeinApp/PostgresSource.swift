@@ -51,7 +51,16 @@ public final class PostgresSource: LiveSource {
     public static func validate(pg: String?, pgbouncer: String?, intervalS: Double) throws {
         let env = environment()
         if let url = pg { _ = try target(url, env) }
-        if let url = pgbouncer { _ = try target(url, env) }
+        if let url = pgbouncer {
+            let t = try target(url, env)
+            switch t.tls {
+            case .disable, .allow, .prefer:
+                break
+            case .require, .verifyCA, .verifyFull:
+                // Said now rather than as a reconnecting source that never connects.
+                throw AppError.io("--pgbouncer: sslmode=\(t.tls.rawValue) is not supported (Skein reads the console in plain text); use sslmode=disable")
+            }
+        }
         guard intervalS >= 0.05 && intervalS <= 3_600 else { throw AppError.io("bad --pg-interval \(intervalS): 0.05 to 3600 seconds") }
     }
 

@@ -20,16 +20,46 @@ enum PasswordHash {
     ]
 
     static func sha256(_ message: [UInt8]) -> [UInt8] {
-        var h: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
-        var m = message
-        let bitLength = UInt64(message.count) * 8
-        m.append(0x80)
-        while m.count % 64 != 56 { m.append(0) }
-        for i in (0..<8).reversed() { m.append(UInt8(truncatingIfNeeded: bitLength >> (UInt64(i) * 8))) }
-        var w = [UInt32](repeating: 0, count: 64)
-        for chunk in stride(from: 0, to: m.count, by: 64) {
+        var s = SHA256()
+        s.update(message)
+        return s.finalize()
+    }
+
+    /// SHA-256 as a running state, so HMAC can absorb its padded key once and reuse the state
+    /// (PBKDF2 then costs two compressions per iteration instead of four).
+    struct SHA256 {
+        private var h: [UInt32] = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]
+        private var pending: [UInt8] = []
+        private var length: UInt64 = 0
+
+        mutating func update(_ bytes: [UInt8]) {
+            length &+= UInt64(bytes.count)
+            pending.append(contentsOf: bytes)
+            guard pending.count >= 64 else { return }
+            let whole = pending.count / 64 * 64
+            pending.withUnsafeBufferPointer { p in
+                var w = [UInt32](repeating: 0, count: 64)
+                for offset in stride(from: 0, to: whole, by: 64) { SHA256.compress(&h, p, offset, &w) }
+            }
+            pending.removeFirst(whole)
+        }
+
+        func finalize() -> [UInt8] {
+            var s = self
+            let bits = length &* 8
+            var tail: [UInt8] = [0x80]
+            while (pending.count + tail.count) % 64 != 56 { tail.append(0) }
+            for i in (0..<8).reversed() { tail.append(UInt8(truncatingIfNeeded: bits >> (UInt64(i) * 8))) }
+            s.update(tail)
+            var out: [UInt8] = []
+            out.reserveCapacity(32)
+            for v in s.h { out.append(contentsOf: [UInt8(v >> 24), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)]) }
+            return out
+        }
+
+        private static func compress(_ h: inout [UInt32], _ m: UnsafeBufferPointer<UInt8>, _ at: Int, _ w: inout [UInt32]) {
             for i in 0..<16 {
-                let j = chunk + i * 4
+                let j = at + i * 4
                 w[i] = UInt32(m[j]) << 24 | UInt32(m[j + 1]) << 16 | UInt32(m[j + 2]) << 8 | UInt32(m[j + 3])
             }
             for i in 16..<64 {
@@ -50,28 +80,40 @@ enum PasswordHash {
             h[0] = h[0] &+ a; h[1] = h[1] &+ b; h[2] = h[2] &+ c; h[3] = h[3] &+ d
             h[4] = h[4] &+ e; h[5] = h[5] &+ f; h[6] = h[6] &+ g; h[7] = h[7] &+ hh
         }
-        var out: [UInt8] = []
-        out.reserveCapacity(32)
-        for v in h { out.append(contentsOf: [UInt8(v >> 24), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)]) }
-        return out
     }
 
     private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { x >> n | x << (32 - n) }
 
-    /// HMAC-SHA-256 (RFC 2104).
-    static func hmacSHA256(key: [UInt8], _ message: [UInt8]) -> [UInt8] {
-        var k = key.count > 64 ? sha256(key) : key
-        k += [UInt8](repeating: 0, count: 64 - k.count)
-        let inner = sha256(k.map { $0 ^ 0x36 } + message)
-        return sha256(k.map { $0 ^ 0x5c } + inner)
+    /// HMAC-SHA-256 (RFC 2104) with the key's padded blocks absorbed once.
+    struct HMAC {
+        private var inner = SHA256()
+        private var outer = SHA256()
+
+        init(key: [UInt8]) {
+            var k = key.count > 64 ? PasswordHash.sha256(key) : key
+            k += [UInt8](repeating: 0, count: 64 - k.count)
+            inner.update(k.map { $0 ^ 0x36 })
+            outer.update(k.map { $0 ^ 0x5c })
+        }
+
+        func mac(_ message: [UInt8]) -> [UInt8] {
+            var i = inner
+            i.update(message)
+            var o = outer
+            o.update(i.finalize())
+            return o.finalize()
+        }
     }
+
+    static func hmacSHA256(key: [UInt8], _ message: [UInt8]) -> [UInt8] { HMAC(key: key).mac(message) }
 
     /// PBKDF2 with HMAC-SHA-256 for one 32-byte block: all SCRAM-SHA-256 needs (RFC 8018, RFC 7677).
     static func pbkdf2SHA256(password: [UInt8], salt: [UInt8], iterations: Int) -> [UInt8] {
-        var u = hmacSHA256(key: password, salt + [0, 0, 0, 1])
+        let hmac = HMAC(key: password)
+        var u = hmac.mac(salt + [0, 0, 0, 1])
         var out = u
         for _ in 1..<max(1, iterations) {
-            u = hmacSHA256(key: password, u)
+            u = hmac.mac(u)
             for i in 0..<out.count { out[i] ^= u[i] }
         }
         return out

@@ -142,6 +142,13 @@ final class PgBouncerTests: XCTestCase {
         XCTAssertFalse(everything.contains(PgBouncerTests.password))
     }
 
+    func testTLSToTheConsoleIsRefusedUpFrontWithoutThePassword() throws {
+        let r = try Binary.run(["tail", "--pgbouncer", "postgres://admin:hunter2@pgb.internal:6432/pgbouncer?sslmode=require", "--no-tui"])
+        XCTAssertEqual(r.status, 64, r.stderr)
+        XCTAssertTrue(r.stderr.contains("sslmode=require is not supported"), r.stderr)
+        XCTAssertFalse(r.stderr.contains("hunter2"), r.stderr)
+    }
+
     func testAWrongPasswordIsReconnectingWithThePoolersReasonAndNoPassword() throws {
         let (bouncer, _) = try urls()
         let wrong = bouncer.replacingOccurrences(of: PgBouncerTests.password, with: "not-the-password")
