@@ -14,6 +14,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.25.0"),
+        // Already built for postgres-nio; the PgBouncer console's password hashes use it.
+        .package(url: "https://github.com/apple/swift-crypto", "3.9.0" ..< "6.0.0"),
     ],
     targets: [
         // The one event type and the small value types every stage shares.
@@ -46,6 +48,7 @@ let package = Package(
         .target(name: "SkeinPostgres", dependencies: [
             "SkeinCore", "SkeinEngine", "SkeinSources",
             .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // The ncurses boundary: copies a screen buffer to the terminal and reads keys.
         .systemLibrary(name: "CNCurses", providers: [.apt(["libncurses-dev"])]),
