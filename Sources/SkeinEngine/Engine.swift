@@ -334,7 +334,8 @@ public final class Engine {
     }
 
     static func isTimeout(_ e: Event) -> Bool {
-        guard let m = e.message else { return false }
+        // A pool or connect timeout is a DB error (its own insight), not the request timing out.
+        guard let m = e.message, e.kind != .dbError, e.dbError == nil else { return false }
         if containsASCII(m, "timed out") || containsASCII(m, "status: timeout") { return true }
         return e.level >= .warn && containsASCII(m, "timeout")
     }

@@ -198,6 +198,21 @@ final class InsightTests: XCTestCase {
         XCTAssertEqual(i.evidence.first?.traceID, tid(1))
     }
 
+    /// node-postgres' "timeout exceeded when trying to connect" is a pool timeout: a DB error,
+    /// not the request timing out.
+    func testPoolTimeoutIsNotARequestTimeout() {
+        let e = Engine()
+        e.ingest(ev(0, .requestStart, "feed-fn", "f1", deploy: .serverless, trace: tid(1)))
+        e.ingest(ev(5_000, .dbError, "feed-fn", "f1", deploy: .serverless, trace: tid(1), dbError: .poolTimeout,
+                    level: .error, message: "timeout exceeded when trying to connect"))
+        e.ingest(ev(5_010, .requestEnd, "feed-fn", "f1", deploy: .serverless, trace: tid(1), status: 500))
+        e.finish()
+        let s = try! XCTUnwrap(e.drainFinishedTraces().first)
+        XCTAssertTrue(s.flags.contains(.error))
+        XCTAssertFalse(s.flags.contains(.timeout))
+        XCTAssertNil(insight(e, .timeout))
+    }
+
     func testInsightsAreOrderedBySeverityThenRecency() {
         var config = EngineConfig()
         config.dbMax = 1
