@@ -14,6 +14,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.25.0"),
+        // Already in the graph through postgres-nio (same URL and range); declared for the
+        // collector's HMAC-SHA1 check of Vercel drain signatures.
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.9.0" ..< "6.0.0"),
     ],
     targets: [
         // The one event type and the small value types every stage shares.
@@ -35,6 +38,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // Exporters (json/csv/markdown), the NDJSON recorder and the one-line-per-trace printer.
         .target(name: "SkeinOutputs", dependencies: ["SkeinCore", "SkeinEngine"]),
