@@ -98,7 +98,7 @@ public final class CollectorMetrics: @unchecked Sendable {
         family("skein_collector_received_bytes_total", "counter", "Request body bytes received (as sent, before gzip is undone).", per(\.bytes))
         family("skein_collector_events_total", "counter", "Events decoded and accepted: queued for the engine, answered 200.", per(\.events))
         family("skein_collector_rejected_events_total", "counter",
-               "Events decoded but refused because the queue to the engine was full: answered 429 with Retry-After, for the client to send again.",
+               "Events decoded but refused because the queue to the engine was full: answered 429 with Retry-After, for the client to send again (a request refused from its head, the queue being full already, is not decoded: see requests_total code 429).",
                per(\.rejected))
         family("skein_collector_malformed_total", "counter", "Records or lines that could not be decoded.", per(\.malformed))
         family("skein_collector_dropped_total", "counter",

@@ -80,6 +80,24 @@ final class LimitsTests: XCTestCase {
         XCTAssertTrue(text.contains(#"skein_collector_requests_total{endpoint="/ingest",code="429"} 1"#), text)
     }
 
+    func testAFullQueueRefusesFromTheHeadWithoutDecoding() throws {
+        let c = try Connection(capacity: 2)
+        let line = #"{"ts":1795428000000,"service":"a","msg":"x"}"#
+        let two = Array(Array(repeating: line, count: 2).joined(separator: "\n").utf8)
+        XCTAssertEqual(try c.send("/ingest", body: two).status, 200)
+        let refused = try c.send("/ingest", body: two + Array("\nnot json".utf8))
+        XCTAssertEqual(refused.status, 429)
+        XCTAssertEqual(refused.headers["retry-after"], "1")
+        XCTAssertEqual(try c.send("/v1/traces", headers: [("Content-Type", "application/x-protobuf")], body: [0xff]).status, 429,
+                       "not even looked at: an undecodable body would be 400 otherwise")
+        let totals = c.state.metrics.totals
+        XCTAssertEqual(totals.rejected, 0, "nothing was decoded")
+        XCTAssertEqual(totals.malformed, 0)
+        let sink = c.drain()
+        XCTAssertEqual(sink.lines, 2)
+        XCTAssertEqual(try c.send("/ingest", body: two).status, 200, "room again once drained")
+    }
+
     func testConnectionsPastTheLimitAre503AndClosed() throws {
         var config = CollectorConfig()
         config.port = 0
