@@ -153,9 +153,11 @@ struct RequestIngest {
         if let len = Self.header("content-length", headers).flatMap({ Int($0) }), len > state.config.maxBody {
             return (endpoint, .text(413, "body of \(len) bytes is over the limit of \(state.config.maxBody)"))
         }
-        if endpoint.carriesEvents, state.queue.pendingEvents >= state.queue.capacity {
-            // Already full: refused from the head, so the body is read but never decoded (decoding
-            // it only to refuse it would take the cores the engine needs to catch up).
+        let pending = endpoint.carriesEvents ? state.queue.pendingEvents : 0
+        if pending > 0, pending + max(1, expectedEvents) > state.queue.capacity {
+            // Too full for a batch like this connection's last one: refused from the head, so the
+            // body is read but never decoded (decoding it only to refuse it would take the cores
+            // the engine needs to catch up).
             let format: BodyFormat = if case .otlp = endpoint { BodyFormat.otlp(contentType: Self.header("content-type", headers)) ?? .json } else { .any }
             var r = CollectorResponse.otlpError(429, grpcCode: 8, "queue to the engine is full; retry later", format: format)
             r.retryAfter = state.config.retryAfterSeconds

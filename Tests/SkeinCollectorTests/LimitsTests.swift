@@ -63,19 +63,20 @@ final class LimitsTests: XCTestCase {
     func testAFullQueueRejectsWithoutCountingADrop() throws {
         let c = try Connection(capacity: 3)
         let line = #"{"ts":1795428000000,"service":"a","msg":"x"}"#
-        let two = Array(Array(repeating: line, count: 2).joined(separator: "\n").utf8)
-        XCTAssertEqual(try c.send("/ingest", body: two).status, 200)
-        let refused = try c.send("/ingest", body: two)
+        let three = Array(Array(repeating: line, count: 3).joined(separator: "\n").utf8)
+        XCTAssertEqual(try c.send("/ingest", body: Array(line.utf8)).status, 200)
+        // Room for a batch like the last one (1 event), so it is decoded: 3 do not fit.
+        let refused = try c.send("/ingest", body: three)
         XCTAssertEqual(refused.status, 429)
         XCTAssertEqual(refused.headers["retry-after"], "1")
         let totals = c.state.metrics.totals
-        XCTAssertEqual(totals.rejected, 2)
-        XCTAssertEqual(totals.events, 2)
+        XCTAssertEqual(totals.rejected, 3)
+        XCTAssertEqual(totals.events, 1)
         let sink = c.drain()
-        XCTAssertEqual(sink.events.count, 2)
+        XCTAssertEqual(sink.events.count, 1)
         XCTAssertEqual(sink.dropped, 0, "a refused request was not lost: its client sends it again")
         let text = c.state.metrics.render(queueDepth: 0, queueCapacity: 3, dropped: c.queue.droppedTotal)
-        XCTAssertTrue(text.contains(#"skein_collector_rejected_events_total{endpoint="/ingest"} 2"#), text)
+        XCTAssertTrue(text.contains(#"skein_collector_rejected_events_total{endpoint="/ingest"} 3"#), text)
         XCTAssertTrue(text.contains("skein_collector_dropped_total 0"), text)
         XCTAssertTrue(text.contains(#"skein_collector_requests_total{endpoint="/ingest",code="429"} 1"#), text)
     }
