@@ -14,7 +14,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.25.0"),
-        // Already built for postgres-nio; the PgBouncer console's password hashes use it.
+        // Already in the graph through postgres-nio (same range): the PgBouncer console's password
+        // hashes and the collector's HMAC-SHA1 check of Vercel drain signatures use it.
         .package(url: "https://github.com/apple/swift-crypto", "3.9.0" ..< "6.0.0"),
     ],
     targets: [
@@ -37,6 +38,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // Exporters (json/csv/markdown), the NDJSON recorder and the one-line-per-trace printer.
         .target(name: "SkeinOutputs", dependencies: ["SkeinCore", "SkeinEngine"]),

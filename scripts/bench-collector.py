@@ -1,155 +1,173 @@
 #!/usr/bin/env python3
-"""Load on `skein tail --listen` over loopback; reports events/s accepted and dropped from /metrics.
+"""Load on `skein tail --listen` over loopback; reports events/s accepted, rejected and dropped.
 
-Starts skein (headless, output discarded), then several worker processes, each on one keep-alive
-connection, post for DURATION seconds: half NDJSON batches of 500 convention events to /ingest,
-half OTLP protobuf batches of 500 spans to /v1/traces (built with opentelemetry-proto's classes,
-installed with opentelemetry-exporter-otlp-proto-http). Every batch has fresh trace ids. A 429 or
-503 answer is counted and the worker backs off as Retry-After says (bounded at 0.2 s here).
+Starts `skein tail --listen 127.0.0.1:PORT --no-tui` (its printed traces discarded), compiles and
+runs the C load generator beside this script (scripts/bench-collector.c: CONNECTIONS keep-alive
+connections posting batches of BATCH events with fresh trace ids, as fast as answers come), then
+reads /metrics. Each mode gets a fresh skein process:
 
-Usage: scripts/bench-collector.py [--skein .build/debug/skein] [--seconds 15] [--workers 3] [--port 4399]
-Loopback only; bounded in time; stops by itself.
+  ndjson  POST /ingest      Skein's convention, 5 events per trace
+  otlp    POST /v1/traces   ExportTraceServiceRequest protobuf, 5 spans per trace, 2 attributes each
+
+It samples skein's resident memory every second (start = before load, then after the first
+seconds of load, at the end and the peak), its CPU seconds, the generator's CPU seconds and the
+machine's load average, so a run on a shared machine says how shared it was.
+
+Usage: scripts/bench-collector.py [--skein .build/release/skein] [--mode ndjson|otlp|both]
+                                  [--seconds 30] [--connections 8] [--batch 500] [--port 4399]
+Loopback only; bounded in time (at most 120 s per mode); stops by itself.
 """
 import argparse
 import http.client
 import json
-import multiprocessing as mp
 import os
 import re
 import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 
-BATCH = 500
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def ndjson_batch(worker, n):
-    base = 1795428000000 + n
-    lines = []
-    for i in range(BATCH):
-        tid = "%08x%08x%016x" % (worker, n, i // 5)
-        kind = "request.start" if i % 5 == 0 else ("request.end" if i % 5 == 4 else "log")
-        lines.append('{"ts":%d,"service":"bench-%d","instance":"w%d","deploy":"server","trace_id":"%s","event":"%s","route":"GET /b","status":200,"duration_ms":3.5,"msg":"m%d"}'
-                     % (base + i, worker % 3, worker, tid, kind, i))
-    return ("\n".join(lines) + "\n").encode()
+def build_generator():
+    src = os.path.join(HERE, "bench-collector.c")
+    out = os.path.join(tempfile.gettempdir(), "skein-bench-collector-%d" % os.getuid())
+    if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(src):
+        subprocess.run(["cc", "-O2", "-pthread", "-o", out, src], check=True)
+    return out
 
 
-def otlp_batch(worker, n, pb):
-    trace_pb2, common_pb2, resource_pb2, svc_pb2 = pb
-    req = svc_pb2.ExportTraceServiceRequest()
-    rs = req.resource_spans.add()
-    kv = rs.resource.attributes.add()
-    kv.key = "service.name"
-    kv.value.string_value = "otel-%d" % (worker % 3)
-    ss = rs.scope_spans.add()
-    start = 1795428000000000000 + n * 1000000
-    for i in range(BATCH):
-        s = ss.spans.add()
-        s.trace_id = bytes.fromhex("%08x%08x%016x" % (worker | 0x80000000, n, i // 5))
-        s.span_id = bytes.fromhex("%016x" % (i + 1))
-        if i % 5:
-            s.parent_span_id = bytes.fromhex("%016x" % (i - i % 5 + 1))
-        s.name = "GET /o"
-        s.kind = 2
-        s.start_time_unix_nano = start + i
-        s.end_time_unix_nano = start + i + 2000000
-    return req.SerializeToString()
+def rss_bytes(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
-def worker(idx, port, seconds, out):
-    from opentelemetry.proto.trace.v1 import trace_pb2
-    from opentelemetry.proto.common.v1 import common_pb2
-    from opentelemetry.proto.resource.v1 import resource_pb2
-    from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
-    pb = (trace_pb2, common_pb2, resource_pb2, trace_service_pb2)
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    stats = {"sent_events": 0, "ok_events": 0, "refused": 0, "errors": 0, "requests": 0}
-    end = time.time() + seconds
-    n = 0
-    while time.time() < end:
-        n += 1
-        if n % 2:
-            path, ctype, body = "/ingest", "application/x-ndjson", ndjson_batch(idx, n)
-        else:
-            path, ctype, body = "/v1/traces", "application/x-protobuf", otlp_batch(idx, n, pb)
-        try:
-            conn.request("POST", path, body=body, headers={"Content-Type": ctype})
-            r = conn.getresponse()
-            r.read()
-        except Exception:
-            stats["errors"] += 1
-            conn.close()
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-            continue
-        stats["requests"] += 1
-        stats["sent_events"] += BATCH
-        if r.status == 200:
-            stats["ok_events"] += BATCH
-        elif r.status in (429, 503):
-            stats["refused"] += 1
-            time.sleep(min(0.2, float(r.getheader("Retry-After", "1"))))
-        else:
-            stats["errors"] += 1
-    out.put(stats)
+def cpu_seconds(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return [float(x) for x in f.read().split()[:3]]
 
 
 def metrics(port):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     c.request("GET", "/metrics")
     text = c.getresponse().read().decode()
-    total = {}
+    total, codes = {}, {}
     for line in text.splitlines():
         m = re.match(r"^(skein_collector_\w+)(\{[^}]*\})? (\d+)$", line)
-        if m:
-            total[m.group(1)] = total.get(m.group(1), 0) + int(m.group(3))
-    return total
+        if not m:
+            continue
+        total[m.group(1)] = total.get(m.group(1), 0) + int(m.group(3))
+        if m.group(1) == "skein_collector_requests_total":
+            code = re.search(r'code="(\d+)"', m.group(2) or "")
+            if code:
+                codes[code.group(1)] = codes.get(code.group(1), 0) + int(m.group(3))
+    return total, codes
+
+
+def mb(n):
+    return round(n / 1048576, 1)
+
+
+def run_mode(a, generator, mode):
+    skein = subprocess.Popen([a.skein, "tail", "--listen", "127.0.0.1:%d" % a.port, "--no-tui"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    samples = []
+    stop = threading.Event()
+    try:
+        line = skein.stderr.readline().decode()
+        if "listening" not in line:
+            raise SystemExit("skein did not start: %s" % line.strip())
+        time.sleep(0.5)
+        rss_start = rss_bytes(skein.pid)
+        cpu_start = cpu_seconds(skein.pid)
+        load_start = loadavg()
+
+        def sample():
+            while not stop.wait(1.0):
+                samples.append(rss_bytes(skein.pid))
+        t = threading.Thread(target=sample, daemon=True)
+        t.start()
+        gen = subprocess.run([generator, "127.0.0.1", str(a.port), mode, str(a.connections), str(int(a.seconds)),
+                              str(a.batch)], capture_output=True, text=True, timeout=a.seconds + 60)
+        stop.set()
+        t.join()
+        if gen.returncode != 0:
+            raise SystemExit("generator failed: %s" % gen.stderr)
+        g = json.loads(gen.stdout)
+        m, codes = metrics(a.port)
+        cpu_end = cpu_seconds(skein.pid)
+        rss_end = rss_bytes(skein.pid)
+        load_end = loadavg()
+    finally:
+        stop.set()
+        skein.send_signal(signal.SIGTERM)
+        try:
+            skein.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            skein.kill()
+    secs = g["seconds"]
+    accepted = m.get("skein_collector_events_total", 0)
+    # Memory after the queue and tables have filled (a few seconds in) against the end: flat or not.
+    warm = samples[min(4, len(samples) - 1)] if samples else rss_start
+    return {
+        "mode": mode,
+        "seconds": secs,
+        "connections": a.connections,
+        "batch": a.batch,
+        "body_bytes": g["body_bytes"],
+        "requests": g["requests"],
+        "answers": g["status"],
+        "client_errors": g["errors"],
+        "events_sent": g["events_sent"],
+        "events_accepted": accepted,
+        "events_accepted_per_s": round(accepted / secs),
+        "events_rejected_429_503": m.get("skein_collector_rejected_events_total", 0),
+        "events_dropped": m.get("skein_collector_dropped_total", 0),
+        "malformed": m.get("skein_collector_malformed_total", 0),
+        "queue_depth_at_end": m.get("skein_collector_queue_depth", 0),
+        "metrics_requests_by_code": codes,
+        "rss_mb": {"start": mb(rss_start), "after_5s": mb(warm), "end": mb(rss_end), "peak": mb(max(samples + [rss_end]))},
+        "skein_cpu_s": round(cpu_end - cpu_start, 1),
+        "generator_cpu_s": g["generator_cpu_s"],
+        "loadavg_start": load_start,
+        "loadavg_end": load_end,
+        "cores": os.cpu_count(),
+    }
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--skein", default=".build/debug/skein")
-    ap.add_argument("--seconds", type=float, default=15)
-    ap.add_argument("--workers", type=int, default=3)
+    ap.add_argument("--skein", default=".build/release/skein")
+    ap.add_argument("--mode", choices=["ndjson", "otlp", "both"], default="both")
+    ap.add_argument("--seconds", type=float, default=30)
+    ap.add_argument("--connections", type=int, default=8)
+    ap.add_argument("--batch", type=int, default=500)
     ap.add_argument("--port", type=int, default=4399)
     a = ap.parse_args()
-    a.seconds = max(1.0, min(a.seconds, 30.0))
-    skein = subprocess.Popen([a.skein, "tail", "--listen", "127.0.0.1:%d" % a.port, "--no-tui"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        skein.stderr.readline()  # "skein: listening on ..."
-        out = mp.Queue()
-        procs = [mp.Process(target=worker, args=(i, a.port, a.seconds, out)) for i in range(a.workers)]
-        t0 = time.time()
-        for p in procs:
-            p.start()
-        results = [out.get(timeout=a.seconds + 60) for _ in procs]
-        for p in procs:
-            p.join()
-        elapsed = time.time() - t0
-        m = metrics(a.port)
-    finally:
-        skein.send_signal(signal.SIGTERM)
-        try:
-            skein.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            skein.kill()
-    sent = sum(r["sent_events"] for r in results)
-    ok = sum(r["ok_events"] for r in results)
-    report = {
-        "seconds": round(elapsed, 1),
-        "workers": a.workers,
-        "requests": sum(r["requests"] for r in results),
-        "events_sent": sent,
-        "events_accepted": m.get("skein_collector_events_total", 0),
-        "events_accepted_per_s": round(m.get("skein_collector_events_total", 0) / elapsed),
-        "events_dropped": m.get("skein_collector_dropped_total", 0),
-        "refused_requests_429_503": sum(r["refused"] for r in results),
-        "client_errors": sum(r["errors"] for r in results),
-        "malformed": m.get("skein_collector_malformed_total", 0),
-        "acknowledged_events_per_s": round(ok / elapsed),
-    }
-    print(json.dumps(report, indent=1))
+    a.seconds = max(1.0, min(a.seconds, 120.0))
+    a.connections = max(1, min(a.connections, 256))
+    generator = build_generator()
+    modes = ["ndjson", "otlp"] if a.mode == "both" else [a.mode]
+    for mode in modes:
+        print(json.dumps(run_mode(a, generator, mode), indent=1), flush=True)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,15 @@ public final class Collector {
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try CollectorHandler.install(on: channel, state: state) }
+                channel.eventLoop.makeCompletedFuture {
+                    guard state.connections.admit(limit: config.maxConnections) else {
+                        state.metrics.countRefusedConnection()
+                        try channel.pipeline.syncOperations.addHandler(RefusingHandler(retryAfter: config.retryAfterSeconds))
+                        return
+                    }
+                    channel.closeFuture.whenComplete { _ in state.connections.release() }
+                    try CollectorHandler.install(on: channel, state: state)
+                }
             }
         do {
             channel = try bootstrap.bind(host: config.host, port: config.port).wait()
@@ -55,4 +63,24 @@ public final class Collector {
         try? group.syncShutdownGracefully()
         state.queue.setHealth(.finished, for: state.source)
     }
+}
+
+/// A connection over `maxConnections`: told 503 with `Retry-After` (rather than reset, so an
+/// exporter backs off and retries), then closed; whatever it sent is ignored.
+final class RefusingHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+    private let retryAfter: Int
+
+    init(retryAfter: Int) { self.retryAfter = retryAfter }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let body = "too many connections; retry later\n"
+        let text = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            + "Content-Length: \(body.utf8.count)\r\nRetry-After: \(retryAfter)\r\nConnection: close\r\n\r\n" + body
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: text))).whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
 }

@@ -15,10 +15,20 @@ public struct CollectorConfig: Sendable {
     public var queueCapacity = 65_536
     /// Seconds a refused client is asked to wait (`Retry-After`).
     public var retryAfterSeconds = 1
-    /// Seconds a connection may stay silent before it is closed.
+    /// Seconds a connection may stay silent between requests before it is closed.
     public var idleTimeoutSeconds = 60
+    /// Seconds from a request's first byte to its last: a client trickling a head or a body past
+    /// this is answered 408 and disconnected, so it cannot hold a connection and its buffer forever.
+    public var requestTimeoutSeconds = 30
+    /// Connections open at once; past this, new ones are answered 503 and closed (and counted).
+    public var maxConnections = 1024
     /// Event loop threads decoding requests.
     public var threads = 2
+    /// A Vercel drain's signature secret: `/ingest` requests carrying `x-vercel-signature` must
+    /// match HMAC-SHA1(secret, body), and a matching signature stands in for the bearer token.
+    public var vercelSecret: String?
+    /// The ownership code a Vercel drain checks for: sent as `x-vercel-verify` on `/ingest` answers.
+    public var vercelVerify: String?
 
     public init() {}
 
@@ -70,7 +80,10 @@ public final class CollectorState: @unchecked Sendable {
     public let metrics = CollectorMetrics()
     /// The listener's source id in `queue`.
     public let source: SourceID
+    /// Connections open now, against `config.maxConnections`.
+    public let connections = ConnectionCount()
     let tokenBytes: [UInt8]?
+    let vercel: VercelSignature?
     // Written once at shutdown from the closing thread, read by event loops: a lock keeps it honest.
     private let lock = NSLock()
     private var stoppingFlag = false
@@ -79,6 +92,7 @@ public final class CollectorState: @unchecked Sendable {
         self.config = config
         self.queue = queue
         tokenBytes = config.token.map { Array("Bearer \($0)".utf8) }
+        vercel = config.vercelSecret.flatMap { $0.isEmpty ? nil : VercelSignature(secret: $0) }
         source = queue.addSource(name: sourceName)
     }
 
@@ -98,5 +112,28 @@ public final class CollectorState: @unchecked Sendable {
             diff |= a ^ b
         }
         return diff == 0
+    }
+}
+
+/// Open connections of one listener, counted on accept and on close (event loops race on it).
+public final class ConnectionCount: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+
+    public init() {}
+
+    public var open: Int { lock.withLock { count } }
+
+    /// Takes a slot if fewer than `limit` are taken.
+    public func admit(limit: Int) -> Bool {
+        lock.withLock {
+            guard count < limit else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    public func release() {
+        lock.withLock { count = max(0, count - 1) }
     }
 }

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import SkeinCore
 import SkeinDecoders
 import SkeinSources
@@ -10,16 +15,29 @@ public enum Endpoint: Sendable, Equatable {
     case healthz
     case metrics
 
-    init?(method: String, path: String) {
+    /// A Vercel drain's ownership check: `GET /ingest`, answered with `x-vercel-verify`.
+    case vercelVerify
+
+    /// `verify`: whether `GET /ingest` is served (only when a `--vercel-verify` code is set).
+    init?(method: String, path: String, verify: Bool = false) {
         let p = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? path
         switch (method, p) {
         case ("POST", "/v1/logs"): self = .otlp(.logs)
         case ("POST", "/v1/traces"): self = .otlp(.traces)
         case ("POST", "/v1/metrics"): self = .otlp(.metrics)
         case ("POST", "/ingest"): self = .ingest
+        case ("GET", "/ingest") where verify, ("HEAD", "/ingest") where verify: self = .vercelVerify
         case ("GET", "/healthz"), ("HEAD", "/healthz"): self = .healthz
         case ("GET", "/metrics"): self = .metrics
         default: return nil
+        }
+    }
+
+    /// Whether the body is decoded into events for the engine.
+    var carriesEvents: Bool {
+        switch self {
+        case .otlp, .ingest: true
+        case .healthz, .metrics, .vercelVerify: false
         }
     }
 
@@ -27,7 +45,7 @@ public enum Endpoint: Sendable, Equatable {
     var label: String {
         switch self {
         case .otlp(let s): "/v1/\(s.rawValue)"
-        case .ingest: "/ingest"
+        case .ingest, .vercelVerify: "/ingest"
         case .healthz: "/healthz"
         case .metrics: "/metrics"
         }
@@ -65,6 +83,13 @@ public struct CollectorResponse: Sendable, Equatable {
     public var retryAfter: Int?
     /// Close the connection after answering (a rejected body we will not read).
     public var close = false
+    /// Headers besides the standard ones (`x-vercel-verify`).
+    public var extraHeaders: [(String, String)] = []
+
+    public static func == (a: CollectorResponse, b: CollectorResponse) -> Bool {
+        a.status == b.status && a.contentType == b.contentType && a.body == b.body && a.retryAfter == b.retryAfter
+            && a.close == b.close && a.extraHeaders.elementsEqual(b.extraHeaders, by: ==)
+    }
 
     static func text(_ status: Int, _ text: String) -> CollectorResponse {
         CollectorResponse(status: status, contentType: "text/plain; charset=utf-8", body: Array((text + "\n").utf8))
@@ -89,24 +114,34 @@ public struct CollectorResponse: Sendable, Equatable {
 
 /// Decodes request bodies into events and queues them; one per connection (decoders keep state).
 ///
-/// Runs on the connection's event loop: decoding happens there, not on the engine's thread.
+/// Runs on the connection's event loop: decoding happens there, not on the engine's thread, and
+/// each request's events reach the queue as one batch.
 struct RequestIngest {
     let state: CollectorState
     var otlp = OTLPProtobufDecoder()
     var otlpJSON = OTLPJSONDecoder()
     var context = DecodeContext()
     var tape = JSONTape()
+    /// `/ingest`'s detector, kept for the connection: its interner and the format it last saw stay
+    /// warm between a client's requests (a drain posts the same shapes over and over). Flushed at
+    /// the end of every request, so nothing is held between requests.
+    var lines = AutoDecoder.standard()
+    /// Sized from the previous request, so the next one's events are appended without regrowing.
+    var expectedEvents = 0
 
     init(state: CollectorState) { self.state = state }
 
     /// Checks what the head alone tells; a response here means the body will not be decoded.
     func preflight(method: String, uri: String, headers: [(String, String)]) -> (Endpoint?, CollectorResponse?) {
-        guard let endpoint = Endpoint(method: method, path: uri) else {
+        guard let endpoint = Endpoint(method: method, path: uri, verify: state.config.vercelVerify != nil) else {
             let known = ["/v1/logs", "/v1/traces", "/v1/metrics", "/ingest", "/healthz", "/metrics"]
             let path = uri.split(separator: "?").first.map(String.init) ?? uri
             return (nil, known.contains(path) ? .text(405, "method \(method) not allowed on \(path)") : .text(404, "no such endpoint: \(path)"))
         }
-        if endpoint != .healthz, !state.authorised(Self.header("authorization", headers)) {
+        // A signed Vercel drain request is checked against its body instead (in `handle`).
+        let signed = endpoint == .ingest && state.vercel != nil && Self.header("x-vercel-signature", headers) != nil
+        let open = endpoint == .healthz || endpoint == .vercelVerify
+        if !open, !signed, !state.authorised(Self.header("authorization", headers)) {
             return (endpoint, .text(401, "missing or wrong bearer token"))
         }
         if case .otlp = endpoint, BodyFormat.otlp(contentType: Self.header("content-type", headers)) == nil {
@@ -118,19 +153,32 @@ struct RequestIngest {
         if let len = Self.header("content-length", headers).flatMap({ Int($0) }), len > state.config.maxBody {
             return (endpoint, .text(413, "body of \(len) bytes is over the limit of \(state.config.maxBody)"))
         }
+        let pending = endpoint.carriesEvents ? state.queue.pendingEvents : 0
+        if pending > 0, pending + max(1, expectedEvents) > state.queue.capacity {
+            // Too full for a batch like this connection's last one: refused from the head, so the
+            // body is read but never decoded (decoding it only to refuse it would take the cores
+            // the engine needs to catch up).
+            let format: BodyFormat = if case .otlp = endpoint { BodyFormat.otlp(contentType: Self.header("content-type", headers)) ?? .json } else { .any }
+            var r = CollectorResponse.otlpError(429, grpcCode: 8, "queue to the engine is full; retry later", format: format)
+            r.retryAfter = state.config.retryAfterSeconds
+            return (endpoint, r)
+        }
         return (endpoint, nil)
     }
 
     static func header(_ name: String, _ headers: [(String, String)]) -> String? {
-        headers.first { $0.0.lowercased() == name }?.1
+        headers.first { $0.0.utf8.count == name.utf8.count && $0.0.lowercased() == name }?.1
     }
 
-    /// Handles a complete request that passed `preflight`.
-    mutating func handle(_ endpoint: Endpoint, headers: [(String, String)], body raw: [UInt8]) -> CollectorResponse {
+    /// Handles a complete request that passed `preflight`; `raw` is the body as sent.
+    mutating func handle(_ endpoint: Endpoint, headers: [(String, String)], body raw: UnsafeRawBufferPointer) -> CollectorResponse {
         var sample = CollectorMetrics.Sample(endpoint: endpoint.label, status: 200, bytes: raw.count)
-        let response = respond(endpoint, headers: headers, body: raw, sample: &sample)
+        var response = respond(endpoint, headers: headers, body: raw, sample: &sample)
         sample.status = response.status
         state.metrics.record(sample)
+        if endpoint == .ingest || endpoint == .vercelVerify, let code = state.config.vercelVerify {
+            response.extraHeaders.append(("x-vercel-verify", code))
+        }
         return response
     }
 
@@ -139,18 +187,33 @@ struct RequestIngest {
         state.metrics.record(CollectorMetrics.Sample(endpoint: endpoint?.label ?? "other", status: status, bytes: bytes))
     }
 
-    private mutating func respond(_ endpoint: Endpoint, headers: [(String, String)], body raw: [UInt8],
+    /// Counts a request that did not complete in time (answered 408 or closed).
+    func countTimeout(endpoint: Endpoint?) {
+        state.metrics.countTimeout()
+        state.metrics.record(CollectorMetrics.Sample(endpoint: endpoint?.label ?? "other", status: 408, bytes: 0))
+    }
+
+    private mutating func respond(_ endpoint: Endpoint, headers: [(String, String)], body raw: UnsafeRawBufferPointer,
                                   sample: inout CollectorMetrics.Sample) -> CollectorResponse {
         switch endpoint {
         case .healthz:
             return .text(200, "ok")
+        case .vercelVerify:
+            return .text(200, "ok")
         case .metrics:
             var r = CollectorResponse.text(200, "")
             r.contentType = "text/plain; version=0.0.4"
-            r.body = Array(state.metrics.render(queueDepth: state.queue.pendingEvents, queueCapacity: state.queue.capacity).utf8)
+            r.body = Array(state.metrics.render(queueDepth: state.queue.pendingEvents, queueCapacity: state.queue.capacity,
+                                                dropped: state.queue.droppedTotal, connections: state.connections.open,
+                                                maxConnections: state.config.maxConnections).utf8)
             return r
         case .otlp, .ingest:
             break
+        }
+        if endpoint == .ingest, let vercel = state.vercel, let signature = Self.header("x-vercel-signature", headers),
+           !vercel.verifies(signature, body: raw) {
+            return CollectorResponse(status: 403, contentType: "application/json",
+                                     body: Array(#"{"code":"invalid_signature","error":"signature didn't match"}"#.utf8))
         }
         let format: BodyFormat
         if case .otlp = endpoint { format = BodyFormat.otlp(contentType: Self.header("content-type", headers)) ?? .json } else { format = .any }
@@ -159,16 +222,13 @@ struct RequestIngest {
             r.retryAfter = state.config.retryAfterSeconds
             return r
         }
-        let body: [UInt8]
         switch Self.header("content-encoding", headers)?.lowercased() {
         case "gzip"?, "x-gzip"?, "deflate"?:
             let limit = state.config.maxBody
-            let inflated = raw.withUnsafeBytes { b in
-                Result { () throws(Gzip.Failure) -> [UInt8] in try Gzip.inflate(b, limit: limit) }
-            }
+            let inflated = Result { () throws(Gzip.Failure) -> [UInt8] in try Gzip.inflate(raw, limit: limit) }
             switch inflated {
             case .success(let b):
-                body = b
+                return b.withUnsafeBytes { decodeBody(endpoint, format: format, body: $0, sample: &sample) }
             case .failure(.tooLarge):
                 return .otlpError(413, grpcCode: 3, "inflated body is over the limit of \(limit) bytes", format: format)
             case .failure(.corrupt):
@@ -181,8 +241,13 @@ struct RequestIngest {
                 return .otlpError(400, grpcCode: 3, "body is not valid gzip", format: format)
             }
         default:
-            body = raw
+            return decodeBody(endpoint, format: format, body: raw, sample: &sample)
         }
+    }
+
+    /// Decodes a body (inflated) and queues its events as one batch.
+    private mutating func decodeBody(_ endpoint: Endpoint, format: BodyFormat, body: UnsafeRawBufferPointer,
+                                     sample: inout CollectorMetrics.Sample) -> CollectorResponse {
         var tally = IngestQueue.Tally()
         var events: [Event] = []
         var partial: (rejected: Int, signal: OTLPProtobufDecoder.Signal)?
@@ -191,7 +256,7 @@ struct RequestIngest {
             tally.lines = 1
             do {
                 let source = state.source
-                let result = try body.withUnsafeBytes { b in try otlp.decode(signal, b, source: source) }
+                let result = try otlp.decode(signal, body, source: source)
                 events = result.events
                 tally.formats["otlp-protobuf"] = 1
                 if result.rejected > 0 {
@@ -221,6 +286,7 @@ struct RequestIngest {
                 }
             }
         case (.ingest, _):
+            events.reserveCapacity(expectedEvents)
             decodeLines(body, into: &events, tally: &tally)
             sample.malformed = tally.malformed.values.reduce(0, +)
             if events.isEmpty && sample.malformed > 0 {
@@ -231,16 +297,19 @@ struct RequestIngest {
         default:
             break
         }
+        let count = events.count
+        expectedEvents = min(count, 1 << 16)
         if !state.queue.offer(events, tally: tally, source: state.source) {
-            sample.dropped = events.count
+            // Refused, not lost: the client keeps the batch and retries after Retry-After.
+            sample.rejected = count
             var r = CollectorResponse.otlpError(429, grpcCode: 8, "queue to the engine is full; retry later", format: format)
             r.retryAfter = state.config.retryAfterSeconds
             return r
         }
-        sample.events = events.count
+        sample.events = count
         if case .ingest = endpoint {
             return CollectorResponse(status: 200, contentType: "application/json",
-                                     body: Array("{\"accepted\":\(events.count),\"malformed\":\(sample.malformed)}".utf8))
+                                     body: Array("{\"accepted\":\(count),\"malformed\":\(sample.malformed)}".utf8))
         }
         return Self.success(format: format, partial: partial)
     }
@@ -277,47 +346,63 @@ struct RequestIngest {
         case refused(MalformedReason)
     }
 
-    private mutating func decodeOTLPJSON(_ body: [UInt8], into events: inout [Event]) -> JSONBody {
+    private mutating func decodeOTLPJSON(_ body: UnsafeRawBufferPointer, into events: inout [Event]) -> JSONBody {
         let source = state.source
-        return body.withUnsafeBufferPointer { b -> JSONBody in
-            do throws(JSONTape.Failure) {
-                try tape.parse(b)
-            } catch {
-                return .refused(MalformedReason(error))
-            }
-            let doc = JSONDocument(tape: tape, bytes: b)
-            guard doc.kind(doc.root) == .object else { return .refused(.unrecognised) }
-            // An export request with no resources (`{}`) is valid and empty.
-            guard otlpJSON.matches(doc) else { return .decoded(.absorbed) }
-            return .decoded(otlpJSON.decode(doc, source: source, context: &context, into: &events))
+        let b = body.assumingMemoryBound(to: UInt8.self)
+        do throws(JSONTape.Failure) {
+            try tape.parse(b)
+        } catch {
+            return .refused(MalformedReason(error))
         }
+        let doc = JSONDocument(tape: tape, bytes: b)
+        guard doc.kind(doc.root) == .object else { return .refused(.unrecognised) }
+        // An export request with no resources (`{}`) is valid and empty.
+        guard otlpJSON.matches(doc) else { return .decoded(.absorbed) }
+        return .decoded(otlpJSON.decode(doc, source: source, context: &context, into: &events))
     }
 
-    /// NDJSON, or JSON arrays, in any known format: each line through a fresh auto-detecting decoder.
-    private func decodeLines(_ body: [UInt8], into events: inout [Event], tally: inout IngestQueue.Tally) {
-        var decoder = AutoDecoder.standard()
+    /// NDJSON, or JSON arrays, in any known format: each line through the auto-detecting decoder.
+    private mutating func decodeLines(_ body: UnsafeRawBufferPointer, into events: inout [Event], tally: inout IngestQueue.Tally) {
         let source = state.source
-        body.withUnsafeBufferPointer { b in
-            var start = 0
-            func frame(_ end: Int) {
-                let line = UnsafeBufferPointer(rebasing: b[start..<end])
-                start = end + 1
-                if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0d }) { return }
-                tally.lines += 1
-                switch decoder.decode(line, source: source, into: &events) {
-                case .malformed(let reason): tally.malformed[reason.rawValue, default: 0] += 1
-                case .events, .absorbed: if let f = decoder.lastFormat { tally.formats[f, default: 0] += 1 }
+        let b = body.assumingMemoryBound(to: UInt8.self)
+        // Format counts are kept per run of equal names, so a body of one format costs one
+        // dictionary update rather than one per line.
+        var runFormat: String?
+        var run = 0
+        var start = 0
+        while start < b.count {
+            let end = Self.newline(in: b, from: start) ?? b.count
+            let line = UnsafeBufferPointer(rebasing: b[start..<end])
+            start = end + 1
+            if Self.isBlank(line) { continue }
+            tally.lines += 1
+            switch lines.decode(line, source: source, into: &events) {
+            case .malformed(let reason): tally.malformed[reason.rawValue, default: 0] += 1
+            case .events, .absorbed:
+                if let f = lines.lastFormat {
+                    if f == runFormat { run += 1 } else {
+                        if let r = runFormat { tally.formats[r, default: 0] += run }
+                        runFormat = f
+                        run = 1
+                    }
                 }
             }
-            var i = 0
-            while i < b.count {
-                if b[i] == 0x0a { frame(i) }
-                i += 1
-            }
-            if start < b.count { frame(b.count) }
         }
-        decoder.flush(source: source, into: &events)
-        for (reason, n) in decoder.drainLateMalformed() { tally.malformed[reason.rawValue, default: 0] += n }
+        if let r = runFormat { tally.formats[r, default: 0] += run }
+        lines.flush(source: source, into: &events)
+        for (reason, n) in lines.drainLateMalformed() { tally.malformed[reason.rawValue, default: 0] += n }
+    }
+
+    /// The index of the next `\n` at or after `from`, through memchr.
+    static func newline(in b: UnsafeBufferPointer<UInt8>, from: Int) -> Int? {
+        guard from < b.count, let base = b.baseAddress else { return nil }
+        guard let hit = memchr(base + from, 0x0a, b.count - from) else { return nil }
+        return UnsafeRawPointer(hit) - UnsafeRawPointer(base)
+    }
+
+    static func isBlank(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
+        for c in line where c != 0x20 && c != 0x09 && c != 0x0d { return false }
+        return true
     }
 }
 

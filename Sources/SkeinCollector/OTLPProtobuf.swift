@@ -52,7 +52,7 @@ public struct OTLPProtobufDecoder {
             case (1, .lengthDelimited):
                 var res = try r.message()
                 while let (f, w) = try res.nextField() {
-                    if f == 1, w == .lengthDelimited { var kv = try res.message(); attributes.append(try Self.keyValue(&kv)) }
+                    if f == 1, w == .lengthDelimited { var kv = try res.message(); attributes.append(try Self.keyValue(&kv, interner: &interner)) }
                     else { try res.skip(w) }
                 }
             case (2, .lengthDelimited): scopes.append(try r.message())
@@ -71,7 +71,7 @@ public struct OTLPProtobufDecoder {
     private mutating func resourceSpans(_ r: inout ProtobufReader, source: SourceID, into out: inout Result) throws(ProtobufReader.Failure) {
         try forEachScoped(&r) { (m: inout ProtobufReader, scope, extra, me: inout Self) throws(ProtobufReader.Failure) in
             out.records += 1
-            let span = try Self.span(&m)
+            let span = try Self.span(&m, interner: &me.interner)
             if let e = me.mapping.span(span, scope: scope, resourceAttributes: extra, source: source, interner: &me.interner) {
                 out.events.append(e)
             } else {
@@ -83,7 +83,7 @@ public struct OTLPProtobufDecoder {
     private mutating func resourceLogs(_ r: inout ProtobufReader, source: SourceID, into out: inout Result) throws(ProtobufReader.Failure) {
         try forEachScoped(&r) { (m: inout ProtobufReader, scope, extra, me: inout Self) throws(ProtobufReader.Failure) in
             out.records += 1
-            let record = try Self.logRecord(&m)
+            let record = try Self.logRecord(&m, interner: &me.interner)
             if let e = me.mapping.log(record, scope: scope, resourceAttributes: extra, source: source, interner: &me.interner) {
                 out.events.append(e)
             } else {
@@ -95,10 +95,10 @@ public struct OTLPProtobufDecoder {
     private mutating func resourceMetrics(_ r: inout ProtobufReader, source: SourceID, into out: inout Result) throws(ProtobufReader.Failure) {
         var points: [OTLPNumberPoint] = []
         var resourceScope: PlatformScope?
-        try forEachScoped(&r) { (m: inout ProtobufReader, scope, _, _: inout Self) throws(ProtobufReader.Failure) in
+        try forEachScoped(&r) { (m: inout ProtobufReader, scope, _, me: inout Self) throws(ProtobufReader.Failure) in
             resourceScope = scope
             out.records += 1
-            try Self.metric(&m, into: &points)
+            try Self.metric(&m, into: &points, interner: &me.interner)
         }
         if let scope = resourceScope, !points.isEmpty {
             out.events.append(contentsOf: mapping.pools(points, scope: scope, source: source, interner: &interner))
@@ -107,20 +107,22 @@ public struct OTLPProtobufDecoder {
 
     // MARK: - Messages
 
-    static func keyValue(_ r: inout ProtobufReader) throws(ProtobufReader.Failure) -> OTLPKeyValue {
+    /// Keys go through the interner (a handful of names repeat on every record); values do not,
+    /// since urls and ids would only crowd it.
+    static func keyValue(_ r: inout ProtobufReader, interner: inout Interner) throws(ProtobufReader.Failure) -> OTLPKeyValue {
         var key = ""
         var value = OTLPValue.empty
         while let (f, w) = try r.nextField() {
             switch (f, w) {
-            case (1, .lengthDelimited): key = try r.string()
-            case (2, .lengthDelimited): var v = try r.message(); value = try anyValue(&v)
+            case (1, .lengthDelimited): key = try r.string(interner: &interner)
+            case (2, .lengthDelimited): var v = try r.message(); value = try anyValue(&v, interner: &interner)
             default: try r.skip(w)
             }
         }
         return OTLPKeyValue(key, value)
     }
 
-    static func anyValue(_ r: inout ProtobufReader) throws(ProtobufReader.Failure) -> OTLPValue {
+    static func anyValue(_ r: inout ProtobufReader, interner: inout Interner) throws(ProtobufReader.Failure) -> OTLPValue {
         var out = OTLPValue.empty
         while let (f, w) = try r.nextField() {
             switch (f, w) {
@@ -136,7 +138,7 @@ public struct OTLPProtobufDecoder {
                 while let (lf, lw) = try list.nextField() {
                     guard lf == 1, lw == .lengthDelimited else { try list.skip(lw); continue }
                     var item = try list.message()
-                    if f == 5 { values.append(try anyValue(&item)) } else { pairs.append(try keyValue(&item)) }
+                    if f == 5 { values.append(try anyValue(&item, interner: &interner)) } else { pairs.append(try keyValue(&item, interner: &interner)) }
                 }
                 out = f == 5 ? .array(values) : .kvlist(pairs)
             case (7, .lengthDelimited): out = .bytes(Data(try r.lengthDelimited()).base64EncodedString())
@@ -148,18 +150,19 @@ public struct OTLPProtobufDecoder {
 
     static func nonEmpty(_ s: String) -> String? { s.isEmpty ? nil : s }
 
-    static func span(_ r: inout ProtobufReader) throws(ProtobufReader.Failure) -> OTLPSpan {
+    static func span(_ r: inout ProtobufReader, interner: inout Interner) throws(ProtobufReader.Failure) -> OTLPSpan {
         var s = OTLPSpan()
         while let (f, w) = try r.nextField() {
             switch (f, w) {
             case (1, .lengthDelimited): s.traceID = nonEmpty(try r.hex())
             case (2, .lengthDelimited): s.spanID = nonEmpty(try r.hex())
             case (4, .lengthDelimited): s.parentSpanID = nonEmpty(try r.hex())
-            case (5, .lengthDelimited): s.name = try r.string()
+            // Span names are few (a route, an operation) and repeat on every request.
+            case (5, .lengthDelimited): s.name = try r.string(interner: &interner)
             case (6, .varint): s.kind = Int(truncatingIfNeeded: try r.varint())
             case (7, .fixed64): s.startTimeUnixNano = Int64(bitPattern: try r.fixed64())
             case (8, .fixed64): s.endTimeUnixNano = Int64(bitPattern: try r.fixed64())
-            case (9, .lengthDelimited): var kv = try r.message(); s.attributes.append(try keyValue(&kv))
+            case (9, .lengthDelimited): var kv = try r.message(); s.attributes.append(try keyValue(&kv, interner: &interner))
             case (15, .lengthDelimited):
                 var st = try r.message()
                 while let (sf, sw) = try st.nextField() {
@@ -175,16 +178,16 @@ public struct OTLPProtobufDecoder {
         return s
     }
 
-    static func logRecord(_ r: inout ProtobufReader) throws(ProtobufReader.Failure) -> OTLPLogRecord {
+    static func logRecord(_ r: inout ProtobufReader, interner: inout Interner) throws(ProtobufReader.Failure) -> OTLPLogRecord {
         var l = OTLPLogRecord()
         while let (f, w) = try r.nextField() {
             switch (f, w) {
             case (1, .fixed64): l.timeUnixNano = Int64(bitPattern: try r.fixed64())
             case (11, .fixed64): l.observedTimeUnixNano = Int64(bitPattern: try r.fixed64())
             case (2, .varint): l.severityNumber = Int(truncatingIfNeeded: try r.varint())
-            case (3, .lengthDelimited): l.severityText = nonEmpty(try r.string())
-            case (5, .lengthDelimited): var v = try r.message(); l.body = try anyValue(&v)
-            case (6, .lengthDelimited): var kv = try r.message(); l.attributes.append(try keyValue(&kv))
+            case (3, .lengthDelimited): l.severityText = nonEmpty(try r.string(interner: &interner))
+            case (5, .lengthDelimited): var v = try r.message(); l.body = try anyValue(&v, interner: &interner)
+            case (6, .lengthDelimited): var kv = try r.message(); l.attributes.append(try keyValue(&kv, interner: &interner))
             case (9, .lengthDelimited): l.traceID = nonEmpty(try r.hex())
             case (10, .lengthDelimited): l.spanID = nonEmpty(try r.hex())
             case (12, .lengthDelimited): l.eventName = nonEmpty(try r.string())
@@ -195,7 +198,7 @@ public struct OTLPProtobufDecoder {
     }
 
     /// A metric's number points (gauge 5, sum 7; histogram 9 as its mean), only for pool metrics.
-    static func metric(_ r: inout ProtobufReader, into points: inout [OTLPNumberPoint]) throws(ProtobufReader.Failure) {
+    static func metric(_ r: inout ProtobufReader, into points: inout [OTLPNumberPoint], interner: inout Interner) throws(ProtobufReader.Failure) {
         var name = ""
         var unit = ""
         var bodies: [(kind: Int, reader: ProtobufReader)] = []
@@ -220,15 +223,16 @@ public struct OTLPProtobufDecoder {
                 }
             }
             for var p in raw {
-                if let point = try kind == 9 ? histogramPoint(&p, name: name, unit: unit, delta: delta)
-                                             : numberPoint(&p, name: name, unit: unit, delta: delta) {
+                if let point = try kind == 9 ? histogramPoint(&p, name: name, unit: unit, delta: delta, interner: &interner)
+                                             : numberPoint(&p, name: name, unit: unit, delta: delta, interner: &interner) {
                     points.append(point)
                 }
             }
         }
     }
 
-    static func numberPoint(_ r: inout ProtobufReader, name: String, unit: String, delta: Bool) throws(ProtobufReader.Failure) -> OTLPNumberPoint? {
+    static func numberPoint(_ r: inout ProtobufReader, name: String, unit: String, delta: Bool,
+                            interner: inout Interner) throws(ProtobufReader.Failure) -> OTLPNumberPoint? {
         var time: Int64 = 0
         var value: Double?
         var attrs: [OTLPKeyValue] = []
@@ -237,14 +241,15 @@ public struct OTLPProtobufDecoder {
             case (3, .fixed64): time = Int64(bitPattern: try r.fixed64())
             case (4, .fixed64): value = try r.double()
             case (6, .fixed64): value = Double(Int64(bitPattern: try r.fixed64()))
-            case (7, .lengthDelimited): var kv = try r.message(); attrs.append(try keyValue(&kv))
+            case (7, .lengthDelimited): var kv = try r.message(); attrs.append(try keyValue(&kv, interner: &interner))
             default: try r.skip(w)
             }
         }
         return value.map { OTLPNumberPoint(metric: name, unit: unit, timeUnixNano: time, value: $0, attributes: attrs, isDelta: delta) }
     }
 
-    static func histogramPoint(_ r: inout ProtobufReader, name: String, unit: String, delta: Bool) throws(ProtobufReader.Failure) -> OTLPNumberPoint? {
+    static func histogramPoint(_ r: inout ProtobufReader, name: String, unit: String, delta: Bool,
+                               interner: inout Interner) throws(ProtobufReader.Failure) -> OTLPNumberPoint? {
         var time: Int64 = 0
         var count: UInt64 = 0
         var sum: Double?
@@ -254,7 +259,7 @@ public struct OTLPProtobufDecoder {
             case (3, .fixed64): time = Int64(bitPattern: try r.fixed64())
             case (4, .fixed64): count = try r.fixed64()
             case (5, .fixed64): sum = try r.double()
-            case (9, .lengthDelimited): var kv = try r.message(); attrs.append(try keyValue(&kv))
+            case (9, .lengthDelimited): var kv = try r.message(); attrs.append(try keyValue(&kv, interner: &interner))
             default: try r.skip(w)
             }
         }

@@ -1,3 +1,5 @@
+import SkeinCore
+
 /// Reads the protobuf wire format: just enough for OTLP (varint, fixed64, fixed32, length-delimited).
 ///
 /// Hand-rolled so the collector needs no code generator: OTLP's messages are few and stable, and
@@ -108,14 +110,25 @@ public struct ProtobufReader {
     /// Bytes as lower-case hex (trace and span ids).
     public mutating func hex() throws(Failure) -> String {
         let b = try lengthDelimited()
-        let digits: [UInt8] = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(b.count * 2)
-        for x in b {
-            out.append(digits[Int(x >> 4)])
-            out.append(digits[Int(x & 15)])
+        if b.isEmpty { return "" }
+        // Written straight into the string's storage: one allocation per id (none for short ones).
+        return String(unsafeUninitializedCapacity: b.count * 2) { out in
+            let digits: StaticString = "0123456789abcdef"
+            return digits.withUTF8Buffer { d in
+                var o = 0
+                for x in b {
+                    out[o] = d[Int(x >> 4)]
+                    out[o + 1] = d[Int(x & 15)]
+                    o += 2
+                }
+                return o
+            }
         }
-        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// A string field through `interner`: names and keys that repeat cost no allocation.
+    public mutating func string(interner: inout Interner) throws(Failure) -> String {
+        interner.intern(try lengthDelimited().assumingMemoryBound(to: UInt8.self))
     }
 
     /// Skips a field we don't read.

@@ -9,6 +9,9 @@ import SkeinEngine
 /// cost little and never drop; events beyond `capacity` are dropped and counted (`countDropped`),
 /// so a stalled consumer bounds memory instead of growing it. Source ids given to the producer
 /// are the queue's own; `drain` adds each source to the real sink once and rewrites ids on the way.
+///
+/// Events are held as chunks: a network request's whole batch is one chunk (`offer` moves the
+/// array in; `drain` moves it out), so a batch costs one lock and no per-event copy on either side.
 public final class IngestQueue: IngestSink, @unchecked Sendable {
     private enum Control {
         case add(local: Int, name: String)
@@ -28,8 +31,14 @@ public final class IngestQueue: IngestSink, @unchecked Sendable {
     private var malformed: [Key: Int] = [:]
     private var formats: [Key: Int] = [:]
     private var dropped = 0
-    private var events: [Event] = []
-    private var eventsHead = 0
+    private var droppedSoFar = 0
+    /// Chunks in arrival order from `chunksHead` on; the first is consumed from `firstOffset`.
+    private var chunks: [[Event]] = []
+    private var chunksHead = 0
+    private var firstOffset = 0
+    /// Whether the last chunk is the one `ingest` appends single events to (offered chunks are closed).
+    private var lastIsOpen = false
+    private var pending = 0
     // Consumer side only: the real sink's id for each local source.
     private var mapped: [SourceID] = []
 
@@ -38,10 +47,16 @@ public final class IngestQueue: IngestSink, @unchecked Sendable {
         self.capacity = max(1, capacity)
     }
 
+    /// Events dropped since the queue was made (a full queue on the single-event path).
+    public var droppedTotal: Int {
+        lock.lock(); defer { lock.unlock() }
+        return droppedSoFar
+    }
+
     /// Events waiting to be drained.
     public var pendingEvents: Int {
         lock.lock(); defer { lock.unlock() }
-        return events.count - eventsHead
+        return pending
     }
 
     // MARK: - Producer side
@@ -76,15 +91,23 @@ public final class IngestQueue: IngestSink, @unchecked Sendable {
     public func countDropped(_ n: Int) {
         lock.lock(); defer { lock.unlock() }
         dropped += n
+        droppedSoFar += n
     }
 
     public func ingest(_ event: Event) {
         lock.lock(); defer { lock.unlock() }
-        if events.count - eventsHead >= capacity {
+        if pending >= capacity {
             dropped += 1
+            droppedSoFar += 1
             return
         }
-        events.append(event)
+        if lastIsOpen && chunks.count > chunksHead {
+            chunks[chunks.count - 1].append(event)
+        } else {
+            chunks.append([event])
+            lastIsOpen = true
+        }
+        pending += 1
     }
 
     /// What one producer's unit of work (a network request) counted besides its events.
@@ -97,21 +120,21 @@ public final class IngestQueue: IngestSink, @unchecked Sendable {
 
     /// Queues a whole batch or none of it, under one lock: counts always, events only if they fit.
     ///
-    /// A batch that does not fit is counted as dropped and refused (false), so a network source can
-    /// answer "retry later" instead of keeping part of a request. An empty queue takes any batch, so
-    /// one request larger than `capacity` still gets through (its size is bounded by the body limit).
+    /// A batch that does not fit is refused (false) and not counted as dropped: the producer still
+    /// holds it and answers "retry later" (a network source's 429), so nothing was lost here. An
+    /// empty queue takes any batch, so one request larger than `capacity` still gets through (its
+    /// size is bounded by the body limit).
     public func offer(_ batch: [Event], tally: Tally, source: SourceID) -> Bool {
         let local = Int(source.raw)
         lock.lock(); defer { lock.unlock() }
         if tally.lines > 0 { lines[local, default: 0] += tally.lines }
         for (reason, n) in tally.malformed { malformed[Key(local: local, label: reason), default: 0] += n }
         for (format, n) in tally.formats { formats[Key(local: local, label: format), default: 0] += n }
-        let pending = events.count - eventsHead
-        if pending > 0 && pending + batch.count > capacity {
-            dropped += batch.count
-            return false
-        }
-        events.append(contentsOf: batch)
+        if batch.isEmpty { return true }
+        if pending > 0 && pending + batch.count > capacity { return false }
+        chunks.append(batch)
+        lastIsOpen = false
+        pending += batch.count
         return true
     }
 
@@ -121,24 +144,45 @@ public final class IngestQueue: IngestSink, @unchecked Sendable {
     /// the number of events delivered. Call it from the thread that owns `sink`.
     @discardableResult
     public func drain(into sink: any IngestSink, maxEvents: Int = .max) -> Int {
+        var taken: [[Event]] = []
+        var total = 0
         lock.lock()
         let controls = self.controls
         let lines = self.lines, malformed = self.malformed, formats = self.formats, dropped = self.dropped
-        self.controls.removeAll(keepingCapacity: true)
-        self.lines.removeAll(keepingCapacity: true)
-        self.malformed.removeAll(keepingCapacity: true)
-        self.formats.removeAll(keepingCapacity: true)
+        if !controls.isEmpty { self.controls.removeAll(keepingCapacity: true) }
+        if !lines.isEmpty { self.lines.removeAll(keepingCapacity: true) }
+        if !malformed.isEmpty { self.malformed.removeAll(keepingCapacity: true) }
+        if !formats.isEmpty { self.formats.removeAll(keepingCapacity: true) }
         self.dropped = 0
-        let available = events.count - eventsHead
-        let take = min(available, max(0, maxEvents))
-        let batch = Array(events[eventsHead..<(eventsHead + take)])
-        eventsHead += take
-        if eventsHead == events.count {
-            events.removeAll(keepingCapacity: true)
-            eventsHead = 0
-        } else if eventsHead > 4096 && eventsHead * 2 > events.count {
-            events.removeFirst(eventsHead)
-            eventsHead = 0
+        let budget = max(0, maxEvents)
+        while total < budget && chunksHead < chunks.count {
+            let left = chunks[chunksHead].count - firstOffset
+            if firstOffset == 0 && left <= budget - total {
+                // The whole chunk: moved out, no per-event copy.
+                taken.append(chunks[chunksHead])
+                chunks[chunksHead] = []
+                total += left
+                chunksHead += 1
+            } else {
+                let n = min(left, budget - total)
+                taken.append(Array(chunks[chunksHead][firstOffset..<(firstOffset + n)]))
+                total += n
+                firstOffset += n
+                if firstOffset == chunks[chunksHead].count {
+                    chunks[chunksHead] = []
+                    chunksHead += 1
+                    firstOffset = 0
+                }
+            }
+        }
+        pending -= total
+        if chunksHead == chunks.count {
+            chunks.removeAll(keepingCapacity: true)
+            chunksHead = 0
+            lastIsOpen = false
+        } else if chunksHead > 256 && chunksHead * 2 > chunks.count {
+            chunks.removeFirst(chunksHead)
+            chunksHead = 0
         }
         lock.unlock()
 
@@ -160,11 +204,16 @@ public final class IngestQueue: IngestSink, @unchecked Sendable {
             for _ in 0..<n { sink.countFormat(source: mapped[key.local], format: key.label) }
         }
         if dropped > 0 { sink.countDropped(dropped) }
-        for var event in batch {
-            let local = Int(event.source.raw)
-            if local < mapped.count { event.source = mapped[local] }
-            sink.ingest(event)
+        for i in taken.indices {
+            // Each chunk is uniquely held here, so the id rewrite happens in place.
+            var chunk = taken[i]
+            taken[i] = []
+            for j in chunk.indices {
+                let local = Int(chunk[j].source.raw)
+                if local < mapped.count { chunk[j].source = mapped[local] }
+                sink.ingest(chunk[j])
+            }
         }
-        return batch.count
+        return total
     }
 }

@@ -132,6 +132,14 @@ struct Tail: ParsableCommand {
     var token: String?
     @Option(name: .long, help: "Largest request body the collector takes, in bytes (default 16 MiB).")
     var maxBody: Int = 16 << 20
+    @Option(name: .long, help: "Connections the collector holds at once; past this, new ones are answered 503 and closed.")
+    var maxConnections: Int = 1024
+    @Option(name: .long, help: "Seconds a request may take from its first byte to its last before the collector answers 408 and closes.")
+    var requestTimeout: Int = 30
+    @Option(name: .long, help: "Vercel drain signature secret: /ingest requests with x-vercel-signature must match it, and then need no token (or set SKEIN_VERCEL_SECRET).")
+    var vercelSecret: String?
+    @Option(name: .long, help: "Vercel drain verification code, sent as x-vercel-verify on GET /ingest and on /ingest answers.")
+    var vercelVerify: String?
     @OptionGroup var view: ViewOptions
     @OptionGroup var database: DatabaseOptions
 
@@ -152,6 +160,8 @@ struct Tail: ParsableCommand {
             }
         }
         if maxBody < 1024 { throw ValidationError("--max-body \(maxBody) is too small: at least 1024 bytes") }
+        if maxConnections < 1 { throw ValidationError("--max-connections \(maxConnections): at least 1") }
+        if requestTimeout < 1 { throw ValidationError("--request-timeout \(requestTimeout): at least 1 second") }
     }
 
     func collectorConfig() -> CollectorConfig? {
@@ -161,6 +171,10 @@ struct Tail: ParsableCommand {
         c.port = port
         c.token = token
         c.maxBody = maxBody
+        c.maxConnections = maxConnections
+        c.requestTimeoutSeconds = requestTimeout
+        c.vercelSecret = vercelSecret ?? ProcessInfo.processInfo.environment["SKEIN_VERCEL_SECRET"]
+        c.vercelVerify = vercelVerify
         return c
     }
 

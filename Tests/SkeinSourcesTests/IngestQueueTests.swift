@@ -53,10 +53,40 @@ final class IngestQueueTests: XCTestCase {
         let sink = RecordingSink()
         XCTAssertEqual(queue.drain(into: sink, maxEvents: 2), 2)
         XCTAssertEqual(sink.dropped, 7)
+        XCTAssertEqual(queue.droppedTotal, 7)
         XCTAssertEqual(sink.counts[SourceID(0)]?.lines, 10, "counts are never dropped")
         queue.ingest(Event(time: Timestamp(millis: Int64(10)), source: id, message: "10"))
         XCTAssertEqual(queue.drain(into: sink), 2)
         XCTAssertEqual(sink.messages(), ["0", "1", "2", "10"])
         XCTAssertEqual(sink.names, ["s"], "a source is added once")
+    }
+
+    func testBatchesAndSingleEventsKeepTheirOrderAcrossPartialDrains() {
+        let queue = IngestQueue(capacity: 10)
+        let id = queue.addSource(name: "s")
+        func ev(_ i: Int) -> Event { Event(time: Timestamp(millis: Int64(i)), source: id, message: "\(i)") }
+        var tally = IngestQueue.Tally()
+        tally.lines = 3
+        XCTAssertTrue(queue.offer([ev(0), ev(1), ev(2)], tally: tally, source: id))
+        queue.ingest(ev(3))
+        queue.ingest(ev(4))
+        XCTAssertTrue(queue.offer([ev(5), ev(6)], tally: IngestQueue.Tally(), source: id))
+        queue.ingest(ev(7))
+        XCTAssertEqual(queue.pendingEvents, 8)
+        // Past capacity a batch is refused whole: its lines count, nothing is dropped (the producer keeps it).
+        XCTAssertFalse(queue.offer([ev(90), ev(91), ev(92)], tally: tally, source: id))
+        XCTAssertEqual(queue.pendingEvents, 8)
+
+        let sink = RecordingSink()
+        XCTAssertEqual(queue.drain(into: sink, maxEvents: 2), 2, "part of the first batch")
+        XCTAssertEqual(queue.drain(into: sink, maxEvents: 4), 4, "its rest, two single events, part of the next batch")
+        queue.ingest(ev(8))
+        XCTAssertEqual(queue.drain(into: sink), 3)
+        XCTAssertEqual(sink.messages(), (0...8).map { "\($0)" })
+        XCTAssertEqual(sink.dropped, 0)
+        XCTAssertEqual(queue.droppedTotal, 0)
+        XCTAssertEqual(sink.counts[SourceID(0)]?.lines, 6)
+        XCTAssertEqual(queue.pendingEvents, 0)
+        XCTAssertEqual(queue.drain(into: sink), 0)
     }
 }
