@@ -184,6 +184,13 @@ final class Connection {
         return HTTPAnswer(status: status, headers: headers, body: body)
     }
 
+    /// Every byte the collector has written to this connection so far.
+    func readAll() -> [UInt8] {
+        var out: [UInt8] = []
+        while let b = try? channel.readOutbound(as: ByteBuffer.self) { out += Array(b.readableBytesView) }
+        return out
+    }
+
     /// Everything queued so far, as the engine's thread would receive it.
     func drain() -> MemorySink {
         let sink = MemorySink()
