@@ -63,6 +63,11 @@ public final class IngestQueue: IngestSink, @unchecked Sendable {
         lines[Int(source.raw), default: 0] += 1
     }
 
+    public func countLines(source: SourceID, count: Int) {
+        lock.lock(); defer { lock.unlock() }
+        lines[Int(source.raw), default: 0] += max(0, count)
+    }
+
     public func countMalformed(source: SourceID, reason: String) {
         lock.lock(); defer { lock.unlock() }
         malformed[Key(local: Int(source.raw), label: reason), default: 0] += 1
@@ -71,6 +76,11 @@ public final class IngestQueue: IngestSink, @unchecked Sendable {
     public func countFormat(source: SourceID, format: String) {
         lock.lock(); defer { lock.unlock() }
         formats[Key(local: Int(source.raw), label: format), default: 0] += 1
+    }
+
+    public func countFormat(source: SourceID, format: String, count: Int) {
+        lock.lock(); defer { lock.unlock() }
+        formats[Key(local: Int(source.raw), label: format), default: 0] += max(0, count)
     }
 
     public func countDropped(_ n: Int) {
@@ -85,6 +95,20 @@ public final class IngestQueue: IngestSink, @unchecked Sendable {
             return
         }
         events.append(event)
+    }
+
+    /// A chunk's events under one lock; those past `capacity` are dropped and counted, as one by one.
+    public func ingest(moving more: inout [Event]) {
+        lock.lock()
+        let room = max(0, capacity - (events.count - eventsHead))
+        if more.count <= room {
+            events.append(contentsOf: more)
+        } else {
+            events.append(contentsOf: more[..<room])
+            dropped += more.count - room
+        }
+        lock.unlock()
+        more.removeAll(keepingCapacity: true)
     }
 
     /// What one producer's unit of work (a network request) counted besides its events.
