@@ -11,6 +11,10 @@ file=bench-data/bench-$lines.ndjson
 mkdir -p bench-data
 [ -s "$file" ] || python3 scripts/gen-bench.py "$file" "$lines"
 bin=$(swift build -c release --show-bin-path)/skein
+# valgrind 3.19 cannot read this toolchain's DWARF ("possibly corrupted debuginfo"): profile a copy
+# without it (function names stay; source lines go).
+strip --strip-debug -o bench-data/skein-nodebug "$bin"
+bin=bench-data/skein-nodebug
 out=bench-data/callgrind.out.$lines
 rm -f "$out" "$out"-*
 valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$out" \
