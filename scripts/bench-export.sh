@@ -12,24 +12,27 @@ if [ ! -s "$file" ]; then
 fi
 swift build -c release --product skein >&2
 bin=$(swift build -c release --show-bin-path)/skein
-size=$(stat -c %s "$file")
+size=$(stat -L -c %s "$file")
 mb=$(awk -v s="$size" 'BEGIN { printf "%.1f", s / 1e6 }')
 
-measure() { # prints "seconds peak_kb"
-  local t0 t1 rss
-  t0=$(date +%s.%N)
-  rss=$( { /usr/bin/time -f '%M' "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1 )
-  t1=$(date +%s.%N)
-  echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }') $rss"
+measure() { # prints "elapsed_s user_s sys_s peak_kb"
+  local out
+  out=$(mktemp)
+  # GNU time writes its report to -o: the command's own output and errors are discarded.
+  /usr/bin/time -f '%e %U %S %M' -o "$out" "$@" >/dev/null 2>/dev/null
+  tail -1 "$out"
+  rm -f "$out"
 }
 command -v /usr/bin/time >/dev/null || { echo "needs GNU time (apt-get install -y time)" >&2; exit 1; }
 # Warm the page cache so both read from memory.
 cat "$file" >/dev/null
-read -r skein_s skein_kb < <(measure "$bin" export --format json "$file")
-read -r jq_s jq_kb < <(measure jq -c . "$file")
-awk -v mb="$mb" -v s="$skein_s" -v j="$jq_s" -v sk="$skein_kb" -v jk="$jq_kb" -v n="$lines" 'BEGIN {
+read -r skein_s skein_u skein_y skein_kb < <(measure "$bin" export --format json "$file")
+read -r jq_s jq_u jq_y jq_kb < <(measure jq -c . "$file")
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores; CPU seconds are the steadier figure when it is high)"
+awk -v mb="$mb" -v s="$skein_s" -v j="$jq_s" -v sk="$skein_kb" -v jk="$jq_kb" -v n="$lines" \
+    -v su="$skein_u" -v sy="$skein_y" -v ju="$jq_u" -v jy="$jq_y" 'BEGIN {
   printf "input: %d lines, %.1f MB\n", n, mb
-  printf "skein export --format json: %7.3f s  %7.1f MB/s  peak %6.1f MB\n", s, mb / s, sk / 1024
-  printf "jq -c .                   : %7.3f s  %7.1f MB/s  peak %6.1f MB\n", j, mb / j, jk / 1024
-  printf "ratio (jq / skein): %.1fx\n", j / s
+  printf "skein export --format json: %7.3f s  %7.1f MB/s  cpu %6.2f s (user %.2f)  peak %6.1f MB\n", s, mb / s, su + sy, su, sk / 1024
+  printf "jq -c .                   : %7.3f s  %7.1f MB/s  cpu %6.2f s (user %.2f)  peak %6.1f MB\n", j, mb / j, ju + jy, ju, jk / 1024
+  printf "ratio (jq / skein), elapsed: %.1fx   cpu: %.1fx\n", j / s, (ju + jy) / (su + sy)
 }'

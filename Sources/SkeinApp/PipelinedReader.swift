@@ -20,10 +20,12 @@ final class PipelinedReader {
         var isEmpty: Bool { ops.isEmpty && lines.isEmpty && events.isEmpty }
     }
 
-    /// A bounded blocking queue of batches between exactly one producer and one consumer.
+    /// A bounded blocking queue of batches between exactly one producer and one consumer; emptied
+    /// event arrays travel back for reuse, so a batch's storage is allocated (and paged in) once.
     final class Channel: @unchecked Sendable {
         private let condition = NSCondition()
         private var queue: [Batch] = []
+        private var spare: [[Event]] = []
         private var closed = false
         let depth: Int
         init(depth: Int) { self.depth = depth }
@@ -41,6 +43,22 @@ final class PipelinedReader {
             closed = true
             condition.signal()
             condition.unlock()
+        }
+
+        /// An emptied event array to fill again, if the consumer has returned one.
+        func reusable() -> [Event]? {
+            condition.lock()
+            defer { condition.unlock() }
+            return spare.popLast()
+        }
+
+        /// Gives back an applied batch's event array (emptied here, on the consumer's thread).
+        func recycle(_ events: inout [Event]) {
+            events.removeAll(keepingCapacity: true)
+            condition.lock()
+            if spare.count < depth + 2 { spare.append(events) }
+            condition.unlock()
+            events = []
         }
 
         /// The next batch, or nil once closed and empty.
@@ -79,22 +97,46 @@ final class PipelinedReader {
         func countMalformed(source: SourceID, reason: String) { batch.malformed[source, default: [:]][reason, default: 0] += 1 }
         func countFormat(source: SourceID, format: String) { batch.formats[source, default: [:]][format, default: 0] += 1 }
         func countDropped(_ n: Int) { batch.ops.append(.dropped(n)) }
+        func countLines(source: SourceID, count: Int) { batch.lines[source, default: 0] += count }
+        func countFormat(source: SourceID, format: String, count: Int) {
+            batch.formats[source, default: [:]][format, default: 0] += count
+        }
         func ingest(_ event: Event) {
             batch.events.append(event)
             if batch.events.count >= batchEvents { ship() }
+        }
+
+        /// A reader's chunk of events: taken by swapping arrays when the batch is empty (no copy
+        /// of each event, no reference counting), and shipped once the batch is worth a hand-over.
+        func ingest(moving events: inout [Event]) {
+            if batch.events.isEmpty {
+                swap(&batch.events, &events)
+            } else {
+                batch.events.append(contentsOf: events)
+                events.removeAll(keepingCapacity: true)
+            }
+            if batch.events.count >= PipelinedReader.minimumChunkBatch { ship() }
         }
 
         func ship() {
             guard !batch.isEmpty else { return }
             channel.put(batch)
             batch = Batch()
-            batch.events.reserveCapacity(batchEvents)
+            if let events = channel.reusable() {
+                batch.events = events
+            } else {
+                batch.events.reserveCapacity(batchEvents)
+            }
         }
     }
 
+    /// Events from one reader chunk at least this many are shipped at once (a 128 KiB chunk of
+    /// typical lines holds several hundred): one lock per chunk, and no copy into a bigger batch.
+    static let minimumChunkBatch = 256
+
     /// Runs `produce` on a new thread against a batching sink and applies every batch to `engine`
     /// on the calling thread, in order, until the producer is done.
-    static func run(into engine: Engine, depth: Int = 8, batchEvents: Int = 4096,
+    static func run(into engine: Engine, depth: Int = 16, batchEvents: Int = 4096,
                     produce: @escaping @Sendable (any IngestSink) -> Void) {
         let channel = Channel(depth: depth)
         let sink = BatchingSink(channel: channel, batchEvents: batchEvents)
@@ -105,7 +147,10 @@ final class PipelinedReader {
         }
         thread.stackSize = 8 << 20
         thread.start()
-        while let b = channel.take() { apply(b, to: engine) }
+        while var b = channel.take() {
+            apply(b, to: engine)
+            channel.recycle(&b.events)
+        }
     }
 
     static func apply(_ b: Batch, to engine: Engine) {
@@ -119,6 +164,9 @@ final class PipelinedReader {
         for (id, n) in b.lines { for _ in 0..<n { engine.countLine(source: id) } }
         for (id, reasons) in b.malformed { for (r, n) in reasons { for _ in 0..<n { engine.countMalformed(source: id, reason: r) } } }
         for (id, formats) in b.formats { for (f, n) in formats { for _ in 0..<n { engine.countFormat(source: id, format: f) } } }
-        for e in b.events { engine.ingest(e) }
+        // Borrowed in place: iterating the array itself would copy (and retain) each event.
+        b.events.withUnsafeBufferPointer { events in
+            for i in events.indices { engine.ingest(events[i]) }
+        }
     }
 }

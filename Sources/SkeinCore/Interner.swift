@@ -130,3 +130,76 @@ public enum ByteCompare {
         return true
     }
 }
+
+/// The strings of recently seen ids (trace, span, correlation ids), so that the later lines of a
+/// request share the first line's string instead of allocating their own.
+///
+/// Ids do not repeat forever the way service names do, so unlike `Interner` this forgets: it is a
+/// direct-mapped cache, and a new id takes its slot from whatever held it. Values of at most 15
+/// bytes are never cached (Swift stores them inline, with no allocation), nor longer than `maxLength`.
+/// Not thread-safe: one per decoder, like the interner. A copy shares the table until either side
+/// stores into it, which then takes a fresh table (copy-on-write, as the standard collections do).
+public struct RecentStrings {
+    /// One allocation per column, read through pointers: a hit is a hash, a compare and a retain.
+    private final class Table {
+        let hashes: UnsafeMutablePointer<UInt64>
+        let lengths: UnsafeMutablePointer<Int>
+        /// Slot `i`'s bytes at `i * width`.
+        let bytes: UnsafeMutablePointer<UInt8>
+        let values: UnsafeMutablePointer<String>
+        let slots: Int
+
+        init(slots: Int, width: Int) {
+            self.slots = slots
+            hashes = .allocate(capacity: slots)
+            hashes.initialize(repeating: 0, count: slots)
+            lengths = .allocate(capacity: slots)
+            lengths.initialize(repeating: -1, count: slots)
+            bytes = .allocate(capacity: slots * width)
+            bytes.initialize(repeating: 0, count: slots * width)
+            values = .allocate(capacity: slots)
+            values.initialize(repeating: "", count: slots)
+        }
+
+        deinit {
+            values.deinitialize(count: slots)
+            values.deallocate()
+            hashes.deallocate()
+            lengths.deallocate()
+            bytes.deallocate()
+        }
+    }
+
+    private var table: Table?
+    private let mask: Int
+    public let maxLength: Int
+
+    /// `slots` is rounded up to a power of two. The table is allocated on first use: many contexts
+    /// (one per collector request, say) never see an id.
+    public init(slots: Int = 1024, maxLength: Int = 48) {
+        var n = 16
+        while n < slots { n <<= 1 }
+        mask = n - 1
+        self.maxLength = max(16, maxLength)
+    }
+
+    /// The string for `b` (valid UTF-8, or it is repaired as `String(decoding:)` does).
+    public mutating func string(_ b: UnsafeBufferPointer<UInt8>) -> String {
+        let n = b.count
+        guard n > 15, n <= maxLength, let base = b.baseAddress else { return String(decoding: b, as: UTF8.self) }
+        let h = Interner.hash(base, n)
+        let slot = Int(truncatingIfNeeded: h) & mask
+        let width = maxLength
+        if let t = table, t.hashes[slot] == h, t.lengths[slot] == n, ByteCompare.same(t.bytes + slot * width, base, n) {
+            return t.values[slot]
+        }
+        let value = String(decoding: b, as: UTF8.self)
+        if !isKnownUniquelyReferenced(&table) { table = Table(slots: mask + 1, width: width) }
+        let t = table!
+        t.hashes[slot] = h
+        t.lengths[slot] = n
+        (t.bytes + slot * width).update(from: base, count: n)
+        t.values[slot] = value
+        return value
+    }
+}

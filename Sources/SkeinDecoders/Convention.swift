@@ -134,6 +134,8 @@ public enum ConventionMapper {
         // covers every node read below.
         precondition(end <= tape.nodeCount)
         let nodes = tape.nodeBase
+        // Read once: each use of a global `let` checks that it is initialised.
+        let aliases = ConventionField.table
         let prefixLength = path.count
         while i < end {
             let k = i
@@ -144,7 +146,7 @@ public enum ConventionMapper {
             if !nested && !keyNode.flag {
                 // The common case: a plain top-level key, matched in place without copying.
                 let key = doc.raw(node: keyNode)
-                let field = ConventionField.classify(key)
+                let field = aliases.lookup(key)
                 if valueNode.kind == .object && (field == nil || valueNode.count > 0) {
                     path.removeAll(keepingCapacity: true)
                     path.append(contentsOf: key)
@@ -254,6 +256,21 @@ enum FieldValue {
         return interner.intern(string())
     }
 
+    /// Like `string`, through the cache of recent ids.
+    func id(_ ids: inout RecentStrings) -> String {
+        if case .text(let b, false) = self { return ids.string(b) }
+        return string()
+    }
+
+    /// Like `nonEmptyString`, through the cache of recent ids.
+    func nonEmptyID(_ ids: inout RecentStrings) -> String? {
+        switch self {
+        case .null: return nil
+        case .text(let b, _) where b.isEmpty: return nil
+        default: return id(&ids)
+        }
+    }
+
     /// The value as text, or nil for null and the empty string.
     func nonEmptyString() -> String? {
         switch self {
@@ -359,15 +376,15 @@ struct ConventionBuilder {
         case .runtime: e.runtime = v.interned(&context.interner)
         case .region: e.region = v.interned(&context.interner)
         case .traceID:
-            if let id = v.withBytes({ TraceContext.canonicalTraceID($0) }) {
+            if let id = ConventionBuilder.traceID(v, &context.ids) {
                 if explicitTrace { used = false } else { e.traceID = id; explicitTrace = true }
             } else {
-                used = offerCorrelation(v, rank: 1, event: &e)
+                used = offerCorrelation(v, rank: 1, event: &e, context: &context)
             }
         case .spanID:
-            if let s = ConventionBuilder.spanID(v) { e.spanID = s } else { used = false }
+            if let s = ConventionBuilder.spanID(v, &context.ids) { e.spanID = s } else { used = false }
         case .parentSpanID:
-            if let s = ConventionBuilder.spanID(v) { e.parentSpanID = s; explicitParent = true } else { used = false }
+            if let s = ConventionBuilder.spanID(v, &context.ids) { e.parentSpanID = s; explicitParent = true } else { used = false }
         case .traceparent:
             if headerRank < 2, let h = v.withBytes({ TraceContext.parseTraceparent($0) }) {
                 headerTrace = h; headerRank = 2
@@ -376,13 +393,13 @@ struct ConventionBuilder {
             if headerRank < 1, let h = v.withBytes({ TraceContext.parseXRay($0) }) {
                 headerTrace = h; headerRank = 1
             } else { used = false }
-        case .correlationID: used = offerCorrelation(v, rank: 4, event: &e)
-        case .xRequestID: used = offerCorrelation(v, rank: 3, event: &e)
-        case .reqID: used = offerCorrelation(v, rank: 2, event: &e)
+        case .correlationID: used = offerCorrelation(v, rank: 4, event: &e, context: &context)
+        case .xRequestID: used = offerCorrelation(v, rank: 3, event: &e, context: &context)
+        case .reqID: used = offerCorrelation(v, rank: 2, event: &e, context: &context)
         case .requestID:
             used = ConventionBuilder.hold(&ambiguousRequestID, key, v, context: &context)
         case .platformRequestID:
-            if let s = v.nonEmptyString() { e.requestID = s } else { used = false }
+            if let s = v.nonEmptyID(&context.ids) { e.requestID = s } else { used = false }
         case .cfRay:
             // Cloudflare's Ray id names the edge request; the colo suffix is dropped to match Logpush's `RayID`.
             if e.requestID == nil, let s = v.nonEmptyString() { e.requestID = RequestHeaderIDs.rayID(s) } else { used = false }
@@ -428,7 +445,8 @@ struct ConventionBuilder {
     /// Resolves competing aliases and fallbacks; returns whether the record had a time.
     mutating func finish(_ e: inout Event, context: inout DecodeContext) -> Bool {
         if let r = ambiguousRequestID {
-            if correlation != nil { e.requestID = r.value.string() } else { e.correlationID = r.value.string() }
+            let id = r.value.id(&context.ids)
+            if correlation != nil { e.requestID = id } else { e.correlationID = id }
         }
         if let h = headerTrace {
             if !explicitTrace { e.traceID = h.traceID }
@@ -461,8 +479,9 @@ struct ConventionBuilder {
         return true
     }
 
-    private mutating func offerCorrelation(_ v: FieldValue, rank: Int, event e: inout Event) -> Bool {
-        guard rank > correlationRank, let s = v.nonEmptyString() else { return false }
+    private mutating func offerCorrelation(_ v: FieldValue, rank: Int, event e: inout Event,
+                                           context: inout DecodeContext) -> Bool {
+        guard rank > correlationRank, let s = v.nonEmptyID(&context.ids) else { return false }
         if let previous = correlation {
             // Demoted, not lost: the weaker id stays visible as an attribute.
             appendAttribute(Attribute(ConventionBuilder.correlationKeyNames[correlationRank], previous), event: &e)
@@ -633,10 +652,21 @@ struct ConventionBuilder {
     }
 
     /// A span id: hex lower-cased (one canonical spelling for linking), anything else as logged.
-    static func spanID(_ v: FieldValue) -> String? {
+    static func spanID(_ v: FieldValue, _ ids: inout RecentStrings) -> String? {
         guard v.nonEmpty else { return nil }
-        if case .text(let b, false) = v, let hex = TraceContext.lowercasedHex(b) { return hex }
+        if case .text(let b, false) = v, TraceContext.isHex(b) {
+            return TraceContext.hasUpperCase(b) ? TraceContext.lowercasedHex(b) : ids.string(b)
+        }
         return v.string()
+    }
+
+    /// A W3C trace id in its canonical lower case, or nil when the value is not one.
+    static func traceID(_ v: FieldValue, _ ids: inout RecentStrings) -> String? {
+        if case .text(let b, false) = v {
+            guard TraceContext.isW3CTraceID(b) else { return nil }
+            return TraceContext.hasUpperCase(b) ? TraceContext.canonicalTraceID(b) : ids.string(b)
+        }
+        return v.withBytes { TraceContext.canonicalTraceID($0) }
     }
 }
 

@@ -94,6 +94,8 @@ public struct DecodeContext {
     public var lastTime: Timestamp?
     /// Reused between lines for building dotted attribute keys, so nested JSON costs no allocation.
     var pathScratch: [UInt8] = []
+    /// Recent ids' strings, shared by the lines of one request instead of allocated per line.
+    var ids = RecentStrings()
     public init(interner: Interner = Interner()) {
         self.interner = interner
         facts = [:]

@@ -121,6 +121,18 @@ public enum TraceContext {
         return lowerHex(b, 0, bytes.count)
     }
 
+    /// Whether `bytes` are hex digits only (at least one).
+    static func isHex(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard bytes.count > 0, let b = bytes.baseAddress else { return false }
+        return isHex(b, 0, bytes.count)
+    }
+
+    /// Whether hex digits `bytes` hold an upper-case letter (`lowercasedHex` would change them).
+    static func hasUpperCase(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let b = bytes.baseAddress else { return false }
+        return hasUpper(b, 0, bytes.count)
+    }
+
     // MARK: - Bytes
 
     /// `1-5759e988-bd862e3fe1be46a994272793` → `5759e988bd862e3fe1be46a994272793`.
@@ -178,7 +190,9 @@ public enum TraceContext {
         return true
     }
 
-    private static func lowerHex(_ b: UnsafePointer<UInt8>, _ at: Int, _ count: Int) -> String {
+    /// Whether hex digits hold an upper-case letter.
+    @inline(__always)
+    private static func hasUpper(_ b: UnsafePointer<UInt8>, _ at: Int, _ count: Int) -> Bool {
         var upper = false
         // Eight bytes at a time (ids are 16 or 32 digits); the bytes are hex, so ASCII, and adding
         // 0x3f (or 0x25) sets a byte's top bit exactly when it is ≥ "A" (or > "Z"), without carries.
@@ -193,8 +207,12 @@ public enum TraceContext {
             if b[k] >= 0x41 && b[k] <= 0x5a { upper = true }
             k += 1
         }
+        return upper
+    }
+
+    private static func lowerHex(_ b: UnsafePointer<UInt8>, _ at: Int, _ count: Int) -> String {
         // Ids are almost always logged in lower case already: then it is a plain copy.
-        if !upper { return String(decoding: UnsafeBufferPointer(start: b + at, count: count), as: UTF8.self) }
+        if !hasUpper(b, at, count) { return String(decoding: UnsafeBufferPointer(start: b + at, count: count), as: UTF8.self) }
         return String(unsafeUninitializedCapacity: count) { out in
             for k in 0..<count { out[k] = lower(b[at + k]) }
             return count

@@ -21,6 +21,10 @@ public final class Ingest {
     @exclusivity(unchecked) public private(set) var lines = 0
     @exclusivity(unchecked) public private(set) var eventCount = 0
     @exclusivity(unchecked) public private(set) var malformed = 0
+    /// Lines and formats not yet told to the sink: counted per frame here, told once per chunk.
+    @exclusivity(unchecked) private var untoldLines = 0
+    @exclusivity(unchecked) private var untoldFormat: String?
+    @exclusivity(unchecked) private var untoldFormatCount = 0
 
     public init(source: SourceID, decoder: DecoderFactory, maxLineLength: Int = LineFramer.defaultMaxLineLength) {
         self.source = source
@@ -36,9 +40,11 @@ public final class Ingest {
     /// True when an unterminated line is pending.
     public var hasPartialLine: Bool { framer.hasPartialLine }
 
-    /// Frames and decodes a chunk; lines split across chunks are carried over.
+    /// Frames and decodes a chunk; lines split across chunks are carried over. The chunk's events
+    /// and counts reach the sink before this returns, together: one hand-over per chunk, not per line.
     public func consume(_ bytes: UnsafeBufferPointer<UInt8>, into sink: any IngestSink) {
         framer.feed(bytes) { frame, _ in self.handle(frame, sink) }
+        deliver(sink)
     }
 
     public func consume(_ bytes: UnsafeRawBufferPointer, into sink: any IngestSink) {
@@ -48,6 +54,7 @@ public final class Ingest {
     /// End of input: frames the final unterminated line and flushes the decoder.
     public func finish(into sink: any IngestSink) {
         framer.finish { frame, _ in self.handle(frame, sink) }
+        deliver(sink)
         flush(into: sink)
     }
 
@@ -73,25 +80,32 @@ public final class Ingest {
 
     private func handle(_ frame: LineFramer.Frame, _ sink: any IngestSink) {
         lines += 1
-        sink.countLine(source: source)
+        untoldLines += 1
         switch frame {
         case .oversize:
             malformed += 1
+            tellCounts(sink)
             sink.countMalformed(source: source, reason: MalformedReason.lineTooLong.rawValue)
         case .line(let bytes):
             switch decoder.decode(bytes, source: source, into: &events) {
             case .events:
                 if let format = decoder.lastFormat {
-                    sink.countFormat(source: source, format: format)
+                    // Formats rarely change from line to line: a run of one is told as one count.
+                    if format == untoldFormat {
+                        untoldFormatCount += 1
+                    } else {
+                        tellFormat(sink)
+                        untoldFormat = format
+                        untoldFormatCount = 1
+                    }
                 }
             case .absorbed:
                 break
             case .malformed(let reason):
                 malformed += 1
+                tellCounts(sink)
                 sink.countMalformed(source: source, reason: reason.rawValue)
             }
-            // A decoder may release a held event on any outcome, so deliver regardless.
-            if !events.isEmpty { deliver(sink) }
             countLateMalformed(sink)
         }
     }
@@ -99,19 +113,41 @@ public final class Ingest {
     /// Lines a decoder held (the start of a multi-line value) and then abandoned are malformed too:
     /// counted when the decoder gives up on them, never dropped silently.
     private func countLateMalformed(_ sink: any IngestSink) {
-        for (reason, count) in decoder.drainLateMalformed() {
+        let late = decoder.drainLateMalformed()
+        if late.isEmpty { return }
+        tellCounts(sink)
+        for (reason, count) in late {
             malformed += count
             for _ in 0..<count { sink.countMalformed(source: source, reason: reason.rawValue) }
         }
     }
 
+    /// Tells the sink the lines (and formats) counted so far, so a malformed count never arrives
+    /// before the line it belongs to.
+    private func tellCounts(_ sink: any IngestSink) {
+        if untoldLines > 0 {
+            sink.countLines(source: source, count: untoldLines)
+            untoldLines = 0
+        }
+        tellFormat(sink)
+    }
+
+    private func tellFormat(_ sink: any IngestSink) {
+        if let format = untoldFormat, untoldFormatCount > 0 {
+            sink.countFormat(source: source, format: format, count: untoldFormatCount)
+        }
+        untoldFormatCount = 0
+    }
+
     private func deliver(_ sink: any IngestSink) {
+        tellCounts(sink)
+        if events.isEmpty { return }
         eventCount += events.count
         // The source id is this ingest's, whatever the decoder set (ids change when a replay rebinds).
-        for var event in events {
-            event.source = source
-            sink.ingest(event)
+        events.withUnsafeMutableBufferPointer { all in
+            for i in all.indices { all[i].source = source }
         }
-        events.removeAll(keepingCapacity: true)
+        sink.ingest(moving: &events)
+        if !events.isEmpty { events.removeAll(keepingCapacity: true) }
     }
 }

@@ -78,6 +78,11 @@ public final class IngestQueue: IngestSink, @unchecked Sendable {
         lines[Int(source.raw), default: 0] += 1
     }
 
+    public func countLines(source: SourceID, count: Int) {
+        lock.lock(); defer { lock.unlock() }
+        lines[Int(source.raw), default: 0] += max(0, count)
+    }
+
     public func countMalformed(source: SourceID, reason: String) {
         lock.lock(); defer { lock.unlock() }
         malformed[Key(local: Int(source.raw), label: reason), default: 0] += 1
@@ -86,6 +91,11 @@ public final class IngestQueue: IngestSink, @unchecked Sendable {
     public func countFormat(source: SourceID, format: String) {
         lock.lock(); defer { lock.unlock() }
         formats[Key(local: Int(source.raw), label: format), default: 0] += 1
+    }
+
+    public func countFormat(source: SourceID, format: String, count: Int) {
+        lock.lock(); defer { lock.unlock() }
+        formats[Key(local: Int(source.raw), label: format), default: 0] += max(0, count)
     }
 
     public func countDropped(_ n: Int) {
@@ -108,6 +118,30 @@ public final class IngestQueue: IngestSink, @unchecked Sendable {
             lastIsOpen = true
         }
         pending += 1
+    }
+
+    /// A chunk's events under one lock, kept as one chunk (no per-event copy); those past
+    /// `capacity` are dropped and counted, as one by one.
+    public func ingest(moving more: inout [Event]) {
+        guard !more.isEmpty else { return }
+        lock.lock()
+        let room = max(0, capacity - pending)
+        if room > 0 {
+            var kept = more
+            if kept.count > room {
+                dropped += kept.count - room
+                droppedSoFar += kept.count - room
+                kept.removeSubrange(room...)
+            }
+            pending += kept.count
+            chunks.append(kept)
+            lastIsOpen = false
+        } else {
+            dropped += more.count
+            droppedSoFar += more.count
+        }
+        lock.unlock()
+        more.removeAll(keepingCapacity: true)
     }
 
     /// What one producer's unit of work (a network request) counted besides its events.

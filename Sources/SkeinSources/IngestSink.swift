@@ -18,6 +18,30 @@ public protocol IngestSink: AnyObject {
     /// Lines lost between a source and the engine (a full queue).
     func countDropped(_ n: Int)
     func ingest(_ event: Event)
+    /// `count` frames read (a chunk's worth, counted once instead of per frame).
+    func countLines(source: SourceID, count: Int)
+    /// `count` frames taken by one decoder.
+    func countFormat(source: SourceID, format: String, count: Int)
+    /// Takes every event of `events`, in order, and leaves it empty (a batching sink may swap storage
+    /// with it instead of copying, so its capacity can change).
+    func ingest(moving events: inout [Event])
+}
+
+extension IngestSink {
+    public func countLines(source: SourceID, count: Int) {
+        for _ in 0..<max(0, count) { countLine(source: source) }
+    }
+
+    public func countFormat(source: SourceID, format: String, count: Int) {
+        for _ in 0..<max(0, count) { countFormat(source: source, format: format) }
+    }
+
+    public func ingest(moving events: inout [Event]) {
+        events.withUnsafeBufferPointer { all in
+            for i in all.indices { ingest(all[i]) }
+        }
+        events.removeAll(keepingCapacity: true)
+    }
 }
 
 /// How a source gets its decoder, and how to ask that decoder which format took the last frame.
@@ -33,7 +57,9 @@ public struct DecoderFactory: @unchecked Sendable {
     // cannot prove Sendable; everything it calls is one of the caller's `@Sendable` closures.
     let makeBox: () -> DecoderBox
 
-    public init<D: FrameDecoder>(make: @escaping @Sendable () -> D, lastFormat: @escaping @Sendable (D) -> String?) {
+    /// `lastFormat` takes the decoder `inout` only so that reading it needs no copy of the decoder
+    /// (a copy per frame retains every buffer it holds); it must not change the decoder.
+    public init<D: FrameDecoder>(make: @escaping @Sendable () -> D, lastFormat: @escaping @Sendable (inout D) -> String?) {
         makeBox = { TypedDecoderBox(make(), lastFormat: lastFormat) }
     }
 
@@ -62,9 +88,11 @@ class DecoderBox {
 }
 
 final class TypedDecoderBox<D: FrameDecoder>: DecoderBox {
-    var decoder: D
-    let format: (D) -> String?
-    init(_ decoder: D, lastFormat: @escaping (D) -> String?) {
+    // One owner (an `Ingest`), and no method here re-enters another: the per-frame exclusivity
+    // checks would cost more than the call they guard.
+    @exclusivity(unchecked) var decoder: D
+    let format: (inout D) -> String?
+    init(_ decoder: D, lastFormat: @escaping (inout D) -> String?) {
         self.decoder = decoder
         format = lastFormat
     }
@@ -72,7 +100,7 @@ final class TypedDecoderBox<D: FrameDecoder>: DecoderBox {
         decoder.decode(frame, source: source, into: &events)
     }
     override func flush(source: SourceID, into events: inout [Event]) { decoder.flush(source: source, into: &events) }
-    override var lastFormat: String? { format(decoder) }
+    override var lastFormat: String? { format(&decoder) }
     override func drainLateMalformed() -> [(reason: MalformedReason, count: Int)] { decoder.drainLateMalformed() }
 }
 

@@ -226,10 +226,18 @@ private final class CapturingSink: IngestSink {
     func addSource(name: String) -> SourceID { target.addSource(name: name) }
     func setHealth(_ health: SourceHealth, for source: SourceID) { target.setHealth(health, for: source) }
     func countLine(source: SourceID) { target.countLine(source: source) }
+    func countLines(source: SourceID, count: Int) { target.countLines(source: source, count: count) }
     func countMalformed(source: SourceID, reason: String) { target.countMalformed(source: source, reason: reason) }
     func countFormat(source: SourceID, format: String) { target.countFormat(source: source, format: format) }
+    func countFormat(source: SourceID, format: String, count: Int) {
+        target.countFormat(source: source, format: format, count: count)
+    }
     func countDropped(_ n: Int) { target.countDropped(n) }
     func ingest(_ event: Event) { events.append(event) }
+    func ingest(moving more: inout [Event]) {
+        if events.isEmpty { swap(&events, &more) } else { events.append(contentsOf: more) }
+        more.removeAll(keepingCapacity: true)
+    }
 }
 
 /// A binary min-heap of events by (time, arrival), so equal times keep file and read order.

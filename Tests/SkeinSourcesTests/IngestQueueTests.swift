@@ -89,4 +89,20 @@ final class IngestQueueTests: XCTestCase {
         XCTAssertEqual(queue.pendingEvents, 0)
         XCTAssertEqual(queue.drain(into: sink), 0)
     }
+
+    func testChunkHandOverKeepsWhatFitsAndCountsTheRest() {
+        let queue = IngestQueue(capacity: 3)
+        let id = queue.addSource(name: "s")
+        var chunk = (0..<5).map { Event(time: Timestamp(millis: Int64($0)), source: id, message: "\($0)") }
+        queue.countLines(source: id, count: 5)
+        queue.countFormat(source: id, format: "skein", count: 5)
+        queue.ingest(moving: &chunk)
+        XCTAssertTrue(chunk.isEmpty, "the chunk is taken")
+        let sink = RecordingSink()
+        XCTAssertEqual(queue.drain(into: sink), 3)
+        XCTAssertEqual(sink.messages(), ["0", "1", "2"], "the first events that fit, in order")
+        XCTAssertEqual(sink.dropped, 2)
+        XCTAssertEqual(sink.counts[SourceID(0)]?.lines, 5)
+        XCTAssertEqual(sink.counts[SourceID(0)]?.formats, ["skein": 5])
+    }
 }

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Instructions per line on each side of `skein export` (decode thread, engine thread), under callgrind.
+#
+# Deterministic: counts instructions, not time, so it is not disturbed by other load on the machine.
+# Usage: scripts/profile-decode.sh [LINES]   (default 20,000 lines of the benchmark's input)
+# Needs a release build (`swift build -c release --product skein`) and valgrind.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+lines=${1:-20000}
+file=bench-data/bench-$lines.ndjson
+mkdir -p bench-data
+[ -s "$file" ] || python3 scripts/gen-bench.py "$file" "$lines"
+bin=$(swift build -c release --show-bin-path)/skein
+# valgrind 3.19 cannot read this toolchain's DWARF ("possibly corrupted debuginfo"): profile a copy
+# without it (function names stay; source lines go).
+strip --strip-debug -o bench-data/skein-nodebug "$bin"
+bin=bench-data/skein-nodebug
+out=bench-data/callgrind.out.$lines
+rm -f "$out" "$out"-*
+valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$out" \
+  "$bin" export --format json "$file" >/dev/null 2>bench-data/callgrind.log
+# Thread 1 runs the engine (and startup, the report); thread 2 reads and decodes.
+for f in "$out"-*; do
+  n=$(grep -m1 '^summary:' "$f" | awk '{ print $2 }')
+  t=${f##*-}
+  role=engine; [ "$t" = 02 ] && role=decode
+  awk -v n="$n" -v l="$lines" -v t="$t" -v r="$role" 'BEGIN { printf "thread %s (%s): %d instructions, %.0f per line\n", t, r, n, n / l }'
+done
+echo "details: callgrind_annotate --inclusive=yes $out-02 | head -60"
