@@ -10,6 +10,10 @@ public struct EngineConfig: Sendable {
     public var retainedTraces: Int? = 5_000
     public var maxOpenTraces: Int = 50_000
     public var maxLinesPerTrace: Int = 256
+    /// Finished traces that keep their log lines for `detail(traceID:)`, newest first; older
+    /// finished traces keep their summary only (their lines count in `TraceDetail.droppedLines`).
+    /// nil = all. Export keeps every summary but needs no lines: this bounds its memory.
+    public var retainedTraceLines: Int? = 5_000
     /// `--db-max`: the server's `max_connections`, overriding what events say.
     public var dbMax: Int? = nil
     public var seriesBucketMS: Double = 1_000
@@ -177,6 +181,8 @@ public final class Engine {
             }
         }
         let deploy = inst >= 0 ? fleet.records[inst].info.deploy : (e.deploy ?? e.effectiveDeploy)
+        // The message is read once for everything the rules ask of it.
+        let facts = e.message.map(MessageFacts.init) ?? MessageFacts()
 
         // Trace: by id, else (one request at a time on ephemeral compute) the instance's current request.
         var trace = stitcher.resolve(e, now: now)
@@ -190,7 +196,7 @@ public final class Engine {
             if t.phase == .finished { stitcher.reopen(t, now: now) }
             hop = t.hopIndex(spanID: e.spanID, parentSpanID: e.parentSpanID, service: e.service,
                              instance: e.instance ?? e.service, at: e.time, maxHops: stitcher.maxHops)
-            effect = Engine.apply(e, deploy: deploy, to: &t.hops[hop])
+            effect = Engine.apply(e, facts, deploy: deploy, to: &t.hops[hop])
             stitcher.addLine(TraceLine(time: e.time, offsetMS: 0, service: e.service, instance: e.instance,
                                        kind: e.kind, level: e.level, message: e.message ?? "", source: e.source),
                              hop: hop, to: t)
@@ -202,10 +208,10 @@ public final class Engine {
             lifecycle(inst, e, created: created, trace: trace, hop: hop, effect: effect, deploy: deploy)
         }
         if let t = trace {
-            if e.kind == .wsOpen { eventInsights(e, deploy: deploy, traceID: t.canonicalID) }
+            if e.kind == .wsOpen { eventInsights(e, facts, deploy: deploy, traceID: t.canonicalID) }
         } else {
             // Untraced events still raise what they show on their own (traced ones do at completion).
-            eventInsights(e, deploy: deploy)
+            eventInsights(e, facts, deploy: deploy)
         }
         connections(e, inst: inst, serverSide: serverSide, at: seriesTime)
 
@@ -243,7 +249,7 @@ public final class Engine {
         var endedHop = false
     }
 
-    private static func apply(_ e: Event, deploy: DeployModel?, to h: inout HopState) -> HopEffect {
+    private static func apply(_ e: Event, _ facts: MessageFacts, deploy: DeployModel?, to h: inout HopState) -> HopEffect {
         var eff = HopEffect()
         let t = e.time
         if t < h.firstAt { h.firstAt = t }
@@ -285,7 +291,7 @@ public final class Engine {
             h.bgOpen = max(0, h.bgOpen - 1)
             work = true
         case .log:
-            work = !(e.message.map(Engine.isPlatformLine) ?? false)
+            work = !facts.platformLine
         case .dbAcquire:
             if let w = e.waitMS {
                 h.dbWaitMS += w
@@ -311,11 +317,11 @@ public final class Engine {
             if s == 504 { h.flags.insert(.timeout) }
         }
         if e.level >= .error { h.flags.insert(.error) }
-        if Engine.isTimeout(e) { h.flags.insert(.timeout) }
+        if Engine.isTimeout(e, facts) { h.flags.insert(.timeout) }
         if let c = Engine.sane(e.cpuMS) { h.cpuMS = max(h.cpuMS ?? 0, c) }
-        if (deploy ?? h.deploy) == .edge && Engine.overCPU(e) {
+        if (deploy ?? h.deploy) == .edge && Engine.overCPU(e, facts) {
             h.flags.insert(.cpuLimit)
-            if Engine.exceededCPU(e) { h.exceededCPU = true }
+            if Engine.exceededCPU(e, facts) { h.exceededCPU = true }
         }
         return eff
     }
@@ -327,28 +333,23 @@ public final class Engine {
         return min(max(ms, 0), 8_640_000_000)
     }
 
-    /// Lambda's own lines (START/END/REPORT/INIT/XRAY) are bookkeeping, not the app working.
-    private static func isPlatformLine(_ m: String) -> Bool {
-        m.hasPrefix("REPORT ") || m.hasPrefix("END ") || m.hasPrefix("START ") || m.hasPrefix("INIT_")
-            || m.hasPrefix("XRAY ") || m.hasPrefix("PLATFORM")
+    /// "timed out" in the message, or "timeout" at warn level and above.
+    /// A pool or connect timeout is a DB error (its own insight), not the request timing out.
+    static func isTimeout(_ e: Event, _ facts: MessageFacts) -> Bool {
+        guard e.kind != .dbError, e.dbError == nil else { return false }
+        return facts.timedOut || (e.level >= .warn && facts.timeout)
     }
 
-    static func isTimeout(_ e: Event) -> Bool {
-        // A pool or connect timeout is a DB error (its own insight), not the request timing out.
-        guard let m = e.message, e.kind != .dbError, e.dbError == nil else { return false }
-        if containsASCII(m, "timed out") || containsASCII(m, "status: timeout") { return true }
-        return e.level >= .warn && containsASCII(m, "timeout")
-    }
-
-    static func exceededCPU(_ e: Event) -> Bool {
+    /// The platform stopped the isolate for CPU (Cloudflare's `exceededCpu` outcome).
+    static func exceededCPU(_ e: Event, _ facts: MessageFacts) -> Bool {
+        if facts.exceededCPU { return true }
         for a in e.attributes where a.value == "exceededCpu" { return true }
-        if let m = e.message, containsASCII(m, "exceededcpu") || containsASCII(m, "exceeded cpu") { return true }
         return false
     }
 
-    static func overCPU(_ e: Event) -> Bool {
+    static func overCPU(_ e: Event, _ facts: MessageFacts) -> Bool {
         if let c = Engine.sane(e.cpuMS), c > InsightRules.edgeCPUMS { return true }
-        return exceededCPU(e)
+        return exceededCPU(e, facts)
     }
 
     // MARK: Fleet
@@ -710,7 +711,7 @@ public final class Engine {
 
     // MARK: Insights from single events and finished traces
 
-    private func eventInsights(_ e: Event, deploy: DeployModel?, traceID: String? = nil) {
+    private func eventInsights(_ e: Event, _ facts: MessageFacts, deploy: DeployModel?, traceID: String? = nil) {
         let ephemeral = deploy == .serverless || deploy == .edge
         if e.kind == .wsOpen && ephemeral {
             let svc = e.service ?? "unknown"
@@ -720,9 +721,11 @@ public final class Engine {
                            message: "\(svc) holds WebSockets on \(deploy?.rawValue ?? "ephemeral") compute, which caps their lifetime and bills for every open minute; terminate them on a long-running server or a managed socket service.")
         }
         guard traceID == nil, e.kind != .wsOpen else { return }
-        if deploy == .edge && Engine.overCPU(e) { raiseCPU(at: e.time, service: e.service, instance: e.instance,
-                                                           traceID: nil, cpuMS: e.cpuMS, exceeded: Engine.exceededCPU(e)) }
-        if (e.status ?? 0) == 504 || Engine.isTimeout(e) {
+        if deploy == .edge && Engine.overCPU(e, facts) {
+            raiseCPU(at: e.time, service: e.service, instance: e.instance, traceID: nil, cpuMS: e.cpuMS,
+                     exceeded: Engine.exceededCPU(e, facts))
+        }
+        if (e.status ?? 0) == 504 || Engine.isTimeout(e, facts) {
             raiseTimeout(at: e.time, service: e.service, instance: e.instance, traceID: nil,
                          detail: e.message.map { String($0.prefix(120)) } ?? "status 504")
         }
@@ -785,7 +788,9 @@ public final class Engine {
 
     private func complete(_ t: TraceState, incomplete: Bool) {
         let st = stitcher.stitch(t, complete: true, incomplete: incomplete, learn: true)
-        stitcher.placeLines(t, st)
+        // Lines are placed when a detail view asks, not at every completion: most are never shown.
+        t.placementBase = st.base
+        t.placementShift = t.lines.isEmpty ? [] : st.hopShiftMS
         stitcher.finish(t, summary: st.summary)
         let s = st.summary
         finished.append(s)
@@ -835,10 +840,12 @@ public final class Engine {
     public func detail(traceID: String) -> TraceDetail? {
         guard let t = stitcher.trace(id: traceID) else { return nil }
         if t.phase == .finished, let s = t.summary {
-            return TraceDetail(summary: s, lines: t.lines, droppedLines: t.droppedLines)
+            return TraceDetail(summary: s, lines: stitcher.placedLines(t, base: t.placementBase, hopShiftMS: t.placementShift),
+                               droppedLines: t.droppedLines)
         }
         let st = stitcher.stitch(t, complete: false, incomplete: false, learn: false)
-        return TraceDetail(summary: st.summary, lines: stitcher.placedLines(t, st), droppedLines: t.droppedLines)
+        return TraceDetail(summary: st.summary, lines: stitcher.placedLines(t, base: st.base, hopShiftMS: st.hopShiftMS),
+                           droppedLines: t.droppedLines)
     }
 
     /// The engine's state now. `recentTraces` holds finished traces only, newest first (open ones
@@ -981,17 +988,22 @@ struct RouteBook {
             if measured { latency.add(s.durationMS) }
         }
     }
-    private var entries: [String: Entry] = [:]
+    private var entries: [TextKey: Entry] = [:]
 
     mutating func add(_ s: TraceSummary, measured: Bool) {
-        guard var route = s.rootRoute else { return }
-        if entries[route] == nil && entries.count >= RouteBook.maxRoutes { route = RouteBook.overflowRoute }
-        entries[route, default: Entry(service: s.rootService)].add(s, measured: measured)
+        guard let route = s.rootRoute else { return }
+        var key = TextKey(route)
+        if let i = entries.index(forKey: key) {
+            entries.values[i].add(s, measured: measured)
+            return
+        }
+        if entries.count >= RouteBook.maxRoutes { key = TextKey(RouteBook.overflowRoute) }
+        entries[key, default: Entry(service: s.rootService)].add(s, measured: measured)
     }
 
     /// Busiest first, then by route.
     var stats: [RouteStats] {
-        entries.map { RouteStats(route: $0.key, service: $0.value.service, count: $0.value.count,
+        entries.map { RouteStats(route: $0.key.name, service: $0.value.service, count: $0.value.count,
                                  errors: $0.value.errors, latencyMS: $0.value.latency.percentiles) }
             .sorted { ($0.count, $1.route) > ($1.count, $0.route) }
     }

@@ -1,10 +1,24 @@
 import Collections
 import SkeinCore
 
-/// An instance's identity: the service and its execution environment.
+/// An instance's identity: the service and its execution environment, hashed once from their bytes.
 struct InstanceKey: Hashable {
-    var service: String
-    var instance: String
+    let service: String
+    let instance: String
+    let fingerprint: UInt64
+
+    init(service: String, instance: String) {
+        self.service = service
+        self.instance = instance
+        fingerprint = FastText.hash(instance) &+ FastText.hash(service) &* 31
+    }
+
+    static func == (a: InstanceKey, b: InstanceKey) -> Bool {
+        // Interned names: equal ones are almost always one object, which `==` sees at once.
+        a.fingerprint == b.fingerprint && a.instance == b.instance && a.service == b.service
+    }
+    func hash(into hasher: inout Hasher) { hasher.combine(fingerprint) }
+    func _rawHashValue(seed: Int) -> Int { FastText.mix(fingerprint, seed: seed) }
 }
 
 /// The lifecycle moves an instance can make (DESIGN.md: cold → busy ⇄ idle → gone).
@@ -76,12 +90,9 @@ extension InstanceRecord {
 /// Every instance seen, keyed by (service, instance), bounded by `maxInstances`.
 struct Fleet {
     var records: [InstanceRecord] = []
+    /// Keyed by a hash of the bytes (cheaper than SipHash, and than scanning a cache of recent
+    /// instances, which missed whenever more instances interleave than it holds).
     private var index: [InstanceKey: Int] = [:]
-    /// The last few instances looked up: lines interleave a handful of instances, and comparing
-    /// (interned) strings is far cheaper than hashing them.
-    private var recent: [(service: String, instance: String, index: Int)] = []
-    private var recentNext = 0
-    static let recentSize = 8
     var illegal = 0
     var illegalByMove: [String: Int] = [:]
     var evicted = 0
@@ -90,7 +101,6 @@ struct Fleet {
 
     /// The record for an event's instance, created on first sight.
     mutating func lookup(service: String, instance: String, at t: Timestamp, created: inout Bool) -> Int {
-        for r in recent where r.instance == instance && r.service == service { return r.index }
         let key = InstanceKey(service: service, instance: instance)
         let i: Int
         if let found = index[key] {
@@ -101,12 +111,6 @@ struct Fleet {
             i = records.count - 1
             index[key] = i
             created = true
-        }
-        if recent.count < Fleet.recentSize {
-            recent.append((service, instance, i))
-        } else {
-            recent[recentNext] = (service, instance, i)
-            recentNext = (recentNext + 1) % Fleet.recentSize
         }
         return i
     }
@@ -177,8 +181,6 @@ struct Fleet {
         for (i, r) in records.enumerated() {
             index[InstanceKey(service: r.info.service, instance: r.info.instance)] = i
         }
-        recent = []
-        recentNext = 0
         evicted += gone.count
         return gone
     }

@@ -47,22 +47,13 @@ struct IDKey: Hashable {
 
     init(_ text: String) {
         self.text = text
-        func fnv(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
-            var h: UInt64 = 0xcbf2_9ce4_8422_2325
-            for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-            return h
-        }
-        // Native strings hand out their bytes directly; iterating `utf8` costs several times more.
-        if let h = text.utf8.withContiguousStorageIfAvailable(fnv) {
-            fingerprint = h
-        } else {
-            var copy = text
-            fingerprint = copy.withUTF8(fnv)
-        }
+        fingerprint = FastText.hash(text)
     }
 
-    static func == (a: IDKey, b: IDKey) -> Bool { a.fingerprint == b.fingerprint && a.text == b.text }
+    static func == (a: IDKey, b: IDKey) -> Bool { a.fingerprint == b.fingerprint && FastText.same(a.text, b.text) }
     func hash(into hasher: inout Hasher) { hasher.combine(fingerprint) }
+    /// The fingerprint is already a good hash: skip SipHash for every probe of the id table.
+    func _rawHashValue(seed: Int) -> Int { FastText.mix(fingerprint, seed: seed) }
 }
 
 extension Stitcher {

@@ -227,7 +227,8 @@ public struct TraceDetail: Sendable, Equatable {
     public var summary: TraceSummary
     /// The trace's events in corrected time order (bounded per trace).
     public var lines: [TraceLine]
-    /// Lines dropped from this trace by the per-trace budget.
+    /// Lines dropped from this trace by the per-trace budget, or shed once it finished
+    /// (`EngineConfig.retainedTraceLines`).
     public var droppedLines: Int
     public init(summary: TraceSummary, lines: [TraceLine], droppedLines: Int = 0) {
         self.summary = summary; self.lines = lines; self.droppedLines = droppedLines

@@ -15,7 +15,7 @@ struct Deadline: Comparable {
 /// (Exclusivity checks are off for its state: see `Engine`.)
 final class Stitcher {
     let config: EngineConfig
-    @exclusivity(unchecked) var traces: [Int: TraceState] = [:]
+    @exclusivity(unchecked) var traces = SerialMap()
     @exclusivity(unchecked) var linker = Linker()
     @exclusivity(unchecked) var skew = ClockSkew()
     @exclusivity(unchecked) private var nextSerial = 0
@@ -25,6 +25,8 @@ final class Stitcher {
     /// Finished traces in completion order; entries whose `finishSeq` no longer matches are stale.
     @exclusivity(unchecked) private(set) var retained: Deque<(serial: Int, seq: Int)> = []
     @exclusivity(unchecked) private(set) var liveRetained = 0
+    /// Finished traces still holding their lines, oldest first (same staleness rule as `retained`).
+    @exclusivity(unchecked) private var withLines: Deque<(serial: Int, seq: Int)> = []
 
     // Counters for TraceStats and EvictionStats.
     @exclusivity(unchecked) var created = 0
@@ -94,8 +96,12 @@ final class Stitcher {
         // Nothing changed since the last check (a deadline popped again): same answer.
         if t.rootCheckedAt == t.eventCount { return t.rootEndedCache }
         var ended = true
-        for h in t.hops where h.inFlight { ended = false; break }
-        if ended { ended = t.hops[chooseRoot(t.hops, offsetMS: { skew.offsetMS($0) })].hasExplicitEnd }
+        for i in t.hops.indices where t.hops[i].inFlight { ended = false; break }
+        if ended {
+            let hops = t.hops
+            ended = hops[chooseRoot(hops, offsetMS: { skew.offsetMS(service: hops[$0].service, instance: hops[$0].instance) })]
+                .hasExplicitEnd
+        }
         t.rootCheckedAt = t.eventCount
         t.rootEndedCache = ended
         return ended
@@ -148,6 +154,16 @@ final class Stitcher {
         openCount -= 1
         retained.append((t.serial, t.finishSeq))
         liveRetained += 1
+        if let limit = config.retainedTraceLines, !t.lines.isEmpty {
+            withLines.append((t.serial, t.finishSeq))
+            while withLines.count > limit, let (serial, seq) = withLines.popFirst() {
+                guard let old = traces[serial], old.phase == .finished, old.finishSeq == seq else { continue }
+                old.droppedLines += old.lines.count
+                old.lines = []
+                old.lineHops = []
+                old.placementShift = []
+            }
+        }
         // Finished traces leave their serial in the open queue; drop those now and then.
         if openOrder.count > 2 * openCount + 1024 {
             openOrder = Deque(openOrder.filter { traces[$0]?.phase == .open })
@@ -233,4 +249,21 @@ final class Stitcher {
         traces.removeValue(forKey: from.serial)
         if into.phase == .finished { reopen(into, now: into.lastActivity) }
     }
+}
+
+/// Live traces by serial: a dictionary whose key hashes with one multiply instead of SipHash
+/// (it is probed on every completion check).
+struct SerialMap {
+    private struct Key: Hashable {
+        let raw: Int
+        func _rawHashValue(seed: Int) -> Int { FastText.mix(UInt64(bitPattern: Int64(raw)), seed: seed) }
+    }
+    private var storage: [Key: TraceState] = [:]
+
+    subscript(_ serial: Int) -> TraceState? {
+        get { storage[Key(raw: serial)] }
+        set { storage[Key(raw: serial)] = newValue }
+    }
+
+    mutating func removeValue(forKey serial: Int) { storage.removeValue(forKey: Key(raw: serial)) }
 }

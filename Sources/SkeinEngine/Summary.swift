@@ -2,8 +2,38 @@ import SkeinCore
 
 /// One clock: a service's instance (a Lambda log stream, an isolate, a pod).
 struct ClockKey: Hashable {
-    var service: String
-    var instance: String
+    let service: String
+    let instance: String
+    /// Hashed once from the bytes: the skew tables are probed several times per hop at completion.
+    let fingerprint: UInt64
+
+    init(service: String, instance: String) {
+        self.service = service
+        self.instance = instance
+        fingerprint = FastText.hash(instance) &+ FastText.hash(service) &* 31
+    }
+
+    static func == (a: ClockKey, b: ClockKey) -> Bool {
+        // Names are interned by the decoders: equal ones are almost always one object, which `==` sees at once.
+        a.fingerprint == b.fingerprint && a.instance == b.instance && a.service == b.service
+    }
+    func hash(into hasher: inout Hasher) { hasher.combine(fingerprint) }
+    func _rawHashValue(seed: Int) -> Int { FastText.mix(fingerprint, seed: seed) }
+}
+
+/// A name hashed once from its bytes (keys of the per-service skew and per-route tables).
+struct TextKey: Hashable {
+    let name: String
+    let fingerprint: UInt64
+
+    init(_ name: String) {
+        self.name = name
+        fingerprint = FastText.hash(name)
+    }
+
+    static func == (a: TextKey, b: TextKey) -> Bool { a.fingerprint == b.fingerprint && a.name == b.name }
+    func hash(into hasher: inout Hasher) { hasher.combine(fingerprint) }
+    func _rawHashValue(seed: Int) -> Int { FastText.mix(fingerprint, seed: seed) }
 }
 
 /// Clock offsets learned from parent/child pairs: per instance, with a per-service fallback.
@@ -72,19 +102,23 @@ struct ClockSkew {
         var samples = 0
     }
 
-    private var byService: [String: Estimate] = [:]
+    private var byService: [TextKey: Estimate] = [:]
     private var byInstance: [ClockKey: InstanceEstimate] = [:]
     private var pairs: [PairKey: PairBounds] = [:]
 
     private struct PairKey: Hashable {
         var parent: ClockKey
         var child: ClockKey
+        func hash(into hasher: inout Hasher) { hasher.combine(parent.fingerprint &* 0x9e37_79b9 &+ child.fingerprint) }
+        func _rawHashValue(seed: Int) -> Int {
+            FastText.mix(parent.fingerprint &* 0x9e37_79b9 &+ child.fingerprint, seed: seed)
+        }
     }
 
     func offsetMS(_ service: String) -> Double {
         // Most fleets never need a correction: skip hashing the service name.
         if byService.isEmpty { return 0 }
-        return byService[service]?.value ?? 0
+        return byService[TextKey(service)]?.value ?? 0
     }
 
     /// The correction for one instance's clock, or its service's while the instance has few samples.
@@ -102,7 +136,7 @@ struct ClockSkew {
 
     mutating func learn(service: String, shiftMS: Double) {
         guard shiftMS.isFinite else { return }
-        byService[service, default: Estimate()].add(shiftMS)
+        byService[TextKey(service), default: Estimate()].add(shiftMS)
     }
 
     /// Learns from one parent/child pair on two clocks, from raw (uncorrected) milliseconds.
@@ -124,8 +158,9 @@ struct ClockSkew {
             byInstance.removeAll(keepingCapacity: true)
         }
         let key = PairKey(parent: parent, child: child)
-        pairs[key, default: PairBounds()].add(low: low, high: high)
-        guard let b = pairs[key] else { return }
+        var b = pairs[key] ?? PairBounds()
+        b.add(low: low, high: high)
+        pairs[key] = b
         // Aim inside the bounds, not onto them: a quarter of the room, at most 2 ms, from each side.
         let margin = b.high.isFinite ? min(2, (b.high - b.low) / 4) : 0
         var p = byInstance[parent] ?? InstanceEstimate(value: offsetMS(parent.service))
@@ -164,7 +199,7 @@ struct ClockSkew {
 /// 50 ms–2 s after it could contain it with a clock shift: then the earlier one is a child whose
 /// clock runs behind. A child starting a few ms after its caller (the usual network gap, or a
 /// function still running after its caller timed out) never takes the root's place.
-func chooseRoot(_ hops: [HopState], offsetMS: (HopState) -> Double) -> Int {
+func chooseRoot(_ hops: [HopState], offsetMS: (Int) -> Double) -> Int {
     let n = hops.count
     guard n > 1 else { return 0 }
     // Scratch on the stack: this runs for every completion check, and heap arrays dominated it.
@@ -174,7 +209,7 @@ func chooseRoot(_ hops: [HopState], offsetMS: (HopState) -> Double) -> Int {
             var tier: Int8 = 2
             if let p = hops[i].parentSpanID {
                 tier = 1
-                for j in 0..<n where hops[j].spanID == p { tier = 0; break }
+                for j in 0..<n where FastText.same(hops[j].spanID, p) { tier = 0; break }
             }
             c.initializeElement(at: i, to: RootCandidate(tier: tier))
             maxTier = max(maxTier, tier)
@@ -188,7 +223,7 @@ func chooseRoot(_ hops: [HopState], offsetMS: (HopState) -> Double) -> Int {
         for i in 0..<n where c[i].eligible {
             if anyMeasured && !(hops[i].start != nil && hops[i].hasExplicitEnd) { c[i].eligible = false; continue }
             // The skew offset is a dictionary probe: once per hop.
-            c[i].start = hops[i].rawStart.ms(since: base) + offsetMS(hops[i])
+            c[i].start = hops[i].rawStart.ms(since: base) + offsetMS(i)
             c[i].length = hops[i].rawEnd.ms(since: hops[i].rawStart)
         }
         var a = -1
@@ -263,12 +298,13 @@ extension Stitcher {
         summary.eventCount = t.eventCount
         guard n > 0 else { return StitchedTrace(summary: summary, base: .zero, hopShiftMS: []) }
 
-        let root = n == 1 ? 0 : chooseRoot(hops, offsetMS: { skew.offsetMS($0) })
+        let root = n == 1 ? 0 : chooseRoot(hops, offsetMS: { skew.offsetMS(service: hops[$0].service, instance: hops[$0].instance) })
         // Milliseconds from the earliest raw start: epoch milliseconds in a Double lose sub-µs precision.
         var base = hops[0].rawStart
-        for h in hops where h.rawStart < base { base = h.rawStart }
-        for (k, h) in hops.enumerated() {
-            let rs = h.rawStart.ms(since: base), re = h.rawEnd.ms(since: base)
+        // Indexing fields, not binding whole hops: a copied HopState retains seven strings.
+        for k in 0..<n where hops[k].rawStart < base { base = hops[k].rawStart }
+        for k in 0..<n {
+            let rs = hops[k].rawStart.ms(since: base), re = hops[k].rawEnd.ms(since: base)
             c.initializeElement(at: k, to: HopCalc(rawStart: rs, rawEnd: re, start: rs, end: re))
         }
         if n > 1 {
@@ -287,29 +323,28 @@ extension Stitcher {
         var dbWait = 0.0
         for k in 0..<n {
             let i = pre[k]
-            let h = hops[i]
-            var hop = Hop(service: h.service, offsetMS: c[i].start - traceStart, durationMS: max(0, c[i].end - c[i].start))
-            hop.deploy = h.deploy
-            hop.instance = h.instance
-            hop.runtime = h.runtime
-            hop.spanID = h.spanID
-            hop.parentSpanID = h.parentSpanID
+            var hop = Hop(service: hops[i].service, offsetMS: c[i].start - traceStart, durationMS: max(0, c[i].end - c[i].start))
+            hop.deploy = hops[i].deploy
+            hop.instance = hops[i].instance
+            hop.runtime = hops[i].runtime
+            hop.spanID = hops[i].spanID
+            hop.parentSpanID = hops[i].parentSpanID
             hop.parent = c[i].parent >= 0 ? c[c[i].parent].newIndex : nil
-            hop.status = h.status
-            hop.coldStartMS = h.coldStartMS
-            hop.dbWaitMS = h.dbWaitMS
-            dbWait += h.dbWaitMS
-            if let r = h.responseAt { hop.responseAtMS = r.ms(since: h.rawStart) }
+            hop.status = hops[i].status
+            hop.coldStartMS = hops[i].coldStartMS
+            hop.dbWaitMS = hops[i].dbWaitMS
+            dbWait += hops[i].dbWaitMS
+            if let r = hops[i].responseAt { hop.responseAtMS = r.ms(since: hops[i].rawStart) }
             hop.onCriticalPath = c[i].critical
-            var f = h.flags
-            if h.coldStart {
+            var f = hops[i].flags
+            if hops[i].coldStart {
                 f.insert(.cold)
-                if let ms = h.coldStartMS { initMS = (initMS ?? 0) + ms }
+                if let ms = hops[i].coldStartMS { initMS = (initMS ?? 0) + ms }
             }
-            if h.deploy == .serverless || h.deploy == .edge {
-                let responded = h.responseAt ?? h.end
-                if let r = responded, let w = h.lastWorkAt, w > r { f.insert(.afterResponse) }
-                if h.bgOpen > 0 && complete { f.insert(.afterResponse) }
+            if hops[i].deploy == .serverless || hops[i].deploy == .edge {
+                let responded = hops[i].responseAt ?? hops[i].end
+                if let r = responded, let w = hops[i].lastWorkAt, w > r { f.insert(.afterResponse) }
+                if hops[i].bgOpen > 0 && complete { f.insert(.afterResponse) }
             }
             hop.flags = f
             flags.formUnion(f)
@@ -317,25 +352,24 @@ extension Stitcher {
         }
         if incomplete { flags.insert(.incomplete) }
 
-        let r = hops[root]
         summary.start = base.adding(ms: traceStart)
-        summary.rootService = r.service
+        summary.rootService = hops[root].service
         // The root's own facts; when its lines did not carry them, the nearest hop's (in preorder).
-        summary.rootRoute = r.route
-        summary.rootMethod = r.method
-        summary.status = r.status
+        summary.rootRoute = hops[root].route
+        summary.rootMethod = hops[root].method
+        summary.status = hops[root].status
         for k in 0..<n {
-            let h = hops[pre[k]]
-            if summary.rootRoute == nil { summary.rootRoute = h.route }
-            if summary.rootMethod == nil { summary.rootMethod = h.method }
-            if summary.status == nil { summary.status = h.status }
+            let i = pre[k]
+            if summary.rootRoute == nil { summary.rootRoute = hops[i].route }
+            if summary.rootMethod == nil { summary.rootMethod = hops[i].method }
+            if summary.status == nil { summary.status = hops[i].status }
         }
         summary.hops = out
         summary.coldStart = flags.contains(.cold)
         summary.coldStartInitMS = initMS
         summary.dbWaitMS = dbWait
         summary.flags = flags
-        if r.start != nil && r.hasExplicitEnd {
+        if hops[root].start != nil && hops[root].hasExplicitEnd {
             summary.durationMS = max(0, c[root].end - c[root].start)
         } else {
             var last = traceStart
@@ -349,29 +383,18 @@ extension Stitcher {
         return StitchedTrace(summary: summary, base: base, hopShiftMS: shift)
     }
 
-    /// Sets each line's corrected offset and puts the lines in corrected time order (ties keep
-    /// arrival order), in place: completion owns the trace's lines.
-    func placeLines(_ t: TraceState, _ st: StitchedTrace) {
-        guard !st.hopShiftMS.isEmpty else { return }
-        var sorted = true
-        for k in t.lines.indices {
-            let h = Int(t.lineHops[k])
-            t.lines[k].offsetMS = t.lines[k].time.ms(since: st.base) + st.hopShiftMS[h]
-            if k > 0 && t.lines[k].offsetMS < t.lines[k - 1].offsetMS { sorted = false }
-        }
-        if sorted { return }
-        let order = t.lines.indices.sorted { (t.lines[$0].offsetMS, $0) < (t.lines[$1].offsetMS, $1) }
-        t.lines = order.map { t.lines[$0] }
-        t.lineHops = order.map { t.lineHops[$0] }
-    }
-
-    /// The lines of a trace as `placeLines` would order them, leaving the trace untouched.
-    func placedLines(_ t: TraceState, _ st: StitchedTrace) -> [TraceLine] {
-        guard !st.hopShiftMS.isEmpty else { return t.lines }
+    /// The lines of a trace with their corrected offsets, in corrected time order (ties keep
+    /// arrival order), leaving the trace untouched.
+    func placedLines(_ t: TraceState, base: Timestamp, hopShiftMS: [Double]) -> [TraceLine] {
+        guard !hopShiftMS.isEmpty else { return t.lines }
         var lines = t.lines
+        var sorted = true
         for k in lines.indices {
-            lines[k].offsetMS = lines[k].time.ms(since: st.base) + st.hopShiftMS[Int(t.lineHops[k])]
+            let h = Int(t.lineHops[k])
+            lines[k].offsetMS = lines[k].time.ms(since: base) + (h < hopShiftMS.count ? hopShiftMS[h] : 0)
+            if k > 0 && lines[k].offsetMS < lines[k - 1].offsetMS { sorted = false }
         }
+        if sorted { return lines }
         return lines.indices.sorted { (lines[$0].offsetMS, $0) < (lines[$1].offsetMS, $1) }.map { lines[$0] }
     }
 
@@ -388,14 +411,14 @@ extension Stitcher {
                       _ order: UnsafeMutableBufferPointer<Int>, root: Int, learn: Bool) {
         let n = hops.count
         for i in 0..<n {
-            c[i].offset = skew.offsetMS(hops[i])
+            c[i].offset = skew.offsetMS(service: hops[i].service, instance: hops[i].instance)
             c[i].start = c[i].rawStart + c[i].offset
             c[i].end = c[i].rawEnd + c[i].offset
         }
         // Parents from span ids first.
         for i in 0..<n where i != root {
             guard let p = hops[i].parentSpanID else { continue }
-            for j in 0..<n where j != i && hops[j].spanID == p { c[i].parent = j; break }
+            for j in 0..<n where j != i && FastText.same(hops[j].spanID, p) { c[i].parent = j; break }
         }
         // Hops without a span parent: the innermost earlier hop that contains their start, else the root.
         var order = order
@@ -432,12 +455,14 @@ extension Stitcher {
             var learned = false
             for i in 0..<n {
                 let p = c[i].parent
-                guard p >= 0, hops[i].service != hops[p].service || hops[i].instance != hops[p].instance,
+                guard p >= 0 else { continue }
+                let sameService = FastText.same(hops[i].service, hops[p].service)
+                guard !sameService || !FastText.same(hops[i].instance, hops[p].instance),
                       hops[i].start != nil, hops[i].hasExplicitEnd, hops[p].start != nil, hops[p].hasExplicitEnd
                 else { continue }
                 let s = ClockSkew.shift(parentStart: c[p].start, parentEnd: c[p].end,
                                         childStart: c[i].rawStart, childEnd: c[i].rawEnd)
-                if hops[i].service != hops[p].service { skew.learn(service: hops[i].service, shiftMS: s) }
+                if !sameService { skew.learn(service: hops[i].service, shiftMS: s) }
                 if let ci = hops[i].instance, let pi = hops[p].instance {
                     let answered = hops[i].responseAt.map { $0.ms(since: hops[i].rawStart) + c[i].rawStart } ?? c[i].rawEnd
                     skew.learn(parent: ClockKey(service: hops[p].service, instance: pi),
@@ -450,7 +475,7 @@ extension Stitcher {
             }
             if learned {
                 for i in 0..<n {
-                    c[i].offset = skew.offsetMS(hops[i])
+                    c[i].offset = skew.offsetMS(service: hops[i].service, instance: hops[i].instance)
                     c[i].start = c[i].rawStart + c[i].offset
                     c[i].end = c[i].rawEnd + c[i].offset
                 }
@@ -499,7 +524,9 @@ extension Stitcher {
             let i = pre[k]
             let p = c[i].parent
             guard p >= 0 else { continue }
-            if hops[i].service == hops[p].service && hops[i].instance == hops[p].instance { c[i].shift = c[p].shift }
+            if FastText.same(hops[i].service, hops[p].service) && FastText.same(hops[i].instance, hops[p].instance) {
+                c[i].shift = c[p].shift
+            }
             let s = c[i].start + c[i].shift
             let ps = c[p].start + c[p].shift
             if s < ps { c[i].shift += ps - s }

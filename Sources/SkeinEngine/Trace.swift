@@ -112,6 +112,9 @@ final class TraceState {
     /// Bumped on every completion so stale entries of the retained queue can be skipped.
     @exclusivity(unchecked) var finishSeq = 0
     @exclusivity(unchecked) var summary: TraceSummary?
+    /// How the finished trace's lines are placed (see `StitchedTrace`), kept until its lines are shed.
+    @exclusivity(unchecked) var placementBase = Timestamp.zero
+    @exclusivity(unchecked) var placementShift: [Double] = []
     /// Counted in the aggregates (complete, errors, routes, cold penalty) at its first completion.
     /// `rootEnded` as of `rootCheckedAt` events (merges also change `eventCount`).
     @exclusivity(unchecked) var rootCheckedAt = -1
@@ -127,23 +130,28 @@ final class TraceState {
 
     var canonicalID: String { strongID ?? ids.first ?? "trace-\(serial)" }
 
-    func hasID(_ id: String) -> Bool { ids.contains(id) }
+    func hasID(_ id: String) -> Bool {
+        for x in ids where FastText.same(x, id) { return true }
+        return false
+    }
 
     /// The hop an event belongs to: by span id when it has one, else by (service, instance).
     func hopIndex(spanID: String?, parentSpanID: String?, service: String?, instance: String?,
                   at t: Timestamp, maxHops: Int) -> Int {
         if let span = spanID {
-            for i in hops.indices where hops[i].spanID == span { return i }
+            for i in hops.indices where FastText.same(hops[i].spanID, span) { return i }
             // A line without a span id may have opened this instance's hop before its first span line.
             if let service {
                 for i in hops.indices.reversed()
-                where hops[i].spanID == nil && hops[i].service == service && hops[i].instance == instance {
+                where hops[i].spanID == nil && FastText.same(hops[i].service, service)
+                    && FastText.same(hops[i].instance, instance) {
                     hops[i].spanID = span
                     hops[i].parentSpanID = parentSpanID
                     return i
                 }
             }
             if hops.count >= maxHops { return hops.count - 1 }
+            if hops.isEmpty { hops.reserveCapacity(4) }
             var h = HopState(service: service ?? "unknown", instance: instance, at: t)
             h.spanID = span
             h.parentSpanID = parentSpanID
@@ -151,13 +159,15 @@ final class TraceState {
             return hops.count - 1
         }
         if let service {
-            for i in hops.indices.reversed() where hops[i].service == service && hops[i].instance == instance {
+            for i in hops.indices.reversed()
+            where FastText.same(hops[i].service, service) && FastText.same(hops[i].instance, instance) {
                 return i
             }
         } else if !hops.isEmpty {
             return hops.count - 1
         }
         if hops.count >= maxHops { return hops.count - 1 }
+        if hops.isEmpty { hops.reserveCapacity(4) }
         hops.append(HopState(service: service ?? "unknown", instance: instance, at: t))
         return hops.count - 1
     }

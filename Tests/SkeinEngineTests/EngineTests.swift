@@ -208,6 +208,57 @@ final class DigestTests: XCTestCase {
         XCTAssertFalse(containsASCII("time", "timeout"))
         XCTAssertTrue(containsASCII("Outcome: exceededCpu", "exceededcpu"))
     }
+
+    func testMessageFactsInOnePass() {
+        let timedOut = MessageFacts("Task TIMED OUT after 3.00 seconds")
+        XCTAssertTrue(timedOut.timedOut)
+        XCTAssertFalse(timedOut.exceededCPU)
+        XCTAssertTrue(MessageFacts("upstream status: Timeout").timedOut)
+        let timeout = MessageFacts("db timeout, retrying")
+        XCTAssertTrue(timeout.timeout)
+        XCTAssertFalse(timeout.timedOut)
+        XCTAssertFalse(MessageFacts("time").timeout)
+        XCTAssertTrue(MessageFacts("Outcome: exceededCpu").exceededCPU)
+        XCTAssertTrue(MessageFacts("isolate exceeded CPU limit").exceededCPU)
+        XCTAssertTrue(MessageFacts("REPORT RequestId: 1 Duration: 2 ms").platformLine)
+        XCTAssertFalse(MessageFacts("a REPORT line").platformLine)
+        XCTAssertFalse(MessageFacts("").timeout)
+    }
+
+    func testByteEqualityAndHash() {
+        let a = "4bf92f3577b34da6a3ce929d0e0e4736"
+        let b = String(decoding: Array(a.utf8), as: UTF8.self)
+        XCTAssertTrue(FastText.same(a, b))
+        XCTAssertEqual(FastText.hash(a), FastText.hash(b))
+        XCTAssertFalse(FastText.same(a, "4bf92f3577b34da6a3ce929d0e0e4737"))
+        XCTAssertFalse(FastText.same("edge-api", "feed-api"))
+        XCTAssertTrue(FastText.same("", ""))
+        XCTAssertNotEqual(FastText.hash("edge-api"), FastText.hash("feed-api"))
+    }
+
+    /// Export keeps every summary but only the newest finished traces keep their lines.
+    func testOlderFinishedTracesShedTheirLines() {
+        var config = EngineConfig()
+        config.retainedTraces = nil
+        config.retainedTraceLines = 1
+        let e = Engine(config: config)
+        edgeToLambda(e, n: 1, startMS: 0)
+        e.advance(to: at(5_000))
+        XCTAssertEqual(e.detail(traceID: tid(1))?.lines.count, 5)
+        edgeToLambda(e, n: 2, startMS: 6_000)
+        e.advance(to: at(12_000))
+        let old = e.detail(traceID: tid(1))
+        XCTAssertEqual(old?.lines.count, 0)
+        XCTAssertEqual(old?.droppedLines, 5)
+        XCTAssertEqual(old?.summary.hops.count, 2)
+        let recent = e.detail(traceID: tid(2))
+        XCTAssertEqual(recent?.lines.count, 5)
+        XCTAssertEqual(recent?.lines.map(\.offsetMS), recent?.lines.map(\.offsetMS).sorted())
+        let s = e.snapshot()
+        XCTAssertEqual(s.recentTraces.count, 2)
+        // Shedding is not the per-trace budget: nothing is reported evicted.
+        XCTAssertEqual(s.evicted.lines, 0)
+    }
 }
 
 final class ThroughputTests: XCTestCase {

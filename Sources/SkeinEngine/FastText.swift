@@ -1,0 +1,154 @@
+import SkeinCore
+
+/// Hashing and equality of ids and names straight from their UTF-8 bytes.
+///
+/// The engine compares and hashes the same few strings for every event (trace ids, span ids,
+/// instance names). `String`'s own `==` goes through Unicode-aware comparison whenever the two
+/// values are not the same object, and its `Hashable` runs SipHash over every byte; both showed
+/// up as a large part of ingest in callgrind. Ids and names here are compared byte for byte,
+/// which is what `String ==` means for the NFC text decoders produce.
+enum FastText {
+    /// A multiplicative hash over eight bytes at a time (the last word overlaps the one before).
+    @inline(__always)
+    static func hash(_ s: String) -> UInt64 {
+        if let h = s.utf8.withContiguousStorageIfAvailable({ hash($0) }) { return h }
+        var copy = s
+        return copy.withUTF8 { hash($0) }
+    }
+
+    @inline(__always)
+    static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        let n = bytes.count
+        let k: UInt64 = 0x9e37_79b9_7f4a_7c15
+        var h: UInt64 = UInt64(truncatingIfNeeded: n) &* k
+        guard n > 0, let base = bytes.baseAddress else { return h ^ (h >> 29) }
+        let raw = UnsafeRawPointer(base)
+        if n >= 8 {
+            var p = 0
+            while p + 8 < n {
+                h = (h ^ raw.loadUnaligned(fromByteOffset: p, as: UInt64.self)) &* k
+                h ^= h >> 32
+                p += 8
+            }
+            h = (h ^ raw.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)) &* k
+        } else if n >= 4 {
+            let lo = UInt64(raw.loadUnaligned(as: UInt32.self))
+            let hi = UInt64(raw.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self))
+            h = (h ^ (lo | hi << 32)) &* k
+        } else {
+            h = (h ^ (UInt64(base[0]) | UInt64(base[n >> 1]) << 8 | UInt64(base[n - 1]) << 16)) &* k
+        }
+        return h ^ (h >> 29)
+    }
+
+    /// Byte equality: the same object, or the same bytes.
+    @inline(__always)
+    static func same(_ a: String, _ b: String) -> Bool {
+        let r = a.utf8.withContiguousStorageIfAvailable { pa -> Bool? in
+            b.utf8.withContiguousStorageIfAvailable { pb -> Bool in
+                let n = pa.count
+                guard n == pb.count else { return false }
+                guard n > 0, let x = pa.baseAddress, let y = pb.baseAddress else { return true }
+                return x == y || ByteCompare.same(x, y, n)
+            }
+        }
+        if let r, let r { return r }
+        return a == b
+    }
+
+    @inline(__always)
+    static func same(_ a: String?, _ b: String?) -> Bool {
+        switch (a, b) {
+        case (nil, nil): return true
+        case (let x?, let y?): return same(x, y)
+        default: return false
+        }
+    }
+}
+
+/// What the engine reads from a message, in one pass over its bytes instead of one per question.
+struct MessageFacts {
+    /// "timed out" or "status: timeout" (any case).
+    var timedOut = false
+    /// "timeout" anywhere (counts only at warn level and above).
+    var timeout = false
+    /// "exceededcpu" or "exceeded cpu".
+    var exceededCPU = false
+    /// One of Lambda's own lines (START/END/REPORT/INIT_/XRAY/PLATFORM prefixes).
+    var platformLine = false
+
+    init() {}
+
+    init(_ m: String) {
+        if let f = m.utf8.withContiguousStorageIfAvailable({ MessageFacts(bytes: $0) }) {
+            self = f
+        } else {
+            var copy = m
+            self = copy.withUTF8 { MessageFacts(bytes: $0) }
+        }
+    }
+
+    init(bytes b: UnsafeBufferPointer<UInt8>) {
+        let n = b.count
+        guard n > 0 else { return }
+        platformLine = MessageFacts.platformPrefix(b)
+        var i = 0
+        while i < n {
+            let c = b[i] | 0x20
+            // Every needle starts with t, s or e: other bytes cost one comparison chain.
+            if c == 0x74 {          // t
+                if MessageFacts.at(b, i, "timeout") { timeout = true }
+                else if MessageFacts.at(b, i, "timed out") { timedOut = true }
+            } else if c == 0x73 {   // s
+                if MessageFacts.at(b, i, "status: timeout") { timedOut = true }
+            } else if c == 0x65 {   // e
+                if MessageFacts.at(b, i, "exceededcpu") || MessageFacts.at(b, i, "exceeded cpu") { exceededCPU = true }
+            }
+            i += 1
+        }
+    }
+
+    /// Case-insensitive match of the lower-case ASCII `needle` at `i`.
+    @inline(__always)
+    private static func at(_ b: UnsafeBufferPointer<UInt8>, _ i: Int, _ needle: StaticString) -> Bool {
+        let nc = needle.utf8CodeUnitCount
+        guard i + nc <= b.count else { return false }
+        let p = needle.utf8Start
+        var j = 1
+        while j < nc {
+            var c = b[i + j]
+            if c >= 65 && c <= 90 { c |= 0x20 }
+            if c != p[j] { return false }
+            j += 1
+        }
+        return true
+    }
+
+    private static func platformPrefix(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        func starts(_ s: StaticString) -> Bool {
+            let nc = s.utf8CodeUnitCount
+            guard b.count >= nc else { return false }
+            let p = s.utf8Start
+            for j in 0..<nc where b[j] != p[j] { return false }
+            return true
+        }
+        switch b[0] {
+        case 0x52: return starts("REPORT ")
+        case 0x45: return starts("END ")
+        case 0x53: return starts("START ")
+        case 0x49: return starts("INIT_")
+        case 0x58: return starts("XRAY ")
+        case 0x50: return starts("PLATFORM")
+        default: return false
+        }
+    }
+}
+
+extension FastText {
+    /// A precomputed fingerprint folded with a dictionary's per-table seed (for `_rawHashValue`).
+    @inline(__always)
+    static func mix(_ fingerprint: UInt64, seed: Int) -> Int {
+        let x = (fingerprint ^ UInt64(truncatingIfNeeded: seed)) &* 0xbf58_476d_1ce4_e5b9
+        return Int(truncatingIfNeeded: x ^ (x >> 31))
+    }
+}
