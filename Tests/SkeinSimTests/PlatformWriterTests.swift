@@ -7,8 +7,8 @@ import SkeinDecoders
 /// record in a shape its platform's decoder takes.
 final class PlatformWriterTests: XCTestCase {
     func testPlatformFormatsLeaveTheSimulationUnchanged() {
-        var plain = Simulator(scenario: .burst, seed: 3, durationSeconds: 40)
-        var both = Simulator(scenario: .burst, seed: 3, durationSeconds: 40, platformFormats: true)
+        var plain = Simulator(scenario: .burst, seed: 3, durationSeconds: 25)
+        var both = Simulator(scenario: .burst, seed: 3, durationSeconds: 25, platformFormats: true)
         XCTAssertEqual(plain.run(), both.run(), "convention lines differ when platform formats are written too")
         XCTAssertEqual(plain.truth, both.truth)
         XCTAssertNil(plain.platformLines)
@@ -30,7 +30,7 @@ final class PlatformWriterTests: XCTestCase {
 
     /// Each file decodes with the decoder its platform needs, every line taken, the events as counted.
     func testEveryFileDecodesAsItsPlatform() throws {
-        let rec = PlatformRecording(scenario: .incident, seed: 2, durationSeconds: 60)
+        let rec = PlatformRecording(scenario: .incident, seed: 2, durationSeconds: 45)
         let expected: [String: String] = [
             PlatformWriter.functionsFile: "aws-lambda", PlatformWriter.edgeFile: "cloudflare-workers",
             PlatformWriter.vercelFile: "vercel", PlatformWriter.postgresFile: "postgres",

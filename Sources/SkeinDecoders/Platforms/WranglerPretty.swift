@@ -62,7 +62,8 @@ public struct WranglerPrettyDecoder: TextFrameDecoder {
         if let m = h.method { base.method = context.interner.intern(m) }
         var start = base
         start.kind = .requestStart
-        start.message = [base.method, base.route].compactMap { $0 }.joined(separator: " ")
+        let what = [base.method, base.route].compactMap { $0 }.joined(separator: " ")
+        start.message = what.isEmpty ? "[missing request]" : what
         var end = base
         end.kind = .requestEnd
         end.attributes.append(Attribute("outcome", h.outcome))
