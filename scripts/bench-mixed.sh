@@ -7,11 +7,11 @@
 # the same requests, so the fair comparison is the time to process each. The convention lines are
 # also split into one file per service, so both sides go through the same multi-file merge path.
 #
-# Usage: scripts/bench-mixed.sh [DURATION] [SCENARIO] [SEED]   (default 20m incident 7; in bench-data/)
+# Usage: scripts/bench-mixed.sh [DURATION] [SCENARIO] [SEED]   (default 10m incident 7; in bench-data/)
 # Set CALLGRIND=1 to also count instructions per line with valgrind (slow: a shorter run is used).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-duration=${1:-20m}
+duration=${1:-10m}
 scenario=${2:-incident}
 seed=${3:-7}
 out=bench-data/mixed-$scenario-$seed-$duration
@@ -74,10 +74,13 @@ if [ "${CALLGRIND:-0}" = 1 ]; then
   generate "$small" 2m
   for what in platform convention-split; do
     f=$(mktemp)
-    valgrind --tool=callgrind --callgrind-out-file="$f" "$bin" export --format json "$small/$what" >/dev/null 2>&1
+    if ! valgrind --tool=callgrind --callgrind-out-file="$f" "$bin" export --format json "$small/$what" >/dev/null 2>"$f.err"; then
+      echo "callgrind failed on $what: $(grep -m1 -i 'giving up\|error' "$f.err" || tail -1 "$f.err")" >&2
+      rm -f "$f" "$f.err"; continue
+    fi
     ir=$(callgrind_annotate "$f" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1; exit }')
     n=$(find "$small/$what" -type f -exec cat {} + | wc -l)
     awk -v w="$what" -v ir="$ir" -v n="$n" 'BEGIN { printf "callgrind %-18s %12.0f instructions, %7d lines, %8.0f per line\n", w, ir, n, ir / n }'
-    rm -f "$f"
+    rm -f "$f" "$f.err"
   done
 fi
