@@ -64,6 +64,8 @@ public struct Simulator: Sendable {
     var nextHop = 0
     var requestCounter: UInt64 = 0
     var backgroundCounter = 0
+    /// Renders every line again in its platform's own format, when asked for (`platformFormats`).
+    var platform: PlatformWriter?
     /// A socket frozen longer than this is dead when the instance thaws.
     static let frozenSocketTimeoutMS = 30_000.0
 
@@ -73,8 +75,10 @@ public struct Simulator: Sendable {
     ///   - maxConnections: Postgres `max_connections`.
     ///   - start: virtual time of the first event; default `Simulator.defaultStart`.
     ///   - durationSeconds: length of the scenario's story; default `scenario.defaultDurationSeconds`.
+    ///   - platformFormats: also write each line as its platform prints it (`platformLines`); the
+    ///     simulation itself, and so the convention lines, stay the same.
     public init(scenario: Scenario, seed: UInt64, maxConnections: Int = 100, start: Timestamp? = nil,
-                durationSeconds: Double? = nil) {
+                durationSeconds: Double? = nil, platformFormats: Bool = false) {
         self.scenario = scenario
         self.seed = seed
         self.maxConnections = max(1, maxConnections)
@@ -88,6 +92,7 @@ public struct Simulator: Sendable {
         self.clock = s.nanos
         self.record = GroundTruth(scenario: scenario, seed: seed, start: s, scenarioEnd: scenarioEnd,
                                   maxConnections: self.maxConnections, pooler: plan.pooler)
+        if platformFormats { platform = PlatformWriter(seed: seed) }
         boot()
     }
 
@@ -217,7 +222,14 @@ public struct Simulator: Sendable {
         lineSeq += 1
         outbox.push(PendingLine(arrival: t + delay, seq: lineSeq, time: t, bytes: bytes, drain: inst.service.drain))
         record.lines += 1
+        platform?.write(i, inst, at: t, r)
     }
+
+    /// The platform-format records written so far, in generation order (nil without `platformFormats`).
+    public var platformLines: [PlatformLine]? { platform?.out }
+
+    /// What the platform-format records can tell (nil without `platformFormats`).
+    public var platformTruth: PlatformTruth? { platform?.truth }
 
     /// A line of hop `h` carrying the request's ids.
     func line(_ hop: Hop, _ event: EventKind) -> LineRecord {

@@ -86,6 +86,8 @@ struct Demo: ParsableCommand {
     var record: String?
     @Option(name: .long, help: "On exit, write the simulator's ground truth (traces, cold starts, peak connections, first exhaustion) to FILE as JSON.")
     var truth: String?
+    @Flag(name: .long, help: "Write each source as its platform prints it (aws logs tail, wrangler tail, Vercel drain, pino, slog, the Postgres log) into the directory --record names, then exit.")
+    var platformFormats = false
     @OptionGroup var view: ViewOptions
 
     func validate() throws {
@@ -96,10 +98,15 @@ struct Demo: ParsableCommand {
             throw ValidationError("bad speed \(speed): a positive number or max")
         }
         if let d = duration, parseDuration(d) == nil { throw ValidationError("bad duration \(d): e.g. 120s, 5m") }
+        if platformFormats && record == nil { throw ValidationError("--platform-formats needs --record DIR") }
     }
 
     func run() throws {
         let sc = Scenario(rawValue: scenario)!
+        if platformFormats, let dir = record {
+            try writePlatformRecording(sc, dir: dir)
+            return
+        }
         let sp: ReplaySpeed = speed == "max" ? .max : .factor(Double(speed)!)
         var secs = duration.flatMap(parseDuration)
         if secs == nil && !view.interactive { secs = Double(sc.defaultDurationSeconds) }
@@ -112,6 +119,24 @@ struct Demo: ParsableCommand {
         }
         feed.close()
         if let truth { try feed.writeTruth(to: truth) }
+    }
+}
+
+extension Demo {
+    /// Runs the scenario headless and writes one file per source in its platform's format.
+    func writePlatformRecording(_ sc: Scenario, dir: String) throws {
+        let rec = PlatformRecording(scenario: sc, seed: seed, maxConnections: maxConnections,
+                                    durationSeconds: duration.flatMap(parseDuration))
+        let fm = FileManager.default
+        var total = 0
+        for (path, bytes) in rec.files {
+            let url = URL(fileURLWithPath: dir).appendingPathComponent(path)
+            try fm.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(bytes).write(to: url)
+            total += bytes.count
+        }
+        if let truth { try Data(rec.truthJSON.utf8).write(to: URL(fileURLWithPath: truth)) }
+        print("wrote \(rec.files.count) files, \(total) bytes, to \(dir)")
     }
 }
 

@@ -74,6 +74,61 @@ final class SampleLogsTests: XCTestCase {
     func testAfterResponse() throws { try check("after-response") }
     func testPooler() throws { try check("pooler") }
     func testIncident() throws { try check("incident") }
+
+    /// The incident written as the platforms print it (sample-logs/mixed/), exported as one
+    /// directory: the cross-format stitching has to reach the truth of what those formats can tell.
+    func testMixedPlatformFormats() throws {
+        let dir = Self.root.appendingPathComponent("mixed")
+        let data = try Data(contentsOf: Self.root.appendingPathComponent("mixed.truth.json"))
+        let truth = Truth(raw: try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: Any]))
+        // No platform line states max_connections: the user says it, as with `--db-max`.
+        let s = try ExportJob(inputs: [dir.path], dbMax: truth.int("max_connections")).analyse()
+
+        let sources = try XCTUnwrap(truth.raw["sources"] as? [String: [String: Int]])
+        XCTAssertEqual(s.input.sources.count, sources.count, "one source per file")
+        for src in s.input.sources {
+            let rel = String(src.name.dropFirst(dir.path.count + 1))
+            let want = try XCTUnwrap(sources[rel], "unexpected source \(src.name)")
+            XCTAssertEqual(src.lines, want["lines"], "\(rel): lines")
+            XCTAssertEqual(src.events, want["events"], "\(rel): events")
+            XCTAssertEqual(src.malformed, want["malformed"], "\(rel): malformed")
+        }
+        XCTAssertEqual(s.input.lines, truth.int("lines"))
+        XCTAssertEqual(s.input.malformed, 0)
+
+        XCTAssertEqual(s.traces.count, truth.int("traces"), "traces")
+        XCTAssertEqual(s.traces.errors, truth.int("error_traces"), "error traces")
+        XCTAssertEqual(s.coldStarts.count, truth.int("cold_starts"), "cold starts")
+        let byRuntime = Dictionary(uniqueKeysWithValues: s.coldStarts.byRuntime.map { ($0.name, $0.count) })
+        XCTAssertEqual(byRuntime, truth.counts("cold_starts_by_runtime"), "cold starts per runtime")
+        var byDeploy: [String: Int] = [:]
+        for i in s.instances { byDeploy[i.deploy?.rawValue ?? "unknown", default: 0] += 1 }
+        XCTAssertEqual(byDeploy, truth.counts("instances_by_deploy"), "instances per deploy model")
+
+        XCTAssertEqual(s.db.maxConnections, truth.int("max_connections"))
+        XCTAssertTrue(s.db.serverTruth, "the server log gives Postgres' own count")
+        XCTAssertEqual(s.db.peakOpen, truth.int("peak_server_connections"), "peak connections")
+        let peakAt = try XCTUnwrap(truth.time("peak_server_connections_at"))
+        let gotPeak = try XCTUnwrap(s.db.peakAt)
+        // The server's clock is off by at most 5 ms; connections are logged when they happen.
+        XCTAssertLessThanOrEqual(abs(gotPeak.ms(since: peakAt)), 10, "peak time")
+        let refused = s.db.errorsByKind.first { $0.name == DBErrorKind.tooManyClients.rawValue }?.count ?? 0
+        // Each refusal is reported twice: by Postgres (FATAL) and by the app that was refused.
+        XCTAssertEqual(refused, truth.int("too_many_clients_errors"), "too many clients")
+        XCTAssertEqual(refused, 2 * truth.int("too_many_clients_refusals"))
+        let first = try XCTUnwrap(truth.time("first_exhaustion_at"))
+        let gotFirst = try XCTUnwrap(s.db.firstExhaustionAt, "first exhaustion")
+        XCTAssertLessThanOrEqual(abs(gotFirst.ms(since: first)), 300, "first exhaustion time")
+        XCTAssertEqual(s.insights.first { $0.kind == .connectionExhaustion }?.severity, .critical)
+
+        let after = s.recentTraces.filter { $0.flags.contains(.afterResponse) }.count
+        XCTAssertEqual(after, truth.int("after_response"), "work after the response")
+        let cpu = s.recentTraces.filter { $0.flags.contains(.cpuLimit) }.count
+        XCTAssertEqual(cpu, truth.int("edge_cpu_limit_exceeded"), "edge CPU limit")
+        // Every function hop found its trace: no trace is rooted at an origin service.
+        let roots = Set(s.recentTraces.compactMap(\.rootService))
+        XCTAssertEqual(roots, ["edge-api"], "every trace starts at the edge")
+    }
 }
 
 /// RFC 3339 for the test's truth files, through the product's own parser.

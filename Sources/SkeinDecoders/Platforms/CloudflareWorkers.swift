@@ -128,7 +128,8 @@ public struct CloudflareWorkersDecoder: JSONRecordDecoder {
 
         var end = base
         end.kind = .requestEnd
-        end.time = wall.map { start.adding(ms: $0) } ?? last
+        // The invocation cannot end before its last log: wall time and log times are rounded apart.
+        end.time = max(wall.map { start.adding(ms: $0) } ?? last, last)
         end.durationMS = wall
         end.cpuMS = cpu
         end.status = status

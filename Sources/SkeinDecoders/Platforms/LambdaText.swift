@@ -80,6 +80,8 @@ struct LambdaLineMapper {
     private var lastReportRequestID: String?
     /// Runtime and region per log stream, learnt from `INIT_START`; bounded.
     private var streams: [String: (runtime: String?, region: String?)] = [:]
+    /// Per log stream, the invocation in progress and the correlation id its lines carry.
+    private var invocations: [String: (requestID: String, correlation: String)] = [:]
     private var tape = JSONTape(maxDepth: 64, maxNodes: 1 << 16)
     private static let maxStreams = 4096
 
@@ -267,7 +269,13 @@ struct LambdaLineMapper {
         } else if let rid = app.requestID, e.correlationID == rid {
             e.correlationID = nil
         }
-        if let rid = app.requestID {
+        if let rid = app.requestID, staleInvocation(stream: origin.stream, requestID: rid, correlation: e.correlationID) {
+            // Work an earlier invocation left running (frozen, resumed now) logs inside this one, and the
+            // runtime stamps the current request id on it: linking that id to the line's own correlation
+            // id would join two requests. The line keeps its own ids; the runtime's stays an attribute.
+            if e.requestID == rid { e.requestID = nil }
+            e.attributes.append(Attribute("lambda.request_id", rid))
+        } else if let rid = app.requestID {
             // The runtime's request id is the platform's; an app's own `request_id` stays visible.
             if let own = e.requestID, own != rid { e.attributes.append(Attribute("app.request_id", own)) }
             e.requestID = rid
@@ -308,6 +316,17 @@ struct LambdaLineMapper {
         if e.message == nil { e.message = String(decoding: line, as: UTF8.self) }
         PlatformEvent.emit(e, into: &events)
         return .events(1)
+    }
+
+    /// Whether an app line stamped with invocation `requestID` carries another request's correlation id
+    /// than the invocation's first correlated line did (per log stream; bounded).
+    private mutating func staleInvocation(stream: String?, requestID: String, correlation: String?) -> Bool {
+        guard let correlation else { return false }
+        let key = stream ?? ""
+        if let seen = invocations[key], seen.requestID == requestID { return seen.correlation != correlation }
+        if invocations.count >= Self.maxStreams, invocations[key] == nil { invocations.removeAll(keepingCapacity: true) }
+        invocations[key] = (requestID, correlation)
+        return false
     }
 
     private mutating func remember(_ stream: String, runtime: String?, region: String?) {
