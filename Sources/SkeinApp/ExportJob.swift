@@ -34,6 +34,8 @@ public struct ExportJob {
         try validate()
         var config = EngineConfig()
         config.retainedTraces = nil
+        // Export writes summaries only: finished traces drop their log lines at once.
+        config.retainedTraceLines = 0
         config.dbMax = dbMax
         let engine = Engine(config: config)
         let factory = Decoding.factory(format: decoderFormat)

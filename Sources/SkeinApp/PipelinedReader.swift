@@ -161,9 +161,9 @@ final class PipelinedReader {
             case .dropped(let n): engine.countDropped(n)
             }
         }
-        for (id, n) in b.lines { for _ in 0..<n { engine.countLine(source: id) } }
+        for (id, n) in b.lines { engine.countLines(source: id, count: n) }
         for (id, reasons) in b.malformed { for (r, n) in reasons { for _ in 0..<n { engine.countMalformed(source: id, reason: r) } } }
-        for (id, formats) in b.formats { for (f, n) in formats { for _ in 0..<n { engine.countFormat(source: id, format: f) } } }
+        for (id, formats) in b.formats { for (f, n) in formats { engine.countFormat(source: id, format: f, count: n) } }
         // Borrowed in place: iterating the array itself would copy (and retain) each event.
         b.events.withUnsafeBufferPointer { events in
             for i in events.indices { engine.ingest(events[i]) }

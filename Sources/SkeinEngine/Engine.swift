@@ -98,6 +98,17 @@ public final class Engine {
         sources[sourceIndex(source)].formats[format, default: 0] += 1
     }
 
+    /// `count` frames read at once (a reader's chunk), one update instead of `count`.
+    public func countLines(source: SourceID, count: Int) {
+        sources[sourceIndex(source)].lines += max(0, count)
+    }
+
+    /// `count` frames taken by one decoder, one dictionary update instead of `count`.
+    public func countFormat(source: SourceID, format: String, count: Int) {
+        guard count > 0 else { return }
+        sources[sourceIndex(source)].formats[format, default: 0] += count
+    }
+
     /// Sources never added (an event with an unknown id) get a placeholder rather than vanishing.
     private func sourceIndex(_ id: SourceID) -> Int {
         let i = Int(id.raw)
