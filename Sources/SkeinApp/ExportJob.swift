@@ -46,12 +46,15 @@ public struct ExportJob {
         }
         let hasStdin = specs.contains { if case .stdin = $0 { return true } else { return false } }
         if files.count > 1 && !hasStdin {
-            let reader = ReplayReader(paths: files, decoder: factory, sink: engine)
-            while !reader.isFinished {
-                let (n, _) = reader.deliver(upTo: Timestamp(nanos: .max), max: 65_536, into: engine)
-                if n == 0 && reader.isFinished { break }
+            // Several files: merged in time order on a second thread while the engine stitches here.
+            PipelinedReader.run(into: engine) { sink in
+                let reader = ReplayReader(paths: files, decoder: factory, sink: sink)
+                while !reader.isFinished {
+                    let (n, _) = reader.deliver(upTo: Timestamp(nanos: .max), max: 65_536, into: sink)
+                    if n == 0 && reader.isFinished { break }
+                }
+                for id in reader.sources { sink.setHealth(.finished, for: id) }
             }
-            for id in reader.sources { engine.setHealth(.finished, for: id) }
         } else {
             // One stream: decode on a second thread while the engine stitches on this one.
             let reader = BatchReader(decoder: factory)
