@@ -119,7 +119,7 @@ public struct CollectorResponse: Sendable, Equatable {
 struct RequestIngest {
     let state: CollectorState
     var otlp = OTLPProtobufDecoder()
-    var otlpJSON = OTLPJSONDecoder()
+    var otlpJSON = OTLPJSONLineDecoder()
     var context = DecodeContext()
     var tape = JSONTape()
     /// `/ingest`'s detector, kept for the connection: its interner and the format it last saw stay

@@ -95,9 +95,9 @@ public struct AutoDecoder: FrameDecoder {
             CloudWatchLogsDecoder(),
             VercelDecoder(),
             CloudflareWorkersDecoder(),
-            OTLPJSONDecoder(),
-            LambdaJSONDecoder(),
-            DockerJSONDecoder(),
+            OTLPJSONLineDecoder(),
+            LambdaJSONLineDecoder(),
+            DockerJSONLineDecoder(),
             // Skein's convention takes any object: it stays last.
             ConventionDecoder(),
         ]

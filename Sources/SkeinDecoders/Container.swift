@@ -5,7 +5,7 @@ import SkeinCore
 /// The app's line inside `log` is decoded like any line (JSON with the convention's aliases, logfmt, or
 /// plain text as the message); Docker's `time` is the fallback when the app logs none. Docker splits
 /// lines longer than 16 KiB into several records; those parts arrive as separate events.
-public struct DockerJSONDecoder: JSONRecordDecoder {
+public struct DockerJSONLineDecoder: JSONRecordDecoder {
     public let name = "docker"
     private var tape = JSONTape()
     private var line: [UInt8] = []

@@ -3,7 +3,7 @@ import SkeinCore
 /// AWS Lambda's JSON log format (`LoggingConfig.LogFormat = JSON`): the app's records
 /// (`timestamp`, `level`, `requestId`, `message`, extra keys) and the platform's `platform.*`
 /// records (`time`, `type`, `record`), as Lambda writes them to CloudWatch.
-public struct LambdaJSONDecoder: JSONRecordDecoder {
+public struct LambdaJSONLineDecoder: JSONRecordDecoder {
     public let name = "aws-lambda-json"
 
     public init() {}

@@ -2,7 +2,7 @@ import SkeinCore
 
 /// OTLP/JSON export requests, one per line, as the OpenTelemetry Collector's file exporter writes
 /// them: `resourceLogs`, `resourceSpans` and `resourceMetrics`.
-public struct OTLPJSONDecoder: JSONRecordDecoder {
+public struct OTLPJSONLineDecoder: JSONRecordDecoder {
     public let name = "otlp-json"
     var mapping = OTLPMapping()
 
