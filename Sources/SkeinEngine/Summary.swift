@@ -1,25 +1,8 @@
 import SkeinCore
 
-/// One clock: a service's instance (a Lambda log stream, an isolate, a pod).
-struct ClockKey: Hashable {
-    let service: String
-    let instance: String
-    /// Hashed once from the bytes: the skew tables are probed several times per hop at completion.
-    let fingerprint: UInt64
-
-    init(service: String, instance: String) {
-        self.service = service
-        self.instance = instance
-        fingerprint = FastText.hash(instance) &+ FastText.hash(service) &* 31
-    }
-
-    static func == (a: ClockKey, b: ClockKey) -> Bool {
-        // Names are interned by the decoders: equal ones are almost always one object, which `==` sees at once.
-        a.fingerprint == b.fingerprint && a.instance == b.instance && a.service == b.service
-    }
-    func hash(into hasher: inout Hasher) { hasher.combine(fingerprint) }
-    func _rawHashValue(seed: Int) -> Int { FastText.mix(fingerprint, seed: seed) }
-}
+/// One clock: a service's instance (a Lambda log stream, an isolate, a pod); the fleet's key,
+/// hashed once from its bytes, since the skew tables are probed several times per hop at completion.
+typealias ClockKey = InstanceKey
 
 /// A name hashed once from its bytes (keys of the per-service skew and per-route tables).
 struct TextKey: Hashable {

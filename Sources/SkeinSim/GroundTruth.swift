@@ -81,23 +81,9 @@ public struct GroundTruth: Sendable, Equatable {
 
     /// Pretty JSON with a fixed key order (dictionary keys sorted), ending in a newline.
     public var json: String {
-        var out = "{\n"
-        var first = true
-        func raw(_ key: String, _ value: String) {
-            if !first { out += ",\n" }
-            first = false
-            out += "  \"\(key)\": \(value)"
-        }
-        func str(_ s: String) -> String {
-            var b: [UInt8] = []
-            LineWriter.string(&b, s)
-            return String(decoding: b, as: UTF8.self)
-        }
-        func time(_ t: Timestamp?) -> String { t.map { str($0.rfc3339) } ?? "null" }
-        func map(_ m: [String: Int]) -> String {
-            if m.isEmpty { return "{}" }
-            return "{" + m.keys.sorted().map { "\(str($0)): \(m[$0]!)" }.joined(separator: ", ") + "}"
-        }
+        var w = TruthJSON()
+        func raw(_ key: String, _ value: String) { w.raw(key, value) }
+        let str = TruthJSON.string, time = TruthJSON.time, map = TruthJSON.counts
         raw("scenario", str(scenario))
         raw("seed", String(seed))
         raw("start", time(start))
@@ -132,7 +118,33 @@ public struct GroundTruth: Sendable, Equatable {
         raw("websockets_opened", String(webSocketsOpened))
         raw("websockets_closed", String(webSocketsClosed))
         raw("lines", String(lines))
-        out += "\n}\n"
-        return out
+        return w.finish()
+    }
+}
+
+/// The truth files' JSON: one object, a key per line in the order written, dictionaries with
+/// sorted keys, ending in a newline (so files diff well and compare byte for byte).
+struct TruthJSON {
+    private var text = "{\n"
+    private var first = true
+
+    mutating func raw(_ key: String, _ value: String) {
+        if !first { text += ",\n" }
+        first = false
+        text += "  \"\(key)\": \(value)"
+    }
+
+    func finish() -> String { text + "\n}\n" }
+
+    static func string(_ s: String) -> String {
+        var b: [UInt8] = []
+        LineWriter.string(&b, s)
+        return String(decoding: b, as: UTF8.self)
+    }
+
+    static func time(_ t: Timestamp?) -> String { t.map { string($0.rfc3339) } ?? "null" }
+
+    static func counts(_ m: [String: Int]) -> String {
+        "{" + m.keys.sorted().map { "\(string($0)): \(m[$0]!)" }.joined(separator: ", ") + "}"
     }
 }

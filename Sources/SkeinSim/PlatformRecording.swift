@@ -46,22 +46,9 @@ public struct PlatformRecording: Sendable {
     public var truthJSON: String {
         let s = simulated
         let p = platform
-        var out = "{\n"
-        var first = true
-        func raw(_ key: String, _ value: String) {
-            if !first { out += ",\n" }
-            first = false
-            out += "  \"\(key)\": \(value)"
-        }
-        func str(_ v: String) -> String {
-            var b: [UInt8] = []
-            LineWriter.string(&b, v)
-            return String(decoding: b, as: UTF8.self)
-        }
-        func time(_ t: Timestamp?) -> String { t.map { str($0.rfc3339) } ?? "null" }
-        func map(_ m: [String: Int]) -> String {
-            "{" + m.keys.sorted().map { "\(str($0)): \(m[$0]!)" }.joined(separator: ", ") + "}"
-        }
+        var w = TruthJSON()
+        func raw(_ key: String, _ value: String) { w.raw(key, value) }
+        let str = TruthJSON.string, time = TruthJSON.time, map = TruthJSON.counts
         raw("scenario", str(s.scenario))
         raw("seed", String(s.seed))
         raw("format", str("platform"))
@@ -90,7 +77,6 @@ public struct PlatformRecording: Sendable {
             + "\"after_response\": \(s.afterResponse - afterResponseVisible)}")
         let nested = s.json.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n").dropFirst(2)
         raw("simulated", String(nested))
-        out += "\n}\n"
-        return out
+        return w.finish()
     }
 }
