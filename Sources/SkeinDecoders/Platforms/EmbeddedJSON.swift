@@ -61,12 +61,29 @@ enum EmbeddedJSON {
 
     /// `/api/feed?page=2` → `/api/feed`: the route without its query.
     static func pathOnly(_ url: String) -> String {
-        var s = Substring(url)
-        if let scheme = s.firstRange(of: "://") {
-            s = s[scheme.upperBound...]
-            s = s.firstIndex(of: "/").map { s[$0...] } ?? "/"
+        // On the UTF-8 bytes: Character-level Substring searches cost thousands of instructions
+        // per URL, and every edge and Vercel request line has one.
+        var url = url
+        return url.withUTF8 { b -> String in
+            var start = 0
+            var end = b.count
+            var i = 0
+            while i + 2 < b.count {
+                if b[i] == 0x3A && b[i + 1] == 0x2F && b[i + 2] == 0x2F {  // "://"
+                    var j = i + 3
+                    while j < b.count && b[j] != 0x2F { j += 1 }
+                    if j == b.count { return "/" }
+                    start = j
+                    break
+                }
+                i += 1
+            }
+            var k = start
+            while k < end {
+                if b[k] == 0x3F || b[k] == 0x23 { end = k; break }  // "?" or "#"
+                k += 1
+            }
+            return String(decoding: UnsafeBufferPointer(rebasing: b[start..<end]), as: UTF8.self)
         }
-        if let q = s.firstIndex(where: { $0 == "?" || $0 == "#" }) { s = s[..<q] }
-        return String(s)
     }
 }
