@@ -3,16 +3,8 @@ import XCTest
 
 /// `skein tail --pgbouncer` against the PgBouncer of `scripts/pg-test-cluster.sh` (pool size 2,
 /// transaction mode, SCRAM logins), with `SKEIN_TEST_PGBOUNCER_URL` and `SKEIN_TEST_PG_URL` exported.
-final class PgBouncerTests: XCTestCase {
-    private var clients: [Process] = []
-    private var skein: Process?
-
-    override func tearDown() {
-        skein.map { if $0.isRunning { $0.terminate(); $0.waitUntilExit() } }
-        for c in clients where c.isRunning { c.terminate() }
-        for c in clients { c.waitUntilExit() }
-        clients = []
-    }
+final class PgBouncerTests: SamplerTestCase {
+    override class var pollMicroseconds: UInt32 { 50_000 }
 
     private static let password = "skein-test-secret"
 
@@ -25,25 +17,8 @@ final class PgBouncerTests: XCTestCase {
         return (b, p)
     }
 
-    private func waitUntil(_ what: String, timeout: Double = 15, _ condition: () throws -> Bool) throws {
-        let end = Date().addingTimeInterval(timeout)
-        while Date() < end {
-            if try condition() { return }
-            usleep(50_000)
-        }
-        XCTFail("timed out waiting for \(what)")
-        throw CocoaError(.userCancelled)
-    }
-
-    private func recorded(_ path: String) throws -> [[String: Any]] {
-        guard FileManager.default.fileExists(atPath: path) else { return [] }
-        return try String(contentsOfFile: path, encoding: .utf8).split(whereSeparator: \.isNewline).map {
-            try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
-        }
-    }
-
     private func poolSamples(_ path: String) throws -> [[String: Any]] {
-        try recorded(path).filter { $0["event"] as? String == "db.sample" && $0["platform"] as? String == "pgbouncer" }
+        try recordedSoFar(path).filter { $0["event"] as? String == "db.sample" && $0["platform"] as? String == "pgbouncer" }
     }
 
     private func int(_ line: [String: Any], _ key: String) -> Int? {
@@ -58,17 +33,7 @@ final class PgBouncerTests: XCTestCase {
         XCTAssertNotEqual(through, bouncer)
         let dir = try Binary.tempDir()
         let rec = dir.appendingPathComponent("pool.ndjson").path
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Binary.path)
-        p.arguments = ["tail", "--pgbouncer", bouncer, "--pg", pg, "--pg-interval", "0.2", "--no-tui", "--record", rec]
-        let out = dir.appendingPathComponent("stdout"), err = dir.appendingPathComponent("stderr")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-        p.standardOutput = try FileHandle(forWritingTo: out)
-        p.standardError = try FileHandle(forWritingTo: err)
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        skein = p
+        let p = try startSkein(["tail", "--pgbouncer", bouncer, "--pg", pg, "--pg-interval", "0.2", "--no-tui", "--record", rec], in: dir)
         try waitUntil("a first pool sample") { try !poolSamples(rec).isEmpty }
 
         // Six clients, each holding a server connection for a second, through a pool of 2: four queue.
@@ -106,10 +71,10 @@ final class PgBouncerTests: XCTestCase {
         XCTAssertTrue(samples.allSatisfy { int($0, "pool.postgres/postgres.pool_size").map { $0 == 2 } ?? true })
         XCTAssertEqual(samples.last.flatMap { int($0, "pool.postgres/postgres.cl_waiting") }, 0, "the queue drained")
         // Postgres saw at most the pool's 2 server connections for those 6 clients.
-        let pgSamples = try recorded(rec).filter { $0["event"] as? String == "db.sample" && $0["platform"] as? String == "postgres" }
+        let pgSamples = try recordedSoFar(rec).filter { $0["event"] as? String == "db.sample" && $0["platform"] as? String == "postgres" }
         XCTAssertFalse(pgSamples.isEmpty)
         XCTAssertLessThanOrEqual(pgSamples.compactMap { int($0, "application_name.queued") }.max() ?? 0, 2)
-        XCTAssertTrue(try recorded(rec).contains {
+        XCTAssertTrue(try recordedSoFar(rec).contains {
             $0["level"] as? String == "warn" && ($0["msg"] as? String ?? "").contains("PgBouncer clients waiting for a server connection: postgres/postgres")
         })
 
@@ -138,7 +103,8 @@ final class PgBouncerTests: XCTestCase {
         XCTAssertTrue(message.contains("the pool, not the server, is the limit"), message)
 
         let everything = try String(contentsOfFile: rec, encoding: .utf8)
-            + (try String(contentsOf: out, encoding: .utf8)) + (try String(contentsOf: err, encoding: .utf8)) + r.text
+            + (try String(contentsOf: dir.appendingPathComponent("stdout"), encoding: .utf8))
+            + (try String(contentsOf: dir.appendingPathComponent("stderr"), encoding: .utf8)) + r.text
         XCTAssertFalse(everything.contains(PgBouncerTests.password))
     }
 
@@ -155,17 +121,10 @@ final class PgBouncerTests: XCTestCase {
         XCTAssertNotEqual(wrong, bouncer)
         let dir = try Binary.tempDir()
         let rec = dir.appendingPathComponent("bad.ndjson").path
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Binary.path)
-        p.arguments = ["tail", "--pgbouncer", wrong, "--pg-interval", "0.2", "--no-tui", "--record", rec]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        skein = p
+        let p = try startSkein(["tail", "--pgbouncer", wrong, "--pg-interval", "0.2", "--no-tui", "--record", rec], in: dir)
         try waitUntil("the login failure") {
             // PgBouncer's own words for a bad SCRAM proof.
-            try recorded(rec).contains { ($0["msg"] as? String ?? "").contains("refused the sampler: SASL authentication failed") }
+            try recordedSoFar(rec).contains { ($0["msg"] as? String ?? "").contains("refused the sampler: SASL authentication failed") }
         }
         XCTAssertTrue(p.isRunning, "a refused login is reconnecting, not an exit")
         p.terminate()
@@ -210,14 +169,7 @@ final class PgBouncerTests: XCTestCase {
         }
         let dir = try Binary.tempDir()
         let rec = dir.appendingPathComponent("full.ndjson").path
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Binary.path)
-        p.arguments = ["tail", "--pgbouncer", bouncer, "--pg-interval", "0.2", "--no-tui", "--record", rec]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        skein = p
+        let p = try startSkein(["tail", "--pgbouncer", bouncer, "--pg-interval", "0.2", "--no-tui", "--record", rec], in: dir)
         try waitUntil("the pooler full") { try poolSamples(rec).contains { int($0, "used_clients") == 3 } }
         XCTAssertNotEqual(try psql(through, "SELECT 1"), 0, "a fourth client is refused at max_client_conn")
         for c in clients where c.isRunning { c.terminate() }

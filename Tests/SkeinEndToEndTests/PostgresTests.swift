@@ -3,16 +3,7 @@ import XCTest
 
 /// `skein tail --pg` against the throwaway cluster of `scripts/pg-test-cluster.sh`
 /// (`eval "$(scripts/pg-test-cluster.sh start)"` exports `SKEIN_TEST_PG_URL`).
-final class PostgresTests: XCTestCase {
-    private var clients: [Process] = []
-    private var skein: Process?
-
-    override func tearDown() {
-        skein.map { if $0.isRunning { $0.terminate(); $0.waitUntilExit() } }
-        for c in clients where c.isRunning { c.terminate() }
-        for c in clients { c.waitUntilExit() }
-        clients = []
-    }
+final class PostgresTests: SamplerTestCase {
 
     private func url() throws -> String {
         guard let u = ProcessInfo.processInfo.environment["SKEIN_TEST_PG_URL"] else {
@@ -60,16 +51,6 @@ final class PostgresTests: XCTestCase {
         return String(decoding: data, as: UTF8.self)
     }
 
-    private func waitUntil(_ what: String, timeout: Double = 15, _ condition: () throws -> Bool) throws {
-        let end = Date().addingTimeInterval(timeout)
-        while Date() < end {
-            if try condition() { return }
-            usleep(100_000)
-        }
-        XCTFail("timed out waiting for \(what)")
-        throw CocoaError(.userCancelled)
-    }
-
     /// `scripts/pg-test-cluster.sh VERB` on the same cluster directory.
     private func cluster(_ verb: String) throws {
         let p = Process()
@@ -81,36 +62,6 @@ final class PostgresTests: XCTestCase {
         try p.run()
         p.waitUntilExit()
         XCTAssertEqual(p.terminationStatus, 0, "pg-test-cluster.sh \(verb)")
-    }
-
-    /// Starts `skein tail` in the background with stdout and stderr in `dir`.
-    private func startSkein(_ args: [String], in dir: URL) throws -> Process {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Binary.path)
-        p.arguments = args
-        let out = dir.appendingPathComponent("stdout"), err = dir.appendingPathComponent("stderr")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-        p.standardOutput = try FileHandle(forWritingTo: out)
-        p.standardError = try FileHandle(forWritingTo: err)
-        p.standardInput = FileHandle.nullDevice
-        try p.run()
-        skein = p
-        return p
-    }
-
-    /// SIGTERM, as a user's Ctrl-C or a supervisor: skein flushes its recording and exits 0.
-    private func stop(_ p: Process) {
-        p.terminate()
-        p.waitUntilExit()
-        XCTAssertEqual(p.terminationStatus, 0)
-        XCTAssertEqual(p.terminationReason, .exit)
-    }
-
-    private func recorded(_ path: String) throws -> [[String: Any]] {
-        try String(contentsOfFile: path, encoding: .utf8).split(whereSeparator: \.isNewline).map {
-            try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any])
-        }
     }
 
     private func samples(_ path: String) throws -> [[String: Any]] {
