@@ -1,3 +1,4 @@
+import Dispatch
 import SkeinCore
 import SkeinEngine
 
@@ -13,9 +14,17 @@ public struct JSONExporter {
     /// Buffered bytes are handed to the sink whenever this many have accumulated.
     public var chunkSize: Int
 
-    public init(pretty: Bool = false, chunkSize: Int = 256 * 1024) {
+    /// Trace lists at least this long are rendered on two threads.
+    public var parallelThreshold: Int
+    /// Traces rendered per round of two parts (bounds the memory held by rendered parts).
+    public var parallelRound: Int
+
+    public init(pretty: Bool = false, chunkSize: Int = 256 * 1024, parallelThreshold: Int = 4096,
+                parallelRound: Int = 16_384) {
         self.pretty = pretty
         self.chunkSize = chunkSize
+        self.parallelThreshold = max(2, parallelThreshold)
+        self.parallelRound = max(2, parallelRound)
     }
 
     /// Streams the document to `sink` in chunks, ending with a newline.
@@ -35,12 +44,7 @@ public struct JSONExporter {
 
         w.key("trace_summaries")
         w.beginArray()
-        for i in Self.chronologicalOrder(snapshot.recentTraces) {
-            w.beginObject()
-            Self.writeTraceFields(snapshot.recentTraces[i], into: &w)
-            w.endObject()
-            if w.byteCount >= chunkSize { try w.drain(to: sink) }
-        }
+        try writeTraceSummaries(snapshot.recentTraces, into: &w, sink: sink)
         w.endArray()
 
         w.key("instances")
@@ -88,6 +92,46 @@ public struct JSONExporter {
         w.endObject()
         w.raw("\n")
         try w.drain(to: sink)
+    }
+
+    /// The `trace_summaries` items, oldest first. A long list (an export of a big file has a hundred
+    /// thousand and more) is rendered in rounds of two parts on two threads: at the end of an
+    /// export the reader thread is idle, and this is the longest single step left. Each part is
+    /// written by a continuing writer, so the bytes are the same as one writer's.
+    private func writeTraceSummaries(_ traces: [TraceSummary], into w: inout JSONWriter, sink: ByteSink) throws {
+        let order = Self.chronologicalOrder(traces)
+        var at = 0
+        while at < order.count {
+            let left = order.count - at
+            if left < parallelThreshold {
+                for i in order[at...] {
+                    w.beginObject()
+                    Self.writeTraceFields(traces[i], into: &w)
+                    w.endObject()
+                    if w.byteCount >= chunkSize { try w.drain(to: sink) }
+                }
+                return
+            }
+            let parts = RenderedParts()
+            let round = min(left, parallelRound)
+            let half = round / 2
+            let bounds = [(at, at + half), (at + half, at + round)]
+            let pretty = pretty, capacity = chunkSize + 64 * 1024, depth = w.depth
+            try w.drain(to: sink)
+            DispatchQueue.concurrentPerform(iterations: 2) { k in
+                let (from, to) = bounds[k]
+                var part = JSONWriter(continuingArrayAt: depth, membersBefore: from, pretty: pretty, capacity: capacity)
+                for j in from..<to {
+                    part.beginObject()
+                    Self.writeTraceFields(traces[order[j]], into: &part)
+                    part.endObject()
+                }
+                parts.store(part.takeBuffer(), at: k)
+            }
+            for k in 0..<2 { try parts.write(k, to: sink) }
+            w.appendRendered(members: round)
+            at += round
+        }
     }
 
     /// The whole document in memory (tests, small snapshots).
@@ -334,5 +378,21 @@ public struct JSONExporter {
         }
         w.endArray()
         w.endObject()
+    }
+}
+
+/// Buffers rendered on worker threads, each slot written by exactly one of them and read only after
+/// `concurrentPerform` returns (which orders the writes before the reads).
+private final class RenderedParts: @unchecked Sendable {
+    private var first: ByteBuffer?
+    private var second: ByteBuffer?
+
+    func store(_ buffer: consuming ByteBuffer, at k: Int) {
+        if k == 0 { first = .some(buffer) } else { second = .some(buffer) }
+    }
+
+    func write(_ k: Int, to sink: ByteSink) throws {
+        let taken = k == 0 ? first.take() : second.take()
+        if var b = taken { try b.write(to: sink) }
     }
 }

@@ -34,6 +34,29 @@ public struct JSONWriter: ~Copyable {
         buffer = ByteBuffer(capacity: capacity)
     }
 
+    /// A writer whose text continues an array open at `depth` after `membersBefore` elements: what
+    /// it writes is byte for byte what the array's own writer would write next, so long arrays can
+    /// be rendered in parts on several threads and put back in order (`appendRendered(members:)`).
+    public init(continuingArrayAt depth: Int, membersBefore: Int, pretty: Bool = false,
+                doubleStyle: DoubleStyle = .milli, capacity: Int = 4096) {
+        self.pretty = pretty
+        self.doubleStyle = doubleStyle
+        buffer = ByteBuffer(capacity: capacity)
+        depthLevel = depth
+        count = membersBefore
+    }
+
+    /// Takes the text written so far, leaving the writer empty.
+    public consuming func takeBuffer() -> ByteBuffer {
+        buffer
+    }
+
+    /// Counts `members` elements whose text a continuing writer produced and the caller put in
+    /// the output (after `drain(to:)`), so the next member gets its comma.
+    public mutating func appendRendered(members: Int) {
+        count += members
+    }
+
     /// Containers opened and not yet closed.
     public var depth: Int { depthLevel }
 

@@ -323,8 +323,9 @@ struct Export: ParsableCommand {
     }
 
     func run() throws {
-        let job = ExportJob(inputs: inputs, format: ExportFormat(name: format)!, decoderFormat: inputFormat,
+        var job = ExportJob(inputs: inputs, format: ExportFormat(name: format)!, decoderFormat: inputFormat,
                             dbMax: dbMax, pretty: pretty, progress: isatty(2) != 0)
+        job.freesStateAtEnd = false
         try job.validate()
         let sink: FileSink = try output.map { try FileSink(path: $0) } ?? FileSink.standardOutput()
         try job.run(to: sink)

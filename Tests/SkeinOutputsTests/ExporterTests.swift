@@ -108,6 +108,30 @@ final class JSONExporterTests: XCTestCase {
         let doc = try XCTUnwrap(parseJSON(whole) as? [String: Any])
         XCTAssertEqual((doc["trace_summaries"] as? [Any])?.count, 500)
     }
+
+    /// Long trace lists are rendered in parts on two threads; the bytes must be one writer's, in
+    /// both layouts, whatever the round size (odd sizes leave an uneven split and a sequential tail).
+    func testParallelRenderingWritesTheSameBytes() throws {
+        var s = Fixtures.snapshot()
+        let kinds = [Fixtures.coldTrace(), Fixtures.errorTrace(), Fixtures.bareTrace()]
+        s.recentTraces = (0..<1_001).map { k in
+            var t = kinds[k % 3]
+            t.id = String(format: "%032x", 7_919 * k % 1_001)
+            t.start = Fixtures.at(Double(k / 2))
+            return t
+        }
+        for pretty in [false, true] {
+            let sequential = JSONExporter(pretty: pretty, parallelThreshold: .max).render(s)
+            for (threshold, round) in [(2, 2), (2, 7), (100, 333), (500, 16_384)] {
+                let sink = MemorySink()
+                try JSONExporter(pretty: pretty, chunkSize: 4096, parallelThreshold: threshold, parallelRound: round)
+                    .write(s, to: sink)
+                XCTAssertEqual(sink.bytes, sequential, "pretty \(pretty), threshold \(threshold), round \(round)")
+            }
+        }
+        let doc = try XCTUnwrap(parseJSON(JSONExporter(parallelThreshold: 2, parallelRound: 7).render(s)) as? [String: Any])
+        XCTAssertEqual((doc["trace_summaries"] as? [Any])?.count, 1_001)
+    }
 }
 
 final class CSVExporterTests: XCTestCase {
