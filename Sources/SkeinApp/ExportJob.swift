@@ -41,6 +41,8 @@ public struct ExportJob {
         config.retainedTraces = nil
         // Export writes summaries only: finished traces drop their log lines at once.
         config.retainedTraceLines = 0
+        config.keepsTraceLines = false
+        config.queuesFinishedTraces = false
         config.dbMax = dbMax
         let engine = Engine(config: config)
         let factory = Decoding.factory(format: decoderFormat)

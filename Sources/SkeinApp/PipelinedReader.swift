@@ -148,12 +148,13 @@ final class PipelinedReader {
         thread.stackSize = 8 << 20
         thread.start()
         while var b = channel.take() {
-            apply(b, to: engine)
+            apply(&b, to: engine)
             channel.recycle(&b.events)
         }
     }
 
-    static func apply(_ b: Batch, to engine: Engine) {
+    /// Applies a batch, leaving its event array empty for reuse.
+    static func apply(_ b: inout Batch, to engine: Engine) {
         for op in b.ops {
             switch op {
             case .addSource(let name): _ = engine.addSource(name: name)
@@ -164,9 +165,6 @@ final class PipelinedReader {
         for (id, n) in b.lines { engine.countLines(source: id, count: n) }
         for (id, reasons) in b.malformed { for (r, n) in reasons { for _ in 0..<n { engine.countMalformed(source: id, reason: r) } } }
         for (id, formats) in b.formats { for (f, n) in formats { engine.countFormat(source: id, format: f, count: n) } }
-        // Borrowed in place: iterating the array itself would copy (and retain) each event.
-        b.events.withUnsafeBufferPointer { events in
-            for i in events.indices { engine.ingest(events[i]) }
-        }
+        engine.ingest(draining: &b.events)
     }
 }

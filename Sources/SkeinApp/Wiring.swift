@@ -4,7 +4,12 @@ import SkeinEngine
 import SkeinSources
 
 /// The engine takes input exactly as sources deliver it.
-extension Engine: IngestSink {}
+extension Engine: IngestSink {
+    /// Chunks are moved in, event by event, not copied (`Engine.ingest(draining:)`).
+    public func ingest(moving events: inout [Event]) {
+        ingest(draining: &events)
+    }
+}
 
 /// How every verb decodes: one auto-detecting decoder per source, or the format `--format` forces.
 public enum Decoding {

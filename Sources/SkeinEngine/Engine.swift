@@ -14,6 +14,13 @@ public struct EngineConfig: Sendable {
     /// finished traces keep their summary only (their lines count in `TraceDetail.droppedLines`).
     /// nil = all. Export keeps every summary but needs no lines: this bounds its memory.
     public var retainedTraceLines: Int? = 5_000
+    /// Whether traces keep log lines at all, open ones included. Export sets false: it asks for no
+    /// detail, and building, keeping and freeing a line per event was about a tenth of its engine
+    /// time. Lines over `maxLinesPerTrace` are counted as evicted either way.
+    public var keepsTraceLines = true
+    /// Whether finished summaries are queued for `drainFinishedTraces()`. Export never drains (it
+    /// reads the snapshot), so it sets false instead of copying every summary into a queue.
+    public var queuesFinishedTraces = true
     /// `--db-max`: the server's `max_connections`, overriding what events say.
     public var dbMax: Int? = nil
     public var seriesBucketMS: Double = 1_000
@@ -171,6 +178,25 @@ public final class Engine {
 
     // MARK: Ingest
 
+    /// Ingests a chunk in order and leaves `events` empty with its capacity. Each event is moved
+    /// out, not copied: a copy retains every string of the event and releases it again, which
+    /// was the largest single cost of handing a chunk to the engine.
+    public func ingest(draining events: inout [Event]) {
+        let n = events.count
+        guard n > 0 else { return }
+        // An event with no strings: what moved-out slots hold until the array empties.
+        let vacated = Event(time: .zero)
+        events.withUnsafeMutableBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            for i in 0..<n {
+                let e = (base + i).move()
+                (base + i).initialize(to: vacated)
+                ingest(e)
+            }
+        }
+        events.removeAll(keepingCapacity: true)
+    }
+
     public func ingest(_ e: Event) {
         let si = sourceIndex(e.source)
         sources[si].events += 1
@@ -208,9 +234,13 @@ public final class Engine {
             hop = t.hopIndex(spanID: e.spanID, parentSpanID: e.parentSpanID, service: e.service,
                              instance: e.instance ?? e.service, at: e.time, maxHops: stitcher.maxHops)
             effect = Engine.apply(e, facts, deploy: deploy, to: &t.hops[hop])
-            stitcher.addLine(TraceLine(time: e.time, offsetMS: 0, service: e.service, instance: e.instance,
-                                       kind: e.kind, level: e.level, message: e.message ?? "", source: e.source),
-                             hop: hop, to: t)
+            if config.keepsTraceLines {
+                stitcher.addLine(TraceLine(time: e.time, offsetMS: 0, service: e.service, instance: e.instance,
+                                           kind: e.kind, level: e.level, message: e.message ?? "", source: e.source),
+                                 hop: hop, to: t)
+            } else {
+                stitcher.countLine(to: t)
+            }
             stitcher.touch(t, now: now, endedHop: effect.endedHop)
         } else {
             untraced += 1
@@ -804,8 +834,10 @@ public final class Engine {
         t.placementShift = t.lines.isEmpty ? [] : st.hopShiftMS
         stitcher.finish(t, summary: st.summary)
         let s = st.summary
-        finished.append(s)
-        if finished.count > Engine.finishedBufferLimit { finished.removeFirst(finished.count / 2) }
+        if config.queuesFinishedTraces {
+            finished.append(s)
+            if finished.count > Engine.finishedBufferLimit { finished.removeFirst(finished.count / 2) }
+        }
         if !t.counted {
             t.counted = true
             stitcher.completeCount += 1

@@ -90,6 +90,17 @@ final class Stitcher {
         }
     }
 
+    /// A line the trace does not keep (`EngineConfig.keepsTraceLines` off): counted against the same
+    /// per-trace budget, so evictions read as they would with lines kept.
+    func countLine(to t: TraceState) {
+        if t.linesNotKept < config.maxLinesPerTrace {
+            t.linesNotKept += 1
+        } else {
+            t.droppedLines += 1
+            evictedLines += 1
+        }
+    }
+
     /// Whether the trace's root has ended and nothing else is still in flight.
     func rootEnded(_ t: TraceState) -> Bool {
         guard !t.hops.isEmpty else { return false }
@@ -236,6 +247,7 @@ final class Stitcher {
         for (i, line) in from.lines.enumerated() {
             addLine(line, hop: map[Int(from.lineHops[i])], to: into)
         }
+        for _ in 0..<from.linesNotKept { countLine(to: into) }
         into.droppedLines += from.droppedLines
         into.eventCount += from.eventCount
         into.firstActivity = min(into.firstActivity, from.firstActivity)

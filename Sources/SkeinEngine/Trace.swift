@@ -102,6 +102,8 @@ final class TraceState {
     @exclusivity(unchecked) var lines: [TraceLine] = []
     @exclusivity(unchecked) var lineHops: [Int32] = []
     @exclusivity(unchecked) var droppedLines = 0
+    /// Lines counted but not kept (`EngineConfig.keepsTraceLines` off), up to `maxLinesPerTrace`.
+    @exclusivity(unchecked) var linesNotKept = 0
     @exclusivity(unchecked) var eventCount = 0
     /// Engine clock at the first and latest event (not event time: lines may arrive late).
     @exclusivity(unchecked) var firstActivity: Timestamp

@@ -225,6 +225,53 @@ final class StitcherTests: XCTestCase {
         XCTAssertEqual(e.snapshot().evicted.lines, 3)
     }
 
+    /// Export's engine keeps no lines; what it reports must still be what an engine with lines
+    /// reports: evictions over the per-trace budget, also when two traces merge.
+    func testLinesNotKeptAreCountedLikeKeptOnes() {
+        func run(keepsLines: Bool) -> (Snapshot, Int) {
+            var config = EngineConfig()
+            config.maxLinesPerTrace = 3
+            config.keepsTraceLines = keepsLines
+            config.queuesFinishedTraces = keepsLines
+            let e = Engine(config: config)
+            e.ingest(ev(0, .requestStart, "api", "a", deploy: .server, trace: tid(1)))
+            for k in 1...4 { e.ingest(ev(Double(k), .log, "api", "a", deploy: .server, trace: tid(1), message: "l\(k)")) }
+            // Two lines under a correlation id alone, then the line that links it to the trace.
+            e.ingest(ev(5, .log, "fn", "f", deploy: .server, corr: "c-1", message: "early"))
+            e.ingest(ev(6, .log, "fn", "f", deploy: .server, corr: "c-1", message: "early 2"))
+            e.ingest(ev(7, .log, "api", "a", deploy: .server, trace: tid(1), corr: "c-1", message: "link"))
+            e.ingest(ev(10, .requestEnd, "api", "a", deploy: .server, trace: tid(1), status: 200))
+            e.finish()
+            return (e.snapshot(), e.drainFinishedTraces().count)
+        }
+        let (kept, queued) = run(keepsLines: true)
+        let (notKept, notQueued) = run(keepsLines: false)
+        XCTAssertEqual(kept.evicted.lines, 6)
+        XCTAssertEqual(notKept.evicted.lines, kept.evicted.lines)
+        XCTAssertEqual(notKept.recentTraces, kept.recentTraces)
+        XCTAssertEqual(notKept.traces, kept.traces)
+        XCTAssertEqual(queued, 1)
+        XCTAssertEqual(notQueued, 0, "nothing is queued for a drain that never comes")
+    }
+
+    /// A chunk moved in gives the same state as its events ingested one by one, and is left empty.
+    func testDrainingAChunkEqualsIngestingEachEvent() {
+        var chunk: [Event] = []
+        for n in 0..<20 {
+            chunk.append(ev(Double(n * 10), .requestStart, "api", "a", deploy: .server, trace: tid(n), corr: "c-\(n)"))
+            chunk.append(ev(Double(n * 10 + 5), .requestEnd, "api", "a", deploy: .server, trace: tid(n), status: 200,
+                            duration: 5, message: "done \(n)"))
+        }
+        let one = Engine(), all = Engine()
+        for e in chunk { one.ingest(e) }
+        var moving = chunk
+        all.ingest(draining: &moving)
+        XCTAssertTrue(moving.isEmpty)
+        one.finish(); all.finish()
+        XCTAssertEqual(all.snapshot(), one.snapshot())
+        XCTAssertEqual(all.detail(traceID: tid(3))?.lines.map(\.message), one.detail(traceID: tid(3))?.lines.map(\.message))
+    }
+
     func testOpenTraceBudgetCompletesTheOldest() {
         var config = EngineConfig()
         config.maxOpenTraces = 2
