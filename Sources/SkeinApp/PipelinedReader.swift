@@ -16,12 +16,14 @@ final class PipelinedReader {
         var lines: [SourceID: Int] = [:]
         var malformed: [SourceID: [String: Int]] = [:]
         var formats: [SourceID: [String: Int]] = [:]
-        var events: [Event] = []
-        var isEmpty: Bool { ops.isEmpty && lines.isEmpty && events.isEmpty }
+        /// Events in order, as the chunks readers handed over: a chunk changes hands whole, never
+        /// copied event by event into a bigger array.
+        var chunks: [[Event]] = []
+        var isEmpty: Bool { ops.isEmpty && lines.isEmpty && chunks.isEmpty }
     }
 
     /// A bounded blocking queue of batches between exactly one producer and one consumer; emptied
-    /// event arrays travel back for reuse, so a batch's storage is allocated (and paged in) once.
+    /// event arrays travel back for reuse, so a chunk's storage is allocated (and paged in) once.
     final class Channel: @unchecked Sendable {
         private let condition = NSCondition()
         private var queue: [Batch] = []
@@ -52,13 +54,15 @@ final class PipelinedReader {
             return spare.popLast()
         }
 
-        /// Gives back an applied batch's event array (emptied here, on the consumer's thread).
-        func recycle(_ events: inout [Event]) {
-            events.removeAll(keepingCapacity: true)
+        /// Gives back an applied batch's (emptied) chunk arrays.
+        func recycle(_ chunks: inout [[Event]]) {
             condition.lock()
-            if spare.count < depth + 2 { spare.append(events) }
+            while spare.count < 4 * depth, var c = chunks.popLast() {
+                c.removeAll(keepingCapacity: true)
+                spare.append(c)
+            }
             condition.unlock()
-            events = []
+            chunks = []
         }
 
         /// The next batch, or nil once closed and empty.
@@ -78,17 +82,20 @@ final class PipelinedReader {
         private let channel: Channel
         private let batchEvents: Int
         private var batch = Batch()
+        /// Events handed over one at a time, gathered into a chunk of their own.
+        private var single: [Event] = []
+        private var batchedEvents = 0
         private var nextSource: UInt32 = 0
 
         init(channel: Channel, batchEvents: Int) {
             self.channel = channel
             self.batchEvents = batchEvents
-            batch.events.reserveCapacity(batchEvents)
         }
 
         func addSource(name: String) -> SourceID {
             // The consumer's engine is fresh and only this producer adds sources, so ids line up.
             defer { nextSource += 1 }
+            closeSingleChunk()
             batch.ops.append(.addSource(name))
             return SourceID(nextSource)
         }
@@ -102,31 +109,36 @@ final class PipelinedReader {
             batch.formats[source, default: [:]][format, default: 0] += count
         }
         func ingest(_ event: Event) {
-            batch.events.append(event)
-            if batch.events.count >= batchEvents { ship() }
+            if single.capacity == 0 { single = channel.reusable() ?? [] }
+            single.append(event)
+            batchedEvents += 1
+            if batchedEvents >= batchEvents { ship() }
         }
 
-        /// A reader's chunk of events: taken by swapping arrays when the batch is empty (no copy
-        /// of each event, no reference counting), and shipped once the batch is worth a hand-over.
+        /// A reader's chunk of events, taken whole (its array joins the batch; the reader gets a
+        /// recycled one back), and shipped once the batch is worth a hand-over.
         func ingest(moving events: inout [Event]) {
-            if batch.events.isEmpty {
-                swap(&batch.events, &events)
-            } else {
-                batch.events.append(contentsOf: events)
-                events.removeAll(keepingCapacity: true)
-            }
-            if batch.events.count >= PipelinedReader.minimumChunkBatch { ship() }
+            guard !events.isEmpty else { return }
+            closeSingleChunk()
+            batchedEvents += events.count
+            batch.chunks.append(events)
+            events = channel.reusable() ?? []
+            if batchedEvents >= PipelinedReader.minimumChunkBatch { ship() }
+        }
+
+        /// Ends the chunk of single events so later chunks follow it in order.
+        private func closeSingleChunk() {
+            guard !single.isEmpty else { return }
+            batch.chunks.append(single)
+            single = []
         }
 
         func ship() {
+            closeSingleChunk()
             guard !batch.isEmpty else { return }
             channel.put(batch)
             batch = Batch()
-            if let events = channel.reusable() {
-                batch.events = events
-            } else {
-                batch.events.reserveCapacity(batchEvents)
-            }
+            batchedEvents = 0
         }
     }
 
@@ -149,7 +161,7 @@ final class PipelinedReader {
         thread.start()
         while var b = channel.take() {
             apply(&b, to: engine)
-            channel.recycle(&b.events)
+            channel.recycle(&b.chunks)
         }
     }
 
@@ -165,6 +177,6 @@ final class PipelinedReader {
         for (id, n) in b.lines { engine.countLines(source: id, count: n) }
         for (id, reasons) in b.malformed { for (r, n) in reasons { for _ in 0..<n { engine.countMalformed(source: id, reason: r) } } }
         for (id, formats) in b.formats { for (f, n) in formats { engine.countFormat(source: id, format: f, count: n) } }
-        engine.ingest(draining: &b.events)
+        for k in b.chunks.indices { engine.ingest(draining: &b.chunks[k]) }
     }
 }

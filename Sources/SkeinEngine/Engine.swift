@@ -179,22 +179,33 @@ public final class Engine {
     // MARK: Ingest
 
     /// Ingests a chunk in order and leaves `events` empty with its capacity. Each event is moved
-    /// out, not copied: a copy retains every string of the event and releases it again, which
-    /// was the largest single cost of handing a chunk to the engine.
+    /// out, not copied: an `Event` holds a score of strings, and copying one (then destroying both
+    /// copies) was the largest single cost of handing a chunk to the engine. The chunk is reversed
+    /// in place first, so that `popLast` (which moves) yields the events oldest first.
     public func ingest(draining events: inout [Event]) {
-        let n = events.count
-        guard n > 0 else { return }
-        // An event with no strings: what moved-out slots hold until the array empties.
-        let vacated = Event(time: .zero)
+        Engine.reverseBitwise(&events)
+        while let e = events.popLast() { ingest(e) }
+    }
+
+    /// Reverses by moving bytes: `reverse()` swaps through copies, retaining and releasing every
+    /// string twice. A Swift value (strings, arrays, optionals: all `Event` holds) may be moved
+    /// bitwise; nothing is retained or released, and the array holds the same values after.
+    static func reverseBitwise(_ events: inout [Event]) {
+        let size = MemoryLayout<Event>.stride
         events.withUnsafeMutableBufferPointer { buffer in
-            guard let base = buffer.baseAddress else { return }
-            for i in 0..<n {
-                let e = (base + i).move()
-                (base + i).initialize(to: vacated)
-                ingest(e)
+            guard let base = buffer.baseAddress, buffer.count > 1 else { return }
+            let raw = UnsafeMutableRawPointer(base)
+            let spare = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: MemoryLayout<Event>.alignment)
+            defer { spare.deallocate() }
+            var i = 0, j = buffer.count - 1
+            while i < j {
+                spare.copyMemory(from: raw + i * size, byteCount: size)
+                (raw + i * size).copyMemory(from: raw + j * size, byteCount: size)
+                (raw + j * size).copyMemory(from: spare, byteCount: size)
+                i += 1
+                j -= 1
             }
         }
-        events.removeAll(keepingCapacity: true)
     }
 
     public func ingest(_ e: Event) {
