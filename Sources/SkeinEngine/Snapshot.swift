@@ -82,7 +82,8 @@ public struct SourceStats: Sendable, Equatable {
     public var lines: Int
     public var events: Int
     public var malformed: Int
-    /// Detected formats and how many frames each decoded (`skein`, `aws-lambda-text`, ...).
+    /// Detected formats and how many frames each took, lines it held for a multi-line event
+    /// included; blank lines name no format (`skein`, `aws-lambda`, ...).
     public var formats: [String: Int]
     public init(id: SourceID, name: String, health: SourceHealth = .reading, lines: Int = 0, events: Int = 0,
                 malformed: Int = 0, formats: [String: Int] = [:]) {

@@ -88,7 +88,9 @@ public final class Ingest {
             sink.countMalformed(source: source, reason: MalformedReason.lineTooLong.rawValue)
         case .line(let bytes):
             switch decoder.decode(bytes, source: source, into: &events) {
-            case .events:
+            case .events, .absorbed:
+                // A line a decoder took into a multi-line event it holds counts for that decoder too
+                // (a Postgres log's DETAIL line, Lambda's END/REPORT); blank lines name no format.
                 if let format = decoder.lastFormat {
                     // Formats rarely change from line to line: a run of one is told as one count.
                     if format == untoldFormat {
@@ -99,8 +101,6 @@ public final class Ingest {
                         untoldFormatCount = 1
                     }
                 }
-            case .absorbed:
-                break
             case .malformed(let reason):
                 malformed += 1
                 tellCounts(sink)

@@ -92,6 +92,10 @@ final class SampleLogsTests: XCTestCase {
             XCTAssertEqual(src.lines, want["lines"], "\(rel): lines")
             XCTAssertEqual(src.events, want["events"], "\(rel): events")
             XCTAssertEqual(src.malformed, want["malformed"], "\(rel): malformed")
+            // Every line of a platform file is taken by its platform's decoder, the lines it held
+            // (a Postgres DETAIL, Lambda's END and REPORT) included: one format, counted per line.
+            XCTAssertEqual(src.formats.count, 1, "\(rel): formats \(src.formats)")
+            XCTAssertEqual(src.formats.values.reduce(0, +), src.lines - src.malformed, "\(rel): lines per format")
         }
         XCTAssertEqual(s.input.lines, truth.int("lines"))
         XCTAssertEqual(s.input.malformed, 0)

@@ -15,13 +15,36 @@ final class BatchReaderTests: XCTestCase {
 
         XCTAssertEqual(ids.count, 2)
         XCTAssertEqual(sink.names, [a, b])
+        // The blank and the comment line were absorbed by the decoder, which names its format for
+        // them (a decoder that took no part in a line names none: `AutoDecoder` for blank lines).
         XCTAssertEqual(sink.counts[ids[0]], RecordingSink.Counts(
-            lines: 6, malformed: ["unrecognised": 1], formats: ["millis": 2, "millis-pair": 1], events: 4))
+            lines: 6, malformed: ["unrecognised": 1], formats: ["millis": 4, "millis-pair": 1], events: 4))
         XCTAssertEqual(sink.counts[ids[1]], RecordingSink.Counts(
             lines: 3, malformed: ["line_too_long": 1], formats: ["millis": 2], events: 2))
         XCTAssertEqual(sink.messages(a), ["1000 hello", "2000 pair x", "2000 pair x (2)", "3000 last"])
         XCTAssertEqual(sink.health[ids[0]], [.reading, .finished])
         XCTAssertTrue(sink.events.allSatisfy { $0.source == ids[0] || $0.source == ids[1] })
+    }
+
+    /// With the standard decoders: a multi-line Postgres entry credits every line to `postgres`,
+    /// and a blank line between JSON lines credits nothing.
+    func testFormatsCountHeldLinesButNotBlankOnes() throws {
+        let dir = try TempDir()
+        let pg = try dir.write("pg.log", """
+            2026-11-23 10:00:00.120 UTC [4242] FATAL:  sorry, too many clients already
+            2026-11-23 10:00:00.200 UTC [4243] ERROR:  relation "carts" does not exist at character 15
+            2026-11-23 10:00:00.200 UTC [4243] STATEMENT:  select * from carts
+            2026-11-23 10:00:00.300 UTC [4244] LOG:  connection received: host=10.0.0.7 port=51234
+
+            """)
+        let app = try dir.write("app.ndjson", "{\"ts\":1795428000000,\"service\":\"api\",\"msg\":\"a\"}\n\n{\"ts\":1795428000001,\"service\":\"api\",\"msg\":\"b\"}\n")
+        let sink = RecordingSink()
+        let reader = BatchReader(decoder: DecoderFactory(make: { AutoDecoder.standard() }, lastFormat: { $0.lastFormat }))
+        let ids = reader.read([.file(pg), .file(app)], into: sink)
+        XCTAssertEqual(sink.counts[ids[0]]?.lines, 4)
+        XCTAssertEqual(sink.counts[ids[0]]?.formats, ["postgres": 4])
+        XCTAssertEqual(sink.counts[ids[1]]?.lines, 3)
+        XCTAssertEqual(sink.counts[ids[1]]?.formats, ["skein": 2])
     }
 
     func testLinesSplitAcrossReadsAreReassembled() throws {
