@@ -98,6 +98,7 @@ public struct AutoDecoder: FrameDecoder {
             OTLPJSONLineDecoder(),
             LambdaJSONLineDecoder(),
             DockerJSONLineDecoder(),
+            PostgresJSONDecoder(),
             // Skein's convention takes any object: it stays last.
             ConventionDecoder(),
         ]

@@ -19,11 +19,7 @@ public struct PostgresLogDecoder: TextFrameDecoder {
     private var sessions: [Int: Session] = [:]
     private static let maxSessions = 65_536
 
-    private struct Session {
-        var user: String?
-        var database: String?
-        var application: String?
-    }
+    private typealias Session = PostgresMapping.Session
 
     public init() {}
 
@@ -194,50 +190,16 @@ public struct PostgresLogDecoder: TextFrameDecoder {
     }
 
     private mutating func event(_ entry: Entry, line b: UnsafeBufferPointer<UInt8>, source: SourceID) -> Event {
-        var e = Event(time: entry.time, kind: .log, level: entry.severity.level, source: source, service: "postgres",
-                      deploy: .server, platform: "postgres")
-        let text = ByteText.slice(b, entry.textStart, b.count)
-        e.message = String(decoding: ByteText.slice(b, entry.severityStart, b.count), as: UTF8.self)
-        if let pid = entry.pid {
-            e.instance = interner.intern(String(pid))
-            e.attributes.append(Attribute("pid", String(pid)))
-        }
         var session = entry.pid.flatMap { sessions[$0] } ?? Session()
-        // `[unknown]` is what `%u`/`%d`/`%a` print before authentication.
-        if let u = entry.user, u != "[unknown]" { session.user = u }
-        if let d = entry.database, d != "[unknown]" { session.database = d }
-        if let a = entry.application, a != "[unknown]" { session.application = a }
-
-        if ByteText.hasPrefix(text, "connection authorized: ") {
-            e.kind = .dbConnect
-            if let r = ByteText.field("user=", in: text, from: 0) { session.user = ByteText.string(text, r.lowerBound, r.upperBound) }
-            if let r = ByteText.field("database=", in: text, from: 0) { session.database = ByteText.string(text, r.lowerBound, r.upperBound) }
-            if let r = ByteText.field("application_name=", in: text, from: 0) {
-                session.application = ByteText.string(text, r.lowerBound, r.upperBound)
-            }
-            if ByteText.find(text, "SSL enabled", from: 0) != nil { e.attributes.append(Attribute("ssl", "true")) }
-            remember(entry.pid, session)
-        } else if ByteText.hasPrefix(text, "disconnection: ") {
-            e.kind = .dbDisconnect
-            if let r = ByteText.value(after: "session time: ", in: text) {
-                e.durationMS = Self.sessionMS(ByteText.slice(text, r.lowerBound, r.upperBound))
-            }
-            if let r = ByteText.field("user=", in: text, from: 0) { session.user = ByteText.string(text, r.lowerBound, r.upperBound) }
-            if let r = ByteText.field("database=", in: text, from: 0) { session.database = ByteText.string(text, r.lowerBound, r.upperBound) }
-            if let r = ByteText.field("host=", in: text, from: 0) { e.attributes.append(Attribute("client_host", ByteText.string(text, r.lowerBound, r.upperBound))) }
-            if let pid = entry.pid { sessions[pid] = nil }
-        } else if ByteText.hasPrefix(text, "connection received: ") {
-            if let r = ByteText.field("host=", in: text, from: 0) { e.attributes.append(Attribute("client_host", ByteText.string(text, r.lowerBound, r.upperBound))) }
-            e.level = .debug
-        } else if entry.severity == .fatal || entry.severity == .error || entry.severity == .panic,
-                  let kind = DBErrorClassifier.classify(bytes: text) {
-            e.kind = .dbError
-            e.dbError = kind
-        }
-        if let u = session.user { e.attributes.append(Attribute("user", u)) }
-        if let d = session.database { e.attributes.append(Attribute("database", d)) }
-        if let a = session.application, !a.isEmpty {
-            e.attributes.append(Attribute("application_name", interner.intern(a)))
+        session.learn(user: entry.user, database: entry.database, application: entry.application)
+        let e = PostgresMapping.event(time: entry.time, pid: entry.pid, severity: entry.severity,
+                                      message: ByteText.slice(b, entry.severityStart, b.count),
+                                      text: ByteText.slice(b, entry.textStart, b.count),
+                                      session: &session, source: source, interner: &interner)
+        switch e.kind {
+        case .dbConnect: remember(entry.pid, session)
+        case .dbDisconnect: if let pid = entry.pid { sessions[pid] = nil }
+        default: break
         }
         return e
     }
@@ -259,5 +221,68 @@ public struct PostgresLogDecoder: TextFrameDecoder {
         }
         guard parts.count == 3 else { return nil }
         return ((parts[0] * 60 + parts[1]) * 60 + parts[2]) * 1000
+    }
+}
+
+/// What Postgres says in one log entry, whichever format carried it (the stderr log with its
+/// prefix, or `jsonlog`): connections, disconnections and refusals, with who the backend serves.
+enum PostgresMapping {
+    /// Who a backend serves: from its `connection authorized` line, or the entry's own fields.
+    struct Session {
+        var user: String?
+        var database: String?
+        var application: String?
+
+        /// Takes what a prefix or record names; `[unknown]` is what `%u`/`%d`/`%a` print before
+        /// authentication.
+        mutating func learn(user u: String?, database d: String?, application a: String?) {
+            if let u, u != "[unknown]", !u.isEmpty { user = u }
+            if let d, d != "[unknown]", !d.isEmpty { database = d }
+            if let a, a != "[unknown]", !a.isEmpty { application = a }
+        }
+    }
+
+    /// The event of one entry. `message` is the entry as shown (`FATAL:  sorry, too many clients
+    /// already`), `text` what follows the severity; `session` is updated from a connection line.
+    static func event(time: Timestamp, pid: Int?, severity: PostgresLogDecoder.Severity,
+                      message: UnsafeBufferPointer<UInt8>, text: UnsafeBufferPointer<UInt8>,
+                      session: inout Session, source: SourceID, interner: inout Interner) -> Event {
+        var e = Event(time: time, kind: .log, level: severity.level, source: source, service: "postgres",
+                      deploy: .server, platform: "postgres")
+        e.message = String(decoding: message, as: UTF8.self)
+        if let pid {
+            e.instance = interner.intern(String(pid))
+            e.attributes.append(Attribute("pid", String(pid)))
+        }
+        if ByteText.hasPrefix(text, "connection authorized: ") {
+            e.kind = .dbConnect
+            if let r = ByteText.field("user=", in: text, from: 0) { session.user = ByteText.string(text, r.lowerBound, r.upperBound) }
+            if let r = ByteText.field("database=", in: text, from: 0) { session.database = ByteText.string(text, r.lowerBound, r.upperBound) }
+            if let r = ByteText.field("application_name=", in: text, from: 0) {
+                session.application = ByteText.string(text, r.lowerBound, r.upperBound)
+            }
+            if ByteText.find(text, "SSL enabled", from: 0) != nil { e.attributes.append(Attribute("ssl", "true")) }
+        } else if ByteText.hasPrefix(text, "disconnection: ") {
+            e.kind = .dbDisconnect
+            if let r = ByteText.value(after: "session time: ", in: text) {
+                e.durationMS = PostgresLogDecoder.sessionMS(ByteText.slice(text, r.lowerBound, r.upperBound))
+            }
+            if let r = ByteText.field("user=", in: text, from: 0) { session.user = ByteText.string(text, r.lowerBound, r.upperBound) }
+            if let r = ByteText.field("database=", in: text, from: 0) { session.database = ByteText.string(text, r.lowerBound, r.upperBound) }
+            if let r = ByteText.field("host=", in: text, from: 0) { e.attributes.append(Attribute("client_host", ByteText.string(text, r.lowerBound, r.upperBound))) }
+        } else if ByteText.hasPrefix(text, "connection received: ") {
+            if let r = ByteText.field("host=", in: text, from: 0) { e.attributes.append(Attribute("client_host", ByteText.string(text, r.lowerBound, r.upperBound))) }
+            e.level = .debug
+        } else if severity == .fatal || severity == .error || severity == .panic,
+                  let kind = DBErrorClassifier.classify(bytes: text) {
+            e.kind = .dbError
+            e.dbError = kind
+        }
+        if let u = session.user { e.attributes.append(Attribute("user", u)) }
+        if let d = session.database { e.attributes.append(Attribute("database", d)) }
+        if let a = session.application, !a.isEmpty {
+            e.attributes.append(Attribute("application_name", interner.intern(a)))
+        }
+        return e
     }
 }
