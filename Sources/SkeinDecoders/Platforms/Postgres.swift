@@ -144,32 +144,36 @@ public struct PostgresLogDecoder: TextFrameDecoder {
     ]
 
     /// The prefix's time, pid and session facts, and where the severity and text start.
+    ///
+    /// The prefix is whatever `log_line_prefix` printed between the time and the severity word,
+    /// which Postgres always writes as `WORD:` and two spaces. Tokens in it are separated by spaces
+    /// or colons: `[%p]` is the pid (`[%l-1]`, the line number, is not), `%u@%d[/%a]` and
+    /// `user=%u,db=%d,app=%a` name the session, and `%c` (`6741a8b0.3039`: start time and pid in
+    /// hex) gives the pid when no `[%p]` does. So RDS/Aurora's `%t:%r:%u@%d:[%p]:` and Azure's
+    /// `%t-%c-` read as well as the defaults.
     static func parse(_ b: UnsafeBufferPointer<UInt8>) -> Entry? {
         guard let (time, afterTime) = PlatformTime.parse(b) else { return nil }
-        var p = afterTime
+        guard let (severity, severityStart, severityEnd) = findSeverity(b, from: afterTime) else { return nil }
         var pid: Int?
+        var sessionPID: Int?
         var user: String?
         var database: String?
         var application: String?
-        // Scan prefix tokens until the severity word.
-        var guardCount = 0
-        while p < b.count, guardCount < 16 {
-            guardCount += 1
-            p = ByteText.skipSpaces(b, p)
-            guard p < b.count else { return nil }
-            for (word, sev) in severities where ByteText.hasPrefix(b, word, at: p) {
-                let textStart = ByteText.skipSpaces(b, p + word.utf8CodeUnitCount)
-                return Entry(time: time, pid: pid, user: user, database: database, application: application,
-                             severity: sev, severityStart: p, textStart: textStart)
-            }
-            let e = ByteText.tokenEnd(b, p)
-            let token = ByteText.slice(b, p, e)
-            if pid == nil, token.count >= 3, token[0] == UInt8(ascii: "["), let close = ByteText.find(token, "]") {
-                // `[12345]` or `[12345]:` (the pid), not `[3-1]` (the line number).
-                let inner = ByteText.slice(token, 1, close)
-                if let n = NumberParsing.int(inner) { pid = n }
-            } else if let at = ByteText.find(token, "@"), at > 0, at < token.count - 1,
-                      ByteText.find(token, "=") == nil {
+        let prefix = ByteText.slice(b, afterTime, severityStart)
+        var p = 0
+        while p < prefix.count {
+            let c = prefix[p]
+            if c == 0x20 || c == 0x09 || c == UInt8(ascii: ":") || c == UInt8(ascii: "-") && p == 0 { p += 1; continue }
+            var e = p
+            while e < prefix.count, prefix[e] != 0x20, prefix[e] != 0x09, prefix[e] != UInt8(ascii: ":") { e += 1 }
+            let token = ByteText.slice(prefix, p, e)
+            p = e
+            if token[0] == UInt8(ascii: "[") {
+                // `[12345]` (the pid), not `[3-1]` (the line number).
+                if pid == nil, let close = ByteText.find(token, "]", from: 0),
+                   let n = NumberParsing.int(ByteText.slice(token, 1, close)) { pid = n }
+            } else if let at = ByteText.find(token, "@", from: 0), at > 0, at < token.count - 1,
+                      ByteText.find(token, "=", from: 0) == nil {
                 // `%u@%d`, or `%u@%d/%a`
                 user = ByteText.string(token, 0, at)
                 if let slash = ByteText.find(token, "/", from: at + 1) {
@@ -178,15 +182,67 @@ public struct PostgresLogDecoder: TextFrameDecoder {
                 } else {
                     database = ByteText.string(token, at + 1, token.count)
                 }
-            } else if ByteText.find(token, "=") != nil {
+            } else if ByteText.find(token, "=", from: 0) != nil {
                 // `user=%u,db=%d,app=%a,client=%h`
                 if let r = ByteText.field("user=", in: token, from: 0) { user = ByteText.string(token, r.lowerBound, r.upperBound) }
                 if let r = ByteText.field("db=", in: token, from: 0) { database = ByteText.string(token, r.lowerBound, r.upperBound) }
                 if let r = ByteText.field("app=", in: token, from: 0) { application = ByteText.string(token, r.lowerBound, r.upperBound) }
+            } else if sessionPID == nil {
+                // `%t-%c-` runs the session id into dashes.
+                var s = 0, e = token.count
+                while s < e, token[s] == UInt8(ascii: "-") { s += 1 }
+                while e > s, token[e - 1] == UInt8(ascii: "-") { e -= 1 }
+                sessionPID = Self.sessionPID(ByteText.slice(token, s, e))
             }
-            p = e
+        }
+        return Entry(time: time, pid: pid ?? sessionPID, user: user, database: database, application: application,
+                     severity: severity, severityStart: severityStart,
+                     textStart: ByteText.skipSpaces(b, severityEnd))
+    }
+
+    /// The first severity word (`LOG:`, `FATAL:`, ...) after the time that starts a token and is
+    /// followed by a space: the end of the prefix. Looked for within the first 512 bytes. Returns
+    /// the severity, where its word starts and where it ends.
+    private static func findSeverity(_ b: UnsafeBufferPointer<UInt8>, from start: Int) -> (Severity, Int, Int)? {
+        let end = min(b.count, start + 512)
+        var p = start
+        while p < end {
+            let c = b[p]
+            if c >= 0x41 && c <= 0x5a, p == start || Self.separates(b[p - 1]) {
+                for (word, sev) in severities where ByteText.hasPrefix(b, word, at: p) {
+                    let after = p + word.utf8CodeUnitCount
+                    if after == b.count || b[after] == 0x20 || b[after] == 0x09 { return (sev, p, after) }
+                }
+            }
+            p += 1
         }
         return nil
+    }
+
+    @inline(__always)
+    private static func separates(_ c: UInt8) -> Bool {
+        c == 0x20 || c == 0x09 || c == UInt8(ascii: ":") || c == UInt8(ascii: "-") || c == UInt8(ascii: "]")
+            || c == UInt8(ascii: ",") || c == UInt8(ascii: ")")
+    }
+
+    /// The pid inside a session id (`%c`: the backend's start time and pid in hex, `6741a8b0.3039`).
+    static func sessionPID(_ token: UnsafeBufferPointer<UInt8>) -> Int? {
+        guard let dot = ByteText.find(token, ".", from: 0), dot >= 6, dot < token.count - 1,
+              token.count - dot - 1 <= 8 else { return nil }
+        func hex(_ s: UnsafeBufferPointer<UInt8>) -> Int? {
+            var v = 0
+            for c in s {
+                switch c {
+                case 0x30...0x39: v = v << 4 | Int(c - 0x30)
+                case 0x61...0x66: v = v << 4 | Int(c - 0x61 + 10)
+                default: return nil
+                }
+            }
+            return v
+        }
+        guard hex(ByteText.slice(token, 0, dot)) != nil, let pid = hex(ByteText.slice(token, dot + 1, token.count)),
+              pid > 0 else { return nil }
+        return pid
     }
 
     private mutating func event(_ entry: Entry, line b: UnsafeBufferPointer<UInt8>, source: SourceID) -> Event {
