@@ -454,6 +454,11 @@ public final class Engine {
         }
         if e.level >= .error || (e.status ?? 0) >= 500 { fleet.records[i].info.errors += 1 }
 
+        if !invocation, e.coldStart == true, let t = trace, fleet.records[i].info.coldStart == nil {
+            // Loggers that flag every line of a cold invocation and write no request line of their
+            // own (Lambda Powertools' `cold_start`): the first flagged line tells the cold start.
+            coldStart(i, e, trace: t, hop: hop, newLifecycle: false)
+        }
         guard invocation, let t = trace else { return }
         fleet.records[i].lastTrace = t.serial
         if fleet.records[i].firstRequestTrace == nil { fleet.records[i].firstRequestTrace = t.serial }

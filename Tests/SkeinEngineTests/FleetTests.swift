@@ -136,6 +136,24 @@ final class FleetTests: XCTestCase {
         XCTAssertEqual(e.snapshot().coldStarts.count, 1)
     }
 
+    /// Lambda Powertools flags every line of a cold invocation (`cold_start: true`) and writes no
+    /// request line: the first flagged line is the cold start, once, and warm invocations are not.
+    func testColdStartFlagOnLogLinesOnly() {
+        let e = Engine()
+        for k in 0..<3 {
+            e.ingest(ev(Double(k * 10), .log, "payment", "stream-1", deploy: .serverless, req: "r1", coldStart: true,
+                        message: "line \(k)"))
+        }
+        e.ingest(ev(5_000, .log, "payment", "stream-1", deploy: .serverless, req: "r2", coldStart: false, message: "warm"))
+        e.finish()
+        let snap = e.snapshot()
+        XCTAssertEqual(snap.coldStarts.count, 1)
+        XCTAssertEqual(snap.coldStarts.inferred, 0)
+        let byID = Dictionary(uniqueKeysWithValues: snap.recentTraces.map { ($0.id, $0) })
+        XCTAssertEqual(byID["r1"]?.coldStart, true)
+        XCTAssertEqual(byID["r2"]?.coldStart, false)
+    }
+
     func testInstanceBudgetEvictsGoneInstancesFirst() {
         var config = EngineConfig()
         config.maxInstances = 4
