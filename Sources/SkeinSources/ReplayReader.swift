@@ -33,6 +33,8 @@ public final class ReplayReader {
     private var cursors: [ReplayCursor]
     private var heap = MergeHeap()
     private var sequence: UInt64 = 0
+    /// `deliver`'s run of events not yet handed over; empty between calls.
+    private var outbox: [Event] = []
 
     /// Indexes every file (failures become failed sources in the sink, not errors) and starts at the beginning.
     public init(paths: [String], decoder: DecoderFactory, sink: any IngestSink, options: Options = Options()) {
@@ -117,13 +119,21 @@ public final class ReplayReader {
     public func deliver(upTo limit: Timestamp, max: Int = .max, into sink: any IngestSink) -> (count: Int, last: Timestamp?) {
         var count = 0
         var last: Timestamp?
+        // Handed over in runs through `ingest(moving:)`: each event is moved from the heap into the
+        // run and the run's storage is swapped into the sink, where `ingest(_:)` would copy every
+        // event (retaining its strings) and then destroy the original.
         while count < max, let event = next(upTo: limit) {
-            sink.ingest(event)
             last = event.time
+            outbox.append(event)
             count += 1
+            if outbox.count >= Self.deliveryRun { sink.ingest(moving: &outbox) }
         }
+        if !outbox.isEmpty { sink.ingest(moving: &outbox) }
         return (count, last)
     }
+
+    /// Events per hand-over in `deliver` (a batching sink ships a run this long at once).
+    static let deliveryRun = 4096
 
     /// Restarts every file at its last checkpoint at or before `time − warmup`. Events from there
     /// on come out again (the warmup first), so a backwards seek wants a fresh engine: pass it as
@@ -141,10 +151,16 @@ public final class ReplayReader {
     }
 
     private func pull(_ cursor: ReplayCursor) {
-        for event in cursor.readChunk() {
-            heap.insert(event, sequence: sequence)
-            sequence &+= 1
+        var events = cursor.readChunk()
+        let n = events.count
+        // Moved out from the back (iterating would copy each event and then destroy the chunk);
+        // the sequence numbers still follow read order, so ties come out as before.
+        var i = UInt64(n)
+        while let event = events.popLast() {
+            i -= 1
+            heap.insert(event, sequence: sequence &+ i)
         }
+        sequence &+= UInt64(n)
     }
 }
 
@@ -218,9 +234,11 @@ private final class CapturingSink: IngestSink {
     private var events: [Event] = []
     init(target: any IngestSink) { self.target = target }
 
+    /// The events kept so far, handed over by swapping storage (no copy of each event).
     func take() -> [Event] {
-        defer { events.removeAll(keepingCapacity: true) }
-        return events
+        var out: [Event] = []
+        swap(&out, &events)
+        return out
     }
 
     func addSource(name: String) -> SourceID { target.addSource(name: name) }
@@ -265,16 +283,17 @@ private struct MergeHeap {
         free.removeAll(keepingCapacity: true)
     }
 
-    mutating func insert(_ event: Event, sequence: UInt64) {
+    mutating func insert(_ event: consuming Event, sequence: UInt64) {
+        let time = event.time.nanos
         let slot: Int
         if let f = free.popLast() {
             slot = f
-            slots[f] = event
+            slots[f] = consume event
         } else {
             slot = slots.count
-            slots.append(event)
+            slots.append(consume event)
         }
-        entries.append(Entry(time: event.time.nanos, sequence: sequence, slot: slot))
+        entries.append(Entry(time: time, sequence: sequence, slot: slot))
         var i = entries.count - 1
         while i > 0 {
             let parent = (i - 1) / 2
