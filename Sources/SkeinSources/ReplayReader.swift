@@ -237,6 +237,9 @@ private final class CapturingSink: IngestSink {
     /// The events kept so far, handed over by swapping storage (no copy of each event).
     func take() -> [Event] {
         var out: [Event] = []
+        // The next chunk's events land in this storage (the ingest swaps its array with it): sized
+        // like the last, so they do not grow it again from nothing.
+        out.reserveCapacity(events.count)
         swap(&out, &events)
         return out
     }
@@ -294,29 +297,36 @@ private struct MergeHeap {
             slots.append(consume event)
         }
         entries.append(Entry(time: time, sequence: sequence, slot: slot))
-        var i = entries.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard entries[i].precedes(entries[parent]) else { break }
-            entries.swapAt(i, parent)
-            i = parent
+        // Sifted with a hole (one store per level, no swaps) over the raw buffer.
+        entries.withUnsafeMutableBufferPointer { h in
+            let new = h[h.count - 1]
+            var i = h.count - 1
+            while i > 0 {
+                let parent = (i - 1) / 2
+                guard new.precedes(h[parent]) else { break }
+                h[i] = h[parent]
+                i = parent
+            }
+            h[i] = new
         }
     }
 
     mutating func popMin() -> Event? {
-        guard !entries.isEmpty else { return nil }
-        entries.swapAt(0, entries.count - 1)
-        let top = entries.removeLast()
-        var i = 0
-        let n = entries.count
-        while true {
-            let l = 2 * i + 1, r = l + 1
-            var best = i
-            if l < n && entries[l].precedes(entries[best]) { best = l }
-            if r < n && entries[r].precedes(entries[best]) { best = r }
-            if best == i { break }
-            entries.swapAt(i, best)
-            i = best
+        guard let top = entries.first else { return nil }
+        let last = entries.removeLast()
+        entries.withUnsafeMutableBufferPointer { h in
+            let n = h.count
+            guard n > 0 else { return }
+            var i = 0
+            while true {
+                let l = 2 * i + 1
+                if l >= n { break }
+                let c = l + 1 < n && h[l + 1].precedes(h[l]) ? l + 1 : l
+                guard h[c].precedes(last) else { break }
+                h[i] = h[c]
+                i = c
+            }
+            h[i] = last
         }
         let event = slots[top.slot].take()
         free.append(top.slot)

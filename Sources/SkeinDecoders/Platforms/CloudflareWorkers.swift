@@ -87,20 +87,29 @@ public struct CloudflareWorkersDecoder: JSONRecordDecoder {
         var produced = 0
         var s = base
         s.kind = .requestStart
-        let what = [base.method, base.route].compactMap { $0 }.joined(separator: " ")
+        let what: String
+        switch (base.method, base.route) {
+        case let (m?, r?): what = m + " " + r
+        case let (m?, nil): what = m
+        case let (nil, r?): what = r
+        case (nil, nil): what = ""
+        }
         s.message = what.isEmpty ? nil : what
         PlatformEvent.emit(s, into: &events)
         produced += 1
         var last = start
 
-        if let logs = keys.member(doc, root, "logs", "Logs") {
-            doc.forEachElement(logs) { item in
-                guard doc.kind(item) == .object else { return }
+        if let logs = keys.member(doc, root, "logs", "Logs"), doc.kind(logs) == .array {
+            var item = logs + 1
+            let stop = doc.next(logs)
+            while item < stop {
+                defer { item = doc.next(item) }
+                guard doc.kind(item) == .object else { continue }
                 var e = base
                 e.attributes = []
                 e.time = keys.member(doc, item, "timestamp", "TimestampMs").flatMap { LambdaJSONMapping.time(doc, $0) } ?? start
                 last = max(last, e.time)
-                if let l = keys.member(doc, item, "level", "Level").flatMap({ doc.nonEmptyString($0) }), let level = Level(name: l) {
+                if let l = keys.member(doc, item, "level", "Level"), let level = PlatformLevel.named(doc, l) {
                     e.level = level
                 }
                 if let m = keys.member(doc, item, "message", "Message") {
@@ -110,9 +119,12 @@ public struct CloudflareWorkersDecoder: JSONRecordDecoder {
                 produced += 1
             }
         }
-        if let exceptions = keys.member(doc, root, "exceptions", "Exceptions") {
-            doc.forEachElement(exceptions) { item in
-                guard doc.kind(item) == .object else { return }
+        if let exceptions = keys.member(doc, root, "exceptions", "Exceptions"), doc.kind(exceptions) == .array {
+            var item = exceptions + 1
+            let stop = doc.next(exceptions)
+            while item < stop {
+                defer { item = doc.next(item) }
+                guard doc.kind(item) == .object else { continue }
                 var e = base
                 e.attributes = [Attribute("outcome", "exception")]
                 e.level = .error
@@ -126,7 +138,8 @@ public struct CloudflareWorkersDecoder: JSONRecordDecoder {
             }
         }
 
-        var end = base
+        var end = PlatformScope.blank
+        swap(&end, &base)  // the last event takes `base` over instead of copying it
         end.kind = .requestEnd
         // The invocation cannot end before its last log: wall time and log times are rounded apart.
         end.time = max(wall.map { start.adding(ms: $0) } ?? last, last)

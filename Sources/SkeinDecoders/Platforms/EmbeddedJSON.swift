@@ -50,6 +50,26 @@ enum EmbeddedJSON {
         }
     }
 
+    /// `mergeIfJSON` of the text these bytes decode to, without making that text first: a JSON
+    /// object is parsed in place. When it does not parse, the decoded (repaired) text gets the
+    /// `String` version's own try, so invalid UTF-8 is treated exactly as there.
+    static func mergeIfJSON(bytes b: UnsafeBufferPointer<UInt8>, tape: inout JSONTape, into event: inout Event,
+                            context: inout DecodeContext) -> Bool {
+        let s = ByteText.skipSpaces(b, 0)
+        guard s < b.count, b[s] == UInt8(ascii: "{") else { return false }
+        do throws(JSONTape.Failure) {
+            try tape.parse(b)
+        } catch {
+            return mergeIfJSON(String(decoding: b, as: UTF8.self), tape: &tape, into: &event, context: &context)
+        }
+        // It parsed, so every byte is valid UTF-8 (the tape checks strings; nothing else may be
+        // non-ASCII) and the bytes are the text's.
+        let doc = JSONDocument(tape: tape, bytes: b)
+        merge(doc, doc.root, into: &event, context: &context)
+        if event.message == nil { event.message = String(decoding: b, as: UTF8.self) }
+        return true
+    }
+
     /// A convention record whose message is itself a JSON object (a double-encoded log line): the
     /// inner object's fields count too, so ids inside it (`x-request-id`, `traceparent`) link.
     static func expandMessage(_ event: inout Event, context: inout DecodeContext) {

@@ -59,7 +59,7 @@ public struct LambdaTextDecoder: TextFrameDecoder {
                                        into events: inout [Event]) -> DecodeOutcome? {
         let line = ByteText.slice(frame, 0, ByteText.trimmedEnd(frame, 0, frame.count))
         if line.isEmpty { return lines.holdsMultiLineMessage ? .absorbed : nil }
-        if LambdaText.tailPrefix(line) != nil { return nil }
+        if lines.parsePrefix(line) != nil { return nil }
         return lines.continuation(line, into: &events)
     }
 
@@ -84,6 +84,22 @@ struct LambdaLineMapper {
     private var invocations: [String: (requestID: String, correlation: String)] = [:]
     private var tape = JSONTape(maxDepth: 64, maxNodes: 1 << 16)
     private static let maxStreams = 4096
+    /// The last line whose `aws logs tail` prefix was parsed, and what it gave: the auto-detector
+    /// offers each line to `continueFrame` before `decode`, and both need the prefix.
+    private var prefixLine: [UInt8] = []
+    private var prefixParsed: (Timestamp, Range<Int>?, Int)?
+    private var prefixKnown = false
+    /// The last log stream named by a prefix, with its interned name and function: consecutive lines
+    /// mostly come from one stream, so this spares two interner look-ups per line.
+    private var streamBytes: [UInt8] = []
+    private var streamName: String?
+    private var streamFunction: String?
+    /// The stream `streamFacts` (its entry in `streams`) belongs to; nil when `streams` changed since.
+    private var factsStream: String?
+    private var streamFacts: (runtime: String?, region: String?)?
+    /// The stream `invocation` (its entry in `invocations`) belongs to; nil when not known.
+    private var invocationStream: String?
+    private var invocation: (requestID: String, correlation: String)?
 
     var holdsMultiLineMessage: Bool { held == .message }
 
@@ -95,10 +111,42 @@ struct LambdaLineMapper {
     }
 
     mutating func flush(into events: inout [Event], count: inout Int) {
-        for e in pending { PlatformEvent.emit(e, into: &events) }
         count += pending.count
-        pending.removeAll(keepingCapacity: true)
+        // Moved out rather than copied: reversed so that taking from the back keeps their order.
+        if pending.count > 1 { pending.reverse() }
+        while let e = pending.popLast() { PlatformEvent.emit(e, into: &events) }
         held = .none
+    }
+
+    /// `LambdaText.tailPrefix(line)`, remembered for the next call with the same bytes.
+    mutating func parsePrefix(_ line: UnsafeBufferPointer<UInt8>) -> (Timestamp, Range<Int>?, Int)? {
+        if prefixKnown && prefixLine.withUnsafeBufferPointer({ ByteText.same($0, line) }) { return prefixParsed }
+        let parsed = LambdaText.tailPrefix(line)
+        prefixLine.removeAll(keepingCapacity: true)
+        prefixLine.append(contentsOf: line)
+        prefixParsed = parsed
+        prefixKnown = true
+        return parsed
+    }
+
+    /// The origin a line's prefix gives (nil without one), its strings interned.
+    private mutating func origin(_ line: UnsafeBufferPointer<UInt8>, context: inout DecodeContext) -> (Origin, Int)? {
+        let parsed = parsePrefix(line)
+        prefixKnown = false
+        guard let (time, stream, rest) = parsed else { return nil }
+        var origin = Origin(time: time)
+        if let stream {
+            let name = ByteText.slice(line, stream.lowerBound, stream.upperBound)
+            if streamName == nil || !streamBytes.withUnsafeBufferPointer({ ByteText.same($0, name) }) {
+                streamBytes.removeAll(keepingCapacity: true)
+                streamBytes.append(contentsOf: name)
+                streamName = context.interner.intern(name)
+                streamFunction = LambdaText.function(fromStream: name).map { context.interner.intern($0) }
+            }
+            origin.stream = streamName
+            origin.function = streamFunction
+        }
+        return (origin, rest)
     }
 
     /// One line of a text stream: an `aws logs tail` prefix, if any, gives time and log stream.
@@ -107,7 +155,7 @@ struct LambdaLineMapper {
         let end = ByteText.trimmedEnd(frame, 0, frame.count)
         let line = ByteText.slice(frame, 0, end)
         if line.isEmpty || ByteText.skipSpaces(line, 0) == line.count { return .absorbed }
-        if let (origin, rest) = LambdaText.tailPrefix(line, context: &context) {
+        if let (origin, rest) = origin(line, context: &context) {
             return record(ByteText.slice(line, rest, line.count), origin: origin, source: source,
                           context: &context, into: &events)
         }
@@ -149,8 +197,9 @@ struct LambdaLineMapper {
         if let stream = origin.stream {
             // One source may carry many functions' streams (a subscription, a multi-group tail): runtime
             // and region are known per stream, from its own INIT_START.
-            scope.runtime = streams[stream]?.runtime
-            scope.region = streams[stream]?.region
+            let known = facts(of: stream)
+            scope.runtime = known?.runtime
+            scope.region = known?.region
         } else {
             scope.runtime = context.facts[LambdaJSONMapping.runtimeFact]
             scope.region = context.facts[LambdaJSONMapping.regionFact]
@@ -229,7 +278,8 @@ struct LambdaLineMapper {
             e.requestID = LambdaText.token(after: "RequestId: ", in: line)
             e.attributes.append(Attribute("outcome", "error"))
             e.message = String(decoding: line, as: UTF8.self)
-            pending = [e]
+            pending.removeAll(keepingCapacity: true)
+            pending.append(e)
             held = .message
             return out > 0 ? .events(out) : .absorbed
         }
@@ -247,7 +297,8 @@ struct LambdaLineMapper {
                 // A prefixed line in no runtime's shape: a raw stdout write. Still the function's.
                 var e = scope.event(t, .log, source: source)
                 e.message = String(decoding: line, as: UTF8.self)
-                pending = [e]
+                pending.removeAll(keepingCapacity: true)
+                pending.append(e)
                 held = .message
                 return out > 0 ? .events(out) : .absorbed
             }
@@ -263,9 +314,8 @@ struct LambdaLineMapper {
             e.level = .error
             e.attributes.append(Attribute("outcome", "timeout"))
         }
-        let text = String(decoding: message, as: UTF8.self)
-        if !EmbeddedJSON.mergeIfJSON(text, tape: &tape, into: &e, context: &context) {
-            e.message = text
+        if !EmbeddedJSON.mergeIfJSON(bytes: message, tape: &tape, into: &e, context: &context) {
+            e.message = String(decoding: message, as: UTF8.self)
         } else if let rid = app.requestID, e.correlationID == rid {
             e.correlationID = nil
         }
@@ -280,7 +330,8 @@ struct LambdaLineMapper {
             if let own = e.requestID, own != rid { e.attributes.append(Attribute("app.request_id", own)) }
             e.requestID = rid
         }
-        pending = [e]
+        pending.removeAll(keepingCapacity: true)
+        pending.append(e)
         held = .message
         return out > 0 ? .events(out) : .absorbed
     }
@@ -323,15 +374,38 @@ struct LambdaLineMapper {
     private mutating func staleInvocation(stream: String?, requestID: String, correlation: String?) -> Bool {
         guard let correlation else { return false }
         let key = stream ?? ""
-        if let seen = invocations[key], seen.requestID == requestID { return seen.correlation != correlation }
-        if invocations.count >= Self.maxStreams, invocations[key] == nil { invocations.removeAll(keepingCapacity: true) }
+        let current: (requestID: String, correlation: String)?
+        if let s = invocationStream, s == key {
+            current = invocation
+        } else {
+            current = invocations[key]
+        }
+        if let seen = current, seen.requestID == requestID {
+            invocationStream = key
+            invocation = seen
+            return seen.correlation != correlation
+        }
+        if invocations.count >= Self.maxStreams, current == nil { invocations.removeAll(keepingCapacity: true) }
         invocations[key] = (requestID, correlation)
+        invocationStream = key
+        invocation = (requestID, correlation)
         return false
     }
 
     private mutating func remember(_ stream: String, runtime: String?, region: String?) {
         if streams.count >= Self.maxStreams, streams[stream] == nil { streams.removeAll(keepingCapacity: true) }
         streams[stream] = (runtime, region)
+        factsStream = nil
+    }
+
+    /// `streams[stream]`, remembered for the next line of the same stream (one hash of the long
+    /// stream name per change of stream rather than per line).
+    private mutating func facts(of stream: String) -> (runtime: String?, region: String?)? {
+        if let s = factsStream, s == stream { return streamFacts }
+        let known = streams[stream]
+        factsStream = stream
+        streamFacts = known
+        return known
     }
 
     private func missing(_ out: Int) -> DecodeOutcome {
@@ -368,7 +442,7 @@ enum LambdaText {
                 p = e + 1
             } else if stream == nil {
                 let e = ByteText.tokenEnd(b, p)
-                guard let open = ByteText.find(ByteText.slice(b, p, e), "["), ByteText.find(ByteText.slice(b, p, e), "]") != nil,
+                guard let open = ByteText.find(ByteText.slice(b, p, e), "[", from: 0), ByteText.find(ByteText.slice(b, p, e), "]", from: 0) != nil,
                       open >= 0, e < b.count else {
                     // `aws logs tail --format short`: the time, then the message without its stream.
                     if let time, stream == nil, p > 0, startsRecord(ByteText.slice(b, p, b.count)) { return (time, nil, p) }
@@ -426,13 +500,13 @@ enum LambdaText {
                 let token = ByteText.slice(b, s, te)
                 // `aws logs tail`: a log stream (`…/[$LATEST]…`) after the time (`--format short`: a
                 // Lambda line right after it); or a runtime's request id.
-                if b[e] == 0x20, let open = ByteText.find(token, "["), open > 0, ByteText.find(token, "]") != nil { return true }
+                if b[e] == 0x20, let open = ByteText.find(token, "[", from: 0), open > 0, ByteText.find(token, "]", from: 0) != nil { return true }
                 if te < b.count && isRequestIDToken(b, s, te) { return true }
                 return b[e] == 0x20 && startsRecord(ByteText.slice(b, s, b.count))
             }
             // SAM's `<log stream> <time> <message>`.
             let te = ByteText.tokenEnd(b, 0)
-            return te < b.count && ByteText.find(ByteText.slice(b, 0, te), "[$") != nil
+            return te < b.count && ByteText.find(ByteText.slice(b, 0, te), "[$", from: 0) != nil
                 && PlatformTime.parse(b, at: te + 1) != nil
         case UInt8(ascii: "["):
             guard let app = appLine(b) else { return false }
@@ -522,7 +596,7 @@ enum LambdaText {
         if let status = token(after: "Status: ", in: b), status != "success" {
             e.level = .error
             e.attributes.append(Attribute("outcome", status))
-            if let r = ByteText.find(b, "Error Type: ") {
+            if let r = ByteText.find(b, "Error Type: ", from: 0) {
                 let s = r + 12
                 e.attributes.append(Attribute("errorType", ByteText.string(b, s, ByteText.tokenEnd(b, s))))
             }
@@ -549,8 +623,8 @@ enum LambdaText {
     static func appLine(_ b: Bytes) -> AppLine? {
         var p = 0
         if !b.isEmpty, b[0] == UInt8(ascii: "[") {
-            guard let close = ByteText.find(ByteText.slice(b, 0, min(b.count, 12)), "]"), close > 1,
-                  let l = Level(name: ByteText.string(b, 1, close)) else { return nil }
+            guard let close = ByteText.find(ByteText.slice(b, 0, min(b.count, 12)), "]", from: 0), close > 1,
+                  let l = PlatformLevel.named(ByteText.slice(b, 1, close)) else { return nil }
             p = close + 1
             guard p < b.count, ByteText.isSpace(b[p]) else { return AppLine(level: l, messageStart: p) }
             p += 1
@@ -573,7 +647,7 @@ enum LambdaText {
         p = min(b.count, idEnd + 1)
         a.messageStart = p
         let levelEnd = fieldEnd(b, p)
-        if levelEnd - p <= 5, levelEnd > p, allUpper(b, p, levelEnd), let l = Level(name: ByteText.string(b, p, levelEnd)) {
+        if levelEnd - p <= 5, levelEnd > p, allUpper(b, p, levelEnd), let l = PlatformLevel.named(ByteText.slice(b, p, levelEnd)) {
             a.level = l
             a.messageStart = min(b.count, levelEnd + 1)
         }

@@ -168,12 +168,12 @@ public struct PostgresLogDecoder: TextFrameDecoder {
             }
             let e = ByteText.tokenEnd(b, p)
             let token = ByteText.slice(b, p, e)
-            if pid == nil, token.count >= 3, token[0] == UInt8(ascii: "["), let close = ByteText.find(token, "]") {
+            if pid == nil, token.count >= 3, token[0] == UInt8(ascii: "["), let close = ByteText.find(token, "]", from: 0) {
                 // `[12345]` or `[12345]:` (the pid), not `[3-1]` (the line number).
                 let inner = ByteText.slice(token, 1, close)
                 if let n = NumberParsing.int(inner) { pid = n }
-            } else if let at = ByteText.find(token, "@"), at > 0, at < token.count - 1,
-                      ByteText.find(token, "=") == nil {
+            } else if let at = ByteText.find(token, "@", from: 0), at > 0, at < token.count - 1,
+                      ByteText.find(token, "=", from: 0) == nil {
                 // `%u@%d`, or `%u@%d/%a`
                 user = ByteText.string(token, 0, at)
                 if let slash = ByteText.find(token, "/", from: at + 1) {
@@ -182,7 +182,7 @@ public struct PostgresLogDecoder: TextFrameDecoder {
                 } else {
                     database = ByteText.string(token, at + 1, token.count)
                 }
-            } else if ByteText.find(token, "=") != nil {
+            } else if ByteText.find(token, "=", from: 0) != nil {
                 // `user=%u,db=%d,app=%a,client=%h`
                 if let r = ByteText.field("user=", in: token, from: 0) { user = ByteText.string(token, r.lowerBound, r.upperBound) }
                 if let r = ByteText.field("db=", in: token, from: 0) { database = ByteText.string(token, r.lowerBound, r.upperBound) }
