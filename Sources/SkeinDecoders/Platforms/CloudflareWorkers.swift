@@ -84,9 +84,12 @@ public struct CloudflareWorkersDecoder: JSONRecordDecoder {
             base.attributes.append(Attribute("script_version", s))
         }
 
+        // Each event is built in place at the end of `events` (one copy of `base` each; building a
+        // local and appending it would copy it once more and destroy the local).
         var produced = 0
-        var s = base
-        s.kind = .requestStart
+        var k = events.count
+        events.append(base)
+        events[k].kind = .requestStart
         let what: String
         switch (base.method, base.route) {
         case let (m?, r?): what = m + " " + r
@@ -94,8 +97,8 @@ public struct CloudflareWorkersDecoder: JSONRecordDecoder {
         case let (nil, r?): what = r
         case (nil, nil): what = ""
         }
-        s.message = what.isEmpty ? nil : what
-        PlatformEvent.emit(s, into: &events)
+        events[k].message = what.isEmpty ? nil : what
+        DBErrorClassifier.apply(to: &events[k])
         produced += 1
         var last = start
 
@@ -105,17 +108,19 @@ public struct CloudflareWorkersDecoder: JSONRecordDecoder {
             while item < stop {
                 defer { item = doc.next(item) }
                 guard doc.kind(item) == .object else { continue }
-                var e = base
-                e.attributes = []
-                e.time = keys.member(doc, item, "timestamp", "TimestampMs").flatMap { LambdaJSONMapping.time(doc, $0) } ?? start
-                last = max(last, e.time)
+                k = events.count
+                events.append(base)
+                events[k].attributes = []
+                let time = keys.member(doc, item, "timestamp", "TimestampMs").flatMap { LambdaJSONMapping.time(doc, $0) } ?? start
+                events[k].time = time
+                last = max(last, time)
                 if let l = keys.member(doc, item, "level", "Level"), let level = PlatformLevel.named(doc, l) {
-                    e.level = level
+                    events[k].level = level
                 }
                 if let m = keys.member(doc, item, "message", "Message") {
-                    logMessage(doc, m, into: &e, context: &context)
+                    logMessage(doc, m, into: &events[k], context: &context)
                 }
-                PlatformEvent.emit(e, into: &events)
+                DBErrorClassifier.apply(to: &events[k])
                 produced += 1
             }
         }
@@ -125,21 +130,35 @@ public struct CloudflareWorkersDecoder: JSONRecordDecoder {
             while item < stop {
                 defer { item = doc.next(item) }
                 guard doc.kind(item) == .object else { continue }
-                var e = base
-                e.attributes = [Attribute("outcome", "exception")]
-                e.level = .error
-                e.time = keys.member(doc, item, "timestamp", "TimestampMs").flatMap { LambdaJSONMapping.time(doc, $0) } ?? start
-                last = max(last, e.time)
+                k = events.count
+                events.append(base)
+                events[k].attributes = [Attribute("outcome", "exception")]
+                events[k].level = .error
+                let time = keys.member(doc, item, "timestamp", "TimestampMs").flatMap { LambdaJSONMapping.time(doc, $0) } ?? start
+                events[k].time = time
+                last = max(last, time)
                 let n = keys.member(doc, item, "name", "Name").flatMap { doc.nonEmptyString($0) } ?? "Error"
                 let m = keys.member(doc, item, "message", "Message").flatMap { doc.nonEmptyString($0) } ?? ""
-                e.message = "\(n): \(m)"
-                PlatformEvent.emit(e, into: &events)
+                events[k].message = "\(n): \(m)"
+                DBErrorClassifier.apply(to: &events[k])
                 produced += 1
             }
         }
 
-        var end = PlatformScope.blank
-        swap(&end, &base)  // the last event takes `base` over instead of copying it
+        // The last event is `base` itself, swapped in for a blank (no copy of its strings).
+        k = events.count
+        events.append(PlatformScope.blank)
+        swap(&events[k], &base)
+        PlatformEvent.finishEnd(&events[k], start: start, last: last, wall: wall, cpu: cpu, status: status, outcome: outcome)
+        produced += 1
+        return .events(produced)
+    }
+}
+
+extension PlatformEvent {
+    /// A Workers invocation's `request.end`, filled in from its outcome, then classified.
+    static func finishEnd(_ end: inout Event, start: Timestamp, last: Timestamp, wall: Double?, cpu: Double?,
+                          status: Int?, outcome: String) {
         end.kind = .requestEnd
         // The invocation cannot end before its last log: wall time and log times are rounded apart.
         end.time = max(wall.map { start.adding(ms: $0) } ?? last, last)
@@ -163,10 +182,11 @@ public struct CloudflareWorkersDecoder: JSONRecordDecoder {
             end.level = .warn
         }
         end.message = "\(outcome)" + (status.map { " \($0)" } ?? "")
-        PlatformEvent.emit(end, into: &events)
-        produced += 1
-        return .events(produced)
+        DBErrorClassifier.apply(to: &end)
     }
+}
+
+extension CloudflareWorkersDecoder {
 
     private func firstTime(_ doc: JSONDocument, _ root: Int, _ keys: Keys) -> Timestamp? {
         var first: Timestamp?

@@ -209,19 +209,22 @@ struct LambdaLineMapper {
         // Platform lines: keyword first.
         if ByteText.hasPrefix(line, "START RequestId: ") {
             guard let t = lastTime else { return missing(out) }
-            var e = scope.event(t, .requestStart, source: source)
-            e.requestID = LambdaText.token(after: "RequestId: ", in: line)
-            if let v = LambdaText.token(after: "Version: ", in: line) { e.attributes.append(Attribute("version", v)) }
-            e.message = String(decoding: line, as: UTF8.self)
-            PlatformEvent.emit(e, into: &events)
+            // Built in place at the end of `events`: a local event appended would be copied once more.
+            let k = events.count
+            events.append(scope.event(t, .requestStart, source: source))
+            events[k].requestID = LambdaText.token(after: "RequestId: ", in: line)
+            if let v = LambdaText.token(after: "Version: ", in: line) { events[k].attributes.append(Attribute("version", v)) }
+            events[k].message = String(decoding: line, as: UTF8.self)
+            DBErrorClassifier.apply(to: &events[k])
             return .events(out + 1)
         }
         if ByteText.hasPrefix(line, "END RequestId: ") {
             guard let t = lastTime else { return missing(out) }
-            var e = scope.event(t, .log, level: .debug, source: source)
-            e.requestID = LambdaText.token(after: "RequestId: ", in: line)
-            e.message = String(decoding: line, as: UTF8.self)
-            PlatformEvent.emit(e, into: &events)
+            let k = events.count
+            events.append(scope.event(t, .log, level: .debug, source: source))
+            events[k].requestID = LambdaText.token(after: "RequestId: ", in: line)
+            events[k].message = String(decoding: line, as: UTF8.self)
+            DBErrorClassifier.apply(to: &events[k])
             return .events(out + 1)
         }
         if ByteText.hasPrefix(line, "REPORT RequestId: ") {
@@ -307,31 +310,31 @@ struct LambdaLineMapper {
         // The runtime's own time is the more precise (`--format short` prints whole seconds).
         if let t = app.time { lastTime = t; context.lastTime = t }
         guard let t = lastTime else { return missing(out) }
-        var e = scope.event(t, .log, level: app.level ?? .info, source: source)
-        e.requestID = app.requestID
+        // Built in place as the held record (`pending` is empty after the flush above).
+        pending.removeAll(keepingCapacity: true)
+        pending.append(scope.event(t, .log, level: app.level ?? .info, source: source))
+        pending[0].requestID = app.requestID
         let message = ByteText.slice(line, app.messageStart, line.count)
         if ByteText.hasPrefix(message, "Task timed out after ") {
-            e.level = .error
-            e.attributes.append(Attribute("outcome", "timeout"))
+            pending[0].level = .error
+            pending[0].attributes.append(Attribute("outcome", "timeout"))
         }
-        if !EmbeddedJSON.mergeIfJSON(bytes: message, tape: &tape, into: &e, context: &context) {
-            e.message = String(decoding: message, as: UTF8.self)
-        } else if let rid = app.requestID, e.correlationID == rid {
-            e.correlationID = nil
+        if !EmbeddedJSON.mergeIfJSON(bytes: message, tape: &tape, into: &pending[0], context: &context) {
+            pending[0].message = String(decoding: message, as: UTF8.self)
+        } else if let rid = app.requestID, pending[0].correlationID == rid {
+            pending[0].correlationID = nil
         }
-        if let rid = app.requestID, staleInvocation(stream: origin.stream, requestID: rid, correlation: e.correlationID) {
+        if let rid = app.requestID, staleInvocation(stream: origin.stream, requestID: rid, correlation: pending[0].correlationID) {
             // Work an earlier invocation left running (frozen, resumed now) logs inside this one, and the
             // runtime stamps the current request id on it: linking that id to the line's own correlation
             // id would join two requests. The line keeps its own ids; the runtime's stays an attribute.
-            if e.requestID == rid { e.requestID = nil }
-            e.attributes.append(Attribute("lambda.request_id", rid))
+            if pending[0].requestID == rid { pending[0].requestID = nil }
+            pending[0].attributes.append(Attribute("lambda.request_id", rid))
         } else if let rid = app.requestID {
             // The runtime's request id is the platform's; an app's own `request_id` stays visible.
-            if let own = e.requestID, own != rid { e.attributes.append(Attribute("app.request_id", own)) }
-            e.requestID = rid
+            if let own = pending[0].requestID, own != rid { pending[0].attributes.append(Attribute("app.request_id", own)) }
+            pending[0].requestID = rid
         }
-        pending.removeAll(keepingCapacity: true)
-        pending.append(e)
         held = .message
         return out > 0 ? .events(out) : .absorbed
     }

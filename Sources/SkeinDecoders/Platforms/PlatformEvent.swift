@@ -51,7 +51,8 @@ enum PlatformEvent {
     }
 
     /// DB error classification on the message, then out. Takes the event over: a caller's last use
-    /// moves it into the array instead of copying it (and every string it holds).
+    /// of an owned value (a call's result, a `let` from `popLast`) moves it into the array; a local
+    /// `var` is still copied, so hot paths build their events in place in `events` instead.
     static func emit(_ event: consuming Event, into events: inout [Event]) {
         DBErrorClassifier.apply(to: &event)
         events.append(event)
