@@ -28,7 +28,6 @@ public final class ReplayReader {
     }
 
     public let options: Options
-    public let indexes: [ReplayIndex]
     private let decoder: DecoderFactory
     private var cursors: [ReplayCursor]
     private var heap = MergeHeap()
@@ -36,30 +35,55 @@ public final class ReplayReader {
     /// `deliver`'s run of events not yet handed over; empty between calls.
     private var outbox: [Event] = []
 
-    /// Indexes every file (failures become failed sources in the sink, not errors) and starts at the beginning.
+    /// Opens every file (failures become failed sources in the sink, not errors) and starts at the beginning.
     public init(paths: [String], decoder: DecoderFactory, sink: any IngestSink, options: Options = Options()) {
         self.options = options
         self.decoder = decoder
-        var indexes: [ReplayIndex] = []
         var cursors: [ReplayCursor] = []
         for path in paths {
             let id = sink.addSource(name: path)
             do throws(SourceError) {
-                let index = try ReplayIndex.build(path: path, decoder: decoder, spacing: options.indexSpacing,
-                                                  maxLineLength: options.maxLineLength)
-                guard case .success(let fd) = POSIX.openForReading(path) else {
-                    throw SourceError.cannotOpen(path: path, reason: POSIX.errorText())
+                let fd: Int32
+                switch POSIX.openForReading(path) {
+                case .failure(let e): throw e
+                case .success(let f): fd = f
                 }
-                indexes.append(index)
+                // The checks `ReplayIndex.build` makes, made now: the index itself waits until it is needed.
+                guard let file = FileIdentity.of(fd: fd) else {
+                    let reason = POSIX.errorText()
+                    POSIX.closeFile(fd)
+                    throw .readFailed(path: path, reason: reason)
+                }
+                guard !file.isDirectory else {
+                    POSIX.closeFile(fd)
+                    throw .notRegularFile(path: path)
+                }
                 cursors.append(ReplayCursor(path: path, fd: fd, source: id, sink: sink, decoder: decoder, options: options))
                 sink.setHealth(.reading, for: id)
             } catch {
                 sink.setHealth(.failed(reason: error.description), for: id)
             }
         }
-        self.indexes = indexes
         self.cursors = cursors
     }
+
+    /// One index per file, in the order of `sources`; built on first use (`start`, `end`, `seek`), so a
+    /// plain read from start to end (an export) never pays for one. A file that can no longer be
+    /// indexed then gets an empty index.
+    public var indexes: [ReplayIndex] {
+        if let built = builtIndexes { return built }
+        let built = cursors.map { cursor -> ReplayIndex in
+            do throws(SourceError) {
+                return try ReplayIndex.build(path: cursor.path, decoder: decoder, spacing: options.indexSpacing,
+                                             maxLineLength: options.maxLineLength)
+            } catch {
+                return ReplayIndex(path: cursor.path, size: 0, checkpoints: [], start: nil, end: nil)
+            }
+        }
+        builtIndexes = built
+        return built
+    }
+    private var builtIndexes: [ReplayIndex]?
 
     /// Replays the files the inputs name now (directories and globs expanded). Stdin cannot be
     /// replayed (it cannot be indexed or seeked); it becomes a failed source.

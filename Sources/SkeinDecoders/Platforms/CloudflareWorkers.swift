@@ -30,39 +30,76 @@ public struct CloudflareWorkersDecoder: JSONRecordDecoder {
         }
     }
 
+    /// The record's top-level members `decode` reads, in both spellings (the first of each name, as
+    /// `member` finds them), found in one pass instead of one pass per name.
+    private struct RootMembers {
+        var outcome: Int?, Outcome: Int?, eventTimestamp: Int?, EventTimestampMs: Int?, scriptName: Int?
+        var ScriptName: Int?, event: Int?, Event: Int?, cpuTime: Int?, CPUTimeMs: Int?, wallTime: Int?
+        var WallTimeMs: Int?, logs: Int?, Logs: Int?, exceptions: Int?, Exceptions: Int?, EventType: Int?
+        var scriptVersion: Int?, ScriptVersion: Int?
+
+        init(_ doc: JSONDocument, _ root: Int) {
+            doc.forEachMember(root) { k, v in
+                let key = doc.raw(k)
+                guard !key.isEmpty, !doc.tape.node(k).flag else { return }
+                @inline(__always) func take(_ slot: inout Int?, _ name: StaticString) {
+                    if slot == nil, ByteText.equal(key, name) { slot = v }
+                }
+                switch key.count {
+                case 4: take(&logs, "logs"); take(&Logs, "Logs")
+                case 5: take(&event, "event"); take(&Event, "Event")
+                case 7: take(&outcome, "outcome"); take(&Outcome, "Outcome"); take(&cpuTime, "cpuTime")
+                case 8: take(&wallTime, "wallTime")
+                case 9: take(&CPUTimeMs, "CPUTimeMs"); take(&EventType, "EventType")
+                case 10:
+                    take(&scriptName, "scriptName"); take(&ScriptName, "ScriptName")
+                    take(&exceptions, "exceptions"); take(&Exceptions, "Exceptions"); take(&WallTimeMs, "WallTimeMs")
+                case 13: take(&scriptVersion, "scriptVersion"); take(&ScriptVersion, "ScriptVersion")
+                case 14: take(&eventTimestamp, "eventTimestamp")
+                case 16: take(&EventTimestampMs, "EventTimestampMs")
+                default: break
+                }
+            }
+        }
+    }
+
     public mutating func decode(_ doc: JSONDocument, source: SourceID, context: inout DecodeContext,
                                 into events: inout [Event]) -> DecodeOutcome {
         let root = doc.root
-        let keys = Keys(pascal: doc.member(root, "Outcome") != nil)
+        let r = RootMembers(doc, root)
+        let keys = Keys(pascal: r.Outcome != nil)
+        /// `keys.member(doc, root, camel, pascal)` from the one pass.
+        func pick(_ camel: Int?, _ pascal: Int?) -> Int? { keys.pascal ? pascal ?? camel : camel ?? pascal }
         // `eventTimestamp` may be null (the tail API types it `number | null`): then the first log's time.
-        let timeNode = keys.member(doc, root, "eventTimestamp", "EventTimestampMs")
+        let timeNode = pick(r.eventTimestamp, r.EventTimestampMs)
         guard let start = timeNode.flatMap({ LambdaJSONMapping.time(doc, $0) }) ?? firstTime(doc, root, keys) else {
             return .malformed(.missingFields)
         }
 
         var scope = PlatformScope(deploy: .edge, platform: "cloudflare-workers", runtime: "workerd")
-        if let s = keys.member(doc, root, "scriptName", "ScriptName").flatMap({ doc.nonEmptyString($0) }) {
-            scope.service = context.interner.intern(s)
+        if let s = PlatformEvent.interned(doc, pick(r.scriptName, r.ScriptName), &context) {
+            scope.service = s
         }
         var base = scope.event(start, source: source)
-        let outcome = keys.member(doc, root, "outcome", "Outcome").flatMap { doc.nonEmptyString($0) } ?? "unknown"
+        let outcome = pick(r.outcome, r.Outcome).flatMap { doc.nonEmptyString($0) } ?? "unknown"
 
         // The triggering event: a fetch (request/response), a cron, a queue batch, an alarm.
-        if let ev = keys.member(doc, root, "event", "Event"), doc.kind(ev) == .object {
+        let eventNode = pick(r.event, r.Event)
+        if let ev = eventNode, doc.kind(ev) == .object {
             if let ray = keys.member(doc, ev, "rayId", "RayID").flatMap({ doc.nonEmptyString($0) }) {
                 base.requestID = RequestHeaderIDs.rayID(ray)
             }
             if let req = keys.member(doc, ev, "request", "Request"), doc.kind(req) == .object {
                 if let url = keys.member(doc, req, "url", "URL").flatMap({ doc.nonEmptyString($0) }) {
-                    base.route = context.interner.intern(EmbeddedJSON.pathOnly(url))
+                    base.route = EmbeddedJSON.internedPath(url, &context.interner)
                     base.attributes.append(Attribute("url", url))
                 }
-                if let m = keys.member(doc, req, "method", "Method").flatMap({ doc.nonEmptyString($0) }) {
-                    base.method = context.interner.intern(m)
+                if let m = PlatformEvent.interned(doc, keys.member(doc, req, "method", "Method"), &context) {
+                    base.method = m
                 }
                 if let h = keys.member(doc, req, "headers", "Headers") { RequestHeaderIDs.scan(doc, headers: h, into: &base) }
-                if let colo = doc.member(req, path: ["cf", "colo"]).flatMap({ doc.nonEmptyString($0) }) {
-                    base.region = context.interner.intern(colo)
+                if let colo = PlatformEvent.interned(doc, doc.member(req, "cf").flatMap { doc.member($0, "colo") }, &context) {
+                    base.region = colo
                 }
             } else if let cron = keys.member(doc, ev, "cron", "Cron").flatMap({ doc.nonEmptyString($0) }) {
                 base.route = context.interner.intern("cron \(cron)")
@@ -70,16 +107,16 @@ public struct CloudflareWorkersDecoder: JSONRecordDecoder {
                 base.route = context.interner.intern("queue \(queue)")
             }
         }
-        if base.route == nil, let type = doc.member(root, "EventType").flatMap({ doc.nonEmptyString($0) }) {
-            base.route = context.interner.intern(type)
+        if base.route == nil, let type = PlatformEvent.interned(doc, r.EventType, &context) {
+            base.route = type
         }
-        let status = keys.member(doc, root, "event", "Event")
+        let status = eventNode
             .flatMap { keys.member(doc, $0, "response", "Response") }
             .flatMap { keys.member(doc, $0, "status", "Status") }
             .flatMap { doc.int($0) }
-        let cpu = keys.member(doc, root, "cpuTime", "CPUTimeMs").flatMap { doc.double($0) }
-        let wall = keys.member(doc, root, "wallTime", "WallTimeMs").flatMap { doc.double($0) }
-        if let v = doc.member(root, path: ["scriptVersion", "id"]) ?? doc.member(root, path: ["ScriptVersion", "ID"]),
+        let cpu = pick(r.cpuTime, r.CPUTimeMs).flatMap { doc.double($0) }
+        let wall = pick(r.wallTime, r.WallTimeMs).flatMap { doc.double($0) }
+        if let v = r.scriptVersion.flatMap({ doc.member($0, "id") }) ?? r.ScriptVersion.flatMap({ doc.member($0, "ID") }),
            let s = doc.nonEmptyString(v) {
             base.attributes.append(Attribute("script_version", s))
         }
@@ -102,7 +139,7 @@ public struct CloudflareWorkersDecoder: JSONRecordDecoder {
         produced += 1
         var last = start
 
-        if let logs = keys.member(doc, root, "logs", "Logs"), doc.kind(logs) == .array {
+        if let logs = pick(r.logs, r.Logs), doc.kind(logs) == .array {
             var item = logs + 1
             let stop = doc.next(logs)
             while item < stop {
@@ -124,7 +161,7 @@ public struct CloudflareWorkersDecoder: JSONRecordDecoder {
                 produced += 1
             }
         }
-        if let exceptions = keys.member(doc, root, "exceptions", "Exceptions"), doc.kind(exceptions) == .array {
+        if let exceptions = pick(r.exceptions, r.Exceptions), doc.kind(exceptions) == .array {
             var item = exceptions + 1
             let stop = doc.next(exceptions)
             while item < stop {
@@ -181,7 +218,7 @@ extension PlatformEvent {
         default:
             end.level = .warn
         }
-        end.message = "\(outcome)" + (status.map { " \($0)" } ?? "")
+        end.message = status.map { outcome + " " + String($0) } ?? outcome
         DBErrorClassifier.apply(to: &end)
     }
 }
@@ -209,14 +246,22 @@ extension CloudflareWorkersDecoder {
             if !EmbeddedJSON.mergeIfJSON(text, tape: &tape, into: &e, context: &context) { e.message = text }
             return
         }
-        var parts: [String] = []
         var single: Int?
         var count = 0
         doc.forEachElement(m) { item in
             count += 1
             single = item
-            parts.append(doc.string(item))
         }
+        if count == 1, let item = single, doc.kind(item) != .object {
+            // The usual `console.log("one string")`: its text is the message (no list, no join).
+            let text = doc.string(item)
+            if doc.kind(item) == .string, EmbeddedJSON.mergeIfJSON(text, tape: &tape, into: &e, context: &context) { return }
+            e.message = text
+            return
+        }
+        var parts: [String] = []
+        parts.reserveCapacity(count)
+        doc.forEachElement(m) { parts.append(doc.string($0)) }
         if count == 1, let item = single {
             if doc.kind(item) == .object {
                 EmbeddedJSON.merge(doc, item, into: &e, context: &context)

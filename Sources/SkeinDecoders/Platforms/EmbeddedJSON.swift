@@ -81,29 +81,44 @@ enum EmbeddedJSON {
 
     /// `/api/feed?page=2` → `/api/feed`: the route without its query.
     static func pathOnly(_ url: String) -> String {
-        // On the UTF-8 bytes: Character-level Substring searches cost thousands of instructions
-        // per URL, and every edge and Vercel request line has one.
         var url = url
         return url.withUTF8 { b -> String in
-            var start = 0
-            var end = b.count
-            var i = 0
-            while i + 2 < b.count {
-                if b[i] == 0x3A && b[i + 1] == 0x2F && b[i + 2] == 0x2F {  // "://"
-                    var j = i + 3
-                    while j < b.count && b[j] != 0x2F { j += 1 }
-                    if j == b.count { return "/" }
-                    start = j
-                    break
-                }
-                i += 1
-            }
-            var k = start
-            while k < end {
-                if b[k] == 0x3F || b[k] == 0x23 { end = k; break }  // "?" or "#"
-                k += 1
-            }
-            return String(decoding: UnsafeBufferPointer(rebasing: b[start..<end]), as: UTF8.self)
+            guard let r = pathBounds(b) else { return "/" }
+            return String(decoding: UnsafeBufferPointer(rebasing: b[r]), as: UTF8.self)
         }
+    }
+
+    /// `interner.intern(pathOnly(url))`, interned from the bytes (no intermediate `String`).
+    static func internedPath(_ url: String, _ interner: inout Interner) -> String {
+        var url = url
+        return url.withUTF8 { b -> String in
+            guard let r = pathBounds(b) else { return interner.intern("/") }
+            return interner.intern(UnsafeBufferPointer(rebasing: b[r]))
+        }
+    }
+
+    /// Where `pathOnly`'s result sits in the URL's bytes; nil for a bare `scheme://host` (the path is `/`).
+    private static func pathBounds(_ b: UnsafeBufferPointer<UInt8>) -> Range<Int>? {
+        // On the UTF-8 bytes: Character-level Substring searches cost thousands of instructions
+        // per URL, and every edge and Vercel request line has one.
+        var start = 0
+        var end = b.count
+        var i = 0
+        while i + 2 < b.count {
+            if b[i] == 0x3A && b[i + 1] == 0x2F && b[i + 2] == 0x2F {  // "://"
+                var j = i + 3
+                while j < b.count && b[j] != 0x2F { j += 1 }
+                if j == b.count { return nil }
+                start = j
+                break
+            }
+            i += 1
+        }
+        var k = start
+        while k < end {
+            if b[k] == 0x3F || b[k] == 0x23 { end = k; break }  // "?" or "#"
+            k += 1
+        }
+        return start..<end
     }
 }

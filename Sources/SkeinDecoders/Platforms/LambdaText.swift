@@ -13,11 +13,16 @@ public struct LambdaTextDecoder: TextFrameDecoder {
     var ownContext = DecodeContext()
     var tape = JSONTape()
     var cloudWatch = CloudWatchLogsDecoder()
+    /// The last frame `continueFrame` found to start with an `aws logs tail` prefix (a time, then a
+    /// log stream like `…/fn[$LATEST]…`), which `recognises` accepts: the auto-detector asks
+    /// `recognises` about that same frame next, and a byte compare is cheaper than parsing it again.
+    /// A reference, since `recognises` cannot mutate; any copy's answer for equal bytes is the same.
+    private let recognised = RecognisedFrame()
 
     public init() {}
 
     public func recognises(_ frame: UnsafeBufferPointer<UInt8>) -> Bool {
-        LambdaText.recognises(frame)
+        recognised.matches(frame) || LambdaText.recognises(frame)
     }
 
     public mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID,
@@ -59,7 +64,16 @@ public struct LambdaTextDecoder: TextFrameDecoder {
                                        into events: inout [Event]) -> DecodeOutcome? {
         let line = ByteText.slice(frame, 0, ByteText.trimmedEnd(frame, 0, frame.count))
         if line.isEmpty { return lines.holdsMultiLineMessage ? .absorbed : nil }
-        if lines.parsePrefix(line) != nil { return nil }
+        if let (_, stream, _) = lines.parsePrefix(line) {
+            // Time first, then a stream token with a `[` past its start: exactly the first case of
+            // `LambdaText.recognises` (the frame differs from `line` only by trailing blanks, after
+            // every byte either reads).
+            if let stream, stream.lowerBound > 0,
+               let open = ByteText.find(ByteText.slice(line, stream.lowerBound, stream.upperBound), "[", from: 0), open > 0 {
+                recognised.remember(frame)
+            }
+            return nil
+        }
         return lines.continuation(line, into: &events)
     }
 
@@ -212,7 +226,7 @@ struct LambdaLineMapper {
             // Built in place at the end of `events`: a local event appended would be copied once more.
             let k = events.count
             events.append(scope.event(t, .requestStart, source: source))
-            events[k].requestID = LambdaText.token(after: "RequestId: ", in: line)
+            events[k].requestID = LambdaText.id(after: "RequestId: ", in: line, &context.ids)
             if let v = LambdaText.token(after: "Version: ", in: line) { events[k].attributes.append(Attribute("version", v)) }
             events[k].message = String(decoding: line, as: UTF8.self)
             DBErrorClassifier.apply(to: &events[k])
@@ -222,7 +236,7 @@ struct LambdaLineMapper {
             guard let t = lastTime else { return missing(out) }
             let k = events.count
             events.append(scope.event(t, .log, level: .debug, source: source))
-            events[k].requestID = LambdaText.token(after: "RequestId: ", in: line)
+            events[k].requestID = LambdaText.id(after: "RequestId: ", in: line, &context.ids)
             events[k].message = String(decoding: line, as: UTF8.self)
             DBErrorClassifier.apply(to: &events[k])
             return .events(out + 1)
@@ -313,7 +327,9 @@ struct LambdaLineMapper {
         // Built in place as the held record (`pending` is empty after the flush above).
         pending.removeAll(keepingCapacity: true)
         pending.append(scope.event(t, .log, level: app.level ?? .info, source: source))
-        pending[0].requestID = app.requestID
+        // The invocation's lines share one request id string (no new one per line).
+        let requestID = app.requestIDRange.map { context.ids.string(ByteText.slice(line, $0.lowerBound, $0.upperBound)) }
+        pending[0].requestID = requestID
         let message = ByteText.slice(line, app.messageStart, line.count)
         if ByteText.hasPrefix(message, "Task timed out after ") {
             pending[0].level = .error
@@ -321,16 +337,16 @@ struct LambdaLineMapper {
         }
         if !EmbeddedJSON.mergeIfJSON(bytes: message, tape: &tape, into: &pending[0], context: &context) {
             pending[0].message = String(decoding: message, as: UTF8.self)
-        } else if let rid = app.requestID, pending[0].correlationID == rid {
+        } else if let rid = requestID, pending[0].correlationID == rid {
             pending[0].correlationID = nil
         }
-        if let rid = app.requestID, staleInvocation(stream: origin.stream, requestID: rid, correlation: pending[0].correlationID) {
+        if let rid = requestID, staleInvocation(stream: origin.stream, requestID: rid, correlation: pending[0].correlationID) {
             // Work an earlier invocation left running (frozen, resumed now) logs inside this one, and the
             // runtime stamps the current request id on it: linking that id to the line's own correlation
             // id would join two requests. The line keeps its own ids; the runtime's stays an attribute.
             if pending[0].requestID == rid { pending[0].requestID = nil }
             pending[0].attributes.append(Attribute("lambda.request_id", rid))
-        } else if let rid = app.requestID {
+        } else if let rid = requestID {
             // The runtime's request id is the platform's; an app's own `request_id` stays visible.
             if let own = pending[0].requestID, own != rid { pending[0].attributes.append(Attribute("app.request_id", own)) }
             pending[0].requestID = rid
@@ -554,6 +570,11 @@ enum LambdaText {
         ByteText.value(after: key, in: b).map { ByteText.string(b, $0.lowerBound, $0.upperBound) }
     }
 
+    /// `token(after:in:)` for an id, through `ids`: the lines of one request share its string.
+    static func id(after key: StaticString, in b: Bytes, _ ids: inout RecentStrings) -> String? {
+        ByteText.value(after: key, in: b).map { ids.string(ByteText.slice(b, $0.lowerBound, $0.upperBound)) }
+    }
+
     static func xrayTraceID(_ b: Bytes) -> String? {
         guard let r = ByteText.value(after: "TraceId: ", in: b) else { return nil }
         return PlatformIDs.traceID(xrayRoot: ByteText.slice(b, r.lowerBound, r.upperBound))
@@ -577,34 +598,36 @@ enum LambdaText {
     static func report(_ b: Bytes, scope: PlatformScope, time t: Timestamp, source: SourceID) -> [Event] {
         let requestID = token(after: "RequestId: ", in: b)
         let initMS = ByteText.number(after: "Init Duration: ", in: b)
+        // Built in place in `out` (a local event appended would be copied once more).
         var out: [Event] = []
+        out.reserveCapacity(initMS == nil ? 1 : 2)
         if let initMS {
-            var s = scope.event(t, .instanceStart, source: source)
-            s.requestID = requestID
-            s.initMS = initMS
-            s.coldStart = true
-            s.message = coldStartMessage(initMS)
-            out.append(s)
+            out.append(scope.event(t, .instanceStart, source: source))
+            out[0].requestID = requestID
+            out[0].initMS = initMS
+            out[0].coldStart = true
+            out[0].message = coldStartMessage(initMS)
         }
-        var e = scope.event(t, .requestEnd, source: source)
-        e.requestID = requestID
-        e.durationMS = plainDuration(b)
-        e.initMS = initMS
-        e.coldStart = initMS != nil ? true : nil
-        e.message = String(decoding: b, as: UTF8.self)
-        if let v = ByteText.number(after: "Billed Duration: ", in: b) { e.attributes.append(Attribute("billed_ms", LambdaJSONMapping.format(v))) }
-        if let v = ByteText.number(after: "Memory Size: ", in: b) { e.attributes.append(Attribute("memory_mb", LambdaJSONMapping.format(v))) }
-        if let v = ByteText.number(after: "Max Memory Used: ", in: b) { e.attributes.append(Attribute("max_memory_used_mb", LambdaJSONMapping.format(v))) }
-        if let v = ByteText.number(after: "Restore Duration: ", in: b) { e.attributes.append(Attribute("restore_ms", LambdaJSONMapping.format(v))) }
+        let k = out.count
+        out.append(scope.event(t, .requestEnd, source: source))
+        out[k].requestID = requestID
+        out[k].durationMS = plainDuration(b)
+        out[k].initMS = initMS
+        out[k].coldStart = initMS != nil ? true : nil
+        out[k].message = String(decoding: b, as: UTF8.self)
+        out[k].attributes.reserveCapacity(4)
+        if let v = ByteText.number(after: "Billed Duration: ", in: b) { out[k].attributes.append(Attribute("billed_ms", LambdaJSONMapping.format(v))) }
+        if let v = ByteText.number(after: "Memory Size: ", in: b) { out[k].attributes.append(Attribute("memory_mb", LambdaJSONMapping.format(v))) }
+        if let v = ByteText.number(after: "Max Memory Used: ", in: b) { out[k].attributes.append(Attribute("max_memory_used_mb", LambdaJSONMapping.format(v))) }
+        if let v = ByteText.number(after: "Restore Duration: ", in: b) { out[k].attributes.append(Attribute("restore_ms", LambdaJSONMapping.format(v))) }
         if let status = token(after: "Status: ", in: b), status != "success" {
-            e.level = .error
-            e.attributes.append(Attribute("outcome", status))
+            out[k].level = .error
+            out[k].attributes.append(Attribute("outcome", status))
             if let r = ByteText.find(b, "Error Type: ", from: 0) {
                 let s = r + 12
-                e.attributes.append(Attribute("errorType", ByteText.string(b, s, ByteText.tokenEnd(b, s))))
+                out[k].attributes.append(Attribute("errorType", ByteText.string(b, s, ByteText.tokenEnd(b, s))))
             }
         }
-        out.append(e)
         return out
     }
 
@@ -616,7 +639,8 @@ enum LambdaText {
 
     struct AppLine {
         var time: Timestamp?
-        var requestID: String?
+        /// Where the request id (a UUID) sits in the line.
+        var requestIDRange: Range<Int>?
         var level: Level?
         var messageStart: Int
     }
@@ -637,7 +661,7 @@ enum LambdaText {
             }
             var a = AppLine(time: t, level: l, messageStart: e + 1)
             let idEnd = fieldEnd(b, e + 1)
-            a.requestID = requestID(b, e + 1, idEnd)
+            a.requestIDRange = requestID(b, e + 1, idEnd)
             a.messageStart = min(b.count, idEnd + 1)
             return a
         }
@@ -646,7 +670,7 @@ enum LambdaText {
         p = e + 1
         let idEnd = fieldEnd(b, p)
         guard isRequestIDToken(b, p, idEnd) else { return a }
-        a.requestID = requestID(b, p, idEnd)
+        a.requestIDRange = requestID(b, p, idEnd)
         p = min(b.count, idEnd + 1)
         a.messageStart = p
         let levelEnd = fieldEnd(b, p)
@@ -676,8 +700,24 @@ enum LambdaText {
         return ByteText.hasPrefix(t, "undefined") && t.count == 9 || ByteText.hasPrefix(t, "None") && t.count == 4
     }
 
-    private static func requestID(_ b: Bytes, _ s: Int, _ e: Int) -> String? {
+    private static func requestID(_ b: Bytes, _ s: Int, _ e: Int) -> Range<Int>? {
         guard e - s == 36 else { return nil }
-        return ByteText.string(b, s, e)
+        return s..<e
+    }
+}
+
+/// One remembered frame (see `LambdaTextDecoder.recognised`).
+final class RecognisedFrame {
+    private var bytes: [UInt8] = []
+    private var known = false
+
+    func remember(_ frame: UnsafeBufferPointer<UInt8>) {
+        bytes.removeAll(keepingCapacity: true)
+        bytes.append(contentsOf: frame)
+        known = true
+    }
+
+    func matches(_ frame: UnsafeBufferPointer<UInt8>) -> Bool {
+        known && bytes.withUnsafeBufferPointer { ByteText.same($0, frame) }
     }
 }

@@ -58,6 +58,17 @@ enum PlatformEvent {
         events.append(event)
     }
 
+    /// `doc.nonEmptyString(node)` through the interner, read from the bytes when the string has no
+    /// escapes (values that repeat on every record: no new `String` each time).
+    static func interned(_ doc: JSONDocument, _ node: Int?, _ context: inout DecodeContext) -> String? {
+        guard let node else { return nil }
+        let nd = doc.tape.node(node)
+        if nd.kind == .string && !nd.flag {
+            return nd.start == nd.end ? nil : context.interner.intern(doc.raw(node))
+        }
+        return doc.nonEmptyString(node).map { context.interner.intern($0) }
+    }
+
     /// A runtime name as Skein's convention spells it: `nodejs:20.v13` → `nodejs20`,
     /// `python:3.12.v30` → `python3.12`, `java:21.v10` → `java21`, `nodejs20.x` → `nodejs20`.
     static func runtimeName(_ raw: String) -> String {

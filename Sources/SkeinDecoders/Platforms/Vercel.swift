@@ -120,15 +120,7 @@ public struct VercelDecoder: JSONRecordDecoder {
                      into events: inout [Event]) -> Int {
         let f = Members(doc, record: obj)
         func str(_ node: Int?) -> String? { node.flatMap { doc.nonEmptyString($0) } }
-        /// `nonEmptyString` through the interner (values that repeat on every record: no new `String`).
-        func interned(_ node: Int?, _ context: inout DecodeContext) -> String? {
-            guard let node else { return nil }
-            let nd = doc.tape.node(node)
-            if nd.kind == .string && !nd.flag {
-                return nd.start == nd.end ? nil : context.interner.intern(doc.raw(node))
-            }
-            return doc.nonEmptyString(node).map { context.interner.intern($0) }
-        }
+        func interned(_ node: Int?, _ context: inout DecodeContext) -> String? { PlatformEvent.interned(doc, node, &context) }
         guard let t = f.timestamp.flatMap({ LambdaJSONMapping.time(doc, $0) })
             ?? f.proxyTimestamp.flatMap({ LambdaJSONMapping.time(doc, $0) }) else {
             return 0
@@ -153,7 +145,7 @@ public struct VercelDecoder: JSONRecordDecoder {
             if let w3c = PlatformIDs.normalisedTraceID(tr) { events[k].traceID = w3c } else { events[k].attributes.append(Attribute("traceId", tr)) }
         }
         if let sp = str(f.spanId) { events[k].spanID = PlatformIDs.normalisedSpanID(sp) }
-        if let path = str(f.path) ?? str(f.proxyPath) { events[k].route = context.interner.intern(EmbeddedJSON.pathOnly(path)) }
+        if let path = str(f.path) ?? str(f.proxyPath) { events[k].route = EmbeddedJSON.internedPath(path, &context.interner) }
         if let m = interned(f.method, &context) { events[k].method = m }
         let proxyStatus = f.proxyStatus.flatMap { doc.int($0) }
         let status = f.statusCode.flatMap { doc.int($0) }
