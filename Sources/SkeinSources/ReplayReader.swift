@@ -29,11 +29,17 @@ public final class ReplayReader {
 
     public let options: Options
     private let decoder: DecoderFactory
-    private var cursors: [ReplayCursor]
-    private var heap = MergeHeap()
-    private var sequence: UInt64 = 0
+    // Touched several times per event; only this object's methods reach them, never overlapping, so
+    // the dynamic exclusivity checks (a call each way per access) are skipped, as in `Ingest`.
+    @exclusivity(unchecked) private var cursors: [ReplayCursor]
+    private let heap = MergeHeap()
+    @exclusivity(unchecked) private var sequence: UInt64 = 0
     /// `deliver`'s run of events not yet handed over; empty between calls.
-    private var outbox: [Event] = []
+    @exclusivity(unchecked) private var outbox: [Event] = {
+        var a: [Event] = []
+        a.reserveCapacity(ReplayReader.deliveryRun)
+        return a
+    }()
 
     /// Opens every file (failures become failed sources in the sink, not errors) and starts at the beginning.
     public init(paths: [String], decoder: DecoderFactory, sink: any IngestSink, options: Options = Options()) {
@@ -120,10 +126,15 @@ public final class ReplayReader {
 
     /// The next event in time order if it is due (time ≤ `limit`); nil when none is due yet or all are done.
     public func next(upTo limit: Timestamp) -> Event? {
+        due(upTo: limit) ? heap.popMin() : nil
+    }
+
+    /// Reads ahead as the window needs and says whether the earliest event is due (time ≤ `limit`).
+    private func due(upTo limit: Timestamp) -> Bool {
         let window = Int64(options.windowMS * 1_000_000)
         while true {
             guard let top = heap.minTime else {
-                guard let lagging = cursors.first(where: { !$0.exhausted }) else { return nil }
+                guard let lagging = cursors.first(where: { !$0.exhausted }) else { return false }
                 pull(lagging)
                 continue
             }
@@ -132,8 +143,7 @@ public final class ReplayReader {
                 pull(lagging)
                 continue
             }
-            guard top <= limit else { return nil }
-            return heap.popMin()
+            return top <= limit
         }
     }
 
@@ -146,9 +156,9 @@ public final class ReplayReader {
         // Handed over in runs through `ingest(moving:)`: each event is moved from the heap into the
         // run and the run's storage is swapped into the sink, where `ingest(_:)` would copy every
         // event (retaining its strings) and then destroy the original.
-        while count < max, let event = next(upTo: limit) {
-            last = event.time
-            outbox.append(event)
+        while count < max, due(upTo: limit) {
+            heap.popMin(into: &outbox)
+            last = outbox[outbox.count - 1].time
             count += 1
             if outbox.count >= Self.deliveryRun { sink.ingest(moving: &outbox) }
         }
@@ -262,8 +272,8 @@ private final class CapturingSink: IngestSink {
     func take() -> [Event] {
         var out: [Event] = []
         // The next chunk's events land in this storage (the ingest swaps its array with it): sized
-        // like the last, so they do not grow it again from nothing.
-        out.reserveCapacity(events.count)
+        // with room to spare over the last, so they rarely grow it (each growth copies them all).
+        out.reserveCapacity(max(1024, events.count * 2))
         swap(&out, &events)
         return out
     }
@@ -286,8 +296,8 @@ private final class CapturingSink: IngestSink {
 }
 
 /// A binary min-heap of events by (time, arrival), so equal times keep file and read order.
-private struct MergeHeap {
-    /// Heap entries are small (time, order, slot); the events themselves stay put in `slots`, so
+private final class MergeHeap {
+    /// Heap entries are small (time, order, slot); the events themselves stay put in their slots, so
     /// sifting moves 24 bytes per step instead of a whole `Event`.
     private struct Entry {
         var time: Int64
@@ -297,29 +307,40 @@ private struct MergeHeap {
             time != other.time ? time < other.time : sequence < other.sequence
         }
     }
-    private var entries: [Entry] = []
-    private var slots: [Event?] = []
-    private var free: [Int] = []
+    // Only this object's methods touch these, never overlapping: no dynamic exclusivity checks.
+    @exclusivity(unchecked) private var entries: [Entry] = []
+    /// The events, in raw memory: one moves in and out with one copy of its bytes, where an
+    /// `[Event?]` slot costs several (wrapping, unwrapping, writing `nil` back). Slot `i` holds an
+    /// event exactly while an entry names it.
+    @exclusivity(unchecked) private var slots: UnsafeMutablePointer<Event>
+    @exclusivity(unchecked) private var capacity = 1024
+    /// Slots handed out so far; those not named by an entry are in `free`.
+    @exclusivity(unchecked) private var used = 0
+    @exclusivity(unchecked) private var free: [Int] = []
+
+    init() {
+        slots = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        for entry in entries { (slots + entry.slot).deinitialize(count: 1) }
+        slots.deallocate()
+    }
 
     var isEmpty: Bool { entries.isEmpty }
     var minTime: Timestamp? { entries.first.map { Timestamp(nanos: $0.time) } }
 
-    mutating func removeAll() {
+    func removeAll() {
+        for entry in entries { (slots + entry.slot).deinitialize(count: 1) }
         entries.removeAll(keepingCapacity: true)
-        slots.removeAll(keepingCapacity: true)
         free.removeAll(keepingCapacity: true)
+        used = 0
     }
 
-    mutating func insert(_ event: consuming Event, sequence: UInt64) {
+    func insert(_ event: consuming Event, sequence: UInt64) {
         let time = event.time.nanos
-        let slot: Int
-        if let f = free.popLast() {
-            slot = f
-            slots[f] = consume event
-        } else {
-            slot = slots.count
-            slots.append(consume event)
-        }
+        let slot = free.popLast() ?? newSlot()
+        (slots + slot).initialize(to: event)
         entries.append(Entry(time: time, sequence: sequence, slot: slot))
         // Sifted with a hole (one store per level, no swaps) over the raw buffer.
         entries.withUnsafeMutableBufferPointer { h in
@@ -335,25 +356,56 @@ private struct MergeHeap {
         }
     }
 
-    mutating func popMin() -> Event? {
+    func popMin() -> Event? {
+        guard let slot = removeMin() else { return nil }
+        free.append(slot)
+        return (slots + slot).move()
+    }
+
+    /// Moves the earliest event to the end of `out` (nothing when the heap is empty).
+    func popMin(into out: inout [Event]) {
+        guard let slot = removeMin() else { return }
+        out.append((slots + slot).move())
+        free.append(slot)
+    }
+
+    private func newSlot() -> Int {
+        if used == capacity {
+            let grown = UnsafeMutablePointer<Event>.allocate(capacity: capacity * 2)
+            for entry in entries { (grown + entry.slot).moveInitialize(from: slots + entry.slot, count: 1) }
+            slots.deallocate()
+            slots = grown
+            capacity *= 2
+        }
+        used += 1
+        return used - 1
+    }
+
+    /// Takes the earliest entry off the heap and returns its slot.
+    private func removeMin() -> Int? {
         guard let top = entries.first else { return nil }
         let last = entries.removeLast()
         entries.withUnsafeMutableBufferPointer { h in
             let n = h.count
             guard n > 0 else { return }
+            // Floyd's variant: the hole goes down to a leaf along the smaller children (one compare
+            // per level), then `last`, usually among the latest, rises from there, rarely far.
             var i = 0
             while true {
                 let l = 2 * i + 1
                 if l >= n { break }
                 let c = l + 1 < n && h[l + 1].precedes(h[l]) ? l + 1 : l
-                guard h[c].precedes(last) else { break }
                 h[i] = h[c]
                 i = c
             }
+            while i > 0 {
+                let parent = (i - 1) / 2
+                guard last.precedes(h[parent]) else { break }
+                h[i] = h[parent]
+                i = parent
+            }
             h[i] = last
         }
-        let event = slots[top.slot].take()
-        free.append(top.slot)
-        return event
+        return top.slot
     }
 }
