@@ -28,36 +28,68 @@ public final class ReplayReader {
     }
 
     public let options: Options
-    public let indexes: [ReplayIndex]
     private let decoder: DecoderFactory
-    private var cursors: [ReplayCursor]
-    private var heap = MergeHeap()
-    private var sequence: UInt64 = 0
+    // Touched several times per event; only this object's methods reach them, never overlapping, so
+    // the dynamic exclusivity checks (a call each way per access) are skipped, as in `Ingest`.
+    @exclusivity(unchecked) private var cursors: [ReplayCursor]
+    private let heap = MergeHeap()
+    @exclusivity(unchecked) private var sequence: UInt64 = 0
+    /// `deliver`'s run of events not yet handed over; empty between calls.
+    @exclusivity(unchecked) private var outbox: [Event] = {
+        var a: [Event] = []
+        a.reserveCapacity(ReplayReader.deliveryRun)
+        return a
+    }()
 
-    /// Indexes every file (failures become failed sources in the sink, not errors) and starts at the beginning.
+    /// Opens every file (failures become failed sources in the sink, not errors) and starts at the beginning.
     public init(paths: [String], decoder: DecoderFactory, sink: any IngestSink, options: Options = Options()) {
         self.options = options
         self.decoder = decoder
-        var indexes: [ReplayIndex] = []
         var cursors: [ReplayCursor] = []
         for path in paths {
             let id = sink.addSource(name: path)
             do throws(SourceError) {
-                let index = try ReplayIndex.build(path: path, decoder: decoder, spacing: options.indexSpacing,
-                                                  maxLineLength: options.maxLineLength)
-                guard case .success(let fd) = POSIX.openForReading(path) else {
-                    throw SourceError.cannotOpen(path: path, reason: POSIX.errorText())
+                let fd: Int32
+                switch POSIX.openForReading(path) {
+                case .failure(let e): throw e
+                case .success(let f): fd = f
                 }
-                indexes.append(index)
+                // The checks `ReplayIndex.build` makes, made now: the index itself waits until it is needed.
+                guard let file = FileIdentity.of(fd: fd) else {
+                    let reason = POSIX.errorText()
+                    POSIX.closeFile(fd)
+                    throw .readFailed(path: path, reason: reason)
+                }
+                guard !file.isDirectory else {
+                    POSIX.closeFile(fd)
+                    throw .notRegularFile(path: path)
+                }
                 cursors.append(ReplayCursor(path: path, fd: fd, source: id, sink: sink, decoder: decoder, options: options))
                 sink.setHealth(.reading, for: id)
             } catch {
                 sink.setHealth(.failed(reason: error.description), for: id)
             }
         }
-        self.indexes = indexes
         self.cursors = cursors
     }
+
+    /// One index per file, in the order of `sources`; built on first use (`start`, `end`, `seek`), so a
+    /// plain read from start to end (an export) never pays for one. A file that can no longer be
+    /// indexed then gets an empty index.
+    public var indexes: [ReplayIndex] {
+        if let built = builtIndexes { return built }
+        let built = cursors.map { cursor -> ReplayIndex in
+            do throws(SourceError) {
+                return try ReplayIndex.build(path: cursor.path, decoder: decoder, spacing: options.indexSpacing,
+                                             maxLineLength: options.maxLineLength)
+            } catch {
+                return ReplayIndex(path: cursor.path, size: 0, checkpoints: [], start: nil, end: nil)
+            }
+        }
+        builtIndexes = built
+        return built
+    }
+    private var builtIndexes: [ReplayIndex]?
 
     /// Replays the files the inputs name now (directories and globs expanded). Stdin cannot be
     /// replayed (it cannot be indexed or seeked); it becomes a failed source.
@@ -94,10 +126,15 @@ public final class ReplayReader {
 
     /// The next event in time order if it is due (time ≤ `limit`); nil when none is due yet or all are done.
     public func next(upTo limit: Timestamp) -> Event? {
+        due(upTo: limit) ? heap.popMin() : nil
+    }
+
+    /// Reads ahead as the window needs and says whether the earliest event is due (time ≤ `limit`).
+    private func due(upTo limit: Timestamp) -> Bool {
         let window = Int64(options.windowMS * 1_000_000)
         while true {
             guard let top = heap.minTime else {
-                guard let lagging = cursors.first(where: { !$0.exhausted }) else { return nil }
+                guard let lagging = cursors.first(where: { !$0.exhausted }) else { return false }
                 pull(lagging)
                 continue
             }
@@ -106,8 +143,7 @@ public final class ReplayReader {
                 pull(lagging)
                 continue
             }
-            guard top <= limit else { return nil }
-            return heap.popMin()
+            return top <= limit
         }
     }
 
@@ -117,13 +153,21 @@ public final class ReplayReader {
     public func deliver(upTo limit: Timestamp, max: Int = .max, into sink: any IngestSink) -> (count: Int, last: Timestamp?) {
         var count = 0
         var last: Timestamp?
-        while count < max, let event = next(upTo: limit) {
-            sink.ingest(event)
-            last = event.time
+        // Handed over in runs through `ingest(moving:)`: each event is moved from the heap into the
+        // run and the run's storage is swapped into the sink, where `ingest(_:)` would copy every
+        // event (retaining its strings) and then destroy the original.
+        while count < max, due(upTo: limit) {
+            heap.popMin(into: &outbox)
+            last = outbox[outbox.count - 1].time
             count += 1
+            if outbox.count >= Self.deliveryRun { sink.ingest(moving: &outbox) }
         }
+        if !outbox.isEmpty { sink.ingest(moving: &outbox) }
         return (count, last)
     }
+
+    /// Events per hand-over in `deliver` (a batching sink ships a run this long at once).
+    static let deliveryRun = 4096
 
     /// Restarts every file at its last checkpoint at or before `time − warmup`. Events from there
     /// on come out again (the warmup first), so a backwards seek wants a fresh engine: pass it as
@@ -141,10 +185,16 @@ public final class ReplayReader {
     }
 
     private func pull(_ cursor: ReplayCursor) {
-        for event in cursor.readChunk() {
-            heap.insert(event, sequence: sequence)
-            sequence &+= 1
+        var events = cursor.readChunk()
+        let n = events.count
+        // Moved out from the back (iterating would copy each event and then destroy the chunk);
+        // the sequence numbers still follow read order, so ties come out as before.
+        var i = UInt64(n)
+        while let event = events.popLast() {
+            i -= 1
+            heap.insert(event, sequence: sequence &+ i)
         }
+        sequence &+= UInt64(n)
     }
 }
 
@@ -218,9 +268,14 @@ private final class CapturingSink: IngestSink {
     private var events: [Event] = []
     init(target: any IngestSink) { self.target = target }
 
+    /// The events kept so far, handed over by swapping storage (no copy of each event).
     func take() -> [Event] {
-        defer { events.removeAll(keepingCapacity: true) }
-        return events
+        var out: [Event] = []
+        // The next chunk's events land in this storage (the ingest swaps its array with it): sized
+        // with room to spare over the last, so they rarely grow it (each growth copies them all).
+        out.reserveCapacity(max(1024, events.count * 2))
+        swap(&out, &events)
+        return out
     }
 
     func addSource(name: String) -> SourceID { target.addSource(name: name) }
@@ -241,8 +296,8 @@ private final class CapturingSink: IngestSink {
 }
 
 /// A binary min-heap of events by (time, arrival), so equal times keep file and read order.
-private struct MergeHeap {
-    /// Heap entries are small (time, order, slot); the events themselves stay put in `slots`, so
+private final class MergeHeap {
+    /// Heap entries are small (time, order, slot); the events themselves stay put in their slots, so
     /// sifting moves 24 bytes per step instead of a whole `Event`.
     private struct Entry {
         var time: Int64
@@ -252,55 +307,105 @@ private struct MergeHeap {
             time != other.time ? time < other.time : sequence < other.sequence
         }
     }
-    private var entries: [Entry] = []
-    private var slots: [Event?] = []
-    private var free: [Int] = []
+    // Only this object's methods touch these, never overlapping: no dynamic exclusivity checks.
+    @exclusivity(unchecked) private var entries: [Entry] = []
+    /// The events, in raw memory: one moves in and out with one copy of its bytes, where an
+    /// `[Event?]` slot costs several (wrapping, unwrapping, writing `nil` back). Slot `i` holds an
+    /// event exactly while an entry names it.
+    @exclusivity(unchecked) private var slots: UnsafeMutablePointer<Event>
+    @exclusivity(unchecked) private var capacity = 1024
+    /// Slots handed out so far; those not named by an entry are in `free`.
+    @exclusivity(unchecked) private var used = 0
+    @exclusivity(unchecked) private var free: [Int] = []
+
+    init() {
+        slots = .allocate(capacity: capacity)
+    }
+
+    deinit {
+        for entry in entries { (slots + entry.slot).deinitialize(count: 1) }
+        slots.deallocate()
+    }
 
     var isEmpty: Bool { entries.isEmpty }
     var minTime: Timestamp? { entries.first.map { Timestamp(nanos: $0.time) } }
 
-    mutating func removeAll() {
+    func removeAll() {
+        for entry in entries { (slots + entry.slot).deinitialize(count: 1) }
         entries.removeAll(keepingCapacity: true)
-        slots.removeAll(keepingCapacity: true)
         free.removeAll(keepingCapacity: true)
+        used = 0
     }
 
-    mutating func insert(_ event: Event, sequence: UInt64) {
-        let slot: Int
-        if let f = free.popLast() {
-            slot = f
-            slots[f] = event
-        } else {
-            slot = slots.count
-            slots.append(event)
-        }
-        entries.append(Entry(time: event.time.nanos, sequence: sequence, slot: slot))
-        var i = entries.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            guard entries[i].precedes(entries[parent]) else { break }
-            entries.swapAt(i, parent)
-            i = parent
+    func insert(_ event: consuming Event, sequence: UInt64) {
+        let time = event.time.nanos
+        let slot = free.popLast() ?? newSlot()
+        (slots + slot).initialize(to: event)
+        entries.append(Entry(time: time, sequence: sequence, slot: slot))
+        // Sifted with a hole (one store per level, no swaps) over the raw buffer.
+        entries.withUnsafeMutableBufferPointer { h in
+            let new = h[h.count - 1]
+            var i = h.count - 1
+            while i > 0 {
+                let parent = (i - 1) / 2
+                guard new.precedes(h[parent]) else { break }
+                h[i] = h[parent]
+                i = parent
+            }
+            h[i] = new
         }
     }
 
-    mutating func popMin() -> Event? {
-        guard !entries.isEmpty else { return nil }
-        entries.swapAt(0, entries.count - 1)
-        let top = entries.removeLast()
-        var i = 0
-        let n = entries.count
-        while true {
-            let l = 2 * i + 1, r = l + 1
-            var best = i
-            if l < n && entries[l].precedes(entries[best]) { best = l }
-            if r < n && entries[r].precedes(entries[best]) { best = r }
-            if best == i { break }
-            entries.swapAt(i, best)
-            i = best
+    func popMin() -> Event? {
+        guard let slot = removeMin() else { return nil }
+        free.append(slot)
+        return (slots + slot).move()
+    }
+
+    /// Moves the earliest event to the end of `out` (nothing when the heap is empty).
+    func popMin(into out: inout [Event]) {
+        guard let slot = removeMin() else { return }
+        out.append((slots + slot).move())
+        free.append(slot)
+    }
+
+    private func newSlot() -> Int {
+        if used == capacity {
+            let grown = UnsafeMutablePointer<Event>.allocate(capacity: capacity * 2)
+            for entry in entries { (grown + entry.slot).moveInitialize(from: slots + entry.slot, count: 1) }
+            slots.deallocate()
+            slots = grown
+            capacity *= 2
         }
-        let event = slots[top.slot].take()
-        free.append(top.slot)
-        return event
+        used += 1
+        return used - 1
+    }
+
+    /// Takes the earliest entry off the heap and returns its slot.
+    private func removeMin() -> Int? {
+        guard let top = entries.first else { return nil }
+        let last = entries.removeLast()
+        entries.withUnsafeMutableBufferPointer { h in
+            let n = h.count
+            guard n > 0 else { return }
+            // Floyd's variant: the hole goes down to a leaf along the smaller children (one compare
+            // per level), then `last`, usually among the latest, rises from there, rarely far.
+            var i = 0
+            while true {
+                let l = 2 * i + 1
+                if l >= n { break }
+                let c = l + 1 < n && h[l + 1].precedes(h[l]) ? l + 1 : l
+                h[i] = h[c]
+                i = c
+            }
+            while i > 0 {
+                let parent = (i - 1) / 2
+                guard last.precedes(h[parent]) else { break }
+                h[i] = h[parent]
+                i = parent
+            }
+            h[i] = last
+        }
+        return top.slot
     }
 }

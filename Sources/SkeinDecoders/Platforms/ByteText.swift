@@ -35,12 +35,27 @@ extension ByteText {
     /// The first index of `needle` in `b[from...]`.
     static func find(_ b: Bytes, _ needle: StaticString, from: Int) -> Int? {
         let n = needle.utf8CodeUnitCount
-        guard n > 0, b.count >= n else { return nil }
+        guard n > 0, b.count >= n, let base = b.baseAddress else { return nil }
         let first = needle.utf8Start[0]
         var i = max(0, from)
         let last = b.count - n
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let pattern = ones &* UInt64(first)
         while i <= last {
-            if b[i] == first && hasPrefix(b, needle, at: i) { return i }
+            // Eight bytes at a time until one of them is the needle's first byte: a REPORT line is
+            // searched for a dozen keys, so this loop sees most bytes of a Lambda stream many times.
+            if i + 8 <= b.count {
+                let x = UInt64(littleEndian: UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)) ^ pattern
+                let hits = (x &- ones) & ~x & (ones &* 0x80)
+                if hits == 0 {
+                    i += 8
+                    continue
+                }
+                // The lowest flagged byte is always a real match (a borrow only flags bytes above one).
+                i += hits.trailingZeroBitCount >> 3
+                if i > last { return nil }
+            }
+            if base[i] == first && hasPrefix(b, needle, at: i) { return i }
             i += 1
         }
         return nil
@@ -102,6 +117,26 @@ extension ByteText {
             at = k + 1
         }
         return nil
+    }
+
+    /// Whether two byte runs are equal, eight bytes at a time.
+    static func same(_ a: Bytes, _ b: Bytes) -> Bool {
+        let n = a.count
+        guard n == b.count else { return false }
+        guard n > 0, let pa = a.baseAddress, let pb = b.baseAddress else { return true }
+        let p = UnsafeRawPointer(pa), q = UnsafeRawPointer(pb)
+        var i = 0
+        while i + 8 <= n {
+            if p.loadUnaligned(fromByteOffset: i, as: UInt64.self) != q.loadUnaligned(fromByteOffset: i, as: UInt64.self) {
+                return false
+            }
+            i += 8
+        }
+        while i < n {
+            if pa[i] != pb[i] { return false }
+            i += 1
+        }
+        return true
     }
 
     /// Whether every byte is a hex digit (either case).

@@ -30,39 +30,76 @@ public struct CloudflareWorkersDecoder: JSONRecordDecoder {
         }
     }
 
+    /// The record's top-level members `decode` reads, in both spellings (the first of each name, as
+    /// `member` finds them), found in one pass instead of one pass per name.
+    private struct RootMembers {
+        var outcome: Int?, Outcome: Int?, eventTimestamp: Int?, EventTimestampMs: Int?, scriptName: Int?
+        var ScriptName: Int?, event: Int?, Event: Int?, cpuTime: Int?, CPUTimeMs: Int?, wallTime: Int?
+        var WallTimeMs: Int?, logs: Int?, Logs: Int?, exceptions: Int?, Exceptions: Int?, EventType: Int?
+        var scriptVersion: Int?, ScriptVersion: Int?
+
+        init(_ doc: JSONDocument, _ root: Int) {
+            doc.forEachMember(root) { k, v in
+                let key = doc.raw(k)
+                guard !key.isEmpty, !doc.tape.node(k).flag else { return }
+                @inline(__always) func take(_ slot: inout Int?, _ name: StaticString) {
+                    if slot == nil, ByteText.equal(key, name) { slot = v }
+                }
+                switch key.count {
+                case 4: take(&logs, "logs"); take(&Logs, "Logs")
+                case 5: take(&event, "event"); take(&Event, "Event")
+                case 7: take(&outcome, "outcome"); take(&Outcome, "Outcome"); take(&cpuTime, "cpuTime")
+                case 8: take(&wallTime, "wallTime")
+                case 9: take(&CPUTimeMs, "CPUTimeMs"); take(&EventType, "EventType")
+                case 10:
+                    take(&scriptName, "scriptName"); take(&ScriptName, "ScriptName")
+                    take(&exceptions, "exceptions"); take(&Exceptions, "Exceptions"); take(&WallTimeMs, "WallTimeMs")
+                case 13: take(&scriptVersion, "scriptVersion"); take(&ScriptVersion, "ScriptVersion")
+                case 14: take(&eventTimestamp, "eventTimestamp")
+                case 16: take(&EventTimestampMs, "EventTimestampMs")
+                default: break
+                }
+            }
+        }
+    }
+
     public mutating func decode(_ doc: JSONDocument, source: SourceID, context: inout DecodeContext,
                                 into events: inout [Event]) -> DecodeOutcome {
         let root = doc.root
-        let keys = Keys(pascal: doc.member(root, "Outcome") != nil)
+        let r = RootMembers(doc, root)
+        let keys = Keys(pascal: r.Outcome != nil)
+        /// `keys.member(doc, root, camel, pascal)` from the one pass.
+        func pick(_ camel: Int?, _ pascal: Int?) -> Int? { keys.pascal ? pascal ?? camel : camel ?? pascal }
         // `eventTimestamp` may be null (the tail API types it `number | null`): then the first log's time.
-        let timeNode = keys.member(doc, root, "eventTimestamp", "EventTimestampMs")
+        let timeNode = pick(r.eventTimestamp, r.EventTimestampMs)
         guard let start = timeNode.flatMap({ LambdaJSONMapping.time(doc, $0) }) ?? firstTime(doc, root, keys) else {
             return .malformed(.missingFields)
         }
 
         var scope = PlatformScope(deploy: .edge, platform: "cloudflare-workers", runtime: "workerd")
-        if let s = keys.member(doc, root, "scriptName", "ScriptName").flatMap({ doc.nonEmptyString($0) }) {
-            scope.service = context.interner.intern(s)
+        if let s = PlatformEvent.interned(doc, pick(r.scriptName, r.ScriptName), &context) {
+            scope.service = s
         }
         var base = scope.event(start, source: source)
-        let outcome = keys.member(doc, root, "outcome", "Outcome").flatMap { doc.nonEmptyString($0) } ?? "unknown"
+        let outcome = pick(r.outcome, r.Outcome).flatMap { doc.nonEmptyString($0) } ?? "unknown"
 
         // The triggering event: a fetch (request/response), a cron, a queue batch, an alarm.
-        if let ev = keys.member(doc, root, "event", "Event"), doc.kind(ev) == .object {
+        let eventNode = pick(r.event, r.Event)
+        if let ev = eventNode, doc.kind(ev) == .object {
             if let ray = keys.member(doc, ev, "rayId", "RayID").flatMap({ doc.nonEmptyString($0) }) {
                 base.requestID = RequestHeaderIDs.rayID(ray)
             }
             if let req = keys.member(doc, ev, "request", "Request"), doc.kind(req) == .object {
                 if let url = keys.member(doc, req, "url", "URL").flatMap({ doc.nonEmptyString($0) }) {
-                    base.route = context.interner.intern(EmbeddedJSON.pathOnly(url))
+                    base.route = EmbeddedJSON.internedPath(url, &context.interner)
                     base.attributes.append(Attribute("url", url))
                 }
-                if let m = keys.member(doc, req, "method", "Method").flatMap({ doc.nonEmptyString($0) }) {
-                    base.method = context.interner.intern(m)
+                if let m = PlatformEvent.interned(doc, keys.member(doc, req, "method", "Method"), &context) {
+                    base.method = m
                 }
                 if let h = keys.member(doc, req, "headers", "Headers") { RequestHeaderIDs.scan(doc, headers: h, into: &base) }
-                if let colo = doc.member(req, path: ["cf", "colo"]).flatMap({ doc.nonEmptyString($0) }) {
-                    base.region = context.interner.intern(colo)
+                if let colo = PlatformEvent.interned(doc, doc.member(req, "cf").flatMap { doc.member($0, "colo") }, &context) {
+                    base.region = colo
                 }
             } else if let cron = keys.member(doc, ev, "cron", "Cron").flatMap({ doc.nonEmptyString($0) }) {
                 base.route = context.interner.intern("cron \(cron)")
@@ -70,63 +107,95 @@ public struct CloudflareWorkersDecoder: JSONRecordDecoder {
                 base.route = context.interner.intern("queue \(queue)")
             }
         }
-        if base.route == nil, let type = doc.member(root, "EventType").flatMap({ doc.nonEmptyString($0) }) {
-            base.route = context.interner.intern(type)
+        if base.route == nil, let type = PlatformEvent.interned(doc, r.EventType, &context) {
+            base.route = type
         }
-        let status = keys.member(doc, root, "event", "Event")
+        let status = eventNode
             .flatMap { keys.member(doc, $0, "response", "Response") }
             .flatMap { keys.member(doc, $0, "status", "Status") }
             .flatMap { doc.int($0) }
-        let cpu = keys.member(doc, root, "cpuTime", "CPUTimeMs").flatMap { doc.double($0) }
-        let wall = keys.member(doc, root, "wallTime", "WallTimeMs").flatMap { doc.double($0) }
-        if let v = doc.member(root, path: ["scriptVersion", "id"]) ?? doc.member(root, path: ["ScriptVersion", "ID"]),
+        let cpu = pick(r.cpuTime, r.CPUTimeMs).flatMap { doc.double($0) }
+        let wall = pick(r.wallTime, r.WallTimeMs).flatMap { doc.double($0) }
+        if let v = r.scriptVersion.flatMap({ doc.member($0, "id") }) ?? r.ScriptVersion.flatMap({ doc.member($0, "ID") }),
            let s = doc.nonEmptyString(v) {
             base.attributes.append(Attribute("script_version", s))
         }
 
+        // Each event is built in place at the end of `events` (one copy of `base` each; building a
+        // local and appending it would copy it once more and destroy the local).
         var produced = 0
-        var s = base
-        s.kind = .requestStart
-        let what = [base.method, base.route].compactMap { $0 }.joined(separator: " ")
-        s.message = what.isEmpty ? nil : what
-        PlatformEvent.emit(s, into: &events)
+        var k = events.count
+        events.append(base)
+        events[k].kind = .requestStart
+        let what: String
+        switch (base.method, base.route) {
+        case let (m?, r?): what = m + " " + r
+        case let (m?, nil): what = m
+        case let (nil, r?): what = r
+        case (nil, nil): what = ""
+        }
+        events[k].message = what.isEmpty ? nil : what
+        DBErrorClassifier.apply(to: &events[k])
         produced += 1
         var last = start
 
-        if let logs = keys.member(doc, root, "logs", "Logs") {
-            doc.forEachElement(logs) { item in
-                guard doc.kind(item) == .object else { return }
-                var e = base
-                e.attributes = []
-                e.time = keys.member(doc, item, "timestamp", "TimestampMs").flatMap { LambdaJSONMapping.time(doc, $0) } ?? start
-                last = max(last, e.time)
-                if let l = keys.member(doc, item, "level", "Level").flatMap({ doc.nonEmptyString($0) }), let level = Level(name: l) {
-                    e.level = level
+        if let logs = pick(r.logs, r.Logs), doc.kind(logs) == .array {
+            var item = logs + 1
+            let stop = doc.next(logs)
+            while item < stop {
+                defer { item = doc.next(item) }
+                guard doc.kind(item) == .object else { continue }
+                k = events.count
+                events.append(base)
+                events[k].attributes = []
+                let time = keys.member(doc, item, "timestamp", "TimestampMs").flatMap { LambdaJSONMapping.time(doc, $0) } ?? start
+                events[k].time = time
+                last = max(last, time)
+                if let l = keys.member(doc, item, "level", "Level"), let level = PlatformLevel.named(doc, l) {
+                    events[k].level = level
                 }
                 if let m = keys.member(doc, item, "message", "Message") {
-                    logMessage(doc, m, into: &e, context: &context)
+                    logMessage(doc, m, into: &events[k], context: &context)
                 }
-                PlatformEvent.emit(e, into: &events)
+                DBErrorClassifier.apply(to: &events[k])
                 produced += 1
             }
         }
-        if let exceptions = keys.member(doc, root, "exceptions", "Exceptions") {
-            doc.forEachElement(exceptions) { item in
-                guard doc.kind(item) == .object else { return }
-                var e = base
-                e.attributes = [Attribute("outcome", "exception")]
-                e.level = .error
-                e.time = keys.member(doc, item, "timestamp", "TimestampMs").flatMap { LambdaJSONMapping.time(doc, $0) } ?? start
-                last = max(last, e.time)
+        if let exceptions = pick(r.exceptions, r.Exceptions), doc.kind(exceptions) == .array {
+            var item = exceptions + 1
+            let stop = doc.next(exceptions)
+            while item < stop {
+                defer { item = doc.next(item) }
+                guard doc.kind(item) == .object else { continue }
+                k = events.count
+                events.append(base)
+                events[k].attributes = [Attribute("outcome", "exception")]
+                events[k].level = .error
+                let time = keys.member(doc, item, "timestamp", "TimestampMs").flatMap { LambdaJSONMapping.time(doc, $0) } ?? start
+                events[k].time = time
+                last = max(last, time)
                 let n = keys.member(doc, item, "name", "Name").flatMap { doc.nonEmptyString($0) } ?? "Error"
                 let m = keys.member(doc, item, "message", "Message").flatMap { doc.nonEmptyString($0) } ?? ""
-                e.message = "\(n): \(m)"
-                PlatformEvent.emit(e, into: &events)
+                events[k].message = "\(n): \(m)"
+                DBErrorClassifier.apply(to: &events[k])
                 produced += 1
             }
         }
 
-        var end = base
+        // The last event is `base` itself, swapped in for a blank (no copy of its strings).
+        k = events.count
+        events.append(PlatformScope.blank)
+        swap(&events[k], &base)
+        PlatformEvent.finishEnd(&events[k], start: start, last: last, wall: wall, cpu: cpu, status: status, outcome: outcome)
+        produced += 1
+        return .events(produced)
+    }
+}
+
+extension PlatformEvent {
+    /// A Workers invocation's `request.end`, filled in from its outcome, then classified.
+    static func finishEnd(_ end: inout Event, start: Timestamp, last: Timestamp, wall: Double?, cpu: Double?,
+                          status: Int?, outcome: String) {
         end.kind = .requestEnd
         // The invocation cannot end before its last log: wall time and log times are rounded apart.
         end.time = max(wall.map { start.adding(ms: $0) } ?? last, last)
@@ -149,11 +218,12 @@ public struct CloudflareWorkersDecoder: JSONRecordDecoder {
         default:
             end.level = .warn
         }
-        end.message = "\(outcome)" + (status.map { " \($0)" } ?? "")
-        PlatformEvent.emit(end, into: &events)
-        produced += 1
-        return .events(produced)
+        end.message = status.map { outcome + " " + String($0) } ?? outcome
+        DBErrorClassifier.apply(to: &end)
     }
+}
+
+extension CloudflareWorkersDecoder {
 
     private func firstTime(_ doc: JSONDocument, _ root: Int, _ keys: Keys) -> Timestamp? {
         var first: Timestamp?
@@ -176,14 +246,22 @@ public struct CloudflareWorkersDecoder: JSONRecordDecoder {
             if !EmbeddedJSON.mergeIfJSON(text, tape: &tape, into: &e, context: &context) { e.message = text }
             return
         }
-        var parts: [String] = []
         var single: Int?
         var count = 0
         doc.forEachElement(m) { item in
             count += 1
             single = item
-            parts.append(doc.string(item))
         }
+        if count == 1, let item = single, doc.kind(item) != .object {
+            // The usual `console.log("one string")`: its text is the message (no list, no join).
+            let text = doc.string(item)
+            if doc.kind(item) == .string, EmbeddedJSON.mergeIfJSON(text, tape: &tape, into: &e, context: &context) { return }
+            e.message = text
+            return
+        }
+        var parts: [String] = []
+        parts.reserveCapacity(count)
+        doc.forEachElement(m) { parts.append(doc.string($0)) }
         if count == 1, let item = single {
             if doc.kind(item) == .object {
                 EmbeddedJSON.merge(doc, item, into: &e, context: &context)

@@ -11,21 +11,41 @@ public enum DBErrorClassifier {
         return m.withUTF8 { classify(bytes: $0) }
     }
 
+    /// The bytes a phrase can start with (either case), as a table indexed by byte.
+    private static let phraseStarts: [Bool] = {
+        var t = [Bool](repeating: false, count: 256)
+        for c in "rtpcsqRTPCSQ5".utf8 { t[Int(c)] = true }
+        return t
+    }()
+
     public static func classify(bytes b: UnsafeBufferPointer<UInt8>) -> DBErrorKind? {
+        // Every phrase is at least five bytes long, so the last four bytes start none.
+        guard b.count >= 5 else { return nil }
+        return phraseStarts.withUnsafeBufferPointer { classify(b, starts: $0) }
+    }
+
+    private static func classify(_ b: UnsafeBufferPointer<UInt8>, starts: UnsafeBufferPointer<Bool>) -> DBErrorKind? {
         var found: DBErrorKind?
         var sqlstate53300 = false
         var i = 0
         let n = b.count
-        while i < n {
+        while i + 4 < n {
+            // Most bytes start no phrase: one look-up each. Then the second byte, before any whole
+            // phrase is compared (these first letters are common in any text).
+            guard starts[Int(b[i])] else {
+                i += 1
+                continue
+            }
             let c = ByteText.lower(b[i])
+            let d = ByteText.lower(b[i + 1])
             switch c {
-            case UInt8(ascii: "r"):
+            case UInt8(ascii: "r") where d == UInt8(ascii: "e"):
                 // Both `…reserved for non-replication superuser connections` (≤ PG15) and
                 // `…reserved for roles with the SUPERUSER attribute` (PG16+).
                 if ByteText.hasPrefixIgnoringCase(b, "remaining connection slots are reserved", at: i) {
                     return .reservedSlots
                 }
-            case UInt8(ascii: "t"):
+            case UInt8(ascii: "t") where d == UInt8(ascii: "o") || d == UInt8(ascii: "i") || d == UInt8(ascii: "e"):
                 if ByteText.hasPrefixIgnoringCase(b, "too many clients", at: i)
                     || ByteText.hasPrefixIgnoringCase(b, "too many connections", at: i)
                     || ByteText.hasPrefixIgnoringCase(b, "too many database connections", at: i) {
@@ -36,7 +56,7 @@ public enum DBErrorClassifier {
                 } else if ByteText.hasPrefixIgnoringCase(b, "terminating connection due to administrator command", at: i) {
                     found = found ?? .connectionLost
                 }
-            case UInt8(ascii: "p"):
+            case UInt8(ascii: "p") where d == UInt8(ascii: "2") || d == UInt8(ascii: "o"):
                 // Prisma's error codes, quoted as `P2024` or `code: 'P2024'`.
                 if i + 5 <= n, ByteText.hasPrefixIgnoringCase(b, "p20", at: i), i == 0 || !isWordByte(b[i - 1]),
                    i + 5 == n || !isWordByte(b[i + 5]) {
@@ -46,7 +66,7 @@ public enum DBErrorClassifier {
                     // psycopg_pool.PoolTimeout: couldn't get a connection after 30.00 sec
                     found = found ?? .poolTimeout
                 }
-            case UInt8(ascii: "c"):
+            case UInt8(ascii: "c") where d == UInt8(ascii: "o"):
                 if ByteText.hasPrefixIgnoringCase(b, "connection terminated unexpectedly", at: i)
                     || ByteText.hasPrefixIgnoringCase(b, "connection reset by peer", at: i) {
                     found = found ?? .connectionLost
@@ -54,14 +74,14 @@ public enum DBErrorClassifier {
                     || ByteText.hasPrefixIgnoringCase(b, "connection is not available, request timed out", at: i) {
                     found = found ?? .poolTimeout
                 }
-            case UInt8(ascii: "s"):
+            case UInt8(ascii: "s") where d == UInt8(ascii: "e"):
                 if ByteText.hasPrefixIgnoringCase(b, "server closed the connection unexpectedly", at: i) {
                     found = found ?? .connectionLost
                 }
-            case UInt8(ascii: "q"):
+            case UInt8(ascii: "q") where d == UInt8(ascii: "u"):
                 // SQLAlchemy: `QueuePool limit of size 5 overflow 10 reached, connection timed out`.
                 if ByteText.hasPrefixIgnoringCase(b, "queuepool limit", at: i) { found = found ?? .poolTimeout }
-            case UInt8(ascii: "5"):
+            case UInt8(ascii: "5") where d == UInt8(ascii: "3"):
                 // SQLSTATE 53300 (too_many_connections), as pgx (`(SQLSTATE 53300)`), node-postgres
                 // (`code: '53300'`) or JSON (`"code":"53300"`) quote it; a bare number elsewhere is not enough.
                 if i + 5 <= n, ByteText.hasPrefix(b, "53300", at: i), i == 0 || !ByteText.isDigit(b[i - 1]),

@@ -13,11 +13,16 @@ public struct LambdaTextDecoder: TextFrameDecoder {
     var ownContext = DecodeContext()
     var tape = JSONTape()
     var cloudWatch = CloudWatchLogsDecoder()
+    /// The last frame `continueFrame` found to start with an `aws logs tail` prefix (a time, then a
+    /// log stream like `…/fn[$LATEST]…`), which `recognises` accepts: the auto-detector asks
+    /// `recognises` about that same frame next, and a byte compare is cheaper than parsing it again.
+    /// A reference, since `recognises` cannot mutate; any copy's answer for equal bytes is the same.
+    private let recognised = RecognisedFrame()
 
     public init() {}
 
     public func recognises(_ frame: UnsafeBufferPointer<UInt8>) -> Bool {
-        LambdaText.recognises(frame)
+        recognised.matches(frame) || LambdaText.recognises(frame)
     }
 
     public mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID,
@@ -59,7 +64,16 @@ public struct LambdaTextDecoder: TextFrameDecoder {
                                        into events: inout [Event]) -> DecodeOutcome? {
         let line = ByteText.slice(frame, 0, ByteText.trimmedEnd(frame, 0, frame.count))
         if line.isEmpty { return lines.holdsMultiLineMessage ? .absorbed : nil }
-        if LambdaText.tailPrefix(line) != nil { return nil }
+        if let (_, stream, _) = lines.parsePrefix(line) {
+            // Time first, then a stream token with a `[` past its start: exactly the first case of
+            // `LambdaText.recognises` (the frame differs from `line` only by trailing blanks, after
+            // every byte either reads).
+            if let stream, stream.lowerBound > 0,
+               let open = ByteText.find(ByteText.slice(line, stream.lowerBound, stream.upperBound), "[", from: 0), open > 0 {
+                recognised.remember(frame)
+            }
+            return nil
+        }
         return lines.continuation(line, into: &events)
     }
 
@@ -84,6 +98,22 @@ struct LambdaLineMapper {
     private var invocations: [String: (requestID: String, correlation: String)] = [:]
     private var tape = JSONTape(maxDepth: 64, maxNodes: 1 << 16)
     private static let maxStreams = 4096
+    /// The last line whose `aws logs tail` prefix was parsed, and what it gave: the auto-detector
+    /// offers each line to `continueFrame` before `decode`, and both need the prefix.
+    private var prefixLine: [UInt8] = []
+    private var prefixParsed: (Timestamp, Range<Int>?, Int)?
+    private var prefixKnown = false
+    /// The last log stream named by a prefix, with its interned name and function: consecutive lines
+    /// mostly come from one stream, so this spares two interner look-ups per line.
+    private var streamBytes: [UInt8] = []
+    private var streamName: String?
+    private var streamFunction: String?
+    /// The stream `streamFacts` (its entry in `streams`) belongs to; nil when `streams` changed since.
+    private var factsStream: String?
+    private var streamFacts: (runtime: String?, region: String?)?
+    /// The stream `invocation` (its entry in `invocations`) belongs to; nil when not known.
+    private var invocationStream: String?
+    private var invocation: (requestID: String, correlation: String)?
 
     var holdsMultiLineMessage: Bool { held == .message }
 
@@ -95,10 +125,42 @@ struct LambdaLineMapper {
     }
 
     mutating func flush(into events: inout [Event], count: inout Int) {
-        for e in pending { PlatformEvent.emit(e, into: &events) }
         count += pending.count
-        pending.removeAll(keepingCapacity: true)
+        // Moved out rather than copied: reversed so that taking from the back keeps their order.
+        if pending.count > 1 { pending.reverse() }
+        while let e = pending.popLast() { PlatformEvent.emit(e, into: &events) }
         held = .none
+    }
+
+    /// `LambdaText.tailPrefix(line)`, remembered for the next call with the same bytes.
+    mutating func parsePrefix(_ line: UnsafeBufferPointer<UInt8>) -> (Timestamp, Range<Int>?, Int)? {
+        if prefixKnown && prefixLine.withUnsafeBufferPointer({ ByteText.same($0, line) }) { return prefixParsed }
+        let parsed = LambdaText.tailPrefix(line)
+        prefixLine.removeAll(keepingCapacity: true)
+        prefixLine.append(contentsOf: line)
+        prefixParsed = parsed
+        prefixKnown = true
+        return parsed
+    }
+
+    /// The origin a line's prefix gives (nil without one), its strings interned.
+    private mutating func origin(_ line: UnsafeBufferPointer<UInt8>, context: inout DecodeContext) -> (Origin, Int)? {
+        let parsed = parsePrefix(line)
+        prefixKnown = false
+        guard let (time, stream, rest) = parsed else { return nil }
+        var origin = Origin(time: time)
+        if let stream {
+            let name = ByteText.slice(line, stream.lowerBound, stream.upperBound)
+            if streamName == nil || !streamBytes.withUnsafeBufferPointer({ ByteText.same($0, name) }) {
+                streamBytes.removeAll(keepingCapacity: true)
+                streamBytes.append(contentsOf: name)
+                streamName = context.interner.intern(name)
+                streamFunction = LambdaText.function(fromStream: name).map { context.interner.intern($0) }
+            }
+            origin.stream = streamName
+            origin.function = streamFunction
+        }
+        return (origin, rest)
     }
 
     /// One line of a text stream: an `aws logs tail` prefix, if any, gives time and log stream.
@@ -107,7 +169,7 @@ struct LambdaLineMapper {
         let end = ByteText.trimmedEnd(frame, 0, frame.count)
         let line = ByteText.slice(frame, 0, end)
         if line.isEmpty || ByteText.skipSpaces(line, 0) == line.count { return .absorbed }
-        if let (origin, rest) = LambdaText.tailPrefix(line, context: &context) {
+        if let (origin, rest) = origin(line, context: &context) {
             return record(ByteText.slice(line, rest, line.count), origin: origin, source: source,
                           context: &context, into: &events)
         }
@@ -149,8 +211,9 @@ struct LambdaLineMapper {
         if let stream = origin.stream {
             // One source may carry many functions' streams (a subscription, a multi-group tail): runtime
             // and region are known per stream, from its own INIT_START.
-            scope.runtime = streams[stream]?.runtime
-            scope.region = streams[stream]?.region
+            let known = facts(of: stream)
+            scope.runtime = known?.runtime
+            scope.region = known?.region
         } else {
             scope.runtime = context.facts[LambdaJSONMapping.runtimeFact]
             scope.region = context.facts[LambdaJSONMapping.regionFact]
@@ -160,19 +223,22 @@ struct LambdaLineMapper {
         // Platform lines: keyword first.
         if ByteText.hasPrefix(line, "START RequestId: ") {
             guard let t = lastTime else { return missing(out) }
-            var e = scope.event(t, .requestStart, source: source)
-            e.requestID = LambdaText.token(after: "RequestId: ", in: line)
-            if let v = LambdaText.token(after: "Version: ", in: line) { e.attributes.append(Attribute("version", v)) }
-            e.message = String(decoding: line, as: UTF8.self)
-            PlatformEvent.emit(e, into: &events)
+            // Built in place at the end of `events`: a local event appended would be copied once more.
+            let k = events.count
+            events.append(scope.event(t, .requestStart, source: source))
+            events[k].requestID = LambdaText.id(after: "RequestId: ", in: line, &context.ids)
+            if let v = LambdaText.token(after: "Version: ", in: line) { events[k].attributes.append(Attribute("version", v)) }
+            events[k].message = String(decoding: line, as: UTF8.self)
+            DBErrorClassifier.apply(to: &events[k])
             return .events(out + 1)
         }
         if ByteText.hasPrefix(line, "END RequestId: ") {
             guard let t = lastTime else { return missing(out) }
-            var e = scope.event(t, .log, level: .debug, source: source)
-            e.requestID = LambdaText.token(after: "RequestId: ", in: line)
-            e.message = String(decoding: line, as: UTF8.self)
-            PlatformEvent.emit(e, into: &events)
+            let k = events.count
+            events.append(scope.event(t, .log, level: .debug, source: source))
+            events[k].requestID = LambdaText.id(after: "RequestId: ", in: line, &context.ids)
+            events[k].message = String(decoding: line, as: UTF8.self)
+            DBErrorClassifier.apply(to: &events[k])
             return .events(out + 1)
         }
         if ByteText.hasPrefix(line, "REPORT RequestId: ") {
@@ -229,7 +295,8 @@ struct LambdaLineMapper {
             e.requestID = LambdaText.token(after: "RequestId: ", in: line)
             e.attributes.append(Attribute("outcome", "error"))
             e.message = String(decoding: line, as: UTF8.self)
-            pending = [e]
+            pending.removeAll(keepingCapacity: true)
+            pending.append(e)
             held = .message
             return out > 0 ? .events(out) : .absorbed
         }
@@ -247,7 +314,8 @@ struct LambdaLineMapper {
                 // A prefixed line in no runtime's shape: a raw stdout write. Still the function's.
                 var e = scope.event(t, .log, source: source)
                 e.message = String(decoding: line, as: UTF8.self)
-                pending = [e]
+                pending.removeAll(keepingCapacity: true)
+                pending.append(e)
                 held = .message
                 return out > 0 ? .events(out) : .absorbed
             }
@@ -256,31 +324,33 @@ struct LambdaLineMapper {
         // The runtime's own time is the more precise (`--format short` prints whole seconds).
         if let t = app.time { lastTime = t; context.lastTime = t }
         guard let t = lastTime else { return missing(out) }
-        var e = scope.event(t, .log, level: app.level ?? .info, source: source)
-        e.requestID = app.requestID
+        // Built in place as the held record (`pending` is empty after the flush above).
+        pending.removeAll(keepingCapacity: true)
+        pending.append(scope.event(t, .log, level: app.level ?? .info, source: source))
+        // The invocation's lines share one request id string (no new one per line).
+        let requestID = app.requestIDRange.map { context.ids.string(ByteText.slice(line, $0.lowerBound, $0.upperBound)) }
+        pending[0].requestID = requestID
         let message = ByteText.slice(line, app.messageStart, line.count)
         if ByteText.hasPrefix(message, "Task timed out after ") {
-            e.level = .error
-            e.attributes.append(Attribute("outcome", "timeout"))
+            pending[0].level = .error
+            pending[0].attributes.append(Attribute("outcome", "timeout"))
         }
-        let text = String(decoding: message, as: UTF8.self)
-        if !EmbeddedJSON.mergeIfJSON(text, tape: &tape, into: &e, context: &context) {
-            e.message = text
-        } else if let rid = app.requestID, e.correlationID == rid {
-            e.correlationID = nil
+        if !EmbeddedJSON.mergeIfJSON(bytes: message, tape: &tape, into: &pending[0], context: &context) {
+            pending[0].message = String(decoding: message, as: UTF8.self)
+        } else if let rid = requestID, pending[0].correlationID == rid {
+            pending[0].correlationID = nil
         }
-        if let rid = app.requestID, staleInvocation(stream: origin.stream, requestID: rid, correlation: e.correlationID) {
+        if let rid = requestID, staleInvocation(stream: origin.stream, requestID: rid, correlation: pending[0].correlationID) {
             // Work an earlier invocation left running (frozen, resumed now) logs inside this one, and the
             // runtime stamps the current request id on it: linking that id to the line's own correlation
             // id would join two requests. The line keeps its own ids; the runtime's stays an attribute.
-            if e.requestID == rid { e.requestID = nil }
-            e.attributes.append(Attribute("lambda.request_id", rid))
-        } else if let rid = app.requestID {
+            if pending[0].requestID == rid { pending[0].requestID = nil }
+            pending[0].attributes.append(Attribute("lambda.request_id", rid))
+        } else if let rid = requestID {
             // The runtime's request id is the platform's; an app's own `request_id` stays visible.
-            if let own = e.requestID, own != rid { e.attributes.append(Attribute("app.request_id", own)) }
-            e.requestID = rid
+            if let own = pending[0].requestID, own != rid { pending[0].attributes.append(Attribute("app.request_id", own)) }
+            pending[0].requestID = rid
         }
-        pending = [e]
         held = .message
         return out > 0 ? .events(out) : .absorbed
     }
@@ -323,15 +393,38 @@ struct LambdaLineMapper {
     private mutating func staleInvocation(stream: String?, requestID: String, correlation: String?) -> Bool {
         guard let correlation else { return false }
         let key = stream ?? ""
-        if let seen = invocations[key], seen.requestID == requestID { return seen.correlation != correlation }
-        if invocations.count >= Self.maxStreams, invocations[key] == nil { invocations.removeAll(keepingCapacity: true) }
+        let current: (requestID: String, correlation: String)?
+        if let s = invocationStream, s == key {
+            current = invocation
+        } else {
+            current = invocations[key]
+        }
+        if let seen = current, seen.requestID == requestID {
+            invocationStream = key
+            invocation = seen
+            return seen.correlation != correlation
+        }
+        if invocations.count >= Self.maxStreams, current == nil { invocations.removeAll(keepingCapacity: true) }
         invocations[key] = (requestID, correlation)
+        invocationStream = key
+        invocation = (requestID, correlation)
         return false
     }
 
     private mutating func remember(_ stream: String, runtime: String?, region: String?) {
         if streams.count >= Self.maxStreams, streams[stream] == nil { streams.removeAll(keepingCapacity: true) }
         streams[stream] = (runtime, region)
+        factsStream = nil
+    }
+
+    /// `streams[stream]`, remembered for the next line of the same stream (one hash of the long
+    /// stream name per change of stream rather than per line).
+    private mutating func facts(of stream: String) -> (runtime: String?, region: String?)? {
+        if let s = factsStream, s == stream { return streamFacts }
+        let known = streams[stream]
+        factsStream = stream
+        streamFacts = known
+        return known
     }
 
     private func missing(_ out: Int) -> DecodeOutcome {
@@ -368,7 +461,7 @@ enum LambdaText {
                 p = e + 1
             } else if stream == nil {
                 let e = ByteText.tokenEnd(b, p)
-                guard let open = ByteText.find(ByteText.slice(b, p, e), "["), ByteText.find(ByteText.slice(b, p, e), "]") != nil,
+                guard let open = ByteText.find(ByteText.slice(b, p, e), "[", from: 0), ByteText.find(ByteText.slice(b, p, e), "]", from: 0) != nil,
                       open >= 0, e < b.count else {
                     // `aws logs tail --format short`: the time, then the message without its stream.
                     if let time, stream == nil, p > 0, startsRecord(ByteText.slice(b, p, b.count)) { return (time, nil, p) }
@@ -426,13 +519,13 @@ enum LambdaText {
                 let token = ByteText.slice(b, s, te)
                 // `aws logs tail`: a log stream (`…/[$LATEST]…`) after the time (`--format short`: a
                 // Lambda line right after it); or a runtime's request id.
-                if b[e] == 0x20, let open = ByteText.find(token, "["), open > 0, ByteText.find(token, "]") != nil { return true }
+                if b[e] == 0x20, let open = ByteText.find(token, "[", from: 0), open > 0, ByteText.find(token, "]", from: 0) != nil { return true }
                 if te < b.count && isRequestIDToken(b, s, te) { return true }
                 return b[e] == 0x20 && startsRecord(ByteText.slice(b, s, b.count))
             }
             // SAM's `<log stream> <time> <message>`.
             let te = ByteText.tokenEnd(b, 0)
-            return te < b.count && ByteText.find(ByteText.slice(b, 0, te), "[$") != nil
+            return te < b.count && ByteText.find(ByteText.slice(b, 0, te), "[$", from: 0) != nil
                 && PlatformTime.parse(b, at: te + 1) != nil
         case UInt8(ascii: "["):
             guard let app = appLine(b) else { return false }
@@ -477,6 +570,11 @@ enum LambdaText {
         ByteText.value(after: key, in: b).map { ByteText.string(b, $0.lowerBound, $0.upperBound) }
     }
 
+    /// `token(after:in:)` for an id, through `ids`: the lines of one request share its string.
+    static func id(after key: StaticString, in b: Bytes, _ ids: inout RecentStrings) -> String? {
+        ByteText.value(after: key, in: b).map { ids.string(ByteText.slice(b, $0.lowerBound, $0.upperBound)) }
+    }
+
     static func xrayTraceID(_ b: Bytes) -> String? {
         guard let r = ByteText.value(after: "TraceId: ", in: b) else { return nil }
         return PlatformIDs.traceID(xrayRoot: ByteText.slice(b, r.lowerBound, r.upperBound))
@@ -500,34 +598,36 @@ enum LambdaText {
     static func report(_ b: Bytes, scope: PlatformScope, time t: Timestamp, source: SourceID) -> [Event] {
         let requestID = token(after: "RequestId: ", in: b)
         let initMS = ByteText.number(after: "Init Duration: ", in: b)
+        // Built in place in `out` (a local event appended would be copied once more).
         var out: [Event] = []
+        out.reserveCapacity(initMS == nil ? 1 : 2)
         if let initMS {
-            var s = scope.event(t, .instanceStart, source: source)
-            s.requestID = requestID
-            s.initMS = initMS
-            s.coldStart = true
-            s.message = coldStartMessage(initMS)
-            out.append(s)
+            out.append(scope.event(t, .instanceStart, source: source))
+            out[0].requestID = requestID
+            out[0].initMS = initMS
+            out[0].coldStart = true
+            out[0].message = coldStartMessage(initMS)
         }
-        var e = scope.event(t, .requestEnd, source: source)
-        e.requestID = requestID
-        e.durationMS = plainDuration(b)
-        e.initMS = initMS
-        e.coldStart = initMS != nil ? true : nil
-        e.message = String(decoding: b, as: UTF8.self)
-        if let v = ByteText.number(after: "Billed Duration: ", in: b) { e.attributes.append(Attribute("billed_ms", LambdaJSONMapping.format(v))) }
-        if let v = ByteText.number(after: "Memory Size: ", in: b) { e.attributes.append(Attribute("memory_mb", LambdaJSONMapping.format(v))) }
-        if let v = ByteText.number(after: "Max Memory Used: ", in: b) { e.attributes.append(Attribute("max_memory_used_mb", LambdaJSONMapping.format(v))) }
-        if let v = ByteText.number(after: "Restore Duration: ", in: b) { e.attributes.append(Attribute("restore_ms", LambdaJSONMapping.format(v))) }
+        let k = out.count
+        out.append(scope.event(t, .requestEnd, source: source))
+        out[k].requestID = requestID
+        out[k].durationMS = plainDuration(b)
+        out[k].initMS = initMS
+        out[k].coldStart = initMS != nil ? true : nil
+        out[k].message = String(decoding: b, as: UTF8.self)
+        out[k].attributes.reserveCapacity(4)
+        if let v = ByteText.number(after: "Billed Duration: ", in: b) { out[k].attributes.append(Attribute("billed_ms", LambdaJSONMapping.format(v))) }
+        if let v = ByteText.number(after: "Memory Size: ", in: b) { out[k].attributes.append(Attribute("memory_mb", LambdaJSONMapping.format(v))) }
+        if let v = ByteText.number(after: "Max Memory Used: ", in: b) { out[k].attributes.append(Attribute("max_memory_used_mb", LambdaJSONMapping.format(v))) }
+        if let v = ByteText.number(after: "Restore Duration: ", in: b) { out[k].attributes.append(Attribute("restore_ms", LambdaJSONMapping.format(v))) }
         if let status = token(after: "Status: ", in: b), status != "success" {
-            e.level = .error
-            e.attributes.append(Attribute("outcome", status))
-            if let r = ByteText.find(b, "Error Type: ") {
+            out[k].level = .error
+            out[k].attributes.append(Attribute("outcome", status))
+            if let r = ByteText.find(b, "Error Type: ", from: 0) {
                 let s = r + 12
-                e.attributes.append(Attribute("errorType", ByteText.string(b, s, ByteText.tokenEnd(b, s))))
+                out[k].attributes.append(Attribute("errorType", ByteText.string(b, s, ByteText.tokenEnd(b, s))))
             }
         }
-        out.append(e)
         return out
     }
 
@@ -539,7 +639,8 @@ enum LambdaText {
 
     struct AppLine {
         var time: Timestamp?
-        var requestID: String?
+        /// Where the request id (a UUID) sits in the line.
+        var requestIDRange: Range<Int>?
         var level: Level?
         var messageStart: Int
     }
@@ -549,8 +650,8 @@ enum LambdaText {
     static func appLine(_ b: Bytes) -> AppLine? {
         var p = 0
         if !b.isEmpty, b[0] == UInt8(ascii: "[") {
-            guard let close = ByteText.find(ByteText.slice(b, 0, min(b.count, 12)), "]"), close > 1,
-                  let l = Level(name: ByteText.string(b, 1, close)) else { return nil }
+            guard let close = ByteText.find(ByteText.slice(b, 0, min(b.count, 12)), "]", from: 0), close > 1,
+                  let l = PlatformLevel.named(ByteText.slice(b, 1, close)) else { return nil }
             p = close + 1
             guard p < b.count, ByteText.isSpace(b[p]) else { return AppLine(level: l, messageStart: p) }
             p += 1
@@ -560,7 +661,7 @@ enum LambdaText {
             }
             var a = AppLine(time: t, level: l, messageStart: e + 1)
             let idEnd = fieldEnd(b, e + 1)
-            a.requestID = requestID(b, e + 1, idEnd)
+            a.requestIDRange = requestID(b, e + 1, idEnd)
             a.messageStart = min(b.count, idEnd + 1)
             return a
         }
@@ -569,11 +670,11 @@ enum LambdaText {
         p = e + 1
         let idEnd = fieldEnd(b, p)
         guard isRequestIDToken(b, p, idEnd) else { return a }
-        a.requestID = requestID(b, p, idEnd)
+        a.requestIDRange = requestID(b, p, idEnd)
         p = min(b.count, idEnd + 1)
         a.messageStart = p
         let levelEnd = fieldEnd(b, p)
-        if levelEnd - p <= 5, levelEnd > p, allUpper(b, p, levelEnd), let l = Level(name: ByteText.string(b, p, levelEnd)) {
+        if levelEnd - p <= 5, levelEnd > p, allUpper(b, p, levelEnd), let l = PlatformLevel.named(ByteText.slice(b, p, levelEnd)) {
             a.level = l
             a.messageStart = min(b.count, levelEnd + 1)
         }
@@ -599,8 +700,24 @@ enum LambdaText {
         return ByteText.hasPrefix(t, "undefined") && t.count == 9 || ByteText.hasPrefix(t, "None") && t.count == 4
     }
 
-    private static func requestID(_ b: Bytes, _ s: Int, _ e: Int) -> String? {
+    private static func requestID(_ b: Bytes, _ s: Int, _ e: Int) -> Range<Int>? {
         guard e - s == 36 else { return nil }
-        return ByteText.string(b, s, e)
+        return s..<e
+    }
+}
+
+/// One remembered frame (see `LambdaTextDecoder.recognised`).
+final class RecognisedFrame {
+    private var bytes: [UInt8] = []
+    private var known = false
+
+    func remember(_ frame: UnsafeBufferPointer<UInt8>) {
+        bytes.removeAll(keepingCapacity: true)
+        bytes.append(contentsOf: frame)
+        known = true
+    }
+
+    func matches(_ frame: UnsafeBufferPointer<UInt8>) -> Bool {
+        known && bytes.withUnsafeBufferPointer { ByteText.same($0, frame) }
     }
 }

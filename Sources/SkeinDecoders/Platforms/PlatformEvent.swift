@@ -16,9 +16,24 @@ public struct PlatformScope: Sendable, Equatable {
     }
 
     public func event(_ time: Timestamp, _ kind: EventKind = .log, level: Level = .info, source: SourceID) -> Event {
-        Event(time: time, kind: kind, level: level, source: source, service: service, instance: instance,
-              deploy: deploy, platform: platform, runtime: runtime, region: region)
+        // Filled in from a blank event rather than through `Event`'s memberwise initialiser, which
+        // (called across modules) copies the whole event it builds once more.
+        var e = PlatformScope.blank
+        e.time = time
+        e.kind = kind
+        e.level = level
+        e.source = source
+        e.service = service
+        e.instance = instance
+        e.deploy = deploy
+        e.platform = platform
+        e.runtime = runtime
+        e.region = region
+        return e
     }
+
+    /// An event with every field at its default; `event(_:_:level:source:)` starts from it.
+    static let blank = Event(time: .zero)
 }
 
 /// Finishing touches every platform decoder applies to what it emits.
@@ -35,11 +50,23 @@ enum PlatformEvent {
         event.message = m
     }
 
-    /// DB error classification on the message, then out.
-    static func emit(_ event: Event, into events: inout [Event]) {
-        var e = event
-        DBErrorClassifier.apply(to: &e)
-        events.append(e)
+    /// DB error classification on the message, then out. Takes the event over: a caller's last use
+    /// of an owned value (a call's result, a `let` from `popLast`) moves it into the array; a local
+    /// `var` is still copied, so hot paths build their events in place in `events` instead.
+    static func emit(_ event: consuming Event, into events: inout [Event]) {
+        DBErrorClassifier.apply(to: &event)
+        events.append(event)
+    }
+
+    /// `doc.nonEmptyString(node)` through the interner, read from the bytes when the string has no
+    /// escapes (values that repeat on every record: no new `String` each time).
+    static func interned(_ doc: JSONDocument, _ node: Int?, _ context: inout DecodeContext) -> String? {
+        guard let node else { return nil }
+        let nd = doc.tape.node(node)
+        if nd.kind == .string && !nd.flag {
+            return nd.start == nd.end ? nil : context.interner.intern(doc.raw(node))
+        }
+        return doc.nonEmptyString(node).map { context.interner.intern($0) }
     }
 
     /// A runtime name as Skein's convention spells it: `nodejs:20.v13` → `nodejs20`,
@@ -66,5 +93,41 @@ enum PlatformEvent {
             i -= 1
         }
         return nil
+    }
+}
+
+/// Level names in platform records, read from the bytes.
+enum PlatformLevel {
+    /// `Level(name:)` of the node's string value (nil for null, empty, objects and arrays); the
+    /// short names platforms write are matched in place, anything else goes through `Level(name:)`.
+    static func named(_ doc: JSONDocument, _ node: Int) -> Level? {
+        let nd = doc.tape.node(node)
+        switch nd.kind {
+        case .null, .object, .array: return nil
+        case .string where nd.start == nd.end: return nil
+        case .string where nd.flag: return Level(name: doc.string(node))
+        default: return named(doc.raw(node))
+        }
+    }
+
+    /// `Level(name:)` of the bytes, without a `String` for the common names (ASCII, any case).
+    static func named(_ b: UnsafeBufferPointer<UInt8>) -> Level? {
+        switch b.count {
+        case 3:
+            if ByteText.equalsIgnoringCase(b, "log") || ByteText.equalsIgnoringCase(b, "inf") { return .info }
+            if ByteText.equalsIgnoringCase(b, "err") { return .error }
+            if ByteText.equalsIgnoringCase(b, "dbg") { return .debug }
+        case 4:
+            if ByteText.equalsIgnoringCase(b, "info") { return .info }
+            if ByteText.equalsIgnoringCase(b, "warn") { return .warn }
+        case 5:
+            if ByteText.equalsIgnoringCase(b, "error") { return .error }
+            if ByteText.equalsIgnoringCase(b, "debug") { return .debug }
+            if ByteText.equalsIgnoringCase(b, "trace") { return .trace }
+            if ByteText.equalsIgnoringCase(b, "fatal") { return .fatal }
+        default:
+            break
+        }
+        return Level(name: String(decoding: b, as: UTF8.self))
     }
 }

@@ -8,30 +8,18 @@ import SkeinCore
 enum PlatformTime {
     /// Parses a timestamp at `b[start...]`; returns it and the index just past it.
     static func parse(_ b: UnsafeBufferPointer<UInt8>, at start: Int = 0) -> (Timestamp, Int)? {
+        // Fixed-width fields read in place (no nested closures capturing `p`): a text line's time
+        // is parsed at least once per line.
         let n = b.count
         var p = start
-        func digits(_ count: Int) -> Int64? {
-            guard p + count <= n else { return nil }
-            var v: Int64 = 0
-            for k in 0..<count {
-                let c = b[p + k]
-                guard ByteText.isDigit(c) else { return nil }
-                v = v * 10 + Int64(c - 0x30)
-            }
-            p += count
-            return v
-        }
-        func expect(_ c: UInt8) -> Bool {
-            guard p < n, b[p] == c else { return false }
-            p += 1
-            return true
-        }
-        guard let year = digits(4), expect(UInt8(ascii: "-")), let month = digits(2), expect(UInt8(ascii: "-")),
-              let day = digits(2) else { return nil }
+        guard let year = digits(b, p, 4), at(b, p + 4, UInt8(ascii: "-")), let month = digits(b, p + 5, 2),
+              at(b, p + 7, UInt8(ascii: "-")), let day = digits(b, p + 8, 2) else { return nil }
+        p += 10
         guard p < n, b[p] == UInt8(ascii: "T") || b[p] == UInt8(ascii: "t") || b[p] == 0x20 else { return nil }
         p += 1
-        guard let hour = digits(2), expect(UInt8(ascii: ":")), let minute = digits(2), expect(UInt8(ascii: ":")),
-              let second = digits(2) else { return nil }
+        guard let hour = digits(b, p, 2), at(b, p + 2, UInt8(ascii: ":")), let minute = digits(b, p + 3, 2),
+              at(b, p + 5, UInt8(ascii: ":")), let second = digits(b, p + 6, 2) else { return nil }
+        p += 8
         guard (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61 else { return nil }
         var nanos: Int64 = 0
         if p < n, b[p] == UInt8(ascii: ".") || b[p] == UInt8(ascii: ",") {
@@ -54,9 +42,11 @@ enum PlatformTime {
             } else if c == UInt8(ascii: "+") || c == UInt8(ascii: "-") {
                 let sign: Int64 = c == UInt8(ascii: "-") ? -1 : 1
                 p += 1
-                guard let oh = digits(2) else { return nil }
-                _ = expect(UInt8(ascii: ":"))
-                let om = digits(2) ?? 0
+                guard let oh = digits(b, p, 2) else { return nil }
+                p += 2
+                if at(b, p, UInt8(ascii: ":")) { p += 1 }
+                var om: Int64 = 0
+                if let m = digits(b, p, 2) { om = m; p += 2 }
                 offsetSeconds = sign * (oh * 3600 + om * 60)
             } else if c == 0x20, p + 1 < n, b[p + 1] >= 0x41 && b[p + 1] <= 0x5a {
                 // A zone name (Postgres prints `log_timezone`'s: `UTC`, `CET`), only when it is one that
@@ -73,6 +63,24 @@ enum PlatformTime {
         let days = Timestamp.days(year: year, month: month, day: day)
         let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
         return (Timestamp(nanos: secs * 1_000_000_000 + nanos), p)
+    }
+
+    /// The number in the `count` decimal digits at `b[p...]`; nil unless all are digits.
+    @inline(__always)
+    private static func digits(_ b: UnsafeBufferPointer<UInt8>, _ p: Int, _ count: Int) -> Int64? {
+        guard p + count <= b.count else { return nil }
+        var v: Int64 = 0
+        for k in 0..<count {
+            let d = b[p + k] &- 0x30
+            guard d < 10 else { return nil }
+            v = v * 10 + Int64(d)
+        }
+        return v
+    }
+
+    @inline(__always)
+    private static func at(_ b: UnsafeBufferPointer<UInt8>, _ p: Int, _ c: UInt8) -> Bool {
+        p < b.count && b[p] == c
     }
 
     private static func zoneOffset(_ b: UnsafeBufferPointer<UInt8>) -> Int? {

@@ -51,11 +51,44 @@ enum RequestHeaderIDs {
         return String(value[..<dash])
     }
 
+    /// `apply` on a value's bytes (a string without escapes): a `String` only for what the event keeps.
+    static func apply(_ header: Header, bytes: UnsafeBufferPointer<UInt8>, to event: inout Event) {
+        switch header {
+        case .traceparent:
+            guard event.traceID == nil || event.parentSpanID == nil else { return }
+            if let tp = TraceContext.parseTraceparent(bytes) {
+                if event.traceID == nil { event.traceID = tp.traceID }
+                if event.parentSpanID == nil { event.parentSpanID = tp.parentSpanID }
+            }
+        case .amznTraceID:
+            if event.traceID == nil, let t = TraceContext.parseXRay(bytes)?.traceID { event.traceID = t }
+        case .requestID:
+            if event.correlationID == nil, !bytes.isEmpty { event.correlationID = String(decoding: bytes, as: UTF8.self) }
+        case .cfRay:
+            if event.requestID == nil, !bytes.isEmpty { event.requestID = rayID(bytes) }
+        }
+    }
+
+    /// `rayID` of a value's bytes.
+    static func rayID(_ b: UnsafeBufferPointer<UInt8>) -> String {
+        var dash = 0
+        while dash < b.count, b[dash] != UInt8(ascii: "-") { dash += 1 }
+        guard dash < b.count, dash >= 8 else { return String(decoding: b, as: UTF8.self) }
+        for i in 0..<dash where !PlatformIDs.isHexByte(b[i]) { return String(decoding: b, as: UTF8.self) }
+        return String(decoding: UnsafeBufferPointer(rebasing: b[..<dash]), as: UTF8.self)
+    }
+
     /// Looks through a header object (`req.headers`, `event.request.headers`) for id headers.
     static func scan(_ doc: JSONDocument, headers: Int, into event: inout Event) {
         doc.forEachMember(headers) { k, v in
             guard let h = header(doc, key: k) else { return }
-            if let s = doc.nonEmptyString(v) { apply(h, value: s, to: &event) }
+            let nd = doc.tape.node(v)
+            if nd.kind == .string && !nd.flag {
+                // The value's own bytes (`nonEmptyString` would copy them into a `String` first).
+                if nd.start != nd.end { apply(h, bytes: doc.raw(v), to: &event) }
+            } else if let s = doc.nonEmptyString(v) {
+                apply(h, value: s, to: &event)
+            }
         }
     }
 }

@@ -51,63 +51,138 @@ public struct VercelDecoder: JSONRecordDecoder {
         return n > 0 ? .events(n) : .malformed(.missingFields)
     }
 
+    /// Where the members a record is read from sit (the first of each name, as `member` finds them),
+    /// found in one pass over the object instead of one pass per name.
+    private struct Members {
+        var timestamp: Int?, source: Int?, projectName: Int?, projectId: Int?, executionRegion: Int?
+        var level: Int?, type: Int?, requestId: Int?, traceId: Int?, spanId: Int?, path: Int?
+        var statusCode: Int?, deploymentId: Int?, host: Int?, entrypoint: Int?, environment: Int?
+        var id: Int?, message: Int?, proxy: Int?
+        // In `proxy`.
+        var region: Int?, method: Int?, vercelCache: Int?, clientIp: Int?
+
+        init(_ doc: JSONDocument, record obj: Int) {
+            doc.forEachMember(obj) { k, v in
+                let key = doc.raw(k)
+                guard !key.isEmpty, !doc.tape.node(k).flag else { return }
+                switch (key.count, key[0]) {
+                case (2, UInt8(ascii: "i")): if ByteText.equal(key, "id") { id = id ?? v }
+                case (4, UInt8(ascii: "p")): if ByteText.equal(key, "path") { path = path ?? v }
+                case (4, UInt8(ascii: "t")): if ByteText.equal(key, "type") { type = type ?? v }
+                case (4, UInt8(ascii: "h")): if ByteText.equal(key, "host") { host = host ?? v }
+                case (5, UInt8(ascii: "l")): if ByteText.equal(key, "level") { level = level ?? v }
+                case (5, UInt8(ascii: "p")): if ByteText.equal(key, "proxy") { proxy = proxy ?? v }
+                case (6, UInt8(ascii: "s")):
+                    if ByteText.equal(key, "source") { source = source ?? v }
+                    if ByteText.equal(key, "spanId") { spanId = spanId ?? v }
+                case (7, UInt8(ascii: "m")): if ByteText.equal(key, "message") { message = message ?? v }
+                case (7, UInt8(ascii: "t")): if ByteText.equal(key, "traceId") { traceId = traceId ?? v }
+                case (9, UInt8(ascii: "t")): if ByteText.equal(key, "timestamp") { timestamp = timestamp ?? v }
+                case (9, UInt8(ascii: "r")): if ByteText.equal(key, "requestId") { requestId = requestId ?? v }
+                case (9, UInt8(ascii: "p")): if ByteText.equal(key, "projectId") { projectId = projectId ?? v }
+                case (10, UInt8(ascii: "s")): if ByteText.equal(key, "statusCode") { statusCode = statusCode ?? v }
+                case (10, UInt8(ascii: "e")): if ByteText.equal(key, "entrypoint") { entrypoint = entrypoint ?? v }
+                case (11, UInt8(ascii: "p")): if ByteText.equal(key, "projectName") { projectName = projectName ?? v }
+                case (11, UInt8(ascii: "e")): if ByteText.equal(key, "environment") { environment = environment ?? v }
+                case (12, UInt8(ascii: "d")): if ByteText.equal(key, "deploymentId") { deploymentId = deploymentId ?? v }
+                case (15, UInt8(ascii: "e")): if ByteText.equal(key, "executionRegion") { executionRegion = executionRegion ?? v }
+                default: break
+                }
+            }
+            if let p = proxy, doc.kind(p) == .object {
+                var proxyTimestamp: Int?, proxyPath: Int?, proxyStatus: Int?
+                doc.forEachMember(p) { k, v in
+                    let key = doc.raw(k)
+                    guard !doc.tape.node(k).flag else { return }
+                    switch key.count {
+                    case 4: if ByteText.equal(key, "path") { proxyPath = proxyPath ?? v }
+                    case 6:
+                        if ByteText.equal(key, "region") { region = region ?? v }
+                        if ByteText.equal(key, "method") { method = method ?? v }
+                    case 8: if ByteText.equal(key, "clientIp") { clientIp = clientIp ?? v }
+                    case 9: if ByteText.equal(key, "timestamp") { proxyTimestamp = proxyTimestamp ?? v }
+                    case 10: if ByteText.equal(key, "statusCode") { proxyStatus = proxyStatus ?? v }
+                    case 11: if ByteText.equal(key, "vercelCache") { vercelCache = vercelCache ?? v }
+                    default: break
+                    }
+                }
+                self.proxyTimestamp = proxyTimestamp
+                self.proxyPath = proxyPath
+                self.proxyStatus = proxyStatus
+            } else {
+                proxy = nil
+            }
+        }
+        var proxyTimestamp: Int?, proxyPath: Int?, proxyStatus: Int?
+    }
+
     private mutating func map(_ doc: JSONDocument, _ obj: Int, source: SourceID, context: inout DecodeContext,
                      into events: inout [Event]) -> Int {
-        func str(_ key: StaticString) -> String? { doc.member(obj, key).flatMap { doc.nonEmptyString($0) } }
-        let proxy = doc.member(obj, "proxy").flatMap { doc.kind($0) == .object ? $0 : nil }
-        func proxyStr(_ key: StaticString) -> String? { proxy.flatMap { doc.member($0, key) }.flatMap { doc.nonEmptyString($0) } }
-        guard let t = doc.member(obj, "timestamp").flatMap({ LambdaJSONMapping.time(doc, $0) })
-            ?? proxy.flatMap({ doc.member($0, "timestamp") }).flatMap({ LambdaJSONMapping.time(doc, $0) }) else {
+        let f = Members(doc, record: obj)
+        func str(_ node: Int?) -> String? { node.flatMap { doc.nonEmptyString($0) } }
+        func interned(_ node: Int?, _ context: inout DecodeContext) -> String? { PlatformEvent.interned(doc, node, &context) }
+        guard let t = f.timestamp.flatMap({ LambdaJSONMapping.time(doc, $0) })
+            ?? f.proxyTimestamp.flatMap({ LambdaJSONMapping.time(doc, $0) }) else {
             return 0
         }
-        let src = str("source")
-        var e = Event(time: t, source: source, platform: "vercel")
+        let src = interned(f.source, &context)
+        // Built in place at the end of `events` (a local event appended would be copied once more).
+        let k = events.count
+        events.append(PlatformScope(platform: "vercel").event(t, source: source))
         switch src {
-        case "lambda": e.deploy = .serverless
-        case "edge", "middleware": e.deploy = .edge
-        case "static", "external", "firewall", "redirect": e.deploy = .edge
+        case "lambda": events[k].deploy = .serverless
+        case "edge", "middleware": events[k].deploy = .edge
+        case "static", "external", "firewall", "redirect": events[k].deploy = .edge
         default: break
         }
-        if let p = str("projectName") ?? str("projectId") { e.service = context.interner.intern(p) }
-        if let r = str("executionRegion") ?? proxyStr("region") { e.region = context.interner.intern(r) }
-        if let l = str("level"), let level = Level(name: l) { e.level = level }
-        if str("type") == "stderr", e.level < .warn, str("level") == nil { e.level = .warn }
-        e.requestID = str("requestId")
-        if let tr = str("traceId") {
-            if let w3c = PlatformIDs.normalisedTraceID(tr) { e.traceID = w3c } else { e.attributes.append(Attribute("traceId", tr)) }
+        if let p = interned(f.projectName, &context) ?? interned(f.projectId, &context) { events[k].service = p }
+        if let r = interned(f.executionRegion, &context) ?? interned(f.region, &context) { events[k].region = r }
+        if let l = f.level, let level = PlatformLevel.named(doc, l) { events[k].level = level }
+        let type = interned(f.type, &context)
+        if type == "stderr", events[k].level < .warn, str(f.level) == nil { events[k].level = .warn }
+        events[k].requestID = str(f.requestId)
+        if let tr = str(f.traceId) {
+            if let w3c = PlatformIDs.normalisedTraceID(tr) { events[k].traceID = w3c } else { events[k].attributes.append(Attribute("traceId", tr)) }
         }
-        if let sp = str("spanId") { e.spanID = PlatformIDs.normalisedSpanID(sp) }
-        if let path = str("path") ?? proxyStr("path") { e.route = context.interner.intern(EmbeddedJSON.pathOnly(path)) }
-        if let m = proxyStr("method") { e.method = context.interner.intern(m) }
-        let proxyStatus = proxy.flatMap { doc.member($0, "statusCode") }.flatMap { doc.int($0) }
-        if let status = doc.member(obj, "statusCode").flatMap({ doc.int($0) }), status != -1 {
-            e.status = status
-        } else if doc.member(obj, "statusCode").flatMap({ doc.int($0) }) == -1 {
+        if let sp = str(f.spanId) { events[k].spanID = PlatformIDs.normalisedSpanID(sp) }
+        if let path = str(f.path) ?? str(f.proxyPath) { events[k].route = EmbeddedJSON.internedPath(path, &context.interner) }
+        if let m = interned(f.method, &context) { events[k].method = m }
+        let proxyStatus = f.proxyStatus.flatMap { doc.int($0) }
+        let status = f.statusCode.flatMap { doc.int($0) }
+        if let status, status != -1 {
+            events[k].status = status
+        } else if status == -1 {
             // Vercel: `statusCode: -1` means no response was returned, the function crashed.
-            e.level = max(e.level, .error)
-            e.attributes.append(Attribute("outcome", "crashed"))
+            events[k].level = max(events[k].level, .error)
+            events[k].attributes.append(Attribute("outcome", "crashed"))
         } else if let proxyStatus, proxyStatus != -1 {
             // (`proxy.statusCode: -1` is a background revalidation, not a response.)
-            e.status = proxyStatus
+            events[k].status = proxyStatus
         }
-        for (key, value) in [("source", src), ("type", str("type")), ("deploymentId", str("deploymentId")),
-                             ("host", str("host")), ("entrypoint", str("entrypoint")), ("environment", str("environment")),
-                             ("id", str("id")), ("vercelCache", proxyStr("vercelCache")), ("clientIp", proxyStr("clientIp"))] {
-            if let value { e.attributes.append(Attribute(key, value)) }
-        }
-        if let message = str("message") {
+        if let v = src { events[k].attributes.append(Attribute("source", v)) }
+        if let v = type { events[k].attributes.append(Attribute("type", v)) }
+        if let v = interned(f.deploymentId, &context) { events[k].attributes.append(Attribute("deploymentId", v)) }
+        if let v = interned(f.host, &context) { events[k].attributes.append(Attribute("host", v)) }
+        if let v = interned(f.entrypoint, &context) { events[k].attributes.append(Attribute("entrypoint", v)) }
+        if let v = interned(f.environment, &context) { events[k].attributes.append(Attribute("environment", v)) }
+        if let v = str(f.id) { events[k].attributes.append(Attribute("id", v)) }
+        if let v = interned(f.vercelCache, &context) { events[k].attributes.append(Attribute("vercelCache", v)) }
+        if let v = str(f.clientIp) { events[k].attributes.append(Attribute("clientIp", v)) }
+        if let message = str(f.message) {
             if ByteText.hasPrefixString(message, "REPORT RequestId: ") || ByteText.hasPrefixString(message, "START RequestId: ") {
                 // A Vercel Function runs on Lambda; its REPORT line carries the cold start.
-                return mapLambdaLine(message, base: e, source: source, into: &events)
+                let base = events.removeLast()
+                return mapLambdaLine(message, base: base, source: source, into: &events)
             }
-            if !EmbeddedJSON.mergeIfJSON(message, tape: &tape, into: &e, context: &context) { e.message = message }
-            if let rid = e.requestID, e.correlationID == rid { e.correlationID = nil }
-        } else if proxy != nil {
+            if !EmbeddedJSON.mergeIfJSON(message, tape: &tape, into: &events[k], context: &context) { events[k].message = message }
+            if let rid = events[k].requestID, events[k].correlationID == rid { events[k].correlationID = nil }
+        } else if f.proxy != nil {
             // A request record without output: the proxy's view of one request.
-            e.kind = .requestEnd
-            e.message = [e.method, e.route, e.status.map(String.init)].compactMap { $0 }.joined(separator: " ")
+            events[k].kind = .requestEnd
+            let e = events[k]
+            events[k].message = [e.method, e.route, e.status.map(String.init)].compactMap { $0 }.joined(separator: " ")
         }
-        PlatformEvent.emit(e, into: &events)
+        DBErrorClassifier.apply(to: &events[k])
         return 1
     }
 

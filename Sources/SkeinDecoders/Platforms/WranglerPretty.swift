@@ -95,7 +95,7 @@ public struct WranglerPrettyDecoder: TextFrameDecoder {
         e.message = nil
         e.attributes = []
         let body = ByteText.slice(line, 2, line.count)
-        if body.first == UInt8(ascii: "("), let close = ByteText.find(body, ")"), close > 1 {
+        if body.first == UInt8(ascii: "("), let close = ByteText.find(body, ")", from: 0), close > 1 {
             let level = ByteText.string(body, 1, close)
             e.level = Level(name: level) ?? .info
             let text = ByteText.string(body, ByteText.skipSpaces(body, close + 1), body.count)
