@@ -98,7 +98,7 @@ public struct AutoDecoder: FrameDecoder {
             OTLPJSONLineDecoder(),
             LambdaJSONLineDecoder(),
             DockerJSONLineDecoder(),
-            PostgresJSONDecoder(),
+            PostgresJSONLogDecoder(),
             // Skein's convention takes any object: it stays last.
             ConventionDecoder(),
         ]

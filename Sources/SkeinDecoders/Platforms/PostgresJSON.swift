@@ -6,7 +6,7 @@ import SkeinCore
 /// `backend_type`, ... The same entries as the stderr log, so the same events: connections,
 /// disconnections and refusals (`PostgresMapping`), with the record's own user, database and
 /// application instead of a prefix's.
-public struct PostgresJSONDecoder: JSONRecordDecoder {
+public struct PostgresJSONLogDecoder: JSONRecordDecoder {
     public let name = "postgres"
 
     public init() {}
@@ -44,7 +44,7 @@ public struct PostgresJSONDecoder: JSONRecordDecoder {
                                   text: ByteText.slice(all, all.count - text.utf8.count, all.count),
                                   session: &session, source: source, interner: &context.interner)
         }
-        for (key, attribute) in PostgresJSONDecoder.kept {
+        for (key, attribute) in PostgresJSONLogDecoder.kept {
             if let v = doc.member(root, key).flatMap({ doc.nonEmptyString($0) }) { e.attributes.append(Attribute(attribute, v)) }
         }
         events.append(e)
