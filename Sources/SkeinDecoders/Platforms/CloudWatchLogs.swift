@@ -27,6 +27,10 @@ public struct CloudWatchLogsDecoder: JSONRecordDecoder {
             doc.forEachElement(list) { item in
                 if Self.isLogEvent(doc, item) { cloudWatch = true } else { other = true }
             }
+            // An empty page (nothing matched the filter) is still the CLI's: recognised, and absorbed.
+            if !cloudWatch && !other {
+                return doc.member(root, "searchedLogStreams") != nil || doc.member(root, "nextForwardToken") != nil
+            }
             return cloudWatch && !other
         }
         return doc.member(root, "logStreamName") != nil && Self.isLogEvent(doc, root)
