@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 import SkeinCore
 import SkeinDecoders
 import SkeinSources
@@ -12,6 +13,9 @@ public enum Endpoint: Sendable, Equatable {
     case otlp(OTLPProtobufDecoder.Signal)
     /// NDJSON or JSON arrays in any format the decoders know (log drains).
     case ingest
+    /// Amazon Data Firehose's HTTP endpoint delivery: records of base64 data (CloudWatch Logs
+    /// subscription payloads, gzipped, or any lines put to the stream), each decoded like `/ingest`.
+    case firehose
     case healthz
     case metrics
 
@@ -26,6 +30,7 @@ public enum Endpoint: Sendable, Equatable {
         case ("POST", "/v1/traces"): self = .otlp(.traces)
         case ("POST", "/v1/metrics"): self = .otlp(.metrics)
         case ("POST", "/ingest"): self = .ingest
+        case ("POST", "/firehose"): self = .firehose
         case ("GET", "/ingest") where verify, ("HEAD", "/ingest") where verify: self = .vercelVerify
         case ("GET", "/healthz"), ("HEAD", "/healthz"): self = .healthz
         case ("GET", "/metrics"): self = .metrics
@@ -36,7 +41,7 @@ public enum Endpoint: Sendable, Equatable {
     /// Whether the body is decoded into events for the engine.
     var carriesEvents: Bool {
         switch self {
-        case .otlp, .ingest: true
+        case .otlp, .ingest, .firehose: true
         case .healthz, .metrics, .vercelVerify: false
         }
     }
@@ -46,6 +51,7 @@ public enum Endpoint: Sendable, Equatable {
         switch self {
         case .otlp(let s): "/v1/\(s.rawValue)"
         case .ingest, .vercelVerify: "/ingest"
+        case .firehose: "/firehose"
         case .healthz: "/healthz"
         case .metrics: "/metrics"
         }
@@ -128,20 +134,27 @@ struct RequestIngest {
     var lines = AutoDecoder.standard()
     /// Sized from the previous request, so the next one's events are appended without regrowing.
     var expectedEvents = 0
+    /// The Firehose delivery being answered (its header, or its body's `requestId`).
+    var firehoseRequestID: String?
 
     init(state: CollectorState) { self.state = state }
 
     /// Checks what the head alone tells; a response here means the body will not be decoded.
     func preflight(method: String, uri: String, headers: [(String, String)]) -> (Endpoint?, CollectorResponse?) {
         guard let endpoint = Endpoint(method: method, path: uri, verify: state.config.vercelVerify != nil) else {
-            let known = ["/v1/logs", "/v1/traces", "/v1/metrics", "/ingest", "/healthz", "/metrics"]
+            let known = ["/v1/logs", "/v1/traces", "/v1/metrics", "/ingest", "/firehose", "/healthz", "/metrics"]
             let path = uri.split(separator: "?").first.map(String.init) ?? uri
             return (nil, known.contains(path) ? .text(405, "method \(method) not allowed on \(path)") : .text(404, "no such endpoint: \(path)"))
         }
         // A signed Vercel drain request is checked against its body instead (in `handle`).
         let signed = endpoint == .ingest && state.vercel != nil && Self.header("x-vercel-signature", headers) != nil
         let open = endpoint == .healthz || endpoint == .vercelVerify
-        if !open, !signed, !state.authorised(Self.header("authorization", headers)) {
+        // Firehose sends the token it was given as its access key.
+        let firehoseKey = endpoint == .firehose ? Self.header("x-amz-firehose-access-key", headers).map { "Bearer \($0)" } : nil
+        if !open, !signed, !state.authorised(firehoseKey ?? Self.header("authorization", headers)) {
+            if endpoint == .firehose {
+                return (endpoint, Firehose.error(401, "missing or wrong access key", requestID: Self.header("x-amz-firehose-request-id", headers)))
+            }
             return (endpoint, .text(401, "missing or wrong bearer token"))
         }
         if case .otlp = endpoint, BodyFormat.otlp(contentType: Self.header("content-type", headers)) == nil {
@@ -159,7 +172,9 @@ struct RequestIngest {
             // body is read but never decoded (decoding it only to refuse it would take the cores
             // the engine needs to catch up).
             let format: BodyFormat = if case .otlp = endpoint { BodyFormat.otlp(contentType: Self.header("content-type", headers)) ?? .json } else { .any }
-            var r = CollectorResponse.otlpError(429, grpcCode: 8, "queue to the engine is full; retry later", format: format)
+            var r = endpoint == .firehose
+                ? Firehose.error(429, "queue to the engine is full; retry later", requestID: Self.header("x-amz-firehose-request-id", headers))
+                : CollectorResponse.otlpError(429, grpcCode: 8, "queue to the engine is full; retry later", format: format)
             r.retryAfter = state.config.retryAfterSeconds
             return (endpoint, r)
         }
@@ -207,7 +222,7 @@ struct RequestIngest {
                                                 dropped: state.queue.droppedTotal, connections: state.connections.open,
                                                 maxConnections: state.config.maxConnections).utf8)
             return r
-        case .otlp, .ingest:
+        case .otlp, .ingest, .firehose:
             break
         }
         if endpoint == .ingest, let vercel = state.vercel, let signature = Self.header("x-vercel-signature", headers),
@@ -217,8 +232,11 @@ struct RequestIngest {
         }
         let format: BodyFormat
         if case .otlp = endpoint { format = BodyFormat.otlp(contentType: Self.header("content-type", headers)) ?? .json } else { format = .any }
+        if endpoint == .firehose { firehoseRequestID = Self.header("x-amz-firehose-request-id", headers) }
         if state.stopping {
-            var r = CollectorResponse.otlpError(503, grpcCode: 14, "skein is shutting down", format: format)
+            var r = endpoint == .firehose
+                ? Firehose.error(503, "skein is shutting down", requestID: firehoseRequestID)
+                : CollectorResponse.otlpError(503, grpcCode: 14, "skein is shutting down", format: format)
             r.retryAfter = state.config.retryAfterSeconds
             return r
         }
@@ -285,6 +303,19 @@ struct RequestIngest {
                     sample.malformed = 1
                 }
             }
+        case (.firehose, _):
+            events.reserveCapacity(expectedEvents)
+            switch decodeFirehose(body, into: &events, tally: &tally) {
+            case .refused(let reason):
+                tally.lines += 1
+                tally.malformed[reason.rawValue, default: 0] += 1
+                _ = state.queue.offer([], tally: tally, source: state.source)
+                sample.malformed = tally.malformed.values.reduce(0, +)
+                return Firehose.error(400, "not a Firehose delivery: \(reason.rawValue)", requestID: firehoseRequestID)
+            case .decoded(let id):
+                firehoseRequestID = id ?? firehoseRequestID
+            }
+            sample.malformed = tally.malformed.values.reduce(0, +)
         case (.ingest, _):
             events.reserveCapacity(expectedEvents)
             decodeLines(body, into: &events, tally: &tally)
@@ -302,11 +333,14 @@ struct RequestIngest {
         if !state.queue.offer(events, tally: tally, source: state.source) {
             // Refused, not lost: the client keeps the batch and retries after Retry-After.
             sample.rejected = count
-            var r = CollectorResponse.otlpError(429, grpcCode: 8, "queue to the engine is full; retry later", format: format)
+            var r = endpoint == .firehose
+                ? Firehose.error(429, "queue to the engine is full; retry later", requestID: firehoseRequestID)
+                : CollectorResponse.otlpError(429, grpcCode: 8, "queue to the engine is full; retry later", format: format)
             r.retryAfter = state.config.retryAfterSeconds
             return r
         }
         sample.events = count
+        if endpoint == .firehose { return Firehose.accepted(requestID: firehoseRequestID) }
         if case .ingest = endpoint {
             return CollectorResponse(status: 200, contentType: "application/json",
                                      body: Array("{\"accepted\":\(count),\"malformed\":\(sample.malformed)}".utf8))
@@ -359,6 +393,57 @@ struct RequestIngest {
         // An export request with no resources (`{}`) is valid and empty.
         guard otlpJSON.matches(doc) else { return .decoded(.absorbed) }
         return .decoded(otlpJSON.decode(doc, source: source, context: &context, into: &events))
+    }
+
+    /// A Firehose delivery: `{"requestId", "timestamp", "records": [{"data": base64}]}`. Each record's
+    /// data (gunzipped when it is gzip, as CloudWatch Logs subscriptions send it) goes through the
+    /// same line decoding as `/ingest`; a record that is not base64 or not valid gzip is one
+    /// malformed line, and the others still count. Returns the delivery's request id.
+    private mutating func decodeFirehose(_ body: UnsafeRawBufferPointer, into events: inout [Event],
+                                         tally: inout IngestQueue.Tally) -> FirehoseBody {
+        let b = body.assumingMemoryBound(to: UInt8.self)
+        do throws(JSONTape.Failure) {
+            try tape.parse(b)
+        } catch {
+            return .refused(MalformedReason(error))
+        }
+        // The payloads are taken out as strings before any is decoded.
+        let doc = JSONDocument(tape: tape, bytes: b)
+        guard doc.kind(doc.root) == .object, let records = doc.member(doc.root, "records"), doc.kind(records) == .array else {
+            return .refused(.missingFields)
+        }
+        let id = doc.member(doc.root, "requestId").flatMap { doc.nonEmptyString($0) }
+        var payloads: [String?] = []
+        doc.forEachElement(records) { r in
+            payloads.append(doc.kind(r) == .object ? doc.member(r, "data").flatMap { doc.kind($0) == .string ? doc.string($0) : nil } : nil)
+        }
+        for payload in payloads {
+            guard let payload, let data = Data(base64Encoded: payload) else {
+                tally.lines += 1
+                tally.malformed["invalid_base64", default: 0] += 1
+                continue
+            }
+            var bytes = [UInt8](data)
+            if bytes.count >= 2, bytes[0] == 0x1f, bytes[1] == 0x8b {
+                let limit = state.config.maxBody
+                let inflated = bytes.withUnsafeBytes { raw in Result { () throws(Gzip.Failure) -> [UInt8] in try Gzip.inflate(raw, limit: limit) } }
+                guard case .success(let plain) = inflated else {
+                    tally.lines += 1
+                    tally.malformed["invalid_gzip", default: 0] += 1
+                    continue
+                }
+                bytes = plain
+            }
+            bytes.withUnsafeBytes { decodeLines($0, into: &events, tally: &tally) }
+        }
+        return .decoded(requestID: id)
+    }
+
+    /// What a Firehose body turned out to be.
+    private enum FirehoseBody {
+        case decoded(requestID: String?)
+        /// Not a delivery at all: the whole request is refused.
+        case refused(MalformedReason)
     }
 
     /// NDJSON, or JSON arrays, in any known format: each line through the auto-detecting decoder.
@@ -419,4 +504,26 @@ func jsonString(_ s: String) -> String {
         }
     }
     return out + "\""
+}
+
+/// Amazon Data Firehose's HTTP endpoint answers: JSON echoing the delivery's request id, with an
+/// `errorMessage` when it failed (Firehose retries anything but a 200).
+enum Firehose {
+    static func accepted(requestID: String?) -> CollectorResponse {
+        CollectorResponse(status: 200, contentType: "application/json",
+                          body: Array("{\"requestId\":\(jsonString(requestID ?? "")),\"timestamp\":\(nowMillis())}".utf8))
+    }
+
+    static func error(_ status: Int, _ message: String, requestID: String?) -> CollectorResponse {
+        CollectorResponse(status: status, contentType: "application/json",
+                          body: Array(("{\"requestId\":\(jsonString(requestID ?? "")),\"timestamp\":\(nowMillis()),"
+                                       + "\"errorMessage\":\(jsonString(message))}").utf8))
+    }
+
+    /// The wall clock, in the answer only (the engine never sees it).
+    private static func nowMillis() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
 }
