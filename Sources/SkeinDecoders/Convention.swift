@@ -375,6 +375,11 @@ struct ConventionBuilder {
         case .platform: e.platform = v.interned(&context.interner)
         case .runtime: e.runtime = v.interned(&context.interner)
         case .region: e.region = v.interned(&context.interner)
+        case .traceID where ConventionBuilder.isZeroID(v), .spanID where ConventionBuilder.isZeroID(v),
+             .parentSpanID where ConventionBuilder.isZeroID(v):
+            // `0` / all zeros: no trace context (OpenTelemetry's logging instrumentation writes it
+            // outside a span); as an id it would join every such line into one trace.
+            used = false
         case .traceID:
             if let id = ConventionBuilder.traceID(v, &context.ids) {
                 if explicitTrace { used = false } else { e.traceID = id; explicitTrace = true }
@@ -658,6 +663,16 @@ struct ConventionBuilder {
             return TraceContext.hasUpperCase(b) ? TraceContext.lowercasedHex(b) : ids.string(b)
         }
         return v.string()
+    }
+
+    /// Whether an id is made of zeros only (`0`, `00000000000000000000000000000000`): W3C's invalid id.
+    static func isZeroID(_ v: FieldValue) -> Bool {
+        switch v {
+        case .text(let b, _), .number(let b):
+            return !b.isEmpty && !b.contains { $0 != UInt8(ascii: "0") }
+        default:
+            return false
+        }
     }
 
     /// A W3C trace id in its canonical lower case, or nil when the value is not one.

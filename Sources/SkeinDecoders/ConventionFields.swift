@@ -12,15 +12,17 @@ enum ConventionField: UInt8, Sendable {
     case dbPool, dbOpen, dbMax, waitMS, dbError
 
     /// Every accepted name, in one place: the convention's own names first, then the common loggers'
-    /// (pino/bunyan, zap, slog, structlog, winston, Lambda Powertools), then OpenTelemetry / ECS
+    /// (pino/bunyan, zap, slog, structlog, winston, Lambda Powertools, python-json-logger with
+    /// OpenTelemetry's logging instrumentation, Serilog's compact JSON), then OpenTelemetry / ECS
     /// dotted names (which nested objects flatten into). Names with a `-` are HTTP headers and match
     /// in any case.
     static let aliases: [(String, ConventionField)] = [
-        ("ts", .time), ("time", .time), ("timestamp", .time), ("@timestamp", .time),
+        ("ts", .time), ("time", .time), ("timestamp", .time), ("@timestamp", .time), ("asctime", .time), ("@t", .time),
         ("level", .level), ("severity", .level), ("lvl", .level), ("levelname", .level), ("log.level", .level),
-        ("msg", .message), ("message", .message),
+        ("@l", .level),
+        ("msg", .message), ("message", .message), ("@m", .message), ("@mt", .message),
         ("service", .service), ("svc", .service), ("app", .service), ("service_name", .service),
-        ("serviceName", .service), ("service.name", .service),
+        ("serviceName", .service), ("service.name", .service), ("otelServiceName", .service),
         ("name", .serviceFallback), ("function_name", .serviceFallback), ("faas.name", .serviceFallback),
         ("instance", .instance), ("instance_id", .instance), ("instanceId", .instance),
         ("service.instance.id", .instance), ("faas.instance", .instance),
@@ -31,7 +33,9 @@ enum ConventionField: UInt8, Sendable {
         ("runtime", .runtime),
         ("region", .region), ("cloud.region", .region),
         ("trace_id", .traceID), ("traceId", .traceID), ("traceID", .traceID), ("trace.id", .traceID),
+        ("otelTraceID", .traceID), ("@tr", .traceID),
         ("span_id", .spanID), ("spanId", .spanID), ("spanID", .spanID), ("span.id", .spanID),
+        ("otelSpanID", .spanID), ("@sp", .spanID),
         ("parent_span_id", .parentSpanID), ("parentSpanId", .parentSpanID), ("parentSpanID", .parentSpanID),
         ("traceparent", .traceparent),
         ("x-amzn-trace-id", .xray), ("xray_trace_id", .xray),
