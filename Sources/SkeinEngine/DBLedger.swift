@@ -23,8 +23,11 @@ struct DBLedger {
     var peakOpen = 0
     var peakAt: Timestamp?
     var firstExhaustionAt: Timestamp?
-    var errors = 0
-    var errorsByKind: [String: Int] = [:]
+    /// Failures as the server side (Postgres' log, a pooler) reported them, and as the clients did.
+    /// One refused connection is usually logged by both, so a kind counts the larger side: each
+    /// failure once, whichever side (or both) logged it.
+    var serverErrorsByKind: [String: Int] = [:]
+    var clientErrorsByKind: [String: Int] = [:]
     var poolWaits = 0
     var poolWait = LatencyDigest()
     var series: BucketSeries
@@ -56,11 +59,20 @@ struct DBLedger {
         maxSource = source
     }
 
-    mutating func error(_ kind: DBErrorKind, at t: Timestamp) {
-        errors += 1
-        errorsByKind[kind.rawValue, default: 0] += 1
+    mutating func error(_ kind: DBErrorKind, at t: Timestamp, serverSide: Bool) {
+        if serverSide {
+            serverErrorsByKind[kind.rawValue, default: 0] += 1
+        } else {
+            clientErrorsByKind[kind.rawValue, default: 0] += 1
+        }
         if kind.isExhaustion { firstExhaustionAt = minOpt(firstExhaustionAt, t) }
     }
+
+    /// Failures per kind, each counted once (see `serverErrorsByKind`).
+    var errorsByKind: [String: Int] {
+        serverErrorsByKind.merging(clientErrorsByKind, uniquingKeysWith: max)
+    }
+
 
     /// Records the current level (peak, series, exhaustion) after any change.
     mutating func observe(at t: Timestamp) {

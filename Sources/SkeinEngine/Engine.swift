@@ -624,7 +624,7 @@ public final class Engine {
                 db.byApplication[app] = max(0, (db.byApplication[app] ?? 0) - 1)
                 changed = true
             case .dbError:
-                db.error(e.dbError ?? .other, at: e.time)
+                db.error(e.dbError ?? .other, at: e.time, serverSide: true)
                 if pooler && (e.dbError?.isExhaustion ?? false) { db.pools.refusals += 1 }
                 changed = true
             default:
@@ -654,7 +654,7 @@ public final class Engine {
                 db.poolWait.add(w)
             }
             if e.kind == .dbError {
-                db.error(e.dbError ?? .other, at: e.time)
+                db.error(e.dbError ?? .other, at: e.time, serverSide: false)
                 changed = true
             }
             if let m = e.dbMax { db.learnMax(m, source: .event); changed = true }
@@ -719,9 +719,10 @@ public final class Engine {
     private func connectionMessage() -> String {
         let open = db.open
         var head: String
-        let refusing = db.errorsByKind[DBErrorKind.tooManyClients.rawValue] != nil
-            || db.errorsByKind[DBErrorKind.reservedSlots.rawValue] != nil
-        let postgresRefusing = refusing && db.errorsByKind.filter { DBErrorKind(rawValue: $0.key)?.isExhaustion ?? false }
+        let errorsByKind = db.errorsByKind
+        let refusing = errorsByKind[DBErrorKind.tooManyClients.rawValue] != nil
+            || errorsByKind[DBErrorKind.reservedSlots.rawValue] != nil
+        let postgresRefusing = refusing && errorsByKind.filter { DBErrorKind(rawValue: $0.key)?.isExhaustion ?? false }
             .reduce(0) { $0 + $1.value } > db.pools.refusals
         if !countKnown && refusing && !postgresRefusing {
             // Only the pooler said no: Postgres' side is unknown.
@@ -972,8 +973,9 @@ public final class Engine {
         d.reservedConnections = db.reserved
         d.rolesReservedConnections = db.rolesReserved
         d.pooler = db.pools.stats
-        d.errors = db.errors
-        d.errorsByKind = Engine.tallies(db.errorsByKind)
+        let errorsByKind = db.errorsByKind
+        d.errors = errorsByKind.values.reduce(0, +)
+        d.errorsByKind = Engine.tallies(errorsByKind)
         d.firstExhaustionAt = db.firstExhaustionAt
         d.poolWaits = db.poolWaits
         d.poolWait = db.poolWait.percentiles

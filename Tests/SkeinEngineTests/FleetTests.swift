@@ -261,6 +261,27 @@ final class ConnectionTests: XCTestCase {
         XCTAssertEqual(snap.db.series.values.last, 6, "the bucket keeps its peak")
     }
 
+    /// A refusal logged by Postgres (FATAL) and by the app it refused is one failure; failures only
+    /// one side sees (a pool timeout in the app) count as that side logged them.
+    func testFailuresLoggedByServerAndClientCountOnce() {
+        let e = Engine()
+        for k in 0..<3 {
+            e.ingest(ev(Double(k * 10), .dbError, "postgres", "4242\(k)", deploy: .server, platform: "postgres",
+                        dbError: .tooManyClients, message: "FATAL:  sorry, too many clients already"))
+            e.ingest(ev(Double(k * 10 + 1), .dbError, "fn", "f\(k)", deploy: .serverless, dbError: .tooManyClients,
+                        message: "error: sorry, too many clients already"))
+        }
+        // A fourth refusal only Postgres logged, and two pool timeouts only the app saw.
+        e.ingest(ev(40, .dbError, "postgres", "42430", deploy: .server, platform: "postgres", dbError: .tooManyClients))
+        e.ingest(ev(50, .dbError, "fn", "f0", deploy: .serverless, dbError: .poolTimeout, message: "P2024"))
+        e.ingest(ev(60, .dbError, "fn", "f1", deploy: .serverless, dbError: .poolTimeout, message: "P2024"))
+        let snap = e.snapshot()
+        XCTAssertEqual(snap.db.errorsByKind, [Tally("too_many_clients", 4), Tally("pool_timeout", 2)])
+        XCTAssertEqual(snap.db.errors, 6)
+        XCTAssertEqual(snap.db.firstExhaustionAt, at(0))
+        XCTAssertEqual(snap.instances.first { $0.instance == "f0" }?.dbErrors, 2, "each instance keeps its own")
+    }
+
     func testExhaustionErrorBeforeTheCountReachesMax() {
         var config = EngineConfig()
         config.dbMax = 100
