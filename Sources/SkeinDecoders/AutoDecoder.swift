@@ -99,6 +99,7 @@ public struct AutoDecoder: FrameDecoder {
             LambdaJSONLineDecoder(),
             DockerJSONLineDecoder(),
             PostgresJSONLogDecoder(),
+            JournaldJSONLineDecoder(),
             // Skein's convention takes any object: it stays last.
             ConventionDecoder(),
         ]
