@@ -380,16 +380,26 @@ struct RequestIngest {
         case refused(MalformedReason)
     }
 
-    private mutating func decodeOTLPJSON(_ body: UnsafeRawBufferPointer, into events: inout [Event]) -> JSONBody {
-        let source = state.source
+    /// The body as one JSON object (valid until the next parse), or why it is not one.
+    private mutating func jsonObject(_ body: UnsafeRawBufferPointer) -> Result<JSONDocument, BodyRefusal> {
         let b = body.assumingMemoryBound(to: UInt8.self)
         do throws(JSONTape.Failure) {
             try tape.parse(b)
         } catch {
-            return .refused(MalformedReason(error))
+            return .failure(BodyRefusal(reason: MalformedReason(error)))
         }
         let doc = JSONDocument(tape: tape, bytes: b)
-        guard doc.kind(doc.root) == .object else { return .refused(.unrecognised) }
+        guard doc.kind(doc.root) == .object else { return .failure(BodyRefusal(reason: .unrecognised)) }
+        return .success(doc)
+    }
+
+    private mutating func decodeOTLPJSON(_ body: UnsafeRawBufferPointer, into events: inout [Event]) -> JSONBody {
+        let source = state.source
+        let doc: JSONDocument
+        switch jsonObject(body) {
+        case .success(let d): doc = d
+        case .failure(let refusal): return .refused(refusal.reason)
+        }
         // An export request with no resources (`{}`) is valid and empty.
         guard otlpJSON.matches(doc) else { return .decoded(.absorbed) }
         return .decoded(otlpJSON.decode(doc, source: source, context: &context, into: &events))
@@ -401,17 +411,15 @@ struct RequestIngest {
     /// malformed line, and the others still count. Returns the delivery's request id.
     private mutating func decodeFirehose(_ body: UnsafeRawBufferPointer, into events: inout [Event],
                                          tally: inout IngestQueue.Tally) -> FirehoseBody {
-        let b = body.assumingMemoryBound(to: UInt8.self)
-        do throws(JSONTape.Failure) {
-            try tape.parse(b)
-        } catch {
-            return .refused(MalformedReason(error))
+        let doc: JSONDocument
+        switch jsonObject(body) {
+        case .success(let d): doc = d
+        case .failure(let refusal): return .refused(refusal.reason)
         }
-        // The payloads are taken out as strings before any is decoded.
-        let doc = JSONDocument(tape: tape, bytes: b)
-        guard doc.kind(doc.root) == .object, let records = doc.member(doc.root, "records"), doc.kind(records) == .array else {
+        guard let records = doc.member(doc.root, "records"), doc.kind(records) == .array else {
             return .refused(.missingFields)
         }
+        // The payloads are taken out as strings before any is decoded.
         let id = doc.member(doc.root, "requestId").flatMap { doc.nonEmptyString($0) }
         var payloads: [String?] = []
         doc.forEachElement(records) { r in
@@ -437,6 +445,11 @@ struct RequestIngest {
             bytes.withUnsafeBytes { decodeLines($0, into: &events, tally: &tally) }
         }
         return .decoded(requestID: id)
+    }
+
+    /// Why a body is refused whole.
+    private struct BodyRefusal: Error {
+        var reason: MalformedReason
     }
 
     /// What a Firehose body turned out to be.
