@@ -412,7 +412,7 @@ public final class Engine {
         case .instanceStart:
             let wasGone = fleet.records[i].info.state == .gone
             if created { fleet.records[i].info.state = .cold } else { fleet.move(i, .initialise) }
-            coldStart(i, e, trace: trace, hop: hop, newLifecycle: wasGone && !created)
+            coldStart(i, e, trace: trace, hop: hop, newLifecycle: (wasGone && !created) || initAgain(i, e, trace: trace))
         case .instanceStop:
             fleet.move(i, .stop)
             release(i)
@@ -463,13 +463,22 @@ public final class Engine {
         fleet.records[i].lastTrace = t.serial
         if fleet.records[i].firstRequestTrace == nil { fleet.records[i].firstRequestTrace = t.serial }
         if e.coldStart == true || e.initMS != nil {
-            coldStart(i, e, trace: t, hop: hop, newLifecycle: false)
+            coldStart(i, e, trace: t, hop: hop, newLifecycle: initAgain(i, e, trace: t))
         } else if created && e.kind == .requestStart && deploy == .serverless {
             inferColdStart(i, e, trace: t, hop: hop)
         } else if fleet.records[i].info.coldStart != nil && fleet.records[i].coldTrace == nil
                     && fleet.records[i].info.invocations == 1 {
             linkColdStart(i, trace: t, hop: hop)
         }
+    }
+
+    /// An init time for another request than the one this instance's timed init went with: a new
+    /// execution environment under the same name (a Vercel drain names none, so the whole function
+    /// is one instance) or a re-init after a crash. Each is a cold start of its own.
+    private func initAgain(_ i: Int, _ e: Event, trace: TraceState?) -> Bool {
+        let r = fleet.records[i]
+        guard e.initMS != nil, r.info.coldStart?.initMS != nil, let t = trace, let cold = r.coldTrace else { return false }
+        return cold != t.serial
     }
 
     /// An explicit cold start: `instance.start`, or a request that says `cold_start`/`init_ms`.

@@ -71,9 +71,9 @@ public struct PlatformRecording: Sendable {
             "    \(str(k)): {\"lines\": \(p.files[k]!.lines), \"events\": \(p.files[k]!.events), \"malformed\": 0}"
         }
         raw("sources", "{\n" + sources.joined(separator: ",\n") + "\n  }")
-        let lostCold = p.lost.edgeColdStarts + p.lost.vercelColdStarts + p.lost.serverColdStarts
+        let lostCold = p.lost.edgeColdStarts + p.lost.serverColdStarts
         raw("lost", "{\"cold_starts\": \(lostCold), \"edge_cold_starts\": \(p.lost.edgeColdStarts), "
-            + "\"vercel_cold_starts\": \(p.lost.vercelColdStarts), \"server_cold_starts\": \(p.lost.serverColdStarts), "
+            + "\"server_cold_starts\": \(p.lost.serverColdStarts), "
             + "\"after_response\": \(s.afterResponse - afterResponseVisible)}")
         let nested = s.json.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n").dropFirst(2)
         raw("simulated", String(nested))

@@ -48,7 +48,6 @@ struct PlatformWriter {
     private var lambdas: [Int: LambdaState] = [:]
     /// The Lambda request id Vercel's function runtime gives each Vercel request.
     private var vercelLambdaIDs: [String: String] = [:]
-    private var vercelColdSeen = false
     private var vercelPendingInit: [Int: Double] = [:]
     private var edgePaths: [String: String] = [:]
     private var chatRequestCounter: [Int: Int] = [:]
@@ -304,12 +303,10 @@ struct PlatformWriter {
         switch r.event {
         case .instanceStart:
             vercelPendingInit[i] = r.initMS ?? 0
-            if vercelColdSeen { truth.lost.vercelColdStarts += 1 } else {
-                vercelColdSeen = true
-                truth.coldStarts += 1
-                // A drain record names no runtime either.
-                truth.coldStartsByRuntime["unknown", default: 0] += 1
-            }
+            // The cold request's REPORT says `Init Duration`: each start is counted, though all of
+            // them happen to the one instance a drain shows. A drain record names no runtime either.
+            truth.coldStarts += 1
+            truth.coldStartsByRuntime["unknown", default: 0] += 1
         case .requestStart:
             let lambdaID = rng.uuid()
             if let rid = r.requestID { vercelLambdaIDs[rid] = lambdaID }
@@ -595,9 +592,6 @@ public struct PlatformTruth: Sendable, Equatable {
     public struct Lost: Sendable, Equatable {
         /// Isolate starts: `wrangler tail` has neither isolate ids nor a cold-start flag.
         public var edgeColdStarts = 0
-        /// Vercel cold starts after the first: the drain's REPORT says `Init Duration`, but names no
-        /// execution environment, so Skein sees one instance that started once.
-        public var vercelColdStarts = 0
         /// Server boots: pino and slog have no cold-start notion.
         public var serverColdStarts = 0
     }

@@ -154,6 +154,29 @@ final class FleetTests: XCTestCase {
         XCTAssertEqual(byID["r2"]?.coldStart, false)
     }
 
+    /// A Vercel drain names no execution environment: every cold start of the function lands on one
+    /// instance. Each init timed for another request is a cold start of its own; the init and the
+    /// REPORT of the same request are one.
+    func testInitsForOtherRequestsOnOneInstanceAreEachAColdStart() {
+        let e = Engine()
+        for (k, ms) in [(0.0, 300.0), (1_000, 0), (2_000, 280), (2_100, 0)] {
+            let req = "vercel-\(Int(k))"
+            e.ingest(ev(k, .requestStart, "cart-fn", "prj", deploy: .serverless, req: req))
+            if ms > 0 {
+                e.ingest(ev(k + 400, .instanceStart, "cart-fn", "prj", deploy: .serverless, req: req, initMS: ms, coldStart: true))
+            }
+            e.ingest(ev(k + 400, .requestEnd, "cart-fn", "prj", deploy: .serverless, req: req, status: 200, duration: 400,
+                        initMS: ms > 0 ? ms : nil))
+        }
+        e.finish()
+        let snap = e.snapshot()
+        XCTAssertEqual(snap.coldStarts.count, 2)
+        XCTAssertEqual(snap.coldStarts.initMS.max, 300)
+        let cold = Set(snap.recentTraces.filter(\.coldStart).map(\.id))
+        XCTAssertEqual(cold, ["vercel-0", "vercel-2000"])
+        XCTAssertEqual(snap.instances.count, 1)
+    }
+
     func testInstanceBudgetEvictsGoneInstancesFirst() {
         var config = EngineConfig()
         config.maxInstances = 4
