@@ -81,7 +81,7 @@ if [ "${CALLGRIND:-0}" = 1 ]; then
       echo "callgrind failed on $what: $(grep -m1 -i 'giving up\|error' "$f.err" || tail -1 "$f.err")" >&2
       rm -f "$f" "$f.err"; continue
     fi
-    ir=$(callgrind_annotate "$f" 2>/dev/null | awk '/PROGRAM TOTALS/ { gsub(",", "", $1); print $1; exit }')
+    ir=$(grep -m1 '^summary:' "$f" | awk '{ print $2 }')
     total[$what]=$ir
     n=$(find "$out/$what" -type f -exec cat {} + | wc -l)
     awk -v w="$what" -v ir="$ir" -v n="$n" 'BEGIN { printf "callgrind %-18s %13.0f instructions (all threads), %7d lines, %8.0f per line\n", w, ir, n, ir / n }'
