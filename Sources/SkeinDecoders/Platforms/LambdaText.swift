@@ -683,9 +683,7 @@ enum LambdaText {
 
     /// The end of a tab-separated field (or space-separated, when a tool turned tabs into spaces).
     private static func fieldEnd(_ b: Bytes, _ p: Int) -> Int {
-        var e = p
-        while e < b.count, b[e] != 0x09, b[e] != 0x20 { e += 1 }
-        return e
+        ByteText.tokenEnd(b, p)
     }
 
     private static func allUpper(_ b: Bytes, _ s: Int, _ e: Int) -> Bool {

@@ -159,6 +159,7 @@ public struct VercelDecoder: JSONRecordDecoder {
             // (`proxy.statusCode: -1` is a background revalidation, not a response.)
             events[k].status = proxyStatus
         }
+        events[k].attributes.reserveCapacity(events[k].attributes.count + 9)
         if let v = src { events[k].attributes.append(Attribute("source", v)) }
         if let v = type { events[k].attributes.append(Attribute("type", v)) }
         if let v = interned(f.deploymentId, &context) { events[k].attributes.append(Attribute("deploymentId", v)) }
