@@ -26,9 +26,12 @@ public struct VercelDecoder: JSONRecordDecoder {
         }
     }
 
+    /// One of these must come with `deploymentId` (a constant: an array literal would be built per line).
+    private static let alongsideDeploymentId = PlatformKeys(rawValue: PlatformKeys.source.rawValue | PlatformKeys.projectId.rawValue)
+
     static func isRecord(_ doc: JSONDocument, _ obj: Int) -> Bool {
         let keys = PlatformKeys(doc, obj)
-        return keys.contains(.deploymentId) && !keys.isDisjoint(with: [.source, .projectId])
+        return keys.contains(.deploymentId) && !keys.isDisjoint(with: alongsideDeploymentId)
     }
 
     public mutating func decode(_ doc: JSONDocument, source: SourceID, context: inout DecodeContext,
