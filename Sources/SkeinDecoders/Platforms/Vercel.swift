@@ -203,18 +203,22 @@ public struct VercelDecoder: JSONRecordDecoder {
                 s.message = String(decoding: b, as: UTF8.self)
                 out = [s]
             }
-            for var e in out {
-                if let lambdaID = e.requestID { e.attributes.append(Attribute("lambda_request_id", lambdaID)) }
-                e.requestID = base.requestID ?? e.requestID
-                e.traceID = base.traceID
-                e.spanID = base.spanID
-                e.route = base.route
-                e.method = base.method
-                e.status = base.status
-                e.attributes.append(contentsOf: base.attributes)
-                PlatformEvent.emit(e, into: &events)
+            // Changed in place, then moved out in order (iterating would copy each event, and
+            // appending a loop variable copy it again).
+            for i in out.indices {
+                if let lambdaID = out[i].requestID { out[i].attributes.append(Attribute("lambda_request_id", lambdaID)) }
+                out[i].requestID = base.requestID ?? out[i].requestID
+                out[i].traceID = base.traceID
+                out[i].spanID = base.spanID
+                out[i].route = base.route
+                out[i].method = base.method
+                out[i].status = base.status
+                out[i].attributes.append(contentsOf: base.attributes)
             }
-            return out.count
+            let n = out.count
+            out.reverse()
+            while let e = out.popLast() { PlatformEvent.emit(e, into: &events) }
+            return n
         }
     }
 }
