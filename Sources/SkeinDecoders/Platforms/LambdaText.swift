@@ -440,19 +440,7 @@ enum LambdaText {
     typealias Bytes = UnsafeBufferPointer<UInt8>
 
     /// `aws logs tail`'s `<RFC 3339> <log stream> <message>` (or SAM's `<log stream> <time> <message>`):
-    /// the origin and where the message starts.
-    static func tailPrefix(_ b: Bytes, context: inout DecodeContext) -> (LambdaLineMapper.Origin, Int)? {
-        guard let (time, stream, rest) = tailPrefix(b) else { return nil }
-        var origin = LambdaLineMapper.Origin(time: time)
-        if let stream {
-            let name = ByteText.slice(b, stream.lowerBound, stream.upperBound)
-            origin.stream = context.interner.intern(name)
-            origin.function = function(fromStream: name).map { context.interner.intern($0) }
-        }
-        return (origin, rest)
-    }
-
-    /// The prefix's time, log stream (nil for `--format short`) and where the message starts.
+    /// the prefix's time, log stream (nil for `--format short`) and where the message starts.
     static func tailPrefix(_ b: Bytes) -> (Timestamp, Range<Int>?, Int)? {
         guard !b.isEmpty, ByteText.isDigit(b[0]) else { return nil }
         var p = 0
