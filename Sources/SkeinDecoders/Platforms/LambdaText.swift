@@ -100,9 +100,7 @@ struct LambdaLineMapper {
     private static let maxStreams = 4096
     /// The last line whose `aws logs tail` prefix was parsed, and what it gave: the auto-detector
     /// offers each line to `continueFrame` before `decode`, and both need the prefix.
-    private var prefixLine: [UInt8] = []
-    private var prefixParsed: (Timestamp, Range<Int>?, Int)?
-    private var prefixKnown = false
+    private let prefix = ParsedPrefix()
     /// The last log stream named by a prefix, with its interned name and function: consecutive lines
     /// mostly come from one stream, so this spares two interner look-ups per line.
     private var streamBytes: [UInt8] = []
@@ -133,20 +131,17 @@ struct LambdaLineMapper {
     }
 
     /// `LambdaText.tailPrefix(line)`, remembered for the next call with the same bytes.
-    mutating func parsePrefix(_ line: UnsafeBufferPointer<UInt8>) -> (Timestamp, Range<Int>?, Int)? {
-        if prefixKnown && prefixLine.withUnsafeBufferPointer({ ByteText.same($0, line) }) { return prefixParsed }
+    func parsePrefix(_ line: UnsafeBufferPointer<UInt8>) -> (Timestamp, Range<Int>?, Int)? {
+        if let known = prefix.result(for: line) { return known }
         let parsed = LambdaText.tailPrefix(line)
-        prefixLine.removeAll(keepingCapacity: true)
-        prefixLine.append(contentsOf: line)
-        prefixParsed = parsed
-        prefixKnown = true
+        prefix.remember(line, parsed)
         return parsed
     }
 
     /// The origin a line's prefix gives (nil without one), its strings interned.
     private mutating func origin(_ line: UnsafeBufferPointer<UInt8>, context: inout DecodeContext) -> (Origin, Int)? {
         let parsed = parsePrefix(line)
-        prefixKnown = false
+        prefix.forget()
         guard let (time, stream, rest) = parsed else { return nil }
         var origin = Origin(time: time)
         if let stream {
@@ -761,4 +756,38 @@ final class RecognisedFrame {
     func matches(_ frame: UnsafeBufferPointer<UInt8>) -> Bool {
         count == frame.count && ByteText.same(UnsafeBufferPointer(start: bytes, count: count), frame)
     }
+}
+
+/// One remembered prefix parse (see `LambdaLineMapper.parsePrefix`): the line's bytes, in raw memory,
+/// and what they gave, kept together so that a copy of the mapper sharing it still gets a result that
+/// belongs to the bytes it compares.
+final class ParsedPrefix {
+    typealias Parsed = (Timestamp, Range<Int>?, Int)?
+    private var bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: 512)
+    private var capacity = 512
+    /// Bytes remembered; -1 when none.
+    private var count = -1
+    private var parsed: Parsed = nil
+
+    deinit { bytes.deallocate() }
+
+    /// The remembered result when `line` is the remembered line.
+    func result(for line: UnsafeBufferPointer<UInt8>) -> Parsed? {
+        guard count == line.count, ByteText.same(UnsafeBufferPointer(start: bytes, count: count), line) else { return nil }
+        return .some(parsed)
+    }
+
+    func remember(_ line: UnsafeBufferPointer<UInt8>, _ result: Parsed) {
+        let n = line.count
+        if n > capacity {
+            bytes.deallocate()
+            capacity = max(n, capacity * 2)
+            bytes = .allocate(capacity: capacity)
+        }
+        if let base = line.baseAddress, n > 0 { bytes.update(from: base, count: n) }
+        count = n
+        parsed = result
+    }
+
+    func forget() { count = -1 }
 }

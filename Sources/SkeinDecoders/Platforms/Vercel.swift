@@ -124,6 +124,23 @@ public struct VercelDecoder: JSONRecordDecoder {
         let f = Members(doc, record: obj)
         func str(_ node: Int?) -> String? { node.flatMap { doc.nonEmptyString($0) } }
         func interned(_ node: Int?, _ context: inout DecodeContext) -> String? { PlatformEvent.interned(doc, node, &context) }
+        /// Whether `str(node)` is not nil, without making the string.
+        func present(_ node: Int?) -> Bool {
+            guard let node else { return false }
+            let nd = doc.tape.node(node)
+            switch nd.kind {
+            case .null, .object, .array: return false
+            case .string: return nd.start != nd.end
+            default: return true
+            }
+        }
+        /// A string node's bytes when it has no escapes and is not empty (then they are `str(node)`'s).
+        func plain(_ node: Int?) -> UnsafeBufferPointer<UInt8>? {
+            guard let node else { return nil }
+            let nd = doc.tape.node(node)
+            guard nd.kind == .string, !nd.flag, nd.start != nd.end else { return nil }
+            return doc.raw(node)
+        }
         guard let t = f.timestamp.flatMap({ LambdaJSONMapping.time(doc, $0) })
             ?? f.proxyTimestamp.flatMap({ LambdaJSONMapping.time(doc, $0) }) else {
             return 0
@@ -144,11 +161,27 @@ public struct VercelDecoder: JSONRecordDecoder {
         let type = interned(f.type, &context)
         if type == "stderr", events[k].level < .warn, str(f.level) == nil { events[k].level = .warn }
         events[k].requestID = str(f.requestId)
-        if let tr = str(f.traceId) {
+        // Ids and the path read in place when they have no escapes (no `String` made to be re-read).
+        if let b = plain(f.traceId) {
+            if let w3c = TraceContext.canonicalTraceID(b) {
+                events[k].traceID = w3c
+            } else {
+                events[k].attributes.append(Attribute("traceId", String(decoding: b, as: UTF8.self)))
+            }
+        } else if let tr = str(f.traceId) {
             if let w3c = PlatformIDs.normalisedTraceID(tr) { events[k].traceID = w3c } else { events[k].attributes.append(Attribute("traceId", tr)) }
         }
-        if let sp = str(f.spanId) { events[k].spanID = PlatformIDs.normalisedSpanID(sp) }
-        if let path = str(f.path) ?? str(f.proxyPath) { events[k].route = EmbeddedJSON.internedPath(path, &context.interner) }
+        if let b = plain(f.spanId) {
+            events[k].spanID = TraceContext.isW3CSpanID(b) ? TraceContext.lowercasedHex(b) : nil
+        } else if let sp = str(f.spanId) {
+            events[k].spanID = PlatformIDs.normalisedSpanID(sp)
+        }
+        let pathNode = present(f.path) ? f.path : f.proxyPath
+        if let b = plain(pathNode) {
+            events[k].route = EmbeddedJSON.internedPath(bytes: b, &context.interner)
+        } else if let path = str(pathNode) {
+            events[k].route = EmbeddedJSON.internedPath(path, &context.interner)
+        }
         if let m = interned(f.method, &context) { events[k].method = m }
         let proxyStatus = f.proxyStatus.flatMap { doc.int($0) }
         let status = f.statusCode.flatMap { doc.int($0) }
