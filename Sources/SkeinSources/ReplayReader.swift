@@ -187,13 +187,7 @@ public final class ReplayReader {
     private func pull(_ cursor: ReplayCursor) {
         var events = cursor.readChunk()
         let n = events.count
-        // Moved out from the back (iterating would copy each event and then destroy the chunk);
-        // the sequence numbers still follow read order, so ties come out as before.
-        var i = UInt64(n)
-        while let event = events.popLast() {
-            i -= 1
-            heap.insert(event, sequence: sequence &+ i)
-        }
+        heap.insert(chunk: &events, firstSequence: sequence)
         sequence &+= UInt64(n)
     }
 }
@@ -295,26 +289,41 @@ private final class CapturingSink: IngestSink {
     }
 }
 
-/// A binary min-heap of events by (time, arrival), so equal times keep file and read order.
+/// The events read ahead, handed out earliest first by (time, arrival), so equal times keep file
+/// and read order.
+///
+/// Each chunk read is one run, sorted on arrival (a file's lines are nearly in time order, so this
+/// is about one pass); a small binary heap of the runs by their first entry finds the earliest
+/// event. Popping costs a few levels of that heap, where a heap of every event held (thousands:
+/// a chunk from every file) cost a dozen. The order is the same: the earliest entry of all is the
+/// earliest among the runs' first entries.
 private final class MergeHeap {
-    /// Heap entries are small (time, order, slot); the events themselves stay put in their slots, so
-    /// sifting moves 24 bytes per step instead of a whole `Event`.
+    /// Entries are small (time, order, slot); the events themselves stay put in their slots, so
+    /// sorting and merging move 24 bytes instead of a whole `Event`.
     private struct Entry {
         var time: Int64
         var sequence: UInt64
         var slot: Int
+        @inline(__always)
         func precedes(_ other: Entry) -> Bool {
             time != other.time ? time < other.time : sequence < other.sequence
         }
     }
+    /// One chunk's entries in order; those before `next` are handed out.
+    private struct Run {
+        var entries: [Entry]
+        var next = 0
+        var head: Entry { entries[next] }
+    }
     // Only this object's methods touch these, never overlapping: no dynamic exclusivity checks.
-    @exclusivity(unchecked) private var entries: [Entry] = []
+    /// A min-heap by `head`; every run in it has entries left.
+    @exclusivity(unchecked) private var runs: [Run] = []
     /// The events, in raw memory: one moves in and out with one copy of its bytes, where an
     /// `[Event?]` slot costs several (wrapping, unwrapping, writing `nil` back). Slot `i` holds an
-    /// event exactly while an entry names it.
+    /// event exactly while an entry not yet handed out names it.
     @exclusivity(unchecked) private var slots: UnsafeMutablePointer<Event>
     @exclusivity(unchecked) private var capacity = 1024
-    /// Slots handed out so far; those not named by an entry are in `free`.
+    /// Slots handed out so far; those not holding an event are in `free`.
     @exclusivity(unchecked) private var used = 0
     @exclusivity(unchecked) private var free: [Int] = []
 
@@ -323,37 +332,49 @@ private final class MergeHeap {
     }
 
     deinit {
-        for entry in entries { (slots + entry.slot).deinitialize(count: 1) }
+        dropEvents()
         slots.deallocate()
     }
 
-    var isEmpty: Bool { entries.isEmpty }
-    var minTime: Timestamp? { entries.first.map { Timestamp(nanos: $0.time) } }
+    var isEmpty: Bool { runs.isEmpty }
+    var minTime: Timestamp? { runs.first.map { Timestamp(nanos: $0.head.time) } }
 
     func removeAll() {
-        for entry in entries { (slots + entry.slot).deinitialize(count: 1) }
-        entries.removeAll(keepingCapacity: true)
+        dropEvents()
+        runs.removeAll(keepingCapacity: true)
         free.removeAll(keepingCapacity: true)
         used = 0
     }
 
-    func insert(_ event: consuming Event, sequence: UInt64) {
-        let time = event.time.nanos
-        let slot = free.popLast() ?? newSlot()
-        (slots + slot).initialize(to: event)
-        entries.append(Entry(time: time, sequence: sequence, slot: slot))
-        // Sifted with a hole (one store per level, no swaps) over the raw buffer.
-        entries.withUnsafeMutableBufferPointer { h in
-            let new = h[h.count - 1]
-            var i = h.count - 1
-            while i > 0 {
-                let parent = (i - 1) / 2
-                guard new.precedes(h[parent]) else { break }
-                h[i] = h[parent]
-                i = parent
+    /// Takes every event of `chunk` (leaving it empty); the `i`th gets sequence `firstSequence + i`.
+    func insert(chunk: inout [Event], firstSequence: UInt64) {
+        let n = chunk.count
+        guard n > 0 else { return }
+        // Room first: growing moves the events of the runs, and this chunk's are not in one yet.
+        reserveSlots(n)
+        var entries = [Entry](repeating: Entry(time: 0, sequence: 0, slot: 0), count: n)
+        // Moved out from the back (iterating would copy each event and then destroy the chunk).
+        var i = n
+        while let event = chunk.popLast() {
+            i -= 1
+            let slot: Int
+            if let f = free.popLast() {
+                slot = f
+            } else {
+                slot = used
+                used += 1
             }
-            h[i] = new
+            entries[i] = Entry(time: event.time.nanos, sequence: firstSequence &+ UInt64(i), slot: slot)
+            (slots + slot).initialize(to: event)
         }
+        var sorted = true
+        for k in 1..<n where entries[k].precedes(entries[k - 1]) {
+            sorted = false
+            break
+        }
+        if !sorted { entries.sort { $0.precedes($1) } }
+        runs.append(Run(entries: entries))
+        siftUp(runs.count - 1)
     }
 
     func popMin() -> Event? {
@@ -369,43 +390,69 @@ private final class MergeHeap {
         free.append(slot)
     }
 
-    private func newSlot() -> Int {
-        if used == capacity {
-            let grown = UnsafeMutablePointer<Event>.allocate(capacity: capacity * 2)
-            for entry in entries { (grown + entry.slot).moveInitialize(from: slots + entry.slot, count: 1) }
-            slots.deallocate()
-            slots = grown
-            capacity *= 2
+    /// Takes the earliest entry and returns its slot.
+    private func removeMin() -> Int? {
+        let n = runs.count
+        guard n > 0 else { return nil }
+        var exhausted = false
+        let slot = runs.withUnsafeMutableBufferPointer { r -> Int in
+            let slot = r[0].head.slot
+            r[0].next += 1
+            exhausted = r[0].next == r[0].entries.count
+            if exhausted { r.swapAt(0, n - 1) }
+            return slot
         }
-        used += 1
-        return used - 1
+        if exhausted { runs.removeLast() }
+        if runs.count > 1 { siftDown(0) }
+        return slot
     }
 
-    /// Takes the earliest entry off the heap and returns its slot.
-    private func removeMin() -> Int? {
-        guard let top = entries.first else { return nil }
-        let last = entries.removeLast()
-        entries.withUnsafeMutableBufferPointer { h in
-            let n = h.count
-            guard n > 0 else { return }
-            // Floyd's variant: the hole goes down to a leaf along the smaller children (one compare
-            // per level), then `last`, usually among the latest, rises from there, rarely far.
-            var i = 0
+    private func siftUp(_ start: Int) {
+        var i = start
+        while i > 0 {
+            let parent = (i - 1) / 2
+            guard runs[i].head.precedes(runs[parent].head) else { break }
+            runs.swapAt(i, parent)
+            i = parent
+        }
+    }
+
+    private func siftDown(_ start: Int) {
+        runs.withUnsafeMutableBufferPointer { r in
+            var i = start
+            let n = r.count
             while true {
                 let l = 2 * i + 1
                 if l >= n { break }
-                let c = l + 1 < n && h[l + 1].precedes(h[l]) ? l + 1 : l
-                h[i] = h[c]
+                let c = l + 1 < n && r[l + 1].head.precedes(r[l].head) ? l + 1 : l
+                guard r[c].head.precedes(r[i].head) else { break }
+                r.swapAt(i, c)
                 i = c
             }
-            while i > 0 {
-                let parent = (i - 1) / 2
-                guard last.precedes(h[parent]) else { break }
-                h[i] = h[parent]
-                i = parent
-            }
-            h[i] = last
         }
-        return top.slot
+    }
+
+    /// Deinitializes every event not yet handed out.
+    private func dropEvents() {
+        for run in runs {
+            for k in run.next..<run.entries.count { (slots + run.entries[k].slot).deinitialize(count: 1) }
+        }
+    }
+
+    /// Makes room for `n` more events (whether or not free slots would do).
+    private func reserveSlots(_ n: Int) {
+        guard used + n > capacity else { return }
+        var grownCapacity = capacity * 2
+        while used + n > grownCapacity { grownCapacity *= 2 }
+        let grown = UnsafeMutablePointer<Event>.allocate(capacity: grownCapacity)
+        for run in runs {
+            for k in run.next..<run.entries.count {
+                let slot = run.entries[k].slot
+                (grown + slot).moveInitialize(from: slots + slot, count: 1)
+            }
+        }
+        slots.deallocate()
+        slots = grown
+        capacity = grownCapacity
     }
 }

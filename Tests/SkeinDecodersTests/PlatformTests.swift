@@ -150,6 +150,41 @@ final class LambdaDecoderTests: XCTestCase {
         XCTAssertEqual(r.events.first?.runtime, "python3.12")
     }
 
+    /// A REPORT line's keys are read in one pass over its `: `s; each must still be its first
+    /// occurrence, and the request's duration the first one that is not Billed/Init/Restore.
+    func testReportKeysInAnyOrderTakeTheirFirstOccurrence() {
+        let line = "REPORT RequestId: 0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9\tInit Duration: 250.5 ms\t"
+            + "Billed Duration: 900 ms\tRestore Duration: 12 ms\tDuration: 812.25 ms\tMax Memory Used: 77 MB\t"
+            + "Memory Size: 256 MB\tStatus: timeout\tError Type: Runtime.Timeout\tDuration: 1.0 ms\tStatus: error"
+        var bytes = Array(line.utf8)
+        let scope = PlatformScope(service: "fn", deploy: .serverless, platform: "aws-lambda")
+        let out = bytes.withUnsafeMutableBufferPointer {
+            LambdaText.report(UnsafeBufferPointer($0), scope: scope, time: Timestamp(millis: Int64(1000)), source: SourceID(0))
+        }
+        XCTAssertEqual(out.map(\.kind), [.instanceStart, .requestEnd])
+        let end = out[1]
+        XCTAssertEqual(end.requestID, "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9")
+        XCTAssertEqual(end.durationMS, 812.25)
+        XCTAssertEqual(end.initMS, 250.5)
+        XCTAssertEqual(out[0].initMS, 250.5)
+        XCTAssertEqual(end.attribute("billed_ms"), "900")
+        XCTAssertEqual(end.attribute("memory_mb"), "256")
+        XCTAssertEqual(end.attribute("max_memory_used_mb"), "77")
+        XCTAssertEqual(end.attribute("restore_ms"), "12")
+        XCTAssertEqual(end.attribute("outcome"), "timeout")
+        XCTAssertEqual(end.attribute("errorType"), "Runtime.Timeout")
+        XCTAssertEqual(end.level, Level.error)
+
+        // Only qualified durations, and a key with nothing after it: no duration, no id.
+        var bare = Array("REPORT RequestId: \tBilled Duration: 3 ms\tInit Duration: 1 ms".utf8)
+        let plain = bare.withUnsafeMutableBufferPointer {
+            LambdaText.report(UnsafeBufferPointer($0), scope: scope, time: Timestamp(millis: Int64(1000)), source: SourceID(0))
+        }
+        XCTAssertNil(plain.last?.durationMS)
+        XCTAssertNil(plain.last?.requestID)
+        XCTAssertEqual(plain.last?.attribute("billed_ms"), "3")
+    }
+
     func testDecoderOnItsOwnHoldsTheLastRecordUntilFlush() {
         var d = LambdaTextDecoder()
         var events: [Event] = []

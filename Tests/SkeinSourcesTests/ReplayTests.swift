@@ -122,6 +122,46 @@ final class ReplayTests: XCTestCase {
         }
     }
 
+    /// With a window wider than the recording every file is read ahead before anything is handed
+    /// out, so thousands of events (every chunk of every file) wait in the merge at once; equal
+    /// times must still come out by file, then in read order, and out-of-order lines in time order.
+    func testManyEventsInFlightComeOutByTimeThenFileThenReadOrder() throws {
+        let dir = try TempDir()
+        var rng = SplitMix64(state: 7)
+        var paths: [String] = []
+        var expected: [(time: Int64, message: String)] = []
+        for f in 0..<3 {
+            // Ten lines per second share a time; some lines jump ahead by a few seconds.
+            var times = (0..<2000).map { Int64($0 / 10) * 1000 }
+            for i in 0..<times.count where Int.random(in: 0..<7, using: &rng) == 0 {
+                times[i] += Int64.random(in: 1...5, using: &rng) * 1000
+            }
+            let text = recording(times, file: f)
+            paths.append(try dir.write("f\(f).log", text))
+            for (line, t) in zip(text.split(separator: "\n"), times) { expected.append((t, String(line))) }
+        }
+        // A stable sort by time of all lines, file after file: the merge's (time, arrival) order.
+        let order = expected.enumerated().sorted { a, b in
+            a.element.time != b.element.time ? a.element.time < b.element.time : a.offset < b.offset
+        }.map(\.element.message)
+
+        let reader = ReplayReader(paths: paths, decoder: MillisDecoder.factory, sink: RecordingSink(),
+                                  options: options(window: 1e9))
+        var out: [String] = []
+        while let e = reader.next(upTo: Timestamp(nanos: .max)) { out.append(e.message ?? "") }
+        XCTAssertEqual(out.count, order.count)
+        XCTAssertEqual(out, order)
+
+        // Seeking drops everything in flight and reads again from checkpoints before the warmup:
+        // from the target on, the same events in the same order.
+        reader.seek(to: ms(150_000))
+        var again: [Event] = []
+        while let e = reader.next(upTo: Timestamp(nanos: .max)) { again.append(e) }
+        let fromTarget = again.filter { $0.time >= ms(150_000) }.map { $0.message ?? "" }
+        XCTAssertLessThan(fromTarget.count, again.count, "the warmup comes first")
+        XCTAssertEqual(fromTarget, order.filter { (Int64($0.prefix { $0 != " " }) ?? 0) >= 150_000 })
+    }
+
     func testEventsOutOfOrderBeyondTheWindowComeLateButAreNotLost() throws {
         let dir = try TempDir()
         let a = try dir.write("a.log", recording([1000, 2000, 60_000, 3000, 70_000], file: 0))

@@ -69,9 +69,23 @@ extension ByteText {
 
     /// The end of the token starting at `p` (up to a space or tab).
     static func tokenEnd(_ b: Bytes, _ p0: Int) -> Int {
-        var p = p0
-        while p < b.count, !isSpace(b[p]) { p += 1 }
-        return p
+        var p = max(0, p0)
+        let n = b.count
+        if let base = b.baseAddress {
+            // Eight bytes at a time (a Lambda log stream name is some sixty bytes).
+            let ones: UInt64 = 0x0101_0101_0101_0101
+            while p + 8 <= n {
+                let w = UInt64(littleEndian: UnsafeRawPointer(base + p).loadUnaligned(as: UInt64.self))
+                let space = w ^ (ones &* 0x20)
+                let tab = w ^ (ones &* 0x09)
+                let hits = ((space &- ones) & ~space | (tab &- ones) & ~tab) & (ones &* 0x80)
+                // The lowest flagged byte is always a real space or tab (a borrow only flags bytes above one).
+                if hits != 0 { return p + hits.trailingZeroBitCount >> 3 }
+                p += 8
+            }
+        }
+        while p < n, !isSpace(b[p]) { p += 1 }
+        return max(p, p0)
     }
 
     /// Trailing spaces, tabs and carriage returns removed.

@@ -17,9 +17,12 @@ public struct CloudflareWorkersDecoder: JSONRecordDecoder {
 
     public var signatureKeys: [StaticString]? { ["outcome", "Outcome"] }
 
+    /// One of these must come with `outcome` (a constant: an array literal would be built per line).
+    private static let alongsideOutcome = PlatformKeys(rawValue: PlatformKeys.scriptName.rawValue | PlatformKeys.eventTimestamp.rawValue)
+
     public func matches(_ doc: JSONDocument) -> Bool {
         let keys = PlatformKeys(doc, doc.root)
-        return keys.contains(.outcome) && !keys.isDisjoint(with: [.scriptName, .eventTimestamp])
+        return keys.contains(.outcome) && !keys.isDisjoint(with: Self.alongsideOutcome)
     }
 
     /// The two spellings of one field.

@@ -97,6 +97,12 @@ enum EmbeddedJSON {
         }
     }
 
+    /// `internedPath` of a URL's bytes.
+    static func internedPath(bytes b: UnsafeBufferPointer<UInt8>, _ interner: inout Interner) -> String {
+        guard let r = pathBounds(b) else { return interner.intern("/") }
+        return interner.intern(UnsafeBufferPointer(rebasing: b[r]))
+    }
+
     /// Where `pathOnly`'s result sits in the URL's bytes; nil for a bare `scheme://host` (the path is `/`).
     private static func pathBounds(_ b: UnsafeBufferPointer<UInt8>) -> Range<Int>? {
         // On the UTF-8 bytes: Character-level Substring searches cost thousands of instructions

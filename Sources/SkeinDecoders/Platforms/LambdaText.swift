@@ -100,9 +100,7 @@ struct LambdaLineMapper {
     private static let maxStreams = 4096
     /// The last line whose `aws logs tail` prefix was parsed, and what it gave: the auto-detector
     /// offers each line to `continueFrame` before `decode`, and both need the prefix.
-    private var prefixLine: [UInt8] = []
-    private var prefixParsed: (Timestamp, Range<Int>?, Int)?
-    private var prefixKnown = false
+    private let prefix = ParsedPrefix()
     /// The last log stream named by a prefix, with its interned name and function: consecutive lines
     /// mostly come from one stream, so this spares two interner look-ups per line.
     private var streamBytes: [UInt8] = []
@@ -133,20 +131,17 @@ struct LambdaLineMapper {
     }
 
     /// `LambdaText.tailPrefix(line)`, remembered for the next call with the same bytes.
-    mutating func parsePrefix(_ line: UnsafeBufferPointer<UInt8>) -> (Timestamp, Range<Int>?, Int)? {
-        if prefixKnown && prefixLine.withUnsafeBufferPointer({ ByteText.same($0, line) }) { return prefixParsed }
+    func parsePrefix(_ line: UnsafeBufferPointer<UInt8>) -> (Timestamp, Range<Int>?, Int)? {
+        if let known = prefix.result(for: line) { return known }
         let parsed = LambdaText.tailPrefix(line)
-        prefixLine.removeAll(keepingCapacity: true)
-        prefixLine.append(contentsOf: line)
-        prefixParsed = parsed
-        prefixKnown = true
+        prefix.remember(line, parsed)
         return parsed
     }
 
     /// The origin a line's prefix gives (nil without one), its strings interned.
     private mutating func origin(_ line: UnsafeBufferPointer<UInt8>, context: inout DecodeContext) -> (Origin, Int)? {
         let parsed = parsePrefix(line)
-        prefixKnown = false
+        prefix.forget()
         guard let (time, stream, rest) = parsed else { return nil }
         var origin = Origin(time: time)
         if let stream {
@@ -220,85 +215,88 @@ struct LambdaLineMapper {
         }
         if let t = origin.time { lastTime = t; context.lastTime = t }
 
-        // Platform lines: keyword first.
-        if ByteText.hasPrefix(line, "START RequestId: ") {
-            guard let t = lastTime else { return missing(out) }
-            // Built in place at the end of `events`: a local event appended would be copied once more.
-            let k = events.count
-            events.append(scope.event(t, .requestStart, source: source))
-            events[k].requestID = LambdaText.id(after: "RequestId: ", in: line, &context.ids)
-            if let v = LambdaText.token(after: "Version: ", in: line) { events[k].attributes.append(Attribute("version", v)) }
-            events[k].message = String(decoding: line, as: UTF8.self)
-            DBErrorClassifier.apply(to: &events[k])
-            return .events(out + 1)
-        }
-        if ByteText.hasPrefix(line, "END RequestId: ") {
-            guard let t = lastTime else { return missing(out) }
-            let k = events.count
-            events.append(scope.event(t, .log, level: .debug, source: source))
-            events[k].requestID = LambdaText.id(after: "RequestId: ", in: line, &context.ids)
-            events[k].message = String(decoding: line, as: UTF8.self)
-            DBErrorClassifier.apply(to: &events[k])
-            return .events(out + 1)
-        }
-        if ByteText.hasPrefix(line, "REPORT RequestId: ") {
-            guard let t = lastTime else { return missing(out) }
-            pending = LambdaText.report(line, scope: scope, time: t, source: source)
-            lastReportRequestID = pending.last?.requestID
-            held = .report
-            return out > 0 ? .events(out) : .absorbed
-        }
-        if ByteText.hasPrefix(line, "INIT_START ") {
-            guard let t = lastTime else { return missing(out) }
-            let runtime = LambdaText.token(after: "Runtime Version: ", in: line).map {
-                context.interner.intern(PlatformEvent.runtimeName($0))
+        // Platform lines: keyword first. Every keyword starts with a capital letter (app lines start
+        // with a digit, `[` or `{`), so most lines skip the whole list on their first byte.
+        if let first = line.first, first >= UInt8(ascii: "A") && first <= UInt8(ascii: "Z") {
+            if ByteText.hasPrefix(line, "START RequestId: ") {
+                guard let t = lastTime else { return missing(out) }
+                // Built in place at the end of `events`: a local event appended would be copied once more.
+                let k = events.count
+                events.append(scope.event(t, .requestStart, source: source))
+                events[k].requestID = LambdaText.id(after: "RequestId: ", in: line, &context.ids)
+                if let v = LambdaText.token(after: "Version: ", in: line) { events[k].attributes.append(Attribute("version", v)) }
+                events[k].message = String(decoding: line, as: UTF8.self)
+                DBErrorClassifier.apply(to: &events[k])
+                return .events(out + 1)
             }
-            let region = LambdaText.token(after: "Runtime Version ARN: ", in: line)
-                .flatMap(LambdaText.region(fromARN:)).map { context.interner.intern($0) }
-            if let runtime { scope.runtime = runtime; context.facts[LambdaJSONMapping.runtimeFact] = runtime }
-            if let region { scope.region = region; context.facts[LambdaJSONMapping.regionFact] = region }
-            if let stream = origin.stream { remember(stream, runtime: runtime, region: region) }
-            var e = scope.event(t, .log, source: source)
-            e.message = String(decoding: line, as: UTF8.self)
-            PlatformEvent.emit(e, into: &events)
-            return .events(out + 1)
-        }
-        if ByteText.hasPrefix(line, "XRAY TraceId: ") {
-            guard let t = lastTime else { return missing(out) }
-            var e = scope.event(t, .log, level: .debug, source: source)
-            e.traceID = LambdaText.xrayTraceID(line)
-            e.requestID = lastReportRequestID
-            e.message = String(decoding: line, as: UTF8.self)
-            PlatformEvent.emit(e, into: &events)
-            return .events(out + 1)
-        }
-        if ByteText.hasPrefix(line, "INIT_REPORT ") || ByteText.hasPrefix(line, "EXTENSION")
-            || ByteText.hasPrefix(line, "TELEMETRY") || ByteText.hasPrefix(line, "LOGS\t")
-            || ByteText.hasPrefix(line, "RESTORE_") {
-            guard let t = lastTime else { return missing(out) }
-            var e = scope.event(t, .log, level: .debug, source: source)
-            if let status = LambdaText.token(after: "Status: ", in: line) {
-                e.level = .error
-                e.attributes.append(Attribute("outcome", status))
+            if ByteText.hasPrefix(line, "END RequestId: ") {
+                guard let t = lastTime else { return missing(out) }
+                let k = events.count
+                events.append(scope.event(t, .log, level: .debug, source: source))
+                events[k].requestID = LambdaText.id(after: "RequestId: ", in: line, &context.ids)
+                events[k].message = String(decoding: line, as: UTF8.self)
+                DBErrorClassifier.apply(to: &events[k])
+                return .events(out + 1)
             }
-            if let initMS = ByteText.number(after: "Init Duration: ", in: line) {
-                e.attributes.append(Attribute("init_ms", LambdaJSONMapping.format(initMS)))
+            if ByteText.hasPrefix(line, "REPORT RequestId: ") {
+                guard let t = lastTime else { return missing(out) }
+                pending = LambdaText.report(line, scope: scope, time: t, source: source)
+                lastReportRequestID = pending.last?.requestID
+                held = .report
+                return out > 0 ? .events(out) : .absorbed
             }
-            e.message = String(decoding: line, as: UTF8.self)
-            PlatformEvent.emit(e, into: &events)
-            return .events(out + 1)
-        }
-        if ByteText.hasPrefix(line, "RequestId: ") {
-            // `RequestId: … Error: Runtime exited with error: exit status 1` then `Runtime.ExitError`.
-            guard let t = lastTime else { return missing(out) }
-            var e = scope.event(t, .log, level: .error, source: source)
-            e.requestID = LambdaText.token(after: "RequestId: ", in: line)
-            e.attributes.append(Attribute("outcome", "error"))
-            e.message = String(decoding: line, as: UTF8.self)
-            pending.removeAll(keepingCapacity: true)
-            pending.append(e)
-            held = .message
-            return out > 0 ? .events(out) : .absorbed
+            if ByteText.hasPrefix(line, "INIT_START ") {
+                guard let t = lastTime else { return missing(out) }
+                let runtime = LambdaText.token(after: "Runtime Version: ", in: line).map {
+                    context.interner.intern(PlatformEvent.runtimeName($0))
+                }
+                let region = LambdaText.token(after: "Runtime Version ARN: ", in: line)
+                    .flatMap(LambdaText.region(fromARN:)).map { context.interner.intern($0) }
+                if let runtime { scope.runtime = runtime; context.facts[LambdaJSONMapping.runtimeFact] = runtime }
+                if let region { scope.region = region; context.facts[LambdaJSONMapping.regionFact] = region }
+                if let stream = origin.stream { remember(stream, runtime: runtime, region: region) }
+                var e = scope.event(t, .log, source: source)
+                e.message = String(decoding: line, as: UTF8.self)
+                PlatformEvent.emit(e, into: &events)
+                return .events(out + 1)
+            }
+            if ByteText.hasPrefix(line, "XRAY TraceId: ") {
+                guard let t = lastTime else { return missing(out) }
+                var e = scope.event(t, .log, level: .debug, source: source)
+                e.traceID = LambdaText.xrayTraceID(line)
+                e.requestID = lastReportRequestID
+                e.message = String(decoding: line, as: UTF8.self)
+                PlatformEvent.emit(e, into: &events)
+                return .events(out + 1)
+            }
+            if ByteText.hasPrefix(line, "INIT_REPORT ") || ByteText.hasPrefix(line, "EXTENSION")
+                || ByteText.hasPrefix(line, "TELEMETRY") || ByteText.hasPrefix(line, "LOGS\t")
+                || ByteText.hasPrefix(line, "RESTORE_") {
+                guard let t = lastTime else { return missing(out) }
+                var e = scope.event(t, .log, level: .debug, source: source)
+                if let status = LambdaText.token(after: "Status: ", in: line) {
+                    e.level = .error
+                    e.attributes.append(Attribute("outcome", status))
+                }
+                if let initMS = ByteText.number(after: "Init Duration: ", in: line) {
+                    e.attributes.append(Attribute("init_ms", LambdaJSONMapping.format(initMS)))
+                }
+                e.message = String(decoding: line, as: UTF8.self)
+                PlatformEvent.emit(e, into: &events)
+                return .events(out + 1)
+            }
+            if ByteText.hasPrefix(line, "RequestId: ") {
+                // `RequestId: … Error: Runtime exited with error: exit status 1` then `Runtime.ExitError`.
+                guard let t = lastTime else { return missing(out) }
+                var e = scope.event(t, .log, level: .error, source: source)
+                e.requestID = LambdaText.token(after: "RequestId: ", in: line)
+                e.attributes.append(Attribute("outcome", "error"))
+                e.message = String(decoding: line, as: UTF8.self)
+                pending.removeAll(keepingCapacity: true)
+                pending.append(e)
+                held = .message
+                return out > 0 ? .events(out) : .absorbed
+            }
         }
 
         // A whole JSON object: a JSON-format record, or an app logger writing JSON straight to stdout (pino, Powertools).
@@ -437,19 +435,7 @@ enum LambdaText {
     typealias Bytes = UnsafeBufferPointer<UInt8>
 
     /// `aws logs tail`'s `<RFC 3339> <log stream> <message>` (or SAM's `<log stream> <time> <message>`):
-    /// the origin and where the message starts.
-    static func tailPrefix(_ b: Bytes, context: inout DecodeContext) -> (LambdaLineMapper.Origin, Int)? {
-        guard let (time, stream, rest) = tailPrefix(b) else { return nil }
-        var origin = LambdaLineMapper.Origin(time: time)
-        if let stream {
-            let name = ByteText.slice(b, stream.lowerBound, stream.upperBound)
-            origin.stream = context.interner.intern(name)
-            origin.function = function(fromStream: name).map { context.interner.intern($0) }
-        }
-        return (origin, rest)
-    }
-
-    /// The prefix's time, log stream (nil for `--format short`) and where the message starts.
+    /// the prefix's time, log stream (nil for `--format short`) and where the message starts.
     static func tailPrefix(_ b: Bytes) -> (Timestamp, Range<Int>?, Int)? {
         guard !b.isEmpty, ByteText.isDigit(b[0]) else { return nil }
         var p = 0
@@ -580,24 +566,59 @@ enum LambdaText {
         return PlatformIDs.traceID(xrayRoot: ByteText.slice(b, r.lowerBound, r.upperBound))
     }
 
-    /// `Duration: ` that is not `Billed Duration: `, `Init Duration: ` or `Restore Duration: `.
-    private static func plainDuration(_ b: Bytes) -> Double? {
-        var from = 0
-        while let k = ByteText.find(b, "Duration: ", from: from) {
-            let qualified = (k >= 7 && ByteText.hasPrefix(b, "Billed ", at: k - 7))
-                || (k >= 5 && ByteText.hasPrefix(b, "Init ", at: k - 5))
-                || (k >= 8 && ByteText.hasPrefix(b, "Restore ", at: k - 8))
-            if !qualified { return ByteText.number(after: "Duration: ", in: b, from: k) }
-            from = k + 1
+    /// Where each key of a REPORT line first occurs (its start), as `ByteText.find` from the line's start
+    /// would say, found in one pass over the line's `: `s: every key ends in one, so for each key the
+    /// first `: ` it ends at is its first occurrence. `duration` is the first `Duration: ` that is not
+    /// `Billed `, `Init ` or `Restore Duration: ` (the request's own).
+    private struct ReportKeys {
+        var requestID: Int?, duration: Int?, initDuration: Int?, billed: Int?, memorySize: Int?
+        var maxMemoryUsed: Int?, restoreDuration: Int?, status: Int?, errorType: Int?
+
+        init(_ b: Bytes) {
+            var from = 0
+            while let colon = ByteText.find(b, ": ", from: from) {
+                let end = colon + 2
+                @inline(__always) func starts(_ key: StaticString) -> Int? {
+                    let k = end - key.utf8CodeUnitCount
+                    return k >= 0 && ByteText.hasPrefix(b, key, at: k) ? k : nil
+                }
+                if requestID == nil { requestID = starts("RequestId: ") }
+                if duration == nil, let k = starts("Duration: "),
+                   !((k >= 7 && ByteText.hasPrefix(b, "Billed ", at: k - 7))
+                     || (k >= 5 && ByteText.hasPrefix(b, "Init ", at: k - 5))
+                     || (k >= 8 && ByteText.hasPrefix(b, "Restore ", at: k - 8))) {
+                    duration = k
+                }
+                if initDuration == nil { initDuration = starts("Init Duration: ") }
+                if billed == nil { billed = starts("Billed Duration: ") }
+                if memorySize == nil { memorySize = starts("Memory Size: ") }
+                if maxMemoryUsed == nil { maxMemoryUsed = starts("Max Memory Used: ") }
+                if restoreDuration == nil { restoreDuration = starts("Restore Duration: ") }
+                if status == nil { status = starts("Status: ") }
+                if errorType == nil { errorType = starts("Error Type: ") }
+                from = colon + 1
+            }
         }
-        return nil
+    }
+
+    /// `token(after:in:)` once its key is found: the token starting at `s`, if not empty.
+    private static func token(at s: Int, in b: Bytes) -> String? {
+        let e = ByteText.tokenEnd(b, s)
+        return e > s ? ByteText.string(b, s, e) : nil
+    }
+
+    /// `ByteText.number(after:in:)` once its key is found.
+    private static func number(at s: Int, in b: Bytes) -> Double? {
+        let e = ByteText.tokenEnd(b, s)
+        return e > s ? NumberParsing.double(ByteText.slice(b, s, e)) : nil
     }
 
     /// `REPORT RequestId: … Duration: … Init Duration: … Status: timeout`: the request's end, and
     /// before it the cold start when the report carries an init duration.
     static func report(_ b: Bytes, scope: PlatformScope, time t: Timestamp, source: SourceID) -> [Event] {
-        let requestID = token(after: "RequestId: ", in: b)
-        let initMS = ByteText.number(after: "Init Duration: ", in: b)
+        let keys = ReportKeys(b)
+        let requestID = keys.requestID.flatMap { token(at: $0 + 11, in: b) }
+        let initMS = keys.initDuration.flatMap { number(at: $0 + 15, in: b) }
         // Built in place in `out` (a local event appended would be copied once more).
         var out: [Event] = []
         out.reserveCapacity(initMS == nil ? 1 : 2)
@@ -611,19 +632,27 @@ enum LambdaText {
         let k = out.count
         out.append(scope.event(t, .requestEnd, source: source))
         out[k].requestID = requestID
-        out[k].durationMS = plainDuration(b)
+        out[k].durationMS = keys.duration.flatMap { number(at: $0 + 10, in: b) }
         out[k].initMS = initMS
         out[k].coldStart = initMS != nil ? true : nil
         out[k].message = String(decoding: b, as: UTF8.self)
         out[k].attributes.reserveCapacity(4)
-        if let v = ByteText.number(after: "Billed Duration: ", in: b) { out[k].attributes.append(Attribute("billed_ms", LambdaJSONMapping.format(v))) }
-        if let v = ByteText.number(after: "Memory Size: ", in: b) { out[k].attributes.append(Attribute("memory_mb", LambdaJSONMapping.format(v))) }
-        if let v = ByteText.number(after: "Max Memory Used: ", in: b) { out[k].attributes.append(Attribute("max_memory_used_mb", LambdaJSONMapping.format(v))) }
-        if let v = ByteText.number(after: "Restore Duration: ", in: b) { out[k].attributes.append(Attribute("restore_ms", LambdaJSONMapping.format(v))) }
-        if let status = token(after: "Status: ", in: b), status != "success" {
+        if let v = keys.billed.flatMap({ number(at: $0 + 17, in: b) }) {
+            out[k].attributes.append(Attribute("billed_ms", LambdaJSONMapping.format(v)))
+        }
+        if let v = keys.memorySize.flatMap({ number(at: $0 + 13, in: b) }) {
+            out[k].attributes.append(Attribute("memory_mb", LambdaJSONMapping.format(v)))
+        }
+        if let v = keys.maxMemoryUsed.flatMap({ number(at: $0 + 17, in: b) }) {
+            out[k].attributes.append(Attribute("max_memory_used_mb", LambdaJSONMapping.format(v)))
+        }
+        if let v = keys.restoreDuration.flatMap({ number(at: $0 + 18, in: b) }) {
+            out[k].attributes.append(Attribute("restore_ms", LambdaJSONMapping.format(v)))
+        }
+        if let status = keys.status.flatMap({ token(at: $0 + 8, in: b) }), status != "success" {
             out[k].level = .error
             out[k].attributes.append(Attribute("outcome", status))
-            if let r = ByteText.find(b, "Error Type: ", from: 0) {
+            if let r = keys.errorType {
                 let s = r + 12
                 out[k].attributes.append(Attribute("errorType", ByteText.string(b, s, ByteText.tokenEnd(b, s))))
             }
@@ -683,9 +712,7 @@ enum LambdaText {
 
     /// The end of a tab-separated field (or space-separated, when a tool turned tabs into spaces).
     private static func fieldEnd(_ b: Bytes, _ p: Int) -> Int {
-        var e = p
-        while e < b.count, b[e] != 0x09, b[e] != 0x20 { e += 1 }
-        return e
+        ByteText.tokenEnd(b, p)
     }
 
     private static func allUpper(_ b: Bytes, _ s: Int, _ e: Int) -> Bool {
@@ -706,18 +733,61 @@ enum LambdaText {
     }
 }
 
-/// One remembered frame (see `LambdaTextDecoder.recognised`).
+/// One remembered frame (see `LambdaTextDecoder.recognised`), in raw memory: one copy per line.
 final class RecognisedFrame {
-    private var bytes: [UInt8] = []
-    private var known = false
+    private var bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: 512)
+    private var capacity = 512
+    /// Bytes remembered; -1 when none.
+    private var count = -1
+
+    deinit { bytes.deallocate() }
 
     func remember(_ frame: UnsafeBufferPointer<UInt8>) {
-        bytes.removeAll(keepingCapacity: true)
-        bytes.append(contentsOf: frame)
-        known = true
+        let n = frame.count
+        if n > capacity {
+            bytes.deallocate()
+            capacity = max(n, capacity * 2)
+            bytes = .allocate(capacity: capacity)
+        }
+        if let base = frame.baseAddress, n > 0 { bytes.update(from: base, count: n) }
+        count = n
     }
 
     func matches(_ frame: UnsafeBufferPointer<UInt8>) -> Bool {
-        known && bytes.withUnsafeBufferPointer { ByteText.same($0, frame) }
+        count == frame.count && ByteText.same(UnsafeBufferPointer(start: bytes, count: count), frame)
     }
+}
+
+/// One remembered prefix parse (see `LambdaLineMapper.parsePrefix`): the line's bytes, in raw memory,
+/// and what they gave, kept together so that a copy of the mapper sharing it still gets a result that
+/// belongs to the bytes it compares.
+final class ParsedPrefix {
+    typealias Parsed = (Timestamp, Range<Int>?, Int)?
+    private var bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: 512)
+    private var capacity = 512
+    /// Bytes remembered; -1 when none.
+    private var count = -1
+    private var parsed: Parsed = nil
+
+    deinit { bytes.deallocate() }
+
+    /// The remembered result when `line` is the remembered line.
+    func result(for line: UnsafeBufferPointer<UInt8>) -> Parsed? {
+        guard count == line.count, ByteText.same(UnsafeBufferPointer(start: bytes, count: count), line) else { return nil }
+        return .some(parsed)
+    }
+
+    func remember(_ line: UnsafeBufferPointer<UInt8>, _ result: Parsed) {
+        let n = line.count
+        if n > capacity {
+            bytes.deallocate()
+            capacity = max(n, capacity * 2)
+            bytes = .allocate(capacity: capacity)
+        }
+        if let base = line.baseAddress, n > 0 { bytes.update(from: base, count: n) }
+        count = n
+        parsed = result
+    }
+
+    func forget() { count = -1 }
 }

@@ -18,13 +18,17 @@ public struct PostgresLogDecoder: TextFrameDecoder {
     /// Who each live backend is, from its `connection authorized` line; bounded.
     private var sessions: [Int: Session] = [:]
     private static let maxSessions = 65_536
+    /// The last line parsed and what it gave: the auto-detector has each line parsed up to three
+    /// times (`continueFrame`, `recognises`, `decode`). A reference, since `recognises` cannot mutate;
+    /// checked byte for byte, so any copy's answer is right.
+    private let lastParse = ParsedLine()
 
     private typealias Session = PostgresMapping.Session
 
     public init() {}
 
     public func recognises(_ frame: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard let entry = Self.parse(frame) else { return false }
+        guard let entry = parse(frame) else { return false }
         return entry.pid != nil
     }
 
@@ -34,7 +38,7 @@ public struct PostgresLogDecoder: TextFrameDecoder {
         let line = ByteText.slice(frame, 0, ByteText.trimmedEnd(frame, 0, frame.count))
         if line.isEmpty { return .absorbed }
         if line[0] == 0x09 || line[0] == 0x20 { return .malformed(.unrecognised) }
-        guard let entry = Self.parse(line) else { return .malformed(.unrecognised) }
+        guard let entry = parse(line) else { return .malformed(.unrecognised) }
         var out = 0
         if let p = pending {
             PlatformEvent.emit(p, into: &events)
@@ -60,28 +64,54 @@ public struct PostgresLogDecoder: TextFrameDecoder {
     /// Merges a line into the held entry when it continues it: an indented line, or a
     /// `DETAIL:`/`HINT:`/`STATEMENT:`/`CONTEXT:` line of the same backend.
     private mutating func continues(_ frame: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard var p = pending else { return false }
+        // The held entry is changed in place (`pending!`): a copy of it per line offered costs more
+        // than the rest of the check.
+        guard pending != nil else { return false }
         let line = ByteText.slice(frame, 0, ByteText.trimmedEnd(frame, 0, frame.count))
         if line.isEmpty { return false }
         if line[0] == 0x09 || line[0] == 0x20 {
-            if let key = continuing, let i = p.attributes.lastIndex(where: { $0.key == key }),
-               p.attributes[i].value.utf8.count + line.count < PlatformEvent.maxMessageBytes {
-                p.attributes[i].value += "\n" + String(decoding: line, as: UTF8.self)
+            if let key = continuing, let i = pending!.attributes.lastIndex(where: { $0.key == key }),
+               pending!.attributes[i].value.utf8.count + line.count < PlatformEvent.maxMessageBytes {
+                pending!.attributes[i].value += "\n" + String(decoding: line, as: UTF8.self)
             } else {
-                PlatformEvent.appendLine(line, to: &p)
+                PlatformEvent.appendLine(line, to: &pending!)
             }
-            pending = p
             return true
         }
-        guard let entry = Self.parse(line), entry.severity.isContinuation,
-              p.attribute("pid") == entry.pid.map(String.init) else { return false }
-        p.attributes.append(Attribute(entry.severity.attributeKey, ByteText.string(line, entry.textStart, line.count)))
+        guard let entry = parse(line), entry.severity.isContinuation,
+              pending!.attribute("pid") == entry.pid.map(String.init) else { return false }
+        pending!.attributes.append(Attribute(entry.severity.attributeKey, ByteText.string(line, entry.textStart, line.count)))
         if entry.severity == .detail || entry.severity == .hint {
-            PlatformEvent.appendLine(ByteText.slice(line, entry.severityStart, line.count), to: &p)
+            PlatformEvent.appendLine(ByteText.slice(line, entry.severityStart, line.count), to: &pending!)
         }
-        pending = p
         continuing = entry.severity.attributeKey
         return true
+    }
+
+    /// `Self.parse(b)`, remembered for the next call with the same bytes.
+    private func parse(_ b: UnsafeBufferPointer<UInt8>) -> Entry? {
+        if let known = lastParse.entry(for: b) { return known }
+        let entry = Self.parse(b)
+        lastParse.remember(b, entry)
+        return entry
+    }
+
+    /// One remembered parse (see `lastParse`).
+    private final class ParsedLine {
+        private var bytes: [UInt8] = []
+        private var parsed: Entry??
+
+        /// The remembered result when `b` is the remembered line (`.some(nil)`: it did not parse).
+        func entry(for b: UnsafeBufferPointer<UInt8>) -> Entry?? {
+            guard let parsed, bytes.withUnsafeBufferPointer({ ByteText.same($0, b) }) else { return nil }
+            return parsed
+        }
+
+        func remember(_ b: UnsafeBufferPointer<UInt8>, _ entry: Entry?) {
+            bytes.removeAll(keepingCapacity: true)
+            bytes.append(contentsOf: b)
+            parsed = .some(entry)
+        }
     }
 
     public mutating func flush(source: SourceID, into events: inout [Event]) {

@@ -26,9 +26,12 @@ public struct VercelDecoder: JSONRecordDecoder {
         }
     }
 
+    /// One of these must come with `deploymentId` (a constant: an array literal would be built per line).
+    private static let alongsideDeploymentId = PlatformKeys(rawValue: PlatformKeys.source.rawValue | PlatformKeys.projectId.rawValue)
+
     static func isRecord(_ doc: JSONDocument, _ obj: Int) -> Bool {
         let keys = PlatformKeys(doc, obj)
-        return keys.contains(.deploymentId) && !keys.isDisjoint(with: [.source, .projectId])
+        return keys.contains(.deploymentId) && !keys.isDisjoint(with: alongsideDeploymentId)
     }
 
     public mutating func decode(_ doc: JSONDocument, source: SourceID, context: inout DecodeContext,
@@ -121,6 +124,23 @@ public struct VercelDecoder: JSONRecordDecoder {
         let f = Members(doc, record: obj)
         func str(_ node: Int?) -> String? { node.flatMap { doc.nonEmptyString($0) } }
         func interned(_ node: Int?, _ context: inout DecodeContext) -> String? { PlatformEvent.interned(doc, node, &context) }
+        /// Whether `str(node)` is not nil, without making the string.
+        func present(_ node: Int?) -> Bool {
+            guard let node else { return false }
+            let nd = doc.tape.node(node)
+            switch nd.kind {
+            case .null, .object, .array: return false
+            case .string: return nd.start != nd.end
+            default: return true
+            }
+        }
+        /// A string node's bytes when it has no escapes and is not empty (then they are `str(node)`'s).
+        func plain(_ node: Int?) -> UnsafeBufferPointer<UInt8>? {
+            guard let node else { return nil }
+            let nd = doc.tape.node(node)
+            guard nd.kind == .string, !nd.flag, nd.start != nd.end else { return nil }
+            return doc.raw(node)
+        }
         guard let t = f.timestamp.flatMap({ LambdaJSONMapping.time(doc, $0) })
             ?? f.proxyTimestamp.flatMap({ LambdaJSONMapping.time(doc, $0) }) else {
             return 0
@@ -141,11 +161,27 @@ public struct VercelDecoder: JSONRecordDecoder {
         let type = interned(f.type, &context)
         if type == "stderr", events[k].level < .warn, str(f.level) == nil { events[k].level = .warn }
         events[k].requestID = str(f.requestId)
-        if let tr = str(f.traceId) {
+        // Ids and the path read in place when they have no escapes (no `String` made to be re-read).
+        if let b = plain(f.traceId) {
+            if let w3c = TraceContext.canonicalTraceID(b) {
+                events[k].traceID = w3c
+            } else {
+                events[k].attributes.append(Attribute("traceId", String(decoding: b, as: UTF8.self)))
+            }
+        } else if let tr = str(f.traceId) {
             if let w3c = PlatformIDs.normalisedTraceID(tr) { events[k].traceID = w3c } else { events[k].attributes.append(Attribute("traceId", tr)) }
         }
-        if let sp = str(f.spanId) { events[k].spanID = PlatformIDs.normalisedSpanID(sp) }
-        if let path = str(f.path) ?? str(f.proxyPath) { events[k].route = EmbeddedJSON.internedPath(path, &context.interner) }
+        if let b = plain(f.spanId) {
+            events[k].spanID = TraceContext.isW3CSpanID(b) ? TraceContext.lowercasedHex(b) : nil
+        } else if let sp = str(f.spanId) {
+            events[k].spanID = PlatformIDs.normalisedSpanID(sp)
+        }
+        let pathNode = present(f.path) ? f.path : f.proxyPath
+        if let b = plain(pathNode) {
+            events[k].route = EmbeddedJSON.internedPath(bytes: b, &context.interner)
+        } else if let path = str(pathNode) {
+            events[k].route = EmbeddedJSON.internedPath(path, &context.interner)
+        }
         if let m = interned(f.method, &context) { events[k].method = m }
         let proxyStatus = f.proxyStatus.flatMap { doc.int($0) }
         let status = f.statusCode.flatMap { doc.int($0) }
@@ -159,6 +195,7 @@ public struct VercelDecoder: JSONRecordDecoder {
             // (`proxy.statusCode: -1` is a background revalidation, not a response.)
             events[k].status = proxyStatus
         }
+        events[k].attributes.reserveCapacity(events[k].attributes.count + 9)
         if let v = src { events[k].attributes.append(Attribute("source", v)) }
         if let v = type { events[k].attributes.append(Attribute("type", v)) }
         if let v = interned(f.deploymentId, &context) { events[k].attributes.append(Attribute("deploymentId", v)) }
@@ -199,18 +236,22 @@ public struct VercelDecoder: JSONRecordDecoder {
                 s.message = String(decoding: b, as: UTF8.self)
                 out = [s]
             }
-            for var e in out {
-                if let lambdaID = e.requestID { e.attributes.append(Attribute("lambda_request_id", lambdaID)) }
-                e.requestID = base.requestID ?? e.requestID
-                e.traceID = base.traceID
-                e.spanID = base.spanID
-                e.route = base.route
-                e.method = base.method
-                e.status = base.status
-                e.attributes.append(contentsOf: base.attributes)
-                PlatformEvent.emit(e, into: &events)
+            // Changed in place, then moved out in order (iterating would copy each event, and
+            // appending a loop variable copy it again).
+            for i in out.indices {
+                if let lambdaID = out[i].requestID { out[i].attributes.append(Attribute("lambda_request_id", lambdaID)) }
+                out[i].requestID = base.requestID ?? out[i].requestID
+                out[i].traceID = base.traceID
+                out[i].spanID = base.spanID
+                out[i].route = base.route
+                out[i].method = base.method
+                out[i].status = base.status
+                out[i].attributes.append(contentsOf: base.attributes)
             }
-            return out.count
+            let n = out.count
+            out.reverse()
+            while let e = out.popLast() { PlatformEvent.emit(e, into: &events) }
+            return n
         }
     }
 }
