@@ -156,6 +156,20 @@ public struct AutoDecoder: FrameDecoder {
         }
         lastFormat = nil
         let before = events.count
+        if pending.isEmpty, holder == nil, let first = FrameScan.firstNonSpace(frame),
+           first == UInt8(ascii: "{") || first == UInt8(ascii: "[") {
+            // Most lines are one JSON value of their own: parsed straight away. A line that parses
+            // holds no binary byte (the tape takes no control byte but whitespace, and checks
+            // UTF-8), so the frame scan that tells binary, broken JSON and text apart is needed
+            // only when the parse fails, and the line then takes the general path below.
+            var parsed = true
+            do throws(JSONTape.Failure) { try tape.parse(frame) } catch { parsed = false }
+            if parsed {
+                let outcome = offer(JSONDocument(tape: tape, bytes: frame), source: source, into: &events)
+                if case .events = outcome { return .events(events.count - before) }
+                return outcome
+            }
+        }
         let scan = FrameScan(frame)
         if !pending.isEmpty {
             if let outcome = continuePending(frame, scan, source: source, into: &events) { return outcome }
@@ -456,6 +470,13 @@ struct FrameScan {
     var binary = false
     var nonASCII = false
 
+    /// The first byte that is not a space, tab, CR or LF.
+    @inline(__always)
+    static func firstNonSpace(_ b: UnsafeBufferPointer<UInt8>) -> UInt8? {
+        for c in b where c != 0x20 && c != 0x09 && c != 0x0d && c != 0x0a { return c }
+        return nil
+    }
+
     init(_ b: UnsafeBufferPointer<UInt8>) {
         guard let base = b.baseAddress else { return }
         let n = b.count
@@ -479,13 +500,7 @@ struct FrameScan {
             p += 8
         }
         classify(base, p, n)
-        for i in 0..<n {
-            let c = base[i]
-            if c != 0x20 && c != 0x09 && c != 0x0d && c != 0x0a {
-                firstNonSpace = c
-                break
-            }
-        }
+        firstNonSpace = FrameScan.firstNonSpace(b)
     }
 
     @inline(__always)

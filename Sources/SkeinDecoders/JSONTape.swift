@@ -109,6 +109,8 @@ public struct JSONTape: @unchecked Sendable {
 
     @inline(__always)
     private func skipWS(_ b: UnsafePointer<UInt8>, _ p0: Int, _ n: Int) -> Int {
+        // Compact JSON has no whitespace between tokens: one comparison settles the common case.
+        if p0 < n && b[p0] > 0x20 { return p0 }
         var p = p0
         while p < n {
             let c = b[p]
