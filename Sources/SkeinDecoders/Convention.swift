@@ -576,14 +576,19 @@ struct ConventionBuilder {
         }
     }
 
-    /// Level names, with the common spellings matched without allocating; slog's `INFO+2` style
-    /// offsets are cut off.
+    /// Level names (`Level(name:)`, any case), with the common spellings matched without
+    /// allocating; slog's `INFO+2` style offsets are cut off. The one reader of level names on
+    /// bytes: platform records use it too (`PlatformLevel`).
     static func levelName(_ b0: UnsafeBufferPointer<UInt8>) -> Level? {
         var b = b0
         if let cut = b.firstIndex(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "-") }), cut > 0 {
             b = UnsafeBufferPointer(rebasing: b[..<cut])
         }
         switch b.count {
+        case 3:
+            if ByteText.equalsIgnoringCase(b, "log") || ByteText.equalsIgnoringCase(b, "inf") { return .info }
+            if ByteText.equalsIgnoringCase(b, "err") { return .error }
+            if ByteText.equalsIgnoringCase(b, "dbg") { return .debug }
         case 4:
             if ByteText.equalsIgnoringCase(b, "info") { return .info }
             if ByteText.equalsIgnoringCase(b, "warn") { return .warn }

@@ -112,22 +112,6 @@ enum PlatformLevel {
 
     /// `Level(name:)` of the bytes, without a `String` for the common names (ASCII, any case).
     static func named(_ b: UnsafeBufferPointer<UInt8>) -> Level? {
-        switch b.count {
-        case 3:
-            if ByteText.equalsIgnoringCase(b, "log") || ByteText.equalsIgnoringCase(b, "inf") { return .info }
-            if ByteText.equalsIgnoringCase(b, "err") { return .error }
-            if ByteText.equalsIgnoringCase(b, "dbg") { return .debug }
-        case 4:
-            if ByteText.equalsIgnoringCase(b, "info") { return .info }
-            if ByteText.equalsIgnoringCase(b, "warn") { return .warn }
-        case 5:
-            if ByteText.equalsIgnoringCase(b, "error") { return .error }
-            if ByteText.equalsIgnoringCase(b, "debug") { return .debug }
-            if ByteText.equalsIgnoringCase(b, "trace") { return .trace }
-            if ByteText.equalsIgnoringCase(b, "fatal") { return .fatal }
-        default:
-            break
-        }
-        return Level(name: String(decoding: b, as: UTF8.self))
+        ConventionBuilder.levelName(b)
     }
 }
