@@ -17,12 +17,12 @@ public struct LambdaTextDecoder: TextFrameDecoder {
     /// log stream like `…/fn[$LATEST]…`), which `recognises` accepts: the auto-detector asks
     /// `recognises` about that same frame next, and a byte compare is cheaper than parsing it again.
     /// A reference, since `recognises` cannot mutate; any copy's answer for equal bytes is the same.
-    private let recognised = RecognisedFrame()
+    private let recognised = RememberedLine<Void>()
 
     public init() {}
 
     public func recognises(_ frame: UnsafeBufferPointer<UInt8>) -> Bool {
-        recognised.matches(frame) || LambdaText.recognises(frame)
+        recognised.result(for: frame) != nil || LambdaText.recognises(frame)
     }
 
     public mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID,
@@ -70,7 +70,7 @@ public struct LambdaTextDecoder: TextFrameDecoder {
             // every byte either reads).
             if let stream, stream.lowerBound > 0,
                let open = ByteText.find(ByteText.slice(line, stream.lowerBound, stream.upperBound), "[", from: 0), open > 0 {
-                recognised.remember(frame)
+                recognised.remember(frame, ())
             }
             return nil
         }
@@ -100,7 +100,7 @@ struct LambdaLineMapper {
     private static let maxStreams = 4096
     /// The last line whose `aws logs tail` prefix was parsed, and what it gave: the auto-detector
     /// offers each line to `continueFrame` before `decode`, and both need the prefix.
-    private let prefix = ParsedPrefix()
+    private let prefix = RememberedLine<(Timestamp, Range<Int>?, Int)?>()
     /// The last log stream named by a prefix, with its interned name and function: consecutive lines
     /// mostly come from one stream, so this spares two interner look-ups per line.
     private var streamBytes: [UInt8] = []
@@ -731,63 +731,4 @@ enum LambdaText {
         guard e - s == 36 else { return nil }
         return s..<e
     }
-}
-
-/// One remembered frame (see `LambdaTextDecoder.recognised`), in raw memory: one copy per line.
-final class RecognisedFrame {
-    private var bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: 512)
-    private var capacity = 512
-    /// Bytes remembered; -1 when none.
-    private var count = -1
-
-    deinit { bytes.deallocate() }
-
-    func remember(_ frame: UnsafeBufferPointer<UInt8>) {
-        let n = frame.count
-        if n > capacity {
-            bytes.deallocate()
-            capacity = max(n, capacity * 2)
-            bytes = .allocate(capacity: capacity)
-        }
-        if let base = frame.baseAddress, n > 0 { bytes.update(from: base, count: n) }
-        count = n
-    }
-
-    func matches(_ frame: UnsafeBufferPointer<UInt8>) -> Bool {
-        count == frame.count && ByteText.same(UnsafeBufferPointer(start: bytes, count: count), frame)
-    }
-}
-
-/// One remembered prefix parse (see `LambdaLineMapper.parsePrefix`): the line's bytes, in raw memory,
-/// and what they gave, kept together so that a copy of the mapper sharing it still gets a result that
-/// belongs to the bytes it compares.
-final class ParsedPrefix {
-    typealias Parsed = (Timestamp, Range<Int>?, Int)?
-    private var bytes = UnsafeMutablePointer<UInt8>.allocate(capacity: 512)
-    private var capacity = 512
-    /// Bytes remembered; -1 when none.
-    private var count = -1
-    private var parsed: Parsed = nil
-
-    deinit { bytes.deallocate() }
-
-    /// The remembered result when `line` is the remembered line.
-    func result(for line: UnsafeBufferPointer<UInt8>) -> Parsed? {
-        guard count == line.count, ByteText.same(UnsafeBufferPointer(start: bytes, count: count), line) else { return nil }
-        return .some(parsed)
-    }
-
-    func remember(_ line: UnsafeBufferPointer<UInt8>, _ result: Parsed) {
-        let n = line.count
-        if n > capacity {
-            bytes.deallocate()
-            capacity = max(n, capacity * 2)
-            bytes = .allocate(capacity: capacity)
-        }
-        if let base = line.baseAddress, n > 0 { bytes.update(from: base, count: n) }
-        count = n
-        parsed = result
-    }
-
-    func forget() { count = -1 }
 }

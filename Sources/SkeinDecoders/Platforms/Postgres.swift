@@ -21,7 +21,7 @@ public struct PostgresLogDecoder: TextFrameDecoder {
     /// The last line parsed and what it gave: the auto-detector has each line parsed up to three
     /// times (`continueFrame`, `recognises`, `decode`). A reference, since `recognises` cannot mutate;
     /// checked byte for byte, so any copy's answer is right.
-    private let lastParse = ParsedLine()
+    private let lastParse = RememberedLine<Entry?>()
 
     private typealias Session = PostgresMapping.Session
 
@@ -90,28 +90,10 @@ public struct PostgresLogDecoder: TextFrameDecoder {
 
     /// `Self.parse(b)`, remembered for the next call with the same bytes.
     private func parse(_ b: UnsafeBufferPointer<UInt8>) -> Entry? {
-        if let known = lastParse.entry(for: b) { return known }
+        if let known = lastParse.result(for: b) { return known }
         let entry = Self.parse(b)
         lastParse.remember(b, entry)
         return entry
-    }
-
-    /// One remembered parse (see `lastParse`).
-    private final class ParsedLine {
-        private var bytes: [UInt8] = []
-        private var parsed: Entry??
-
-        /// The remembered result when `b` is the remembered line (`.some(nil)`: it did not parse).
-        func entry(for b: UnsafeBufferPointer<UInt8>) -> Entry?? {
-            guard let parsed, bytes.withUnsafeBufferPointer({ ByteText.same($0, b) }) else { return nil }
-            return parsed
-        }
-
-        func remember(_ b: UnsafeBufferPointer<UInt8>, _ entry: Entry?) {
-            bytes.removeAll(keepingCapacity: true)
-            bytes.append(contentsOf: b)
-            parsed = .some(entry)
-        }
     }
 
     public mutating func flush(source: SourceID, into events: inout [Event]) {
