@@ -81,6 +81,7 @@ public struct AutoDecoder: FrameDecoder {
             LambdaTextDecoder(),
             PostgresLogDecoder(),
             CRIDecoder(),
+            HerokuDecoder(),
             WranglerPrettyDecoder(),
             // logfmt takes any `key=` line: it stays last.
             LogfmtDecoder(),

@@ -400,7 +400,11 @@ struct ConventionBuilder {
             } else { used = false }
         case .correlationID: used = offerCorrelation(v, rank: 4, event: &e, context: &context)
         case .xRequestID: used = offerCorrelation(v, rank: 3, event: &e, context: &context)
-        case .reqID: used = offerCorrelation(v, rank: 2, event: &e, context: &context)
+        case .reqID:
+            // pino-http's default `req.id`/`reqId` is a per-process counter (1, 2, 3, ...): every
+            // process has a request 1, so as an id it would join unrelated requests. Kept as an
+            // attribute; a generated id (`genReqId`, a UUID) links as usual.
+            used = !ConventionBuilder.isCounter(v) && offerCorrelation(v, rank: 2, event: &e, context: &context)
         case .requestID:
             used = ConventionBuilder.hold(&ambiguousRequestID, key, v, context: &context)
         case .platformRequestID:
@@ -668,6 +672,16 @@ struct ConventionBuilder {
             return TraceContext.hasUpperCase(b) ? TraceContext.lowercasedHex(b) : ids.string(b)
         }
         return v.string()
+    }
+
+    /// Whether a value is a small counter (digits only, at most nine of them).
+    static func isCounter(_ v: FieldValue) -> Bool {
+        switch v {
+        case .number(let b), .text(let b, false):
+            return !b.isEmpty && b.count <= 9 && !b.contains { $0 < UInt8(ascii: "0") || $0 > UInt8(ascii: "9") }
+        default:
+            return false
+        }
     }
 
     /// Whether an id is made of zeros only (`0`, `00000000000000000000000000000000`): W3C's invalid id.

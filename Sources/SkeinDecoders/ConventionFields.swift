@@ -42,7 +42,7 @@ enum ConventionField: UInt8, Sendable {
         ("correlation_id", .correlationID), ("correlationId", .correlationID), ("correlationID", .correlationID),
         ("x-correlation-id", .correlationID),
         ("x-request-id", .xRequestID),
-        ("reqId", .reqID), ("req_id", .reqID),
+        ("reqId", .reqID), ("req_id", .reqID), ("req.id", .reqID),
         ("request_id", .requestID), ("requestId", .requestID), ("requestID", .requestID),
         ("function_request_id", .platformRequestID), ("aws_request_id", .platformRequestID),
         ("awsRequestId", .platformRequestID), ("faas.invocation_id", .platformRequestID),

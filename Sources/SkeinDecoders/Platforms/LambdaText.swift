@@ -65,11 +65,10 @@ public struct LambdaTextDecoder: TextFrameDecoder {
         let line = ByteText.slice(frame, 0, ByteText.trimmedEnd(frame, 0, frame.count))
         if line.isEmpty { return lines.holdsMultiLineMessage ? .absorbed : nil }
         if let (_, stream, _) = lines.parsePrefix(line) {
-            // Time first, then a stream token with a `[` past its start: exactly the first case of
-            // `LambdaText.recognises` (the frame differs from `line` only by trailing blanks, after
-            // every byte either reads).
-            if let stream, stream.lowerBound > 0,
-               let open = ByteText.find(ByteText.slice(line, stream.lowerBound, stream.upperBound), "[", from: 0), open > 0 {
+            // Time first, then a log stream's name (`tailPrefix` checks it): exactly the first case
+            // of `LambdaText.recognises` (the frame differs from `line` only by trailing blanks,
+            // after every byte either reads).
+            if let stream, stream.lowerBound > 0 {
                 recognised.remember(frame, ())
             }
             return nil
@@ -447,8 +446,10 @@ enum LambdaText {
                 p = e + 1
             } else if stream == nil {
                 let e = ByteText.tokenEnd(b, p)
-                guard let open = ByteText.find(ByteText.slice(b, p, e), "[", from: 0), ByteText.find(ByteText.slice(b, p, e), "]", from: 0) != nil,
-                      open >= 0, e < b.count else {
+                // A Lambda log stream: `2026/11/23/[$LATEST]…`, or `2026/11/23/fn[$LATEST]…` in a shared
+                // group. Other `<time> <source> <message>` logs (Heroku's `heroku[router]:`, Fly's
+                // `app[…]`) are not Lambda's.
+                guard isStreamName(ByteText.slice(b, p, e)), e < b.count else {
                     // `aws logs tail --format short`: the time, then the message without its stream.
                     if let time, stream == nil, p > 0, startsRecord(ByteText.slice(b, p, b.count)) { return (time, nil, p) }
                     return nil
@@ -459,6 +460,15 @@ enum LambdaText {
         }
         guard let time, let stream else { return nil }
         return (time, stream, p)
+    }
+
+    /// Whether a token is a Lambda log stream's name: a `YYYY/MM/DD/` date, then `[version]`.
+    static func isStreamName(_ t: Bytes) -> Bool {
+        guard t.count > 12 else { return false }
+        for i in [0, 1, 2, 3, 5, 6, 8, 9] where !ByteText.isDigit(t[i]) { return false }
+        guard t[4] == UInt8(ascii: "/"), t[7] == UInt8(ascii: "/"), t[10] == UInt8(ascii: "/"),
+              let open = ByteText.find(t, "[", from: 11) else { return false }
+        return ByteText.find(t, "]", from: open + 1) != nil
     }
 
     /// `2026/11/23/checkout[$LATEST]0123…` → `checkout` (streams in a shared log group name their
@@ -505,7 +515,7 @@ enum LambdaText {
                 let token = ByteText.slice(b, s, te)
                 // `aws logs tail`: a log stream (`…/[$LATEST]…`) after the time (`--format short`: a
                 // Lambda line right after it); or a runtime's request id.
-                if b[e] == 0x20, let open = ByteText.find(token, "[", from: 0), open > 0, ByteText.find(token, "]", from: 0) != nil { return true }
+                if b[e] == 0x20, isStreamName(token) { return true }
                 if te < b.count && isRequestIDToken(b, s, te) { return true }
                 return b[e] == 0x20 && startsRecord(ByteText.slice(b, s, b.count))
             }
