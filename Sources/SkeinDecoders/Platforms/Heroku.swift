@@ -13,6 +13,10 @@ import SkeinCore
 ///
 /// The dyno (`web.1`) is the instance and its process type (`web`) the service, unless the app's
 /// own line names one; dynos are long-running servers.
+///
+/// Fly.io's `flyctl logs` has the same shape with a region and a level before the message
+/// (`<time> app[<machine>] <region> [<level>] <message>`): read here too, with platform `fly`, the
+/// machine as the instance and the region kept.
 public struct HerokuDecoder: TextFrameDecoder {
     public let name = "heroku"
     private var tape = JSONTape()
@@ -37,8 +41,13 @@ public struct HerokuDecoder: TextFrameDecoder {
         let origin = ByteText.slice(frame, p.source.lowerBound, p.source.upperBound)
         let dyno = ByteText.slice(frame, p.dyno.lowerBound, p.dyno.upperBound)
         let message = ByteText.slice(frame, p.message, ByteText.trimmedEnd(frame, p.message, frame.count))
-        var event = Event(time: p.time, source: source, deploy: .server, platform: "heroku")
-        if ByteText.equal(origin, "heroku") && ByteText.equal(dyno, "router") {
+        var event = Event(time: p.time, source: source, deploy: .server, platform: p.fly ? "fly" : "heroku")
+        if p.fly {
+            if !dyno.isEmpty { event.instance = context.interner.intern(dyno) }
+            if let r = p.region { event.region = context.interner.intern(ByteText.slice(frame, r.lowerBound, r.upperBound)) }
+            if let l = p.level { event.level = ConventionBuilder.levelName(ByteText.slice(frame, l.lowerBound, l.upperBound)) ?? .info }
+            _ = ContainerLine.apply(message, tape: &tape, to: &event, context: &context)
+        } else if ByteText.equal(origin, "heroku") && ByteText.equal(dyno, "router") {
             router(message, into: &event, context: &context)
         } else {
             if !dyno.isEmpty {
@@ -102,9 +111,14 @@ public struct HerokuDecoder: TextFrameDecoder {
         var source: Range<Int>
         var dyno: Range<Int>
         var message: Int
+        /// Fly's form, with its region and level.
+        var fly = false
+        var region: Range<Int>?
+        var level: Range<Int>?
     }
 
-    /// `<RFC 3339 time> <source>[<dyno>]: `: the source is a word of lower-case letters.
+    /// `<RFC 3339 time> <source>[<dyno>]: ` (Heroku) or `<RFC 3339 time> <source>[<machine>] <region>
+    /// [<level>] ` (Fly): the source is a word of lower-case letters.
     static func prefix(_ b: UnsafeBufferPointer<UInt8>) -> Prefix? {
         guard !b.isEmpty, ByteText.isDigit(b[0]), let (time, afterTime) = PlatformTime.parse(b),
               afterTime < b.count, b[afterTime] == 0x20 else { return nil }
@@ -115,7 +129,19 @@ public struct HerokuDecoder: TextFrameDecoder {
         let dyno = p + 1
         var q = dyno
         while q < b.count, b[q] != UInt8(ascii: "]"), b[q] != 0x20 { q += 1 }
-        guard q + 1 < b.count, b[q] == UInt8(ascii: "]"), b[q + 1] == UInt8(ascii: ":") else { return nil }
-        return Prefix(time: time, source: s..<p, dyno: dyno..<q, message: ByteText.skipSpaces(b, q + 2))
+        guard q + 1 < b.count, b[q] == UInt8(ascii: "]") else { return nil }
+        if b[q + 1] == UInt8(ascii: ":") {
+            return Prefix(time: time, source: s..<p, dyno: dyno..<q, message: ByteText.skipSpaces(b, q + 2))
+        }
+        // Fly: ` <region> [<level>] `, the region a short lower-case word.
+        guard b[q + 1] == 0x20 else { return nil }
+        let r = q + 2
+        var re = r
+        while re < b.count, (b[re] >= 0x61 && b[re] <= 0x7a) || ByteText.isDigit(b[re]) { re += 1 }
+        guard re > r, re - r <= 8, re + 2 < b.count, b[re] == 0x20, b[re + 1] == UInt8(ascii: "[") else { return nil }
+        let l = re + 2
+        guard let close = ByteText.find(ByteText.slice(b, l, min(b.count, l + 12)), "]", from: 0), close > 0 else { return nil }
+        return Prefix(time: time, source: s..<p, dyno: dyno..<q, message: ByteText.skipSpaces(b, l + close + 1),
+                      fly: true, region: r..<re, level: l..<(l + close))
     }
 }
