@@ -102,8 +102,16 @@ public final class CollectorState: @unchecked Sendable {
     }
 
     /// Whether an `Authorization` header value carries the token; constant time in the value's bytes.
+    /// `Basic` credentials carry it as the password (a drain URL `https://user:TOKEN@host/…`, the
+    /// only way a Heroku drain authenticates).
     func authorised(_ header: String?) -> Bool {
         guard let expected = tokenBytes else { return true }
+        var header = header
+        if let h = header, h.count > 6, h.prefix(6).lowercased() == "basic ",
+           let decoded = Data(base64Encoded: String(h.dropFirst(6)).trimmingCharacters(in: .whitespaces)),
+           let credentials = String(data: decoded, encoding: .utf8), let colon = credentials.firstIndex(of: ":") {
+            header = "Bearer " + credentials[credentials.index(after: colon)...]
+        }
         let given = Array((header ?? "").utf8)
         var diff = UInt8(given.count == expected.count ? 0 : 1)
         for i in 0..<max(given.count, expected.count) {

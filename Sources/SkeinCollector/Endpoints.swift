@@ -63,6 +63,8 @@ enum BodyFormat: Equatable {
     case protobuf, json
     /// `/ingest`: detected per line.
     case any
+    /// `/ingest` from a Heroku Logplex drain (`application/logplex-1`): octet-counted syslog frames.
+    case logplex
 
     static func otlp(contentType: String?) -> BodyFormat? {
         let media = (contentType ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
@@ -76,7 +78,7 @@ enum BodyFormat: Equatable {
     var contentType: String {
         switch self {
         case .protobuf: "application/x-protobuf"
-        case .json, .any: "application/json"
+        case .json, .any, .logplex: "application/json"
         }
     }
 }
@@ -109,7 +111,7 @@ public struct CollectorResponse: Sendable, Equatable {
             w.varintField(1, UInt64(grpcCode))
             w.stringField(2, message)
             return CollectorResponse(status: status, contentType: BodyFormat.protobuf.contentType, body: w.bytes)
-        case .json?, .any?:
+        case .json?, .any?, .logplex?:
             return CollectorResponse(status: status, contentType: "application/json",
                                      body: Array("{\"code\":\(grpcCode),\"message\":\(jsonString(message))}".utf8))
         case nil:
@@ -231,7 +233,13 @@ struct RequestIngest {
                                      body: Array(#"{"code":"invalid_signature","error":"signature didn't match"}"#.utf8))
         }
         let format: BodyFormat
-        if case .otlp = endpoint { format = BodyFormat.otlp(contentType: Self.header("content-type", headers)) ?? .json } else { format = .any }
+        if case .otlp = endpoint {
+            format = BodyFormat.otlp(contentType: Self.header("content-type", headers)) ?? .json
+        } else if Self.header("content-type", headers)?.lowercased().hasPrefix("application/logplex-1") == true {
+            format = .logplex
+        } else {
+            format = .any
+        }
         if endpoint == .firehose { firehoseRequestID = Self.header("x-amz-firehose-request-id", headers) }
         if state.stopping {
             var r = endpoint == .firehose
@@ -318,7 +326,11 @@ struct RequestIngest {
             sample.malformed = tally.malformed.values.reduce(0, +)
         case (.ingest, _):
             events.reserveCapacity(expectedEvents)
-            decodeLines(body, into: &events, tally: &tally)
+            if format == .logplex {
+                decodeLogplex(body, into: &events, tally: &tally)
+            } else {
+                decodeLines(body, into: &events, tally: &tally)
+            }
             sample.malformed = tally.malformed.values.reduce(0, +)
             if events.isEmpty && sample.malformed > 0 {
                 _ = state.queue.offer([], tally: tally, source: state.source)
@@ -361,7 +373,7 @@ struct RequestIngest {
                 w.bytesField(1, inner.bytes)
             }
             return CollectorResponse(status: 200, contentType: format.contentType, body: w.bytes)
-        case .json, .any:
+        case .json, .any, .logplex:
             guard let p = partial else { return CollectorResponse(status: 200, contentType: "application/json", body: Array("{}".utf8)) }
             let key = switch p.signal {
             case .traces: "rejectedSpans"
@@ -489,6 +501,36 @@ struct RequestIngest {
         if let r = runFormat { tally.formats[r, default: 0] += run }
         lines.flush(source: source, into: &events)
         for (reason, n) in lines.drainLateMalformed() { tally.malformed[reason.rawValue, default: 0] += n }
+    }
+
+    /// A Logplex drain's body: frames of `<length> <syslog message>`, the length counting the
+    /// message's bytes (its newline included). Each message is decoded as one line; a body whose
+    /// framing breaks keeps what came before, and its rest is one malformed line.
+    private mutating func decodeLogplex(_ body: UnsafeRawBufferPointer, into events: inout [Event],
+                                        tally: inout IngestQueue.Tally) {
+        let b = body.assumingMemoryBound(to: UInt8.self)
+        var frames: [Range<Int>] = []
+        var p = 0
+        var broken = false
+        while p < b.count {
+            while p < b.count, b[p] == 0x0a || b[p] == 0x0d || b[p] == 0x20 { p += 1 }
+            guard p < b.count else { break }
+            var n = 0
+            var q = p
+            while q < b.count, q - p < 9, b[q] >= 0x30 && b[q] <= 0x39 { n = n * 10 + Int(b[q] - 0x30); q += 1 }
+            guard q > p, q < b.count, b[q] == 0x20, n > 0, q + 1 + n <= b.count else { broken = true; break }
+            frames.append((q + 1)..<(q + 1 + n))
+            p = q + 1 + n
+        }
+        for f in frames {
+            var frame = UnsafeBufferPointer(rebasing: b[f])
+            while let last = frame.last, last == 0x0a || last == 0x0d { frame = UnsafeBufferPointer(rebasing: frame.dropLast()) }
+            decodeLines(UnsafeRawBufferPointer(frame), into: &events, tally: &tally)
+        }
+        if broken {
+            tally.lines += 1
+            tally.malformed["invalid_logplex_frame", default: 0] += 1
+        }
     }
 
     /// The index of the next `\n` at or after `from`, through memchr.

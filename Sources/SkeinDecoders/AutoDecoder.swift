@@ -82,6 +82,7 @@ public struct AutoDecoder: FrameDecoder {
             PostgresLogDecoder(),
             CRIDecoder(),
             HerokuDecoder(),
+            SyslogDecoder(),
             WranglerPrettyDecoder(),
             // logfmt takes any `key=` line: it stays last.
             LogfmtDecoder(),

@@ -47,20 +47,8 @@ public struct HerokuDecoder: TextFrameDecoder {
             if let r = p.region { event.region = context.interner.intern(ByteText.slice(frame, r.lowerBound, r.upperBound)) }
             if let l = p.level { event.level = ConventionBuilder.levelName(ByteText.slice(frame, l.lowerBound, l.upperBound)) ?? .info }
             _ = ContainerLine.apply(message, tape: &tape, to: &event, context: &context)
-        } else if ByteText.equal(origin, "heroku") && ByteText.equal(dyno, "router") {
-            router(message, into: &event, context: &context)
         } else {
-            if !dyno.isEmpty {
-                event.instance = context.interner.intern(dyno)
-                event.service = context.interner.intern(HerokuDecoder.processType(dyno))
-            }
-            if ByteText.equal(origin, "app") {
-                // The app's own line: its JSON or logfmt may name service, instance, time and ids.
-                _ = ContainerLine.apply(message, tape: &tape, to: &event, context: &context)
-            } else {
-                event.message = String(decoding: message, as: UTF8.self)
-                event.attributes.append(Attribute("heroku.source", String(decoding: origin, as: UTF8.self)))
-            }
+            HerokuDecoder.map(origin: origin, dyno: dyno, message: message, into: &event, tape: &tape, context: &context)
         }
         _ = ConventionMapper.settleTime(&event, found: true, context: &context)
         DBErrorClassifier.apply(to: &event)
@@ -68,8 +56,29 @@ public struct HerokuDecoder: TextFrameDecoder {
         return .events(1)
     }
 
+    /// One Heroku entry, from `heroku logs` or a Logplex drain's syslog frame (`SyslogDecoder`):
+    /// `origin` is `app` or `heroku`, `dyno` the dyno or `router`.
+    static func map(origin: UnsafeBufferPointer<UInt8>, dyno: UnsafeBufferPointer<UInt8>, message: UnsafeBufferPointer<UInt8>,
+                    into event: inout Event, tape: inout JSONTape, context: inout DecodeContext) {
+        if ByteText.equal(origin, "heroku") && ByteText.equal(dyno, "router") {
+            router(message, into: &event, context: &context)
+            return
+        }
+        if !dyno.isEmpty {
+            event.instance = context.interner.intern(dyno)
+            event.service = context.interner.intern(HerokuDecoder.processType(dyno))
+        }
+        if ByteText.equal(origin, "app") {
+            // The app's own line: its JSON or logfmt may name service, instance, time and ids.
+            _ = ContainerLine.apply(message, tape: &tape, to: &event, context: &context)
+        } else {
+            event.message = String(decoding: message, as: UTF8.self)
+            event.attributes.append(Attribute("heroku.source", String(decoding: origin, as: UTF8.self)))
+        }
+    }
+
     /// A router line: the request, ended.
-    private func router(_ m: UnsafeBufferPointer<UInt8>, into e: inout Event, context: inout DecodeContext) {
+    private static func router(_ m: UnsafeBufferPointer<UInt8>, into e: inout Event, context: inout DecodeContext) {
         e.kind = .requestEnd
         e.message = String(decoding: m, as: UTF8.self)
         var connect: Double?

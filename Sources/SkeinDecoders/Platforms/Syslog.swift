@@ -1,0 +1,115 @@
+import SkeinCore
+
+/// RFC 5424 syslog lines: `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [SD] MSG`, as log
+/// drains and forwarders send them (Heroku's Logplex drains, rsyslog, Render).
+///
+/// The severity (PRI modulo 8) is the level; the app's message is decoded like a container's line
+/// (its JSON, logfmt or text). Heroku's frames (`app`/`heroku` with a dyno as PROCID) are read as
+/// `heroku logs` lines are (`HerokuDecoder`): router lines become request ends. Otherwise APP-NAME
+/// is the service and `host[procid]` the instance, as for the journal.
+public struct SyslogDecoder: TextFrameDecoder {
+    public let name = "syslog"
+    private var tape = JSONTape()
+    private var ownContext = DecodeContext()
+
+    public init() {}
+
+    public func recognises(_ frame: UnsafeBufferPointer<UInt8>) -> Bool {
+        SyslogDecoder.parse(frame) != nil
+    }
+
+    public mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID,
+                                into events: inout [Event]) -> DecodeOutcome {
+        var context = ownContext
+        defer { ownContext = context }
+        return decode(frame, source: source, context: &context, into: &events)
+    }
+
+    public mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID, context: inout DecodeContext,
+                                into events: inout [Event]) -> DecodeOutcome {
+        guard let f = SyslogDecoder.parse(frame) else { return .malformed(.unrecognised) }
+        func field(_ r: Range<Int>?) -> UnsafeBufferPointer<UInt8> {
+            r.map { ByteText.slice(frame, $0.lowerBound, $0.upperBound) } ?? ByteText.slice(frame, 0, 0)
+        }
+        let host = field(f.host), app = field(f.app), proc = field(f.procID)
+        var message = field(f.message)
+        // A UTF-8 byte order mark may open the message (RFC 5424 §6.4).
+        if message.count >= 3, message[0] == 0xef, message[1] == 0xbb, message[2] == 0xbf {
+            message = ByteText.slice(message, 3, message.count)
+        }
+        message = ByteText.slice(message, 0, ByteText.trimmedEnd(message, 0, message.count))
+        let heroku = (ByteText.equal(app, "app") || ByteText.equal(app, "heroku")) && !proc.isEmpty
+        var event = Event(time: f.time ?? context.lastTime ?? .zero, source: source, deploy: .server,
+                          platform: heroku ? "heroku" : "syslog")
+        event.level = JournaldJSONLineDecoder.level(priority: f.severity)
+        if heroku {
+            HerokuDecoder.map(origin: app, dyno: proc, message: message, into: &event, tape: &tape, context: &context)
+        } else {
+            if !app.isEmpty { event.service = context.interner.intern(app) }
+            if !host.isEmpty || !proc.isEmpty {
+                let instance = proc.isEmpty ? String(decoding: host, as: UTF8.self)
+                    : host.isEmpty ? String(decoding: proc, as: UTF8.self)
+                    : "\(String(decoding: host, as: UTF8.self))[\(String(decoding: proc, as: UTF8.self))]"
+                event.instance = context.interner.intern(instance)
+            }
+            _ = ContainerLine.apply(message, tape: &tape, to: &event, context: &context)
+        }
+        guard ConventionMapper.settleTime(&event, found: f.time != nil, context: &context) else {
+            return .malformed(.missingFields)
+        }
+        DBErrorClassifier.apply(to: &event)
+        events.append(event)
+        return .events(1)
+    }
+
+    struct Fields {
+        var severity: Int
+        var time: Timestamp?
+        var host: Range<Int>?
+        var app: Range<Int>?
+        var procID: Range<Int>?
+        var message: Range<Int>
+    }
+
+    /// The header of an RFC 5424 line; `-` fields are nil. Structured data is skipped.
+    static func parse(_ b: UnsafeBufferPointer<UInt8>) -> Fields? {
+        guard b.count > 6, b[0] == UInt8(ascii: "<") else { return nil }
+        var p = 1
+        var pri = 0
+        while p < b.count, p <= 4, ByteText.isDigit(b[p]) { pri = pri * 10 + Int(b[p] - 0x30); p += 1 }
+        guard p > 1, pri <= 191, p + 2 < b.count, b[p] == UInt8(ascii: ">"), b[p + 1] == UInt8(ascii: "1"),
+              b[p + 2] == 0x20 else { return nil }
+        p += 3
+        // TIMESTAMP HOSTNAME APP-NAME PROCID MSGID, each a token or `-`.
+        var tokens: [Range<Int>?] = []
+        for _ in 0..<5 {
+            guard p < b.count else { return nil }
+            let e = ByteText.tokenEnd(b, p)
+            guard e > p else { return nil }
+            tokens.append(e - p == 1 && b[p] == UInt8(ascii: "-") ? nil : p..<e)
+            p = e + 1
+        }
+        var time: Timestamp?
+        if let t = tokens[0] {
+            guard let (parsed, end) = PlatformTime.parse(ByteText.slice(b, t.lowerBound, t.upperBound)),
+                  end == t.count else { return nil }
+            time = parsed
+        }
+        // STRUCTURED-DATA: `-` or `[id k="v" …]…` (a `]` inside a quoted value is escaped).
+        if p < b.count, b[p] == UInt8(ascii: "-") {
+            p += 1
+        } else if p < b.count, b[p] == UInt8(ascii: "[") {
+            var quoted = false
+            while p < b.count {
+                let c = b[p]
+                if c == UInt8(ascii: "\\") && quoted { p += 2; continue }
+                if c == UInt8(ascii: "\"") { quoted.toggle() }
+                p += 1
+                if c == UInt8(ascii: "]") && !quoted && (p >= b.count || b[p] != UInt8(ascii: "[")) { break }
+            }
+        }
+        if p < b.count, b[p] == 0x20 { p += 1 }
+        return Fields(severity: pri & 7, time: time, host: tokens[1], app: tokens[2], procID: tokens[3],
+                      message: min(p, b.count)..<b.count)
+    }
+}
