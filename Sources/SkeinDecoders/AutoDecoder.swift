@@ -80,6 +80,7 @@ public struct AutoDecoder: FrameDecoder {
         let texts: [any TextFrameDecoder] = [
             LambdaTextDecoder(),
             PostgresLogDecoder(),
+            PgBouncerLogDecoder(),
             CRIDecoder(),
             HerokuDecoder(),
             SyslogDecoder(),

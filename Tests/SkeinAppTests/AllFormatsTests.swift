@@ -66,7 +66,7 @@ final class AllFormatsTests: XCTestCase {
         XCTAssertGreaterThan(s.input.malformed, 20, "the broken-line fixtures are counted, not dropped")
         // Every decoder took part in the one run.
         for f in ["aws-lambda", "aws-lambda-json", "cloudflare-workers", "vercel", "otlp-json", "postgres", "skein",
-                  "logfmt", "cri", "docker", "journald", "heroku", "syslog"] {
+                  "logfmt", "cri", "docker", "journald", "heroku", "syslog", "pgbouncer"] {
             XCTAssertTrue(formats.contains(f), "no source read as \(f): \(formats.sorted())")
         }
     }

@@ -73,7 +73,7 @@ final class AutoDecoderTests: XCTestCase {
     func testForcedFormatUsesOnlyThatDecoder() {
         XCTAssertEqual(Set(AutoDecoder.formatNames), ["json", "skein", "logfmt", "aws-lambda", "aws-lambda-json",
                                                       "cloudflare-workers", "vercel", "otlp-json", "postgres",
-                                                      "docker", "cri", "journald", "heroku", "syslog"])
+                                                      "docker", "cri", "journald", "heroku", "syslog", "pgbouncer"])
         XCTAssertEqual(AutoDecoder.formatNames.count, Set(AutoDecoder.formatNames).count)
         var logfmt = AutoDecoder.standard(forced: "logfmt")
         XCTAssertEqual(logfmt.name, "logfmt")

@@ -1,0 +1,104 @@
+import SkeinCore
+
+/// PgBouncer's own log (`logfile` or stderr): `<time> [<pid>] <LEVEL> <message>`, where client and
+/// server connections are named `C-0x…: db/user@host:port` and `S-0x…: db/user@host:port`.
+///
+/// What it shows of a pooled setup: clients logging in and leaving (`db.connect`/`db.disconnect` on
+/// the pooler, not on Postgres), clients refused because the pooler is full (`no more connections
+/// allowed (max_client_conn)`, a refusal by the pooler) and clients that waited too long for a
+/// server (`query_wait_timeout`, a pool timeout), each from its `pooler error:` line. Events have
+/// platform `pgbouncer`, so the engine
+/// books them to the pooler and never to Postgres' own count.
+public struct PgBouncerLogDecoder: TextFrameDecoder {
+    public let name = "pgbouncer"
+    private var ownContext = DecodeContext()
+
+    public init() {}
+
+    public func recognises(_ frame: UnsafeBufferPointer<UInt8>) -> Bool {
+        PgBouncerLogDecoder.parse(frame) != nil
+    }
+
+    public mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID,
+                                into events: inout [Event]) -> DecodeOutcome {
+        var context = ownContext
+        defer { ownContext = context }
+        return decode(frame, source: source, context: &context, into: &events)
+    }
+
+    public mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID, context: inout DecodeContext,
+                                into events: inout [Event]) -> DecodeOutcome {
+        guard let line = PgBouncerLogDecoder.parse(frame) else { return .malformed(.unrecognised) }
+        let text = ByteText.slice(frame, line.message, ByteText.trimmedEnd(frame, line.message, frame.count))
+        var e = Event(time: line.time, level: line.level, source: source, service: "pgbouncer",
+                      instance: context.interner.intern(String(line.pid)), deploy: .server, platform: "pgbouncer")
+        e.message = String(decoding: text, as: UTF8.self)
+        var rest = text
+        if text.count > 4, ByteText.hasPrefix(text, "C-0x") || ByteText.hasPrefix(text, "S-0x"),
+           let colon = ByteText.find(text, ": ", from: 0) {
+            let client = text[0] == UInt8(ascii: "C")
+            e.attributes.append(Attribute("connection", client ? "client" : "server"))
+            // `db/user@host:port`, then what happened.
+            var p = colon + 2
+            let peerEnd = ByteText.tokenEnd(text, p)
+            let peer = ByteText.slice(text, p, peerEnd)
+            if let slash = ByteText.find(peer, "/", from: 0), let at = ByteText.find(peer, "@", from: slash) {
+                e.attributes.append(Attribute("database", ByteText.string(peer, 0, slash)))
+                e.attributes.append(Attribute("user", ByteText.string(peer, slash + 1, at)))
+                let hostPort = ByteText.slice(peer, at + 1, peer.count)
+                let host = ByteText.find(hostPort, ":", from: 0).map { ByteText.slice(hostPort, 0, $0) } ?? hostPort
+                e.attributes.append(Attribute(client ? "client_host" : "server_host", String(decoding: host, as: UTF8.self)))
+                p = ByteText.skipSpaces(text, peerEnd)
+            }
+            rest = ByteText.slice(text, p, text.count)
+            if client && ByteText.hasPrefix(rest, "login attempt") {
+                e.kind = .dbConnect
+            } else if client && ByteText.hasPrefix(rest, "closing because") {
+                e.kind = .dbDisconnect
+            }
+        }
+        // A refusal or a timeout is logged twice, `closing because: …` then `pooler error: …`: the
+        // second is the error, the first the connection's end.
+        if e.kind != .dbDisconnect, ByteText.find(rest, "pooler error:", from: 0) != nil || e.level >= .error {
+            if ByteText.find(rest, "no more connections allowed", from: 0) != nil {
+                e.dbError = .tooManyClients
+            } else if ByteText.find(rest, "query_wait_timeout", from: 0) != nil {
+                e.dbError = .poolTimeout
+            } else {
+                e.dbError = DBErrorClassifier.classify(bytes: rest)
+            }
+            if e.dbError != nil { e.kind = .dbError }
+        }
+        if e.kind == .dbError && e.level < .warn { e.level = .warn }
+        _ = ConventionMapper.settleTime(&e, found: true, context: &context)
+        events.append(e)
+        return .events(1)
+    }
+
+    struct Line {
+        var time: Timestamp
+        var pid: Int
+        var level: Level
+        var message: Int
+    }
+
+    private static let levels: [(StaticString, Level)] = [
+        ("LOG ", .info), ("WARNING ", .warn), ("ERROR ", .error), ("FATAL ", .fatal), ("DEBUG ", .debug), ("NOISE ", .trace),
+    ]
+
+    /// `<time> [<pid>] <LEVEL> ` (PgBouncer writes its level without Postgres' colon).
+    static func parse(_ b: UnsafeBufferPointer<UInt8>) -> Line? {
+        guard !b.isEmpty, ByteText.isDigit(b[0]), let (time, afterTime) = PlatformTime.parse(b),
+              afterTime + 3 < b.count, b[afterTime] == 0x20, b[afterTime + 1] == UInt8(ascii: "[") else { return nil }
+        var p = afterTime + 2
+        var pid = 0
+        let digits = p
+        while p < b.count, p - digits < 10, ByteText.isDigit(b[p]) { pid = pid * 10 + Int(b[p] - 0x30); p += 1 }
+        guard p > digits, p + 1 < b.count, b[p] == UInt8(ascii: "]"), b[p + 1] == 0x20 else { return nil }
+        p += 2
+        for (word, level) in levels where ByteText.hasPrefix(b, word, at: p) {
+            return Line(time: time, pid: pid, level: level, message: p + word.utf8CodeUnitCount)
+        }
+        return nil
+    }
+}
