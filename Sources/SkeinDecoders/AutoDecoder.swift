@@ -448,15 +448,19 @@ final class KeySignatures {
         guard root.kind == .object else { return ~0 }
         var seen = always
         let end = Int(root.next)
+        // Members are key/value pairs ending at `end`, and `next` never leaves the object (as in
+        // `ConventionMapper.mapMembers`): one check covers every node read below.
+        precondition(end <= tape.nodeCount)
+        let nodes = tape.nodeBase
         var k = doc.root + 1
         while k < end {
-            let key = tape.node(k)
+            let key = nodes[k]
             // An escaped key may spell a signature key; let every decoder look at it.
             if key.flag { return ~0 }
-            k = Int(tape.node(k + 1).next)
+            k = Int(nodes[k + 1].next)
             let raw = doc.raw(node: key)
             guard let first = raw.first, let last = raw.last else { continue }
-            let bits = buckets[KeySignatures.bucket(raw.count, first, last)]
+            let bits = buckets.withUnsafeBufferPointer { $0[KeySignatures.bucket(raw.count, first, last)] }
             if bits & ~seen == 0 { continue }
             for entry in entries where entry.mask & ~seen != 0 && entry.count == raw.count {
                 let same = storage.withUnsafeBufferPointer { ByteText.same($0.baseAddress! + entry.start, raw.baseAddress!, raw.count) }
