@@ -19,6 +19,22 @@ public protocol TextFrameDecoder: FrameDecoder {
                                 into events: inout [Event]) -> Bool
 }
 
+/// A text decoder that also decodes on its own, outside an `AutoDecoder`: it keeps a context for
+/// that, and `decode(_:source:into:)` runs its contextual decode with it.
+public protocol StandaloneTextDecoder: TextFrameDecoder {
+    /// The context used when no `AutoDecoder` lends one.
+    var standaloneContext: DecodeContext { get set }
+}
+
+extension StandaloneTextDecoder {
+    public mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID,
+                                into events: inout [Event]) -> DecodeOutcome {
+        var context = standaloneContext
+        defer { standaloneContext = context }
+        return decode(frame, source: source, context: &context, into: &events)
+    }
+}
+
 extension TextFrameDecoder {
     public mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID, context: inout DecodeContext,
                                 into events: inout [Event]) -> DecodeOutcome {

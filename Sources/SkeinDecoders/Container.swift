@@ -58,14 +58,14 @@ public struct DockerJSONLineDecoder: JSONRecordDecoder {
 /// A line the runtime split is tagged `P` (partial) until its last part, tagged `F`; the parts are
 /// joined (through `continueFrame`) before the app's line is decoded. A partial line left dangling
 /// at `flush` is released as it is.
-public struct CRIDecoder: TextFrameDecoder {
+public struct CRIDecoder: StandaloneTextDecoder {
     public let name = "cri"
     private var tape = JSONTape()
     private var partial: [UInt8] = []
     private var partialTime: Timestamp?
     private var partialStderr = false
     private var holding = false
-    private var ownContext = DecodeContext()
+    public var standaloneContext = DecodeContext()
     private let blank = Event(time: .zero)
     /// Parts beyond this are dropped (counted in `skein.truncated`) so one endless partial line stays bounded.
     public static let maxLineBytes = 1 << 20
@@ -74,13 +74,6 @@ public struct CRIDecoder: TextFrameDecoder {
 
     public func recognises(_ frame: UnsafeBufferPointer<UInt8>) -> Bool {
         CRIDecoder.split(frame) != nil
-    }
-
-    public mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID,
-                                into events: inout [Event]) -> DecodeOutcome {
-        var context = ownContext
-        defer { ownContext = context }
-        return decode(frame, source: source, context: &context, into: &events)
     }
 
     public mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID, context: inout DecodeContext,
@@ -117,9 +110,9 @@ public struct CRIDecoder: TextFrameDecoder {
 
     public mutating func flush(source: SourceID, into events: inout [Event]) {
         guard holding else { return }
-        var context = ownContext
+        var context = standaloneContext
         release(source: source, context: &context, into: &events)
-        ownContext = context
+        standaloneContext = context
     }
 
     private mutating func hold(_ parts: Parts) {

@@ -5,10 +5,10 @@ import SkeinCore
 ///
 /// Keys go through the same alias table as JSON (`ConventionMapper`), so `ts=`, `trace_id=`,
 /// `duration=12ms` mean what they mean there. A bare word is a flag (`cached` → `cached=true`).
-public struct LogfmtDecoder: TextFrameDecoder {
+public struct LogfmtDecoder: StandaloneTextDecoder {
     public let name = "logfmt"
     /// Used only when called as a plain `FrameDecoder`; the auto-detector passes its own.
-    private var ownContext = DecodeContext()
+    public var standaloneContext = DecodeContext()
     private let blank = Event(time: .zero)
 
     public init() {}
@@ -21,13 +21,6 @@ public struct LogfmtDecoder: TextFrameDecoder {
         let start = p
         while p < n, LogfmtDecoder.isKeyByte(frame[p]) { p += 1 }
         return p > start && p < n && frame[p] == UInt8(ascii: "=")
-    }
-
-    public mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID,
-                                into events: inout [Event]) -> DecodeOutcome {
-        var context = ownContext
-        defer { ownContext = context }
-        return decode(frame, source: source, context: &context, into: &events)
     }
 
     public mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID, context: inout DecodeContext,

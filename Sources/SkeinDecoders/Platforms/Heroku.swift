@@ -17,22 +17,15 @@ import SkeinCore
 /// Fly.io's `flyctl logs` has the same shape with a region and a level before the message
 /// (`<time> app[<machine>] <region> [<level>] <message>`): read here too, with platform `fly`, the
 /// machine as the instance and the region kept.
-public struct HerokuDecoder: TextFrameDecoder {
+public struct HerokuDecoder: StandaloneTextDecoder {
     public let name = "heroku"
     private var tape = JSONTape()
-    private var ownContext = DecodeContext()
+    public var standaloneContext = DecodeContext()
 
     public init() {}
 
     public func recognises(_ frame: UnsafeBufferPointer<UInt8>) -> Bool {
         HerokuDecoder.prefix(frame) != nil
-    }
-
-    public mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID,
-                                into events: inout [Event]) -> DecodeOutcome {
-        var context = ownContext
-        defer { ownContext = context }
-        return decode(frame, source: source, context: &context, into: &events)
     }
 
     public mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID, context: inout DecodeContext,

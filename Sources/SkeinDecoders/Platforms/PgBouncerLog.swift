@@ -9,21 +9,14 @@ import SkeinCore
 /// server (`query_wait_timeout`, a pool timeout), each from its `pooler error:` line. Events have
 /// platform `pgbouncer`, so the engine
 /// books them to the pooler and never to Postgres' own count.
-public struct PgBouncerLogDecoder: TextFrameDecoder {
+public struct PgBouncerLogDecoder: StandaloneTextDecoder {
     public let name = "pgbouncer"
-    private var ownContext = DecodeContext()
+    public var standaloneContext = DecodeContext()
 
     public init() {}
 
     public func recognises(_ frame: UnsafeBufferPointer<UInt8>) -> Bool {
         PgBouncerLogDecoder.parse(frame) != nil
-    }
-
-    public mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID,
-                                into events: inout [Event]) -> DecodeOutcome {
-        var context = ownContext
-        defer { ownContext = context }
-        return decode(frame, source: source, context: &context, into: &events)
     }
 
     public mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID, context: inout DecodeContext,

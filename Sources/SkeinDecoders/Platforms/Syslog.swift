@@ -7,22 +7,15 @@ import SkeinCore
 /// (its JSON, logfmt or text). Heroku's frames (`app`/`heroku` with a dyno as PROCID) are read as
 /// `heroku logs` lines are (`HerokuDecoder`): router lines become request ends. Otherwise APP-NAME
 /// is the service and `host[procid]` the instance, as for the journal.
-public struct SyslogDecoder: TextFrameDecoder {
+public struct SyslogDecoder: StandaloneTextDecoder {
     public let name = "syslog"
     private var tape = JSONTape()
-    private var ownContext = DecodeContext()
+    public var standaloneContext = DecodeContext()
 
     public init() {}
 
     public func recognises(_ frame: UnsafeBufferPointer<UInt8>) -> Bool {
         SyslogDecoder.parse(frame) != nil
-    }
-
-    public mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID,
-                                into events: inout [Event]) -> DecodeOutcome {
-        var context = ownContext
-        defer { ownContext = context }
-        return decode(frame, source: source, context: &context, into: &events)
     }
 
     public mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID, context: inout DecodeContext,
