@@ -148,7 +148,8 @@ public struct PostgresLogDecoder: TextFrameDecoder {
         var textStart: Int
     }
 
-    private static let severities: [(StaticString, Severity)] = [
+    /// Every severity word the stderr log is read with. Shared with `jsonlog` (`Severity(name:)`).
+    static let severities: [(StaticString, Severity)] = [
         ("LOG:", .log), ("FATAL:", .fatal), ("ERROR:", .error), ("WARNING:", .warning), ("DETAIL:", .detail),
         ("HINT:", .hint), ("STATEMENT:", .statement), ("CONTEXT:", .context), ("PANIC:", .panic),
         ("NOTICE:", .notice), ("INFO:", .info), ("QUERY:", .query), ("LOCATION:", .location),

@@ -59,22 +59,19 @@ public struct PostgresJSONLogDecoder: JSONRecordDecoder {
 }
 
 extension PostgresLogDecoder.Severity {
-    /// From the severity word alone (`LOG`, `FATAL`, `DEBUG1`), as `jsonlog` writes it.
+    /// From the severity word alone (`LOG`, `FATAL`, `DEBUG`), as `jsonlog` writes it: the words
+    /// of the stderr log's table (`PostgresLogDecoder.severities`) without their colon, and `DEBUG`,
+    /// which `jsonlog` writes for every debug level.
     init?(name b: UnsafeBufferPointer<UInt8>) {
-        switch String(decoding: b, as: UTF8.self) {
-        case "LOG": self = .log
-        case "FATAL": self = .fatal
-        case "ERROR": self = .error
-        case "WARNING": self = .warning
-        case "PANIC": self = .panic
-        case "NOTICE": self = .notice
-        case "INFO": self = .info
-        case "DEBUG", "DEBUG1", "DEBUG2", "DEBUG3", "DEBUG4", "DEBUG5": self = .debug
-        case "DETAIL": self = .detail
-        case "HINT": self = .hint
-        case "STATEMENT": self = .statement
-        case "CONTEXT": self = .context
-        default: return nil
+        if ByteText.equal(b, "DEBUG") {
+            self = .debug
+            return
         }
+        for (word, severity) in PostgresLogDecoder.severities where word.utf8CodeUnitCount == b.count + 1
+            && ByteText.same(UnsafeBufferPointer(start: word.utf8Start, count: b.count), b) {
+            self = severity
+            return
+        }
+        return nil
     }
 }
