@@ -10,16 +10,6 @@ import SkeinOutputs
 import SkeinSources
 import SkeinUI
 
-/// The wall clock, for live mode only: the engine itself never reads it.
-public struct WallClock: Clock {
-    public init() {}
-    public func now() -> Timestamp {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Timestamp(nanos: Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec))
-    }
-}
-
 /// Forwards everything to the engine and keeps each event as an NDJSON line (`--record`).
 final class RecordingSink: IngestSink {
     let engine: Engine

@@ -577,8 +577,6 @@ enum Firehose {
 
     /// The wall clock, in the answer only (the engine never sees it).
     private static func nowMillis() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+        WallClock().now().nanos / 1_000_000
     }
 }

@@ -1,3 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A point in time: nanoseconds since the Unix epoch, UTC.
 ///
 /// The engine never reads the wall clock; every timestamp comes from an event or an injected clock.
@@ -92,4 +100,14 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 /// A source of "now". Live mode injects the wall clock; replay and tests inject virtual time.
 public protocol Clock: Sendable {
     func now() -> Timestamp
+}
+
+/// The wall clock, for live mode and answers to clients only: the engine itself never reads it.
+public struct WallClock: Clock {
+    public init() {}
+    public func now() -> Timestamp {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Timestamp(nanos: Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec))
+    }
 }
