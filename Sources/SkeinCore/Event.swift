@@ -1,9 +1,9 @@
 /// The one value every decoder produces and the engine consumes (DESIGN.md, "One event type").
 ///
 /// Every platform format is an adapter onto this shape. Fields a format does not know stay `nil`;
-/// fields the engine does not know travel in `attributes`. Strings that repeat (service, instance,
-/// route, platform, runtime, region) come from an `Interner`, so a million events share a few
-/// hundred string buffers.
+/// fields the engine does not know travel in `attributes`. Where it ran (service, instance,
+/// platform, runtime, region, pool) is held as `Symbol`s; other strings that repeat (route, method)
+/// come from an `Interner`, so a million events share a few hundred string buffers.
 public struct Event: Sendable, Equatable {
     /// Event time as logged by its source (not yet corrected for clock skew).
     public var time: Timestamp
@@ -12,16 +12,17 @@ public struct Event: Sendable, Equatable {
     /// Which input produced it: an index into the pipeline's source table.
     public var source: SourceID
 
-    // Where it ran.
-    public var service: String?
+    // Where it ran: symbols, so events cross threads and fill the engine's tables without reference
+    // counting (the `String` views below read the same fields).
+    public var serviceSymbol: Symbol?
     /// The execution environment: a Lambda log stream, an isolate, a pod, a process.
-    public var instance: String?
+    public var instanceSymbol: Symbol?
     public var deploy: DeployModel?
     /// e.g. `aws-lambda`, `cloudflare-workers`, `vercel`, `k8s`, `postgres`.
-    public var platform: String?
+    public var platformSymbol: Symbol?
     /// e.g. `nodejs20`, `python3.12`, `go`, `java21`, `workerd`.
-    public var runtime: String?
-    public var region: String?
+    public var runtimeSymbol: Symbol?
+    public var regionSymbol: Symbol?
 
     // The request's ids. Any two present on one event are linked into one trace.
     /// A W3C trace id (32 lower-case hex digits); also the root of an X-Ray trace id. The strong id.
@@ -46,7 +47,7 @@ public struct Event: Sendable, Equatable {
     public var coldStart: Bool?
 
     // Connection facts.
-    public var dbPool: String?
+    public var dbPoolSymbol: Symbol?
     /// Connections this instance holds open after the event (or, for `db.sample`, the server's total).
     public var dbOpen: Int?
     /// `max_connections`, when the event knows it.
@@ -71,14 +72,40 @@ public struct Event: Sendable, Equatable {
         dbError: DBErrorKind? = nil, message: String? = nil, attributes: [Attribute] = []
     ) {
         self.time = time; self.kind = kind; self.level = level; self.source = source
-        self.service = service; self.instance = instance; self.deploy = deploy
-        self.platform = platform; self.runtime = runtime; self.region = region
+        serviceSymbol = service.map(Symbol.init); instanceSymbol = instance.map(Symbol.init); self.deploy = deploy
+        platformSymbol = platform.map(Symbol.init); runtimeSymbol = runtime.map(Symbol.init)
+        regionSymbol = region.map(Symbol.init)
         self.traceID = traceID; self.correlationID = correlationID; self.requestID = requestID
         self.spanID = spanID; self.parentSpanID = parentSpanID
         self.route = route; self.method = method; self.status = status
         self.durationMS = durationMS; self.cpuMS = cpuMS; self.initMS = initMS; self.coldStart = coldStart
-        self.dbPool = dbPool; self.dbOpen = dbOpen; self.dbMax = dbMax; self.waitMS = waitMS
+        dbPoolSymbol = dbPool.map(Symbol.init); self.dbOpen = dbOpen; self.dbMax = dbMax; self.waitMS = waitMS
         self.dbError = dbError; self.message = message; self.attributes = attributes
+    }
+
+    public var service: String? {
+        get { serviceSymbol?.string }
+        set { serviceSymbol = newValue.map(Symbol.init) }
+    }
+    public var instance: String? {
+        get { instanceSymbol?.string }
+        set { instanceSymbol = newValue.map(Symbol.init) }
+    }
+    public var platform: String? {
+        get { platformSymbol?.string }
+        set { platformSymbol = newValue.map(Symbol.init) }
+    }
+    public var runtime: String? {
+        get { runtimeSymbol?.string }
+        set { runtimeSymbol = newValue.map(Symbol.init) }
+    }
+    public var region: String? {
+        get { regionSymbol?.string }
+        set { regionSymbol = newValue.map(Symbol.init) }
+    }
+    public var dbPool: String? {
+        get { dbPoolSymbol?.string }
+        set { dbPoolSymbol = newValue.map(Symbol.init) }
     }
 
     /// The deploy model as logged, else inferred from the platform.

@@ -1,46 +1,39 @@
-/// Shares one `String` per distinct value, looked up by bytes so that a repeat costs no allocation.
-///
-/// Decoders own one each (it is not thread-safe); the table is bounded, and past `capacity`
-/// distinct values new strings are returned without being remembered.
-public struct Interner {
+/// An open-addressing table keyed by byte strings: a lookup hashes the bytes and compares them in
+/// place, so a repeat costs no allocation. The interner, the decoders' symbol caches and the
+/// process-wide `SymbolTable` are this table with different values and limits.
+struct ByteTable<Value> {
     /// Where entry `i`'s bytes sit in `bytes`, with its hash; kept apart from `values` so a probe
     /// reads plain integers and touches no reference count.
-    private struct Key { var hash: UInt64; var start: Int32; var count: Int32 }
+    private struct Key { var hash: UInt64; var start: Int; var count: Int32 }
     private var slots: [Int32]
     private var keys: [Key] = []
-    private var values: [String] = []
-    /// Every remembered value's bytes, back to back.
+    private(set) var values: [Value] = []
+    /// Every remembered key's bytes, back to back.
     private var bytes: [UInt8] = []
     private var mask: Int
-    public let capacity: Int
-    /// Values longer than this are never interned (ids, messages): they rarely repeat.
-    public let maxLength: Int
 
-    public init(capacity: Int = 65_536, maxLength: Int = 128) {
-        self.capacity = capacity
-        self.maxLength = maxLength
+    init() {
         slots = Array(repeating: -1, count: 1024)
         mask = 1023
     }
 
-    public var count: Int { values.count }
+    var count: Int { values.count }
 
-    /// The shared string for `bytes` (which must be valid UTF-8 or will be repaired).
-    public mutating func intern(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
-        let n = bytes.count
-        if n > maxLength { return String(decoding: bytes, as: UTF8.self) }
+    /// The value stored for `key`, or the slot where it would go (pass it to `insert`).
+    @inline(__always)
+    func find(_ key: UnsafeBufferPointer<UInt8>, hash h: UInt64) -> (value: Value?, slot: Int) {
+        let n = key.count
         // An empty buffer may have no address; with a count of 0 the pointer is never read.
-        let b = bytes.baseAddress ?? UnsafePointer(bitPattern: 1)!
-        let h = Interner.hash(b, n)
+        let b = key.baseAddress ?? UnsafePointer(bitPattern: 1)!
         var i = Int(truncatingIfNeeded: h) & mask
-        let found: Int? = self.bytes.withUnsafeBufferPointer { stored in
+        let found: Int? = bytes.withUnsafeBufferPointer { stored in
             keys.withUnsafeBufferPointer { keys in
                 slots.withUnsafeBufferPointer { slots in
                     while true {
                         let s = Int(slots[i])
                         if s < 0 { return nil }
                         let k = keys[s]
-                        if k.hash == h && Int(k.count) == n && Interner.same(stored.baseAddress! + Int(k.start), b, n) {
+                        if k.hash == h && Int(k.count) == n && ByteCompare.same(stored.baseAddress! + k.start, b, n) {
                             return s
                         }
                         i = (i + 1) & mask
@@ -48,20 +41,16 @@ public struct Interner {
                 }
             }
         }
-        if let found { return values[found] }
-        let value = String(decoding: bytes, as: UTF8.self)
-        if values.count >= capacity { return value }
-        slots[i] = Int32(values.count)
-        keys.append(Key(hash: h, start: Int32(self.bytes.count), count: Int32(n)))
-        self.bytes.append(contentsOf: bytes)
-        values.append(value)
-        if values.count * 2 > slots.count { grow() }
-        return value
+        return (found.map { values[$0] }, i)
     }
 
-    public mutating func intern(_ string: String) -> String {
-        var s = string
-        return s.withUTF8 { intern($0) }
+    /// Stores `value` for `key` at the `slot` a `find` of the same key just returned.
+    mutating func insert(_ key: UnsafeBufferPointer<UInt8>, hash h: UInt64, value: Value, slot: Int) {
+        slots[slot] = Int32(values.count)
+        keys.append(Key(hash: h, start: bytes.count, count: Int32(key.count)))
+        bytes.append(contentsOf: key)
+        values.append(value)
+        if values.count * 2 > slots.count { grow() }
     }
 
     private mutating func grow() {
@@ -74,11 +63,75 @@ public struct Interner {
             slots[i] = Int32(idx)
         }
     }
+}
 
-    /// A multiplicative hash over eight bytes at a time; the last word overlaps the one before it
-    /// rather than being read byte by byte (values are short, so this is a few multiplies).
+/// Shares one `String` per distinct value, looked up by bytes so that a repeat costs no allocation;
+/// and, beside it, a cache of `Symbol`s so that naming a repeated value takes no lock.
+///
+/// Decoders own one each (it is not thread-safe); the tables are bounded, and past `capacity`
+/// distinct values new strings are returned without being remembered (and new symbols are asked of
+/// the shared `SymbolTable` each time: still correct, only slower).
+public struct Interner {
+    private var strings = ByteTable<String>()
+    private var symbols = ByteTable<Symbol>()
+    public let capacity: Int
+    /// Values longer than this are never interned (ids, messages): they rarely repeat.
+    public let maxLength: Int
+
+    public init(capacity: Int = 65_536, maxLength: Int = 128) {
+        self.capacity = capacity
+        self.maxLength = maxLength
+    }
+
+    /// Distinct strings remembered.
+    public var count: Int { strings.count }
+
+    /// The shared string for `bytes` (which must be valid UTF-8 or will be repaired).
+    public mutating func intern(_ bytes: UnsafeBufferPointer<UInt8>) -> String {
+        let n = bytes.count
+        if n > maxLength { return String(decoding: bytes, as: UTF8.self) }
+        let h = ByteHash.hash(bytes)
+        let (found, slot) = strings.find(bytes, hash: h)
+        if let found { return found }
+        let value = String(decoding: bytes, as: UTF8.self)
+        if strings.count < capacity { strings.insert(bytes, hash: h, value: value, slot: slot) }
+        return value
+    }
+
+    public mutating func intern(_ string: String) -> String {
+        var s = string
+        return s.withUTF8 { intern($0) }
+    }
+
+    /// The process-wide symbol for `bytes` (valid UTF-8, or repaired), remembered here so a repeat
+    /// neither allocates nor locks.
+    public mutating func symbol(_ bytes: UnsafeBufferPointer<UInt8>) -> Symbol {
+        let h = ByteHash.hash(bytes)
+        let (found, slot) = symbols.find(bytes, hash: h)
+        if let found { return found }
+        let value = SymbolTable.shared.symbol(bytes, hash: h)
+        if symbols.count < capacity { symbols.insert(bytes, hash: h, value: value, slot: slot) }
+        return value
+    }
+
+    public mutating func symbol(_ string: String) -> Symbol {
+        var s = string
+        return s.withUTF8 { symbol($0) }
+    }
+}
+
+/// The hash the byte tables share: multiplicative, eight bytes at a time.
+public enum ByteHash {
     @inline(__always)
-    static func hash(_ b: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
+    public static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        guard let b = bytes.baseAddress else { return 0 }
+        return hash(b, bytes.count)
+    }
+
+    /// The last word overlaps the one before it rather than being read byte by byte (values are
+    /// short, so this is a few multiplies).
+    @inline(__always)
+    public static func hash(_ b: UnsafePointer<UInt8>, _ n: Int) -> UInt64 {
         let k: UInt64 = 0x9e37_79b9_7f4a_7c15
         var h: UInt64 = UInt64(n) &* k
         let raw = UnsafeRawPointer(b)
@@ -98,11 +151,6 @@ public struct Interner {
             h = (h ^ (UInt64(b[0]) | UInt64(b[n >> 1]) << 8 | UInt64(b[n - 1]) << 16)) &* k
         }
         return h ^ (h >> 32)
-    }
-
-    @inline(__always)
-    private static func same(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
-        ByteCompare.same(a, b, n)
     }
 }
 
@@ -187,7 +235,7 @@ public struct RecentStrings {
     public mutating func string(_ b: UnsafeBufferPointer<UInt8>) -> String {
         let n = b.count
         guard n > 15, n <= maxLength, let base = b.baseAddress else { return String(decoding: b, as: UTF8.self) }
-        let h = Interner.hash(base, n)
+        let h = ByteHash.hash(base, n)
         let slot = Int(truncatingIfNeeded: h) & mask
         let width = maxLength
         if let t = table, t.hashes[slot] == h, t.lengths[slot] == n, ByteCompare.same(t.bytes + slot * width, base, n) {
@@ -203,3 +251,5 @@ public struct RecentStrings {
         return value
     }
 }
+
+extension ByteTable: Sendable where Value: Sendable {}

@@ -256,6 +256,11 @@ enum FieldValue {
         return interner.intern(string())
     }
 
+    func symbol(_ interner: inout Interner) -> Symbol {
+        if case .text(let b, false) = self { return interner.symbol(b) }
+        return interner.symbol(string())
+    }
+
     /// Like `string`, through the cache of recent ids.
     func id(_ ids: inout RecentStrings) -> String {
         if case .text(let b, false) = self { return ids.string(b) }
@@ -360,10 +365,10 @@ struct ConventionBuilder {
             }
         case .service:
             sawService = true
-            e.service = v.interned(&context.interner)
+            e.serviceSymbol = v.symbol(&context.interner)
         case .instance:
             sawInstance = true
-            e.instance = v.interned(&context.interner)
+            e.instanceSymbol = v.symbol(&context.interner)
         case .serviceFallback:
             used = ConventionBuilder.hold(&serviceFallback, key, v, context: &context)
         case .instanceFallback:
@@ -372,9 +377,9 @@ struct ConventionBuilder {
             used = ConventionBuilder.hold(&routeFallback, key, v, context: &context)
         case .deploy:
             if let d = v.withBytes(ConventionBuilder.deploy) { e.deploy = d } else { used = false }
-        case .platform: e.platform = v.interned(&context.interner)
-        case .runtime: e.runtime = v.interned(&context.interner)
-        case .region: e.region = v.interned(&context.interner)
+        case .platform: e.platformSymbol = v.symbol(&context.interner)
+        case .runtime: e.runtimeSymbol = v.symbol(&context.interner)
+        case .region: e.regionSymbol = v.symbol(&context.interner)
         case .traceID where ConventionBuilder.isZeroID(v), .spanID where ConventionBuilder.isZeroID(v),
              .parentSpanID where ConventionBuilder.isZeroID(v):
             // `0` / all zeros: no trace context (OpenTelemetry's logging instrumentation writes it
@@ -432,7 +437,7 @@ struct ConventionBuilder {
             if let d = ConventionBuilder.milliseconds(v) { e.initMS = d } else { used = false }
         case .coldStart:
             if let b = v.bool() { e.coldStart = b } else { used = false }
-        case .dbPool: e.dbPool = v.interned(&context.interner)
+        case .dbPool: e.dbPoolSymbol = v.symbol(&context.interner)
         case .dbOpen:
             if let n = v.int() { e.dbOpen = n } else { used = false }
         case .dbMax:
@@ -463,10 +468,10 @@ struct ConventionBuilder {
             if !explicitParent, let p = h.parentSpanID, e.traceID == h.traceID { e.parentSpanID = p }
         }
         if let d = serviceFallback {
-            if sawService { deferredAttribute(d, event: &e) } else { e.service = d.value.interned(&context.interner) }
+            if sawService { deferredAttribute(d, event: &e) } else { e.serviceSymbol = d.value.symbol(&context.interner) }
         }
         if let d = instanceFallback {
-            if sawInstance { deferredAttribute(d, event: &e) } else { e.instance = d.value.interned(&context.interner) }
+            if sawInstance { deferredAttribute(d, event: &e) } else { e.instanceSymbol = d.value.symbol(&context.interner) }
         }
         if let d = routeFallback {
             if sawRoute { deferredAttribute(d, event: &e) } else {

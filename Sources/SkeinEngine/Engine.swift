@@ -50,6 +50,7 @@ public final class Engine {
     @exclusivity(unchecked) private var lastEventAt: Timestamp?
     @exclusivity(unchecked) private var eventRate: BucketSeries
     private let stitcher: Stitcher
+    private let platforms = ServerPlatforms()
     @exclusivity(unchecked) private var fleet = Fleet()
     @exclusivity(unchecked) private var db: DBLedger
     @exclusivity(unchecked) private var cold: ColdStartBook
@@ -218,11 +219,12 @@ public final class Engine {
         lastEventAt = maxOpt(lastEventAt, seriesTime)
         eventRate.add(1, at: seriesTime)
 
-        let serverSide = e.kind == .dbSample || Engine.isPostgres(e.platform) || PoolLedger.isPooler(e.platform)
+        let serverSide = e.kind == .dbSample || platforms.isServerSide(e.platformSymbol)
         var inst = -1
         var created = false
-        if !serverSide, let service = e.service ?? (e.instance != nil ? (e.platform ?? "unknown") : nil) {
-            inst = fleet.lookup(service: service, instance: e.instance ?? service, at: e.time, created: &created)
+        if !serverSide,
+           let service = e.serviceSymbol ?? (e.instanceSymbol != nil ? (e.platformSymbol ?? HopState.unknownService) : nil) {
+            inst = fleet.lookup(service: service, instance: e.instanceSymbol ?? service, at: e.time, created: &created)
             fleet.touch(inst, e)
             if created && fleet.count > config.maxInstances + max(16, config.maxInstances / 8) {
                 instancesOverBudget = true
@@ -242,8 +244,8 @@ public final class Engine {
         var effect = HopEffect()
         if let t = trace {
             if t.phase == .finished { stitcher.reopen(t, now: now) }
-            hop = t.hopIndex(spanID: e.spanID, parentSpanID: e.parentSpanID, service: e.service,
-                             instance: e.instance ?? e.service, at: e.time, maxHops: stitcher.maxHops)
+            hop = t.hopIndex(spanID: e.spanID, parentSpanID: e.parentSpanID, service: e.serviceSymbol,
+                             instance: e.instanceSymbol ?? e.serviceSymbol, at: e.time, maxHops: stitcher.maxHops)
             effect = Engine.apply(e, facts, deploy: deploy, to: &t.hops[hop])
             if config.keepsTraceLines {
                 stitcher.addLine(TraceLine(time: e.time, offsetMS: 0, service: e.service, instance: e.instance,
@@ -272,9 +274,17 @@ public final class Engine {
         sweepIfDue()
     }
 
-    private static func isPostgres(_ platform: String?) -> Bool {
-        guard let p = platform else { return false }
-        return p == "postgres" || p == "postgresql"
+    /// The platforms whose lines come from the database side (the server or its pooler), as symbols
+    /// so that every event is classified by comparing integers.
+    struct ServerPlatforms {
+        let postgres = Symbol("postgres")
+        let postgresql = Symbol("postgresql")
+        let pooler = Symbol(PoolLedger.poolerPlatform)
+
+        @inline(__always)
+        func isServerSide(_ p: Symbol?) -> Bool { p == postgres || p == postgresql || p == pooler }
+        @inline(__always)
+        func isPooler(_ p: Symbol?) -> Bool { p == pooler }
     }
 
     /// Kinds that may belong to the request in flight on a single-request instance.
@@ -307,7 +317,7 @@ public final class Engine {
         if t < h.firstAt { h.firstAt = t }
         if t > h.lastAt { h.lastAt = t }
         if h.deploy == nil { h.deploy = deploy }
-        if h.runtime == nil { h.runtime = e.runtime }
+        if h.runtime == nil { h.runtime = e.runtimeSymbol }
         if h.route == nil, let r = e.route { h.route = r }
         if h.method == nil, let m = e.method { h.method = m }
         var work = false
@@ -508,11 +518,13 @@ public final class Engine {
         } else if trace == nil, fleet.records[i].coldTrace == nil, let s = fleet.records[i].firstRequestTrace,
                   let t = stitcher.traces[s] {
             // The instance.start arrived after the request that waited for it.
-            let h = t.hops.firstIndex { $0.service == info.service && $0.instance == info.instance }
+            let key = fleet.records[i].key
+            let h = t.hops.firstIndex { $0.service == key.service && $0.instance == key.instance }
             if let h { linkColdStart(i, trace: t, hop: h) }
         } else if let s = fleet.records[i].coldTrace, let t = stitcher.traces[s] {
             // Init time learned after linking: show it on the hop too.
-            for h in t.hops.indices where t.hops[h].service == info.service && t.hops[h].instance == info.instance {
+            let key = fleet.records[i].key
+            for h in t.hops.indices where t.hops[h].service == key.service && t.hops[h].instance == key.instance {
                 t.hops[h].coldStartMS = fleet.records[i].info.coldStart?.initMS
             }
         }
@@ -601,7 +613,7 @@ public final class Engine {
 
     private func connections(_ e: Event, inst: Int, serverSide: Bool, at seriesTime: Timestamp) {
         var changed = false
-        if e.kind == .dbSample && PoolLedger.isPooler(e.platform) {
+        if e.kind == .dbSample && platforms.isPooler(e.platformSymbol) {
             db.pools.read(e)
             poolerCheck(e)
             return
@@ -622,7 +634,7 @@ public final class Engine {
             if !apps.isEmpty || e.dbOpen != nil { db.byApplication = apps }
         } else if serverSide {
             let app = e.attribute("application_name") ?? "unknown"
-            let pooler = PoolLedger.isPooler(e.platform)
+            let pooler = platforms.isPooler(e.platformSymbol)
             switch e.kind {
             case .dbConnect where !pooler:
                 db.serverOpen = (db.serverOpen ?? 0) + 1
@@ -835,7 +847,7 @@ public final class Engine {
         }
         if s.flags.contains(.cpuLimit) {
             for h in t.hops where h.flags.contains(.cpuLimit) {
-                raiseCPU(at: h.firstAt, service: h.service, instance: h.instance, traceID: s.id, cpuMS: h.cpuMS,
+                raiseCPU(at: h.firstAt, service: h.service.string, instance: h.instance?.string, traceID: s.id, cpuMS: h.cpuMS,
                          exceeded: h.exceededCPU)
             }
         }
@@ -880,7 +892,7 @@ public final class Engine {
         }
         if s.coldStart {
             for h in s.hops where h.flags.contains(.cold) {
-                guard let inst = h.instance, let i = fleet.find(service: h.service, instance: inst),
+                guard let inst = h.instance, let i = fleet.find(service: Symbol(h.service), instance: Symbol(inst)),
                       fleet.records[i].coldTrace == t.serial, var cs = fleet.records[i].info.coldStart else { continue }
                 cs.traceID = s.id
                 fleet.records[i].info.coldStart = cs

@@ -1,24 +1,21 @@
 import Collections
 import SkeinCore
 
-/// An instance's identity: the service and its execution environment, hashed once from their bytes.
+/// An instance's identity: the service and its execution environment, as two symbols.
 struct InstanceKey: Hashable {
-    let service: String
-    let instance: String
-    let fingerprint: UInt64
+    let service: Symbol
+    let instance: Symbol
 
-    init(service: String, instance: String) {
+    init(service: Symbol, instance: Symbol) {
         self.service = service
         self.instance = instance
-        fingerprint = FastText.hash(instance) &+ FastText.hash(service) &* 31
     }
 
-    static func == (a: InstanceKey, b: InstanceKey) -> Bool {
-        // Interned names: equal ones are almost always one object, which `==` sees at once.
-        a.fingerprint == b.fingerprint && a.instance == b.instance && a.service == b.service
-    }
+    /// Both symbols in one word, mixed once: no SipHash over two fields per probe.
+    var fingerprint: UInt64 { UInt64(service.raw) << 32 | UInt64(instance.raw) }
+    static func == (a: InstanceKey, b: InstanceKey) -> Bool { a.fingerprint == b.fingerprint }
     func hash(into hasher: inout Hasher) { hasher.combine(fingerprint) }
-    func _rawHashValue(seed: Int) -> Int { FastText.mix(fingerprint, seed: seed) }
+    func _rawHashValue(seed: Int) -> Int { FastText.mix(fingerprint &* 0x9e37_79b9_7f4a_7c15, seed: seed) }
 }
 
 /// The lifecycle moves an instance can make (DESIGN.md: cold → busy ⇄ idle → gone).
@@ -56,6 +53,8 @@ enum LifecycleMove: String {
 /// One instance being tracked.
 struct InstanceRecord {
     var info: InstanceInfo
+    /// `info.service` and `info.instance` as symbols.
+    let key: InstanceKey
     /// True once the deploy model was inferred from a platform (successfully or not).
     var platformTried: Bool
     /// The trace of the request that waited for this instance's cold start, once known.
@@ -75,23 +74,23 @@ extension InstanceRecord {
         if info.deploy == nil {
             if let d = e.deploy {
                 info.deploy = d
-            } else if !platformTried, let p = e.platform {
+            } else if !platformTried, let p = e.platformSymbol {
                 // Inference lower-cases the platform: once per instance, not once per event.
                 platformTried = true
-                info.deploy = DeployModel.inferred(platform: p)
+                info.deploy = DeployModel.inferred(platform: p.string)
             }
         }
-        if info.platform == nil, let p = e.platform { info.platform = p }
-        if info.runtime == nil, let r = e.runtime { info.runtime = r }
-        if info.region == nil, let r = e.region { info.region = r }
+        if info.platform == nil, let p = e.platformSymbol { info.platform = p.string }
+        if info.runtime == nil, let r = e.runtimeSymbol { info.runtime = r.string }
+        if info.region == nil, let r = e.regionSymbol { info.region = r.string }
     }
 }
 
 /// Every instance seen, keyed by (service, instance), bounded by `maxInstances`.
 struct Fleet {
     var records: [InstanceRecord] = []
-    /// Keyed by a hash of the bytes (cheaper than SipHash, and than scanning a cache of recent
-    /// instances, which missed whenever more instances interleave than it holds).
+    /// Keyed by symbols (cheaper than hashing names, and than scanning a cache of recent instances,
+    /// which missed whenever more instances interleave than it holds).
     private var index: [InstanceKey: Int] = [:]
     var illegal = 0
     var illegalByMove: [String: Int] = [:]
@@ -100,14 +99,14 @@ struct Fleet {
     var count: Int { records.count }
 
     /// The record for an event's instance, created on first sight.
-    mutating func lookup(service: String, instance: String, at t: Timestamp, created: inout Bool) -> Int {
+    mutating func lookup(service: Symbol, instance: Symbol, at t: Timestamp, created: inout Bool) -> Int {
         let key = InstanceKey(service: service, instance: instance)
         let i: Int
         if let found = index[key] {
             i = found
         } else {
-            let info = InstanceInfo(service: service, instance: instance, state: .idle, firstSeen: t)
-            records.append(InstanceRecord(info: info, platformTried: false))
+            let info = InstanceInfo(service: service.string, instance: instance.string, state: .idle, firstSeen: t)
+            records.append(InstanceRecord(info: info, key: key, platformTried: false))
             i = records.count - 1
             index[key] = i
             created = true
@@ -115,7 +114,7 @@ struct Fleet {
         return i
     }
 
-    func find(service: String, instance: String) -> Int? {
+    func find(service: Symbol, instance: Symbol) -> Int? {
         index[InstanceKey(service: service, instance: instance)]
     }
 
@@ -179,7 +178,7 @@ struct Fleet {
         records = kept
         index = [:]
         for (i, r) in records.enumerated() {
-            index[InstanceKey(service: r.info.service, instance: r.info.instance)] = i
+            index[r.key] = i
         }
         evicted += gone.count
         return gone

@@ -77,7 +77,8 @@ struct PoolLedger {
     /// Clients PgBouncer refused (`max_client_conn`), as `db.error` events from platform `pgbouncer` say.
     var refusals = 0
 
-    static func isPooler(_ platform: String?) -> Bool { platform == "pgbouncer" }
+    /// The platform name of the pooler's own lines and samples.
+    static let poolerPlatform = "pgbouncer"
 
     /// Replaces the pooler's pools with this reading.
     mutating func read(_ e: Event) {

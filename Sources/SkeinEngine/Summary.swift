@@ -1,7 +1,7 @@
 import SkeinCore
 
-/// One clock: a service's instance (a Lambda log stream, an isolate, a pod); the fleet's key,
-/// hashed once from its bytes, since the skew tables are probed several times per hop at completion.
+/// One clock: a service's instance (a Lambda log stream, an isolate, a pod); the fleet's key, two
+/// symbols, since the skew tables are probed several times per hop at completion.
 typealias ClockKey = InstanceKey
 
 /// A name hashed once from its bytes (keys of the per-service skew and per-route tables).
@@ -85,7 +85,7 @@ struct ClockSkew {
         var samples = 0
     }
 
-    private var byService: [TextKey: Estimate] = [:]
+    private var byService: [Symbol: Estimate] = [:]
     private var byInstance: [ClockKey: InstanceEstimate] = [:]
     private var pairs: [PairKey: PairBounds] = [:]
 
@@ -98,14 +98,14 @@ struct ClockSkew {
         }
     }
 
-    func offsetMS(_ service: String) -> Double {
-        // Most fleets never need a correction: skip hashing the service name.
+    func offsetMS(_ service: Symbol) -> Double {
+        // Most fleets never need a correction: skip the lookup.
         if byService.isEmpty { return 0 }
-        return byService[TextKey(service)]?.value ?? 0
+        return byService[service]?.value ?? 0
     }
 
     /// The correction for one instance's clock, or its service's while the instance has few samples.
-    func offsetMS(service: String, instance: String?) -> Double {
+    func offsetMS(service: Symbol, instance: Symbol?) -> Double {
         if byInstance.isEmpty { return offsetMS(service) }
         if let instance, let e = byInstance[ClockKey(service: service, instance: instance)],
            e.samples >= ClockSkew.minInstanceSamples {
@@ -117,9 +117,9 @@ struct ClockSkew {
     /// The correction for a hop's clock.
     func offsetMS(_ hop: HopState) -> Double { offsetMS(service: hop.service, instance: hop.instance) }
 
-    mutating func learn(service: String, shiftMS: Double) {
+    mutating func learn(service: Symbol, shiftMS: Double) {
         guard shiftMS.isFinite else { return }
-        byService[TextKey(service), default: Estimate()].add(shiftMS)
+        byService[service, default: Estimate()].add(shiftMS)
     }
 
     /// Learns from one parent/child pair on two clocks, from raw (uncorrected) milliseconds.
@@ -306,10 +306,10 @@ extension Stitcher {
         var dbWait = 0.0
         for k in 0..<n {
             let i = pre[k]
-            var hop = Hop(service: hops[i].service, offsetMS: c[i].start - traceStart, durationMS: max(0, c[i].end - c[i].start))
+            var hop = Hop(service: hops[i].service.string, offsetMS: c[i].start - traceStart, durationMS: max(0, c[i].end - c[i].start))
             hop.deploy = hops[i].deploy
-            hop.instance = hops[i].instance
-            hop.runtime = hops[i].runtime
+            hop.instance = hops[i].instance?.string
+            hop.runtime = hops[i].runtime?.string
             hop.spanID = hops[i].spanID
             hop.parentSpanID = hops[i].parentSpanID
             hop.parent = c[i].parent >= 0 ? c[c[i].parent].newIndex : nil
@@ -336,7 +336,7 @@ extension Stitcher {
         if incomplete { flags.insert(.incomplete) }
 
         summary.start = base.adding(ms: traceStart)
-        summary.rootService = hops[root].service
+        summary.rootService = hops[root].service.string
         // The root's own facts; when its lines did not carry them, the nearest hop's (in preorder).
         summary.rootRoute = hops[root].route
         summary.rootMethod = hops[root].method
@@ -439,8 +439,8 @@ extension Stitcher {
             for i in 0..<n {
                 let p = c[i].parent
                 guard p >= 0 else { continue }
-                let sameService = FastText.same(hops[i].service, hops[p].service)
-                guard !sameService || !FastText.same(hops[i].instance, hops[p].instance),
+                let sameService = hops[i].service == hops[p].service
+                guard !sameService || hops[i].instance != hops[p].instance,
                       hops[i].start != nil, hops[i].hasExplicitEnd, hops[p].start != nil, hops[p].hasExplicitEnd
                 else { continue }
                 let s = ClockSkew.shift(parentStart: c[p].start, parentEnd: c[p].end,
@@ -507,7 +507,7 @@ extension Stitcher {
             let i = pre[k]
             let p = c[i].parent
             guard p >= 0 else { continue }
-            if FastText.same(hops[i].service, hops[p].service) && FastText.same(hops[i].instance, hops[p].instance) {
+            if hops[i].service == hops[p].service && hops[i].instance == hops[p].instance {
                 c[i].shift = c[p].shift
             }
             let s = c[i].start + c[i].shift

@@ -2,10 +2,10 @@ import SkeinCore
 
 /// One service instance's part of a trace while the trace is still being assembled.
 struct HopState {
-    var service: String
-    var instance: String?
+    var service: Symbol
+    var instance: Symbol?
     var deploy: DeployModel?
-    var runtime: String?
+    var runtime: Symbol?
     var spanID: String?
     var parentSpanID: String?
     var route: String?
@@ -32,7 +32,7 @@ struct HopState {
     var inFlight = false
     var invocationCounted = false
 
-    init(service: String, instance: String?, at t: Timestamp) {
+    init(service: Symbol, instance: Symbol?, at t: Timestamp) {
         self.service = service; self.instance = instance; firstAt = t; lastAt = t
     }
 
@@ -62,6 +62,9 @@ struct HopState {
         inFlight = inFlight || o.inFlight
         invocationCounted = invocationCounted || o.invocationCounted
     }
+
+    /// The service of a hop whose lines named none.
+    static let unknownService = Symbol("unknown")
 
     /// Raw (uncorrected) extent of the hop.
     var rawStart: Timestamp { start ?? firstAt }
@@ -138,15 +141,14 @@ final class TraceState {
     }
 
     /// The hop an event belongs to: by span id when it has one, else by (service, instance).
-    func hopIndex(spanID: String?, parentSpanID: String?, service: String?, instance: String?,
+    func hopIndex(spanID: String?, parentSpanID: String?, service: Symbol?, instance: Symbol?,
                   at t: Timestamp, maxHops: Int) -> Int {
         if let span = spanID {
             for i in hops.indices where FastText.same(hops[i].spanID, span) { return i }
             // A line without a span id may have opened this instance's hop before its first span line.
             if let service {
                 for i in hops.indices.reversed()
-                where hops[i].spanID == nil && FastText.same(hops[i].service, service)
-                    && FastText.same(hops[i].instance, instance) {
+                where hops[i].spanID == nil && hops[i].service == service && hops[i].instance == instance {
                     hops[i].spanID = span
                     hops[i].parentSpanID = parentSpanID
                     return i
@@ -154,7 +156,7 @@ final class TraceState {
             }
             if hops.count >= maxHops { return hops.count - 1 }
             if hops.isEmpty { hops.reserveCapacity(4) }
-            var h = HopState(service: service ?? "unknown", instance: instance, at: t)
+            var h = HopState(service: service ?? HopState.unknownService, instance: instance, at: t)
             h.spanID = span
             h.parentSpanID = parentSpanID
             hops.append(h)
@@ -162,7 +164,7 @@ final class TraceState {
         }
         if let service {
             for i in hops.indices.reversed()
-            where FastText.same(hops[i].service, service) && FastText.same(hops[i].instance, instance) {
+            where hops[i].service == service && hops[i].instance == instance {
                 return i
             }
         } else if !hops.isEmpty {
@@ -170,7 +172,7 @@ final class TraceState {
         }
         if hops.count >= maxHops { return hops.count - 1 }
         if hops.isEmpty { hops.reserveCapacity(4) }
-        hops.append(HopState(service: service ?? "unknown", instance: instance, at: t))
+        hops.append(HopState(service: service ?? HopState.unknownService, instance: instance, at: t))
         return hops.count - 1
     }
 }

@@ -1,0 +1,90 @@
+import Synchronization
+
+/// A string that repeats (a service, an instance, a platform, a runtime, a region, a pool), named by
+/// a small number that is the same on every thread of the process.
+///
+/// Events cross from the decode threads to the engine by the million: as numbers these fields are
+/// copied without reference counting, compared and hashed as integers, and cost 8 bytes instead of
+/// 16. The text is one table read away (`string`). Numbers follow first sight, so they differ from
+/// run to run when several threads decode at once: order by `string`, never by `raw`.
+public struct Symbol: Hashable, Sendable, CustomStringConvertible {
+    public let raw: UInt32
+
+    init(raw: UInt32) { self.raw = raw }
+
+    /// The symbol for `text`, from the process-wide table (takes its lock: hot paths ask a
+    /// decoder's `Interner`, which remembers the symbols it has seen).
+    public init(_ text: String) {
+        var s = text
+        self = s.withUTF8 { SymbolTable.shared.symbol($0, hash: ByteHash.hash($0)) }
+    }
+
+    public var string: String { SymbolTable.shared.string(self) }
+    public var description: String { string }
+}
+
+/// The process-wide table behind `Symbol`: interning takes a lock, reading a symbol's text does not.
+///
+/// Texts live in pages that never move and are never freed, so a reader indexes them without a lock:
+/// a thread can only hold a symbol that reached it through something that synchronises (the queue
+/// that carried its event, or its own call to `symbol`), which orders the write of the text before
+/// the read. The table only grows. What it holds is bounded by what callers name with symbols:
+/// services, instances, platforms, runtimes, regions and pools, never ids or messages.
+public final class SymbolTable: @unchecked Sendable {
+    public static let shared = SymbolTable()
+
+    private static let pageBits = 12
+    private static let pageSize = 1 << pageBits
+    /// 2^28 symbols, far past what memory holds: a full table names every new text `overflow`.
+    private static let maxPages = 1 << 16
+
+    private let pages: UnsafeMutablePointer<UnsafeMutablePointer<String>?>
+    private let index = Mutex(Index())
+
+    private struct Index: ~Copyable, Sendable {
+        var table = ByteTable<Symbol>()
+        var count: UInt32 = 0
+    }
+
+    /// The text every new name gets once the table is full (never reached in practice): symbol 0.
+    public static let overflowText = "(too many distinct names)"
+
+    private init() {
+        pages = .allocate(capacity: SymbolTable.maxPages)
+        pages.initialize(repeating: nil, count: SymbolTable.maxPages)
+        var text = SymbolTable.overflowText
+        _ = text.withUTF8 { symbol($0, hash: ByteHash.hash($0)) }
+    }
+
+    /// Distinct texts named so far.
+    public var count: Int { index.withLock { Int($0.count) } }
+
+    /// The symbol for `bytes` (valid UTF-8, or repaired as `String(decoding:)` does); `hash` is
+    /// `ByteHash.hash(bytes)`, which callers have already computed for their own cache.
+    public func symbol(_ bytes: UnsafeBufferPointer<UInt8>, hash h: UInt64) -> Symbol {
+        index.withLock { ix in
+            let (found, slot) = ix.table.find(bytes, hash: h)
+            if let found { return found }
+            let raw = Int(ix.count)
+            let page = raw >> SymbolTable.pageBits
+            if page >= SymbolTable.maxPages { return Symbol(raw: 0) }
+            if pages[page] == nil {
+                let p = UnsafeMutablePointer<String>.allocate(capacity: SymbolTable.pageSize)
+                p.initialize(repeating: "", count: SymbolTable.pageSize)
+                pages[page] = p
+            }
+            pages[page]![raw & (SymbolTable.pageSize - 1)] = String(decoding: bytes, as: UTF8.self)
+            let symbol = Symbol(raw: UInt32(raw))
+            ix.table.insert(bytes, hash: h, value: symbol, slot: slot)
+            ix.count += 1
+            return symbol
+        }
+    }
+
+    /// The text of `symbol`.
+    @inline(__always)
+    public func string(_ symbol: Symbol) -> String {
+        let raw = Int(symbol.raw)
+        return pages[raw >> SymbolTable.pageBits].unsafelyUnwrapped[raw & (SymbolTable.pageSize - 1)]
+    }
+}
