@@ -31,8 +31,9 @@ public struct Event: Sendable, Equatable {
     public var correlationID: String?
     /// The platform's request id (Lambda `requestId`, Vercel `requestId`, Cloudflare `cf-ray`). A weak id.
     public var requestID: String?
-    public var spanID: String?
-    public var parentSpanID: String?
+    /// The span this line belongs to (`spanID` reads it as text).
+    public var span: SpanID?
+    public var parentSpan: SpanID?
 
     // Request facts.
     public var route: String?
@@ -76,7 +77,7 @@ public struct Event: Sendable, Equatable {
         platformSymbol = platform.map(Symbol.init); runtimeSymbol = runtime.map(Symbol.init)
         regionSymbol = region.map(Symbol.init)
         self.traceID = traceID; self.correlationID = correlationID; self.requestID = requestID
-        self.spanID = spanID; self.parentSpanID = parentSpanID
+        span = spanID.map(SpanID.init); parentSpan = parentSpanID.map(SpanID.init)
         self.route = route; self.method = method; self.status = status
         self.durationMS = durationMS; self.cpuMS = cpuMS; self.initMS = initMS; self.coldStart = coldStart
         dbPoolSymbol = dbPool.map(Symbol.init); self.dbOpen = dbOpen; self.dbMax = dbMax; self.waitMS = waitMS
@@ -102,6 +103,14 @@ public struct Event: Sendable, Equatable {
     public var region: String? {
         get { regionSymbol?.string }
         set { regionSymbol = newValue.map(Symbol.init) }
+    }
+    public var spanID: String? {
+        get { span?.string }
+        set { span = newValue.map(SpanID.init) }
+    }
+    public var parentSpanID: String? {
+        get { parentSpan?.string }
+        set { parentSpan = newValue.map(SpanID.init) }
     }
     public var dbPool: String? {
         get { dbPoolSymbol?.string }

@@ -392,9 +392,9 @@ struct ConventionBuilder {
                 used = offerCorrelation(v, rank: 1, event: &e, context: &context)
             }
         case .spanID:
-            if let s = ConventionBuilder.spanID(v, &context.ids) { e.spanID = s } else { used = false }
+            if let s = ConventionBuilder.spanID(v, &context.ids) { e.span = s } else { used = false }
         case .parentSpanID:
-            if let s = ConventionBuilder.spanID(v, &context.ids) { e.parentSpanID = s; explicitParent = true } else { used = false }
+            if let s = ConventionBuilder.spanID(v, &context.ids) { e.parentSpan = s; explicitParent = true } else { used = false }
         case .traceparent:
             if headerRank < 2, let h = v.withBytes({ TraceContext.parseTraceparent($0) }) {
                 headerTrace = h; headerRank = 2
@@ -671,12 +671,14 @@ struct ConventionBuilder {
     }
 
     /// A span id: hex lower-cased (one canonical spelling for linking), anything else as logged.
-    static func spanID(_ v: FieldValue, _ ids: inout RecentStrings) -> String? {
+    static func spanID(_ v: FieldValue, _ ids: inout RecentStrings) -> SpanID? {
         guard v.nonEmpty else { return nil }
         if case .text(let b, false) = v, TraceContext.isHex(b) {
-            return TraceContext.hasUpperCase(b) ? TraceContext.lowercasedHex(b) : ids.string(b)
+            if let packed = SpanID(hex: b) { return packed }
+            if TraceContext.hasUpperCase(b) { return TraceContext.lowercasedHex(b).map(SpanID.init) }
+            return SpanID(ids.string(b))
         }
-        return v.string()
+        return SpanID(v.string())
     }
 
     /// Whether a value is a small counter (digits only, at most nine of them).

@@ -244,7 +244,7 @@ public final class Engine {
         var effect = HopEffect()
         if let t = trace {
             if t.phase == .finished { stitcher.reopen(t, now: now) }
-            hop = t.hopIndex(spanID: e.spanID, parentSpanID: e.parentSpanID, service: e.serviceSymbol,
+            hop = t.hopIndex(spanID: e.span, parentSpanID: e.parentSpan, service: e.serviceSymbol,
                              instance: e.instanceSymbol ?? e.serviceSymbol, at: e.time, maxHops: stitcher.maxHops)
             effect = Engine.apply(e, facts, deploy: deploy, to: &t.hops[hop])
             if config.keepsTraceLines {
@@ -892,7 +892,8 @@ public final class Engine {
         }
         if s.coldStart {
             for h in s.hops where h.flags.contains(.cold) {
-                guard let inst = h.instance, let i = fleet.find(service: Symbol(h.service), instance: Symbol(inst)),
+                guard let inst = h.instance, let sym = h.instanceSymbol,
+                      let i = fleet.find(service: h.serviceSymbol, instance: sym),
                       fleet.records[i].coldTrace == t.serial, var cs = fleet.records[i].info.coldStart else { continue }
                 cs.traceID = s.id
                 fleet.records[i].info.coldStart = cs

@@ -64,8 +64,9 @@ extension Stitcher {
         let strong = e.traceID
         var w1 = e.correlationID
         var w2 = e.requestID
-        if w1 != nil && w1 == strong { w1 = nil }
-        if w2 != nil && (w2 == strong || w2 == w1) { w2 = nil }
+        // Byte comparisons: `String ==` on two different ids takes the Unicode-aware path.
+        if w1 != nil && FastText.same(w1, strong) { w1 = nil }
+        if w2 != nil && (FastText.same(w2, strong) || FastText.same(w2, w1)) { w2 = nil }
         if w1 == nil { w1 = w2; w2 = nil }
         guard strong != nil || w1 != nil else { return nil }
 

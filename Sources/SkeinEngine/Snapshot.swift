@@ -197,12 +197,14 @@ public struct TraceSummary: Sendable, Equatable {
 
 /// One service instance's part of a trace (a span, when span ids exist).
 public struct Hop: Sendable, Equatable {
-    public var service: String
+    // Symbols and packed span ids, as in `Event`: a summary is built for every trace, and most are
+    // only counted, never printed (the `String` views below read the same fields).
+    public var serviceSymbol: Symbol
     public var deploy: DeployModel?
-    public var instance: String?
-    public var runtime: String?
-    public var spanID: String?
-    public var parentSpanID: String?
+    public var instanceSymbol: Symbol?
+    public var runtimeSymbol: Symbol?
+    public var span: SpanID?
+    public var parentSpan: SpanID?
     /// Index of the parent hop in `TraceSummary.hops`.
     public var parent: Int?
     /// From the trace start, after skew correction.
@@ -218,8 +220,33 @@ public struct Hop: Sendable, Equatable {
     public var flags: TraceFlags
 
     public init(service: String, offsetMS: Double = 0, durationMS: Double = 0) {
-        self.service = service; self.offsetMS = offsetMS; self.durationMS = durationMS
+        self.init(service: Symbol(service), offsetMS: offsetMS, durationMS: durationMS)
+    }
+
+    public init(service: Symbol, offsetMS: Double = 0, durationMS: Double = 0) {
+        serviceSymbol = service; self.offsetMS = offsetMS; self.durationMS = durationMS
         dbWaitMS = 0; onCriticalPath = false; flags = []
+    }
+
+    public var service: String {
+        get { serviceSymbol.string }
+        set { serviceSymbol = Symbol(newValue) }
+    }
+    public var instance: String? {
+        get { instanceSymbol?.string }
+        set { instanceSymbol = newValue.map(Symbol.init) }
+    }
+    public var runtime: String? {
+        get { runtimeSymbol?.string }
+        set { runtimeSymbol = newValue.map(Symbol.init) }
+    }
+    public var spanID: String? {
+        get { span?.string }
+        set { span = newValue.map(SpanID.init) }
+    }
+    public var parentSpanID: String? {
+        get { parentSpan?.string }
+        set { parentSpan = newValue.map(SpanID.init) }
     }
 }
 

@@ -192,7 +192,7 @@ func chooseRoot(_ hops: [HopState], offsetMS: (Int) -> Double) -> Int {
             var tier: Int8 = 2
             if let p = hops[i].parentSpanID {
                 tier = 1
-                for j in 0..<n where FastText.same(hops[j].spanID, p) { tier = 0; break }
+                for j in 0..<n where hops[j].spanID == p { tier = 0; break }
             }
             c.initializeElement(at: i, to: RootCandidate(tier: tier))
             maxTier = max(maxTier, tier)
@@ -306,12 +306,12 @@ extension Stitcher {
         var dbWait = 0.0
         for k in 0..<n {
             let i = pre[k]
-            var hop = Hop(service: hops[i].service.string, offsetMS: c[i].start - traceStart, durationMS: max(0, c[i].end - c[i].start))
+            var hop = Hop(service: hops[i].service, offsetMS: c[i].start - traceStart, durationMS: max(0, c[i].end - c[i].start))
             hop.deploy = hops[i].deploy
-            hop.instance = hops[i].instance?.string
-            hop.runtime = hops[i].runtime?.string
-            hop.spanID = hops[i].spanID
-            hop.parentSpanID = hops[i].parentSpanID
+            hop.instanceSymbol = hops[i].instance
+            hop.runtimeSymbol = hops[i].runtime
+            hop.span = hops[i].spanID
+            hop.parentSpan = hops[i].parentSpanID
             hop.parent = c[i].parent >= 0 ? c[c[i].parent].newIndex : nil
             hop.status = hops[i].status
             hop.coldStartMS = hops[i].coldStartMS
@@ -401,7 +401,7 @@ extension Stitcher {
         // Parents from span ids first.
         for i in 0..<n where i != root {
             guard let p = hops[i].parentSpanID else { continue }
-            for j in 0..<n where j != i && FastText.same(hops[j].spanID, p) { c[i].parent = j; break }
+            for j in 0..<n where j != i && hops[j].spanID == p { c[i].parent = j; break }
         }
         // Hops without a span parent: the innermost earlier hop that contains their start, else the root.
         var order = order

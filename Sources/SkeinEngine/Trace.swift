@@ -6,8 +6,8 @@ struct HopState {
     var instance: Symbol?
     var deploy: DeployModel?
     var runtime: Symbol?
-    var spanID: String?
-    var parentSpanID: String?
+    var spanID: SpanID?
+    var parentSpanID: SpanID?
     var route: String?
     var method: String?
     /// Explicit start (request.start, span start).
@@ -141,10 +141,10 @@ final class TraceState {
     }
 
     /// The hop an event belongs to: by span id when it has one, else by (service, instance).
-    func hopIndex(spanID: String?, parentSpanID: String?, service: Symbol?, instance: Symbol?,
+    func hopIndex(spanID: SpanID?, parentSpanID: SpanID?, service: Symbol?, instance: Symbol?,
                   at t: Timestamp, maxHops: Int) -> Int {
         if let span = spanID {
-            for i in hops.indices where FastText.same(hops[i].spanID, span) { return i }
+            for i in hops.indices where hops[i].spanID == span { return i }
             // A line without a span id may have opened this instance's hop before its first span line.
             if let service {
                 for i in hops.indices.reversed()
