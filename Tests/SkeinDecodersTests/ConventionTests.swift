@@ -143,6 +143,34 @@ final class EmbeddedMessageTests: XCTestCase {
         XCTAssertEqual(e.platform, "aws-lambda")
     }
 
+    /// Serilog's compact JSON puts the exception in `@x` and only the template in `@mt`: the DB
+    /// failure is named in the exception alone.
+    func testSerilogCompactExceptionIsClassifiedAndKept() throws {
+        var h = ConventionHarness()
+        let tooMany = #"Npgsql.PostgresException (0x80004005): 53300: sorry, too many clients already\n   at Npgsql.Internal.NpgsqlConnector.Open(NpgsqlTimeout timeout, Boolean async, CancellationToken cancellationToken)"#
+        let e = try XCTUnwrap(h.event(#"{"@t":"2026-11-23T10:00:01.1000000Z","@mt":"Failed executing DbCommand ({elapsed}ms)","@l":"Error","@x":"\#(tooMany)","elapsed":"3"}"#))
+        XCTAssertEqual(e.message, "Failed executing DbCommand ({elapsed}ms)")
+        XCTAssertEqual(e.dbError, .tooManyClients)
+        XCTAssertEqual(e.kind, .dbError)
+        XCTAssertEqual(e.level, .error)
+        XCTAssertEqual(e.attribute("@x")?.hasPrefix("Npgsql.PostgresException (0x80004005): 53300: sorry, too many clients already\n   at "),
+                       true, "the exception stays an attribute, unescaped")
+
+        let reserved = try XCTUnwrap(h.event(#"{"@t":"2026-11-23T10:00:01.2000000Z","@mt":"An error occurred using the connection to database '{database}' on server '{server}'.","@l":"Error","@x":"Npgsql.PostgresException (0x80004005): 53300: remaining connection slots are reserved for non-replication superuser connections\n   at Npgsql.Internal.NpgsqlConnector.Open()","database":"shop"}"#))
+        XCTAssertEqual(reserved.dbError, .reservedSlots)
+        XCTAssertEqual(reserved.kind, .dbError)
+
+        // A warning whose exception names a DB failure is raised to an error, as any classified line is.
+        let warned = try XCTUnwrap(h.event(#"{"@t":"2026-11-23T10:00:01.2500000Z","@mt":"Retrying","@l":"Warning","@x":"Npgsql.NpgsqlException (0x80004005): Exception while reading from stream\n ---> System.IO.IOException: Unable to read data from the transport connection: Connection reset by peer."}"#))
+        XCTAssertEqual(warned.dbError, .connectionLost)
+        XCTAssertEqual(warned.level, .error)
+
+        let unrelated = try XCTUnwrap(h.event(#"{"@t":"2026-11-23T10:00:01.3000000Z","@mt":"Failed to load order {OrderId}","@l":"Error","@x":"System.InvalidOperationException: Sequence contains no elements\n   at System.Linq.ThrowHelper.ThrowNoElementsException()","OrderId":42}"#))
+        XCTAssertNil(unrelated.dbError)
+        XCTAssertEqual(unrelated.kind, .log)
+        XCTAssertEqual(unrelated.attribute("@x"), "System.InvalidOperationException: Sequence contains no elements\n   at System.Linq.ThrowHelper.ThrowNoElementsException()")
+    }
+
     func testTextMessage() {
         var context = DecodeContext()
         var e = Event(time: .zero)

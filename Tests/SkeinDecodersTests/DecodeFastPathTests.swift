@@ -141,7 +141,7 @@ final class DecodeFastPathTests: XCTestCase {
         let names = ["err", "error", "err.message", "error.message", "errorMessage", "err.msg", "exc_info", "exception",
                      "exception.message", "exception.stacktrace", "stack", "err.stack", "error.stack", "stack_trace",
                      "code", "err.code", "error.code", "errorCode", "sqlstate", "pgcode", "status.message", "errorType",
-                     "reason", "cause", "err.cause", "error.cause"]
+                     "reason", "cause", "err.cause", "error.cause", "@x", "error.stack_trace"]
         for name in names {
             XCTAssertTrue(DBErrorClassifier.isErrorKey(name), name)
             XCTAssertFalse(DBErrorClassifier.isErrorKey(name + "s"), name)

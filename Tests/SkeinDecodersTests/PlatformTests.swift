@@ -57,6 +57,29 @@ final class DBErrorClassifierTests: XCTestCase {
         DBErrorClassifier.apply(to: &unrelated)
         XCTAssertNil(unrelated.dbError, "only error-like fields are searched")
     }
+
+    /// Exception and stack-trace fields are read when the message names nothing.
+    func testApplyReadsExceptionFields() {
+        let cases: [(String, String, DBErrorKind?)] = [
+            ("@x", "Npgsql.PostgresException (0x80004005): 53300: sorry, too many clients already\n   at Npgsql.Internal.NpgsqlConnector.Open()", .tooManyClients),
+            ("@x", "Npgsql.PostgresException (0x80004005): 53300: remaining connection slots are reserved for roles with the SUPERUSER attribute", .reservedSlots),
+            ("@x", "System.InvalidOperationException: Sequence contains no elements", nil),
+            ("error.stack_trace", "org.postgresql.util.PSQLException: FATAL: sorry, too many clients already\n\tat org.postgresql.core.v3.ConnectionFactoryImpl.doAuthentication(ConnectionFactoryImpl.java:693)", .tooManyClients),
+            ("exception", "Traceback (most recent call last):\n  ...\npsycopg.OperationalError: connection failed: FATAL:  remaining connection slots are reserved for non-replication superuser connections", .reservedSlots),
+            ("err.stack", "Error: Connection terminated unexpectedly\n    at Connection.<anonymous> (/app/node_modules/pg/lib/client.js:132:73)", .connectionLost),
+            // The same text under a key no logger uses for errors is not read.
+            ("@X", "Npgsql.PostgresException (0x80004005): 53300: sorry, too many clients already", nil),
+            ("detail", "Npgsql.PostgresException (0x80004005): 53300: sorry, too many clients already", nil),
+        ]
+        for (key, value, expected) in cases {
+            var e = Event(time: .zero, level: .error, message: "Failed executing DbCommand")
+            e.attributes = [Attribute("SourceContext", "Microsoft.EntityFrameworkCore.Database.Command"), Attribute(key, value)]
+            DBErrorClassifier.apply(to: &e)
+            XCTAssertEqual(e.dbError, expected, key)
+            XCTAssertEqual(e.kind, expected == nil ? .log : .dbError, key)
+            XCTAssertEqual(e.attribute(key), value, "\(key) is kept as an attribute")
+        }
+    }
 }
 
 final class PlatformDetectionTests: XCTestCase {
@@ -317,6 +340,47 @@ final class OTLPAndPostgresTests: XCTestCase {
 
         let q = PlatformFeed.auto(try PlatformFeed.fixture("postgres", "user-db-prefix"))
         XCTAssertEqual(q.events.first { $0.kind == .dbError }?.attribute("user"), "app", "from the %u@%d prefix")
+    }
+
+    /// The server writes `DEBUG` for every debug level (`error_severity()` in `elog.c`), in the
+    /// stderr log and in `jsonlog` alike.
+    func testPostgresDebugSeverity() throws {
+        func entry(_ s: String) -> PostgresLogDecoder.Entry? {
+            Array(s.utf8).withUnsafeBufferPointer { PostgresLogDecoder.parse($0) }
+        }
+        let plain = try XCTUnwrap(entry("2024-05-01 12:00:00.123 UTC [4242] DEBUG:  forked new backend, pid=4243 socket=9"))
+        XCTAssertEqual(plain.severity, .debug)
+        XCTAssertEqual(plain.pid, 4242)
+        XCTAssertEqual(plain.textStart, "2024-05-01 12:00:00.123 UTC [4242] DEBUG:  ".utf8.count)
+        let rds = try XCTUnwrap(entry("2024-05-01 12:00:00 UTC:10.0.0.5(51300):app@shop:[4243]:DEBUG:  StartTransaction(1) name: unnamed; blockState: DEFAULT; state: INPROGRESS, xid/subid/cid: 0/1/0"))
+        XCTAssertEqual(rds.severity, .debug)
+        XCTAssertEqual(rds.pid, 4243)
+        XCTAssertEqual(rds.user, "app")
+        XCTAssertEqual(rds.database, "shop")
+        XCTAssertEqual(entry("2024-05-01 12:00:00.123 UTC [4242] DEBUG3:  shmem_exit(0): 4 before_shmem_exit callbacks to make")?.severity, .debug)
+        // A severity word must be followed by a space: `DEBUG:x` is not one.
+        XCTAssertNil(entry("2024-05-01 12:00:00.123 UTC [4242] DEBUG:x"))
+
+        // jsonlog reads the same table: every stderr word, without its colon, means the same.
+        for (word, severity) in PostgresLogDecoder.severities {
+            let name = String(describing: word).dropLast()
+            XCTAssertEqual(Array(name.utf8).withUnsafeBufferPointer { PostgresLogDecoder.Severity(name: $0) }, severity, String(name))
+        }
+        XCTAssertNil(Array("DEBUG:".utf8).withUnsafeBufferPointer { PostgresLogDecoder.Severity(name: $0) })
+        XCTAssertNil(Array("DEBUG6".utf8).withUnsafeBufferPointer { PostgresLogDecoder.Severity(name: $0) })
+
+        for fixture in ["default-prefix-debug", "rds-prefix-debug", "jsonlog-debug"] {
+            let r = PlatformFeed.auto(try PlatformFeed.fixture("postgres", fixture))
+            XCTAssertEqual(Set(r.formats), ["postgres"], fixture)
+            XCTAssertFalse(r.outcomes.contains { if case .malformed = $0 { true } else { false } }, fixture)
+            let debug = r.events.filter { $0.message?.hasPrefix("DEBUG:  ") == true }
+            XCTAssertEqual(debug.count, fixture == "default-prefix-debug" ? 7 : fixture == "rds-prefix-debug" ? 4 : 3, fixture)
+            XCTAssertTrue(debug.allSatisfy { $0.level == .debug && $0.kind == .log }, fixture)
+            // A debug line of a backend keeps the session it belongs to.
+            let inSession = try XCTUnwrap(debug.first { $0.message?.contains("StartTransaction") == true }, fixture)
+            XCTAssertEqual(inSession.attribute("user"), "app", fixture)
+            XCTAssertEqual(inSession.attribute("application_name"), "feed-api", fixture)
+        }
     }
 
     func testSessionTime() {

@@ -97,13 +97,16 @@ public enum DBErrorClassifier {
         return sqlstate53300 ? .tooManyClients : nil
     }
 
-    /// Attribute keys loggers put error text or codes under.
+    /// Attribute keys loggers put error text or codes under: among them the exception or stack
+    /// trace, whose first line carries the driver's message (Serilog's compact `@x`, structlog's
+    /// `exception`, python-json-logger's `exc_info`, ECS's `error.stack_trace`, pino's `err.stack`).
     static func isErrorKey(_ key: String) -> Bool {
         // By length, then bytes: a `String` switch compares the key with every name in turn, with
         // Unicode rules no ASCII name needs.
         var k = key
         return k.withUTF8 { b in
             switch b.count {
+            case 2: return ByteText.equal(b, "@x")
             case 3: return ByteText.equal(b, "err")
             case 4: return ByteText.equal(b, "code")
             case 5: return ByteText.equal(b, "error") || ByteText.equal(b, "stack") || ByteText.equal(b, "cause")
@@ -120,7 +123,7 @@ public enum DBErrorClassifier {
             case 12: return ByteText.equal(b, "errorMessage")
             case 13: return ByteText.equal(b, "error.message")
             case 14: return ByteText.equal(b, "status.message")
-            case 17: return ByteText.equal(b, "exception.message")
+            case 17: return ByteText.equal(b, "exception.message") || ByteText.equal(b, "error.stack_trace")
             case 20: return ByteText.equal(b, "exception.stacktrace")
             default: return false
             }

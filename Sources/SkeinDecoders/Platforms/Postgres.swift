@@ -149,10 +149,14 @@ public struct PostgresLogDecoder: TextFrameDecoder {
     }
 
     /// Every severity word the stderr log is read with. Shared with `jsonlog` (`Severity(name:)`).
+    ///
+    /// The server writes `DEBUG` for every level from DEBUG1 to DEBUG5 (`error_severity()` in
+    /// `elog.c`, used by stderr, csvlog and jsonlog alike); `DEBUG1:`…`DEBUG5:` are the setting's
+    /// names, which the server never prints, read too for logs other tools rewrote.
     static let severities: [(StaticString, Severity)] = [
         ("LOG:", .log), ("FATAL:", .fatal), ("ERROR:", .error), ("WARNING:", .warning), ("DETAIL:", .detail),
         ("HINT:", .hint), ("STATEMENT:", .statement), ("CONTEXT:", .context), ("PANIC:", .panic),
-        ("NOTICE:", .notice), ("INFO:", .info), ("QUERY:", .query), ("LOCATION:", .location),
+        ("NOTICE:", .notice), ("INFO:", .info), ("QUERY:", .query), ("LOCATION:", .location), ("DEBUG:", .debug),
         ("DEBUG1:", .debug), ("DEBUG2:", .debug), ("DEBUG3:", .debug), ("DEBUG4:", .debug), ("DEBUG5:", .debug),
     ]
 

@@ -60,13 +60,9 @@ public struct PostgresJSONLogDecoder: JSONRecordDecoder {
 
 extension PostgresLogDecoder.Severity {
     /// From the severity word alone (`LOG`, `FATAL`, `DEBUG`), as `jsonlog` writes it: the words
-    /// of the stderr log's table (`PostgresLogDecoder.severities`) without their colon, and `DEBUG`,
-    /// which `jsonlog` writes for every debug level.
+    /// of the stderr log's table (`PostgresLogDecoder.severities`) without their colon, so both
+    /// formats know the same words (`DEBUG` for every debug level included).
     init?(name b: UnsafeBufferPointer<UInt8>) {
-        if ByteText.equal(b, "DEBUG") {
-            self = .debug
-            return
-        }
         for (word, severity) in PostgresLogDecoder.severities where word.utf8CodeUnitCount == b.count + 1
             && ByteText.same(UnsafeBufferPointer(start: word.utf8Start, count: b.count), b) {
             self = severity
