@@ -51,7 +51,19 @@ public struct ByteBuffer: ~Copyable {
         let n = buf.count
         guard n > 0, let src = buf.baseAddress else { return }
         if count + n > capacity { grow(n) }
-        (base + count).update(from: src, count: n)
+        let dst = base + count
+        if n >= 8 && n <= 16 {
+            // Keys and names are short: two overlapping words beat a call to memmove.
+            let s = UnsafeRawPointer(src), d = UnsafeMutableRawPointer(dst)
+            let head = s.loadUnaligned(as: UInt64.self)
+            let tail = s.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+            d.storeBytes(of: head, as: UInt64.self)
+            d.storeBytes(of: tail, toByteOffset: n - 8, as: UInt64.self)
+        } else if n < 8 {
+            for i in 0..<n { dst[i] = src[i] }
+        } else {
+            dst.update(from: src, count: n)
+        }
         count += n
     }
 
@@ -61,6 +73,36 @@ public struct ByteBuffer: ~Copyable {
         if count + n > capacity { grow(n) }
         UnsafeMutableRawPointer(base + count).copyMemory(from: src, byteCount: n)
         count += n
+    }
+
+    /// `"name":` (with a space after the colon when `spaced`), under one capacity check: member
+    /// names are the most frequent thing an export writes.
+    @inline(__always)
+    public mutating func appendKey(_ name: StaticString, spaced: Bool) {
+        let n = name.utf8CodeUnitCount
+        if count + n + 4 > capacity { grow(n + 4) }
+        let dst = base + count
+        dst[0] = UInt8(ascii: "\"")
+        let src = name.utf8Start
+        for i in 0..<n { dst[1 + i] = src[i] }
+        dst[n + 1] = UInt8(ascii: "\"")
+        dst[n + 2] = UInt8(ascii: ":")
+        if spaced { dst[n + 3] = UInt8(ascii: " ") }
+        count += n + (spaced ? 4 : 3)
+    }
+
+    /// A packed span id's 16 lower-case hex digits, quoted.
+    @inline(__always)
+    public mutating func appendQuotedHex(_ v: UInt64) {
+        if count + 18 > capacity { grow(18) }
+        let dst = base + count
+        dst[0] = UInt8(ascii: "\"")
+        for i in 0..<16 {
+            let d = UInt8(truncatingIfNeeded: v >> UInt64(60 - 4 * i)) & 0xf
+            dst[1 + i] = d < 10 ? UInt8(ascii: "0") &+ d : UInt8(ascii: "a") &+ (d &- 10)
+        }
+        dst[17] = UInt8(ascii: "\"")
+        count += 18
     }
 
     @inline(__always)

@@ -110,10 +110,8 @@ public struct JSONWriter: ~Copyable {
     /// A member name from a literal: no escaping needed, so none is done.
     public mutating func key(_ k: StaticString) {
         beforeMember()
-        buffer.append(UInt8(ascii: "\""))
-        ByteText.append(k, to: &buffer)
-        buffer.append(UInt8(ascii: "\""))
-        afterKeyText()
+        buffer.appendKey(k, spaced: pretty)
+        afterKey = true
     }
 
     /// A member name from data (a service name, an attribute key): escaped. (A separate label,
@@ -204,6 +202,14 @@ public struct JSONWriter: ~Copyable {
         endObject()
     }
 
+    /// A span id as its text, packed ones written digit by digit without making a `String`.
+    public mutating func spanID(_ id: SpanID?) {
+        guard let id else { null(); return }
+        if let text = id.text { string(text); return }
+        beforeValue()
+        buffer.appendQuotedHex(id.packed)
+    }
+
     public mutating func strings(_ list: [String]) {
         beginArray()
         for s in list { string(s) }
@@ -261,8 +267,17 @@ public struct JSONWriter: ~Copyable {
         var s = s
         s.withUTF8 { buf in
             let n = buf.count
-            // Most text needs no escaping: find the first byte that does, copy the rest in one go.
+            // Most text needs no escaping: find the first byte that does (eight at a time), copy
+            // the rest in one go.
             var i = 0
+            if let p = buf.baseAddress {
+                let raw = UnsafeRawPointer(p)
+                while i + 8 <= n {
+                    let stops = JSONWriter.escapes(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
+                    if stops != 0 { i += stops.trailingZeroBitCount >> 3; break }
+                    i += 8
+                }
+            }
             while i < n {
                 let b = buf[i]
                 if b < 0x20 || b == 0x22 || b == 0x5c || b == 0x7f { break }
@@ -300,4 +315,20 @@ public struct JSONWriter: ~Copyable {
     }
 
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// The high bit of each byte of `w` (little-endian) that must be escaped: `"`, `\\`, a control
+    /// byte or DEL. The lowest flagged byte is always a real one (a borrow only flags bytes above
+    /// it), which is all the caller reads. Bytes of 0x80 and above are UTF-8 and pass through.
+    @inline(__always)
+    private static func escapes(_ w: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let quote = w ^ (ones &* 0x22)
+        let backslash = w ^ (ones &* 0x5c)
+        let del = w ^ (ones &* 0x7f)
+        let zeroQuote = (quote &- ones) & ~quote
+        let zeroBackslash = (backslash &- ones) & ~backslash
+        let zeroDel = (del &- ones) & ~del
+        let control = (w &- ones &* 0x20) & ~w
+        return (zeroQuote | zeroBackslash | zeroDel | control) & (ones &* 0x80)
+    }
 }
