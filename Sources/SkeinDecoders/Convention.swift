@@ -606,6 +606,14 @@ struct ConventionBuilder {
             if ByteText.equalsIgnoringCase(b, "debug") { return .debug }
             if ByteText.equalsIgnoringCase(b, "trace") { return .trace }
             if ByteText.equalsIgnoringCase(b, "fatal") { return .fatal }
+        case 7:
+            // .NET's and Serilog's names (`Warning`, `Verbose`, `Critical`, `Information`): every line of theirs has one.
+            if ByteText.equalsIgnoringCase(b, "warning") { return .warn }
+            if ByteText.equalsIgnoringCase(b, "verbose") { return .trace }
+        case 8:
+            if ByteText.equalsIgnoringCase(b, "critical") { return .fatal }
+        case 11:
+            if ByteText.equalsIgnoringCase(b, "information") { return .info }
         case 0, 17...: return nil
         default: break
         }

@@ -13,14 +13,17 @@ enum ConventionField: UInt8, Sendable {
 
     /// Every accepted name, in one place: the convention's own names first, then the common loggers'
     /// (pino/bunyan, zap, slog, structlog, winston, Lambda Powertools, python-json-logger with
-    /// OpenTelemetry's logging instrumentation, Serilog's compact JSON), then OpenTelemetry / ECS
-    /// dotted names (which nested objects flatten into). Names with a `-` are HTTP headers and match
-    /// in any case.
+    /// OpenTelemetry's logging instrumentation, Serilog's compact JSON; .NET's JSON console formatter's
+    /// `Timestamp`/`LogLevel`/`Message` and Serilog's `JsonFormatter`'s `Level`/`RenderedMessage`), then
+    /// OpenTelemetry / ECS dotted names (which nested objects flatten into). Names with a `-` are HTTP
+    /// headers and match in any case; all others only exactly.
     static let aliases: [(String, ConventionField)] = [
         ("ts", .time), ("time", .time), ("timestamp", .time), ("@timestamp", .time), ("asctime", .time), ("@t", .time),
+        ("Timestamp", .time),
         ("level", .level), ("severity", .level), ("lvl", .level), ("levelname", .level), ("log.level", .level),
-        ("@l", .level),
-        ("msg", .message), ("message", .message), ("@m", .message), ("@mt", .message),
+        ("@l", .level), ("LogLevel", .level), ("Level", .level),
+        ("msg", .message), ("message", .message), ("@m", .message), ("@mt", .message), ("Message", .message),
+        ("RenderedMessage", .message),
         ("service", .service), ("svc", .service), ("app", .service), ("service_name", .service),
         ("serviceName", .service), ("service.name", .service), ("otelServiceName", .service),
         ("name", .serviceFallback), ("function_name", .serviceFallback), ("faas.name", .serviceFallback),

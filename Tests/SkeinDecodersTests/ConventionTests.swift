@@ -171,6 +171,51 @@ final class EmbeddedMessageTests: XCTestCase {
         XCTAssertEqual(unrelated.attribute("@x"), "System.InvalidOperationException: Sequence contains no elements\n   at System.Linq.ThrowHelper.ThrowNoElementsException()")
     }
 
+    /// .NET's JSON console formatter (`AddJsonConsole`): `Timestamp` (when a `TimestampFormat` is set),
+    /// `LogLevel`, `Message` and `Exception` are the convention's; `Category`, `EventId` and the
+    /// `State` object stay attributes.
+    func testDotNetJSONConsoleFields() throws {
+        var h = ConventionHarness()
+        let e = try XCTUnwrap(h.event(#"{"Timestamp":"2026-11-23T10:00:02.015+00:00","EventId":20004,"LogLevel":"Error","Category":"Microsoft.EntityFrameworkCore.Database.Connection","Message":"An error occurred using the connection to database 'shop' on server 'tcp://db:5432'.","Exception":"Npgsql.NpgsqlException (0x80004005): The connection pool has been exhausted, either raise 'Max Pool Size' (currently 100) or 'Timeout' (currently 15 seconds) in your connection string.  ---> System.TimeoutException: The operation has timed out.","State":{"Message":"An error occurred using the connection to database 'shop' on server 'tcp://db:5432'.","database":"shop","{OriginalFormat}":"An error occurred using the connection to database '{database}' on server '{server}'."}}"#))
+        XCTAssertEqual(e.time, TimeParsing.parse("2026-11-23T10:00:02.015Z"))
+        XCTAssertEqual(e.level, .error)
+        XCTAssertEqual(e.message, "An error occurred using the connection to database 'shop' on server 'tcp://db:5432'.")
+        XCTAssertEqual(e.dbError, .poolTimeout)
+        XCTAssertEqual(e.kind, .dbError)
+        XCTAssertEqual(e.attribute("Category"), "Microsoft.EntityFrameworkCore.Database.Connection")
+        XCTAssertEqual(e.attribute("EventId"), "20004")
+        XCTAssertEqual(e.attribute("State.database"), "shop")
+        XCTAssertEqual(e.attribute("State.Message"), e.message, "the state's copy of the message stays an attribute")
+        XCTAssertEqual(e.attribute("Exception")?.hasPrefix("Npgsql.NpgsqlException (0x80004005): The connection pool has been exhausted"), true)
+
+        let levels: [(String, Level)] = [("Trace", .trace), ("Debug", .debug), ("Information", .info),
+                                         ("Warning", .warn), ("Error", .error), ("Critical", .fatal)]
+        for (name, level) in levels {
+            let l = try XCTUnwrap(h.event(#"{"Timestamp":"2026-11-23T10:00:03.000Z","EventId":0,"LogLevel":"\#(name)","Category":"Orders.Api","Message":"m"}"#))
+            XCTAssertEqual(l.level, level, name)
+        }
+
+        // Names match exactly: other spellings stay attributes, and the lower-case names keep their meaning.
+        let other = try XCTUnwrap(h.event(#"{"ts":"2026-11-23T10:00:04Z","MESSAGE":"upper","LOGLEVEL":"Error","message":"lower","Level":"Warning"}"#))
+        XCTAssertEqual(other.message, "lower")
+        XCTAssertEqual(other.level, .warn)
+        XCTAssertEqual(other.attribute("MESSAGE"), "upper")
+        XCTAssertEqual(other.attribute("LOGLEVEL"), "Error")
+    }
+
+    /// Serilog's `JsonFormatter` (not the compact one): `Timestamp`, `Level`, `RenderedMessage` when
+    /// rendering is on, `Exception`; the template and `Properties` stay attributes.
+    func testSerilogJSONFormatterFields() throws {
+        var h = ConventionHarness()
+        let e = try XCTUnwrap(h.event(#"{"Timestamp":"2026-11-23T10:00:02.1000000+00:00","Level":"Warning","MessageTemplate":"Failed to load order {OrderId}","RenderedMessage":"Failed to load order 42","Exception":"System.InvalidOperationException: Timeout expired.  The timeout period elapsed prior to obtaining a connection from the pool.\n   at Orders.Api.OrderService.LoadAsync(Int32 id)","Properties":{"OrderId":42}}"#))
+        XCTAssertEqual(e.time, TimeParsing.parse("2026-11-23T10:00:02.1Z"))
+        XCTAssertEqual(e.message, "Failed to load order 42")
+        XCTAssertEqual(e.attribute("MessageTemplate"), "Failed to load order {OrderId}")
+        XCTAssertEqual(e.attribute("Properties.OrderId"), "42")
+        XCTAssertEqual(e.dbError, .poolTimeout)
+        XCTAssertEqual(e.level, .error, "a warning naming a DB failure is raised to an error")
+    }
+
     func testTextMessage() {
         var context = DecodeContext()
         var e = Event(time: .zero)

@@ -91,6 +91,24 @@ final class DecodeFastPathTests: XCTestCase {
         }
     }
 
+    /// The byte-level level reader agrees with `Level(name:)` on every name it shortcuts, in any case.
+    func testLevelNamesMatchTheLevelInitializer() {
+        let names = ["log", "inf", "err", "dbg", "info", "warn", "error", "debug", "trace", "fatal",
+                     "warning", "verbose", "critical", "information", "notice", "emergency"]
+        for name in names {
+            for spelling in [name, name.uppercased(), name.prefix(1).uppercased() + name.dropFirst()] {
+                var bytes = Array(spelling.utf8)
+                let level = bytes.withUnsafeMutableBufferPointer { ConventionBuilder.levelName(UnsafeBufferPointer($0)) }
+                XCTAssertEqual(level, Level(name: name), spelling)
+                XCTAssertNotNil(level, spelling)
+            }
+        }
+        for wrong in ["informatio", "informations", "warnings", "critica", "verbos"] {
+            var bytes = Array(wrong.utf8)
+            XCTAssertNil(bytes.withUnsafeMutableBufferPointer { ConventionBuilder.levelName(UnsafeBufferPointer($0)) }, wrong)
+        }
+    }
+
     func testEventKindNamesMatchEveryRawValue() {
         for kind in EventKind.allCases {
             var name = Array(kind.rawValue.utf8)
@@ -141,7 +159,7 @@ final class DecodeFastPathTests: XCTestCase {
         let names = ["err", "error", "err.message", "error.message", "errorMessage", "err.msg", "exc_info", "exception",
                      "exception.message", "exception.stacktrace", "stack", "err.stack", "error.stack", "stack_trace",
                      "code", "err.code", "error.code", "errorCode", "sqlstate", "pgcode", "status.message", "errorType",
-                     "reason", "cause", "err.cause", "error.cause", "@x", "error.stack_trace"]
+                     "reason", "cause", "err.cause", "error.cause", "@x", "error.stack_trace", "Exception"]
         for name in names {
             XCTAssertTrue(DBErrorClassifier.isErrorKey(name), name)
             XCTAssertFalse(DBErrorClassifier.isErrorKey(name + "s"), name)
@@ -149,6 +167,10 @@ final class DecodeFastPathTests: XCTestCase {
         }
         XCTAssertFalse(DBErrorClassifier.isErrorKey(""))
         XCTAssertFalse(DBErrorClassifier.isErrorKey("msg"))
+        // Exact names, not any case: `Exception` and `exception` only.
+        XCTAssertFalse(DBErrorClassifier.isErrorKey("EXCEPTION"))
+        XCTAssertFalse(DBErrorClassifier.isErrorKey("exceptioN"))
+        XCTAssertFalse(DBErrorClassifier.isErrorKey("Exceptions"))
     }
 
     func testInternerSharesByBytesAcrossLengths() {

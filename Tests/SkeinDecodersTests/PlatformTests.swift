@@ -22,7 +22,17 @@ final class DBErrorClassifierTests: XCTestCase {
             ("FATAL:  terminating connection due to administrator command", .connectionLost),
             ("server closed the connection unexpectedly\n\tThis probably means the server terminated abnormally", .connectionLost),
             ("TOO MANY CLIENTS", .tooManyClients),
+            // Client-side pools that waited too long: Npgsql (3.2+ and older wording, 2.x) and ADO.NET / SqlClient.
+            ("Npgsql.NpgsqlException (0x80004005): The connection pool has been exhausted, either raise 'Max Pool Size' (currently 100) or 'Timeout' (currently 15 seconds) in your connection string.", .poolTimeout),
+            ("Npgsql.NpgsqlException (0x80004005): The connection pool has been exhausted, either raise MaxPoolSize (currently 100) or Timeout (currently 15 seconds)", .poolTimeout),
+            ("System.Exception: Timeout while getting a connection from pool.", .poolTimeout),
+            ("System.InvalidOperationException: Timeout expired.  The timeout period elapsed prior to obtaining a connection from the pool.  This may have occurred because all pooled connections were in use and max pool size was reached.", .poolTimeout),
             // Not DB failures.
+            // SqlClient's query timeout and Npgsql's read timeout are slow commands, not a starved pool.
+            ("Microsoft.Data.SqlClient.SqlException (0x80131904): Execution Timeout Expired.  The timeout period elapsed prior to completion of the operation or the server is not responding.", nil),
+            ("Npgsql.NpgsqlException (0x80004005): Exception while reading from stream ---> System.TimeoutException: Timeout during reading attempt", nil),
+            ("Npgsql.NpgsqlException: The connection pool has been shut down.", nil),
+            ("the connection pool has been drained", nil),
             ("connection authorized: user=app database=shop", nil),
             ("processed 53300 rows", nil),
             ("order P20245 shipped", nil),
@@ -67,8 +77,13 @@ final class DBErrorClassifierTests: XCTestCase {
             ("error.stack_trace", "org.postgresql.util.PSQLException: FATAL: sorry, too many clients already\n\tat org.postgresql.core.v3.ConnectionFactoryImpl.doAuthentication(ConnectionFactoryImpl.java:693)", .tooManyClients),
             ("exception", "Traceback (most recent call last):\n  ...\npsycopg.OperationalError: connection failed: FATAL:  remaining connection slots are reserved for non-replication superuser connections", .reservedSlots),
             ("err.stack", "Error: Connection terminated unexpectedly\n    at Connection.<anonymous> (/app/node_modules/pg/lib/client.js:132:73)", .connectionLost),
+            // .NET's JSON console formatter and Serilog's JsonFormatter: `Exception`, newlines folded to spaces.
+            ("Exception", "Npgsql.NpgsqlException (0x80004005): The connection pool has been exhausted, either raise 'Max Pool Size' (currently 100) or 'Timeout' (currently 15 seconds) in your connection string.  ---> System.TimeoutException: The operation has timed out.    --- End of inner exception stack trace ---", .poolTimeout),
+            ("Exception", "System.InvalidOperationException: Timeout expired.  The timeout period elapsed prior to obtaining a connection from the pool.", .poolTimeout),
+            ("Exception", "Npgsql.NpgsqlException (0x80004005): Exception while reading from stream  ---> System.TimeoutException: Timeout during reading attempt", nil),
             // The same text under a key no logger uses for errors is not read.
             ("@X", "Npgsql.PostgresException (0x80004005): 53300: sorry, too many clients already", nil),
+            ("EXCEPTION", "Npgsql.NpgsqlException (0x80004005): The connection pool has been exhausted", nil),
             ("detail", "Npgsql.PostgresException (0x80004005): 53300: sorry, too many clients already", nil),
         ]
         for (key, value, expected) in cases {

@@ -1,7 +1,7 @@
 import SkeinCore
 
 /// Recognises database connection failures in any log message: the server's own FATALs and the
-/// errors client libraries raise when they see them (Prisma, node-postgres, psycopg, pgx, ...).
+/// errors client libraries raise when they see them (Prisma, node-postgres, psycopg, pgx, Npgsql, ...).
 ///
 /// One pass over the message's bytes, case-insensitive, dispatching on each byte to the few
 /// phrases that start with it; a message with none of them costs one comparison per byte.
@@ -51,7 +51,13 @@ public enum DBErrorClassifier {
                     || ByteText.hasPrefixIgnoringCase(b, "too many database connections", at: i) {
                     found = found ?? .tooManyClients
                 } else if ByteText.hasPrefixIgnoringCase(b, "timeout exceeded when trying to connect", at: i)
-                    || ByteText.hasPrefixIgnoringCase(b, "timed out fetching a new connection", at: i) {
+                    || ByteText.hasPrefixIgnoringCase(b, "timed out fetching a new connection", at: i)
+                    // ADO.NET's pool (SqlClient, and drivers that copy its text): `Timeout expired.  The timeout
+                    // period elapsed prior to obtaining a connection from the pool.` Its other timeout, `…prior
+                    // to completion of the operation…`, is a slow query, not a pool.
+                    || ByteText.hasPrefixIgnoringCase(b, "timeout period elapsed prior to obtaining a connection", at: i)
+                    // Npgsql 2.x: `Timeout while getting a connection from pool.`
+                    || ByteText.hasPrefixIgnoringCase(b, "timeout while getting a connection from pool", at: i) {
                     found = found ?? .poolTimeout
                 } else if ByteText.hasPrefixIgnoringCase(b, "terminating connection due to administrator command", at: i) {
                     found = found ?? .connectionLost
@@ -71,7 +77,11 @@ public enum DBErrorClassifier {
                     || ByteText.hasPrefixIgnoringCase(b, "connection reset by peer", at: i) {
                     found = found ?? .connectionLost
                 } else if ByteText.hasPrefixIgnoringCase(b, "couldn't get a connection after", at: i)
-                    || ByteText.hasPrefixIgnoringCase(b, "connection is not available, request timed out", at: i) {
+                    || ByteText.hasPrefixIgnoringCase(b, "connection is not available, request timed out", at: i)
+                    // Npgsql 3.2+: `The connection pool has been exhausted, either raise 'Max Pool Size'
+                    // (currently 100) or 'Timeout' (currently 15 seconds) in your connection string.` (older
+                    // versions: `raise MaxPoolSize … or Timeout …`): the wait for a pooled connection timed out.
+                    || ByteText.hasPrefixIgnoringCase(b, "connection pool has been exhausted", at: i) {
                     found = found ?? .poolTimeout
                 }
             case UInt8(ascii: "s") where d == UInt8(ascii: "e"):
@@ -98,8 +108,9 @@ public enum DBErrorClassifier {
     }
 
     /// Attribute keys loggers put error text or codes under: among them the exception or stack
-    /// trace, whose first line carries the driver's message (Serilog's compact `@x`, structlog's
-    /// `exception`, python-json-logger's `exc_info`, ECS's `error.stack_trace`, pino's `err.stack`).
+    /// trace, whose first line carries the driver's message (Serilog's compact `@x`, .NET's JSON console
+    /// `Exception`, structlog's `exception`, python-json-logger's `exc_info`, ECS's `error.stack_trace`,
+    /// pino's `err.stack`).
     static func isErrorKey(_ key: String) -> Bool {
         // By length, then bytes: a `String` switch compares the key with every name in turn, with
         // Unicode rules no ASCII name needs.
@@ -114,7 +125,8 @@ public enum DBErrorClassifier {
             case 7: return ByteText.equal(b, "err.msg")
             case 8: return ByteText.equal(b, "exc_info") || ByteText.equal(b, "err.code") || ByteText.equal(b, "sqlstate")
             case 9:
-                return ByteText.equal(b, "exception") || ByteText.equal(b, "err.stack") || ByteText.equal(b, "errorCode")
+                // `Exception`: .NET's JSON console formatter and Serilog's `JsonFormatter` (exact case, like every name).
+                return ByteText.equal(b, "exception") || ByteText.equal(b, "Exception") || ByteText.equal(b, "err.stack") || ByteText.equal(b, "errorCode")
                     || ByteText.equal(b, "errorType") || ByteText.equal(b, "err.cause")
             case 10: return ByteText.equal(b, "error.code")
             case 11:
