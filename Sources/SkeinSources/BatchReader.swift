@@ -1,3 +1,4 @@
+import Foundation
 import SkeinCore
 import SkeinDecoders
 import SkeinEngine
@@ -70,19 +71,107 @@ public struct BatchReader: Sendable {
     }
 
     /// Feeds an open descriptor to `ingest` until end of file; returns the health it ended in.
+    ///
+    /// The `read(2)` calls run on a thread of their own, a few chunks ahead: the kernel's copy
+    /// out of the page cache (a tenth of an export's decoding thread) then overlaps the decoding
+    /// instead of coming before it.
     public func readToEnd(fd: Int32, name: String, ingest: Ingest, into sink: any IngestSink) -> SourceHealth {
-        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunkSize, alignment: 16)
-        defer { buffer.deallocate() }
+        let prefetch = ReadAhead(fd: fd, chunkSize: chunkSize, chunks: 4)
+        defer { prefetch.finish() }
         while true {
-            let n = POSIX.readSome(fd, into: buffer)
-            if n == 0 { break }
-            if n < 0 {
+            switch prefetch.next() {
+            case .data(let i, let n):
+                ingest.consume(UnsafeRawBufferPointer(rebasing: prefetch.buffers[i][0..<n]), into: sink)
+                prefetch.release(i)
+            case .end:
                 ingest.finish(into: sink)
-                return .failed(reason: SourceError.readFailed(path: name, reason: POSIX.errorText()).description)
+                return .finished
+            case .failed(let errno):
+                ingest.finish(into: sink)
+                return .failed(reason: SourceError.readFailed(path: name, reason: POSIX.errorText(errno)).description)
             }
-            ingest.consume(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), into: sink)
         }
-        ingest.finish(into: sink)
-        return .finished
+    }
+}
+
+/// Reads a descriptor to its end on a thread of its own into a ring of buffers, for one consumer.
+///
+/// The reader fills free buffers in order and stops at end of file or at the first error; the
+/// consumer takes filled buffers in the same order and hands each back once read. `finish` stops
+/// the reader (the consumer may stop early) and waits for it, so the buffers outlive every use.
+final class ReadAhead: @unchecked Sendable {
+    enum Item { case data(Int, Int), end, failed(Int32) }
+
+    let buffers: [UnsafeMutableRawBufferPointer]
+    private let fd: Int32
+    private let condition = NSCondition()
+    /// Filled buffers in order (index, byte count), then the end or the error.
+    private var ready: [Item] = []
+    private var free: [Int]
+    private var stopped = false
+    private var readerDone = false
+
+    init(fd: Int32, chunkSize: Int, chunks: Int) {
+        self.fd = fd
+        buffers = (0..<chunks).map { _ in .allocate(byteCount: chunkSize, alignment: 16) }
+        free = Array((0..<chunks).reversed())
+        let thread = Thread { [self] in run() }
+        thread.name = "skein-read"
+        thread.start()
+    }
+
+    deinit {
+        for b in buffers { b.deallocate() }
+    }
+
+    private func run() {
+        while true {
+            condition.lock()
+            while free.isEmpty && !stopped { condition.wait() }
+            if stopped { break }
+            let i = free.removeLast()
+            condition.unlock()
+            let n = POSIX.readSome(fd, into: buffers[i])
+            let err = n < 0 ? errno : 0
+            condition.lock()
+            if n > 0 {
+                ready.append(.data(i, n))
+            } else {
+                ready.append(n == 0 ? .end : .failed(err))
+                condition.broadcast()
+                break
+            }
+            condition.broadcast()
+            condition.unlock()
+        }
+        readerDone = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The next filled buffer, or how the input ended.
+    func next() -> Item {
+        condition.lock()
+        defer { condition.unlock() }
+        while ready.isEmpty { condition.wait() }
+        let item = ready.removeFirst()
+        return item
+    }
+
+    /// Hands buffer `i` back to the reader.
+    func release(_ i: Int) {
+        condition.lock()
+        free.append(i)
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Stops the reader and waits until it no longer touches the buffers or the descriptor.
+    func finish() {
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        while !readerDone { condition.wait() }
+        condition.unlock()
     }
 }
