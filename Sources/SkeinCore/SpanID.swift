@@ -45,18 +45,34 @@ public struct SpanID: Hashable, Sendable, CustomStringConvertible {
 
     @inline(__always)
     static func pack(_ b: UnsafeBufferPointer<UInt8>, acceptUpperCase: Bool) -> UInt64? {
-        guard b.count == 16 else { return nil }
-        var v: UInt64 = 0
-        for c in b {
-            let d: UInt8
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): d = c &- UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): d = c &- UInt8(ascii: "a") &+ 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F") where acceptUpperCase: d = c &- UInt8(ascii: "A") &+ 10
-            default: return nil
-            }
-            v = v << 4 | UInt64(d)
-        }
-        return v
+        guard b.count == 16, let p = b.baseAddress else { return nil }
+        let raw = UnsafeRawPointer(p)
+        guard let hi = hexWord(UInt64(littleEndian: raw.loadUnaligned(as: UInt64.self)), acceptUpperCase),
+              let lo = hexWord(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self)), acceptUpperCase)
+        else { return nil }
+        return UInt64(hi) << 32 | UInt64(lo)
+    }
+
+    /// Eight hex digits (the first in the lowest byte of `w`) as their value, or nil when any byte
+    /// is not a digit; all eight bytes are checked and converted at once.
+    @inline(__always)
+    static func hexWord(_ w: UInt64, _ acceptUpperCase: Bool) -> UInt32? {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let high = ones &* 0x80
+        // Below 0x80, adding (0x80 - lo) sets a byte's high bit iff it is at least `lo`, and no
+        // byte carries into the next.
+        guard w & high == 0 else { return nil }
+        let digit = (w &+ ones &* (0x80 - 0x30)) & ~(w &+ ones &* (0x80 - 0x3a))
+        let l = acceptUpperCase ? w | ones &* 0x20 : w
+        let letter = (l &+ ones &* (0x80 - 0x61)) & ~(l &+ ones &* (0x80 - 0x67))
+        guard (digit | letter) & high == high else { return nil }
+        // A digit's value is its low nibble; a letter's, its low nibble plus 9 (bit 6 marks letters).
+        let n = (w & (ones &* 0x0f)) &+ ((w >> 6) & ones) &* 9
+        // Pairs of nibbles into bytes, bytes into one word: the first digit ends up lowest, so the
+        // result is byte-swapped to put it first.
+        let pairs = ((n & 0x000f_000f_000f_000f) << 4) | ((n >> 8) & 0x000f_000f_000f_000f)
+        let quads = (pairs | pairs >> 8) & 0x0000_ffff_0000_ffff
+        let packed = UInt32(truncatingIfNeeded: quads | quads >> 16)
+        return packed.byteSwapped
     }
 }

@@ -681,8 +681,8 @@ struct ConventionBuilder {
     /// A span id: hex lower-cased (one canonical spelling for linking), anything else as logged.
     static func spanID(_ v: FieldValue, _ ids: inout RecentStrings) -> SpanID? {
         guard v.nonEmpty else { return nil }
+        if case .text(let b, false) = v, let packed = SpanID(hex: b) { return packed }
         if case .text(let b, false) = v, TraceContext.isHex(b) {
-            if let packed = SpanID(hex: b) { return packed }
             if TraceContext.hasUpperCase(b) { return TraceContext.lowercasedHex(b).map(SpanID.init) }
             return SpanID(ids.string(b))
         }

@@ -1,0 +1,103 @@
+import XCTest
+@testable import SkeinCore
+
+final class SpanIDTests: XCTestCase {
+    /// The plain reading of the rule `pack` implements eight bytes at a time.
+    private func reference(_ b: [UInt8], upper: Bool) -> UInt64? {
+        guard b.count == 16 else { return nil }
+        var v: UInt64 = 0
+        for c in b {
+            let d: UInt64
+            switch c {
+            case 0x30...0x39: d = UInt64(c - 0x30)
+            case 0x61...0x66: d = UInt64(c - 0x61 + 10)
+            case 0x41...0x46 where upper: d = UInt64(c - 0x41 + 10)
+            default: return nil
+            }
+            v = v << 4 | d
+        }
+        return v
+    }
+
+    func testPackingAgreesWithTheDigitByDigitRuleForEveryByteAtEveryPosition() {
+        let base = Array("0123456789abcdef".utf8)
+        for upper in [false, true] {
+            for position in 0..<16 {
+                for byte in 0...255 {
+                    var b = base
+                    b[position] = UInt8(byte)
+                    let got = b.withUnsafeBufferPointer { SpanID.pack($0, acceptUpperCase: upper) }
+                    XCTAssertEqual(got, reference(b, upper: upper), "byte \(byte) at \(position), upper \(upper)")
+                }
+            }
+        }
+    }
+
+    func testTextRoundTripsAndOnlyCanonicalHexIsPacked() {
+        for text in ["00f067aa0ba902b7", "ffffffffffffffff", "0000000000000000", "a3ce929d0e0e4736"] {
+            let id = SpanID(text)
+            XCTAssertNil(id.text, text)
+            XCTAssertEqual(id.string, text)
+        }
+        // Upper case, other lengths and non-hex stay text, exactly as logged.
+        for text in ["00F067AA0BA902B7", "00f067aa0ba902b", "00f067aa0ba902b7a", "span-1", "", "00f067aa0ba902bg"] {
+            let id = SpanID(text)
+            XCTAssertEqual(id.text, text)
+            XCTAssertEqual(id.string, text)
+        }
+        // From bytes, either case packs, to the lower-case spelling.
+        let upper = Array("00F067AA0BA902B7".utf8)
+        let packed = upper.withUnsafeBufferPointer { SpanID(hex: $0) }
+        XCTAssertEqual(packed, SpanID("00f067aa0ba902b7"))
+    }
+}
+
+final class SymbolTests: XCTestCase {
+    func testEqualTextIsOneSymbolAcrossInternersAndThreads() async {
+        var a = Interner(), b = Interner()
+        let name = "checkout-fn-\(UInt64.random(in: 0...UInt64.max))"
+        let s1 = a.symbol(name)
+        let s2 = b.symbol(name)
+        XCTAssertEqual(s1, s2)
+        XCTAssertEqual(s1.string, name)
+        XCTAssertEqual(Symbol(name), s1)
+        XCTAssertNotEqual(a.symbol(name + "x"), s1)
+        // Interning the same new names from several tasks at once gives one symbol per name.
+        let names = (0..<200).map { "svc-\($0)-\(name)" }
+        let results = await withTaskGroup(of: [Symbol].self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    var i = Interner()
+                    return names.map { i.symbol($0) }
+                }
+            }
+            var all: [[Symbol]] = []
+            for await r in group { all.append(r) }
+            return all
+        }
+        for r in results { XCTAssertEqual(r, results[0]) }
+        XCTAssertEqual(results[0].map(\.string), names)
+        XCTAssertEqual(Set(results[0]).count, names.count)
+    }
+
+    func testInternerPastCapacityStillNamesCorrectly() {
+        var small = Interner(capacity: 2)
+        let names = (0..<10).map { "inst-\($0)" }
+        let first = names.map { small.symbol($0) }
+        let again = names.map { small.symbol($0) }
+        XCTAssertEqual(first, again)
+        XCTAssertEqual(first.map(\.string), names)
+    }
+
+    func testEventStringViewsReadTheSymbols() {
+        var e = Event(time: Timestamp(nanos: 0), service: "api", instance: "i-1", platform: "vercel",
+                      runtime: "nodejs20", region: "iad1", spanID: "00f067aa0ba902b7", dbPool: "main")
+        XCTAssertEqual(e.serviceSymbol, Symbol("api"))
+        XCTAssertEqual([e.service, e.instance, e.platform, e.runtime, e.region, e.dbPool, e.spanID],
+                       ["api", "i-1", "vercel", "nodejs20", "iad1", "main", "00f067aa0ba902b7"])
+        e.service = nil
+        XCTAssertNil(e.serviceSymbol)
+        e.instance = "i-2"
+        XCTAssertEqual(e.instanceSymbol?.string, "i-2")
+    }
+}
