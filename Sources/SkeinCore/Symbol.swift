@@ -35,8 +35,11 @@ public final class SymbolTable: @unchecked Sendable {
 
     private static let pageBits = 12
     private static let pageSize = 1 << pageBits
-    /// 2^28 symbols, far past what memory holds: a full table names every new text `overflow`.
-    private static let maxPages = 1 << 16
+    /// 2^20 symbols (at most about 150 MB of names) in the shared table: past that, every new
+    /// text is named `overflowText`, so a process that runs for months with churning names stays
+    /// bounded.
+    public static let defaultCapacity = 1 << 20
+    private let maxPages: Int
 
     private let pages: UnsafeMutablePointer<UnsafeMutablePointer<String>?>
     private let index = Mutex(Index())
@@ -46,14 +49,26 @@ public final class SymbolTable: @unchecked Sendable {
         var count: UInt32 = 0
     }
 
-    /// The text every new name gets once the table is full (never reached in practice): symbol 0.
+    /// The text every new name gets once the table is full: symbol 0.
     public static let overflowText = "(too many distinct names)"
 
-    private init() {
-        pages = .allocate(capacity: SymbolTable.maxPages)
-        pages.initialize(repeating: nil, count: SymbolTable.maxPages)
+    /// A table of its own (tests); everything else shares `shared`. `capacity` is rounded up to
+    /// whole pages of 4,096.
+    init(capacity: Int = SymbolTable.defaultCapacity) {
+        maxPages = max(1, (capacity + SymbolTable.pageSize - 1) >> SymbolTable.pageBits)
+        pages = .allocate(capacity: maxPages)
+        pages.initialize(repeating: nil, count: maxPages)
         var text = SymbolTable.overflowText
         _ = text.withUTF8 { symbol($0, hash: ByteHash.hash($0)) }
+    }
+
+    deinit {
+        for p in 0..<maxPages {
+            guard let page = pages[p] else { continue }
+            page.deinitialize(count: SymbolTable.pageSize)
+            page.deallocate()
+        }
+        pages.deallocate()
     }
 
     /// Distinct texts named so far.
@@ -67,7 +82,7 @@ public final class SymbolTable: @unchecked Sendable {
             if let found { return found }
             let raw = Int(ix.count)
             let page = raw >> SymbolTable.pageBits
-            if page >= SymbolTable.maxPages { return Symbol(raw: 0) }
+            if page >= maxPages { return Symbol(raw: 0) }
             if pages[page] == nil {
                 let p = UnsafeMutablePointer<String>.allocate(capacity: SymbolTable.pageSize)
                 p.initialize(repeating: "", count: SymbolTable.pageSize)

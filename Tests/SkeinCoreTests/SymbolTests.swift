@@ -101,3 +101,23 @@ final class SymbolTests: XCTestCase {
         XCTAssertEqual(e.instanceSymbol?.string, "i-2")
     }
 }
+
+final class SymbolTableTests: XCTestCase {
+    func testAFullTableNamesNewTextsAsOverflowAndKeepsTheOldOnes() {
+        let table = SymbolTable(capacity: 4096)
+        func name(_ t: String) -> Symbol {
+            var s = t
+            return s.withUTF8 { table.symbol($0, hash: ByteHash.hash($0)) }
+        }
+        // Symbol 0 is the overflow text itself; 4,095 more fit.
+        let kept = (1..<4096).map { name("instance-\($0)") }
+        XCTAssertEqual(Set(kept.map(\.raw)).count, 4095)
+        XCTAssertEqual(table.count, 4096)
+        let late = name("instance-4096")
+        XCTAssertEqual(table.string(late), SymbolTable.overflowText)
+        XCTAssertEqual(table.count, 4096)
+        // Names seen before the table filled keep their own symbols and texts.
+        XCTAssertEqual(name("instance-7"), kept[6])
+        XCTAssertEqual(table.string(kept[6]), "instance-7")
+    }
+}
