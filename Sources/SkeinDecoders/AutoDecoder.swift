@@ -85,6 +85,9 @@ public struct AutoDecoder: FrameDecoder {
     private var texts: [any TextFrameDecoder]
     private var tape = JSONTape()
     private var elementTape = JSONTape()
+    /// The one-pass path for flat convention lines, when the convention is the catch-all decoder
+    /// (tests turn it off to compare it with the general path).
+    var flat: FlatConvention?
     /// Index into `texts` of the decoder that took the previous line (it may claim continuations).
     private var holder: Int?
     private var pending: [UInt8] = []
@@ -146,6 +149,7 @@ public struct AutoDecoder: FrameDecoder {
         }
         self.records = kept
         signatures = KeySignatures(kept)
+        flat = FlatConvention(records: kept, signatures: signatures, maxNodes: JSONTape().maxNodes)
         name = forced ?? "auto"
         self.context = context
         self.maxPendingBytes = maxPendingBytes
@@ -181,6 +185,11 @@ public struct AutoDecoder: FrameDecoder {
             // holds no binary byte (the tape takes no control byte but whitespace, and checks
             // UTF-8), so the frame scan that tells binary, broken JSON and text apart is needed
             // only when the parse fails, and the line then takes the general path below.
+            if let flat, let outcome = flat.decode(frame, source: source, context: &context, into: &events) {
+                if case .malformed = outcome { return outcome }
+                lastFormat = flat.name
+                return outcome
+            }
             var parsed = true
             do throws(JSONTape.Failure) { try tape.parse(frame) } catch { parsed = false }
             if parsed {
@@ -428,7 +437,7 @@ final class KeySignatures {
     private let storage: [UInt8]
     private let entries: [(start: Int, count: Int, mask: UInt64)]
     /// Decoders with no signature keys, which are asked about every object.
-    private let always: UInt64
+    let always: UInt64
 
     init(_ records: [any JSONRecordDecoder]) {
         var buckets = Array(repeating: UInt64(0), count: 1024)
@@ -455,6 +464,20 @@ final class KeySignatures {
     @inline(__always)
     private static func bucket(_ length: Int, _ first: UInt8, _ last: UInt8) -> Int {
         (length & 31) << 5 | Int((first &+ last) & 31)
+    }
+
+    /// The decoders that sign for `key` (an unescaped top-level key), as a mask.
+    @inline(__always)
+    func bits(_ key: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        guard let first = key.first, let last = key.last else { return 0 }
+        let bits = buckets.withUnsafeBufferPointer { $0[KeySignatures.bucket(key.count, first, last)] }
+        if bits == 0 { return 0 }
+        var mask: UInt64 = 0
+        for entry in entries where entry.count == key.count {
+            let same = storage.withUnsafeBufferPointer { ByteText.same($0.baseAddress! + entry.start, key.baseAddress!, key.count) }
+            if same { mask |= entry.mask }
+        }
+        return mask
     }
 
     /// A mask of the decoders worth asking about `doc`.

@@ -265,7 +265,7 @@ public struct JSONTape: @unchecked Sendable {
             }
             let c = b[p]
             if c == UInt8(ascii: "\"") {
-                if high { try validateUTF8(b, p0 + 1, p) }
+                if high { try JSONTape.validateUTF8(b, p0 + 1, p) }
                 _ = try push(.string, p0 + 1, p, flag: escaped, nonASCII: high)
                 return p + 1
             }
@@ -282,7 +282,7 @@ public struct JSONTape: @unchecked Sendable {
 
     /// The high bit of each byte of `w` (little-endian) that is `"`, `\`, below 0x20 or at/above 0x80.
     @inline(__always)
-    private static func stops(_ w: UInt64) -> UInt64 {
+    static func stops(_ w: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let quote = w ^ (ones &* 0x22)
         let backslash = w ^ (ones &* 0x5c)
@@ -292,7 +292,13 @@ public struct JSONTape: @unchecked Sendable {
         return (zeroQuote | zeroBackslash | control | w) & (ones &* 0x80)
     }
 
-    private func validateUTF8(_ b: UnsafePointer<UInt8>, _ s: Int, _ e: Int) throws(Failure) {
+    /// Whether bytes `s..<e` are valid UTF-8 (the check a string with high bytes gets).
+    static func isValidUTF8(_ b: UnsafePointer<UInt8>, _ s: Int, _ e: Int) -> Bool {
+        do throws(Failure) { try validateUTF8(b, s, e) } catch { return false }
+        return true
+    }
+
+    private static func validateUTF8(_ b: UnsafePointer<UInt8>, _ s: Int, _ e: Int) throws(Failure) {
         var p = s
         while p < e {
             let c = b[p]

@@ -1,0 +1,177 @@
+import SkeinCore
+
+/// The convention decoder's one-pass path for the commonest line: one flat JSON object (string,
+/// number, `true`/`false`/`null` values), no escaped keys, none of another format's signature keys.
+///
+/// The general path parses the line into a `JSONTape`, walks the tape's keys once to pick a
+/// decoder, then again to map them. Here each member is mapped as soon as it is scanned, with
+/// the same `ConventionBuilder.take` and the same value bytes the tape would give, in the same
+/// order, so the event is the one the general path builds. Anything else (a nested value, an
+/// escaped key, a signature key, anything the tape would reject) gives up with `nil` before the
+/// line counts for anything, and the caller takes the general path from the start: the only
+/// state a give-up leaves behind is what the interner and the id cache remembered.
+struct FlatConvention {
+    /// Decoders whose signature keys send a line to the general path (all but the convention).
+    let signatures: KeySignatures
+    let others: UInt64
+    let maxNodes: Int
+    let name: String
+    private let blank = Event(time: .zero)
+
+    /// Nil unless the convention is the last record decoder and the only one asked about every object.
+    init?(records: [any JSONRecordDecoder], signatures: KeySignatures, maxNodes: Int) {
+        guard let last = records.last, last is ConventionDecoder else { return nil }
+        let conventionBit: UInt64 = records.count - 1 < KeySignatures.limit ? 1 << UInt64(records.count - 1) : 0
+        guard conventionBit != 0, signatures.always == conventionBit else { return nil }
+        self.signatures = signatures
+        others = ~conventionBit
+        self.maxNodes = maxNodes
+        name = last.name
+    }
+
+    /// The outcome, or nil when the line is not one this path takes (nothing was counted).
+    func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID, context: inout DecodeContext,
+                into events: inout [Event]) -> DecodeOutcome? {
+        guard let b = frame.baseAddress else { return nil }
+        let n = frame.count
+        var p = FlatConvention.skipWS(b, 0, n)
+        guard p < n, b[p] == UInt8(ascii: "{") else { return nil }
+        events.append(blank)
+        let at = events.count - 1
+        events[at].source = source
+        guard let timed = map(b, from: p + 1, n, event: &events[at], context: &context) else {
+            events.removeLast()
+            return nil
+        }
+        p = timed.end
+        guard ConventionMapper.settleTime(&events[at], found: timed.found, context: &context) else {
+            events.removeLast()
+            return .malformed(.missingFields)
+        }
+        EmbeddedJSON.expandMessage(&events[at], context: &context)
+        DBErrorClassifier.apply(to: &events[at])
+        return .events(1)
+    }
+
+    /// Scans and maps the members after the opening brace; nil to give up.
+    private func map(_ b: UnsafePointer<UInt8>, from p0: Int, _ n: Int, event: inout Event,
+                     context: inout DecodeContext) -> (found: Bool, end: Int)? {
+        var builder = ConventionBuilder(attributeBase: event.attributes.count)
+        let aliases = ConventionField.table
+        var p = FlatConvention.skipWS(b, p0, n)
+        guard p < n else { return nil }
+        // The tape's node count: the object, then a key and a value per member.
+        var nodes = 1
+        if b[p] == UInt8(ascii: "}") {
+            p += 1
+        } else {
+            while true {
+                guard p < n, b[p] == UInt8(ascii: "\"") else { return nil }
+                guard let key = FlatConvention.string(b, p, n), !key.escaped, !key.nonASCII else { return nil }
+                let keyBytes = UnsafeBufferPointer(start: b + key.start, count: key.end - key.start)
+                if signatures.bits(keyBytes) & others != 0 { return nil }
+                p = FlatConvention.skipWS(b, key.end + 1, n)
+                guard p < n, b[p] == UInt8(ascii: ":") else { return nil }
+                p = FlatConvention.skipWS(b, p + 1, n)
+                guard p < n else { return nil }
+                let value: FieldValue
+                switch b[p] {
+                case UInt8(ascii: "\""):
+                    guard let s = FlatConvention.string(b, p, n) else { return nil }
+                    value = .text(UnsafeBufferPointer(start: b + s.start, count: s.end - s.start), escaped: s.escaped)
+                    p = s.end + 1
+                case UInt8(ascii: "t"):
+                    guard FlatConvention.literal(b, p, n, "true") else { return nil }
+                    value = .bool(true)
+                    p += 4
+                case UInt8(ascii: "f"):
+                    guard FlatConvention.literal(b, p, n, "false") else { return nil }
+                    value = .bool(false)
+                    p += 5
+                case UInt8(ascii: "n"):
+                    guard FlatConvention.literal(b, p, n, "null") else { return nil }
+                    value = .null
+                    p += 4
+                case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                    let start = p
+                    p += 1
+                    while p < n {
+                        let c = b[p]
+                        if (c >= 0x30 && c <= 0x39) || c == UInt8(ascii: ".") || c == UInt8(ascii: "e")
+                            || c == UInt8(ascii: "E") || c == UInt8(ascii: "+") || c == UInt8(ascii: "-") {
+                            p += 1
+                        } else { break }
+                    }
+                    if b[p - 1] == UInt8(ascii: "-") && p - start == 1 { return nil }
+                    value = .number(UnsafeBufferPointer(start: b + start, count: p - start))
+                default:
+                    // Objects and arrays (flattened or kept whole by the general path), and errors.
+                    return nil
+                }
+                nodes += 2
+                if nodes > maxNodes { return nil }
+                builder.take(aliases.lookup(keyBytes), value, key: keyBytes, event: &event, context: &context)
+                p = FlatConvention.skipWS(b, p, n)
+                guard p < n else { return nil }
+                if b[p] == UInt8(ascii: ",") { p = FlatConvention.skipWS(b, p + 1, n); continue }
+                if b[p] == UInt8(ascii: "}") { p += 1; break }
+                return nil
+            }
+        }
+        // One value per line: anything after it is the general path's to report.
+        guard FlatConvention.skipWS(b, p, n) == n else { return nil }
+        return (builder.finish(&event, context: &context), p)
+    }
+
+    @inline(__always)
+    private static func skipWS(_ b: UnsafePointer<UInt8>, _ p0: Int, _ n: Int) -> Int {
+        if p0 < n && b[p0] > 0x20 { return p0 }
+        var p = p0
+        while p < n {
+            let c = b[p]
+            if c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09 { p += 1 } else { break }
+        }
+        return p
+    }
+
+    @inline(__always)
+    private static func literal(_ b: UnsafePointer<UInt8>, _ p: Int, _ n: Int, _ word: StaticString) -> Bool {
+        let len = word.utf8CodeUnitCount
+        guard p + len <= n else { return false }
+        let w = word.utf8Start
+        for k in 0..<len where b[p + k] != w[k] { return false }
+        return true
+    }
+
+    /// A string from its opening quote, checked as the tape checks it: its bytes' range (without
+    /// the quotes), whether it holds escapes or non-ASCII bytes; nil where the tape would fail.
+    @inline(__always)
+    private static func string(_ b: UnsafePointer<UInt8>, _ p0: Int, _ n: Int)
+        -> (start: Int, end: Int, escaped: Bool, nonASCII: Bool)? {
+        var p = p0 + 1
+        var escaped = false
+        var high = false
+        while true {
+            if p + 8 <= n {
+                let stops = JSONTape.stops(UInt64(littleEndian: UnsafeRawPointer(b + p).loadUnaligned(as: UInt64.self)))
+                if stops == 0 { p += 8; continue }
+                p += stops.trailingZeroBitCount >> 3
+            } else if p >= n {
+                return nil
+            }
+            let c = b[p]
+            if c == UInt8(ascii: "\"") {
+                if high && !JSONTape.isValidUTF8(b, p0 + 1, p) { return nil }
+                return (p0 + 1, p, escaped, high)
+            }
+            if c == UInt8(ascii: "\\") {
+                escaped = true
+                p += 2
+                continue
+            }
+            if c < 0x20 { return nil }
+            if c >= 0x80 { high = true }
+            p += 1
+        }
+    }
+}
