@@ -152,13 +152,16 @@ public enum ConventionMapper {
                 // The common case: a plain top-level key, matched in place without copying.
                 let key = doc.raw(node: keyNode)
                 let field = aliases.lookup(key)
-                if valueNode.kind == .object && (field == nil || valueNode.count > 0) {
-                    path.removeAll(keepingCapacity: true)
-                    path.append(contentsOf: key)
-                    descend(doc, v, path: &path, builder: &builder, event: &event, context: &context)
-                    continue
+                // One compare for the scalars nearly every key holds; objects and arrays sort out below.
+                if valueNode.kind.rawValue <= JSONTape.Kind.array.rawValue {
+                    if valueNode.kind == .object && (field == nil || valueNode.count > 0) {
+                        path.removeAll(keepingCapacity: true)
+                        path.append(contentsOf: key)
+                        descend(doc, v, path: &path, builder: &builder, event: &event, context: &context)
+                        continue
+                    }
+                    if field == .scopes && valueNode.kind == .array { builder.scopes(doc, array: v, context: &context) }
                 }
-                if field == .scopes && valueNode.kind == .array { builder.scopes(doc, array: v, context: &context) }
                 builder.take(field, value(doc, valueNode), key: key, event: &event, context: &context)
                 continue
             }
