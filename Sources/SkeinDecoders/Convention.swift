@@ -400,7 +400,11 @@ struct ConventionBuilder {
     mutating func take(_ field: ConventionField?, _ v: FieldValue, key: UnsafeBufferPointer<UInt8>,
                        event e: inout Event, context: inout DecodeContext) {
         guard let field else { attribute(key, v, event: &e, context: &context); return }
-        if v.isNull { return }
+        if v.isNull {
+            // `Scopes` was an unknown field until it was read: a null one stays an attribute, as it was.
+            if field == .scopes { attribute(key, v, event: &e, context: &context) }
+            return
+        }
         var used = true
         switch field {
         case .time:
