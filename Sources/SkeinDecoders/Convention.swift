@@ -45,7 +45,12 @@ public struct ConventionDecoder: JSONRecordDecoder {
 ///   `x-amzn-trace-id`/`xray_trace_id` give the trace id and caller span unless explicit fields do.
 /// - Fallbacks fill only what the primary names left empty: `name` → service (bunyan, pino);
 ///   `hostname`/`host`/`pod` → instance; `path`/`url`/`http.target` → route (query string dropped);
-///   structlog's `event` → message when it is not a Skein event kind.
+///   structlog's `event` → message when it is not a Skein event kind; ASP.NET Core's `State.Path`
+///   → route only when nothing else named one.
+/// - .NET's JSON console formatter (`IncludeScopes`) writes the request's ids in a top-level `Scopes`
+///   array of objects: `TraceId` (32 hex), `SpanId`, `ParentId` (16 hex, not all zeros), `RequestId`
+///   (as `request_id`) and `RequestPath` (as `path`) are read from it, below every top-level source of
+///   the same fact; the array also stays whole as the attribute `Scopes`.
 /// - Time: `ts|time|timestamp|@timestamp` as RFC 3339 text, or an epoch number of any unit (at least
 ///   10 integral digits, i.e. ≥ 1e9 in its unit; zap's float seconds, pino's ms), read exactly from its
 ///   digits. See `settleTime` for lines without one.
@@ -147,11 +152,15 @@ public enum ConventionMapper {
                 // The common case: a plain top-level key, matched in place without copying.
                 let key = doc.raw(node: keyNode)
                 let field = aliases.lookup(key)
-                if valueNode.kind == .object && (field == nil || valueNode.count > 0) {
-                    path.removeAll(keepingCapacity: true)
-                    path.append(contentsOf: key)
-                    descend(doc, v, path: &path, builder: &builder, event: &event, context: &context)
-                    continue
+                // One compare for the scalars nearly every key holds; objects and arrays sort out below.
+                if valueNode.kind.rawValue <= JSONTape.Kind.array.rawValue {
+                    if valueNode.kind == .object && (field == nil || valueNode.count > 0) {
+                        path.removeAll(keepingCapacity: true)
+                        path.append(contentsOf: key)
+                        descend(doc, v, path: &path, builder: &builder, event: &event, context: &context)
+                        continue
+                    }
+                    if field == .scopes && valueNode.kind == .array { builder.scopes(doc, array: v, context: &context) }
                 }
                 builder.take(field, value(doc, valueNode), key: key, event: &event, context: &context)
                 continue
@@ -169,6 +178,7 @@ public enum ConventionMapper {
             }
             path.withUnsafeBufferPointer { key in
                 let field = ConventionField.classify(key) ?? ConventionField.classifyHeader(key)
+                if field == .scopes && valueNode.kind == .array { builder.scopes(doc, array: v, context: &context) }
                 builder.take(field, value(doc, v), key: key, event: &event, context: &context)
             }
         }
@@ -342,8 +352,47 @@ struct ConventionBuilder {
     private var serviceFallback: Deferred?
     private var instanceFallback: Deferred?
     private var routeFallback: Deferred?
+    private var routeLastResort: Deferred?
     private var messageFallback: Deferred?
     private var sawService = false, sawInstance = false, sawRoute = false, sawMessage = false
+    private var explicitSpan = false
+    /// What a `Scopes` array held; nil on (nearly) every line, which is all those lines pay.
+    private var scope: ScopeFacts?
+
+    /// The ids and path of a .NET `Scopes` array: each the first valid one found, values pointing into the record.
+    private struct ScopeFacts {
+        var traceID: String?
+        var span: SpanID?
+        var parent: SpanID?
+        var requestID: FieldValue?
+        var route: FieldValue?
+
+        /// Takes one scope member (`name` unescaped) if it is one of the ids or the path and valid.
+        mutating func take(_ name: UnsafeBufferPointer<UInt8>, _ v: FieldValue, context: inout DecodeContext) {
+            switch name.count {
+            case 6 where ByteText.equal(name, "SpanId"):
+                if span == nil { span = ScopeFacts.spanID(v) }
+            case 7 where ByteText.equal(name, "TraceId"):
+                // `ConventionBuilder.traceID` refuses all zeros and anything not 32 hex (an
+                // `ActivityIdFormat.Hierarchical` root id): such a scope names no trace.
+                if traceID == nil { traceID = ConventionBuilder.traceID(v, &context.ids) }
+            case 8 where ByteText.equal(name, "ParentId"):
+                // In W3C mode .NET writes the parent *span* here, and 16 zeros when there is none.
+                if parent == nil { parent = ScopeFacts.spanID(v) }
+            case 9 where ByteText.equal(name, "RequestId"):
+                if requestID == nil, v.nonEmpty { requestID = v }
+            case 11 where ByteText.equal(name, "RequestPath"):
+                if route == nil, v.nonEmpty { route = v }
+            default:
+                break
+            }
+        }
+
+        /// A W3C span id (16 hex, not all zeros), packed; nil for anything else.
+        private static func spanID(_ v: FieldValue) -> SpanID? {
+            v.withBytes { TraceContext.isW3CSpanID($0) ? SpanID(hex: $0) : nil }
+        }
+    }
 
     init(attributeBase: Int) { self.attributeBase = attributeBase }
 
@@ -351,7 +400,11 @@ struct ConventionBuilder {
     mutating func take(_ field: ConventionField?, _ v: FieldValue, key: UnsafeBufferPointer<UInt8>,
                        event e: inout Event, context: inout DecodeContext) {
         guard let field else { attribute(key, v, event: &e, context: &context); return }
-        if v.isNull { return }
+        if v.isNull {
+            // `Scopes` was an unknown field until it was read: a null one stays an attribute, as it was.
+            if field == .scopes { attribute(key, v, event: &e, context: &context) }
+            return
+        }
         var used = true
         switch field {
         case .time:
@@ -375,6 +428,11 @@ struct ConventionBuilder {
             used = ConventionBuilder.hold(&instanceFallback, key, v, context: &context)
         case .routeFallback:
             used = ConventionBuilder.hold(&routeFallback, key, v, context: &context)
+        case .routeLastResort:
+            used = ConventionBuilder.hold(&routeLastResort, key, v, context: &context)
+        case .scopes:
+            // Read (when an array of objects) by `scopes`; kept whole so nothing the scopes said is lost.
+            used = false
         case .deploy:
             if let d = v.withBytes(ConventionBuilder.deploy) { e.deploy = d } else { used = false }
         case .platform: e.platformSymbol = v.symbol(&context.interner)
@@ -392,7 +450,7 @@ struct ConventionBuilder {
                 used = offerCorrelation(v, rank: 1, event: &e, context: &context)
             }
         case .spanID:
-            if let s = ConventionBuilder.spanID(v, &context.ids) { e.span = s } else { used = false }
+            if let s = ConventionBuilder.spanID(v, &context.ids) { e.span = s; explicitSpan = true } else { used = false }
         case .parentSpanID:
             if let s = ConventionBuilder.spanID(v, &context.ids) { e.parentSpan = s; explicitParent = true } else { used = false }
         case .traceparent:
@@ -458,14 +516,24 @@ struct ConventionBuilder {
 
     /// Resolves competing aliases and fallbacks; returns whether the record had a time.
     mutating func finish(_ e: inout Event, context: inout DecodeContext) -> Bool {
-        if let r = ambiguousRequestID {
-            let id = r.value.id(&context.ids)
+        if let r = ambiguousRequestID?.value ?? scope?.requestID {
+            let id = r.id(&context.ids)
             if correlation != nil { e.requestID = id } else { e.correlationID = id }
         }
+        var parentSet = explicitParent
         if let h = headerTrace {
             if !explicitTrace { e.traceID = h.traceID }
             // The header's parent span belongs to its own trace; an explicit, different trace id disowns it.
-            if !explicitParent, let p = h.parentSpanID, e.traceID == h.traceID { e.parentSpanID = p }
+            if !explicitParent, let p = h.parentSpanID, e.traceID == h.traceID { e.parentSpanID = p; parentSet = true }
+        }
+        if let s = scope, let t = s.traceID {
+            if !explicitTrace && headerTrace == nil { e.traceID = t }
+            // Like the header's: the scope's spans belong to the scope's trace, so a line whose own
+            // fields name another trace keeps only its own.
+            if e.traceID == t {
+                if !explicitSpan, let sp = s.span { e.span = sp }
+                if !parentSet, let p = s.parent { e.parentSpan = p }
+            }
         }
         if let d = serviceFallback {
             if sawService { deferredAttribute(d, event: &e) } else { e.serviceSymbol = d.value.symbol(&context.interner) }
@@ -477,12 +545,53 @@ struct ConventionBuilder {
             if sawRoute { deferredAttribute(d, event: &e) } else {
                 e.route = d.value.withBytes { context.interner.intern(ConventionBuilder.routePart($0)) }
             }
+        } else if !sawRoute, let r = scope?.route {
+            e.route = r.withBytes { context.interner.intern(ConventionBuilder.routePart($0)) }
+        }
+        if let d = routeLastResort {
+            if sawRoute || routeFallback != nil || scope?.route != nil { deferredAttribute(d, event: &e) } else {
+                e.route = d.value.withBytes { context.interner.intern(ConventionBuilder.routePart($0)) }
+            }
         }
         if let d = messageFallback {
             if sawMessage { deferredAttribute(d, event: &e) } else { e.message = clippedMessage(d.value) }
         }
         if truncated > 0 { e.attributes.append(Attribute("skein.truncated", String(truncated))) }
         return timed
+    }
+
+    /// Reads .NET's `Scopes` array (at `array`) for the request's ids and path; `finish` applies them
+    /// where the record's own fields did not. Elements that are not objects (a `BeginScope("text")`
+    /// scope is a string), and members that are not strings, are passed over; a second `Scopes` key is
+    /// ignored. Allocates only for escaped keys.
+    mutating func scopes(_ doc: JSONDocument, array: Int, context: inout DecodeContext) {
+        guard scope == nil else { return }
+        let tape = doc.tape
+        var found = ScopeFacts()
+        let end = Int(tape.node(array).next)
+        var i = array + 1
+        while i < end {
+            let element = tape.node(i)
+            if element.kind == .object {
+                let members = Int(element.next)
+                var k = i + 1
+                while k < members {
+                    let keyNode = tape.node(k)
+                    let valueNode = tape.node(k + 1)
+                    k = Int(valueNode.next)
+                    guard valueNode.kind == .string else { continue }
+                    let v = FieldValue.text(doc.raw(node: valueNode), escaped: valueNode.flag)
+                    if keyNode.flag {
+                        var name = JSONDocument.unescape(doc.raw(node: keyNode))
+                        name.withUTF8 { found.take($0, v, context: &context) }
+                    } else {
+                        found.take(doc.raw(node: keyNode), v, context: &context)
+                    }
+                }
+            }
+            i = Int(element.next)
+        }
+        scope = found
     }
 
     /// Holds a fallback for `finish`; a second value for the same slot is not held (returns false).

@@ -7,15 +7,17 @@ enum ConventionField: UInt8, Sendable {
     case deploy, platform, runtime, region
     case traceID, spanID, parentSpanID, traceparent, xray
     case correlationID, xRequestID, reqID, requestID, platformRequestID, cfRay
-    case event, route, routeFallback, method, status
+    case event, route, routeFallback, routeLastResort, method, status
     case durationMS, cpuMS, initMS, coldStart
     case dbPool, dbOpen, dbMax, waitMS, dbError
+    /// .NET's JSON console `Scopes` array: read by `ConventionBuilder.scopes`, kept whole as an attribute.
+    case scopes
 
     /// Every accepted name, in one place: the convention's own names first, then the common loggers'
     /// (pino/bunyan, zap, slog, structlog, winston, Lambda Powertools, python-json-logger with
     /// OpenTelemetry's logging instrumentation, Serilog's compact JSON; .NET's JSON console formatter's
-    /// `Timestamp`/`LogLevel`/`Message` and Serilog's `JsonFormatter`'s `Level`/`RenderedMessage`), then
-    /// OpenTelemetry / ECS dotted names (which nested objects flatten into). Names with a `-` are HTTP
+    /// `Timestamp`/`LogLevel`/`Message`/`Scopes` and Serilog's `JsonFormatter`'s `Level`/`RenderedMessage`),
+    /// then OpenTelemetry / ECS dotted names (which nested objects flatten into). Names with a `-` are HTTP
     /// headers and match in any case; all others only exactly.
     static let aliases: [(String, ConventionField)] = [
         ("ts", .time), ("time", .time), ("timestamp", .time), ("@timestamp", .time), ("asctime", .time), ("@t", .time),
@@ -54,6 +56,9 @@ enum ConventionField: UInt8, Sendable {
         ("route", .route), ("http.route", .route),
         ("path", .routeFallback), ("url", .routeFallback), ("url.path", .routeFallback),
         ("http.target", .routeFallback), ("http.url", .routeFallback), ("req.url", .routeFallback),
+        // ASP.NET Core's "Request starting"/"Request finished" state; on other lines `State.Path` is
+        // whatever an app's message template named `{Path}` (a file, say), so it comes last.
+        ("State.Path", .routeLastResort),
         ("method", .method), ("http.method", .method), ("http.request.method", .method), ("req.method", .method),
         ("status", .status), ("statusCode", .status), ("status_code", .status), ("http.status_code", .status),
         ("http.response.status_code", .status), ("res.statusCode", .status),
@@ -64,6 +69,7 @@ enum ConventionField: UInt8, Sendable {
         ("init_ms", .initMS), ("initMs", .initMS), ("init_duration_ms", .initMS),
         ("cold_start", .coldStart), ("coldStart", .coldStart), ("faas.coldstart", .coldStart),
         ("db_pool", .dbPool), ("db_open", .dbOpen), ("db_max", .dbMax), ("wait_ms", .waitMS), ("db_error", .dbError),
+        ("Scopes", .scopes),
     ]
 
     /// The field `key` names, matched by length, first byte, then bytes: no `String` is made.
