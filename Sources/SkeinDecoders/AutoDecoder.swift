@@ -185,9 +185,10 @@ public struct AutoDecoder: FrameDecoder {
             // holds no binary byte (the tape takes no control byte but whitespace, and checks
             // UTF-8), so the frame scan that tells binary, broken JSON and text apart is needed
             // only when the parse fails, and the line then takes the general path below.
-            if let flat, let outcome = flat.decode(frame, source: source, context: &context, into: &events) {
+            // Called in place (`flat?.`): binding it copied its blank event, retains and all, per line.
+            if let outcome = flat?.decode(frame, source: source, context: &context, into: &events) ?? nil {
                 if case .malformed = outcome { return outcome }
-                lastFormat = flat.name
+                lastFormat = flat?.name
                 return outcome
             }
             var parsed = true
