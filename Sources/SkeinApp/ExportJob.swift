@@ -69,7 +69,7 @@ public struct ExportJob {
         }
         engine.finish()
         if !freesStateAtEnd { ProcessLifetime.keep(engine) }
-        return engine.snapshot()
+        return engine.snapshot(movingSummaries: true)
     }
 
     /// Analyses and writes the report to `sink`.

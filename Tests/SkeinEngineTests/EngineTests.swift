@@ -72,6 +72,25 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(e.snapshot().traces.errors, 4)
     }
 
+    func testMovingSnapshotEqualsCopyingOneAndLeavesNoSummaries() {
+        func run() -> Engine {
+            var config = EngineConfig()
+            config.retainedTraces = nil
+            let e = Engine(config: config)
+            for n in 0..<40 { edgeToLambda(e, n: n, startMS: Double(n) * 50, lambdaInstance: "fn-\(n % 3)") }
+            e.finish()
+            return e
+        }
+        let copied = run().snapshot()
+        let movedEngine = run()
+        let moved = movedEngine.snapshot(movingSummaries: true)
+        XCTAssertEqual(moved.recentTraces.count, 40)
+        XCTAssertEqual(moved.recentTraces, copied.recentTraces)
+        XCTAssertEqual(moved.traces, copied.traces)
+        // The summaries left with the snapshot.
+        XCTAssertEqual(movedEngine.snapshot().recentTraces.count, 0)
+    }
+
     func testDeterminism() {
         let events = Self.scenario(seed: 7, requests: 400)
         let a = Engine(), b = Engine()
