@@ -244,6 +244,36 @@ final class DigestTests: XCTestCase {
         XCTAssertFalse(MessageFacts("").timeout)
     }
 
+    /// The word-at-a-time scan against the plain rule (each needle looked for at every byte), on
+    /// messages built from the needles' pieces, neighbours and other bytes, of every length up to 40.
+    func testMessageFactsAgreeWithAPlainSearch() {
+        func plain(_ m: String) -> (Bool, Bool, Bool) {
+            let l = Array(m.utf8).map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 }
+            func has(_ needle: String) -> Bool {
+                let n = Array(needle.utf8)
+                guard l.count >= n.count else { return false }
+                return (0...(l.count - n.count)).contains { Array(l[$0..<($0 + n.count)]) == n }
+            }
+            return (has("timed out") || has("status: timeout"), has("timeout"), has("exceededcpu") || has("exceeded cpu"))
+        }
+        let pieces = ["timeout", "TIMEOUT", "timed out", "Timed Out", "status: ", "status: timeout", "exceeded cpu",
+                      "ExceededCpu", "tim", "eout", "m", "x", "M", "X", "e", "t", " ", "é", "\u{1}", "ti", "med", "exceed", "ed", "cpu",
+                      "status:", "mm", "xx", "0123456"]
+        var rng = SystemRandomNumberGenerator()
+        var checked = 0
+        for _ in 0..<20_000 {
+            var m = ""
+            while m.utf8.count < Int.random(in: 0...40, using: &rng) { m += pieces.randomElement(using: &rng)! }
+            let f = MessageFacts(m)
+            let (timedOut, timeout, cpu) = plain(m)
+            XCTAssertEqual(f.timedOut, timedOut, m)
+            XCTAssertEqual(f.timeout, timeout, m)
+            XCTAssertEqual(f.exceededCPU, cpu, m)
+            if timedOut || timeout || cpu { checked += 1 }
+        }
+        XCTAssertGreaterThan(checked, 1000)
+    }
+
     func testByteEqualityAndHash() {
         let a = "4bf92f3577b34da6a3ce929d0e0e4736"
         let b = String(decoding: Array(a.utf8), as: UTF8.self)
