@@ -34,7 +34,7 @@ struct FlatConvention {
                 into events: inout [Event]) -> DecodeOutcome? {
         guard let b = frame.baseAddress else { return nil }
         let n = frame.count
-        var p = FlatConvention.skipWS(b, 0, n)
+        var p = JSONTape.skipWS(b, 0, n)
         guard p < n, b[p] == UInt8(ascii: "{") else { return nil }
         events.append(blank)
         let at = events.count - 1
@@ -56,9 +56,19 @@ struct FlatConvention {
     /// Scans and maps the members after the opening brace; nil to give up.
     private func map(_ b: UnsafePointer<UInt8>, from p0: Int, _ n: Int, event: inout Event,
                      context: inout DecodeContext) -> (found: Bool, end: Int)? {
+        // Whatever the tape's scanners reject, the general path reports.
+        do throws(JSONTape.Failure) {
+            return try mapMembers(b, from: p0, n, event: &event, context: &context)
+        } catch {
+            return nil
+        }
+    }
+
+    private func mapMembers(_ b: UnsafePointer<UInt8>, from p0: Int, _ n: Int, event: inout Event,
+                            context: inout DecodeContext) throws(JSONTape.Failure) -> (found: Bool, end: Int)? {
         var builder = ConventionBuilder(attributeBase: event.attributes.count)
         let aliases = ConventionField.table
-        var p = FlatConvention.skipWS(b, p0, n)
+        var p = JSONTape.skipWS(b, p0, n)
         guard p < n else { return nil }
         // The tape's node count: the object, then a key and a value per member.
         var nodes = 1
@@ -67,43 +77,36 @@ struct FlatConvention {
         } else {
             while true {
                 guard p < n, b[p] == UInt8(ascii: "\"") else { return nil }
-                guard let key = FlatConvention.string(b, p, n), !key.escaped, !key.nonASCII else { return nil }
-                let keyBytes = UnsafeBufferPointer(start: b + key.start, count: key.end - key.start)
+                let key = try JSONTape.scanString(b, p, n)
+                guard !key.escaped, !key.nonASCII else { return nil }
+                let keyBytes = UnsafeBufferPointer(start: b + p + 1, count: key.end - p - 1)
                 if signatures.bits(keyBytes) & others != 0 { return nil }
-                p = FlatConvention.skipWS(b, key.end + 1, n)
+                p = JSONTape.skipWS(b, key.end + 1, n)
                 guard p < n, b[p] == UInt8(ascii: ":") else { return nil }
-                p = FlatConvention.skipWS(b, p + 1, n)
+                p = JSONTape.skipWS(b, p + 1, n)
                 guard p < n else { return nil }
                 let value: FieldValue
                 switch b[p] {
                 case UInt8(ascii: "\""):
-                    guard let s = FlatConvention.string(b, p, n) else { return nil }
-                    value = .text(UnsafeBufferPointer(start: b + s.start, count: s.end - s.start), escaped: s.escaped)
+                    let s = try JSONTape.scanString(b, p, n)
+                    value = .text(UnsafeBufferPointer(start: b + p + 1, count: s.end - p - 1), escaped: s.escaped)
                     p = s.end + 1
                 case UInt8(ascii: "t"):
-                    guard FlatConvention.literal(b, p, n, "true") else { return nil }
+                    try JSONTape.literal(b, p, n, "true")
                     value = .bool(true)
                     p += 4
                 case UInt8(ascii: "f"):
-                    guard FlatConvention.literal(b, p, n, "false") else { return nil }
+                    try JSONTape.literal(b, p, n, "false")
                     value = .bool(false)
                     p += 5
                 case UInt8(ascii: "n"):
-                    guard FlatConvention.literal(b, p, n, "null") else { return nil }
+                    try JSONTape.literal(b, p, n, "null")
                     value = .null
                     p += 4
                 case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-                    let start = p
-                    p += 1
-                    while p < n {
-                        let c = b[p]
-                        if (c >= 0x30 && c <= 0x39) || c == UInt8(ascii: ".") || c == UInt8(ascii: "e")
-                            || c == UInt8(ascii: "E") || c == UInt8(ascii: "+") || c == UInt8(ascii: "-") {
-                            p += 1
-                        } else { break }
-                    }
-                    if b[p - 1] == UInt8(ascii: "-") && p - start == 1 { return nil }
-                    value = .number(UnsafeBufferPointer(start: b + start, count: p - start))
+                    let end = try JSONTape.scanNumber(b, p, n)
+                    value = .number(UnsafeBufferPointer(start: b + p, count: end - p))
+                    p = end
                 default:
                     // Objects and arrays (flattened or kept whole by the general path), and errors.
                     return nil
@@ -111,67 +114,15 @@ struct FlatConvention {
                 nodes += 2
                 if nodes > maxNodes { return nil }
                 builder.take(aliases.lookup(keyBytes), value, key: keyBytes, event: &event, context: &context)
-                p = FlatConvention.skipWS(b, p, n)
+                p = JSONTape.skipWS(b, p, n)
                 guard p < n else { return nil }
-                if b[p] == UInt8(ascii: ",") { p = FlatConvention.skipWS(b, p + 1, n); continue }
+                if b[p] == UInt8(ascii: ",") { p = JSONTape.skipWS(b, p + 1, n); continue }
                 if b[p] == UInt8(ascii: "}") { p += 1; break }
                 return nil
             }
         }
         // One value per line: anything after it is the general path's to report.
-        guard FlatConvention.skipWS(b, p, n) == n else { return nil }
+        guard JSONTape.skipWS(b, p, n) == n else { return nil }
         return (builder.finish(&event, context: &context), p)
-    }
-
-    @inline(__always)
-    private static func skipWS(_ b: UnsafePointer<UInt8>, _ p0: Int, _ n: Int) -> Int {
-        if p0 < n && b[p0] > 0x20 { return p0 }
-        var p = p0
-        while p < n {
-            let c = b[p]
-            if c == 0x20 || c == 0x0a || c == 0x0d || c == 0x09 { p += 1 } else { break }
-        }
-        return p
-    }
-
-    @inline(__always)
-    private static func literal(_ b: UnsafePointer<UInt8>, _ p: Int, _ n: Int, _ word: StaticString) -> Bool {
-        let len = word.utf8CodeUnitCount
-        guard p + len <= n else { return false }
-        let w = word.utf8Start
-        for k in 0..<len where b[p + k] != w[k] { return false }
-        return true
-    }
-
-    /// A string from its opening quote, checked as the tape checks it: its bytes' range (without
-    /// the quotes), whether it holds escapes or non-ASCII bytes; nil where the tape would fail.
-    @inline(__always)
-    private static func string(_ b: UnsafePointer<UInt8>, _ p0: Int, _ n: Int)
-        -> (start: Int, end: Int, escaped: Bool, nonASCII: Bool)? {
-        var p = p0 + 1
-        var escaped = false
-        var high = false
-        while true {
-            if p + 8 <= n {
-                let stops = JSONTape.stops(UInt64(littleEndian: UnsafeRawPointer(b + p).loadUnaligned(as: UInt64.self)))
-                if stops == 0 { p += 8; continue }
-                p += stops.trailingZeroBitCount >> 3
-            } else if p >= n {
-                return nil
-            }
-            let c = b[p]
-            if c == UInt8(ascii: "\"") {
-                if high && !JSONTape.isValidUTF8(b, p0 + 1, p) { return nil }
-                return (p0 + 1, p, escaped, high)
-            }
-            if c == UInt8(ascii: "\\") {
-                escaped = true
-                p += 2
-                continue
-            }
-            if c < 0x20 { return nil }
-            if c >= 0x80 { high = true }
-            p += 1
-        }
     }
 }

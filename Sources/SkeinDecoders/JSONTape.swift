@@ -91,9 +91,9 @@ public struct JSONTape: @unchecked Sendable {
         guard let base = bytes.baseAddress, bytes.count > 0 else { throw .truncated }
         var p = 0
         let n = bytes.count
-        p = skipWS(base, p, n)
+        p = JSONTape.skipWS(base, p, n)
         p = try value(base, p, n, depth: 0)
-        p = skipWS(base, p, n)
+        p = JSONTape.skipWS(base, p, n)
         if p < n { throw .trailingData(at: p) }
     }
 
@@ -102,13 +102,13 @@ public struct JSONTape: @unchecked Sendable {
     public mutating func parsePrefix(_ bytes: UnsafeBufferPointer<UInt8>, from offset: Int) throws(Failure) -> Int {
         reset()
         guard let base = bytes.baseAddress else { throw .truncated }
-        let p = skipWS(base, offset, bytes.count)
+        let p = JSONTape.skipWS(base, offset, bytes.count)
         if p >= bytes.count { throw .truncated }
         return try value(base, p, bytes.count, depth: 0)
     }
 
     @inline(__always)
-    private func skipWS(_ b: UnsafePointer<UInt8>, _ p0: Int, _ n: Int) -> Int {
+    static func skipWS(_ b: UnsafePointer<UInt8>, _ p0: Int, _ n: Int) -> Int {
         // Compact JSON has no whitespace between tokens: one comparison settles the common case.
         if p0 < n && b[p0] > 0x20 { return p0 }
         var p = p0
@@ -146,7 +146,7 @@ public struct JSONTape: @unchecked Sendable {
         case UInt8(ascii: "{"):
             if depth >= maxDepth { throw .tooDeep }
             let idx = try push(.object, p, p)
-            p = skipWS(b, p + 1, n)
+            p = JSONTape.skipWS(b, p + 1, n)
             guard p < n else { throw .truncated }
             var count: Int32 = 0
             if b[p] == UInt8(ascii: "}") {
@@ -156,10 +156,10 @@ public struct JSONTape: @unchecked Sendable {
                     guard p < n else { throw .truncated }
                     guard b[p] == UInt8(ascii: "\"") else { throw .invalid(at: p) }
                     p = try string(b, p, n)
-                    p = skipWS(b, p, n)
+                    p = JSONTape.skipWS(b, p, n)
                     guard p < n else { throw .truncated }
                     guard b[p] == UInt8(ascii: ":") else { throw .invalid(at: p) }
-                    p = skipWS(b, p + 1, n)
+                    p = JSONTape.skipWS(b, p + 1, n)
                     // Most values are strings: skip the dispatch for them.
                     if p < n && b[p] == UInt8(ascii: "\"") {
                         p = try string(b, p, n)
@@ -167,9 +167,9 @@ public struct JSONTape: @unchecked Sendable {
                         p = try value(b, p, n, depth: depth + 1)
                     }
                     count += 1
-                    p = skipWS(b, p, n)
+                    p = JSONTape.skipWS(b, p, n)
                     guard p < n else { throw .truncated }
-                    if b[p] == UInt8(ascii: ",") { p = skipWS(b, p + 1, n); continue }
+                    if b[p] == UInt8(ascii: ",") { p = JSONTape.skipWS(b, p + 1, n); continue }
                     if b[p] == UInt8(ascii: "}") { p += 1; break }
                     throw .invalid(at: p)
                 }
@@ -179,7 +179,7 @@ public struct JSONTape: @unchecked Sendable {
         case UInt8(ascii: "["):
             if depth >= maxDepth { throw .tooDeep }
             let idx = try push(.array, p, p)
-            p = skipWS(b, p + 1, n)
+            p = JSONTape.skipWS(b, p + 1, n)
             guard p < n else { throw .truncated }
             var count: Int32 = 0
             if b[p] == UInt8(ascii: "]") {
@@ -188,9 +188,9 @@ public struct JSONTape: @unchecked Sendable {
                 while true {
                     p = try value(b, p, n, depth: depth + 1)
                     count += 1
-                    p = skipWS(b, p, n)
+                    p = JSONTape.skipWS(b, p, n)
                     guard p < n else { throw .truncated }
-                    if b[p] == UInt8(ascii: ",") { p = skipWS(b, p + 1, n); continue }
+                    if b[p] == UInt8(ascii: ",") { p = JSONTape.skipWS(b, p + 1, n); continue }
                     if b[p] == UInt8(ascii: "]") { p += 1; break }
                     throw .invalid(at: p)
                 }
@@ -200,30 +200,21 @@ public struct JSONTape: @unchecked Sendable {
         case UInt8(ascii: "\""):
             return try string(b, p, n)
         case UInt8(ascii: "t"):
-            try literal(b, p, n, "true")
+            try JSONTape.literal(b, p, n, "true")
             _ = try push(.bool, p, p + 4, flag: true)
             return p + 4
         case UInt8(ascii: "f"):
-            try literal(b, p, n, "false")
+            try JSONTape.literal(b, p, n, "false")
             _ = try push(.bool, p, p + 5)
             return p + 5
         case UInt8(ascii: "n"):
-            try literal(b, p, n, "null")
+            try JSONTape.literal(b, p, n, "null")
             _ = try push(.null, p, p + 4)
             return p + 4
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            let start = p
-            p += 1
-            while p < n {
-                let c = b[p]
-                if (c >= 0x30 && c <= 0x39) || c == UInt8(ascii: ".") || c == UInt8(ascii: "e")
-                    || c == UInt8(ascii: "E") || c == UInt8(ascii: "+") || c == UInt8(ascii: "-") {
-                    p += 1
-                } else { break }
-            }
-            if b[p - 1] == UInt8(ascii: "-") && p - start == 1 { throw p >= n ? .truncated : .invalid(at: p) }
-            _ = try push(.number, start, p)
-            return p
+            let end = try JSONTape.scanNumber(b, p, n)
+            _ = try push(.number, p, end)
+            return end
         default:
             throw .invalid(at: p)
         }
@@ -238,7 +229,7 @@ public struct JSONTape: @unchecked Sendable {
     }
 
     @inline(__always)
-    private func literal(_ b: UnsafePointer<UInt8>, _ p: Int, _ n: Int, _ word: StaticString) throws(Failure) {
+    static func literal(_ b: UnsafePointer<UInt8>, _ p: Int, _ n: Int, _ word: StaticString) throws(Failure) {
         let w = word.utf8Start
         let len = word.utf8CodeUnitCount
         for k in 0..<len {
@@ -251,6 +242,16 @@ public struct JSONTape: @unchecked Sendable {
     /// ASCII, and a word without a quote, backslash, control byte or high byte is skipped whole.
     @inline(__always)
     private mutating func string(_ b: UnsafePointer<UInt8>, _ p0: Int, _ n: Int) throws(Failure) -> Int {
+        let s = try JSONTape.scanString(b, p0, n)
+        _ = try push(.string, p0 + 1, s.end, flag: s.escaped, nonASCII: s.nonASCII)
+        return s.end + 1
+    }
+
+    /// A string from its opening quote at `p0`: where its closing quote is, whether it holds
+    /// escapes or non-ASCII bytes (checked to be UTF-8). Shared with `FlatConvention`.
+    @inline(__always)
+    static func scanString(_ b: UnsafePointer<UInt8>, _ p0: Int, _ n: Int) throws(Failure)
+        -> (end: Int, escaped: Bool, nonASCII: Bool) {
         var p = p0 + 1
         var escaped = false
         var high = false
@@ -266,8 +267,7 @@ public struct JSONTape: @unchecked Sendable {
             let c = b[p]
             if c == UInt8(ascii: "\"") {
                 if high { try JSONTape.validateUTF8(b, p0 + 1, p) }
-                _ = try push(.string, p0 + 1, p, flag: escaped, nonASCII: high)
-                return p + 1
+                return (p, escaped, high)
             }
             if c == UInt8(ascii: "\\") {
                 escaped = true
@@ -280,6 +280,22 @@ public struct JSONTape: @unchecked Sendable {
         }
     }
 
+    /// A number from its first byte at `p0`, in the tape's lax grammar (digits, `.`, `e`, `+`, `-`):
+    /// where it ends.
+    @inline(__always)
+    static func scanNumber(_ b: UnsafePointer<UInt8>, _ p0: Int, _ n: Int) throws(Failure) -> Int {
+        var p = p0 + 1
+        while p < n {
+            let c = b[p]
+            if (c >= 0x30 && c <= 0x39) || c == UInt8(ascii: ".") || c == UInt8(ascii: "e")
+                || c == UInt8(ascii: "E") || c == UInt8(ascii: "+") || c == UInt8(ascii: "-") {
+                p += 1
+            } else { break }
+        }
+        if b[p - 1] == UInt8(ascii: "-") && p - p0 == 1 { throw p >= n ? .truncated : .invalid(at: p) }
+        return p
+    }
+
     /// The high bit of each byte of `w` (little-endian) that is `"`, `\`, below 0x20 or at/above 0x80.
     @inline(__always)
     static func stops(_ w: UInt64) -> UInt64 {
@@ -290,12 +306,6 @@ public struct JSONTape: @unchecked Sendable {
         let zeroBackslash = (backslash &- ones) & ~backslash
         let control = w &- ones &* 0x20
         return (zeroQuote | zeroBackslash | control | w) & (ones &* 0x80)
-    }
-
-    /// Whether bytes `s..<e` are valid UTF-8 (the check a string with high bytes gets).
-    static func isValidUTF8(_ b: UnsafePointer<UInt8>, _ s: Int, _ e: Int) -> Bool {
-        do throws(Failure) { try validateUTF8(b, s, e) } catch { return false }
-        return true
     }
 
     private static func validateUTF8(_ b: UnsafePointer<UInt8>, _ s: Int, _ e: Int) throws(Failure) {
