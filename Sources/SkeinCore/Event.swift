@@ -13,16 +13,16 @@ public struct Event: Sendable, Equatable {
     public var source: SourceID
 
     // Where it ran: symbols, so events cross threads and fill the engine's tables without reference
-    // counting (the `String` views below read the same fields).
-    public var serviceSymbol: Symbol?
+    // counting (`$service` is the symbol, `service` its text).
+    @SymbolText public var service: String?
     /// The execution environment: a Lambda log stream, an isolate, a pod, a process.
-    public var instanceSymbol: Symbol?
+    @SymbolText public var instance: String?
     public var deploy: DeployModel?
     /// e.g. `aws-lambda`, `cloudflare-workers`, `vercel`, `k8s`, `postgres`.
-    public var platformSymbol: Symbol?
+    @SymbolText public var platform: String?
     /// e.g. `nodejs20`, `python3.12`, `go`, `java21`, `workerd`.
-    public var runtimeSymbol: Symbol?
-    public var regionSymbol: Symbol?
+    @SymbolText public var runtime: String?
+    @SymbolText public var region: String?
 
     // The request's ids. Any two present on one event are linked into one trace.
     /// A W3C trace id (32 lower-case hex digits); also the root of an X-Ray trace id. The strong id.
@@ -31,9 +31,9 @@ public struct Event: Sendable, Equatable {
     public var correlationID: String?
     /// The platform's request id (Lambda `requestId`, Vercel `requestId`, Cloudflare `cf-ray`). A weak id.
     public var requestID: String?
-    /// The span this line belongs to (`spanID` reads it as text).
-    public var span: SpanID?
-    public var parentSpan: SpanID?
+    /// The span this line belongs to (`$spanID` is the packed id, `spanID` its text).
+    @SpanIDText public var spanID: String?
+    @SpanIDText public var parentSpanID: String?
 
     // Request facts.
     public var route: String?
@@ -48,7 +48,7 @@ public struct Event: Sendable, Equatable {
     public var coldStart: Bool?
 
     // Connection facts.
-    public var dbPoolSymbol: Symbol?
+    @SymbolText public var dbPool: String?
     /// Connections this instance holds open after the event (or, for `db.sample`, the server's total).
     public var dbOpen: Int?
     /// `max_connections`, when the event knows it.
@@ -73,48 +73,16 @@ public struct Event: Sendable, Equatable {
         dbError: DBErrorKind? = nil, message: String? = nil, attributes: [Attribute] = []
     ) {
         self.time = time; self.kind = kind; self.level = level; self.source = source
-        serviceSymbol = service.map(Symbol.init); instanceSymbol = instance.map(Symbol.init); self.deploy = deploy
-        platformSymbol = platform.map(Symbol.init); runtimeSymbol = runtime.map(Symbol.init)
-        regionSymbol = region.map(Symbol.init)
+        _service = SymbolText(wrappedValue: service); _instance = SymbolText(wrappedValue: instance)
+        self.deploy = deploy
+        _platform = SymbolText(wrappedValue: platform); _runtime = SymbolText(wrappedValue: runtime)
+        _region = SymbolText(wrappedValue: region)
         self.traceID = traceID; self.correlationID = correlationID; self.requestID = requestID
-        span = spanID.map(SpanID.init); parentSpan = parentSpanID.map(SpanID.init)
+        _spanID = SpanIDText(wrappedValue: spanID); _parentSpanID = SpanIDText(wrappedValue: parentSpanID)
         self.route = route; self.method = method; self.status = status
         self.durationMS = durationMS; self.cpuMS = cpuMS; self.initMS = initMS; self.coldStart = coldStart
-        dbPoolSymbol = dbPool.map(Symbol.init); self.dbOpen = dbOpen; self.dbMax = dbMax; self.waitMS = waitMS
+        _dbPool = SymbolText(wrappedValue: dbPool); self.dbOpen = dbOpen; self.dbMax = dbMax; self.waitMS = waitMS
         self.dbError = dbError; self.message = message; self.attributes = attributes
-    }
-
-    public var service: String? {
-        get { serviceSymbol?.string }
-        set { serviceSymbol = newValue.map(Symbol.init) }
-    }
-    public var instance: String? {
-        get { instanceSymbol?.string }
-        set { instanceSymbol = newValue.map(Symbol.init) }
-    }
-    public var platform: String? {
-        get { platformSymbol?.string }
-        set { platformSymbol = newValue.map(Symbol.init) }
-    }
-    public var runtime: String? {
-        get { runtimeSymbol?.string }
-        set { runtimeSymbol = newValue.map(Symbol.init) }
-    }
-    public var region: String? {
-        get { regionSymbol?.string }
-        set { regionSymbol = newValue.map(Symbol.init) }
-    }
-    public var spanID: String? {
-        get { span?.string }
-        set { span = newValue.map(SpanID.init) }
-    }
-    public var parentSpanID: String? {
-        get { parentSpan?.string }
-        set { parentSpan = newValue.map(SpanID.init) }
-    }
-    public var dbPool: String? {
-        get { dbPoolSymbol?.string }
-        set { dbPoolSymbol = newValue.map(Symbol.init) }
     }
 
     /// The deploy model as logged, else inferred from the platform.

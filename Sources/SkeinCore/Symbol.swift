@@ -103,3 +103,35 @@ public final class SymbolTable: @unchecked Sendable {
         return pages[raw >> SymbolTable.pageBits].unsafelyUnwrapped[raw & (SymbolTable.pageSize - 1)]
     }
 }
+
+/// A value that names a text: a `Symbol`, a `SpanID`.
+public protocol TextName: Hashable, Sendable {
+    init(_ text: String)
+    var string: String { get }
+}
+
+extension Symbol: TextName {}
+extension SpanID: TextName {}
+
+/// A field stored as a `Name` (a symbol, a packed span id) and read as text: `event.service` is the
+/// text, `event.$service` the stored value, which is what the hot paths use.
+@propertyWrapper
+public struct TextView<Name: TextName>: Hashable, Sendable {
+    public var projectedValue: Name?
+
+    // Inlinable, so that other modules use it specialized: called generically, building a hop's
+    // empty fields cost more than the rest of the hop.
+    @inlinable
+    public init(wrappedValue: String?) { projectedValue = wrappedValue.map(Name.init) }
+
+    @inlinable
+    public var wrappedValue: String? {
+        get { projectedValue?.string }
+        set { projectedValue = newValue.map(Name.init) }
+    }
+}
+
+/// Where-it-ran fields: symbols read as text.
+public typealias SymbolText = TextView<Symbol>
+/// Span id fields: packed ids read as text.
+public typealias SpanIDText = TextView<SpanID>

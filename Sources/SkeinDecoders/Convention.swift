@@ -418,10 +418,10 @@ struct ConventionBuilder {
             }
         case .service:
             sawService = true
-            e.serviceSymbol = v.symbol(&context.interner)
+            e.$service = v.symbol(&context.interner)
         case .instance:
             sawInstance = true
-            e.instanceSymbol = v.symbol(&context.interner)
+            e.$instance = v.symbol(&context.interner)
         case .serviceFallback:
             used = ConventionBuilder.hold(&serviceFallback, key, v, context: &context)
         case .instanceFallback:
@@ -435,9 +435,9 @@ struct ConventionBuilder {
             used = false
         case .deploy:
             if let d = v.withBytes(ConventionBuilder.deploy) { e.deploy = d } else { used = false }
-        case .platform: e.platformSymbol = v.symbol(&context.interner)
-        case .runtime: e.runtimeSymbol = v.symbol(&context.interner)
-        case .region: e.regionSymbol = v.symbol(&context.interner)
+        case .platform: e.$platform = v.symbol(&context.interner)
+        case .runtime: e.$runtime = v.symbol(&context.interner)
+        case .region: e.$region = v.symbol(&context.interner)
         case .traceID where ConventionBuilder.isZeroID(v), .spanID where ConventionBuilder.isZeroID(v),
              .parentSpanID where ConventionBuilder.isZeroID(v):
             // `0` / all zeros: no trace context (OpenTelemetry's logging instrumentation writes it
@@ -450,9 +450,9 @@ struct ConventionBuilder {
                 used = offerCorrelation(v, rank: 1, event: &e, context: &context)
             }
         case .spanID:
-            if let s = ConventionBuilder.spanID(v, &context.ids) { e.span = s; explicitSpan = true } else { used = false }
+            if let s = ConventionBuilder.spanID(v, &context.ids) { e.$spanID = s; explicitSpan = true } else { used = false }
         case .parentSpanID:
-            if let s = ConventionBuilder.spanID(v, &context.ids) { e.parentSpan = s; explicitParent = true } else { used = false }
+            if let s = ConventionBuilder.spanID(v, &context.ids) { e.$parentSpanID = s; explicitParent = true } else { used = false }
         case .traceparent:
             if headerRank < 2, let h = v.withBytes({ TraceContext.parseTraceparent($0) }) {
                 headerTrace = h; headerRank = 2
@@ -495,7 +495,7 @@ struct ConventionBuilder {
             if let d = ConventionBuilder.milliseconds(v) { e.initMS = d } else { used = false }
         case .coldStart:
             if let b = v.bool() { e.coldStart = b } else { used = false }
-        case .dbPool: e.dbPoolSymbol = v.symbol(&context.interner)
+        case .dbPool: e.$dbPool = v.symbol(&context.interner)
         case .dbOpen:
             if let n = v.int() { e.dbOpen = n } else { used = false }
         case .dbMax:
@@ -531,15 +531,15 @@ struct ConventionBuilder {
             // Like the header's: the scope's spans belong to the scope's trace, so a line whose own
             // fields name another trace keeps only its own.
             if e.traceID == t {
-                if !explicitSpan, let sp = s.span { e.span = sp }
-                if !parentSet, let p = s.parent { e.parentSpan = p }
+                if !explicitSpan, let sp = s.span { e.$spanID = sp }
+                if !parentSet, let p = s.parent { e.$parentSpanID = p }
             }
         }
         if let d = serviceFallback {
-            if sawService { deferredAttribute(d, event: &e) } else { e.serviceSymbol = d.value.symbol(&context.interner) }
+            if sawService { deferredAttribute(d, event: &e) } else { e.$service = d.value.symbol(&context.interner) }
         }
         if let d = instanceFallback {
-            if sawInstance { deferredAttribute(d, event: &e) } else { e.instanceSymbol = d.value.symbol(&context.interner) }
+            if sawInstance { deferredAttribute(d, event: &e) } else { e.$instance = d.value.symbol(&context.interner) }
         }
         if let d = routeFallback {
             if sawRoute { deferredAttribute(d, event: &e) } else {

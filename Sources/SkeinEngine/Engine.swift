@@ -219,12 +219,12 @@ public final class Engine {
         lastEventAt = maxOpt(lastEventAt, seriesTime)
         eventRate.add(1, at: seriesTime)
 
-        let serverSide = e.kind == .dbSample || platforms.isServerSide(e.platformSymbol)
+        let serverSide = e.kind == .dbSample || platforms.isServerSide(e.$platform)
         var inst = -1
         var created = false
         if !serverSide,
-           let service = e.serviceSymbol ?? (e.instanceSymbol != nil ? (e.platformSymbol ?? HopState.unknownService) : nil) {
-            inst = fleet.lookup(service: service, instance: e.instanceSymbol ?? service, at: e.time, created: &created)
+           let service = e.$service ?? (e.$instance != nil ? (e.$platform ?? HopState.unknownService) : nil) {
+            inst = fleet.lookup(service: service, instance: e.$instance ?? service, at: e.time, created: &created)
             fleet.touch(inst, e)
             if created && fleet.count > config.maxInstances + max(16, config.maxInstances / 8) {
                 instancesOverBudget = true
@@ -244,8 +244,8 @@ public final class Engine {
         var effect = HopEffect()
         if let t = trace {
             if t.phase == .finished { stitcher.reopen(t, now: now) }
-            hop = t.hopIndex(spanID: e.span, parentSpanID: e.parentSpan, service: e.serviceSymbol,
-                             instance: e.instanceSymbol ?? e.serviceSymbol, at: e.time, maxHops: stitcher.maxHops)
+            hop = t.hopIndex(spanID: e.$spanID, parentSpanID: e.$parentSpanID, service: e.$service,
+                             instance: e.$instance ?? e.$service, at: e.time, maxHops: stitcher.maxHops)
             effect = Engine.apply(e, facts, deploy: deploy, to: &t.hops[hop])
             if config.keepsTraceLines {
                 stitcher.addLine(TraceLine(time: e.time, offsetMS: 0, service: e.service, instance: e.instance,
@@ -317,7 +317,7 @@ public final class Engine {
         if t < h.firstAt { h.firstAt = t }
         if t > h.lastAt { h.lastAt = t }
         if h.deploy == nil { h.deploy = deploy }
-        if h.runtime == nil { h.runtime = e.runtimeSymbol }
+        if h.runtime == nil { h.runtime = e.$runtime }
         if h.route == nil, let r = e.route { h.route = r }
         if h.method == nil, let m = e.method { h.method = m }
         var work = false
@@ -613,7 +613,7 @@ public final class Engine {
 
     private func connections(_ e: Event, inst: Int, serverSide: Bool, at seriesTime: Timestamp) {
         var changed = false
-        if e.kind == .dbSample && platforms.isPooler(e.platformSymbol) {
+        if e.kind == .dbSample && platforms.isPooler(e.$platform) {
             db.pools.read(e)
             poolerCheck(e)
             return
@@ -634,7 +634,7 @@ public final class Engine {
             if !apps.isEmpty || e.dbOpen != nil { db.byApplication = apps }
         } else if serverSide {
             let app = e.attribute("application_name") ?? "unknown"
-            let pooler = platforms.isPooler(e.platformSymbol)
+            let pooler = platforms.isPooler(e.$platform)
             switch e.kind {
             case .dbConnect where !pooler:
                 db.serverOpen = (db.serverOpen ?? 0) + 1
@@ -892,7 +892,7 @@ public final class Engine {
         }
         if s.coldStart {
             for h in s.hops where h.flags.contains(.cold) {
-                guard let inst = h.instance, let sym = h.instanceSymbol,
+                guard let inst = h.instance, let sym = h.$instance,
                       let i = fleet.find(service: h.serviceSymbol, instance: sym),
                       fleet.records[i].coldTrace == t.serial, var cs = fleet.records[i].info.coldStart else { continue }
                 cs.traceID = s.id

@@ -74,15 +74,15 @@ extension InstanceRecord {
         if info.deploy == nil {
             if let d = e.deploy {
                 info.deploy = d
-            } else if !platformTried, let p = e.platformSymbol {
+            } else if !platformTried, let p = e.$platform {
                 // Inference lower-cases the platform: once per instance, not once per event.
                 platformTried = true
                 info.deploy = DeployModel.inferred(platform: p.string)
             }
         }
-        if info.platform == nil, let p = e.platformSymbol { info.platform = p.string }
-        if info.runtime == nil, let r = e.runtimeSymbol { info.runtime = r.string }
-        if info.region == nil, let r = e.regionSymbol { info.region = r.string }
+        if info.platform == nil, let p = e.$platform { info.platform = p.string }
+        if info.runtime == nil, let r = e.$runtime { info.runtime = r.string }
+        if info.region == nil, let r = e.$region { info.region = r.string }
     }
 }
 

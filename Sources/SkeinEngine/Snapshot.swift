@@ -198,13 +198,13 @@ public struct TraceSummary: Sendable, Equatable {
 /// One service instance's part of a trace (a span, when span ids exist).
 public struct Hop: Sendable, Equatable {
     // Symbols and packed span ids, as in `Event`: a summary is built for every trace, and most are
-    // only counted, never printed (the `String` views below read the same fields).
+    // only counted, never printed (`service`, `instance`, ... read them as text).
     public var serviceSymbol: Symbol
     public var deploy: DeployModel?
-    public var instanceSymbol: Symbol?
-    public var runtimeSymbol: Symbol?
-    public var span: SpanID?
-    public var parentSpan: SpanID?
+    @SymbolText public var instance: String? = nil
+    @SymbolText public var runtime: String? = nil
+    @SpanIDText public var spanID: String? = nil
+    @SpanIDText public var parentSpanID: String? = nil
     /// Index of the parent hop in `TraceSummary.hops`.
     public var parent: Int?
     /// From the trace start, after skew correction.
@@ -231,22 +231,6 @@ public struct Hop: Sendable, Equatable {
     public var service: String {
         get { serviceSymbol.string }
         set { serviceSymbol = Symbol(newValue) }
-    }
-    public var instance: String? {
-        get { instanceSymbol?.string }
-        set { instanceSymbol = newValue.map(Symbol.init) }
-    }
-    public var runtime: String? {
-        get { runtimeSymbol?.string }
-        set { runtimeSymbol = newValue.map(Symbol.init) }
-    }
-    public var spanID: String? {
-        get { span?.string }
-        set { span = newValue.map(SpanID.init) }
-    }
-    public var parentSpanID: String? {
-        get { parentSpan?.string }
-        set { parentSpan = newValue.map(SpanID.init) }
     }
 }
 

@@ -92,13 +92,13 @@ final class SymbolTests: XCTestCase {
     func testEventStringViewsReadTheSymbols() {
         var e = Event(time: Timestamp(nanos: 0), service: "api", instance: "i-1", platform: "vercel",
                       runtime: "nodejs20", region: "iad1", spanID: "00f067aa0ba902b7", dbPool: "main")
-        XCTAssertEqual(e.serviceSymbol, Symbol("api"))
+        XCTAssertEqual(e.$service, Symbol("api"))
         XCTAssertEqual([e.service, e.instance, e.platform, e.runtime, e.region, e.dbPool, e.spanID],
                        ["api", "i-1", "vercel", "nodejs20", "iad1", "main", "00f067aa0ba902b7"])
         e.service = nil
-        XCTAssertNil(e.serviceSymbol)
+        XCTAssertNil(e.$service)
         e.instance = "i-2"
-        XCTAssertEqual(e.instanceSymbol?.string, "i-2")
+        XCTAssertEqual(e.$instance?.string, "i-2")
     }
 }
 
