@@ -75,20 +75,21 @@ public struct ByteBuffer: ~Copyable {
         count += n
     }
 
-    /// `"name":` (with a space after the colon when `spaced`), under one capacity check: member
-    /// names are the most frequent thing an export writes.
+    /// `"name":` (with a space after the colon when `spaced`, `,"name":` when `comma`), under one
+    /// capacity check: member names are the most frequent thing an export writes.
     @inline(__always)
-    public mutating func appendKey(_ name: StaticString, spaced: Bool) {
+    public mutating func appendKey(_ name: StaticString, spaced: Bool, comma: Bool = false) {
         let n = name.utf8CodeUnitCount
-        if count + n + 4 > capacity { grow(n + 4) }
-        let dst = base + count
+        if count + n + 5 > capacity { grow(n + 5) }
+        var dst = base + count
+        if comma { dst[0] = UInt8(ascii: ","); dst += 1 }
         dst[0] = UInt8(ascii: "\"")
         let src = name.utf8Start
         for i in 0..<n { dst[1 + i] = src[i] }
         dst[n + 1] = UInt8(ascii: "\"")
         dst[n + 2] = UInt8(ascii: ":")
         if spaced { dst[n + 3] = UInt8(ascii: " ") }
-        count += n + (spaced ? 4 : 3)
+        count += n + (spaced ? 4 : 3) + (comma ? 1 : 0)
     }
 
     /// A packed span id's 16 lower-case hex digits, quoted.
@@ -103,6 +104,14 @@ public struct ByteBuffer: ~Copyable {
         }
         dst[17] = UInt8(ascii: "\"")
         count += 18
+    }
+
+    /// Appends `n` bytes that `fill` writes in place (a fixed-width field, under one capacity check).
+    @inline(__always)
+    public mutating func append(count n: Int, _ fill: (UnsafeMutablePointer<UInt8>) -> Void) {
+        if count + n > capacity { grow(n) }
+        fill(base + count)
+        count += n
     }
 
     @inline(__always)

@@ -45,6 +45,18 @@ enum ByteText {
         appendDigits(m, to: &out)
     }
 
+    /// `v` (0 ≤ v < 10^width) as exactly `width` decimal digits at `p`, zero-padded.
+    @inline(__always)
+    static func put(_ v: Int, width: Int, at p: UnsafeMutablePointer<UInt8>) {
+        var v = v
+        var i = width - 1
+        while i >= 0 {
+            p[i] = UInt8(truncatingIfNeeded: 48 + v % 10)
+            v /= 10
+            i -= 1
+        }
+    }
+
     static func appendInt(_ v: Int, to out: inout ByteBuffer) {
         if v < 0 { out.append(UInt8(ascii: "-")) }
         appendDigits(UInt64(v.magnitude), to: &out)
@@ -92,6 +104,26 @@ enum ByteText {
         var rem = secs % 86_400
         if rem < 0 { rem += 86_400; days -= 1 }
         let (y, m, d) = Timestamp.civil(fromDays: days)
+        if fractionDigits == 3 && y >= 0 && y <= 9999 {
+            // The common shape, `YYYY-MM-DDTHH:MM:SS.mmmZ`, digit by digit into 24 bytes.
+            out.append(count: 24) { p in
+                ByteText.put(Int(y), width: 4, at: p)
+                p[4] = UInt8(ascii: "-")
+                ByteText.put(Int(m), width: 2, at: p + 5)
+                p[7] = UInt8(ascii: "-")
+                ByteText.put(Int(d), width: 2, at: p + 8)
+                p[10] = UInt8(ascii: "T")
+                ByteText.put(Int(rem / 3600), width: 2, at: p + 11)
+                p[13] = UInt8(ascii: ":")
+                ByteText.put(Int((rem % 3600) / 60), width: 2, at: p + 14)
+                p[16] = UInt8(ascii: ":")
+                ByteText.put(Int(rem % 60), width: 2, at: p + 17)
+                p[19] = UInt8(ascii: ".")
+                ByteText.put(Int(frac / 1_000_000), width: 3, at: p + 20)
+                p[23] = UInt8(ascii: "Z")
+            }
+            return
+        }
         if y < 0 { out.append(UInt8(ascii: "-")) }
         appendPadded(y, width: 4, to: &out)
         out.append(UInt8(ascii: "-"))

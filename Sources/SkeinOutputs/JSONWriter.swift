@@ -109,8 +109,14 @@ public struct JSONWriter: ~Copyable {
 
     /// A member name from a literal: no escaping needed, so none is done.
     public mutating func key(_ k: StaticString) {
-        beforeMember()
-        buffer.appendKey(k, spaced: pretty)
+        if pretty || depthLevel == 0 {
+            beforeMember()
+            buffer.appendKey(k, spaced: pretty)
+        } else {
+            // Compact, inside an object: the comma goes with the name (what `beforeMember` does).
+            buffer.appendKey(k, spaced: false, comma: count > 0)
+            count += 1
+        }
         afterKey = true
     }
 

@@ -112,6 +112,15 @@ final class JSONWriterTests: XCTestCase {
                 XCTAssertEqual(w.text, "\"" + t.formatRFC3339(fractionDigits: digits) + "\"", "nanos \(n) digits \(digits)")
             }
         }
+        // Across the whole range a timestamp holds (years 1677–2262), through the 24-byte fast path.
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<5000 {
+            let n = Int64.random(in: Int64.min...Int64.max, using: &rng)
+            let t = Timestamp(nanos: n)
+            var w = JSONWriter()
+            w.timestamp(t)
+            XCTAssertEqual(w.text, "\"" + t.formatRFC3339(fractionDigits: 3) + "\"", "nanos \(n)")
+        }
         var w = JSONWriter()
         w.timestamp(nil)
         XCTAssertEqual(w.text, "null")
