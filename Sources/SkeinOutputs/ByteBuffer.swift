@@ -51,20 +51,30 @@ public struct ByteBuffer: ~Copyable {
         let n = buf.count
         guard n > 0, let src = buf.baseAddress else { return }
         if count + n > capacity { grow(n) }
-        let dst = base + count
+        ByteBuffer.copySmall(from: src, to: base + count, count: n)
+        count += n
+    }
+
+    /// Copies `n` bytes. Keys and names are short: two overlapping words (or half-words) beat a
+    /// byte loop or a call to memmove, which longer runs still take.
+    @inline(__always)
+    static func copySmall(from src: UnsafePointer<UInt8>, to dst: UnsafeMutablePointer<UInt8>, count n: Int) {
+        let s = UnsafeRawPointer(src), d = UnsafeMutableRawPointer(dst)
         if n >= 8 && n <= 16 {
-            // Keys and names are short: two overlapping words beat a call to memmove.
-            let s = UnsafeRawPointer(src), d = UnsafeMutableRawPointer(dst)
             let head = s.loadUnaligned(as: UInt64.self)
             let tail = s.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
             d.storeBytes(of: head, as: UInt64.self)
             d.storeBytes(of: tail, toByteOffset: n - 8, as: UInt64.self)
-        } else if n < 8 {
+        } else if n >= 4 && n < 8 {
+            let head = s.loadUnaligned(as: UInt32.self)
+            let tail = s.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+            d.storeBytes(of: head, as: UInt32.self)
+            d.storeBytes(of: tail, toByteOffset: n - 4, as: UInt32.self)
+        } else if n < 4 {
             for i in 0..<n { dst[i] = src[i] }
         } else {
             dst.update(from: src, count: n)
         }
-        count += n
     }
 
     public mutating func append(_ buf: UnsafeRawBufferPointer) {
@@ -84,8 +94,7 @@ public struct ByteBuffer: ~Copyable {
         var dst = base + count
         if comma { dst[0] = UInt8(ascii: ","); dst += 1 }
         dst[0] = UInt8(ascii: "\"")
-        let src = name.utf8Start
-        for i in 0..<n { dst[1 + i] = src[i] }
+        ByteBuffer.copySmall(from: name.utf8Start, to: dst + 1, count: n)
         dst[n + 1] = UInt8(ascii: "\"")
         dst[n + 2] = UInt8(ascii: ":")
         if spaced { dst[n + 3] = UInt8(ascii: " ") }
