@@ -21,6 +21,12 @@ public struct ConventionDecoder: JSONRecordDecoder {
         let at = events.count - 1
         events[at].source = source
         let timed = ConventionMapper.apply(doc, object: doc.root, to: &events[at], context: &context)
+        return ConventionDecoder.finish(&events, at: at, timed: timed, context: &context)
+    }
+
+    /// What every mapped convention event goes through last (here and in `FlatConvention`): the
+    /// missing-time rule, an embedded JSON message, DB-error classification.
+    static func finish(_ events: inout [Event], at: Int, timed: Bool, context: inout DecodeContext) -> DecodeOutcome {
         guard ConventionMapper.settleTime(&events[at], found: timed, context: &context) else {
             events.removeLast()
             return .malformed(.missingFields)

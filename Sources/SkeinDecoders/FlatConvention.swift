@@ -11,8 +11,8 @@ import SkeinCore
 /// line counts for anything, and the caller takes the general path from the start: the only
 /// state a give-up leaves behind is what the interner and the id cache remembered.
 struct FlatConvention {
-    /// Decoders whose signature keys send a line to the general path (all but the convention).
     let signatures: KeySignatures
+    /// The decoders whose signature keys send a line to the general path: all but the convention.
     let others: UInt64
     let maxNodes: Int
     let name: String
@@ -34,7 +34,7 @@ struct FlatConvention {
                 into events: inout [Event]) -> DecodeOutcome? {
         guard let b = frame.baseAddress else { return nil }
         let n = frame.count
-        var p = JSONTape.skipWS(b, 0, n)
+        let p = JSONTape.skipWS(b, 0, n)
         guard p < n, b[p] == UInt8(ascii: "{") else { return nil }
         events.append(blank)
         let at = events.count - 1
@@ -43,19 +43,13 @@ struct FlatConvention {
             events.removeLast()
             return nil
         }
-        p = timed.end
-        guard ConventionMapper.settleTime(&events[at], found: timed.found, context: &context) else {
-            events.removeLast()
-            return .malformed(.missingFields)
-        }
-        EmbeddedJSON.expandMessage(&events[at], context: &context)
-        DBErrorClassifier.apply(to: &events[at])
-        return .events(1)
+        return ConventionDecoder.finish(&events, at: at, timed: timed, context: &context)
     }
 
-    /// Scans and maps the members after the opening brace; nil to give up.
+    /// Scans and maps the members after the opening brace: whether the line had a time, or nil to
+    /// give up.
     private func map(_ b: UnsafePointer<UInt8>, from p0: Int, _ n: Int, event: inout Event,
-                     context: inout DecodeContext) -> (found: Bool, end: Int)? {
+                     context: inout DecodeContext) -> Bool? {
         // Whatever the tape's scanners reject, the general path reports.
         do throws(JSONTape.Failure) {
             return try mapMembers(b, from: p0, n, event: &event, context: &context)
@@ -65,7 +59,7 @@ struct FlatConvention {
     }
 
     private func mapMembers(_ b: UnsafePointer<UInt8>, from p0: Int, _ n: Int, event: inout Event,
-                            context: inout DecodeContext) throws(JSONTape.Failure) -> (found: Bool, end: Int)? {
+                            context: inout DecodeContext) throws(JSONTape.Failure) -> Bool? {
         var builder = ConventionBuilder(attributeBase: event.attributes.count)
         let aliases = ConventionField.table
         var p = JSONTape.skipWS(b, p0, n)
@@ -123,6 +117,6 @@ struct FlatConvention {
         }
         // One value per line: anything after it is the general path's to report.
         guard JSONTape.skipWS(b, p, n) == n else { return nil }
-        return (builder.finish(&event, context: &context), p)
+        return builder.finish(&event, context: &context)
     }
 }
