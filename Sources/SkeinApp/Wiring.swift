@@ -5,7 +5,7 @@ import SkeinSources
 
 /// The engine takes input exactly as sources deliver it.
 extension Engine: IngestSink {
-    /// Chunks are moved in, event by event, not copied (`Engine.ingest(draining:)`).
+    /// Chunks are lent to the engine event by event, not copied (`Engine.ingest(draining:)`).
     public func ingest(moving events: inout [Event]) {
         ingest(draining: &events)
     }

@@ -195,27 +195,6 @@ public final class Engine {
         events.removeAll(keepingCapacity: true)
     }
 
-    /// Reverses by moving bytes: `reverse()` swaps through copies, retaining and releasing every
-    /// string twice. A Swift value (strings, arrays, optionals: all `Event` holds) may be moved
-    /// bitwise; nothing is retained or released, and the array holds the same values after.
-    static func reverseBitwise(_ events: inout [Event]) {
-        let size = MemoryLayout<Event>.stride
-        events.withUnsafeMutableBufferPointer { buffer in
-            guard let base = buffer.baseAddress, buffer.count > 1 else { return }
-            let raw = UnsafeMutableRawPointer(base)
-            let spare = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: MemoryLayout<Event>.alignment)
-            defer { spare.deallocate() }
-            var i = 0, j = buffer.count - 1
-            while i < j {
-                spare.copyMemory(from: raw + i * size, byteCount: size)
-                (raw + i * size).copyMemory(from: raw + j * size, byteCount: size)
-                (raw + j * size).copyMemory(from: spare, byteCount: size)
-                i += 1
-                j -= 1
-            }
-        }
-    }
-
     public func ingest(_ e: Event) {
         let si = sourceIndex(e.source)
         sources[si].events += 1
