@@ -33,11 +33,18 @@ public struct SpanID: Hashable, Sendable, CustomStringConvertible {
 
     public var string: String {
         if let text { return text }
-        let digits: StaticString = "0123456789abcdef"
         return String(unsafeUninitializedCapacity: 16) { out in
-            let d = digits.utf8Start
-            for i in 0..<16 { out[i] = d[Int((packed >> UInt64(60 - 4 * i)) & 0xf)] }
+            writeHex(to: out.baseAddress!)
             return 16
+        }
+    }
+
+    /// The packed id's 16 lower-case hex digits at `p` (for a packed id: `text` is nil). Writers
+    /// put them straight into their output, without a `String` in between.
+    public func writeHex(to p: UnsafeMutablePointer<UInt8>) {
+        for i in 0..<16 {
+            let d = UInt8(truncatingIfNeeded: packed >> UInt64(60 - 4 * i)) & 0xf
+            p[i] = d < 10 ? UInt8(ascii: "0") &+ d : UInt8(ascii: "a") &+ (d &- 10)
         }
     }
 

@@ -469,12 +469,17 @@ final class KeySignatures {
 
     /// The decoders that sign for `key` (an unescaped top-level key), as a mask.
     @inline(__always)
-    func bits(_ key: UnsafeBufferPointer<UInt8>) -> UInt64 {
+    func bits(_ key: UnsafeBufferPointer<UInt8>) -> UInt64 { bits(key, besides: 0) }
+
+    /// The decoders outside `known` that sign for `key`: one bucket load for a key nobody signs for,
+    /// or whose decoders are all known already; the bytes are compared only past that.
+    @inline(__always)
+    private func bits(_ key: UnsafeBufferPointer<UInt8>, besides known: UInt64) -> UInt64 {
         guard let first = key.first, let last = key.last else { return 0 }
-        let bits = buckets.withUnsafeBufferPointer { $0[KeySignatures.bucket(key.count, first, last)] }
-        if bits == 0 { return 0 }
+        let bucket = buckets.withUnsafeBufferPointer { $0[KeySignatures.bucket(key.count, first, last)] }
+        if bucket & ~known == 0 { return 0 }
         var mask: UInt64 = 0
-        for entry in entries where entry.count == key.count {
+        for entry in entries where entry.mask & ~known != 0 && entry.count == key.count {
             let same = storage.withUnsafeBufferPointer { ByteText.same($0.baseAddress! + entry.start, key.baseAddress!, key.count) }
             if same { mask |= entry.mask }
         }
@@ -498,14 +503,7 @@ final class KeySignatures {
             // An escaped key may spell a signature key; let every decoder look at it.
             if key.flag { return ~0 }
             k = Int(nodes[k + 1].next)
-            let raw = doc.raw(node: key)
-            guard let first = raw.first, let last = raw.last else { continue }
-            let bits = buckets.withUnsafeBufferPointer { $0[KeySignatures.bucket(raw.count, first, last)] }
-            if bits & ~seen == 0 { continue }
-            for entry in entries where entry.mask & ~seen != 0 && entry.count == raw.count {
-                let same = storage.withUnsafeBufferPointer { ByteText.same($0.baseAddress! + entry.start, raw.baseAddress!, raw.count) }
-                if same { seen |= entry.mask }
-            }
+            seen |= bits(doc.raw(node: key), besides: seen)
         }
         return seen
     }

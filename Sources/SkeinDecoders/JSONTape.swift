@@ -298,7 +298,7 @@ public struct JSONTape: @unchecked Sendable {
 
     /// The high bit of each byte of `w` (little-endian) that is `"`, `\`, below 0x20 or at/above 0x80.
     @inline(__always)
-    static func stops(_ w: UInt64) -> UInt64 {
+    private static func stops(_ w: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
         let quote = w ^ (ones &* 0x22)
         let backslash = w ^ (ones &* 0x5c)

@@ -4,7 +4,7 @@ import SkeinCore
 /// symbols, since the skew tables are probed several times per hop at completion.
 typealias ClockKey = InstanceKey
 
-/// A name hashed once from its bytes (keys of the per-service skew and per-route tables).
+/// A name hashed once from its bytes (keys of the per-route table).
 struct TextKey: Hashable {
     let name: String
     let fingerprint: UInt64

@@ -101,20 +101,6 @@ public struct ByteBuffer: ~Copyable {
         count += n + (spaced ? 4 : 3) + (comma ? 1 : 0)
     }
 
-    /// A packed span id's 16 lower-case hex digits, quoted.
-    @inline(__always)
-    public mutating func appendQuotedHex(_ v: UInt64) {
-        if count + 18 > capacity { grow(18) }
-        let dst = base + count
-        dst[0] = UInt8(ascii: "\"")
-        for i in 0..<16 {
-            let d = UInt8(truncatingIfNeeded: v >> UInt64(60 - 4 * i)) & 0xf
-            dst[1 + i] = d < 10 ? UInt8(ascii: "0") &+ d : UInt8(ascii: "a") &+ (d &- 10)
-        }
-        dst[17] = UInt8(ascii: "\"")
-        count += 18
-    }
-
     /// Appends `n` bytes that `fill` writes in place (a fixed-width field, under one capacity check).
     @inline(__always)
     public mutating func append(count n: Int, _ fill: (UnsafeMutablePointer<UInt8>) -> Void) {

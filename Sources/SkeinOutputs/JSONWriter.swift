@@ -213,7 +213,11 @@ public struct JSONWriter: ~Copyable {
         guard let id else { null(); return }
         if let text = id.text { string(text); return }
         beforeValue()
-        buffer.appendQuotedHex(id.packed)
+        buffer.append(count: 18) { p in
+            p[0] = UInt8(ascii: "\"")
+            id.writeHex(to: p + 1)
+            p[17] = UInt8(ascii: "\"")
+        }
     }
 
     public mutating func strings(_ list: [String]) {
