@@ -272,6 +272,11 @@ enum FieldValue {
         return interner.intern(string())
     }
 
+    /// A path or URL value as a route: its path part (`ConventionBuilder.routePart`), interned.
+    func routePath(_ interner: inout Interner) -> String {
+        withBytes { interner.intern(ConventionBuilder.routePart($0)) }
+    }
+
     func symbol(_ interner: inout Interner) -> Symbol {
         if case .text(let b, false) = self { return interner.symbol(b) }
         return interner.symbol(string())
@@ -549,14 +554,14 @@ struct ConventionBuilder {
         }
         if let d = routeFallback {
             if sawRoute { deferredAttribute(d, event: &e) } else {
-                e.route = d.value.withBytes { context.interner.intern(ConventionBuilder.routePart($0)) }
+                e.route = d.value.routePath(&context.interner)
             }
         } else if !sawRoute, let r = scope?.route {
-            e.route = r.withBytes { context.interner.intern(ConventionBuilder.routePart($0)) }
+            e.route = r.routePath(&context.interner)
         }
         if let d = routeLastResort {
             if sawRoute || routeFallback != nil || scope?.route != nil { deferredAttribute(d, event: &e) } else {
-                e.route = d.value.withBytes { context.interner.intern(ConventionBuilder.routePart($0)) }
+                e.route = d.value.routePath(&context.interner)
             }
         }
         if let d = messageFallback {

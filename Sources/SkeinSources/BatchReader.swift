@@ -86,9 +86,9 @@ public struct BatchReader: Sendable {
             case .end:
                 ingest.finish(into: sink)
                 return .finished
-            case .failed(let errno):
+            case .failed(let code):
                 ingest.finish(into: sink)
-                return .failed(reason: SourceError.readFailed(path: name, reason: POSIX.errorText(errno)).description)
+                return .failed(reason: SourceError.readFailed(path: name, reason: POSIX.errorText(code)).description)
             }
         }
     }
