@@ -72,10 +72,21 @@ public struct BatchReader: Sendable {
 
     /// Feeds an open descriptor to `ingest` until end of file; returns the health it ended in.
     ///
-    /// The `read(2)` calls run on a thread of their own, a few chunks ahead: the kernel's copy
-    /// out of the page cache (a tenth of an export's decoding thread) then overlaps the decoding
-    /// instead of coming before it.
+    /// A regular file is read through a mapping, as far as its size when it was opened (see
+    /// `MappedInput`); whatever follows (a file still being written), and every other descriptor,
+    /// through `read(2)` calls on a thread of their own, a few chunks ahead: the kernel's copy
+    /// out of the page cache then overlaps the decoding instead of coming before it.
     public func readToEnd(fd: Int32, name: String, ingest: Ingest, into sink: any IngestSink) -> SourceHealth {
+        switch MappedInput.read(fd: fd, slice: chunkSize, into: { ingest.consume($0, into: sink) }) {
+        case .shrank(let at):
+            ingest.finish(into: sink)
+            return .failed(reason: SourceError.readFailed(path: name, reason: "the file shrank below \(at) bytes while it was read").description)
+        case .failed(let code):
+            ingest.finish(into: sink)
+            return .failed(reason: SourceError.readFailed(path: name, reason: POSIX.errorText(code)).description)
+        case .notMapped, .read:
+            break
+        }
         let prefetch = ReadAhead(fd: fd, chunkSize: chunkSize, chunks: 4)
         defer { prefetch.finish() }
         while true {

@@ -1,0 +1,24 @@
+#ifndef SKEIN_MAPPED_GUARD_H
+#define SKEIN_MAPPED_GUARD_H
+
+#include <stddef.h>
+
+/// Guards a read-only file mapping against the file shrinking under it.
+///
+/// Reading a page of a mapping past the file's end raises SIGBUS, which would kill the process
+/// when a log file is truncated (logrotate's copytruncate) while `skein export` reads it. While a
+/// window is guarded, a SIGBUS inside it maps zeros over the rest of the window instead, and the
+/// window is marked: the reader sees zeros (framed as a malformed line, counted) and then the mark.
+/// A SIGBUS anywhere else goes to the handler that was there before.
+
+/// Guards [base, base + length); returns a slot for `skein_guard_end`, or -1 when the guard is
+/// unavailable (no free slot, or the handler could not be installed): the caller reads instead.
+int skein_guard_begin(const void *base, size_t length);
+
+/// Ends the guard of `slot`; returns 1 when the window was cut short (zeros were mapped in), else 0.
+int skein_guard_end(int slot);
+
+/// Whether the window of `slot` has been cut short so far.
+int skein_guard_hit(int slot);
+
+#endif
