@@ -150,15 +150,20 @@ public struct TraceFlags: OptionSet, Sendable, Hashable {
     /// Names as the export and the dashboard print them.
     public var names: [String] {
         var out: [String] = []
-        if contains(.cold) { out.append("COLD") }
-        if contains(.dbWait) { out.append("DB-WAIT") }
-        if contains(.dbRefused) { out.append("DB-REFUSED") }
-        if contains(.error) { out.append("ERR") }
-        if contains(.afterResponse) { out.append("AFTER-RESPONSE") }
-        if contains(.timeout) { out.append("TIMEOUT") }
-        if contains(.cpuLimit) { out.append("CPU-LIMIT") }
-        if contains(.incomplete) { out.append("INCOMPLETE") }
+        forEachName { out.append($0.description) }
         return out
+    }
+
+    /// The names of the flags set, in `names` order, as literals (writers copy them without a `String`).
+    public func forEachName(_ body: (StaticString) -> Void) {
+        if contains(.cold) { body("COLD") }
+        if contains(.dbWait) { body("DB-WAIT") }
+        if contains(.dbRefused) { body("DB-REFUSED") }
+        if contains(.error) { body("ERR") }
+        if contains(.afterResponse) { body("AFTER-RESPONSE") }
+        if contains(.timeout) { body("TIMEOUT") }
+        if contains(.cpuLimit) { body("CPU-LIMIT") }
+        if contains(.incomplete) { body("INCOMPLETE") }
     }
 }
 

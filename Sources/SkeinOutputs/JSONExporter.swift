@@ -104,11 +104,12 @@ public struct JSONExporter {
         while at < order.count {
             let left = order.count - at
             if left < parallelThreshold {
-                for i in order[at...] {
-                    w.beginObject()
-                    Self.writeTraceFields(traces[i], into: &w)
-                    w.endObject()
-                    if w.byteCount >= chunkSize { try w.drain(to: sink) }
+                var compact = CompactTraceWriter()
+                try traces.withUnsafeBufferPointer { all in
+                    for i in order[at...] {
+                        Self.writeTrace(all.baseAddress! + i, into: &w, compact: &compact)
+                        if w.byteCount >= chunkSize { try w.drain(to: sink) }
+                    }
                 }
                 return
             }
@@ -121,10 +122,9 @@ public struct JSONExporter {
             DispatchQueue.concurrentPerform(iterations: 2) { k in
                 let (from, to) = bounds[k]
                 var part = JSONWriter(continuingArrayAt: depth, membersBefore: from, pretty: pretty, capacity: capacity)
-                for j in from..<to {
-                    part.beginObject()
-                    Self.writeTraceFields(traces[order[j]], into: &part)
-                    part.endObject()
+                var compact = CompactTraceWriter()
+                traces.withUnsafeBufferPointer { all in
+                    for j in from..<to { Self.writeTrace(all.baseAddress! + order[j], into: &part, compact: &compact) }
                 }
                 parts.store(part.takeBuffer(), at: k)
             }
@@ -145,6 +145,19 @@ public struct JSONExporter {
     // MARK: Shared with TracePrinter (one definition of a trace and an insight as JSON)
 
     /// The members of one `trace_summaries` item, written into an object the caller opened.
+    /// One element of `trace_summaries`: compact writers take `CompactTraceWriter`'s path (the same
+    /// text, without the general writer's bookkeeping per member).
+    private static func writeTrace(_ t: UnsafePointer<TraceSummary>, into w: inout JSONWriter,
+                                   compact: inout CompactTraceWriter) {
+        if w.pretty {
+            w.beginObject()
+            writeTraceFields(t.pointee, into: &w)
+            w.endObject()
+        } else {
+            w.rawValue { compact.write(t, to: &$0) }
+        }
+    }
+
     public static func writeTraceFields(_ t: TraceSummary, into w: inout JSONWriter) {
         w.key("id"); w.string(t.id)
         w.key("aliases"); w.strings(t.aliases)

@@ -220,6 +220,13 @@ public struct JSONWriter: ~Copyable {
         }
     }
 
+    /// A value whose JSON text `body` appends itself (after the comma the value needs): for
+    /// writers of a fixed shape that build their text from literals (`CompactTraceWriter`).
+    mutating func rawValue(_ body: (inout ByteBuffer) -> Void) {
+        beforeValue()
+        body(&buffer)
+    }
+
     public mutating func strings(_ list: [String]) {
         beginArray()
         for s in list { string(s) }
@@ -273,30 +280,36 @@ public struct JSONWriter: ~Copyable {
     /// other control character (and DEL) `\u00XX`. Everything else is copied byte for byte: a Swift
     /// string is always valid UTF-8, so the output is too.
     private mutating func appendQuoted(_ s: String) {
-        buffer.append(UInt8(ascii: "\""))
+        JSONWriter.appendQuoted(s, to: &buffer)
+    }
+
+    static func appendQuoted(_ s: String, to buffer: inout ByteBuffer) {
         var s = s
-        s.withUTF8 { buf in
-            let n = buf.count
-            // Most text needs no escaping: find the first byte that does (eight at a time), copy
-            // the rest in one go.
-            var i = 0
-            if let p = buf.baseAddress {
-                let raw = UnsafeRawPointer(p)
-                while i + 8 <= n {
-                    let stops = JSONWriter.escapes(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
-                    if stops != 0 { i += stops.trailingZeroBitCount >> 3; break }
-                    i += 8
-                }
+        s.withUTF8 { appendQuoted($0, to: &buffer) }
+    }
+
+    static func appendQuoted(_ buf: UnsafeBufferPointer<UInt8>, to buffer: inout ByteBuffer) {
+        buffer.append(UInt8(ascii: "\""))
+        let n = buf.count
+        // Most text needs no escaping: find the first byte that does (eight at a time), copy
+        // the rest in one go.
+        var i = 0
+        if let p = buf.baseAddress {
+            let raw = UnsafeRawPointer(p)
+            while i + 8 <= n {
+                let stops = JSONWriter.escapes(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
+                if stops != 0 { i += stops.trailingZeroBitCount >> 3; break }
+                i += 8
             }
-            while i < n {
-                let b = buf[i]
-                if b < 0x20 || b == 0x22 || b == 0x5c || b == 0x7f { break }
-                i += 1
-            }
-            if i == n {
-                buffer.append(buf)
-                return
-            }
+        }
+        while i < n {
+            let b = buf[i]
+            if b < 0x20 || b == 0x22 || b == 0x5c || b == 0x7f { break }
+            i += 1
+        }
+        if i == n {
+            buffer.append(buf)
+        } else {
             var start = 0
             while i < n {
                 let b = buf[i]
