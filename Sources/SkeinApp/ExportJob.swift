@@ -1,3 +1,4 @@
+import Foundation
 import SkeinCore
 import SkeinDecoders
 import SkeinEngine
@@ -20,6 +21,10 @@ public struct ExportJob {
     /// allocations one by one took about a third of the time after the last line was read, and
     /// the kernel takes the pages back at exit all at once.
     public var freesStateAtEnd = true
+    /// The clock of the progress display (the engine never reads it).
+    public var clock: any Clock = WallClock()
+    /// Where progress frames go (standard error unless set).
+    public var progressOutput: ((String) -> Void)?
 
     public init(inputs: [String], format: ExportFormat = .json, decoderFormat: String? = nil, dbMax: Int? = nil,
                 pretty: Bool = false, progress: Bool = false) {
@@ -52,10 +57,19 @@ public struct ExportJob {
             return spec.paths()
         }
         let hasStdin = specs.contains { if case .stdin = $0 { return true } else { return false } }
+        // Progress on stderr when it is a terminal: bytes read of the files' sizes (no total with stdin).
+        let meter: ReadMeter? = progress ? ReadMeter() : nil
+        var bar = ProgressBar(total: hasStdin ? nil : Self.totalSize(files), label: "reading", enabled: progress)
+        if let out = progressOutput { bar.output = out }
+        let clock = self.clock
+        let afterBatch: ((Int64) -> Void)? = progress ? { bar.update(done: $0, now: clock.now()) } : nil
+        defer { bar.finish() }
         if files.count > 1 && !hasStdin {
             // Several files: merged in time order on a second thread while the engine stitches here.
-            PipelinedReader.run(into: engine) { sink in
-                let reader = ReplayReader(paths: files, decoder: factory, sink: sink)
+            var options = ReplayReader.Options()
+            options.meter = meter
+            PipelinedReader.run(into: engine, meter: meter, afterBatch: afterBatch) { [options] sink in
+                let reader = ReplayReader(paths: files, decoder: factory, sink: sink, options: options)
                 while !reader.isFinished {
                     let (n, _) = reader.deliver(upTo: Timestamp(nanos: .max), max: 65_536, into: sink)
                     if n == 0 && reader.isFinished { break }
@@ -64,12 +78,21 @@ public struct ExportJob {
             }
         } else {
             // One stream: decode on a second thread while the engine stitches on this one.
-            let reader = BatchReader(decoder: factory)
-            PipelinedReader.run(into: engine) { sink in reader.read(specs, into: sink) }
+            var reader = BatchReader(decoder: factory)
+            reader.meter = meter
+            PipelinedReader.run(into: engine, meter: meter, afterBatch: afterBatch) { [reader] sink in reader.read(specs, into: sink) }
         }
         engine.finish()
         if !freesStateAtEnd { ProcessLifetime.keep(engine) }
         return engine.snapshot(movingSummaries: true)
+    }
+
+    /// Bytes in the named files (those that can be read now).
+    static func totalSize(_ paths: [String]) -> Int64 {
+        paths.reduce(0) { sum, path in
+            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
+            return sum + (size ?? 0)
+        }
     }
 
     /// Analyses and writes the report to `sink`.

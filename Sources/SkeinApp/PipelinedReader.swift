@@ -19,6 +19,9 @@ final class PipelinedReader {
         /// Events in order, as the chunks readers handed over: a chunk changes hands whole, never
         /// copied event by event into a bigger array.
         var chunks: [[Event]] = []
+        /// The reader's byte count when the batch was shipped (with a meter): what has been
+        /// applied once this batch is, for a progress display.
+        var bytesRead: Int64 = 0
         var isEmpty: Bool { ops.isEmpty && lines.isEmpty && chunks.isEmpty }
     }
 
@@ -86,10 +89,12 @@ final class PipelinedReader {
         private var single: [Event] = []
         private var batchedEvents = 0
         private var nextSource: UInt32 = 0
+        private let meter: ReadMeter?
 
-        init(channel: Channel, batchEvents: Int) {
+        init(channel: Channel, batchEvents: Int, meter: ReadMeter? = nil) {
             self.channel = channel
             self.batchEvents = batchEvents
+            self.meter = meter
         }
 
         func addSource(name: String) -> SourceID {
@@ -136,6 +141,7 @@ final class PipelinedReader {
         func ship() {
             closeSingleChunk()
             guard !batch.isEmpty else { return }
+            if let meter { batch.bytesRead = meter.bytes }
             channel.put(batch)
             batch = Batch()
             batchedEvents = 0
@@ -147,11 +153,14 @@ final class PipelinedReader {
     static let minimumChunkBatch = 256
 
     /// Runs `produce` on a new thread against a batching sink and applies every batch to `engine`
-    /// on the calling thread, in order, until the producer is done.
+    /// on the calling thread, in order, until the producer is done. With a `meter` (which the
+    /// producer's reader adds to), `afterBatch` is told after each batch how many bytes the engine
+    /// has now been given (a progress display), on the calling thread.
     static func run(into engine: Engine, depth: Int = 16, batchEvents: Int = 4096,
+                    meter: ReadMeter? = nil, afterBatch: ((Int64) -> Void)? = nil,
                     produce: @escaping @Sendable (any IngestSink) -> Void) {
         let channel = Channel(depth: depth)
-        let sink = BatchingSink(channel: channel, batchEvents: batchEvents)
+        let sink = BatchingSink(channel: channel, batchEvents: batchEvents, meter: meter)
         let thread = Thread {
             produce(sink)
             sink.ship()
@@ -162,6 +171,7 @@ final class PipelinedReader {
         while var b = channel.take() {
             apply(&b, to: engine)
             channel.recycle(&b.chunks)
+            afterBatch?(b.bytesRead)
         }
     }
 

@@ -23,6 +23,8 @@ public struct ProgressBar {
     private var lastDrawAt: Timestamp?
     /// Whether a frame is on screen (so `finish()` must erase it).
     public private(set) var isShowing = false
+    /// Where frames go: standard error, unless a caller (a test) takes them.
+    public var output: (String) -> Void = ProgressBar.writeStderr
 
     /// True when standard error is a terminal.
     public static var stderrIsTerminal: Bool { isatty(2) != 0 }
@@ -61,12 +63,12 @@ public struct ProgressBar {
 
     /// Draws a frame on stderr if one is due.
     public mutating func update(done: Int64, now: Timestamp) {
-        if let f = frame(done: done, now: now) { ProgressBar.writeStderr(f) }
+        if let f = frame(done: done, now: now) { output(f) }
     }
 
     /// Erases the bar from stderr.
     public mutating func finish() {
-        if let f = clearFrame() { ProgressBar.writeStderr(f) }
+        if let f = clearFrame() { output(f) }
     }
 
     /// `label [#########...........]  45%  12.3/27.0 MB  85.2 MB/s` (no bar or percentage
@@ -97,7 +99,7 @@ public struct ProgressBar {
         return "\(tenths / 10).\(tenths % 10)"
     }
 
-    private static func writeStderr(_ s: String) {
+    public static func writeStderr(_ s: String) {
         var s = s
         s.withUTF8 { buf in
             guard let base = buf.baseAddress else { return }

@@ -13,6 +13,8 @@ public struct BatchReader: Sendable {
     /// the CPU cache between the kernel's copy and the framer's scan.
     public var chunkSize: Int
     public var maxLineLength: Int
+    /// Counts the bytes read, for a progress display.
+    public var meter: ReadMeter?
 
     public init(decoder: DecoderFactory, chunkSize: Int = 128 << 10,
                 maxLineLength: Int = LineFramer.defaultMaxLineLength) {
@@ -77,7 +79,8 @@ public struct BatchReader: Sendable {
     /// through `read(2)` calls on a thread of their own, a few chunks ahead: the kernel's copy
     /// out of the page cache then overlaps the decoding instead of coming before it.
     public func readToEnd(fd: Int32, name: String, ingest: Ingest, into sink: any IngestSink) -> SourceHealth {
-        switch MappedInput.read(fd: fd, slice: chunkSize, into: { ingest.consume($0, into: sink) }) {
+        let meter = self.meter
+        switch MappedInput.read(fd: fd, slice: chunkSize, into: { ingest.consume($0, into: sink); meter?.add($0.count) }) {
         case .shrank(let at):
             ingest.finish(into: sink)
             return .failed(reason: SourceError.readFailed(path: name, reason: "the file shrank below \(at) bytes while it was read").description)
@@ -94,6 +97,7 @@ public struct BatchReader: Sendable {
             case .data(let i, let n):
                 ingest.consume(UnsafeRawBufferPointer(rebasing: prefetch.buffers[i][0..<n]), into: sink)
                 prefetch.release(i)
+                meter?.add(n)
             case .end:
                 ingest.finish(into: sink)
                 return .finished

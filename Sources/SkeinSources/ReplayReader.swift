@@ -24,6 +24,8 @@ public final class ReplayReader {
         public var chunkSize: Int = 128 << 10
         public var indexSpacing: Int = ReplayIndex.defaultSpacing
         public var maxLineLength: Int = LineFramer.defaultMaxLineLength
+        /// Counts the bytes read, for a progress display.
+        public var meter: ReadMeter?
         public init() {}
     }
 
@@ -226,6 +228,7 @@ private final class ReplayCursor {
         let n = POSIX.readSome(fd, into: buffer)
         if n > 0 {
             ingest.consume(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), into: capture)
+            options.meter?.add(n)
         } else {
             ingest.finish(into: capture)
             exhausted = true

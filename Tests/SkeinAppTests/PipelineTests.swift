@@ -118,6 +118,40 @@ final class PipelineTests: XCTestCase {
         XCTAssertEqual((doc?["traces"] as? [String: Any])?["count"] as? Int, 2)
     }
 
+    /// `skein export` on a terminal: a bar of bytes read against the files' size, redrawn as batches
+    /// are applied, erased before the report is written.
+    func testExportShowsProgressAndErasesIt() throws {
+        let lines = (0..<6000).map { i in
+            #"{"ts":\#(1_795_428_000_000 + i),"service":"api","instance":"api-1","correlation_id":"req-\#(i / 3)","event":"log","msg":"line \#(i) of the progress test"}"#
+        }
+        let path = try temp("progress.ndjson", lines.joined(separator: "\n") + "\n")
+        let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber).intValue
+        for inputs in [[path], [path, try temp("second.ndjson", lines[0..<10].joined(separator: "\n") + "\n")]] {
+            var frames: [String] = []
+            var job = ExportJob(inputs: inputs, format: .json, progress: true)
+            job.clock = SteppingClock(stepMS: 250)
+            job.progressOutput = { frames.append($0) }
+            let snapshot = try job.analyse()
+            XCTAssertEqual(snapshot.input.lines, inputs.count == 1 ? 6000 : 6010)
+            XCTAssertGreaterThan(frames.count, 2, "\(inputs.count) input(s)")
+            XCTAssertTrue(frames.dropLast().allSatisfy { $0.hasPrefix("\rreading  [") && $0.hasSuffix("\u{1B}[K") }, "\(frames)")
+            XCTAssertTrue(frames.dropLast().last?.contains("100%") ?? false, "\(frames)")
+            if inputs.count == 1 {
+                // Batches of a few hundred lines: the bar moves through the file. (Several files are
+                // merged 65,536 events at a time, more than this whole input.)
+                XCTAssertTrue(frames.dropLast().contains { $0.contains("%") && !$0.contains("100%") }, "\(frames)")
+            }
+            XCTAssertTrue(frames.contains { $0.contains(String(format: "%.1f MB", Double(size) / 1e6)) } || size < 100_000)
+            XCTAssertEqual(frames.last, "\r\u{1B}[K", "erased at the end")
+        }
+        // Not asked for (stderr is not a terminal): nothing drawn.
+        var quiet: [String] = []
+        var job = ExportJob(inputs: [path], format: .json, progress: false)
+        job.progressOutput = { quiet.append($0) }
+        _ = try job.analyse()
+        XCTAssertEqual(quiet, [])
+    }
+
     func testSeveralFilesAreMergedInTimeOrder() throws {
         let lines = Self.crossHop.split(separator: "\n")
         // The function's lines in one file, the edge's in another: still two traces, one crossing files.
@@ -158,5 +192,16 @@ final class PipelineTests: XCTestCase {
         got.attributes = []
         expected.attributes = []
         XCTAssertEqual(got, expected)
+    }
+}
+
+/// A clock that moves on by a fixed step each time it is read.
+private final class SteppingClock: Clock, @unchecked Sendable {
+    private var t = Timestamp(nanos: 1_795_428_000_000_000_000)
+    private let step: Int64
+    init(stepMS: Int64) { step = stepMS * 1_000_000 }
+    func now() -> Timestamp {
+        t = Timestamp(nanos: t.nanos + step)
+        return t
     }
 }
