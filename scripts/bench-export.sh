@@ -26,13 +26,17 @@ measure() { # prints "elapsed_s user_s sys_s peak_kb"
 command -v /usr/bin/time >/dev/null || { echo "needs GNU time (apt-get install -y time)" >&2; exit 1; }
 # Warm the page cache so both read from memory.
 cat "$file" >/dev/null
-read -r skein_s skein_u skein_y skein_kb < <(measure "$bin" export --format json "$file")
+# Skein three times (this shared machine's speed drifts from run to run): the median run is
+# reported, all three elapsed times listed. jq, at ten times as long, once.
+runs=$(for _ in 1 2 3; do measure "$bin" export --format json "$file"; done | sort -n)
+read -r skein_s skein_u skein_y skein_kb < <(echo "$runs" | sed -n 2p)
+echo "skein runs (elapsed s): $(echo "$runs" | awk '{ print $1 }' | tr '\n' ' ')"
 read -r jq_s jq_u jq_y jq_kb < <(measure jq -c . "$file")
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg) (2 cores; CPU seconds are the steadier figure when it is high)"
 awk -v mb="$mb" -v s="$skein_s" -v j="$jq_s" -v sk="$skein_kb" -v jk="$jq_kb" -v n="$lines" \
     -v su="$skein_u" -v sy="$skein_y" -v ju="$jq_u" -v jy="$jq_y" 'BEGIN {
   printf "input: %d lines, %.1f MB\n", n, mb
-  printf "skein export --format json: %7.3f s  %7.1f MB/s  cpu %6.2f s (user %.2f)  peak %6.1f MB\n", s, mb / s, su + sy, su, sk / 1024
-  printf "jq -c .                   : %7.3f s  %7.1f MB/s  cpu %6.2f s (user %.2f)  peak %6.1f MB\n", j, mb / j, ju + jy, ju, jk / 1024
+  printf "skein export --format json (median of 3): %7.3f s  %7.1f MB/s  cpu %6.2f s (user %.2f)  peak %6.1f MB\n", s, mb / s, su + sy, su, sk / 1024
+  printf "jq -c .                                  : %7.3f s  %7.1f MB/s  cpu %6.2f s (user %.2f)  peak %6.1f MB\n", j, mb / j, ju + jy, ju, jk / 1024
   printf "ratio (jq / skein), elapsed: %.1fx   cpu: %.1fx\n", j / s, (ju + jy) / (su + sy)
 }'
