@@ -28,15 +28,15 @@ struct CompactTraceWriter {
         b.append("],\"start\":\"")
         ByteText.appendRFC3339(t.pointee.start, fractionDigits: 3, to: &b)
         b.append("\",\"duration_ms\":")
-        Self.double(t.pointee.durationMS, to: &b)
+        JSONWriter.appendDouble(t.pointee.durationMS, style: .milli, to: &b)
         b.append(",\"root\":{\"service\":")
-        Self.string(t.pointee.rootService, to: &b)
+        JSONWriter.appendString(t.pointee.rootService, to: &b)
         b.append(",\"route\":")
-        Self.string(t.pointee.rootRoute, to: &b)
+        JSONWriter.appendString(t.pointee.rootRoute, to: &b)
         b.append(",\"method\":")
-        Self.string(t.pointee.rootMethod, to: &b)
+        JSONWriter.appendString(t.pointee.rootMethod, to: &b)
         b.append("},\"status\":")
-        Self.int(t.pointee.status, to: &b)
+        JSONWriter.appendInt(t.pointee.status, to: &b)
         b.append(",\"hops\":[")
         t.pointee.hops.withUnsafeBufferPointer { hops in
             for k in hops.indices {
@@ -48,22 +48,22 @@ struct CompactTraceWriter {
                 b.append(",\"instance\":")
                 if let i = h.pointee.$instance { symbol(i, to: &b) } else { b.append("null") }
                 b.append(",\"offset_ms\":")
-                Self.double(h.pointee.offsetMS, to: &b)
+                JSONWriter.appendDouble(h.pointee.offsetMS, style: .milli, to: &b)
                 b.append(",\"duration_ms\":")
-                Self.double(h.pointee.durationMS, to: &b)
+                JSONWriter.appendDouble(h.pointee.durationMS, style: .milli, to: &b)
                 b.append(",\"status\":")
-                Self.int(h.pointee.status, to: &b)
+                JSONWriter.appendInt(h.pointee.status, to: &b)
                 b.append(",\"span_id\":")
-                Self.spanID(h.pointee.$spanID, to: &b)
+                JSONWriter.appendSpanID(h.pointee.$spanID, to: &b)
                 b.append(",\"parent\":")
-                Self.int(h.pointee.parent, to: &b)
+                JSONWriter.appendInt(h.pointee.parent, to: &b)
                 b.append(h.pointee.onCriticalPath ? ",\"critical\":true}" : ",\"critical\":false}")
             }
         }
         b.append(t.pointee.coldStart ? "],\"cold_start\":{\"hit\":true,\"init_ms\":" : "],\"cold_start\":{\"hit\":false,\"init_ms\":")
-        Self.double(t.pointee.coldStartInitMS, to: &b)
+        JSONWriter.appendDouble(t.pointee.coldStartInitMS, style: .milli, to: &b)
         b.append("},\"db_wait_ms\":")
-        Self.double(t.pointee.dbWaitMS, to: &b)
+        JSONWriter.appendDouble(t.pointee.dbWaitMS, style: .milli, to: &b)
         b.append(",\"flags\":[")
         var first = true
         t.pointee.flags.forEachName { name in
@@ -97,31 +97,6 @@ struct CompactTraceWriter {
         case .edge: b.append("\"edge\"")
         case .serverless: b.append("\"serverless\"")
         case .server: b.append("\"server\"")
-        }
-    }
-
-    // The general writer's value forms (`JSONWriter.string`, `.double` in `.milli` style, `.int`, `.spanID`).
-
-    private static func string(_ s: String?, to b: inout ByteBuffer) {
-        if let s { JSONWriter.appendQuoted(s, to: &b) } else { b.append("null") }
-    }
-
-    private static func double(_ d: Double?, to b: inout ByteBuffer) {
-        guard let d, d.isFinite else { b.append("null"); return }
-        ByteText.appendMilli(d, to: &b)
-    }
-
-    private static func int(_ n: Int?, to b: inout ByteBuffer) {
-        if let n { ByteText.appendInt(n, to: &b) } else { b.append("null") }
-    }
-
-    private static func spanID(_ id: SpanID?, to b: inout ByteBuffer) {
-        guard let id else { b.append("null"); return }
-        if let text = id.text { JSONWriter.appendQuoted(text, to: &b); return }
-        b.append(count: 18) { p in
-            p[0] = UInt8(ascii: "\"")
-            id.writeHex(to: p + 1)
-            p[17] = UInt8(ascii: "\"")
         }
     }
 }

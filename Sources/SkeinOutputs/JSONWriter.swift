@@ -136,7 +136,8 @@ public struct JSONWriter: ~Copyable {
     }
 
     public mutating func string(_ s: String?) {
-        if let s { string(s) } else { null() }
+        beforeValue()
+        JSONWriter.appendString(s, to: &buffer)
     }
 
     public mutating func int(_ n: Int) {
@@ -145,24 +146,50 @@ public struct JSONWriter: ~Copyable {
     }
 
     public mutating func int(_ n: Int?) {
-        if let n { int(n) } else { null() }
+        beforeValue()
+        JSONWriter.appendInt(n, to: &buffer)
     }
 
     /// NaN and infinities have no JSON form: they become `null`.
     public mutating func double(_ d: Double) {
         beforeValue()
-        guard d.isFinite else {
+        JSONWriter.appendDouble(d, style: doubleStyle, to: &buffer)
+    }
+
+    public mutating func double(_ d: Double?) {
+        beforeValue()
+        JSONWriter.appendDouble(d, style: doubleStyle, to: &buffer)
+    }
+
+    // The value forms as text, for `CompactTraceWriter` too, so the two write the same bytes.
+
+    static func appendString(_ s: String?, to buffer: inout ByteBuffer) {
+        if let s { appendQuoted(s, to: &buffer) } else { ByteText.append("null", to: &buffer) }
+    }
+
+    static func appendInt(_ n: Int?, to buffer: inout ByteBuffer) {
+        if let n { ByteText.appendInt(n, to: &buffer) } else { ByteText.append("null", to: &buffer) }
+    }
+
+    static func appendDouble(_ d: Double?, style: DoubleStyle, to buffer: inout ByteBuffer) {
+        guard let d, d.isFinite else {
             ByteText.append("null", to: &buffer)
             return
         }
-        switch doubleStyle {
+        switch style {
         case .milli: ByteText.appendMilli(d, to: &buffer)
         case .shortest: ByteText.appendShortest(d, to: &buffer)
         }
     }
 
-    public mutating func double(_ d: Double?) {
-        if let d { double(d) } else { null() }
+    static func appendSpanID(_ id: SpanID?, to buffer: inout ByteBuffer) {
+        guard let id else { ByteText.append("null", to: &buffer); return }
+        if let text = id.text { appendQuoted(text, to: &buffer); return }
+        buffer.append(count: 18) { p in
+            p[0] = UInt8(ascii: "\"")
+            id.writeHex(to: p + 1)
+            p[17] = UInt8(ascii: "\"")
+        }
     }
 
     public mutating func bool(_ b: Bool) {
@@ -210,14 +237,8 @@ public struct JSONWriter: ~Copyable {
 
     /// A span id as its text, packed ones written digit by digit without making a `String`.
     public mutating func spanID(_ id: SpanID?) {
-        guard let id else { null(); return }
-        if let text = id.text { string(text); return }
         beforeValue()
-        buffer.append(count: 18) { p in
-            p[0] = UInt8(ascii: "\"")
-            id.writeHex(to: p + 1)
-            p[17] = UInt8(ascii: "\"")
-        }
+        JSONWriter.appendSpanID(id, to: &buffer)
     }
 
     /// A value whose JSON text `body` appends itself (after the comma the value needs): for
