@@ -40,24 +40,25 @@ enum MappedInput {
         let step = max(pageSize, window / pageSize * pageSize)
         let total = Int(start.size)
         var at = 0
+        /// Mapping refused (a file system without mmap, no guard slot): `read(2)` takes the rest.
+        func readInstead() -> Outcome {
+            if at == 0 { return .notMapped }
+            return lseek(fd, off_t(at), SEEK_SET) < 0 ? .failed(errno) : .read(at)
+        }
         while at < total {
             // A window never reaches past the file's current end.
             guard let now = FileIdentity.of(fd: fd) else { return .failed(errno) }
-            if Int(now.size) < total {
-                if Int(now.size) <= at { return .shrank(at: Int(now.size)) }
-            }
-            let length = min(step, min(total, Int(now.size)) - at)
+            let end = min(total, Int(now.size))
+            if end <= at { return .shrank(at: end) }
+            let length = min(step, end - at)
             guard let base = mmap(nil, length, PROT_READ, MAP_PRIVATE, fd, off_t(at)), base != MAP_FAILED else {
-                // Mapping refused (a file system without mmap): read the rest instead.
-                if at == 0 { return .notMapped }
-                return lseek(fd, off_t(at), SEEK_SET) < 0 ? .failed(errno) : .read(at)
+                return readInstead()
             }
             _ = madvise(base, length, MADV_SEQUENTIAL)
             let slot = skein_guard_begin(base, length)
             if slot < 0 {
                 munmap(base, length)
-                if at == 0 { return .notMapped }
-                return lseek(fd, off_t(at), SEEK_SET) < 0 ? .failed(errno) : .read(at)
+                return readInstead()
             }
             var offset = 0
             while offset < length && skein_guard_hit(slot) == 0 {
