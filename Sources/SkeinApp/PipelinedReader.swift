@@ -50,20 +50,20 @@ final class PipelinedReader {
             condition.unlock()
         }
 
-        /// An emptied event array to fill again, if the consumer has returned one.
+        /// An event array to fill again, if the consumer has returned one: its old events are
+        /// destroyed here, on the producer's thread, which made them.
         func reusable() -> [Event]? {
             condition.lock()
-            defer { condition.unlock() }
-            return spare.popLast()
+            var a = spare.popLast()
+            condition.unlock()
+            a?.removeAll(keepingCapacity: true)
+            return a
         }
 
-        /// Gives back an applied batch's (emptied) chunk arrays.
+        /// Gives back an applied batch's chunk arrays, events and all (see `reusable`).
         func recycle(_ chunks: inout [[Event]]) {
             condition.lock()
-            while spare.count < 4 * depth, var c = chunks.popLast() {
-                c.removeAll(keepingCapacity: true)
-                spare.append(c)
-            }
+            while spare.count < 4 * depth, let c = chunks.popLast() { spare.append(c) }
             condition.unlock()
             chunks = []
         }
@@ -187,6 +187,6 @@ final class PipelinedReader {
         for (id, n) in b.lines { engine.countLines(source: id, count: n) }
         for (id, reasons) in b.malformed { for (r, n) in reasons { for _ in 0..<n { engine.countMalformed(source: id, reason: r) } } }
         for (id, formats) in b.formats { for (f, n) in formats { engine.countFormat(source: id, format: f, count: n) } }
-        for k in b.chunks.indices { engine.ingest(draining: &b.chunks[k]) }
+        for k in b.chunks.indices { engine.ingest(lending: &b.chunks[k]) }
     }
 }

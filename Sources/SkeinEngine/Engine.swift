@@ -184,6 +184,14 @@ public final class Engine {
     /// counting), and the chunk's events are destroyed together at the end: copying an event
     /// instead (then destroying both copies) was the largest single cost of handing a chunk over.
     public func ingest(draining events: inout [Event]) {
+        ingest(lending: &events)
+        events.removeAll(keepingCapacity: true)
+    }
+
+    /// Ingests a chunk in order and leaves its events where they were, for the caller to destroy
+    /// (on the thread that made them, say: destroying them is most of what is left per event once
+    /// it is ingested).
+    public func ingest(lending events: inout [Event]) {
         events.withUnsafeMutableBufferPointer { chunk in
             guard let base = chunk.baseAddress else { return }
             for i in 0..<chunk.count {
@@ -192,7 +200,6 @@ public final class Engine {
                 (base + i).initialize(to: e)
             }
         }
-        events.removeAll(keepingCapacity: true)
     }
 
     public func ingest(_ e: Event) {
