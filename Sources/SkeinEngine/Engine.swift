@@ -954,7 +954,14 @@ public final class Engine {
         ts.untracedEvents = untraced
         s.traces = ts
         let finishedTraces = stitcher.retainedNewestFirst(limit: traceLimit)
-        s.recentTraces = movingSummaries ? finishedTraces.compactMap { $0.summary.take() } : finishedTraces.compactMap { $0.summary }
+        // Reserved at once: grown append by append, the array of 135k summaries was copied a dozen
+        // times over, each time into pages touched for the first time.
+        var summaries: [TraceSummary] = []
+        summaries.reserveCapacity(finishedTraces.count)
+        for t in finishedTraces {
+            if let summary = movingSummaries ? t.summary.take() : t.summary { summaries.append(summary) }
+        }
+        s.recentTraces = summaries
 
         s.instances = fleet.records.map { r in
             var info = r.info
