@@ -80,15 +80,16 @@ public struct BatchReader: Sendable {
     /// out of the page cache then overlaps the decoding instead of coming before it.
     public func readToEnd(fd: Int32, name: String, ingest: Ingest, into sink: any IngestSink) -> SourceHealth {
         let meter = self.meter
+        let mappedFailure: String?
         switch MappedInput.read(fd: fd, slice: chunkSize, into: { ingest.consume($0, into: sink); meter?.add($0.count) }) {
-        case .shrank(let at):
+        case .shrank(let at): mappedFailure = "the file shrank below \(at) bytes while it was read"
+        case .unreadable(let at): mappedFailure = "a page at or after byte \(at) could not be read"
+        case .failed(let code): mappedFailure = POSIX.errorText(code)
+        case .notMapped, .read: mappedFailure = nil
+        }
+        if let mappedFailure {
             ingest.finish(into: sink)
-            return .failed(reason: SourceError.readFailed(path: name, reason: "the file shrank below \(at) bytes while it was read").description)
-        case .failed(let code):
-            ingest.finish(into: sink)
-            return .failed(reason: SourceError.readFailed(path: name, reason: POSIX.errorText(code)).description)
-        case .notMapped, .read:
-            break
+            return .failed(reason: SourceError.readFailed(path: name, reason: mappedFailure).description)
         }
         let prefetch = ReadAhead(fd: fd, chunkSize: chunkSize, chunks: 4)
         defer { prefetch.finish() }

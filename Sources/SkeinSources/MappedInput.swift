@@ -25,6 +25,8 @@ enum MappedInput {
         case read(Int)
         /// The file became shorter than the bytes already read (at that size).
         case shrank(at: Int)
+        /// A page of the file could not be read (an I/O error under the mapping), at that offset or after.
+        case unreadable(at: Int)
         case failed(Int32)
     }
 
@@ -69,8 +71,10 @@ enum MappedInput {
             let cut = skein_guard_end(slot) != 0
             munmap(base, length)
             if cut {
+                // Pages go missing when the file is cut short, or when they cannot be read (the
+                // same SIGBUS): the size tells which.
                 let size = FileIdentity.of(fd: fd).map { Int($0.size) } ?? at
-                return .shrank(at: size)
+                return size < at + length ? .shrank(at: size) : .unreadable(at: at)
             }
             at += length
         }
