@@ -5,13 +5,6 @@ import SkeinEngine
 @testable import SkeinSources
 
 final class MappedInputTests: XCTestCase {
-    private func temporaryFile(_ bytes: [UInt8]) throws -> String {
-        let path = NSTemporaryDirectory() + "skein-mapped-\(UUID().uuidString)"
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
-        return path
-    }
-
     private static func pattern(_ n: Int) -> [UInt8] {
         (0..<n).map { UInt8(truncatingIfNeeded: ($0 &* 131) ^ ($0 >> 9)) | 1 }
     }

@@ -3,13 +3,6 @@ import XCTest
 @testable import SkeinSources
 
 final class ReadAheadTests: XCTestCase {
-    private func temporaryFile(_ bytes: [UInt8]) throws -> String {
-        let path = NSTemporaryDirectory() + "skein-readahead-\(UUID().uuidString)"
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-        addTeardownBlock { try? FileManager.default.removeItem(atPath: path) }
-        return path
-    }
-
     private func drain(_ r: ReadAhead) -> (bytes: [UInt8], end: ReadAhead.Item) {
         var out: [UInt8] = []
         while true {
