@@ -26,8 +26,10 @@ measure() { # prints "elapsed_s user_s sys_s peak_kb"
 command -v /usr/bin/time >/dev/null || { echo "needs GNU time (apt-get install -y time)" >&2; exit 1; }
 # Warm the page cache so both read from memory.
 cat "$file" >/dev/null
-# Skein three times (this shared machine's speed drifts from run to run): the median run is
-# reported, all three elapsed times listed. jq, at ten times as long, once.
+# Skein once untimed (the first run after a build also loads the new binary), then three times
+# (this shared machine's speed drifts from run to run): the median run is reported, all three
+# elapsed times listed. jq, at ten times as long, once.
+"$bin" export --format json "$file" >/dev/null
 runs=$(for _ in 1 2 3; do measure "$bin" export --format json "$file"; done | sort -n)
 read -r skein_s skein_u skein_y skein_kb < <(echo "$runs" | sed -n 2p)
 echo "skein runs (elapsed s): $(echo "$runs" | awk '{ print $1 }' | tr '\n' ' ')"
