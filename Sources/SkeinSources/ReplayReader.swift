@@ -205,6 +205,9 @@ private final class ReplayCursor {
     private let decoder: DecoderFactory
     private let options: ReplayReader.Options
     private let buffer: UnsafeMutableRawBufferPointer
+    /// Reads the file through a mapping (no copy out of the page cache); nil once the file cannot
+    /// be mapped, and `read(2)` takes over.
+    private var mapped: MappedReader?
     private(set) var exhausted = false
     /// Time of the most recent event read; reading ahead stops once this passes the merge's need.
     private(set) var horizon = Timestamp(nanos: .min)
@@ -215,6 +218,8 @@ private final class ReplayCursor {
         capture = CapturingSink(target: sink)
         ingest = Ingest(source: source, decoder: decoder, maxLineLength: options.maxLineLength)
         buffer = .allocate(byteCount: max(4096, options.chunkSize), alignment: 16)
+        // Smaller windows than a single export's: many files may be open at once.
+        mapped = MappedReader(fd: fd, window: 4 << 20)
     }
 
     deinit {
@@ -225,15 +230,36 @@ private final class ReplayCursor {
     /// Reads one chunk and returns the events it completed (all of them at end of file).
     func readChunk() -> [Event] {
         guard !exhausted else { return [] }
-        let n = POSIX.readSome(fd, into: buffer)
+        var failure: String?
+        var n = 0
+        switch mapped?.next(max: buffer.count) {
+        case .bytes(let b)?:
+            ingest.consume(b, into: capture)
+            n = b.count
+        case .end?:
+            n = 0
+        case .shrank(let at)?:
+            failure = "the file shrank below \(at) bytes while it was read"
+        case .unreadable(let at)?:
+            failure = "a page at or after byte \(at) could not be read"
+        case .failed(let code)?:
+            failure = POSIX.errorText(code)
+        case .unmapped?, nil:
+            mapped = nil
+            n = POSIX.readSome(fd, into: buffer)
+            if n > 0 {
+                ingest.consume(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), into: capture)
+            } else if n < 0 {
+                failure = POSIX.errorText()
+            }
+        }
         if n > 0 {
-            ingest.consume(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), into: capture)
             options.meter?.add(n)
         } else {
             ingest.finish(into: capture)
             exhausted = true
-            let health: SourceHealth = n == 0 ? .finished
-                : .failed(reason: SourceError.readFailed(path: path, reason: POSIX.errorText()).description)
+            let health: SourceHealth = failure.map { .failed(reason: SourceError.readFailed(path: path, reason: $0).description) }
+                ?? .finished
             capture.target.setHealth(health, for: source)
         }
         let events = capture.take()
@@ -244,6 +270,7 @@ private final class ReplayCursor {
     /// Drops what was pending and reads on from `offset` (a line start) with a fresh decoder.
     func reposition(to offset: Int64) {
         _ = POSIX.seek(fd, to: offset)
+        mapped?.seek(to: Int(offset))
         ingest.restart(at: offset, finishing: false, into: capture)
         _ = capture.take()
         exhausted = false
