@@ -68,6 +68,8 @@ public struct ExportJob {
             // Several files: merged in time order on a second thread while the engine stitches here.
             var options = ReplayReader.Options()
             options.meter = meter
+            // A few files (a directory of services' logs): each decoded on a thread of its own.
+            options.decodeThreadsUpTo = 16
             PipelinedReader.run(into: engine, meter: meter, afterBatch: afterBatch) { [options] sink in
                 let reader = ReplayReader(paths: files, decoder: factory, sink: sink, options: options)
                 while !reader.isFinished {

@@ -1,3 +1,4 @@
+import Foundation
 import SkeinCore
 import SkeinDecoders
 import SkeinEngine
@@ -26,6 +27,10 @@ public final class ReplayReader {
         public var maxLineLength: Int = LineFramer.defaultMaxLineLength
         /// Counts the bytes read, for a progress display.
         public var meter: ReadMeter?
+        /// Decode each file on a thread of its own, a few chunks ahead of the merge, when there
+        /// are at most this many files (an export of a few services' logs: the merge's one thread
+        /// was the whole cost). 0: decode on the merge's thread, as replay does (it seeks).
+        public var decodeThreadsUpTo = 0
         public init() {}
     }
 
@@ -73,6 +78,9 @@ public final class ReplayReader {
             }
         }
         self.cursors = cursors
+        if cursors.count > 1 && cursors.count <= options.decodeThreadsUpTo {
+            for cursor in cursors { cursor.startDecodingAhead() }
+        }
     }
 
     /// One index per file, in the order of `sources`; built on first use (`start`, `end`, `seek`), so a
@@ -196,6 +204,10 @@ public final class ReplayReader {
 
 /// One file being replayed: its descriptor, its `Ingest`, and a sink that counts through to the
 /// real one while keeping the events back for the merge.
+///
+/// With `startDecodingAhead()` the file is read and decoded on a thread of its own, a few chunks
+/// ahead; `readChunk()` then takes the next chunk, replays its counts into the sink, in order,
+/// on the merge's thread, and returns its events. A seek or a rebind stops that thread first.
 private final class ReplayCursor {
     let path: String
     let fd: Int32
@@ -208,6 +220,7 @@ private final class ReplayCursor {
     /// Reads the file through a mapping (no copy out of the page cache); nil once the file cannot
     /// be mapped, and `read(2)` takes over.
     private var mapped: MappedReader?
+    private var ahead: ChunkQueue?
     private(set) var exhausted = false
     /// Time of the most recent event read; reading ahead stops once this passes the merge's need.
     private(set) var horizon = Timestamp(nanos: .min)
@@ -223,18 +236,61 @@ private final class ReplayCursor {
     }
 
     deinit {
+        stopDecodingAhead()
         POSIX.closeFile(fd)
         buffer.deallocate()
+    }
+
+    /// Decodes on a thread of its own from now on (until a seek or a rebind).
+    func startDecodingAhead() {
+        guard ahead == nil, !exhausted else { return }
+        let queue = ChunkQueue(depth: 4)
+        ahead = queue
+        // The thread owns the ingest, the mapping and the buffer until `stopDecodingAhead`; what the
+        // decoder counts is recorded with the chunk's events, not told to the sink from there.
+        let recorder = RecordingCapture()
+        let box = UncheckedBox(self)
+        queue.start {
+            let cursor = box.value
+            let end = cursor.decodeChunk(into: recorder)
+            return ChunkQueue.Chunk(events: recorder.takeEvents(), ops: recorder.takeOps(), end: end)
+        }
+    }
+
+    private func stopDecodingAhead() {
+        guard let queue = ahead else { return }
+        queue.stop()
+        ahead = nil
     }
 
     /// Reads one chunk and returns the events it completed (all of them at end of file).
     func readChunk() -> [Event] {
         guard !exhausted else { return [] }
+        let events: [Event]
+        if let queue = ahead {
+            let chunk = queue.take()
+            for op in chunk.ops { op.apply(to: capture.target) }
+            if chunk.end {
+                exhausted = true
+                ahead = nil
+                queue.stop()
+            }
+            events = chunk.events
+        } else {
+            exhausted = decodeChunk(into: capture)
+            events = capture.take()
+        }
+        if let last = events.last { horizon = last.time }
+        return events
+    }
+
+    /// Reads and decodes one chunk into `sink`; true at the end of the file (then finished, health set).
+    private func decodeChunk(into sink: any IngestSink) -> Bool {
         var failure: String?
         var n = 0
         switch mapped?.next(max: buffer.count) {
         case .bytes(let b)?:
-            ingest.consume(b, into: capture)
+            ingest.consume(b, into: sink)
             n = b.count
         case .end?:
             n = 0
@@ -248,27 +304,25 @@ private final class ReplayCursor {
             mapped = nil
             n = POSIX.readSome(fd, into: buffer)
             if n > 0 {
-                ingest.consume(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), into: capture)
+                ingest.consume(UnsafeRawBufferPointer(rebasing: buffer[0..<n]), into: sink)
             } else if n < 0 {
                 failure = POSIX.errorText()
             }
         }
         if n > 0 {
             options.meter?.add(n)
-        } else {
-            ingest.finish(into: capture)
-            exhausted = true
-            let health: SourceHealth = failure.map { .failed(reason: SourceError.readFailed(path: path, reason: $0).description) }
-                ?? .finished
-            capture.target.setHealth(health, for: source)
+            return false
         }
-        let events = capture.take()
-        if let last = events.last { horizon = last.time }
-        return events
+        ingest.finish(into: sink)
+        let health: SourceHealth = failure.map { .failed(reason: SourceError.readFailed(path: path, reason: $0).description) }
+            ?? .finished
+        sink.setHealth(health, for: source)
+        return true
     }
 
     /// Drops what was pending and reads on from `offset` (a line start) with a fresh decoder.
     func reposition(to offset: Int64) {
+        stopDecodingAhead()
         _ = POSIX.seek(fd, to: offset)
         mapped?.seek(to: Int(offset))
         ingest.restart(at: offset, finishing: false, into: capture)
@@ -280,9 +334,130 @@ private final class ReplayCursor {
 
     /// Counts into another sink under the id it gave; call `reposition` next.
     func rebind(sink: any IngestSink, source: SourceID) {
+        stopDecodingAhead()
         capture.target = sink
         self.source = source
         ingest = Ingest(source: source, decoder: decoder, maxLineLength: options.maxLineLength)
+    }
+}
+
+/// A reference handed to the decoding thread: the cursor uses its state only while that thread
+/// is stopped, and stops it (waiting for it) before it goes away, so the reference does not keep
+/// the cursor alive.
+private struct UncheckedBox<T: AnyObject>: @unchecked Sendable {
+    unowned(unsafe) let value: T
+    init(_ value: T) { self.value = value }
+}
+
+/// What a decoder tells its sink, recorded on the decoding thread and replayed on the merge's.
+private enum SinkOp {
+    case health(SourceHealth, SourceID)
+    case lines(SourceID, Int)
+    case malformed(SourceID, String)
+    case format(SourceID, String, Int)
+    case dropped(Int)
+
+    func apply(to sink: any IngestSink) {
+        switch self {
+        case .health(let h, let s): sink.setHealth(h, for: s)
+        case .lines(let s, let n): sink.countLines(source: s, count: n)
+        case .malformed(let s, let r): sink.countMalformed(source: s, reason: r)
+        case .format(let s, let f, let n): sink.countFormat(source: s, format: f, count: n)
+        case .dropped(let n): sink.countDropped(n)
+        }
+    }
+}
+
+/// The decoding thread's sink: events kept for the chunk, everything else recorded in order.
+private final class RecordingCapture: IngestSink, @unchecked Sendable {
+    private var events: [Event] = []
+    private var ops: [SinkOp] = []
+
+    func takeEvents() -> [Event] {
+        var out: [Event] = []
+        out.reserveCapacity(max(1024, events.count * 2))
+        swap(&out, &events)
+        return out
+    }
+
+    func takeOps() -> [SinkOp] {
+        defer { ops = [] }
+        return ops
+    }
+
+    func addSource(name: String) -> SourceID { preconditionFailure("a cursor adds no sources") }
+    func setHealth(_ health: SourceHealth, for source: SourceID) { ops.append(.health(health, source)) }
+    func countLine(source: SourceID) { ops.append(.lines(source, 1)) }
+    func countLines(source: SourceID, count: Int) { ops.append(.lines(source, count)) }
+    func countMalformed(source: SourceID, reason: String) { ops.append(.malformed(source, reason)) }
+    func countFormat(source: SourceID, format: String) { ops.append(.format(source, format, 1)) }
+    func countFormat(source: SourceID, format: String, count: Int) { ops.append(.format(source, format, count)) }
+    func countDropped(_ n: Int) { ops.append(.dropped(n)) }
+    func ingest(_ event: Event) { events.append(event) }
+    func ingest(moving more: inout [Event]) {
+        if events.isEmpty { swap(&events, &more) } else { events.append(contentsOf: more) }
+        more.removeAll(keepingCapacity: true)
+    }
+}
+
+/// Decoded chunks of one file, made on a thread of its own and taken in order by the merge.
+private final class ChunkQueue: @unchecked Sendable {
+    struct Chunk {
+        var events: [Event]
+        var ops: [SinkOp]
+        var end: Bool
+    }
+
+    private let condition = NSCondition()
+    private var ready: [Chunk] = []
+    private let depth: Int
+    private var stopped = false
+    private var running = false
+
+    init(depth: Int) { self.depth = depth }
+
+    /// Runs `produce` on a new thread until it returns a chunk marked `end` or `stop` is called.
+    func start(_ produce: @escaping @Sendable () -> Chunk) {
+        running = true
+        let thread = Thread { [self] in
+            while true {
+                condition.lock()
+                while ready.count >= depth && !stopped { condition.wait() }
+                if stopped { break }
+                condition.unlock()
+                let chunk = produce()
+                condition.lock()
+                ready.append(chunk)
+                condition.broadcast()
+                if chunk.end { break }
+                condition.unlock()
+            }
+            running = false
+            condition.broadcast()
+            condition.unlock()
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+
+    /// The next chunk, waiting for it if need be.
+    func take() -> Chunk {
+        condition.lock()
+        defer { condition.unlock() }
+        while ready.isEmpty { condition.wait() }
+        let chunk = ready.removeFirst()
+        condition.broadcast()
+        return chunk
+    }
+
+    /// Stops the thread (after the chunk it is making) and waits for it; chunks not taken are dropped.
+    func stop() {
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        while running { condition.wait() }
+        ready.removeAll()
+        condition.unlock()
     }
 }
 

@@ -122,6 +122,46 @@ final class ReplayTests: XCTestCase {
         }
     }
 
+    /// Decoding each file on a thread of its own (`decodeThreadsUpTo`, what export uses) gives the
+    /// merge exactly what decoding on its thread gives: the same events in the same order, the same
+    /// counts per source and reason, the same health, whether a file ends early, is empty or bad.
+    func testDecodingFilesOnThreadsOfTheirOwnChangesNothing() throws {
+        let dir = try TempDir()
+        var rng = SplitMix64(state: 7)
+        var paths: [String] = []
+        for f in 0..<5 {
+            var times = (0..<(f == 3 ? 40 : 2500)).map { Int64($0 * 200 + f * 31) }
+            for i in stride(from: 0, to: times.count - 1, by: 3) where Bool.random(using: &rng) {
+                times[i] += Int64.random(in: 0...1500, using: &rng)
+            }
+            paths.append(try dir.write("f\(f).log", recording(times, file: f, junkEvery: 7 + f)))
+        }
+        paths.append(try dir.write("empty.log", ""))
+        paths.append(dir.file("missing.log"))
+        func run(threads: Int) -> (RecordingSink, [Event]) {
+            var o = options()
+            o.chunkSize = 4096
+            o.decodeThreadsUpTo = threads
+            let sink = RecordingSink()
+            let reader = ReplayReader(paths: paths, decoder: MillisDecoder.factory, sink: sink, options: o)
+            var out: [Event] = []
+            while let e = reader.next(upTo: Timestamp(nanos: .max)) { out.append(e) }
+            XCTAssertTrue(reader.isFinished)
+            return (sink, out)
+        }
+        let (inline, inlineEvents) = run(threads: 0)
+        for _ in 0..<3 {
+            let (threaded, threadedEvents) = run(threads: 16)
+            XCTAssertEqual(threadedEvents, inlineEvents)
+            XCTAssertEqual(threaded.counts, inline.counts)
+            XCTAssertEqual(threaded.health, inline.health)
+            XCTAssertEqual(threaded.names, inline.names)
+        }
+        XCTAssertEqual(inlineEvents.count, 4 * 2500 + 40)
+        XCTAssertEqual(inline.counts[SourceID(0)]?.malformed["unrecognised"], 2500 / 7)
+        XCTAssertEqual(inline.lastHealth(paths[5]), .finished)
+    }
+
     /// With a window wider than the recording every file is read ahead before anything is handed
     /// out, so thousands of events (every chunk of every file) wait in the merge at once; equal
     /// times must still come out by file, then in read order, and out-of-order lines in time order.
