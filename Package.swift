@@ -28,10 +28,11 @@ let package = Package(
             "SkeinCore",
             .product(name: "Collections", package: "swift-collections"),
         ]),
-        // A SIGBUS guard for reading files through a mapping (a file truncated while mapped).
-        .target(name: "CMappedGuard"),
+        // A few lines of C: the SIGBUS guard for reading files through a mapping (a file truncated
+        // while mapped) and malloc's growth step.
+        .target(name: "CSkeinSys"),
         // Where bytes come from: files (followed), stdin, directories; the ingest loop that feeds the engine.
-        .target(name: "SkeinSources", dependencies: ["SkeinCore", "SkeinDecoders", "SkeinEngine", "CMappedGuard"]),
+        .target(name: "SkeinSources", dependencies: ["SkeinCore", "SkeinDecoders", "SkeinEngine", "CSkeinSys"]),
         // zlib for gzip request bodies (Content-Encoding: gzip).
         .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         // The network collector: OTLP/HTTP (JSON and protobuf), log drains, health and metrics on swift-nio.

@@ -5,7 +5,7 @@
 #elseif canImport(Darwin)
 @preconcurrency import Darwin
 #endif
-import CMappedGuard
+import CSkeinSys
 
 /// Reads a regular file through a read-only mapping, a window at a time, instead of `read(2)`.
 ///

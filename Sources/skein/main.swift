@@ -6,6 +6,7 @@ import SkeinCore
 import SkeinEngine
 import SkeinOutputs
 import SkeinSim
+import SkeinSources
 import SkeinTerminal
 import SkeinUI
 #if canImport(Glibc)
@@ -323,6 +324,7 @@ struct Export: ParsableCommand {
     }
 
     func run() throws {
+        ProcessMemory.growHeapsInSteps(of: 64 << 20)
         var job = ExportJob(inputs: inputs, format: ExportFormat(name: format)!, decoderFormat: inputFormat,
                             dbMax: dbMax, pretty: pretty, progress: isatty(2) != 0)
         job.freesStateAtEnd = false

@@ -1,5 +1,5 @@
 #define _GNU_SOURCE
-#include "mapped_guard.h"
+#include "skein_sys.h"
 
 #include <pthread.h>
 #include <signal.h>

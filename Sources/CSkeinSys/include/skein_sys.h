@@ -1,5 +1,7 @@
-#ifndef SKEIN_MAPPED_GUARD_H
-#define SKEIN_MAPPED_GUARD_H
+#ifndef SKEIN_SYS_H
+#define SKEIN_SYS_H
+
+/// The few system calls Skein needs that Swift's Glibc module does not offer.
 
 #include <stddef.h>
 
@@ -20,5 +22,10 @@ int skein_guard_end(int slot);
 
 /// Whether the window of `slot` has been cut short so far.
 int skein_guard_hit(int slot);
+
+/// Makes malloc grow its heaps `bytes` at a time (M_TOP_PAD) instead of a page or so at a time: a
+/// process that builds up hundreds of megabytes (an export's finished traces) then makes a few
+/// dozen growth calls instead of thousands. Does nothing where malloc has no such setting.
+void skein_malloc_grow_in_steps(size_t bytes);
 
 #endif
