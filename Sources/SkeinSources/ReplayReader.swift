@@ -253,7 +253,7 @@ private final class ReplayCursor {
         queue.start {
             let cursor = box.value
             let end = cursor.decodeChunk(into: recorder)
-            return ChunkQueue.Chunk(events: recorder.takeEvents(), ops: recorder.takeOps(), end: end)
+            return ChunkQueue.Chunk(events: recorder.take(), ops: recorder.takeOps(), end: end)
         }
     }
 
@@ -369,16 +369,8 @@ private enum SinkOp {
 }
 
 /// The decoding thread's sink: events kept for the chunk, everything else recorded in order.
-private final class RecordingCapture: IngestSink, @unchecked Sendable {
-    private var events: [Event] = []
+private final class RecordingCapture: EventCapture, IngestSink, @unchecked Sendable {
     private var ops: [SinkOp] = []
-
-    func takeEvents() -> [Event] {
-        var out: [Event] = []
-        out.reserveCapacity(max(1024, events.count * 2))
-        swap(&out, &events)
-        return out
-    }
 
     func takeOps() -> [SinkOp] {
         defer { ops = [] }
@@ -393,11 +385,6 @@ private final class RecordingCapture: IngestSink, @unchecked Sendable {
     func countFormat(source: SourceID, format: String) { ops.append(.format(source, format, 1)) }
     func countFormat(source: SourceID, format: String, count: Int) { ops.append(.format(source, format, count)) }
     func countDropped(_ n: Int) { ops.append(.dropped(n)) }
-    func ingest(_ event: Event) { events.append(event) }
-    func ingest(moving more: inout [Event]) {
-        if events.isEmpty { swap(&events, &more) } else { events.append(contentsOf: more) }
-        more.removeAll(keepingCapacity: true)
-    }
 }
 
 /// Decoded chunks of one file, made on a thread of its own and taken in order by the merge.
@@ -462,20 +449,9 @@ private final class ChunkQueue: @unchecked Sendable {
 }
 
 /// Counts go through to the target; events are kept for the merge.
-private final class CapturingSink: IngestSink {
+private final class CapturingSink: EventCapture, IngestSink {
     var target: any IngestSink
-    private var events: [Event] = []
     init(target: any IngestSink) { self.target = target }
-
-    /// The events kept so far, handed over by swapping storage (no copy of each event).
-    func take() -> [Event] {
-        var out: [Event] = []
-        // The next chunk's events land in this storage (the ingest swaps its array with it): sized
-        // with room to spare over the last, so they rarely grow it (each growth copies them all).
-        out.reserveCapacity(max(1024, events.count * 2))
-        swap(&out, &events)
-        return out
-    }
 
     func addSource(name: String) -> SourceID { target.addSource(name: name) }
     func setHealth(_ health: SourceHealth, for source: SourceID) { target.setHealth(health, for: source) }
@@ -487,6 +463,23 @@ private final class CapturingSink: IngestSink {
         target.countFormat(source: source, format: format, count: count)
     }
     func countDropped(_ n: Int) { target.countDropped(n) }
+}
+
+/// The events a cursor's decoder produces, kept for the merge (the sinks above add what happens
+/// to its counts).
+private class EventCapture {
+    private var events: [Event] = []
+
+    /// The events kept so far, handed over by swapping storage (no copy of each event).
+    func take() -> [Event] {
+        var out: [Event] = []
+        // The next chunk's events land in this storage (the ingest swaps its array with it): sized
+        // with room to spare over the last, so they rarely grow it (each growth copies them all).
+        out.reserveCapacity(max(1024, events.count * 2))
+        swap(&out, &events)
+        return out
+    }
+
     func ingest(_ event: Event) { events.append(event) }
     func ingest(moving more: inout [Event]) {
         if events.isEmpty { swap(&events, &more) } else { events.append(contentsOf: more) }
