@@ -1,4 +1,3 @@
-import Foundation
 import SkeinCore
 import SkeinDecoders
 import SkeinEngine
@@ -59,7 +58,7 @@ public struct ExportJob {
         let hasStdin = specs.contains { if case .stdin = $0 { return true } else { return false } }
         // Progress on stderr when it is a terminal: bytes read of the files' sizes (no total with stdin).
         let meter: ReadMeter? = progress ? ReadMeter() : nil
-        var bar = ProgressBar(total: hasStdin ? nil : Self.totalSize(files), label: "reading", enabled: progress)
+        var bar = ProgressBar(total: hasStdin ? nil : ReadMeter.size(of: files), label: "reading", enabled: progress)
         if let out = progressOutput { bar.output = out }
         let clock = self.clock
         let afterBatch: ((Int64) -> Void)? = progress ? { bar.update(done: $0, now: clock.now()) } : nil
@@ -87,14 +86,6 @@ public struct ExportJob {
         engine.finish()
         if !freesStateAtEnd { ProcessLifetime.keep(engine) }
         return engine.snapshot(movingSummaries: true)
-    }
-
-    /// Bytes in the named files (those that can be read now).
-    static func totalSize(_ paths: [String]) -> Int64 {
-        paths.reduce(0) { sum, path in
-            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value
-            return sum + (size ?? 0)
-        }
     }
 
     /// Analyses and writes the report to `sink`.

@@ -19,4 +19,10 @@ public final class ReadMeter: @unchecked Sendable {
         defer { lock.unlock() }
         return total
     }
+
+    /// Bytes in the named files now (what a progress display measures against); a file that
+    /// cannot be read counts 0.
+    public static func size(of paths: [String]) -> Int64 {
+        paths.reduce(0) { $0 + (FileIdentity.of(path: $1)?.size ?? 0) }
+    }
 }
