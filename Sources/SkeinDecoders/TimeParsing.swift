@@ -131,6 +131,15 @@ public enum TimeParsing {
         if p < n, bytes[p] == UInt8(ascii: "-") { neg = true; p += 1 }
         var whole: Int64 = 0
         var intDigits = 0
+        // Eighteen digits cannot overflow an Int64: no checks for them (an epoch in ns has 19).
+        let unchecked = min(n, p + 18)
+        while p < unchecked {
+            let d = bytes[p] &- 0x30
+            guard d < 10 else { break }
+            whole = whole &* 10 &+ Int64(d)
+            intDigits += 1
+            p += 1
+        }
         while p < n, isDigit(bytes[p]) {
             let (times10, o1) = whole.multipliedReportingOverflow(by: 10)
             let (next, o2) = times10.addingReportingOverflow(Int64(bytes[p] - 0x30))

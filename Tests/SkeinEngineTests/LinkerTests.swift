@@ -118,3 +118,65 @@ final class LinkerTests: XCTestCase {
         XCTAssertEqual(e.stitcherIDCount, 4)
     }
 }
+
+/// The linker's open-addressing table against a `Dictionary`: inserts, re-points and removals in a
+/// deterministic random order, starting small so runs cluster, wrap past the end and grow.
+final class IDTableTests: XCTestCase {
+    func testMatchesADictionaryThroughGrowthAndRemovals() {
+        let table = IDTable(capacity: 16)
+        var reference: [String: TraceState] = [:]
+        let traces = (0..<7).map { TraceState(serial: $0, now: .zero) }
+        var rng = SplitMix(seed: 42)
+        // Few enough distinct ids that removals often hit the middle of a run.
+        let ids = (0..<300).map { "id-\($0)-\(String(repeating: "x", count: $0 % 40))" }
+        for step in 0..<20_000 {
+            let id = ids[Int(rng.next() % UInt64(ids.count))]
+            let key = IDKey(id)
+            let trace = traces[Int(rng.next() % UInt64(traces.count))]
+            switch rng.next() % 4 {
+            case 0, 1:
+                table.set(key, to: trace)
+                reference[id] = trace
+            case 2:
+                table.remove(key, ifPointingAt: trace)
+                if reference[id] === trace { reference[id] = nil }
+            default:
+                let other = traces[(trace.serial + 1) % traces.count]
+                table.repoint(key, from: trace, to: other)
+                if reference[id] === trace { reference[id] = other }
+            }
+            if step % 97 == 0 || step > 19_900 {
+                XCTAssertEqual(table.count, reference.count, "step \(step)")
+                for x in ids {
+                    XCTAssertTrue(table.trace(for: IDKey(x)) === reference[x], "\(x) at step \(step)")
+                }
+            }
+        }
+    }
+
+    func testEmptiedTableFindsNothingAndRefills() {
+        let table = IDTable(capacity: 16)
+        let t = TraceState(serial: 1, now: .zero)
+        let keys = (0..<100).map { IDKey("req-\($0)") }
+        for k in keys { table.set(k, to: t) }
+        XCTAssertEqual(table.count, 100)
+        for k in keys.reversed() { table.remove(k, ifPointingAt: t) }
+        XCTAssertEqual(table.count, 0)
+        XCTAssertTrue(keys.allSatisfy { table.trace(for: $0) == nil })
+        table.set(keys[5], to: t)
+        XCTAssertTrue(table.trace(for: keys[5]) === t)
+        XCTAssertNil(table.trace(for: keys[6]))
+    }
+}
+
+private struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+}

@@ -3,45 +3,50 @@ import SkeinCore
 /// Recognises database connection failures in any log message: the server's own FATALs and the
 /// errors client libraries raise when they see them (Prisma, node-postgres, psycopg, pgx, Npgsql, ...).
 ///
-/// One pass over the message's bytes, case-insensitive, dispatching on each pair of bytes to the
-/// few phrases that start with it; a message with none of them costs one table look-up per byte.
+/// One pass over the message's bytes, case-insensitive: each position's next four bytes are looked
+/// up in a table of the phrases' first four, and only a hit is compared with the phrases that start
+/// with its first two; a message with none of them costs one table look-up per byte.
 public enum DBErrorClassifier {
     public static func classify(_ message: String) -> DBErrorKind? {
         var m = message
         return m.withUTF8 { classify(bytes: $0) }
     }
 
-    /// The first two bytes of every phrase (the `switch` below), as a bit per pair of bytes with
-    /// 0x20 set in both (lower case for letters; digits have it already). A pair that is set is
-    /// then looked at exactly: other bytes that 0x20 turns into these (control bytes) only cost
-    /// that look.
-    private static let phrasePairs: [UInt64] = {
-        var bits = [UInt64](repeating: 0, count: 1024)
-        for pair in ["re", "to", "ti", "te", "p2", "po", "co", "se", "qu", "53"] {
-            let u = Array(pair.utf8)
-            let key = Int(u[0]) | Int(u[1]) << 8
-            bits[key >> 6] |= 1 << UInt64(key & 63)
+    /// The first four bytes of every phrase (the `switch` below), with 0x20 set in each (lower case
+    /// for letters; digits and spaces have it already), hashed to a bit in a 4096-bit table. A
+    /// position whose bit is set is then looked at exactly; any other starts no phrase. (A table of
+    /// the first two bytes, as before, sent common pairs such as `te`, `se` and `co` to the exact
+    /// comparisons at nearly every word.)
+    private static let phraseHeads: [UInt64] = {
+        var bits = [UInt64](repeating: 0, count: 64)
+        for head in ["rema", "too ", "time", "term", "p202", "p203", "pool", "conn", "coul", "serv", "queu", "5330"] {
+            let u = Array(head.utf8)
+            let key = UInt32(u[0]) | UInt32(u[1]) << 8 | UInt32(u[2]) << 16 | UInt32(u[3]) << 24
+            let h = headHash(key)
+            bits[h >> 6] |= 1 << UInt64(h & 63)
         }
         return bits
     }()
 
+    @inline(__always)
+    private static func headHash(_ key: UInt32) -> Int { Int(((key | 0x2020_2020) &* 0x9E37_79B1) >> 20) }
+
     public static func classify(bytes b: UnsafeBufferPointer<UInt8>) -> DBErrorKind? {
         // Every phrase is at least five bytes long, so the last four bytes start none.
         guard b.count >= 5 else { return nil }
-        return phrasePairs.withUnsafeBufferPointer { classify(b, pairs: $0) }
+        return phraseHeads.withUnsafeBufferPointer { classify(b, heads: $0) }
     }
 
-    private static func classify(_ b: UnsafeBufferPointer<UInt8>, pairs: UnsafeBufferPointer<UInt64>) -> DBErrorKind? {
+    private static func classify(_ b: UnsafeBufferPointer<UInt8>, heads: UnsafeBufferPointer<UInt64>) -> DBErrorKind? {
         var found: DBErrorKind?
         var sqlstate53300 = false
         var i = 0
         let n = b.count
         let raw = UnsafeRawPointer(b.baseAddress!)
         while i + 4 < n {
-            // Most pairs start no phrase: one look-up each, a branch that is rarely taken. (Looking
-            // at the first byte alone, as before, took the branch for two bytes in five of any text.)
-            let key = Int(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt16.self)) | 0x2020)
-            guard pairs[key >> 6] & (1 << UInt64(key & 63)) != 0 else {
+            // Most positions start no phrase: one look-up each, a branch that is rarely taken.
+            let h = headHash(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt32.self)))
+            guard heads[h >> 6] & (1 << UInt64(h & 63)) != 0 else {
                 i += 1
                 continue
             }
