@@ -114,6 +114,10 @@ public struct ByteBuffer: ~Copyable {
         s.withUTF8Buffer { append($0) }
     }
 
+    /// Disfavoured, so a literal takes the `StaticString` path above (inlined, no reference count):
+    /// otherwise Swift picks `String` for a literal, and an export's member names each paid a call,
+    /// a retain and a release.
+    @_disfavoredOverload
     public mutating func append(_ s: String) {
         var s = s
         s.withUTF8 { append($0) }

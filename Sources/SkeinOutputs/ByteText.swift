@@ -10,7 +10,8 @@ enum ByteText {
         out.append(s)
     }
 
-    @inline(__always)
+    /// Disfavoured: a literal takes the `StaticString` overload (see `ByteBuffer.append(_:)`).
+    @inline(__always) @_disfavoredOverload
     static func append(_ s: String, to out: inout ByteBuffer) {
         out.append(s)
     }
@@ -21,18 +22,35 @@ enum ByteText {
             out.append(48 &+ UInt8(truncatingIfNeeded: v))
             return
         }
-        // Digits come out last-first: fill a small stack buffer backwards, append it once.
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buf in
+        var n = 2
+        var limit: UInt64 = 100
+        while n < 20 && v >= limit {
+            n += 1
+            limit = limit &* 10
+        }
+        // Written in place, last digits first, two at a time from a table of "00" to "99".
+        out.append(count: n) { p in
+            let pairs = ByteText.digitPairs.utf8Start
             var x = v
-            var i = 20
-            while x > 0 {
-                i -= 1
-                buf[i] = 48 &+ UInt8(truncatingIfNeeded: x % 10)
-                x /= 10
+            var i = n
+            while x >= 100 {
+                let r = Int(truncatingIfNeeded: x % 100) << 1
+                x /= 100
+                i -= 2
+                p[i] = pairs[r]
+                p[i + 1] = pairs[r + 1]
             }
-            out.append(UnsafeBufferPointer(rebasing: buf[i..<20]))
+            if x >= 10 {
+                let r = Int(truncatingIfNeeded: x) << 1
+                p[i - 2] = pairs[r]
+                p[i - 1] = pairs[r + 1]
+            } else {
+                p[i - 1] = 48 &+ UInt8(truncatingIfNeeded: x)
+            }
         }
     }
+
+    private static let digitPairs: StaticString = "00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
 
     /// `v` zero-padded to `width` digits.
     static func appendPadded(_ v: Int64, width: Int, to out: inout ByteBuffer) {

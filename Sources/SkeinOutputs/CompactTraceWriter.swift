@@ -13,9 +13,11 @@ import SkeinEngine
 /// Service and instance names are `Symbol`s: their quoted text is kept per writer, so two writers
 /// on two threads do not count references to the same shared strings.
 struct CompactTraceWriter {
-    /// Quoted, escaped text of every symbol seen, back to back; `spans` holds offset << 32 | length.
+    /// Quoted, escaped text of every symbol seen, back to back; `spans`, indexed by the symbol's
+    /// number (they are dense), holds offset << 32 | length, or 0 for one not seen yet (a quoted
+    /// text is never empty).
     private var symbolText: [UInt8] = []
-    private var spans: [UInt32: UInt64] = [:]
+    private var spans: [UInt64] = []
 
     mutating func write(_ t: UnsafePointer<TraceSummary>, to b: inout ByteBuffer) {
         b.append("{\"id\":")
@@ -77,15 +79,15 @@ struct CompactTraceWriter {
 
     /// A symbol's quoted text, from this writer's own copy.
     private mutating func symbol(_ s: Symbol, to b: inout ByteBuffer) {
-        let span: UInt64
-        if let known = spans[s.raw] {
-            span = known
-        } else {
+        let i = Int(s.raw)
+        var span: UInt64 = i < spans.count ? spans[i] : 0
+        if span == 0 {
             var quoted = ByteBuffer(capacity: 64)
             JSONWriter.appendQuoted(s.string, to: &quoted)
             span = UInt64(symbolText.count) << 32 | UInt64(quoted.count)
             quoted.withBytes { symbolText.append(contentsOf: $0) }
-            spans[s.raw] = span
+            if i >= spans.count { spans.append(contentsOf: repeatElement(0, count: i + 1 - spans.count)) }
+            spans[i] = span
         }
         symbolText.withUnsafeBufferPointer { all in
             b.append(UnsafeBufferPointer(rebasing: all[Int(span >> 32)..<Int(span >> 32) + Int(span & 0xffff_ffff)]))

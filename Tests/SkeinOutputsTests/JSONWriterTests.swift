@@ -16,6 +16,22 @@ final class JSONWriterTests: XCTestCase {
         XCTAssertEqual(encoded(""), #""""#)
     }
 
+    /// Integers are written two digits at a time from a table: every digit count, both ends of each.
+    func testWritesIntegersOfEveryLength() {
+        var values: [Int] = [0, 1, 9, 10, 11, 42, 99, 100, 101, 909, Int.max, Int.min, Int.min + 1]
+        var p = 10
+        for _ in 2...18 {
+            values += [p - 1, p, p + 1, p * 9 + 7]
+            p *= 10
+        }
+        values += values.filter { $0 != Int.min }.map { -$0 }
+        for v in values {
+            var w = JSONWriter()
+            w.int(v)
+            XCTAssertEqual(w.text, String(v))
+        }
+    }
+
     func testEscapesControlCharacters() {
         XCTAssertEqual(encoded("a\nb\rc\td"), #""a\nb\rc\td""#)
         XCTAssertEqual(encoded("\u{0}\u{1}\u{8}\u{C}\u{1B}[31m\u{1F}\u{7F}"), #""\u0000\u0001\u0008\u000c\u001b[31m\u001f\u007f""#)
