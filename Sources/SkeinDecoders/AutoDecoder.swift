@@ -88,6 +88,8 @@ public struct AutoDecoder: FrameDecoder {
     /// The one-pass path for flat convention lines, when the convention is the catch-all decoder
     /// (tests turn it off to compare it with the general path).
     var flat: FlatConvention?
+    /// The keys `flat` saw on the last line, by position.
+    private var shapes = KeyShapes()
     /// Index into `texts` of the decoder that took the previous line (it may claim continuations).
     private var holder: Int?
     private var pending: [UInt8] = []
@@ -186,7 +188,7 @@ public struct AutoDecoder: FrameDecoder {
             // UTF-8), so the frame scan that tells binary, broken JSON and text apart is needed
             // only when the parse fails, and the line then takes the general path below.
             // Called in place (`flat?.`): binding it copied its blank event, retains and all, per line.
-            if let outcome = flat?.decode(frame, source: source, context: &context, into: &events) ?? nil {
+            if let outcome = flat?.decode(frame, source: source, context: &context, shapes: &shapes, into: &events) ?? nil {
                 if case .malformed = outcome { return outcome }
                 lastFormat = flat?.name
                 return outcome

@@ -31,7 +31,7 @@ struct FlatConvention {
 
     /// The outcome, or nil when the line is not one this path takes (nothing was counted).
     func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID, context: inout DecodeContext,
-                into events: inout [Event]) -> DecodeOutcome? {
+                shapes: inout KeyShapes, into events: inout [Event]) -> DecodeOutcome? {
         guard let b = frame.baseAddress else { return nil }
         let n = frame.count
         let p = JSONTape.skipWS(b, 0, n)
@@ -39,7 +39,7 @@ struct FlatConvention {
         events.append(blank)
         let at = events.count - 1
         events[at].source = source
-        guard let timed = map(b, from: p + 1, n, event: &events[at], context: &context) else {
+        guard let timed = map(b, from: p + 1, n, event: &events[at], context: &context, shapes: &shapes) else {
             events.removeLast()
             return nil
         }
@@ -49,35 +49,53 @@ struct FlatConvention {
     /// Scans and maps the members after the opening brace: whether the line had a time, or nil to
     /// give up.
     private func map(_ b: UnsafePointer<UInt8>, from p0: Int, _ n: Int, event: inout Event,
-                     context: inout DecodeContext) -> Bool? {
+                     context: inout DecodeContext, shapes: inout KeyShapes) -> Bool? {
         // Whatever the tape's scanners reject, the general path reports.
         do throws(JSONTape.Failure) {
-            return try mapMembers(b, from: p0, n, event: &event, context: &context)
+            return try mapMembers(b, from: p0, n, event: &event, context: &context, shapes: &shapes)
         } catch {
             return nil
         }
     }
 
     private func mapMembers(_ b: UnsafePointer<UInt8>, from p0: Int, _ n: Int, event: inout Event,
-                            context: inout DecodeContext) throws(JSONTape.Failure) -> Bool? {
+                            context: inout DecodeContext, shapes: inout KeyShapes) throws(JSONTape.Failure) -> Bool? {
         var builder = ConventionBuilder(attributeBase: event.attributes.count)
         let aliases = ConventionField.table
         var p = JSONTape.skipWS(b, p0, n)
         guard p < n else { return nil }
         // The tape's node count: the object, then a key and a value per member.
         var nodes = 1
+        var previousKey = KeyShapes.lineStart
         if b[p] == UInt8(ascii: "}") {
             p += 1
         } else {
             while true {
                 guard p < n, b[p] == UInt8(ascii: "\"") else { return nil }
-                let key = try JSONTape.scanString(b, p, n)
-                guard !key.escaped, !key.nonASCII else { return nil }
-                let keyBytes = UnsafeBufferPointer(start: b + p + 1, count: key.end - p - 1)
-                if signatures.bits(keyBytes) & others != 0 { return nil }
-                p = JSONTape.skipWS(b, key.end + 1, n)
-                guard p < n, b[p] == UInt8(ascii: ":") else { return nil }
-                p = JSONTape.skipWS(b, p + 1, n)
+                // The key: the one that followed the previous key last time (`KeyShapes`), or scanned.
+                let keyBytes: UnsafeBufferPointer<UInt8>
+                let field: ConventionField?
+                let known = shapes.match(after: &previousKey, b, p, n)
+                if known != 0 {
+                    keyBytes = UnsafeBufferPointer(start: b + p + 1, count: known - 3)
+                    field = shapes.field(previousKey)
+                    p += known
+                } else {
+                    let key = try JSONTape.scanString(b, p, n)
+                    guard !key.escaped, !key.nonASCII else { return nil }
+                    keyBytes = UnsafeBufferPointer(start: b + p + 1, count: key.end - p - 1)
+                    if signatures.bits(keyBytes) & others != 0 { return nil }
+                    field = aliases.lookup(keyBytes)
+                    let colon = JSONTape.skipWS(b, key.end + 1, n)
+                    guard colon < n, b[colon] == UInt8(ascii: ":") else { return nil }
+                    if colon == key.end + 1 {
+                        shapes.learn(after: &previousKey, b + p, colon + 1 - p, field: field)
+                    } else {
+                        previousKey = KeyShapes.unknown
+                    }
+                    p = colon + 1
+                }
+                p = JSONTape.skipWS(b, p, n)
                 guard p < n else { return nil }
                 let value: FieldValue
                 switch b[p] {
@@ -107,7 +125,7 @@ struct FlatConvention {
                 }
                 nodes += 2
                 if nodes > maxNodes { return nil }
-                builder.take(aliases.lookup(keyBytes), value, key: keyBytes, event: &event, context: &context)
+                builder.take(field, value, key: keyBytes, event: &event, context: &context)
                 p = JSONTape.skipWS(b, p, n)
                 guard p < n else { return nil }
                 if b[p] == UInt8(ascii: ",") { p = JSONTape.skipWS(b, p + 1, n); continue }

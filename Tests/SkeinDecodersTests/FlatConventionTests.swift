@@ -59,6 +59,22 @@ final class FlatConventionTests: XCTestCase {
         "{\"ts\":1795428000092,\n\"msg\":\"newline between tokens\"}",
         "{\"ts\":1795428000092,\"msg\":\"\(String(repeating: "long ", count: 3000))\"}",
         "{\"ts\":1795428000092,\(String(repeating: "\"k\":1,", count: 200))\"msg\":\"many members\"}",
+        // Keys the previous line taught (`KeyShapes`): the same order, then another order, a key
+        // that starts like the one expected, the expected key spaced, escaped or cut short, a
+        // signature key where a convention key was expected, and a key longer than is kept.
+        #"{"ts":1795428000092,"service":"api","route":"GET /a","msg":"taught"}"#,
+        #"{"ts":1795428000093,"service":"api","route":"GET /b","msg":"same keys"}"#,
+        #"{"ts":1795428000094,"route":"GET /c","service":"api","msg":"other order"}"#,
+        #"{"ts":1795428000095,"service":"api","routes":"GET /d","msg":"longer key"}"#,
+        #"{"ts":1795428000096,"service":"api","rout":"GET /e","msg":"shorter key"}"#,
+        #"{"ts":1795428000097,"service" :"api","route":"GET /f","msg":"spaced"}"#,
+        #"{"ts":1795428000098,"\u0073ervice":"api","route":"GET /g","msg":"escaped"}"#,
+        #"{"ts":1795428000099,"service":"api","requestId":"abc","msg":"signature key"}"#,
+        #"{"ts":1795428000100,"service":"api","route""#,
+        #"{"ts":1795428000101,"service":"api","route":"#,
+        #"{"ts":1795428000102,"a_key_longer_than_forty_bytes_with_its_quotes_and_colon":1,"msg":"long key"}"#,
+        #"{"ts":1795428000103,"a_key_longer_than_forty_bytes_with_its_quotes_and_colon":2,"msg":"long key again"}"#,
+        #"{"ts":1795428000104,"service":"api","route":"GET /h","msg":"taught again"}"#,
     ]
 
     private func lines(_ bytes: [UInt8]) -> [[UInt8]] {
@@ -72,6 +88,7 @@ final class FlatConventionTests: XCTestCase {
         slow.flat = nil
         XCTAssertNotNil(fast.flat, "the standard decoder set should enable the one-pass path", file: file, line: line)
         var probe = DecodeContext()
+        var probeShapes = KeyShapes()
         var taken = 0
         var a: [Event] = [], b: [Event] = []
         for (i, frame) in frames.enumerated() {
@@ -82,7 +99,7 @@ final class FlatConventionTests: XCTestCase {
             }
             var scratch: [Event] = []
             if let flat = fast.flat,
-               frame.withUnsafeBufferPointer({ flat.decode($0, source: SourceID(1), context: &probe, into: &scratch) }) != nil {
+               frame.withUnsafeBufferPointer({ flat.decode($0, source: SourceID(1), context: &probe, shapes: &probeShapes, into: &scratch) }) != nil {
                 taken += 1
             }
             if x != y || a != b || fast.lastFormat != slow.lastFormat || fast.context.lastTime != slow.context.lastTime {
