@@ -8,8 +8,8 @@ import SkeinCore
 /// word load or two instead of scanning the key for quotes and escapes, checking it against the
 /// other formats' signature keys and looking it up among the aliases: all three gave their answer
 /// for the same bytes before. Any other key takes the full path and becomes the new successor.
-/// Services that log different keys after the same one (an edge line's `platform` after `deploy`,
-/// a function's `correlation_id`) only miss at the fork.
+/// Each key remembers the last two keys that followed it, so services that log different keys after
+/// the same one (an edge line's `platform` after `deploy`, a function's `correlation_id`) both hit.
 ///
 /// One per `AutoDecoder` (the answers cached are its `flat` path's). A copy shares the storage
 /// until either side learns something, which then takes storage of its own.
@@ -22,15 +22,16 @@ struct KeyShapes {
     static let lineStart = 0
     static let unknown = maxKeys + 1
     private static let hashSlots = 256
-    private static let noField: UInt8 = 0xff
 
     private final class Storage {
         let bytes: UnsafeMutablePointer<UInt8>
         let lengths: UnsafeMutablePointer<UInt8>
-        /// `ConventionField.rawValue`, or `noField` (kept as an attribute).
-        let fields: UnsafeMutablePointer<UInt8>
-        /// By predecessor (`lineStart`, key id + 1, `unknown`): the key id + 1 that followed it, or 0.
+        /// The key's field, nil for one kept as an attribute.
+        let fields: UnsafeMutablePointer<ConventionField?>
+        /// By predecessor (`lineStart`, key id + 1, `unknown`): the key ids + 1 that followed it last
+        /// (`successor`) and the time before (`runnerUp`), or 0.
         let successor: UnsafeMutablePointer<UInt8>
+        let runnerUp: UnsafeMutablePointer<UInt8>
         /// Key id + 1 by hash of its bytes (linear probing), 0 empty.
         let index: UnsafeMutablePointer<UInt8>
         var count = 0
@@ -41,9 +42,11 @@ struct KeyShapes {
             lengths = .allocate(capacity: KeyShapes.maxKeys)
             lengths.initialize(repeating: 0, count: KeyShapes.maxKeys)
             fields = .allocate(capacity: KeyShapes.maxKeys)
-            fields.initialize(repeating: KeyShapes.noField, count: KeyShapes.maxKeys)
+            fields.initialize(repeating: nil, count: KeyShapes.maxKeys)
             successor = .allocate(capacity: KeyShapes.maxKeys + 2)
             successor.initialize(repeating: 0, count: KeyShapes.maxKeys + 2)
+            runnerUp = .allocate(capacity: KeyShapes.maxKeys + 2)
+            runnerUp.initialize(repeating: 0, count: KeyShapes.maxKeys + 2)
             index = .allocate(capacity: KeyShapes.hashSlots)
             index.initialize(repeating: 0, count: KeyShapes.hashSlots)
         }
@@ -54,6 +57,7 @@ struct KeyShapes {
             c.lengths.update(from: lengths, count: KeyShapes.maxKeys)
             c.fields.update(from: fields, count: KeyShapes.maxKeys)
             c.successor.update(from: successor, count: KeyShapes.maxKeys + 2)
+            c.runnerUp.update(from: runnerUp, count: KeyShapes.maxKeys + 2)
             c.index.update(from: index, count: KeyShapes.hashSlots)
             c.count = count
             return c
@@ -64,6 +68,7 @@ struct KeyShapes {
             lengths.deallocate()
             fields.deallocate()
             successor.deallocate()
+            runnerUp.deallocate()
             index.deallocate()
         }
     }
@@ -71,16 +76,21 @@ struct KeyShapes {
     /// Allocated at the first key learnt: many decoders (one per collector request) see one line.
     private var storage: Storage?
 
-    /// When the `"name":` at `p` is the key that followed `previous` last time: its length, with its
-    /// id for the next call in `previous`. Else 0, `previous` untouched. The bytes compared all lie
-    /// before `n`, with at least one byte (the value's) after them.
+    /// When the `"name":` at `p` is one of the keys that followed `previous` before: its length,
+    /// with its id for the next call in `previous`. Else 0, `previous` untouched. The bytes compared
+    /// all lie before `n`, with at least one byte (the value's) after them.
     @inline(__always)
     func match(after previous: inout Int, _ b: UnsafePointer<UInt8>, _ p: Int, _ n: Int) -> Int {
         guard let s = storage else { return 0 }
-        let next = Int(s.successor[previous])
+        var next = Int(s.successor[previous])
         guard next != 0 else { return 0 }
-        let len = Int(s.lengths[next - 1])
-        guard p + len < n, ByteCompare.same(s.bytes + (next - 1) * KeyShapes.width, b + p, len) else { return 0 }
+        var len = Int(s.lengths[next - 1])
+        if p + len >= n || !ByteCompare.same(s.bytes + (next - 1) * KeyShapes.width, b + p, len) {
+            next = Int(s.runnerUp[previous])
+            guard next != 0 else { return 0 }
+            len = Int(s.lengths[next - 1])
+            guard p + len < n, ByteCompare.same(s.bytes + (next - 1) * KeyShapes.width, b + p, len) else { return 0 }
+        }
         previous = next
         return len
     }
@@ -88,7 +98,7 @@ struct KeyShapes {
     /// The field of the key `match` found (`previous` as it left it).
     @inline(__always)
     func field(_ key: Int) -> ConventionField? {
-        storage.flatMap { ConventionField(rawValue: $0.fields[key - 1]) }
+        storage.flatMap { $0.fields[key - 1] }
     }
 
     /// Records the `"name":` (`len` bytes at `start`) that followed `previous`, with its field; moves
@@ -119,10 +129,13 @@ struct KeyShapes {
             s.count = id
             (s.bytes + (id - 1) * KeyShapes.width).update(from: start, count: len)
             s.lengths[id - 1] = UInt8(len)
-            s.fields[id - 1] = field?.rawValue ?? KeyShapes.noField
+            s.fields[id - 1] = field
             s.index[slot] = UInt8(id)
         }
-        s.successor[previous] = UInt8(id)
+        if Int(s.successor[previous]) != id {
+            s.runnerUp[previous] = s.successor[previous]
+            s.successor[previous] = UInt8(id)
+        }
         previous = id
     }
 }
