@@ -166,6 +166,8 @@ public struct AutoDecoder: FrameDecoder {
 
     /// Lines reported `absorbed` earlier that turned out malformed (an unfinished multi-line value).
     /// The pipeline should count these after each `decode` and `flush`; empty almost always.
+    public var mayHaveLateMalformed: Bool { !late.isEmpty }
+
     public mutating func drainLateMalformed() -> [(reason: MalformedReason, count: Int)] {
         if late.isEmpty { return [] }
         let out = late.sorted { $0.key.rawValue < $1.key.rawValue }.map { (reason: $0.key, count: $0.value) }

@@ -43,11 +43,16 @@ public protocol FrameDecoder {
     /// Frames reported `absorbed` earlier that turned out malformed (a multi-line value that never
     /// completed); the pipeline counts these after each `decode` and `flush`. Empty almost always.
     mutating func drainLateMalformed() -> [(reason: MalformedReason, count: Int)]
+    /// False when `drainLateMalformed` would return nothing (asked per frame, so the empty answer
+    /// costs no array). The default says true: a decoder that drains something must be asked.
+    /// (`mutating`: a plain getter on a decoder held generically copied the whole decoder.)
+    var mayHaveLateMalformed: Bool { mutating get }
 }
 
 extension FrameDecoder {
     public mutating func flush(source: SourceID, into events: inout [Event]) {}
     public mutating func drainLateMalformed() -> [(reason: MalformedReason, count: Int)] { [] }
+    public var mayHaveLateMalformed: Bool { true }
 }
 
 extension MalformedReason {

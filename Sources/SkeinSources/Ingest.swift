@@ -113,6 +113,7 @@ public final class Ingest {
     /// Lines a decoder held (the start of a multi-line value) and then abandoned are malformed too:
     /// counted when the decoder gives up on them, never dropped silently.
     private func countLateMalformed(_ sink: any IngestSink) {
+        guard decoder.mayHaveLateMalformed else { return }
         let late = decoder.drainLateMalformed()
         if late.isEmpty { return }
         tellCounts(sink)

@@ -85,6 +85,7 @@ class DecoderBox {
     var lastFormat: String? { fatalError("abstract") }
     /// Frames the decoder first held and later gave up on (an unfinished multi-line value).
     func drainLateMalformed() -> [(reason: MalformedReason, count: Int)] { fatalError("abstract") }
+    var mayHaveLateMalformed: Bool { fatalError("abstract") }
 }
 
 final class TypedDecoderBox<D: FrameDecoder>: DecoderBox {
@@ -102,6 +103,7 @@ final class TypedDecoderBox<D: FrameDecoder>: DecoderBox {
     override func flush(source: SourceID, into events: inout [Event]) { decoder.flush(source: source, into: &events) }
     override var lastFormat: String? { format(&decoder) }
     override func drainLateMalformed() -> [(reason: MalformedReason, count: Int)] { decoder.drainLateMalformed() }
+    override var mayHaveLateMalformed: Bool { decoder.mayHaveLateMalformed }
 }
 
 final class ExistentialDecoderBox: DecoderBox {
@@ -117,4 +119,5 @@ final class ExistentialDecoderBox: DecoderBox {
     override func flush(source: SourceID, into events: inout [Event]) { decoder.flush(source: source, into: &events) }
     override var lastFormat: String? { format(decoder) }
     override func drainLateMalformed() -> [(reason: MalformedReason, count: Int)] { decoder.drainLateMalformed() }
+    override var mayHaveLateMalformed: Bool { decoder.mayHaveLateMalformed }
 }
