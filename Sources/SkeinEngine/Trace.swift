@@ -1,36 +1,80 @@
 import SkeinCore
 
 /// One service instance's part of a trace while the trace is still being assembled.
+///
+/// Every trace keeps its hops after it finishes (a late line may reopen it), so an export of a
+/// million lines holds a few hundred thousand of these: the optional times and numbers are stored
+/// bare with a bit each saying whether they are set (`Timestamp?` and `Double?` take 16 bytes apiece,
+/// `Int?` 9 padded to 16), which took the struct from 248 bytes to 200.
 struct HopState {
-    var service: Symbol
-    var instance: Symbol?
-    var deploy: DeployModel?
-    var runtime: Symbol?
     var spanID: SpanID?
     var parentSpanID: SpanID?
     var route: String?
     var method: String?
-    /// Explicit start (request.start, span start).
-    var start: Timestamp?
-    /// Explicit end (request.end, span end).
-    var end: Timestamp?
-    var responseAt: Timestamp?
     var firstAt: Timestamp
     var lastAt: Timestamp
-    /// Latest background/log/db activity: compared with the response time for "work after response".
-    var lastWorkAt: Timestamp?
-    var bgOpen = 0
-    var status: Int?
-    var coldStart = false
-    var coldStartMS: Double?
+    private var _start = Timestamp.zero
+    private var _end = Timestamp.zero
+    private var _responseAt = Timestamp.zero
+    private var _lastWorkAt = Timestamp.zero
+    private var _coldStartMS = 0.0
+    private var _cpuMS = 0.0
     var dbWaitMS: Double = 0
-    /// Highest CPU time an event of this hop reported, and whether the platform stopped it for CPU.
-    var cpuMS: Double?
+    private var _status = 0
+    var bgOpen = 0
+    var service: Symbol
+    var instance: Symbol?
+    var runtime: Symbol?
+    private var present: UInt8 = 0
+    var deploy: DeployModel?
+    var coldStart = false
+    /// The platform stopped it for CPU.
     var exceededCPU = false
-    var flags: TraceFlags = []
     /// Fleet bookkeeping: the hop's request.start was counted and its end not yet.
     var inFlight = false
     var invocationCounted = false
+    var flags: TraceFlags = []
+
+    private static let hasStart: UInt8 = 1, hasEnd: UInt8 = 2, hasResponseAt: UInt8 = 4, hasLastWorkAt: UInt8 = 8
+    private static let hasColdStartMS: UInt8 = 16, hasCPUMS: UInt8 = 32, hasStatus: UInt8 = 64
+
+    @inline(__always) private func has(_ bit: UInt8) -> Bool { present & bit != 0 }
+    @inline(__always) private mutating func mark(_ bit: UInt8, _ on: Bool) {
+        present = on ? present | bit : present & ~bit
+    }
+
+    /// Explicit start (request.start, span start).
+    var start: Timestamp? {
+        get { has(Self.hasStart) ? _start : nil }
+        set { _start = newValue ?? .zero; mark(Self.hasStart, newValue != nil) }
+    }
+    /// Explicit end (request.end, span end).
+    var end: Timestamp? {
+        get { has(Self.hasEnd) ? _end : nil }
+        set { _end = newValue ?? .zero; mark(Self.hasEnd, newValue != nil) }
+    }
+    var responseAt: Timestamp? {
+        get { has(Self.hasResponseAt) ? _responseAt : nil }
+        set { _responseAt = newValue ?? .zero; mark(Self.hasResponseAt, newValue != nil) }
+    }
+    /// Latest background/log/db activity: compared with the response time for "work after response".
+    var lastWorkAt: Timestamp? {
+        get { has(Self.hasLastWorkAt) ? _lastWorkAt : nil }
+        set { _lastWorkAt = newValue ?? .zero; mark(Self.hasLastWorkAt, newValue != nil) }
+    }
+    var status: Int? {
+        get { has(Self.hasStatus) ? _status : nil }
+        set { _status = newValue ?? 0; mark(Self.hasStatus, newValue != nil) }
+    }
+    var coldStartMS: Double? {
+        get { has(Self.hasColdStartMS) ? _coldStartMS : nil }
+        set { _coldStartMS = newValue ?? 0; mark(Self.hasColdStartMS, newValue != nil) }
+    }
+    /// Highest CPU time an event of this hop reported.
+    var cpuMS: Double? {
+        get { has(Self.hasCPUMS) ? _cpuMS : nil }
+        set { _cpuMS = newValue ?? 0; mark(Self.hasCPUMS, newValue != nil) }
+    }
 
     init(service: Symbol, instance: Symbol?, at t: Timestamp) {
         self.service = service; self.instance = instance; firstAt = t; lastAt = t

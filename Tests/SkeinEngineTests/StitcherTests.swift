@@ -307,3 +307,39 @@ final class StitcherTests: XCTestCase {
         XCTAssertEqual(e.snapshot().traces.errors, 1)
     }
 }
+
+/// `HopState` keeps its optional times and numbers bare, with a bit each for "set": every one reads
+/// back what was stored, nil included, without disturbing the others.
+final class HopStateStorageTests: XCTestCase {
+    func testOptionalFieldsReadBackIndependently() {
+        var h = HopState(service: Symbol("api"), instance: nil, at: Timestamp(nanos: 5))
+        XCTAssertNil(h.start); XCTAssertNil(h.end); XCTAssertNil(h.responseAt); XCTAssertNil(h.lastWorkAt)
+        XCTAssertNil(h.status); XCTAssertNil(h.coldStartMS); XCTAssertNil(h.cpuMS)
+        h.start = Timestamp(nanos: 1)
+        h.end = Timestamp(nanos: 2)
+        h.responseAt = .zero
+        h.lastWorkAt = Timestamp(nanos: -4)
+        h.status = 0
+        h.coldStartMS = 0
+        h.cpuMS = 12.5
+        XCTAssertEqual(h.start, Timestamp(nanos: 1))
+        XCTAssertEqual(h.end, Timestamp(nanos: 2))
+        XCTAssertEqual(h.responseAt, .zero)
+        XCTAssertEqual(h.lastWorkAt, Timestamp(nanos: -4))
+        XCTAssertEqual(h.status, 0)
+        XCTAssertEqual(h.coldStartMS, 0)
+        XCTAssertEqual(h.cpuMS, 12.5)
+        h.end = nil
+        h.status = nil
+        h.cpuMS = nil
+        XCTAssertNil(h.end); XCTAssertNil(h.status); XCTAssertNil(h.cpuMS)
+        XCTAssertEqual(h.start, Timestamp(nanos: 1))
+        XCTAssertEqual(h.responseAt, .zero)
+        XCTAssertEqual(h.lastWorkAt, Timestamp(nanos: -4))
+        XCTAssertEqual(h.coldStartMS, 0)
+        h.start = minOpt(h.start, Timestamp(nanos: -9))
+        h.end = maxOpt(h.end, Timestamp(nanos: 7))
+        XCTAssertEqual(h.start, Timestamp(nanos: -9))
+        XCTAssertEqual(h.end, Timestamp(nanos: 7))
+    }
+}
