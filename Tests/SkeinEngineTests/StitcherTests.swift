@@ -311,32 +311,38 @@ final class StitcherTests: XCTestCase {
 /// `HopState` keeps its optional times and numbers bare, with a bit each for "set": every one reads
 /// back what was stored, nil included, without disturbing the others.
 final class HopStateStorageTests: XCTestCase {
+    private typealias Field = (name: String, set: (inout HopState) -> Void, clear: (inout HopState) -> Void,
+                               isSet: (HopState) -> Bool)
+
+    private let fields: [Field] = [
+        ("start", { $0.start = Timestamp(nanos: 1) }, { $0.start = nil }, { $0.start == Timestamp(nanos: 1) }),
+        ("end", { $0.end = Timestamp(nanos: 2) }, { $0.end = nil }, { $0.end == Timestamp(nanos: 2) }),
+        ("responseAt", { $0.responseAt = .zero }, { $0.responseAt = nil }, { $0.responseAt == .zero }),
+        ("lastWorkAt", { $0.lastWorkAt = Timestamp(nanos: -4) }, { $0.lastWorkAt = nil }, { $0.lastWorkAt == Timestamp(nanos: -4) }),
+        ("status", { $0.status = 0 }, { $0.status = nil }, { $0.status == 0 }),
+        ("coldStartMS", { $0.coldStartMS = 0 }, { $0.coldStartMS = nil }, { $0.coldStartMS == 0 }),
+        ("cpuMS", { $0.cpuMS = 12.5 }, { $0.cpuMS = nil }, { $0.cpuMS == 12.5 }),
+    ]
+
     func testOptionalFieldsReadBackIndependently() {
         var h = HopState(service: Symbol("api"), instance: nil, at: Timestamp(nanos: 5))
         XCTAssertNil(h.start); XCTAssertNil(h.end); XCTAssertNil(h.responseAt); XCTAssertNil(h.lastWorkAt)
         XCTAssertNil(h.status); XCTAssertNil(h.coldStartMS); XCTAssertNil(h.cpuMS)
-        h.start = Timestamp(nanos: 1)
-        h.end = Timestamp(nanos: 2)
-        h.responseAt = .zero
-        h.lastWorkAt = Timestamp(nanos: -4)
-        h.status = 0
-        h.coldStartMS = 0
-        h.cpuMS = 12.5
-        XCTAssertEqual(h.start, Timestamp(nanos: 1))
-        XCTAssertEqual(h.end, Timestamp(nanos: 2))
-        XCTAssertEqual(h.responseAt, .zero)
-        XCTAssertEqual(h.lastWorkAt, Timestamp(nanos: -4))
-        XCTAssertEqual(h.status, 0)
-        XCTAssertEqual(h.coldStartMS, 0)
-        XCTAssertEqual(h.cpuMS, 12.5)
-        h.end = nil
-        h.status = nil
-        h.cpuMS = nil
-        XCTAssertNil(h.end); XCTAssertNil(h.status); XCTAssertNil(h.cpuMS)
-        XCTAssertEqual(h.start, Timestamp(nanos: 1))
-        XCTAssertEqual(h.responseAt, .zero)
-        XCTAssertEqual(h.lastWorkAt, Timestamp(nanos: -4))
-        XCTAssertEqual(h.coldStartMS, 0)
+        for f in fields { f.set(&h) }
+        for f in fields { XCTAssertTrue(f.isSet(h), f.name) }
+        // Each one cleared alone: it reads nil, every other keeps its value.
+        for f in fields {
+            var g = h
+            f.clear(&g)
+            XCTAssertFalse(f.isSet(g), f.name)
+            for other in fields where other.name != f.name { XCTAssertTrue(other.isSet(g), "\(other.name) after clearing \(f.name)") }
+        }
+        // Each one set alone on an empty hop: only it is set.
+        for f in fields {
+            var g = HopState(service: Symbol("api"), instance: nil, at: .zero)
+            f.set(&g)
+            for other in fields { XCTAssertEqual(other.isSet(g), other.name == f.name, "\(other.name) after setting \(f.name)") }
+        }
         h.start = minOpt(h.start, Timestamp(nanos: -9))
         h.end = maxOpt(h.end, Timestamp(nanos: 7))
         XCTAssertEqual(h.start, Timestamp(nanos: -9))
