@@ -222,14 +222,75 @@ public struct JSONExporter {
 
     /// Indices of `traces` by start, then id: sorting indices keeps 100k summaries where they are.
     static func chronologicalOrder(_ traces: [TraceSummary]) -> [Int] {
-        var keys = traces.indices.map { (start: traces[$0].start.nanos, index: $0) }
-        keys.sort { a, b in
-            if a.start != b.start { return a.start < b.start }
-            let x = traces[a.index].id, y = traces[b.index].id
-            if x != y { return x < y }
-            return a.index < b.index
+        // By start, then id, then position: the starts are radix-sorted (stable, so equal starts keep
+        // their positions; a comparison sort took 600 to 1,000 instructions per trace), then each
+        // run of equal starts, rarely longer than one, is sorted by id.
+        let n = traces.count
+        guard n > 1 else { return Array(traces.indices) }
+        var low = Int64.max, high = Int64.min
+        for t in traces {
+            low = min(low, t.start.nanos)
+            high = max(high, t.start.nanos)
         }
-        return keys.map(\.index)
+        let span = UInt64(bitPattern: high &- low)
+        var order = Array(0..<n)
+        // The starts in sorted order, as offsets from the earliest.
+        var keys = [UInt64](repeating: 0, count: n)
+        if span > 0 {
+            keys = traces.map { UInt64(bitPattern: $0.start.nanos &- low) }
+            var nextOrder = order, nextKeys = keys
+            var counts = [Int](repeating: 0, count: 1 << 16)
+            var shift: UInt64 = 0
+            while shift < 64 && span >> shift != 0 {
+                Self.radixPass(shift: shift, keys: keys, order: order, into: &nextKeys, &nextOrder, counts: &counts)
+                swap(&order, &nextOrder)
+                swap(&keys, &nextKeys)
+                shift += 16
+            }
+        }
+        var i = 0
+        while i < n {
+            var j = i + 1
+            while j < n && keys[j] == keys[i] { j += 1 }
+            if j - i > 1 {
+                order[i..<j].sort { a, b in
+                    let x = traces[a].id, y = traces[b].id
+                    return x != y ? x < y : a < b
+                }
+            }
+            i = j
+        }
+        return order
+    }
+
+    /// One stable pass of an LSD radix sort on 16 bits of `keys` from `shift`, carrying `order`.
+    private static func radixPass(shift: UInt64, keys: [UInt64], order: [Int],
+                                  into nextKeys: inout [UInt64], _ nextOrder: inout [Int], counts: inout [Int]) {
+        keys.withUnsafeBufferPointer { k in
+            order.withUnsafeBufferPointer { o in
+                nextKeys.withUnsafeMutableBufferPointer { nk in
+                    nextOrder.withUnsafeMutableBufferPointer { no in
+                        counts.withUnsafeMutableBufferPointer { c in
+                            c.update(repeating: 0)
+                            for x in k { c[Int(truncatingIfNeeded: (x >> shift) & 0xffff)] += 1 }
+                            var sum = 0
+                            for d in 0..<c.count {
+                                let x = c[d]
+                                c[d] = sum
+                                sum += x
+                            }
+                            for i in 0..<k.count {
+                                let d = Int(truncatingIfNeeded: (k[i] >> shift) & 0xffff)
+                                let to = c[d]
+                                nk[to] = k[i]
+                                no[to] = o[i]
+                                c[d] = to + 1
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     private static func writeInput(_ input: InputStats, into w: inout JSONWriter) {
