@@ -132,7 +132,15 @@ public enum TimeParsing {
         var whole: Int64 = 0
         var intDigits = 0
         // Eighteen digits cannot overflow an Int64: no checks for them (an epoch in ns has 19).
-        let unchecked = min(n, p + 18)
+        // Eight at a time while eight digits follow (an epoch in ms has 13).
+        if let base = bytes.baseAddress {
+            while p + 8 <= n && intDigits <= 10, let eight = eightDigits(UnsafeRawPointer(base + p)) {
+                whole = whole &* 100_000_000 &+ Int64(eight)
+                intDigits += 8
+                p += 8
+            }
+        }
+        let unchecked = min(n, p + 18 - intDigits)
         while p < unchecked {
             let d = bytes[p] &- 0x30
             guard d < 10 else { break }
@@ -163,6 +171,21 @@ public enum TimeParsing {
         guard p == n else { return nil }
         let v = whole &* unit &+ frac
         return Timestamp(nanos: neg ? -v : v)
+    }
+
+    /// The value of eight ASCII digits at `p`, or nil when any of the eight bytes is not a digit.
+    @inline(__always)
+    private static func eightDigits(_ p: UnsafeRawPointer) -> UInt64? {
+        let w = UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))
+        // Each byte 0x30...0x39: high nibble 3, and adding 6 does not carry out of the low nibble.
+        guard w & 0xf0f0_f0f0_f0f0_f0f0 == 0x3030_3030_3030_3030,
+              (w &+ 0x0606_0606_0606_0606) & 0xf0f0_f0f0_f0f0_f0f0 == 0x3030_3030_3030_3030 else { return nil }
+        // First digit in the lowest byte: combine pairs, then quads, then the two halves.
+        var v = w & 0x0f0f_0f0f_0f0f_0f0f
+        v = (v &* 10 &+ (v >> 8)) & 0x00ff_00ff_00ff_00ff
+        v = (v &* 100 &+ (v >> 16)) & 0x0000_ffff_0000_ffff
+        v = (v &* 10_000 &+ (v >> 32)) & 0xffff_ffff
+        return v
     }
 
     @inline(__always) private static func isDigit(_ c: UInt8) -> Bool { c >= 0x30 && c <= 0x39 }

@@ -51,6 +51,31 @@ final class TimeParsingTests: XCTestCase {
         XCTAssertEqual(TimeParsing.parse("1795459204123"), base.adding(nanos: 123_000_000), "digits are an epoch")
         XCTAssertEqual(TimeParsing.parse("1795459204.25"), base.adding(nanos: 250_000_000))
     }
+
+    /// Epoch digits are read eight at a time where eight follow: every length from 10 to 20 digits
+    /// (past Int64 is no time), a stray byte at every position, and a sign, against `Int64(_:)`.
+    func testEpochTextOfEveryLength() {
+        var state: UInt64 = 3
+        func digit() -> Character {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Character(String(state >> 60 % 10))
+        }
+        for length in 10...21 {
+            for _ in 0..<20 {
+                let text = String((0..<length).map { _ in digit() })
+                for signed in [text, "-" + text] {
+                    let got = Array(signed.utf8).withUnsafeBufferPointer { TimeParsing.epoch(text: $0) }
+                    XCTAssertEqual(got, Int64(signed).map { TimeParsing.epoch($0) }, signed)
+                }
+                for at in 0..<length {
+                    var bytes = Array(text.utf8)
+                    // Bytes just outside the digits on either side, and one far off.
+                    bytes[at] = Array(":/?x".utf8)[at % 4]
+                    XCTAssertNil(bytes.withUnsafeBufferPointer { TimeParsing.epoch(text: $0) }, String(decoding: bytes, as: UTF8.self))
+                }
+            }
+        }
+    }
 }
 
 final class TraceContextTests: XCTestCase {
