@@ -5,7 +5,11 @@ import SkeinCore
 struct Deadline: Comparable {
     var due: Timestamp
     var serial: Int
+    /// The trace itself, so a check needs no look-up by serial (a trace merged away or evicted
+    /// since has no pending due, or is not open: its entry is stale).
+    let trace: TraceState
     static func < (a: Deadline, b: Deadline) -> Bool { (a.due, a.serial) < (b.due, b.serial) }
+    static func == (a: Deadline, b: Deadline) -> Bool { a.due == b.due && a.serial == b.serial }
 }
 
 /// Groups events into traces and decides when a trace is complete.
@@ -64,7 +68,7 @@ final class Stitcher {
     func schedule(_ t: TraceState, due: Timestamp) {
         if let p = t.pendingDue, p <= due { return }
         t.pendingDue = due
-        deadlines.insert(Deadline(due: due, serial: t.serial))
+        deadlines.insert(Deadline(due: due, serial: t.serial, trace: t))
     }
 
     /// Notes activity on a trace; an ended hop may make it complete after the quiet period.
@@ -122,7 +126,8 @@ final class Stitcher {
     func popDue(now: Timestamp) -> TraceState? {
         while let top = deadlines.min, top.due <= now {
             _ = deadlines.removeMin()
-            guard let t = traces[top.serial], t.phase == .open, t.pendingDue == top.due else { continue }
+            let t = top.trace
+            guard t.phase == .open, t.pendingDue == top.due else { continue }
             t.pendingDue = nil
             let due: Timestamp
             if rootEnded(t) || t.finishSeq > 0 {
@@ -266,6 +271,8 @@ final class Stitcher {
             if from.countedError { errorCount -= 1 }
         }
         merged += 1
+        // Its completion entries go stale (`popDue` checks the pending due).
+        from.pendingDue = nil
         traces.removeValue(forKey: from.serial)
         if into.phase == .finished { reopen(into, now: into.lastActivity) }
     }

@@ -69,6 +69,20 @@ final class LinkerTests: XCTestCase {
         XCTAssertEqual(s.eventCount, 3)
     }
 
+    /// The trace merged away had its own completion pending: when that time comes it must not
+    /// complete as a second trace (only the clock moves it there, not `finish`).
+    func testAMergedAwayTraceDoesNotCompleteOnItsOldDeadline() {
+        let e = Engine()
+        e.ingest(ev(0, .requestStart, "fn", "i", deploy: .server, corr: "c-1"))
+        e.ingest(ev(5, .log, "platform", "p", deploy: .server, req: "r-1", message: "billing"))
+        e.ingest(ev(8, .requestEnd, "fn", "i", deploy: .server, corr: "c-1", req: "r-1", status: 200))
+        // Long after every quiet period and timeout: an unrelated line moves the engine's clock.
+        e.ingest(ev(3_600_000, .log, "other", "o", deploy: .server, corr: "c-2", message: "later"))
+        let done = e.drainFinishedTraces()
+        XCTAssertEqual(done.map(\.id), ["c-1"])
+        XCTAssertEqual(e.snapshot().traces.complete, 1)
+    }
+
     func testBothWeakIDsNamingOneWeakTraceMergeOnce() {
         let e = Engine()
         e.ingest(ev(0, .requestStart, "edge", "iso", deploy: .edge, trace: tid(1)))
