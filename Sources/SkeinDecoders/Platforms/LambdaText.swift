@@ -200,18 +200,25 @@ struct LambdaLineMapper {
         }
         flush(into: &events, count: &out)
 
-        var scope = PlatformScope(service: origin.function ?? context.facts[LambdaJSONMapping.functionFact],
-                                  instance: origin.stream, deploy: .serverless, platform: "aws-lambda")
+        // Names through this decoder's interner, as symbols: a scope is built for every line, and
+        // setting its names as text went through the process-wide table and its lock five times.
+        var scope = PlatformScope(deploy: .serverless)
+        scope.$service = (origin.function ?? context.facts[LambdaJSONMapping.functionFact]).map { context.interner.symbol($0) }
+        scope.$instance = origin.stream.map { context.interner.symbol($0) }
+        scope.$platform = context.interner.symbol("aws-lambda")
+        let runtime: String?, region: String?
         if let stream = origin.stream {
             // One source may carry many functions' streams (a subscription, a multi-group tail): runtime
             // and region are known per stream, from its own INIT_START.
             let known = facts(of: stream)
-            scope.runtime = known?.runtime
-            scope.region = known?.region
+            runtime = known?.runtime
+            region = known?.region
         } else {
-            scope.runtime = context.facts[LambdaJSONMapping.runtimeFact]
-            scope.region = context.facts[LambdaJSONMapping.regionFact]
+            runtime = context.facts[LambdaJSONMapping.runtimeFact]
+            region = context.facts[LambdaJSONMapping.regionFact]
         }
+        scope.$runtime = runtime.map { context.interner.symbol($0) }
+        scope.$region = region.map { context.interner.symbol($0) }
         if let t = origin.time { lastTime = t; context.lastTime = t }
 
         // Platform lines: keyword first. Every keyword starts with a capital letter (app lines start

@@ -1,13 +1,17 @@
 import SkeinCore
 
 /// Where a platform record ran: the fields every event of one record shares.
+///
+/// The names are kept as symbols, as in `Event`: a scope is set once per record or log stream and
+/// stamped on each of its events, which then copies numbers. (Kept as text, every event converted
+/// five names back into symbols through the process-wide table and its lock.)
 public struct PlatformScope: Sendable, Equatable {
-    public var service: String?
-    public var instance: String?
+    @SymbolText public var service: String?
+    @SymbolText public var instance: String?
     public var deploy: DeployModel?
-    public var platform: String?
-    public var runtime: String?
-    public var region: String?
+    @SymbolText public var platform: String?
+    @SymbolText public var runtime: String?
+    @SymbolText public var region: String?
 
     public init(service: String? = nil, instance: String? = nil, deploy: DeployModel? = nil, platform: String? = nil,
                 runtime: String? = nil, region: String? = nil) {
@@ -23,12 +27,12 @@ public struct PlatformScope: Sendable, Equatable {
         e.kind = kind
         e.level = level
         e.source = source
-        e.service = service
-        e.instance = instance
+        e.$service = $service
+        e.$instance = $instance
         e.deploy = deploy
-        e.platform = platform
-        e.runtime = runtime
-        e.region = region
+        e.$platform = $platform
+        e.$runtime = $runtime
+        e.$region = $region
         return e
     }
 
