@@ -140,14 +140,19 @@ final class IDTableTests: XCTestCase {
         let table = IDTable(capacity: 16)
         var reference: [String: TraceState] = [:]
         let traces = (0..<7).map { TraceState(serial: $0, now: .zero) }
-        var rng = SplitMix(seed: 42)
+        // A linear congruential generator: deterministic, so a failure replays.
+        var state: UInt64 = 42
+        func next() -> UInt64 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return state >> 17
+        }
         // Few enough distinct ids that removals often hit the middle of a run.
         let ids = (0..<300).map { "id-\($0)-\(String(repeating: "x", count: $0 % 40))" }
         for step in 0..<20_000 {
-            let id = ids[Int(rng.next() % UInt64(ids.count))]
+            let id = ids[Int(next() % UInt64(ids.count))]
             let key = IDKey(id)
-            let trace = traces[Int(rng.next() % UInt64(traces.count))]
-            switch rng.next() % 4 {
+            let trace = traces[Int(next() % UInt64(traces.count))]
+            switch next() % 4 {
             case 0, 1:
                 table.set(key, to: trace)
                 reference[id] = trace
@@ -180,17 +185,5 @@ final class IDTableTests: XCTestCase {
         table.set(keys[5], to: t)
         XCTAssertTrue(table.trace(for: keys[5]) === t)
         XCTAssertNil(table.trace(for: keys[6]))
-    }
-}
-
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
     }
 }
