@@ -88,7 +88,7 @@ public struct AutoDecoder: FrameDecoder {
     /// The one-pass path for flat convention lines, when the convention is the catch-all decoder
     /// (tests turn it off to compare it with the general path).
     var flat: FlatConvention?
-    /// The keys `flat` saw on the last line, by position.
+    /// The keys `flat` has seen, each with the keys that followed it (`KeyShapes`).
     private var shapes = KeyShapes()
     /// Index into `texts` of the decoder that took the previous line (it may claim continuations).
     private var holder: Int?
@@ -164,10 +164,10 @@ public struct AutoDecoder: FrameDecoder {
         return (["json"] + records.map(\.name) + texts.map(\.name)).filter { seen.insert($0).inserted }
     }
 
-    /// Lines reported `absorbed` earlier that turned out malformed (an unfinished multi-line value).
-    /// The pipeline should count these after each `decode` and `flush`; empty almost always.
     public var mayHaveLateMalformed: Bool { !late.isEmpty }
 
+    /// Lines reported `absorbed` earlier that turned out malformed (an unfinished multi-line value).
+    /// The pipeline should count these after each `decode` and `flush`; empty almost always.
     public mutating func drainLateMalformed() -> [(reason: MalformedReason, count: Int)] {
         if late.isEmpty { return [] }
         let out = late.sorted { $0.key.rawValue < $1.key.rawValue }.map { (reason: $0.key, count: $0.value) }

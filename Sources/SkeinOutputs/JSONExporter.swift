@@ -234,10 +234,9 @@ public struct JSONExporter {
         }
         let span = UInt64(bitPattern: high &- low)
         var order = Array(0..<n)
-        // The starts in sorted order, as offsets from the earliest.
-        var keys = [UInt64](repeating: 0, count: n)
+        // The starts as offsets from the earliest, sorted along with `order`.
+        var keys = traces.map { UInt64(bitPattern: $0.start.nanos &- low) }
         if span > 0 {
-            keys = traces.map { UInt64(bitPattern: $0.start.nanos &- low) }
             var nextOrder = order, nextKeys = keys
             var counts = [Int](repeating: 0, count: 1 << 16)
             var shift: UInt64 = 0
