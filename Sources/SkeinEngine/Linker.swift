@@ -7,7 +7,7 @@ import SkeinCore
 /// textbook union-find, a set holds at most one strong id (the W3C trace id): two retries that reuse
 /// an `x-request-id` but carry different trace ids stay two traces, and the shared weak id follows
 /// the trace it was most recently seen with. Ids of evicted traces are forgotten.
-struct Linker {
+final class Linker {
     /// Live traces only: merged traces hand their ids over, evicted ones forget them.
     private let table = IDTable()
 

@@ -20,7 +20,7 @@ struct Deadline: Comparable {
 final class Stitcher {
     let config: EngineConfig
     @exclusivity(unchecked) var traces = SerialMap()
-    @exclusivity(unchecked) var linker = Linker()
+    let linker = Linker()
     @exclusivity(unchecked) var skew = ClockSkew()
     @exclusivity(unchecked) private var nextSerial = 0
     @exclusivity(unchecked) private(set) var openCount = 0
