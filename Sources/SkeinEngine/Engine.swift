@@ -1,3 +1,4 @@
+import Dispatch
 import SkeinCore
 
 /// The engine's budgets and timings.
@@ -850,6 +851,30 @@ public final class Engine {
         }
     }
 
+    /// Finished traces from which `snapshot(movingSummaries:)` moves the summaries on two threads.
+    static let parallelMoveThreshold = 16_384
+
+    /// The summaries of `traces`, in order, moved out of them on two threads: each summary sits in
+    /// its own trace object, scattered through the heap, and reading 135k of them was most of the
+    /// time an export spends on one thread after the last line. Each thread moves one half into
+    /// its part of the array (distinct traces, distinct slots); a trace without a summary (one
+    /// moved out before) leaves no slot, and the second half closes up behind the first.
+    static func moveSummaries(_ traces: [TraceState]) -> [TraceSummary] {
+        let n = traces.count
+        let half = n / 2
+        return [TraceSummary](unsafeUninitializedCapacity: n) { buffer, initialized in
+            let work = SummaryMove(traces: traces, to: buffer.baseAddress!)
+            DispatchQueue.concurrentPerform(iterations: 2) { k in
+                work.move(from: k == 0 ? 0 : half, to: k == 0 ? half : n, part: k)
+            }
+            let (first, second) = (work.movedFirst, work.movedSecond)
+            if first < half && second > 0 {
+                (buffer.baseAddress! + first).moveInitialize(from: buffer.baseAddress! + half, count: second)
+            }
+            initialized = first + second
+        }
+    }
+
     // MARK: Completion
 
     private func completeDue() {
@@ -954,14 +979,18 @@ public final class Engine {
         ts.untracedEvents = untraced
         s.traces = ts
         let finishedTraces = stitcher.retainedNewestFirst(limit: traceLimit)
-        // Reserved at once: grown append by append, the array of 135k summaries was copied a dozen
-        // times over, each time into pages touched for the first time.
-        var summaries: [TraceSummary] = []
-        summaries.reserveCapacity(finishedTraces.count)
-        for t in finishedTraces {
-            if let summary = movingSummaries ? t.summary.take() : t.summary { summaries.append(summary) }
+        if movingSummaries && finishedTraces.count >= Engine.parallelMoveThreshold {
+            s.recentTraces = Engine.moveSummaries(finishedTraces)
+        } else {
+            // Reserved at once: grown append by append, the array of 135k summaries was copied a
+            // dozen times over, each time into pages touched for the first time.
+            var summaries: [TraceSummary] = []
+            summaries.reserveCapacity(finishedTraces.count)
+            for t in finishedTraces {
+                if let summary = movingSummaries ? t.summary.take() : t.summary { summaries.append(summary) }
+            }
+            s.recentTraces = summaries
         }
-        s.recentTraces = summaries
 
         s.instances = fleet.records.map { r in
             var info = r.info
@@ -1095,5 +1124,30 @@ struct RouteBook {
         entries.map { RouteStats(route: $0.key.name, service: $0.value.service, count: $0.value.count,
                                  errors: $0.value.errors, latencyMS: $0.value.latency.percentiles) }
             .sorted { ($0.count, $1.route) > ($1.count, $0.route) }
+    }
+}
+
+/// The two halves of `Engine.moveSummaries`: each thread takes the summaries of its own traces
+/// into its own slots and writes its own count, read after `concurrentPerform` returns.
+private final class SummaryMove: @unchecked Sendable {
+    let traces: [TraceState]
+    let base: UnsafeMutablePointer<TraceSummary>
+    /// How many summaries each half moved (a trace without one leaves no slot).
+    var movedFirst = 0, movedSecond = 0
+
+    init(traces: [TraceState], to base: UnsafeMutablePointer<TraceSummary>) {
+        self.traces = traces
+        self.base = base
+    }
+
+    func move(from lo: Int, to hi: Int, part: Int) {
+        var at = lo
+        for i in lo..<hi {
+            if let summary = traces[i].summary.take() {
+                (base + at).initialize(to: summary)
+                at += 1
+            }
+        }
+        if part == 0 { movedFirst = at - lo } else { movedSecond = at - lo }
     }
 }

@@ -388,3 +388,25 @@ final class BadInputTests: XCTestCase {
         XCTAssertEqual(t3.summary.hops.map(\.service), ["unknown"])
     }
 }
+
+/// `Engine.moveSummaries` (an export's snapshot of many finished traces) moves the summaries on two
+/// threads: the result must be the summaries in order, holes (traces without one) closed up.
+final class SummaryMoveTests: XCTestCase {
+    private func traces(_ n: Int, without missing: Set<Int>) -> [TraceState] {
+        (0..<n).map { i in
+            let t = TraceState(serial: i, now: .zero)
+            if !missing.contains(i) { t.summary = TraceSummary(id: "t\(i)", start: Timestamp(nanos: Int64(i))) }
+            return t
+        }
+    }
+
+    func testMovesInOrderAndClosesHoles() {
+        for (n, missing) in [(10, Set<Int>()), (10, [1, 6]), (11, [0, 4, 5]), (9, [5, 6, 7, 8]), (8, [0, 1, 2, 3]),
+                             (7, Set(0..<7)), (1, []), (0, [])] as [(Int, Set<Int>)] {
+            let ts = traces(n, without: missing)
+            let moved = Engine.moveSummaries(ts)
+            XCTAssertEqual(moved.map(\.id), (0..<n).filter { !missing.contains($0) }.map { "t\($0)" }, "\(n) traces without \(missing.sorted())")
+            XCTAssertTrue(ts.allSatisfy { $0.summary == nil }, "every summary moved out")
+        }
+    }
+}
