@@ -8,38 +8,19 @@
 public struct SpanID: Hashable, Sendable, CustomStringConvertible {
     /// The 16 digits' value, when `text` is nil.
     public let packed: UInt64
-    /// The text of an id that is not 16 lower-case hex digits, boxed: a reference is 8 bytes where
-    /// a `String?` is 16, and an optional span id then takes 16 bytes instead of 24 (every event
-    /// and hop holds two).
-    private let box: TextBox?
-
     /// The id as logged, when it is not 16 lower-case hex digits.
-    public var text: String? { box?.text }
+    public let text: String?
 
     /// The id for `text`; 16 lower-case hex digits are packed, anything else kept as it is.
     public init(_ text: String) {
         var s = text
         if let p = s.withUTF8({ SpanID.pack($0, acceptUpperCase: false) }) {
             packed = p
-            box = nil
+            self.text = nil
         } else {
             packed = 0
-            box = TextBox(text)
+            self.text = text
         }
-    }
-
-    public static func == (a: SpanID, b: SpanID) -> Bool {
-        a.packed == b.packed && (a.box === b.box || a.box?.text == b.box?.text)
-    }
-
-    public func hash(into hasher: inout Hasher) {
-        hasher.combine(packed)
-        hasher.combine(box?.text)
-    }
-
-    private final class TextBox: Sendable {
-        let text: String
-        init(_ text: String) { self.text = text }
     }
 
     /// 16 hex digits of either case, packed (upper-case digits read as lower-case: one canonical
@@ -47,7 +28,7 @@ public struct SpanID: Hashable, Sendable, CustomStringConvertible {
     public init?(hex b: UnsafeBufferPointer<UInt8>) {
         guard let p = SpanID.pack(b, acceptUpperCase: true) else { return nil }
         packed = p
-        box = nil
+        text = nil
     }
 
     public var string: String {

@@ -50,18 +50,6 @@ final class SpanIDTests: XCTestCase {
         let packed = upper.withUnsafeBufferPointer { SpanID(hex: $0) }
         XCTAssertEqual(packed, SpanID("00f067aa0ba902b7"))
     }
-
-    /// Text ids are boxed: equal text is one id (separately made boxes, same hash), other text or
-    /// a packed id is another, and an optional id takes no more room than the id.
-    func testTextIDsCompareAndHashByTheirText() {
-        XCTAssertEqual(SpanID("span-1"), SpanID("span-1"))
-        XCTAssertEqual(SpanID("span-1").hashValue, SpanID("span-1").hashValue)
-        XCTAssertNotEqual(SpanID("span-1"), SpanID("span-2"))
-        XCTAssertNotEqual(SpanID(""), SpanID("0000000000000000"), "empty text is not the packed zero id")
-        XCTAssertNotEqual(SpanID("00F067AA0BA902B7"), SpanID("00f067aa0ba902b7"), "as logged, text is not packed")
-        XCTAssertEqual(Set([SpanID("a"), SpanID("a"), SpanID("b"), SpanID("00f067aa0ba902b7")]).count, 3)
-        XCTAssertEqual(MemoryLayout<SpanID?>.size, MemoryLayout<SpanID>.size)
-    }
 }
 
 final class SymbolTests: XCTestCase {
