@@ -47,8 +47,8 @@ public struct Event: Sendable, Equatable {
 
     // The optional numbers are kept bare, with a bit each for "set" (`Int?` and `Double?` take 16
     // bytes apiece): events are copied into and out of every hand-over, and this took the event
-    // from 328 bytes to 288 (272 since span ids box their rare text). An absent number's bare
-    // value is always 0, so `==` still compares what the fields say.
+    // from 328 bytes to 288. An absent number's bare value is always 0, so `==` still compares
+    // what the fields say.
     private var _status = 0
     private var _durationMS = 0.0
     private var _cpuMS = 0.0

@@ -5,8 +5,7 @@ import SkeinCore
 /// Every trace keeps its hops after it finishes (a late line may reopen it), so an export of a
 /// million lines holds a few hundred thousand of these: the optional times and numbers are stored
 /// bare with a bit each saying whether they are set (`Timestamp?` and `Double?` take 16 bytes apiece,
-/// `Int?` 9 padded to 16), which took the struct from 248 bytes to 200 (184 since span ids box
-/// their rare text).
+/// `Int?` 9 padded to 16), which took the struct from 248 bytes to 200.
 struct HopState {
     var spanID: SpanID?
     var parentSpanID: SpanID?
