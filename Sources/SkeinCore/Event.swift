@@ -45,10 +45,8 @@ public struct Event: Sendable, Equatable {
     @SymbolText public var dbPool: String?
     public var dbError: DBErrorKind?
 
-    // The optional numbers are kept bare, with a bit each for "set" (`Int?` and `Double?` take 16
-    // bytes apiece): events are copied into and out of every hand-over, and this took the event
-    // from 328 bytes to 288. An absent number's bare value is always 0, so `==` still compares
-    // what the fields say.
+    // The optional numbers are kept bare, with a bit each for "set" (`SetBits`): events are copied
+    // into and out of every hand-over, and this took the event from 328 bytes to 288.
     private var _status = 0
     private var _durationMS = 0.0
     private var _cpuMS = 0.0
@@ -56,45 +54,40 @@ public struct Event: Sendable, Equatable {
     private var _dbOpen = 0
     private var _dbMax = 0
     private var _waitMS = 0.0
-    private var numbers: UInt8 = 0
-
-    @inline(__always) private func has(_ bit: UInt8) -> Bool { numbers & bit != 0 }
-    @inline(__always) private mutating func mark(_ bit: UInt8, _ on: Bool) {
-        numbers = on ? numbers | bit : numbers & ~bit
-    }
+    private var numbers = SetBits()
 
     public var status: Int? {
-        get { has(1) ? _status : nil }
-        set { _status = newValue ?? 0; mark(1, newValue != nil) }
+        get { numbers.value(_status, bit: 1) }
+        set { numbers.store(newValue, in: &_status, bit: 1, absent: 0) }
     }
     /// For `request.end`, `span`, `bg.end`: how long it took.
     public var durationMS: Double? {
-        get { has(2) ? _durationMS : nil }
-        set { _durationMS = newValue ?? 0; mark(2, newValue != nil) }
+        get { numbers.value(_durationMS, bit: 2) }
+        set { numbers.store(newValue, in: &_durationMS, bit: 2, absent: 0) }
     }
     public var cpuMS: Double? {
-        get { has(4) ? _cpuMS : nil }
-        set { _cpuMS = newValue ?? 0; mark(4, newValue != nil) }
+        get { numbers.value(_cpuMS, bit: 4) }
+        set { numbers.store(newValue, in: &_cpuMS, bit: 4, absent: 0) }
     }
     /// For `instance.start` (cold start), or a request that reports its own init time.
     public var initMS: Double? {
-        get { has(8) ? _initMS : nil }
-        set { _initMS = newValue ?? 0; mark(8, newValue != nil) }
+        get { numbers.value(_initMS, bit: 8) }
+        set { numbers.store(newValue, in: &_initMS, bit: 8, absent: 0) }
     }
     /// Connections this instance holds open after the event (or, for `db.sample`, the server's total).
     public var dbOpen: Int? {
-        get { has(16) ? _dbOpen : nil }
-        set { _dbOpen = newValue ?? 0; mark(16, newValue != nil) }
+        get { numbers.value(_dbOpen, bit: 16) }
+        set { numbers.store(newValue, in: &_dbOpen, bit: 16, absent: 0) }
     }
     /// `max_connections`, when the event knows it.
     public var dbMax: Int? {
-        get { has(32) ? _dbMax : nil }
-        set { _dbMax = newValue ?? 0; mark(32, newValue != nil) }
+        get { numbers.value(_dbMax, bit: 32) }
+        set { numbers.store(newValue, in: &_dbMax, bit: 32, absent: 0) }
     }
     /// Time spent waiting for a pooled connection.
     public var waitMS: Double? {
-        get { has(64) ? _waitMS : nil }
-        set { _waitMS = newValue ?? 0; mark(64, newValue != nil) }
+        get { numbers.value(_waitMS, bit: 64) }
+        set { numbers.store(newValue, in: &_waitMS, bit: 64, absent: 0) }
     }
 
     public var message: String?

@@ -25,7 +25,7 @@ struct HopState {
     var service: Symbol
     var instance: Symbol?
     var runtime: Symbol?
-    private var present: UInt8 = 0
+    private var present = SetBits()
     var deploy: DeployModel?
     var coldStart = false
     /// The platform stopped it for CPU.
@@ -38,42 +38,37 @@ struct HopState {
     private static let hasStart: UInt8 = 1, hasEnd: UInt8 = 2, hasResponseAt: UInt8 = 4, hasLastWorkAt: UInt8 = 8
     private static let hasColdStartMS: UInt8 = 16, hasCPUMS: UInt8 = 32, hasStatus: UInt8 = 64
 
-    @inline(__always) private func has(_ bit: UInt8) -> Bool { present & bit != 0 }
-    @inline(__always) private mutating func mark(_ bit: UInt8, _ on: Bool) {
-        present = on ? present | bit : present & ~bit
-    }
-
     /// Explicit start (request.start, span start).
     var start: Timestamp? {
-        get { has(Self.hasStart) ? _start : nil }
-        set { _start = newValue ?? .zero; mark(Self.hasStart, newValue != nil) }
+        get { present.value(_start, bit: Self.hasStart) }
+        set { present.store(newValue, in: &_start, bit: Self.hasStart, absent: .zero) }
     }
     /// Explicit end (request.end, span end).
     var end: Timestamp? {
-        get { has(Self.hasEnd) ? _end : nil }
-        set { _end = newValue ?? .zero; mark(Self.hasEnd, newValue != nil) }
+        get { present.value(_end, bit: Self.hasEnd) }
+        set { present.store(newValue, in: &_end, bit: Self.hasEnd, absent: .zero) }
     }
     var responseAt: Timestamp? {
-        get { has(Self.hasResponseAt) ? _responseAt : nil }
-        set { _responseAt = newValue ?? .zero; mark(Self.hasResponseAt, newValue != nil) }
+        get { present.value(_responseAt, bit: Self.hasResponseAt) }
+        set { present.store(newValue, in: &_responseAt, bit: Self.hasResponseAt, absent: .zero) }
     }
     /// Latest background/log/db activity: compared with the response time for "work after response".
     var lastWorkAt: Timestamp? {
-        get { has(Self.hasLastWorkAt) ? _lastWorkAt : nil }
-        set { _lastWorkAt = newValue ?? .zero; mark(Self.hasLastWorkAt, newValue != nil) }
+        get { present.value(_lastWorkAt, bit: Self.hasLastWorkAt) }
+        set { present.store(newValue, in: &_lastWorkAt, bit: Self.hasLastWorkAt, absent: .zero) }
     }
     var status: Int? {
-        get { has(Self.hasStatus) ? _status : nil }
-        set { _status = newValue ?? 0; mark(Self.hasStatus, newValue != nil) }
+        get { present.value(_status, bit: Self.hasStatus) }
+        set { present.store(newValue, in: &_status, bit: Self.hasStatus, absent: 0) }
     }
     var coldStartMS: Double? {
-        get { has(Self.hasColdStartMS) ? _coldStartMS : nil }
-        set { _coldStartMS = newValue ?? 0; mark(Self.hasColdStartMS, newValue != nil) }
+        get { present.value(_coldStartMS, bit: Self.hasColdStartMS) }
+        set { present.store(newValue, in: &_coldStartMS, bit: Self.hasColdStartMS, absent: 0) }
     }
     /// Highest CPU time an event of this hop reported.
     var cpuMS: Double? {
-        get { has(Self.hasCPUMS) ? _cpuMS : nil }
-        set { _cpuMS = newValue ?? 0; mark(Self.hasCPUMS, newValue != nil) }
+        get { present.value(_cpuMS, bit: Self.hasCPUMS) }
+        set { present.store(newValue, in: &_cpuMS, bit: Self.hasCPUMS, absent: 0) }
     }
 
     init(service: Symbol, instance: Symbol?, at t: Timestamp) {
