@@ -20,6 +20,10 @@ public struct ExportJob {
     /// allocations one by one took about a third of the time after the last line was read, and
     /// the kernel takes the pages back at exit all at once.
     public var freesStateAtEnd = true
+    /// Whether the heap's growth is faulted in in bulk after each batch the engine applies
+    /// (`ProcessMemory.populateGrownHeap`): for the `skein export` command, which owns its process
+    /// and its heap; off for callers that share theirs (tests, a library).
+    public var populatesHeap = false
     /// The clock of the progress display (the engine never reads it).
     public var clock: any Clock = WallClock()
     /// Where progress frames go (standard error unless set).
@@ -61,7 +65,12 @@ public struct ExportJob {
         var bar = ProgressBar(total: hasStdin ? nil : ReadMeter.size(of: files), label: "reading", enabled: progress)
         if let out = progressOutput { bar.output = out }
         let clock = self.clock
-        let afterBatch: ((Int64) -> Void)? = progress ? { bar.update(done: $0, now: clock.now()) } : nil
+        let populates = populatesHeap, showsProgress = progress
+        if populates { ProcessMemory.populateGrownHeap() }
+        let afterBatch: ((Int64) -> Void)? = populates || showsProgress ? { done in
+            if populates { ProcessMemory.populateGrownHeap() }
+            if showsProgress { bar.update(done: done, now: clock.now()) }
+        } : nil
         defer { bar.finish() }
         if files.count > 1 && !hasStdin {
             // Several files: merged in time order on a second thread while the engine stitches here.

@@ -81,31 +81,6 @@ public class EngineFeed: DashboardFeed {
     }
 }
 
-enum ProcessMemory {
-    static func residentBytes() -> Int {
-        guard let f = fopen("/proc/self/statm", "r") else { return 0 }
-        defer { fclose(f) }
-        var size = 0, resident = 0
-        guard withUnsafeMutablePointer(to: &size, { s in
-            withUnsafeMutablePointer(to: &resident) { r in
-                fscanfPair(f, s, r)
-            }
-        }) else { return 0 }
-        return resident * Int(sysconf(Int32(_SC_PAGESIZE)))
-    }
-
-    private static func fscanfPair(_ f: UnsafeMutablePointer<FILE>, _ a: UnsafeMutablePointer<Int>, _ b: UnsafeMutablePointer<Int>) -> Bool {
-        var buf = [CChar](repeating: 0, count: 128)
-        guard fgets(&buf, 128, f) != nil else { return false }
-        let text = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        let parts = text.split(separator: " ")
-        guard parts.count >= 2, let x = Int(parts[0]), let y = Int(parts[1]) else { return false }
-        a.pointee = x
-        b.pointee = y
-        return true
-    }
-}
-
 /// A live input beside followed files: the network collector, a database sampler.
 ///
 /// Polled from the engine's thread between frames; it hands over what arrived since the last

@@ -328,6 +328,7 @@ struct Export: ParsableCommand {
         var job = ExportJob(inputs: inputs, format: ExportFormat(name: format)!, decoderFormat: inputFormat,
                             dbMax: dbMax, pretty: pretty, progress: isatty(2) != 0)
         job.freesStateAtEnd = false
+        job.populatesHeap = true
         try job.validate()
         let sink: FileSink = try output.map { try FileSink(path: $0) } ?? FileSink.standardOutput()
         try job.run(to: sink)

@@ -28,4 +28,11 @@ int skein_guard_hit(int slot);
 /// dozen growth calls instead of thousands. Does nothing where malloc has no such setting.
 void skein_malloc_grow_in_steps(size_t bytes);
 
+/// Faults in, with one call, the pages malloc's main heap has grown by since the previous call
+/// (the first call only marks where the heap ends). A page first touched by a store costs a trap
+/// and a fault each; populated in bulk (MADV_POPULATE_WRITE), the same pages cost about half as
+/// much here. Returns the bytes populated; 0 where there is no such heap (not glibc on Linux) or
+/// the kernel refuses (before Linux 5.14).
+size_t skein_heap_populate_grown(void);
+
 #endif
