@@ -43,8 +43,8 @@ public struct ExportJob {
     }
 
     /// Reads everything into a fresh engine and returns its final snapshot.
-    public func analyse() throws -> Snapshot {
-        try validate()
+    /// The engine's settings for an export.
+    var engineConfig: EngineConfig {
         var config = EngineConfig()
         config.retainedTraces = nil
         // Export writes summaries only: finished traces drop their log lines at once.
@@ -52,8 +52,16 @@ public struct ExportJob {
         config.keepsTraceLines = false
         config.queuesFinishedTraces = false
         config.dbMax = dbMax
+        return config
+    }
+
+    public func analyse() throws -> Snapshot {
+        try validate()
+        let config = engineConfig
         let engine = Engine(config: config)
-        let factory = Decoding.factory(format: decoderFormat)
+        // The report prints no log lines: only notable messages' text is kept (the rest are read for
+        // their facts as they are decoded).
+        let factory = Decoding.factory(format: decoderFormat, keepsEveryMessage: config.keepsTraceLines)
         let specs = inputs.map(InputSpec.init(argument:))
         let files = specs.flatMap { spec -> [String] in
             if case .stdin = spec { return [] }

@@ -13,8 +13,14 @@ extension Engine: IngestSink {
 
 /// How every verb decodes: one auto-detecting decoder per source, or the format `--format` forces.
 public enum Decoding {
-    public static func factory(format: String? = nil) -> DecoderFactory {
-        DecoderFactory(make: { AutoDecoder.standard(forced: format) }, lastFormat: { $0.lastFormat })
+    /// `keepsEveryMessage: false` for a consumer that prints no log lines (an export): see
+    /// `DecodeContext.keepsEveryMessage`.
+    public static func factory(format: String? = nil, keepsEveryMessage: Bool = true) -> DecoderFactory {
+        DecoderFactory(make: {
+            var d = AutoDecoder.standard(forced: format)
+            d.context.keepsEveryMessage = keepsEveryMessage
+            return d
+        }, lastFormat: { $0.lastFormat })
     }
 
     /// Names `--format` accepts.

@@ -90,7 +90,14 @@ public struct Event: Sendable, Equatable {
         set { numbers.store(newValue, in: &_waitMS, bit: 64, absent: 0) }
     }
 
-    public var message: String?
+    /// Setting it forgets `messageFacts`, which were read from the text before.
+    public var message: String? {
+        didSet { messageFacts = nil }
+    }
+    /// What the engine reads from the message (`MessageFacts`), when a decoder read it from the bytes
+    /// already; nil means "read it from `message`". A decoder told to keep only notable messages'
+    /// text (`DecodeContext.keepsEveryMessage`) sets these and may leave `message` nil.
+    public var messageFacts: MessageFacts?
     /// Everything else the line carried, keys flattened with dots (`req.headers.host`), values as text.
     public var attributes: [Attribute]
 

@@ -20,7 +20,7 @@ public struct ConventionDecoder: JSONRecordDecoder {
         events.append(blank)
         let at = events.count - 1
         events[at].source = source
-        let timed = ConventionMapper.apply(doc, object: doc.root, to: &events[at], context: &context)
+        let timed = ConventionMapper.apply(doc, object: doc.root, to: &events[at], context: &context, record: true)
         return ConventionDecoder.finish(&events, at: at, timed: timed, context: &context)
     }
 
@@ -73,11 +73,14 @@ public enum ConventionMapper {
     static let minimumEpoch = 1e9
 
     /// Maps the object at `object` onto `event`; returns whether the object carried a usable time.
+    /// `record`: the object is the whole line (not a message inside a platform's envelope), so the
+    /// context's `keepsEveryMessage` applies to it.
     @discardableResult
     public static func apply(_ doc: JSONDocument, object: Int, to event: inout Event,
-                             context: inout DecodeContext) -> Bool {
+                             context: inout DecodeContext, record: Bool = false) -> Bool {
         guard doc.kind(object) == .object else { return false }
-        var builder = ConventionBuilder(attributeBase: event.attributes.count)
+        var builder = ConventionBuilder(attributeBase: event.attributes.count,
+                                        notableTextOnly: record && !context.keepsEveryMessage)
         var scratch: [UInt8] = []
         swap(&scratch, &context.pathScratch)
         mapMembers(doc, object: object, nested: false, path: &scratch, builder: &builder, event: &event,
@@ -351,6 +354,7 @@ struct ConventionBuilder {
     }
 
     private let attributeBase: Int
+    private let notableTextOnly: Bool
     private var timed = false
     private var truncated = 0
     private var correlation: String?
@@ -365,6 +369,9 @@ struct ConventionBuilder {
     private var routeFallback: Deferred?
     private var routeLastResort: Deferred?
     private var messageFallback: Deferred?
+    /// The message's value, its text not made yet (`DecodeContext.keepsEveryMessage` off): bytes of
+    /// the line, valid until `finish`.
+    private var pendingMessage: FieldValue?
     private var sawService = false, sawInstance = false, sawRoute = false, sawMessage = false
     private var explicitSpan = false
     /// What a `Scopes` array held; nil on (nearly) every line, which is all those lines pay.
@@ -405,7 +412,13 @@ struct ConventionBuilder {
         }
     }
 
-    init(attributeBase: Int) { self.attributeBase = attributeBase }
+    /// `notableTextOnly`: a whole line's builder when the context does not keep every message (see
+    /// `DecodeContext.keepsEveryMessage`). A platform's embedded app JSON keeps its text: the
+    /// platform's decoder reads it after the mapping.
+    init(attributeBase: Int, notableTextOnly: Bool = false) {
+        self.attributeBase = attributeBase
+        self.notableTextOnly = notableTextOnly
+    }
 
     /// Takes one field (`field` nil: not a convention field, kept as an attribute under `key`).
     mutating func take(_ field: ConventionField?, _ v: FieldValue, key: UnsafeBufferPointer<UInt8>,
@@ -425,7 +438,7 @@ struct ConventionBuilder {
         case .message:
             if sawMessage { used = false } else {
                 sawMessage = true
-                e.message = clippedMessage(v)
+                if notableTextOnly { pendingMessage = v } else { e.message = clippedMessage(v) }
             }
         case .service:
             sawService = true
@@ -565,8 +578,13 @@ struct ConventionBuilder {
             }
         }
         if let d = messageFallback {
-            if sawMessage { deferredAttribute(d, event: &e) } else { e.message = clippedMessage(d.value) }
+            if sawMessage { deferredAttribute(d, event: &e) } else if notableTextOnly {
+                pendingMessage = d.value
+            } else {
+                e.message = clippedMessage(d.value)
+            }
         }
+        if let v = pendingMessage { settleMessage(v, event: &e) }
         if truncated > 0 { e.attributes.append(Attribute("skein.truncated", String(truncated))) }
         return timed
     }
@@ -658,6 +676,37 @@ struct ConventionBuilder {
             return String(decoding: UnsafeBufferPointer(rebasing: b[..<ByteText.boundary(b, ConventionMapper.maxValueBytes)]),
                           as: UTF8.self)
         }
+    }
+
+    /// The message's facts (and DB error) read from its bytes, clipped as `clippedMessage` clips;
+    /// its text kept only when `notable`.
+    private mutating func settleMessage(_ v: FieldValue, event e: inout Event) {
+        // Read before the closure: capturing `e` there would copy the whole event.
+        let loud = e.level >= .warn || (e.status ?? 0) >= 500
+        let limit = ConventionMapper.maxMessageBytes
+        let (facts, keep, clipped) = v.withBytes { b -> (MessageFacts, Bool, Bool) in
+            let clip = b.count > limit
+            let m = clip ? UnsafeBufferPointer(rebasing: b[..<ByteText.boundary(b, limit)]) : b
+            let facts = MessageFacts(bytes: m)
+            return (facts, loud || ConventionBuilder.notable(m, facts), clip)
+        }
+        if keep {
+            e.message = clippedMessage(v)
+        } else if clipped {
+            truncated += 1
+        }
+        // After the text: setting `message` forgets the facts.
+        e.messageFacts = facts
+    }
+
+    /// Whether a message's text is kept when not every one is, beside a warning's or an error's (a
+    /// level of `warn` and above, a status of 500 and above): what the engine may print (a timeout's
+    /// detail), what later steps read (an embedded JSON object, a DB error phrase). The rest
+    /// (routine info lines) are known by their facts alone.
+    static func notable(_ m: UnsafeBufferPointer<UInt8>, _ facts: MessageFacts) -> Bool {
+        if facts.timedOut || facts.timeout || facts.exceededCPU { return true }
+        if let first = m.first, first == UInt8(ascii: "{") || first == UInt8(ascii: "["), m.count > 1 { return true }
+        return DBErrorClassifier.classify(bytes: m) != nil
     }
 
     private mutating func clippedMessage(_ v: FieldValue) -> String {

@@ -101,6 +101,13 @@ public struct DecodeContext {
     var pathScratch: [UInt8] = []
     /// Recent ids' strings, shared by the lines of one request instead of allocated per line.
     var ids = RecentStrings()
+    /// Whether every message's text is kept. Off (an export, whose report prints no log lines), the
+    /// convention decoder reads a whole JSON line's message for its `MessageFacts` and DB error
+    /// from the bytes and keeps its text only when it is notable (`ConventionBuilder.notable`): a
+    /// `String` per line was a twentieth of the decoding thread's work, and freeing it on the
+    /// engine's thread more. Platforms' decoders, and the app JSON inside their envelopes, keep
+    /// every message either way.
+    public var keepsEveryMessage = true
     public init(interner: Interner = Interner()) {
         self.interner = interner
         facts = [:]

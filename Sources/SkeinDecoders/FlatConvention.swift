@@ -60,7 +60,7 @@ struct FlatConvention {
 
     private func mapMembers(_ b: UnsafePointer<UInt8>, from p0: Int, _ n: Int, event: inout Event,
                             context: inout DecodeContext, shapes: inout KeyShapes) throws(JSONTape.Failure) -> Bool? {
-        var builder = ConventionBuilder(attributeBase: event.attributes.count)
+        var builder = ConventionBuilder(attributeBase: event.attributes.count, notableTextOnly: !context.keepsEveryMessage)
         let aliases = ConventionField.table
         var p = JSONTape.skipWS(b, p0, n)
         guard p < n else { return nil }

@@ -225,8 +225,8 @@ public final class Engine {
             }
         }
         let deploy = inst >= 0 ? fleet.records[inst].info.deploy : (e.deploy ?? e.effectiveDeploy)
-        // The message is read once for everything the rules ask of it.
-        let facts = e.message.map(MessageFacts.init) ?? MessageFacts()
+        // The message is read once for everything the rules ask of it (by the decoder, when it could).
+        let facts = e.messageFacts ?? e.message.map(MessageFacts.init) ?? MessageFacts()
 
         // Trace: by id, else (one request at a time on ephemeral compute) the instance's current request.
         var trace = stitcher.resolve(e, now: now)

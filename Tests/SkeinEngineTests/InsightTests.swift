@@ -198,6 +198,38 @@ final class InsightTests: XCTestCase {
         XCTAssertEqual(i.evidence.first?.traceID, tid(1))
     }
 
+    /// A decoder that kept only a message's facts (`Event.messageFacts`, the text dropped) is read
+    /// by them: the same trace as `testTimeouts`, its timeout line without text.
+    func testTimeoutFromFactsWithoutText() {
+        let e = Engine()
+        e.ingest(ev(0, .requestStart, "edge", "iso", deploy: .edge, trace: tid(1), route: "GET /feed"))
+        e.ingest(ev(10, .requestStart, "feed-fn", "f1", deploy: .serverless, trace: tid(1)))
+        var line = ev(10_010, .log, "feed-fn", "f1", deploy: .serverless, trace: tid(1), level: .error)
+        line.messageFacts = MessageFacts("Task timed out after 10.00 seconds")
+        XCTAssertNil(line.message)
+        e.ingest(line)
+        e.ingest(ev(10_020, .requestEnd, "edge", "iso", deploy: .edge, trace: tid(1), status: 200))
+        e.ingest(ev(10_030, .requestEnd, "feed-fn", "f1", deploy: .serverless, trace: tid(1)))
+        e.finish()
+        let s = try! XCTUnwrap(e.drainFinishedTraces().first)
+        XCTAssertTrue(s.flags.contains(.timeout))
+        XCTAssertEqual(insight(e, .timeout)?.evidence.first?.traceID, tid(1))
+    }
+
+    /// Facts belong to the text they were read from: setting the message forgets them.
+    func testSettingTheMessageForgetsItsFacts() {
+        var line = ev(0, .log, "feed-fn", "f1", deploy: .serverless, trace: tid(1), level: .error)
+        line.messageFacts = MessageFacts("Task timed out")
+        line.message = "all good"
+        XCTAssertNil(line.messageFacts)
+        let e = Engine()
+        e.ingest(ev(0, .requestStart, "feed-fn", "f1", deploy: .serverless, trace: tid(1)))
+        e.ingest(line)
+        e.ingest(ev(20, .requestEnd, "feed-fn", "f1", deploy: .serverless, trace: tid(1), status: 200))
+        e.finish()
+        XCTAssertFalse(try! XCTUnwrap(e.drainFinishedTraces().first).flags.contains(.timeout))
+    }
+
     /// node-postgres' "timeout exceeded when trying to connect" is a pool timeout: a DB error,
     /// not the request timing out.
     func testPoolTimeoutIsNotARequestTimeout() {
