@@ -33,7 +33,15 @@ final class PipelinedReader {
         private var spare: [[Event]] = []
         private var closed = false
         let depth: Int
-        init(depth: Int) { self.depth = depth }
+        /// Where applied events are destroyed (their strings released, their arrays freed). A
+        /// producer that decodes is the busier thread: the consumer destroys them (the engine has
+        /// just read them, so their memory is in its cache). A producer that only merges what other
+        /// threads decoded has time to spare, and destroying there keeps that work off the engine.
+        let destroysOnProducer: Bool
+        init(depth: Int, destroysOnProducer: Bool = false) {
+            self.depth = depth
+            self.destroysOnProducer = destroysOnProducer
+        }
 
         func put(_ b: Batch) {
             condition.lock()
@@ -53,15 +61,19 @@ final class PipelinedReader {
         /// An empty event array to fill again, if the consumer has returned one.
         func reusable() -> [Event]? {
             condition.lock()
-            defer { condition.unlock() }
-            return spare.popLast()
+            var a = spare.popLast()
+            condition.unlock()
+            // Emptied here when the consumer left that to this (the producer's) thread.
+            a?.removeAll(keepingCapacity: true)
+            return a
         }
 
-        /// Gives back an applied batch's chunk arrays. Their events are destroyed here, on the
-        /// consumer's thread: the producer (decoding) is the busier of the two, and destroying an
-        /// event (releasing its strings) was a twentieth of its work.
+        /// Gives back an applied batch's chunk arrays, their events destroyed here, on the
+        /// consumer's thread, or left for the producer to destroy (`destroysOnProducer`).
         func recycle(_ chunks: inout [[Event]]) {
-            for k in chunks.indices { chunks[k].removeAll(keepingCapacity: true) }
+            if !destroysOnProducer {
+                for k in chunks.indices { chunks[k].removeAll(keepingCapacity: true) }
+            }
             condition.lock()
             while spare.count < 4 * depth, let c = chunks.popLast() { spare.append(c) }
             condition.unlock()
@@ -157,9 +169,9 @@ final class PipelinedReader {
     /// producer's reader adds to), `afterBatch` is told after each batch how many bytes the engine
     /// has now been given (a progress display), on the calling thread.
     static func run(into engine: Engine, depth: Int = 16, batchEvents: Int = 4096,
-                    meter: ReadMeter? = nil, afterBatch: ((Int64) -> Void)? = nil,
+                    meter: ReadMeter? = nil, destroysOnProducer: Bool = false, afterBatch: ((Int64) -> Void)? = nil,
                     produce: @escaping @Sendable (any IngestSink) -> Void) {
-        let channel = Channel(depth: depth)
+        let channel = Channel(depth: depth, destroysOnProducer: destroysOnProducer)
         let sink = BatchingSink(channel: channel, batchEvents: batchEvents, meter: meter)
         let thread = Thread {
             produce(sink)

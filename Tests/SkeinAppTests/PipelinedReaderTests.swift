@@ -47,11 +47,16 @@ final class PipelinedReaderTests: XCTestCase {
         let direct = Engine()
         Self.script(direct)
         direct.finish()
+        // Applied events destroyed on either thread: a reused array must come back empty either way.
         for batchEvents in [1, 100, 4096] {
-            let piped = Engine()
-            PipelinedReader.run(into: piped, depth: 2, batchEvents: batchEvents) { sink in Self.script(sink) }
-            piped.finish()
-            XCTAssertEqual(piped.snapshot(), direct.snapshot(), "batchEvents \(batchEvents)")
+            for onProducer in [false, true] {
+                let piped = Engine()
+                PipelinedReader.run(into: piped, depth: 2, batchEvents: batchEvents, destroysOnProducer: onProducer) { sink in
+                    Self.script(sink)
+                }
+                piped.finish()
+                XCTAssertEqual(piped.snapshot(), direct.snapshot(), "batchEvents \(batchEvents), destroyed on the producer: \(onProducer)")
+            }
         }
         XCTAssertGreaterThan(direct.snapshot().input.events, 5_000)
     }
