@@ -1,3 +1,4 @@
+import Collections
 import Dispatch
 import SkeinCore
 
@@ -854,16 +855,18 @@ public final class Engine {
     /// Finished traces from which `snapshot(movingSummaries:)` moves the summaries on two threads.
     static let parallelMoveThreshold = 16_384
 
-    /// The summaries of `traces`, in order, moved out of them on two threads: each summary sits in
-    /// its own trace object, scattered through the heap, and reading 135k of them was most of the
-    /// time an export spends on one thread after the last line. Each thread moves one half into
-    /// its part of the array (distinct traces, distinct slots); a trace without a summary (one
-    /// moved out before) leaves no slot, and the second half closes up behind the first.
-    static func moveSummaries(_ traces: [TraceState]) -> [TraceSummary] {
-        let n = traces.count
+    /// The summaries of the retained traces, newest first, moved out of them on two threads: each
+    /// summary sits in its own trace object, scattered through the heap, and reading 135k of them
+    /// (and, before, checking each entry's trace on one thread) was most of the time an export
+    /// spends on one thread after the last line. `retained` is the stitcher's queue, oldest first;
+    /// a stale entry (its `seq` no longer the trace's `finishSeq`) or a trace without a summary (one
+    /// moved out before) leaves no slot. Each thread moves one half into its part of the array
+    /// (distinct entries, distinct slots), and the second half closes up behind the first.
+    static func moveSummaries(_ retained: RetainedQueue) -> [TraceSummary] {
+        let n = retained.count
         let half = n / 2
         return [TraceSummary](unsafeUninitializedCapacity: n) { buffer, initialized in
-            let work = SummaryMove(traces: traces, to: buffer.baseAddress!)
+            let work = SummaryMove(retained: retained, to: buffer.baseAddress!)
             DispatchQueue.concurrentPerform(iterations: 2) { k in
                 work.move(from: k == 0 ? 0 : half, to: k == 0 ? half : n, part: k)
             }
@@ -978,10 +981,10 @@ public final class Engine {
         ts.reopened = stitcher.reopened
         ts.untracedEvents = untraced
         s.traces = ts
-        let finishedTraces = stitcher.retainedNewestFirst(limit: traceLimit)
-        if movingSummaries && finishedTraces.count >= Engine.parallelMoveThreshold {
-            s.recentTraces = Engine.moveSummaries(finishedTraces)
+        if movingSummaries && traceLimit == nil && stitcher.retained.count >= Engine.parallelMoveThreshold {
+            s.recentTraces = Engine.moveSummaries(stitcher.retained)
         } else {
+            let finishedTraces = stitcher.retainedNewestFirst(limit: traceLimit)
             // Reserved at once: grown append by append, the array of 135k summaries was copied a
             // dozen times over, each time into pages touched for the first time.
             var summaries: [TraceSummary] = []
@@ -1130,23 +1133,25 @@ struct RouteBook {
 /// The two halves of `Engine.moveSummaries`: each thread takes the summaries of its own traces
 /// into its own slots and writes its own count, read after `concurrentPerform` returns.
 private final class SummaryMove: @unchecked Sendable {
-    let traces: [TraceState]
+    let retained: RetainedQueue
     let base: UnsafeMutablePointer<TraceSummary>
-    /// How many summaries each half moved (a trace without one leaves no slot).
+    /// How many summaries each half moved (an entry without one leaves no slot).
     var movedFirst = 0, movedSecond = 0
 
-    init(traces: [TraceState], to base: UnsafeMutablePointer<TraceSummary>) {
-        self.traces = traces
+    init(retained: RetainedQueue, to base: UnsafeMutablePointer<TraceSummary>) {
+        self.retained = retained
         self.base = base
     }
 
+    /// Slots `lo..<hi` of the newest-first order (`retained` read from its end).
     func move(from lo: Int, to hi: Int, part: Int) {
+        let last = retained.count - 1
         var at = lo
         for i in lo..<hi {
-            if let summary = traces[i].summary.take() {
-                (base + at).initialize(to: summary)
-                at += 1
-            }
+            let e = retained[last - i]
+            guard e.trace.phase == .finished, e.trace.finishSeq == e.seq, let summary = e.trace.summary.take() else { continue }
+            (base + at).initialize(to: summary)
+            at += 1
         }
         if part == 0 { movedFirst = at - lo } else { movedSecond = at - lo }
     }

@@ -17,6 +17,9 @@ struct Deadline: Comparable {
 /// Completion is driven by a heap of deadlines rather than a scan of open traces: each trace keeps
 /// one live entry (`pendingDue`); an entry whose time no longer matches is stale and skipped.
 /// (Exclusivity checks are off for its state: see `Engine`.)
+/// Finished traces with the `finishSeq` they had when queued (see `Stitcher.retained`).
+typealias RetainedQueue = Deque<(trace: TraceState, seq: Int)>
+
 final class Stitcher {
     let config: EngineConfig
     @exclusivity(unchecked) var traces = SerialMap()
@@ -26,8 +29,10 @@ final class Stitcher {
     @exclusivity(unchecked) private(set) var openCount = 0
     @exclusivity(unchecked) private var openOrder: Deque<Int> = []
     @exclusivity(unchecked) private var deadlines = Heap<Deadline>()
-    /// Finished traces in completion order; entries whose `finishSeq` no longer matches are stale.
-    @exclusivity(unchecked) private(set) var retained: Deque<(serial: Int, seq: Int)> = []
+    /// Finished traces in completion order; entries whose `finishSeq` no longer matches are stale
+    /// (the trace reopened, or was merged away or evicted: both bump it). The trace itself, not its
+    /// serial: listing 135k finished traces for an export's report was a dictionary probe each.
+    @exclusivity(unchecked) private(set) var retained = RetainedQueue()
     @exclusivity(unchecked) private(set) var liveRetained = 0
     /// Finished traces still holding their lines, oldest first (same staleness rule as `retained`).
     @exclusivity(unchecked) private var withLines: Deque<(serial: Int, seq: Int)> = []
@@ -176,7 +181,7 @@ final class Stitcher {
             exact.append(contentsOf: t.hops)
             t.hops = exact
         }
-        retained.append((t.serial, t.finishSeq))
+        retained.append((t, t.finishSeq))
         liveRetained += 1
         if let limit = config.retainedTraceLines, !t.lines.isEmpty {
             withLines.append((t.serial, t.finishSeq))
@@ -197,19 +202,18 @@ final class Stitcher {
     /// Drops the oldest finished traces past the retention budget; their ids are forgotten.
     func evictRetained() {
         guard let limit = config.retainedTraces else { return }
-        while liveRetained > limit, let (serial, seq) = retained.popFirst() {
-            guard let t = traces[serial], t.phase == .finished, t.finishSeq == seq else { continue }
+        while liveRetained > limit, let (t, seq) = retained.popFirst() {
+            guard t.phase == .finished, t.finishSeq == seq else { continue }
             linker.forget(t)
-            traces.removeValue(forKey: serial)
+            traces.removeValue(forKey: t.serial)
+            // Any other entry of it goes stale.
+            t.finishSeq += 1
             liveRetained -= 1
             evictedTraces += 1
         }
         // Stale entries are dropped lazily; keep the queue from growing without bound.
         if retained.count > 2 * max(limit, 16) {
-            retained = Deque(retained.filter { e in
-                guard let t = traces[e.serial] else { return false }
-                return t.phase == .finished && t.finishSeq == e.seq
-            })
+            retained = RetainedQueue(retained.filter { $0.trace.phase == .finished && $0.trace.finishSeq == $0.seq })
         }
     }
 
@@ -218,8 +222,8 @@ final class Stitcher {
         var out: [TraceState] = []
         for e in retained.reversed() {
             if let limit, out.count >= limit { break }
-            guard let t = traces[e.serial], t.phase == .finished, t.finishSeq == e.seq else { continue }
-            out.append(t)
+            guard e.trace.phase == .finished, e.trace.finishSeq == e.seq else { continue }
+            out.append(e.trace)
         }
         return out
     }
@@ -271,8 +275,10 @@ final class Stitcher {
             if from.countedError { errorCount -= 1 }
         }
         merged += 1
-        // Its completion entries go stale (`popDue` checks the pending due).
+        // Its completion entries go stale (`popDue` checks the pending due), and so do its entries
+        // in the retained queue.
         from.pendingDue = nil
+        from.finishSeq += 1
         traces.removeValue(forKey: from.serial)
         if into.phase == .finished { reopen(into, now: into.lastActivity) }
     }

@@ -390,23 +390,31 @@ final class BadInputTests: XCTestCase {
 }
 
 /// `Engine.moveSummaries` (an export's snapshot of many finished traces) moves the summaries on two
-/// threads: the result must be the summaries in order, holes (traces without one) closed up.
+/// threads: the result must be the summaries newest first, holes (stale entries, traces without a
+/// summary) closed up.
 final class SummaryMoveTests: XCTestCase {
-    private func traces(_ n: Int, without missing: Set<Int>) -> [TraceState] {
-        (0..<n).map { i in
+    /// `n` finished traces, oldest first; those in `missing` have no summary, those in `stale` an
+    /// entry whose seq is no longer theirs (reopened, merged away or evicted since).
+    private func retained(_ n: Int, without missing: Set<Int>, stale: Set<Int> = []) -> RetainedQueue {
+        RetainedQueue((0..<n).map { i in
             let t = TraceState(serial: i, now: .zero)
+            t.phase = .finished
+            t.finishSeq = stale.contains(i) ? 2 : 1
             if !missing.contains(i) { t.summary = TraceSummary(id: "t\(i)", start: Timestamp(nanos: Int64(i))) }
-            return t
-        }
+            return (t, 1)
+        })
     }
 
-    func testMovesInOrderAndClosesHoles() {
-        for (n, missing) in [(10, Set<Int>()), (10, [1, 6]), (11, [0, 4, 5]), (9, [5, 6, 7, 8]), (8, [0, 1, 2, 3]),
-                             (7, Set(0..<7)), (1, []), (0, [])] as [(Int, Set<Int>)] {
-            let ts = traces(n, without: missing)
-            let moved = Engine.moveSummaries(ts)
-            XCTAssertEqual(moved.map(\.id), (0..<n).filter { !missing.contains($0) }.map { "t\($0)" }, "\(n) traces without \(missing.sorted())")
-            XCTAssertTrue(ts.allSatisfy { $0.summary == nil }, "every summary moved out")
+    func testMovesNewestFirstAndClosesHoles() {
+        for (n, missing, stale) in [(10, Set<Int>(), Set<Int>()), (10, [1, 6], []), (11, [0, 4, 5], [9]), (9, [5, 6, 7, 8], []),
+                                    (8, [0, 1, 2, 3], [4]), (7, Set(0..<7), []), (6, [], Set(0..<3)), (1, [], []), (0, [], [])]
+                as [(Int, Set<Int>, Set<Int>)] {
+            let queue = retained(n, without: missing, stale: stale)
+            let moved = Engine.moveSummaries(queue)
+            let expected = (0..<n).reversed().filter { !missing.contains($0) && !stale.contains($0) }.map { "t\($0)" }
+            XCTAssertEqual(moved.map(\.id), expected, "\(n) traces without \(missing.sorted()), stale \(stale.sorted())")
+            XCTAssertTrue(queue.allSatisfy { ($0.trace.summary == nil) != (stale.contains($0.trace.serial) && !missing.contains($0.trace.serial)) },
+                          "every summary of a current entry moved out, a stale entry's left alone")
         }
     }
 }

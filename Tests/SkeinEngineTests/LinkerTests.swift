@@ -52,6 +52,25 @@ final class LinkerTests: XCTestCase {
         XCTAssertEqual(done.first?.aliases, ["c-7"])
     }
 
+    /// Two finished weak-only traces that a late line links: the newer is merged into the older,
+    /// which reopens and completes again. The merged-away trace's entry in the finished queue goes
+    /// stale: the snapshot lists the surviving trace once, the other not at all.
+    func testFinishedTraceMergedAwayLeavesTheFinishedList() {
+        let e = Engine()
+        e.ingest(ev(0, .requestStart, "fn", "i", deploy: .server, corr: "c-1"))
+        e.ingest(ev(10, .requestEnd, "fn", "i", deploy: .server, corr: "c-1", status: 200))
+        e.ingest(ev(20, .requestStart, "fn", "i", deploy: .server, req: "r-1"))
+        e.ingest(ev(30, .requestEnd, "fn", "i", deploy: .server, req: "r-1", status: 200))
+        e.ingest(ev(10_000, .log, "other", "o", deploy: .server, message: "time passes"))
+        XCTAssertEqual(e.snapshot().recentTraces.map(\.id).sorted(), ["c-1", "r-1"])
+        e.ingest(ev(10_010, .log, "fn", "i", deploy: .server, corr: "c-1", req: "r-1", message: "late, names both"))
+        e.finish()
+        let listed = e.snapshot().recentTraces
+        XCTAssertEqual(listed.map(\.id), ["c-1"])
+        XCTAssertEqual(listed.first?.aliases, ["r-1"])
+        XCTAssertEqual(e.snapshot(movingSummaries: true).recentTraces.map(\.id), ["c-1"])
+    }
+
     func testTwoWeakOnlyTracesMergeWhenAnEventLinksThem() {
         let e = Engine()
         e.ingest(ev(0, .requestStart, "fn", "i", deploy: .server, corr: "c-1"))
