@@ -101,4 +101,3 @@ public struct MessageFacts: Sendable, Equatable {
         }
     }
 }
-

@@ -679,22 +679,20 @@ struct ConventionBuilder {
     }
 
     /// The message's facts (and DB error) read from its bytes, clipped as `clippedMessage` clips;
-    /// its text kept only when `notable`.
+    /// its text made only when `notable`.
     private mutating func settleMessage(_ v: FieldValue, event e: inout Event) {
         // Read before the closure: capturing `e` there would copy the whole event.
         let loud = e.level >= .warn || (e.status ?? 0) >= 500
         let limit = ConventionMapper.maxMessageBytes
-        let (facts, keep, clipped) = v.withBytes { b -> (MessageFacts, Bool, Bool) in
+        let (facts, text, clipped) = v.withBytes { b -> (MessageFacts, String?, Bool) in
             let clip = b.count > limit
             let m = clip ? UnsafeBufferPointer(rebasing: b[..<ByteText.boundary(b, limit)]) : b
             let facts = MessageFacts(bytes: m)
-            return (facts, loud || ConventionBuilder.notable(m, facts), clip)
+            let keep = loud || ConventionBuilder.notable(m, facts)
+            return (facts, keep ? String(decoding: m, as: UTF8.self) : nil, clip)
         }
-        if keep {
-            e.message = clippedMessage(v)
-        } else if clipped {
-            truncated += 1
-        }
+        if clipped { truncated += 1 }
+        if let text { e.message = text }
         // After the text: setting `message` forgets the facts.
         e.messageFacts = facts
     }
