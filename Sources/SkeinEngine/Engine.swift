@@ -887,12 +887,19 @@ public final class Engine {
     }
 
     private func complete(_ t: TraceState, incomplete: Bool) {
-        let st = stitcher.stitch(t, complete: true, incomplete: incomplete, learn: true)
+        var st = stitcher.stitch(t, complete: true, incomplete: incomplete, learn: true)
         // Lines are placed when a detail view asks, not at every completion: most are never shown.
         t.placementBase = st.base
         t.placementShift = t.lines.isEmpty ? [] : st.hopShiftMS
-        stitcher.finish(t, summary: st.summary)
-        let s = st.summary
+        account(st.summary, of: t, incomplete: incomplete)
+        // Last, so the summary is read in place above and moved, not copied, into the trace.
+        stitcher.finish(t, taking: &st.summary)
+        stitcher.evictRetained()
+    }
+
+    /// What a completed trace adds up to: queued for the live views, counted (once), its route's
+    /// latency, its cold starts linked to their instances, its insights.
+    private func account(_ s: TraceSummary, of t: TraceState, incomplete: Bool) {
         if config.queuesFinishedTraces {
             finished.append(s)
             if finished.count > Engine.finishedBufferLimit { finished.removeFirst(finished.count / 2) }
@@ -922,7 +929,6 @@ public final class Engine {
             }
         }
         traceInsights(s, t)
-        stitcher.evictRetained()
     }
 
     /// Ids the linker remembers (tests check that evicted traces' ids are forgotten).

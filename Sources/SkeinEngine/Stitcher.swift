@@ -167,9 +167,15 @@ final class Stitcher {
     }
 
     /// Moves a trace to the finished list with its summary; returns whether this is its first completion.
-    func finish(_ t: TraceState, summary: TraceSummary) {
+    func finish(_ t: TraceState, taking summary: inout TraceSummary) {
         t.phase = .finished
-        t.summary = summary
+        // Moved, an empty summary left behind: a copy retained (and the caller's later released)
+        // each of its strings and arrays.
+        t.summary = withUnsafeMutablePointer(to: &summary) { p in
+            let moved = p.move()
+            p.initialize(to: TraceSummary(id: "", start: .zero))
+            return moved
+        }
         t.pendingDue = nil
         t.finishSeq += 1
         openCount -= 1
