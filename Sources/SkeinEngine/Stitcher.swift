@@ -12,14 +12,14 @@ struct Deadline: Comparable {
     static func == (a: Deadline, b: Deadline) -> Bool { a.due == b.due && a.serial == b.serial }
 }
 
+/// Finished traces with the `finishSeq` they had when queued (see `Stitcher.retained`).
+typealias RetainedQueue = Deque<(trace: TraceState, seq: Int)>
+
 /// Groups events into traces and decides when a trace is complete.
 ///
 /// Completion is driven by a heap of deadlines rather than a scan of open traces: each trace keeps
 /// one live entry (`pendingDue`); an entry whose time no longer matches is stale and skipped.
 /// (Exclusivity checks are off for its state: see `Engine`.)
-/// Finished traces with the `finishSeq` they had when queued (see `Stitcher.retained`).
-typealias RetainedQueue = Deque<(trace: TraceState, seq: Int)>
-
 final class Stitcher {
     let config: EngineConfig
     @exclusivity(unchecked) var traces = SerialMap()
