@@ -42,10 +42,22 @@ public struct SpanID: Hashable, Sendable, CustomStringConvertible {
     /// The packed id's 16 lower-case hex digits at `p` (for a packed id: `text` is nil). Writers
     /// put them straight into their output, without a `String` in between.
     public func writeHex(to p: UnsafeMutablePointer<UInt8>) {
-        for i in 0..<16 {
-            let d = UInt8(truncatingIfNeeded: packed >> UInt64(60 - 4 * i)) & 0xf
-            p[i] = d < 10 ? UInt8(ascii: "0") &+ d : UInt8(ascii: "a") &+ (d &- 10)
-        }
+        let raw = UnsafeMutableRawPointer(p)
+        raw.storeBytes(of: SpanID.hexDigits(UInt32(truncatingIfNeeded: packed >> 32)).bigEndian, as: UInt64.self)
+        raw.storeBytes(of: SpanID.hexDigits(UInt32(truncatingIfNeeded: packed)).bigEndian, toByteOffset: 8, as: UInt64.self)
+    }
+
+    /// The eight lower-case hex digits of `v`, the least significant digit in the lowest byte (so
+    /// stored big-endian, they read in order): each nibble spread into a byte of its own, then all
+    /// eight turned into ASCII at once (`0`–`9` add 0x30; `a`–`f` add 0x27 more).
+    @inline(__always)
+    static func hexDigits(_ v: UInt32) -> UInt64 {
+        var w = UInt64(v)
+        w = ((w & 0xffff_0000) << 16) | (w & 0x0000_ffff)
+        w = ((w & 0x0000_ff00_0000_ff00) << 8) | (w & 0x0000_00ff_0000_00ff)
+        w = ((w & 0x00f0_00f0_00f0_00f0) << 4) | (w & 0x000f_000f_000f_000f)
+        let letters = ((w &+ 0x0606_0606_0606_0606) >> 4) & 0x0101_0101_0101_0101
+        return w &+ 0x3030_3030_3030_3030 &+ letters &* 0x27
     }
 
     public var description: String { string }

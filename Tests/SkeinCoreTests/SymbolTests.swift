@@ -33,6 +33,29 @@ final class SpanIDTests: XCTestCase {
         }
     }
 
+    /// The digits written at once agree with `String(_:radix:)`, zero-padded, for every digit value
+    /// at every position and for a spread of values.
+    func testHexDigitsAgreeWithStringRadix() {
+        var values: [UInt64] = [0, .max, 0x0123_4567_89ab_cdef, 0xfedc_ba98_7654_3210]
+        for position in 0..<16 {
+            for digit in 0..<16 { values.append(UInt64(digit) << UInt64(4 * position)) }
+        }
+        var state: UInt64 = 7
+        for _ in 0..<2_000 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            values.append(state)
+        }
+        for v in values {
+            let expected = String(repeating: "0", count: 16 - String(v, radix: 16).count) + String(v, radix: 16)
+            let id = SpanID(expected)
+            XCTAssertEqual(id.packed, v)
+            var out = [UInt8](repeating: 0, count: 16)
+            out.withUnsafeMutableBufferPointer { id.writeHex(to: $0.baseAddress!) }
+            XCTAssertEqual(String(decoding: out, as: UTF8.self), expected, "\(v)")
+            XCTAssertEqual(id.string, expected)
+        }
+    }
+
     func testTextRoundTripsAndOnlyCanonicalHexIsPacked() {
         for text in ["00f067aa0ba902b7", "ffffffffffffffff", "0000000000000000", "a3ce929d0e0e4736"] {
             let id = SpanID(text)
