@@ -49,30 +49,30 @@ final class NotableMessageTests: XCTestCase {
                 (all.decode(f, source: SourceID(1), into: &a), lean.decode(f, source: SourceID(1), into: &b),
                  leanGeneral.decode(f, source: SourceID(1), into: &c))
             }
-            let where_ = "\(name) line \(i + 1): \(String(decoding: frame.prefix(200), as: UTF8.self))"
+            let place = "\(name) line \(i + 1): \(String(decoding: frame.prefix(200), as: UTF8.self))"
             guard x == y, y == z, a.count == b.count, b.count == c.count else {
-                return XCTFail("\(where_): outcomes \(x) / \(y) / \(z)", file: file, line: line)
+                return XCTFail("\(place): outcomes \(x) / \(y) / \(z)", file: file, line: line)
             }
             for k in a.indices {
-                XCTAssertEqual(b[k], c[k], "\(where_): one-pass and general paths differ", file: file, line: line)
+                XCTAssertEqual(b[k], c[k], "\(place): one-pass and general paths differ", file: file, line: line)
                 let seen = b[k].messageFacts ?? b[k].message.map(MessageFacts.init) ?? MessageFacts()
                 let truth = a[k].message.map(MessageFacts.init) ?? MessageFacts()
-                XCTAssertEqual(seen, truth, "\(where_): facts", file: file, line: line)
+                XCTAssertEqual(seen, truth, "\(place): facts", file: file, line: line)
                 if b[k].message == nil, let text = a[k].message {
                     tally.dropped += 1
-                    XCTAssertLessThan(a[k].level, .warn, "\(where_): a warning's text was dropped", file: file, line: line)
-                    XCTAssertLessThan(a[k].status ?? 0, 500, "\(where_): an error status's text was dropped", file: file, line: line)
-                    XCTAssertNil(DBErrorClassifier.classify(text), "\(where_): a DB error's text was dropped", file: file, line: line)
-                    XCTAssertFalse(truth.timeout || truth.timedOut || truth.exceededCPU, "\(where_): a timeout's text was dropped",
+                    XCTAssertLessThan(a[k].level, .warn, "\(place): a warning's text was dropped", file: file, line: line)
+                    XCTAssertLessThan(a[k].status ?? 0, 500, "\(place): an error status's text was dropped", file: file, line: line)
+                    XCTAssertNil(DBErrorClassifier.classify(text), "\(place): a DB error's text was dropped", file: file, line: line)
+                    XCTAssertFalse(truth.timeout || truth.timedOut || truth.exceededCPU, "\(place): a timeout's text was dropped",
                                    file: file, line: line)
                 } else {
-                    XCTAssertEqual(b[k].message, a[k].message, "\(where_): text", file: file, line: line)
+                    XCTAssertEqual(b[k].message, a[k].message, "\(place): text", file: file, line: line)
                     if a[k].message != nil { tally.kept += 1 }
                 }
                 // Everything else, the DB error, level, kind and truncation mark included.
                 var restored = b[k]
                 restored.message = a[k].message
-                XCTAssertEqual(restored, a[k], "\(where_): event", file: file, line: line)
+                XCTAssertEqual(restored, a[k], "\(place): event", file: file, line: line)
                 tally.events += 1
             }
         }
