@@ -42,7 +42,6 @@ public struct ExportJob {
         }
     }
 
-    /// Reads everything into a fresh engine and returns its final snapshot.
     /// The engine's settings for an export.
     var engineConfig: EngineConfig {
         var config = EngineConfig()
@@ -55,6 +54,7 @@ public struct ExportJob {
         return config
     }
 
+    /// Reads everything into a fresh engine and returns its final snapshot.
     public func analyse() throws -> Snapshot {
         try validate()
         let config = engineConfig
