@@ -97,6 +97,10 @@ struct BucketSeries {
     private var ring: [Double]
     private var head: Int64?
     private var current: Double = 0
+    /// Where the head bucket starts (nanoseconds) and its slot: a sample in the head bucket, nearly
+    /// every one (time moves forward), goes there without the two divisions `bucket` and `slot` take.
+    private var headStart: Int64 = 0
+    private var headSlot = 0
 
     init(bucketMS: Double, length: Int, mode: Mode) {
         bucketNanos = Swift.max(1, Int64((bucketMS * 1_000_000).rounded()))
@@ -119,7 +123,7 @@ struct BucketSeries {
         let fill = mode == .gauge ? current : 0
         guard let h = head else {
             for i in ring.indices { ring[i] = fill }
-            head = b
+            setHead(b)
             return
         }
         guard b > h else { return }
@@ -129,11 +133,28 @@ struct BucketSeries {
             var x = h + 1
             while x <= b { ring[slot(x)] = fill; x += 1 }
         }
+        setHead(b)
+    }
+
+    private mutating func setHead(_ b: Int64) {
         head = b
+        headStart = b &* bucketNanos
+        headSlot = slot(b)
+    }
+
+    /// Whether `t` falls in the head bucket: one subtraction and one unsigned comparison (a time
+    /// before the bucket wraps to a huge distance).
+    @inline(__always)
+    private func inHead(_ t: Timestamp) -> Bool {
+        head != nil && UInt64(bitPattern: t.nanos &- headStart) < UInt64(bitPattern: bucketNanos)
     }
 
     /// Adds to a counter bucket; samples older than the window are ignored.
     mutating func add(_ amount: Double, at t: Timestamp) {
+        if inHead(t) {
+            ring[headSlot] += amount
+            return
+        }
         let b = bucket(t)
         roll(to: b)
         guard let h = head, b > h - Int64(length) else { return }
@@ -143,6 +164,10 @@ struct BucketSeries {
     /// Sets a gauge; its bucket keeps the highest value set in it.
     mutating func set(_ value: Double, at t: Timestamp) {
         current = value
+        if inHead(t) {
+            ring[headSlot] = Swift.max(ring[headSlot], value)
+            return
+        }
         let b = bucket(t)
         roll(to: b)
         guard let h = head, b > h - Int64(length) else { return }

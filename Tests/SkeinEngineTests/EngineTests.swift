@@ -222,6 +222,81 @@ final class DigestTests: XCTestCase {
         XCTAssertEqual(s.values(endingAt: at(5_000)), [0, 1, 1])
     }
 
+    /// Counters and gauges against a plain model (every sample kept by bucket, the window and the
+    /// gauge's carried level worked out at the end), over times that mostly move forward but also
+    /// step back, jump past the window, sit on bucket edges and go below zero.
+    func testSeriesAgreeWithAPlainModel() {
+        var state: UInt64 = 11
+        func next(_ n: UInt64) -> Int64 {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int64((state >> 17) % n)
+        }
+        for round in 0..<40 {
+            let bucket: Int64 = 1_000_000_000, length = 1 + Int(next(6))
+            var counter = BucketSeries(bucketMS: 1_000, length: length, mode: .counter)
+            var gauge = BucketSeries(bucketMS: 1_000, length: length, mode: .gauge)
+            var t: Int64 = round % 2 == 0 ? 1_795_428_000_000_000_000 : -3 * bucket
+            var samples: [(Int64, Double)] = []
+            var latest: Int64 = .min
+            for step in 0..<300 {
+                switch next(10) {
+                case 0: t -= next(3 * UInt64(bucket))                       // a step back
+                case 1: t += Int64(length + 1) * bucket                     // past the window
+                case 2: t = (t / bucket + 1) * bucket - (next(2) == 0 ? 0 : 1) // on an edge
+                default: t += next(UInt64(bucket) / 3)
+                }
+                let v = Double(next(100))
+                counter.add(v, at: Timestamp(nanos: t))
+                gauge.set(v, at: Timestamp(nanos: t))
+                samples.append((t, v))
+                latest = max(latest, t)
+                if step % 37 == 0 || step == 299 {
+                    let end = Timestamp(nanos: latest)
+                    XCTAssertEqual(counter.values(endingAt: end), model(samples, bucket, length, gauge: false, end: latest),
+                                   "counter, round \(round) step \(step)")
+                    XCTAssertEqual(gauge.values(endingAt: end), model(samples, bucket, length, gauge: true, end: latest),
+                                   "gauge, round \(round) step \(step)")
+                }
+            }
+        }
+    }
+
+    /// The series' rules replayed sample by sample on a dictionary: a sample older than the window
+    /// as it stands (its newest bucket so far) is dropped; a gauge's empty bucket repeats the last
+    /// value set before it was reached.
+    private func model(_ samples: [(Int64, Double)], _ bucket: Int64, _ length: Int, gauge: Bool, end: Int64) -> [Double] {
+        func b(_ t: Int64) -> Int64 { t >= 0 || t % bucket == 0 ? t / bucket : t / bucket - 1 }
+        var sums: [Int64: Double] = [:]
+        var head: Int64? = nil
+        var level = 0.0
+        var filled: [Int64: Double] = [:]   // a gauge's fill for buckets it rolled over
+        func roll(to x: Int64) {
+            guard let h = head else {
+                head = x
+                for k in (x - Int64(length) + 1)...x { filled[k] = level }
+                return
+            }
+            guard x > h else { return }
+            for k in (h + 1)...x { filled[k] = level }
+            head = x
+        }
+        for (t, v) in samples {
+            let x = b(t)
+            if gauge { level = v }
+            roll(to: x)
+            guard x > head! - Int64(length) else { continue }
+            if gauge {
+                sums[x] = max(sums[x] ?? (filled[x] ?? 0), v)
+            } else {
+                sums[x, default: 0] += v
+            }
+        }
+        roll(to: b(end))
+        return (head! - Int64(length) + 1...head!).map { k in
+            gauge ? (sums[k] ?? filled[k] ?? 0) : (sums[k] ?? 0)
+        }
+    }
+
     func testASCIISearchIgnoresCase() {
         XCTAssertTrue(containsASCII("Task TIMED OUT after 3 s", "timed out"))
         XCTAssertFalse(containsASCII("time", "timeout"))
