@@ -171,11 +171,9 @@ final class Stitcher {
         t.phase = .finished
         // Moved, an empty summary left behind: a copy retained (and the caller's later released)
         // each of its strings and arrays.
-        t.summary = withUnsafeMutablePointer(to: &summary) { p in
-            let moved = p.move()
-            p.initialize(to: TraceSummary(id: "", start: .zero))
-            return moved
-        }
+        var moved = TraceSummary(id: "", start: .zero)
+        swap(&moved, &summary)
+        t.summary = consume moved
         t.pendingDue = nil
         t.finishSeq += 1
         openCount -= 1
