@@ -670,12 +670,23 @@ struct ConventionBuilder {
     }
 
     private mutating func clippedValue(_ v: FieldValue) -> String {
-        v.withBytes { b in
-            if b.count <= ConventionMapper.maxValueBytes { return String(decoding: b, as: UTF8.self) }
-            truncated += 1
-            return String(decoding: UnsafeBufferPointer(rebasing: b[..<ByteText.boundary(b, ConventionMapper.maxValueBytes)]),
-                          as: UTF8.self)
+        clippedText(v, limit: ConventionMapper.maxValueBytes)
+    }
+
+    /// The value's text, cut at a character boundary within `limit` bytes (counted in `truncated`).
+    private mutating func clippedText(_ v: FieldValue, limit: Int) -> String {
+        let (text, cut) = v.withBytes { b -> (String, Bool) in
+            let c = ConventionBuilder.clip(b, limit)
+            return (String(decoding: c.bytes, as: UTF8.self), c.cut)
         }
+        if cut { truncated += 1 }
+        return text
+    }
+
+    /// `b`, or when longer than `limit` bytes its start cut at the last character boundary within it.
+    @inline(__always)
+    static func clip(_ b: UnsafeBufferPointer<UInt8>, _ limit: Int) -> (bytes: UnsafeBufferPointer<UInt8>, cut: Bool) {
+        b.count <= limit ? (b, false) : (UnsafeBufferPointer(rebasing: b[..<ByteText.boundary(b, limit)]), true)
     }
 
     /// The message's facts (and DB error) read from its bytes, clipped as `clippedMessage` clips;
@@ -683,13 +694,11 @@ struct ConventionBuilder {
     private mutating func settleMessage(_ v: FieldValue, event e: inout Event) {
         // Read before the closure: capturing `e` there would copy the whole event.
         let loud = e.level >= .warn || (e.status ?? 0) >= 500
-        let limit = ConventionMapper.maxMessageBytes
         let (facts, text, clipped) = v.withBytes { b -> (MessageFacts, String?, Bool) in
-            let clip = b.count > limit
-            let m = clip ? UnsafeBufferPointer(rebasing: b[..<ByteText.boundary(b, limit)]) : b
+            let (m, cut) = ConventionBuilder.clip(b, ConventionMapper.maxMessageBytes)
             let facts = MessageFacts(bytes: m)
             let keep = loud || ConventionBuilder.notable(m, facts)
-            return (facts, keep ? String(decoding: m, as: UTF8.self) : nil, clip)
+            return (facts, keep ? String(decoding: m, as: UTF8.self) : nil, cut)
         }
         if clipped { truncated += 1 }
         if let text { e.message = text }
@@ -708,12 +717,7 @@ struct ConventionBuilder {
     }
 
     private mutating func clippedMessage(_ v: FieldValue) -> String {
-        v.withBytes { b in
-            if b.count <= ConventionMapper.maxMessageBytes { return String(decoding: b, as: UTF8.self) }
-            truncated += 1
-            return String(decoding: UnsafeBufferPointer(rebasing: b[..<ByteText.boundary(b, ConventionMapper.maxMessageBytes)]),
-                          as: UTF8.self)
-        }
+        clippedText(v, limit: ConventionMapper.maxMessageBytes)
     }
 
     // MARK: - Value readers
