@@ -20,9 +20,9 @@ public struct ExportJob {
     /// allocations one by one took about a third of the time after the last line was read, and
     /// the kernel takes the pages back at exit all at once.
     public var freesStateAtEnd = true
-    /// Whether the heap's growth is faulted in in bulk after each batch the engine applies
-    /// (`ProcessMemory.populateGrownHeap`): for the `skein export` command, which owns its process
-    /// and its heap; off for callers that share theirs (tests, a library).
+    /// Whether `run` has the heap populated, in huge pages, by a thread of idle priority while it
+    /// grows (`ProcessMemory.startHeapPopulator`): for the `skein export` command, which owns its
+    /// process and its heap; off for callers that share theirs (tests, a library).
     public var populatesHeap = false
     /// The clock of the progress display (the engine never reads it).
     public var clock: any Clock = WallClock()
@@ -74,9 +74,8 @@ public struct ExportJob {
         if let out = progressOutput { bar.output = out }
         let clock = self.clock
         let populates = populatesHeap, showsProgress = progress
-        if populates { ProcessMemory.populateGrownHeap() }
         let afterBatch: ((Int64) -> Void)? = populates || showsProgress ? { done in
-            if populates { ProcessMemory.populateGrownHeap() }
+            if populates { ProcessMemory.adviseHugePagesForGrownHeap() }
             if showsProgress { bar.update(done: done, now: clock.now()) }
         } : nil
         defer { bar.finish() }
@@ -110,6 +109,9 @@ public struct ExportJob {
     /// Analyses and writes the report to `sink`.
     @discardableResult
     public func run(to sink: ByteSink) throws -> Snapshot {
+        // Through the report too: it allocates its output buffers as it goes.
+        if populatesHeap { ProcessMemory.startHeapPopulator() }
+        defer { if populatesHeap { ProcessMemory.stopHeapPopulator() } }
         let snapshot = try analyse()
         if !freesStateAtEnd { ProcessLifetime.keep(SnapshotBox(snapshot)) }
         try format.write(snapshot, to: sink, pretty: pretty)

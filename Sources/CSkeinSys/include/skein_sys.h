@@ -28,11 +28,21 @@ int skein_guard_hit(int slot);
 /// dozen growth calls instead of thousands. Does nothing where malloc has no such setting.
 void skein_malloc_grow_in_steps(size_t bytes);
 
-/// Faults in, with one call, the pages malloc's main heap has grown by since the previous call
-/// (the first call only marks where the heap ends). A page first touched by a store costs a trap
-/// and a fault each; populated in bulk (MADV_POPULATE_WRITE), the same pages cost about half as
-/// much here. Returns the bytes populated; 0 where there is no such heap (not glibc on Linux) or
-/// the kernel refuses (before Linux 5.14).
-size_t skein_heap_populate_grown(void);
+/// Starts a thread that populates malloc's main heap as it grows (MADV_POPULATE_WRITE, `slice`
+/// bytes per call), at idle priority (SCHED_IDLE): it runs only on a processor that has nothing
+/// else to do, and the threads that allocate then find their new pages resident instead of taking
+/// a fault on each. With `hugePages`, the heap is also advised for transparent huge pages
+/// (MADV_HUGEPAGE) as it grows, and only advised pages are populated. Returns 0, or -1 when one
+/// runs already or it cannot start (not glibc on Linux).
+int skein_heap_populator_start(size_t slice, int hugePages);
+
+/// While a populator with huge pages runs: advises whatever the heap has grown by since the last
+/// advice (a grown break is a new mapping, without it). Cheap (a system call or two); the
+/// allocating thread calls it now and then so that the advice comes before its first touch of
+/// the new pages. Returns 1 when it advised.
+int skein_heap_advise_huge(void);
+
+/// Stops the populator and waits for it; returns the bytes it populated.
+size_t skein_heap_populator_stop(void);
 
 #endif
