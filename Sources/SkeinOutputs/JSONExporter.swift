@@ -101,6 +101,9 @@ public struct JSONExporter {
     private func writeTraceSummaries(_ traces: [TraceSummary], into w: inout JSONWriter, sink: ByteSink) throws {
         let order = Self.chronologicalOrder(traces)
         var at = 0
+        // Bytes per summary, measured on each round: the next round's parts are allocated at their
+        // size instead of doubling there (which copied each part's bytes about once more).
+        var perSummary = 1024
         while at < order.count {
             let left = order.count - at
             if left < parallelThreshold {
@@ -117,7 +120,8 @@ public struct JSONExporter {
             let round = min(left, parallelRound)
             let half = round / 2
             let bounds = [(at, at + half), (at + half, at + round)]
-            let pretty = pretty, capacity = chunkSize + 64 * 1024, depth = w.depth
+            let pretty = pretty, depth = w.depth
+            let capacity = max(chunkSize, (round - half) * perSummary + (round - half) * perSummary / 8) + 64 * 1024
             try w.drain(to: sink)
             DispatchQueue.concurrentPerform(iterations: 2) { k in
                 let (from, to) = bounds[k]
@@ -128,6 +132,7 @@ public struct JSONExporter {
                 }
                 parts.store(part.takeBuffer(), at: k)
             }
+            perSummary = max(64, (parts.byteCount + round - 1) / round)
             for k in 0..<2 { try parts.write(k, to: sink) }
             w.appendRendered(members: round)
             at += round
@@ -461,8 +466,19 @@ private final class RenderedParts: @unchecked Sendable {
     private var second: ByteBuffer?
 
     func store(_ buffer: consuming ByteBuffer, at k: Int) {
-        if k == 0 { first = .some(buffer) } else { second = .some(buffer) }
+        if k == 0 {
+            firstCount = buffer.count
+            first = .some(buffer)
+        } else {
+            secondCount = buffer.count
+            second = .some(buffer)
+        }
     }
+
+    /// Bytes in both parts (each count is its part's slot: one writer each, like the parts).
+    var byteCount: Int { firstCount + secondCount }
+    private var firstCount = 0
+    private var secondCount = 0
 
     func write(_ k: Int, to sink: ByteSink) throws {
         let taken = k == 0 ? first.take() : second.take()
