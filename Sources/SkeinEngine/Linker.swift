@@ -13,6 +13,9 @@ final class Linker {
 
     func lookup(_ key: IDKey) -> TraceState? { table.trace(for: key) }
 
+    /// The trace `text` names, read in place (`fingerprint` is `FastText.hash(text)`).
+    func lookup(_ text: String, fingerprint: UInt64) -> TraceState? { table.trace(text: text, fingerprint: fingerprint) }
+
     var count: Int { table.count }
 
     /// Points `key` at `trace`, recording it among the trace's ids (callers bind only ids that moved).
@@ -71,6 +74,7 @@ final class IDTable {
     }
 
     @inline(__always) private static func tag(_ key: IDKey) -> UInt64 { key.fingerprint | 1 }
+    @inline(__always) private static func tag(_ fingerprint: UInt64) -> UInt64 { fingerprint | 1 }
 
     /// Fibonacci hashing: the tag's top bits after one multiply.
     @inline(__always) private func home(_ tag: UInt64) -> Int {
@@ -79,18 +83,24 @@ final class IDTable {
 
     /// The slot holding `key`, or the empty slot where it would go.
     @inline(__always) private func probe(_ key: IDKey, tag: UInt64) -> (slot: Int, found: Bool) {
+        probe(key.text, tag: tag)
+    }
+
+    @inline(__always) private func probe(_ text: String, tag: UInt64) -> (slot: Int, found: Bool) {
         let mask = capacity - 1
         var i = home(tag)
         while true {
             let t = tags[i]
             if t == 0 { return (i, false) }
-            if t == tag && FastText.same(entries[i].text, key.text) { return (i, true) }
+            if t == tag && FastText.same(entries[i].text, text) { return (i, true) }
             i = (i + 1) & mask
         }
     }
 
-    func trace(for key: IDKey) -> TraceState? {
-        let (i, found) = probe(key, tag: IDTable.tag(key))
+    func trace(for key: IDKey) -> TraceState? { trace(text: key.text, fingerprint: key.fingerprint) }
+
+    func trace(text: String, fingerprint: UInt64) -> TraceState? {
+        let (i, found) = probe(text, tag: IDTable.tag(fingerprint))
         return found ? entries[i].trace : nil
     }
 
@@ -167,6 +177,11 @@ struct IDKey {
         self.text = text
         fingerprint = FastText.hash(text)
     }
+
+    init(_ text: String, fingerprint: UInt64) {
+        self.text = text
+        self.fingerprint = fingerprint
+    }
 }
 
 extension Stitcher {
@@ -174,35 +189,48 @@ extension Stitcher {
     ///
     /// Returns nil when the event carries no id at all.
     func resolve(_ e: Event, now: Timestamp) -> TraceState? {
-        let strong = e.traceID
-        var w1 = e.correlationID
-        var w2 = e.requestID
-        // Byte comparisons: `String ==` on two different ids takes the Unicode-aware path.
-        if w1 != nil && FastText.same(w1, strong) { w1 = nil }
-        if w2 != nil && (FastText.same(w2, strong) || FastText.same(w2, w1)) { w2 = nil }
-        if w1 == nil { w1 = w2; w2 = nil }
-        guard strong != nil || w1 != nil else { return nil }
+        // The ids are read where they are, in the event: a copy of one is a reference count on a
+        // string the decoding thread made (its cache line), and most events only look theirs up.
+        // A string is copied only to be bound. The weak ids: the correlation id unless it is the
+        // trace id; the request id unless it is either (byte comparisons: `String ==` on two
+        // different ids takes the Unicode-aware path). The first of them is `w1`.
+        let hasStrong = e.traceID != nil
+        let corr = e.correlationID != nil && !FastText.same(e.correlationID, e.traceID)
+        let req = e.requestID != nil && !FastText.same(e.requestID, e.traceID)
+            && !(corr && FastText.same(e.requestID, e.correlationID))
+        guard hasStrong || corr || req else { return nil }
 
-        // One probe per id; `bind` below skips ids already pointing at the target.
-        let sKey = strong.map(IDKey.init)
-        let w1Key = w1.map(IDKey.init)
-        let w2Key = w2.map(IDKey.init)
-        let sTrace = sKey.flatMap(linker.lookup)
-        let w1Trace = w1Key.flatMap(linker.lookup)
-        let w2Trace = w2Key.flatMap(linker.lookup)
+        // One probe per id; binding below skips ids already pointing at the target.
+        let sFP = hasStrong ? FastText.hash(e.traceID.unsafelyUnwrapped) : 0
+        let sTrace = hasStrong ? linker.lookup(e.traceID.unsafelyUnwrapped, fingerprint: sFP) : nil
+        let w1FP: UInt64
+        let w1Trace: TraceState?
+        if corr {
+            w1FP = FastText.hash(e.correlationID.unsafelyUnwrapped)
+            w1Trace = linker.lookup(e.correlationID.unsafelyUnwrapped, fingerprint: w1FP)
+        } else if req {
+            w1FP = FastText.hash(e.requestID.unsafelyUnwrapped)
+            w1Trace = linker.lookup(e.requestID.unsafelyUnwrapped, fingerprint: w1FP)
+        } else {
+            w1FP = 0
+            w1Trace = nil
+        }
+        let hasW2 = corr && req
+        let w2FP = hasW2 ? FastText.hash(e.requestID.unsafelyUnwrapped) : 0
+        let w2Trace = hasW2 ? linker.lookup(e.requestID.unsafelyUnwrapped, fingerprint: w2FP) : nil
         let target: TraceState
-        if let s = strong {
+        if hasStrong {
             var t = sTrace
             if let w = w1Trace { t = attachWeak(w, to: t) }
             if let w = w2Trace { t = attachWeak(w, to: t) }
             if let found = t {
                 target = found
-                if found.strongID == nil { found.strongID = s }
+                if found.strongID == nil { found.strongID = e.traceID }
             } else {
                 target = create(now: now)
-                target.strongID = s
+                target.strongID = e.traceID
             }
-            if sTrace !== target, let k = sKey { linker.bind(k, to: target) }
+            if sTrace !== target { linker.bind(IDKey(e.traceID.unsafelyUnwrapped, fingerprint: sFP), to: target) }
         } else {
             let a = w1Trace
             let b = w2Trace
@@ -226,8 +254,11 @@ extension Stitcher {
                 }
             }
         }
-        if let k = w1Key, w1Trace !== target { linker.bind(k, to: target) }
-        if let k = w2Key, w2Trace !== target { linker.bind(k, to: target) }
+        if (corr || req) && w1Trace !== target {
+            linker.bind(IDKey(corr ? e.correlationID.unsafelyUnwrapped : e.requestID.unsafelyUnwrapped, fingerprint: w1FP),
+                        to: target)
+        }
+        if hasW2 && w2Trace !== target { linker.bind(IDKey(e.requestID.unsafelyUnwrapped, fingerprint: w2FP), to: target) }
         return target
     }
 
