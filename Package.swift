@@ -22,14 +22,15 @@ let package = Package(
         // The one event type and the small value types every stage shares.
         .target(name: "SkeinCore"),
         // Bytes → frames → events: line framing, the JSON byte scanner, conventions and platform formats.
-        .target(name: "SkeinDecoders", dependencies: ["SkeinCore"]),
+        .target(name: "SkeinDecoders", dependencies: ["SkeinCore", "CSkeinSys"]),
         // The single owner of state: linker, stitcher, fleet, insights; snapshots out.
         .target(name: "SkeinEngine", dependencies: [
             "SkeinCore",
             .product(name: "Collections", package: "swift-collections"),
         ]),
         // A few lines of C: the SIGBUS guard for reading files through a mapping (a file truncated
-        // while mapped) and malloc's growth step.
+        // while mapped), malloc's growth step and the heap populator, and the JSON scanner's
+        // 16-byte string scan (SSE2, inlined into Swift).
         .target(name: "CSkeinSys"),
         // Where bytes come from: files (followed), stdin, directories; the ingest loop that feeds the engine.
         .target(name: "SkeinSources", dependencies: ["SkeinCore", "SkeinDecoders", "SkeinEngine", "CSkeinSys"]),

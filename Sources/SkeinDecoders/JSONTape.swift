@@ -1,3 +1,4 @@
+import CSkeinSys
 import SkeinCore
 
 /// A byte-level JSON scanner that records one line's structure as a flat tape of nodes.
@@ -256,7 +257,12 @@ public struct JSONTape: @unchecked Sendable {
         var escaped = false
         var high = false
         while true {
-            if p + 8 <= n {
+            if p + 16 <= n {
+                let stops = skein_json_string_stops16(b + p)
+                if stops == 0 { p += 16; continue }
+                // The lowest flagged byte is a real stop.
+                p += stops.trailingZeroBitCount
+            } else if p + 8 <= n {
                 let stops = JSONTape.stops(UInt64(littleEndian: UnsafeRawPointer(b + p).loadUnaligned(as: UInt64.self)))
                 if stops == 0 { p += 8; continue }
                 // The lowest flagged byte is always a real stop (a borrow only flags bytes above one).

@@ -4,6 +4,7 @@
 /// The few system calls Skein needs that Swift's Glibc module does not offer.
 
 #include <stddef.h>
+#include "skein_scan.h"
 
 /// Guards a read-only file mapping against the file shrinking under it.
 ///
