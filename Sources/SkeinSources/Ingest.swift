@@ -43,7 +43,10 @@ public final class Ingest {
     /// Frames and decodes a chunk; lines split across chunks are carried over. The chunk's events
     /// and counts reach the sink before this returns, together: one hand-over per chunk, not per line.
     public func consume(_ bytes: UnsafeBufferPointer<UInt8>, into sink: any IngestSink) {
-        framer.feed(bytes) { frame, _ in self.handle(frame, sink) }
+        // The decoder is read once per chunk: read per frame from the property (which `restart`
+        // may replace), it was a retain and a release for each of three calls per line.
+        let box = decoder
+        framer.feed(bytes) { frame, _ in self.handle(frame, sink, box) }
         deliver(sink)
     }
 
@@ -53,7 +56,8 @@ public final class Ingest {
 
     /// End of input: frames the final unterminated line and flushes the decoder.
     public func finish(into sink: any IngestSink) {
-        framer.finish { frame, _ in self.handle(frame, sink) }
+        let box = decoder
+        framer.finish { frame, _ in self.handle(frame, sink, box) }
         deliver(sink)
         flush(into: sink)
     }
@@ -62,7 +66,7 @@ public final class Ingest {
     public func flush(into sink: any IngestSink) {
         decoder.flush(source: source, into: &events)
         deliver(sink)
-        countLateMalformed(sink)
+        countLateMalformed(sink, decoder)
     }
 
     /// Starts a new stream at `offset` with a fresh framer and decoder (rotation, a seek): anything
@@ -78,7 +82,7 @@ public final class Ingest {
         framer.resynchronize()
     }
 
-    private func handle(_ frame: LineFramer.Frame, _ sink: any IngestSink) {
+    private func handle(_ frame: LineFramer.Frame, _ sink: any IngestSink, _ decoder: DecoderBox) {
         lines += 1
         untoldLines += 1
         switch frame {
@@ -106,13 +110,13 @@ public final class Ingest {
                 tellCounts(sink)
                 sink.countMalformed(source: source, reason: reason.rawValue)
             }
-            countLateMalformed(sink)
+            countLateMalformed(sink, decoder)
         }
     }
 
     /// Lines a decoder held (the start of a multi-line value) and then abandoned are malformed too:
     /// counted when the decoder gives up on them, never dropped silently.
-    private func countLateMalformed(_ sink: any IngestSink) {
+    private func countLateMalformed(_ sink: any IngestSink, _ decoder: DecoderBox) {
         guard decoder.mayHaveLateMalformed else { return }
         let late = decoder.drainLateMalformed()
         if late.isEmpty { return }
