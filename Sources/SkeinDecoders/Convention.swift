@@ -357,7 +357,7 @@ struct ConventionBuilder {
     private let notableTextOnly: Bool
     private var timed = false
     private var truncated = 0
-    private var correlation: String?
+    /// The rank of the alias the event's correlation id came from (0: none yet).
     private var correlationRank = 0
     private var ambiguousRequestID: Deferred?
     private var explicitTrace = false
@@ -542,7 +542,7 @@ struct ConventionBuilder {
     mutating func finish(_ e: inout Event, context: inout DecodeContext) -> Bool {
         if let r = ambiguousRequestID?.value ?? scope?.requestID {
             let id = r.id(&context.ids)
-            if correlation != nil { e.requestID = id } else { e.correlationID = id }
+            if correlationRank > 0 { e.requestID = id } else { e.correlationID = id }
         }
         var parentSet = explicitParent
         if let h = headerTrace {
@@ -634,11 +634,12 @@ struct ConventionBuilder {
     private mutating func offerCorrelation(_ v: FieldValue, rank: Int, event e: inout Event,
                                            context: inout DecodeContext) -> Bool {
         guard rank > correlationRank, let s = v.nonEmptyID(&context.ids) else { return false }
-        if let previous = correlation {
+        // The id taken before is the event's (only this sets it before `finish`): a copy of it
+        // here too was a retain and a release per line of a string the engine's thread also counts.
+        if correlationRank > 0, let previous = e.correlationID {
             // Demoted, not lost: the weaker id stays visible as an attribute.
             appendAttribute(Attribute(ConventionBuilder.correlationKeyNames[correlationRank], previous), event: &e)
         }
-        correlation = s
         correlationRank = rank
         e.correlationID = s
         return true
