@@ -16,6 +16,11 @@ final class Linker {
     /// The trace `text` names, read in place (`fingerprint` is `FastText.hash(text)`).
     func lookup(_ text: String, fingerprint: UInt64) -> TraceState? { table.trace(text: text, fingerprint: fingerprint) }
 
+    /// Like `lookup`, not retained (see `IDTable.traceRef`).
+    func lookupRef(_ text: String, fingerprint: UInt64) -> Unmanaged<TraceState>? {
+        table.traceRef(text: text, fingerprint: fingerprint)
+    }
+
     var count: Int { table.count }
 
     /// Points `key` at `trace`, recording it among the trace's ids (callers bind only ids that moved).
@@ -98,6 +103,13 @@ final class IDTable {
     }
 
     func trace(for key: IDKey) -> TraceState? { trace(text: key.text, fingerprint: key.fingerprint) }
+
+    /// The trace `text` names, not retained: the table holds it, and the caller only compares it
+    /// or takes it before anything can change the table.
+    func traceRef(text: String, fingerprint: UInt64) -> Unmanaged<TraceState>? {
+        let (i, found) = probe(text, tag: IDTable.tag(fingerprint))
+        return found ? Unmanaged.passUnretained(entries[i].trace) : nil
+    }
 
     func trace(text: String, fingerprint: UInt64) -> TraceState? {
         let (i, found) = probe(text, tag: IDTable.tag(fingerprint))
@@ -200,24 +212,37 @@ extension Stitcher {
             && !(corr && FastText.same(e.requestID, e.correlationID))
         guard hasStrong || corr || req else { return nil }
 
-        // One probe per id; binding below skips ids already pointing at the target.
+        // One probe per id; binding below skips ids already pointing at the target. The probes
+        // give the traces unretained: most events' ids all name one trace already linked, which is
+        // then taken once (the path below took and released each id's trace several times over).
         let sFP = hasStrong ? FastText.hash(e.traceID.unsafelyUnwrapped) : 0
-        let sTrace = hasStrong ? linker.lookup(e.traceID.unsafelyUnwrapped, fingerprint: sFP) : nil
+        let sRef = hasStrong ? linker.lookupRef(e.traceID.unsafelyUnwrapped, fingerprint: sFP) : nil
         let w1FP: UInt64
-        let w1Trace: TraceState?
+        let w1Ref: Unmanaged<TraceState>?
         if corr {
             w1FP = FastText.hash(e.correlationID.unsafelyUnwrapped)
-            w1Trace = linker.lookup(e.correlationID.unsafelyUnwrapped, fingerprint: w1FP)
+            w1Ref = linker.lookupRef(e.correlationID.unsafelyUnwrapped, fingerprint: w1FP)
         } else if req {
             w1FP = FastText.hash(e.requestID.unsafelyUnwrapped)
-            w1Trace = linker.lookup(e.requestID.unsafelyUnwrapped, fingerprint: w1FP)
+            w1Ref = linker.lookupRef(e.requestID.unsafelyUnwrapped, fingerprint: w1FP)
         } else {
             w1FP = 0
-            w1Trace = nil
+            w1Ref = nil
         }
         let hasW2 = corr && req
         let w2FP = hasW2 ? FastText.hash(e.requestID.unsafelyUnwrapped) : 0
-        let w2Trace = hasW2 ? linker.lookup(e.requestID.unsafelyUnwrapped, fingerprint: w2FP) : nil
+        let w2Ref = hasW2 ? linker.lookupRef(e.requestID.unsafelyUnwrapped, fingerprint: w2FP) : nil
+        // Every id this event carries already names one trace, and (with a trace id) that trace has
+        // its strong id: nothing to link, attach, merge or bind.
+        if let only = hasStrong ? sRef : w1Ref,
+           !(corr || req) || w1Ref?.toOpaque() == only.toOpaque(),
+           !hasW2 || w2Ref?.toOpaque() == only.toOpaque(),
+           !hasStrong || only._withUnsafeGuaranteedRef({ $0.strongID != nil }) {
+            return only.takeUnretainedValue()
+        }
+        let sTrace = sRef?.takeUnretainedValue()
+        let w1Trace = w1Ref?.takeUnretainedValue()
+        let w2Trace = w2Ref?.takeUnretainedValue()
         let target: TraceState
         if hasStrong {
             var t = sTrace
