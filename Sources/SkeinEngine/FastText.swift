@@ -44,6 +44,11 @@ enum FastText {
     /// Byte equality: the same object, or the same bytes.
     @inline(__always)
     static func same(_ a: String, _ b: String) -> Bool {
+        // The same representation (one string's storage and count, or the same small string):
+        // equal without reading the bytes. Ids shared from the decoder's cache of recent strings
+        // (every line of a request after its first) compare this way with the id table's copy.
+        if MemoryLayout<String>.size == 16,
+           unsafeBitCast(a, to: (UInt64, UInt64).self) == unsafeBitCast(b, to: (UInt64, UInt64).self) { return true }
         let r = a.utf8.withContiguousStorageIfAvailable { pa -> Bool? in
             b.utf8.withContiguousStorageIfAvailable { pb -> Bool in
                 let n = pa.count
