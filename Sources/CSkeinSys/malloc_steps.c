@@ -32,6 +32,7 @@ void skein_malloc_grow_in_steps(size_t bytes) {
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -102,7 +103,10 @@ static void *populator_main(void *unused) {
     (void)unused;
     /* Idle priority: this thread runs only on a processor nothing else wants. */
     struct sched_param param = { 0 };
-    pthread_setschedparam(pthread_self(), SCHED_IDLE, &param);
+    if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &param) != 0) {
+        /* Where the policy is refused (some containers), the lowest priority of the normal one. */
+        setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
+    }
     uintptr_t done = populate_from;
     const struct timespec pause = { 0, 1000000 };
     while (!atomic_load_explicit(&populator_stopping, memory_order_relaxed)) {
