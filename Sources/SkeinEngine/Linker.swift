@@ -13,10 +13,8 @@ final class Linker {
 
     func lookup(_ key: IDKey) -> TraceState? { table.trace(for: key) }
 
-    /// The trace `text` names, read in place (`fingerprint` is `FastText.hash(text)`).
-    func lookup(_ text: String, fingerprint: UInt64) -> TraceState? { table.trace(text: text, fingerprint: fingerprint) }
-
-    /// Like `lookup`, not retained (see `IDTable.traceRef`).
+    /// The trace `text` names, read in place (`fingerprint` is `FastText.hash(text)`), not retained
+    /// (see `IDTable.traceRef`).
     func lookupRef(_ text: String, fingerprint: UInt64) -> Unmanaged<TraceState>? {
         table.traceRef(text: text, fingerprint: fingerprint)
     }
