@@ -257,7 +257,7 @@ public struct JSONTape: @unchecked Sendable {
         var escaped = false
         var high = false
         while true {
-            if p + 16 <= n {
+            if JSONTape.scansSixteen && p + 16 <= n {
                 let stops = skein_json_string_stops16(b + p)
                 if stops == 0 { p += 16; continue }
                 // The lowest flagged byte is a real stop.
@@ -284,6 +284,17 @@ public struct JSONTape: @unchecked Sendable {
             if c >= 0x80 { high = true }
             p += 1
         }
+    }
+
+    /// Whether strings are scanned 16 bytes per step (`skein_json_string_stops16`): with SSE2,
+    /// which every x86-64 has. Elsewhere its C fallback is a byte loop, and the word scan goes first.
+    @inline(__always)
+    static var scansSixteen: Bool {
+        #if arch(x86_64)
+        return true
+        #else
+        return false
+        #endif
     }
 
     /// A number from its first byte at `p0`, in the tape's lax grammar (digits, `.`, `e`, `+`, `-`):
