@@ -121,7 +121,8 @@ public struct JSONExporter {
             let half = round / 2
             let bounds = [(at, at + half), (at + half, at + round)]
             let pretty = pretty, depth = w.depth
-            let capacity = max(chunkSize, (round - half) * perSummary + (round - half) * perSummary / 8) + 64 * 1024
+            // The larger part's measured size, an eighth more for summaries longer than the last round's.
+            let capacity = max(chunkSize, (round - half) * perSummary * 9 / 8) + 64 * 1024
             try w.drain(to: sink)
             DispatchQueue.concurrentPerform(iterations: 2) { k in
                 let (from, to) = bounds[k]
