@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Instructions per line on each side of `skein export` (decode thread, engine thread), under callgrind.
 #
-# Deterministic: counts instructions, not time, so it is not disturbed by other load on the machine.
+# Counts instructions, not time: repeatable run to run on an idle machine. Under other load the split
+# between the two threads shifts (how batches hand over depends on timing; seen: decoding 6.9k and
+# engine 5.3k per line idle, 7.3k and 5.0k while a build ran), so compare runs taken alike.
 # Usage: scripts/profile-decode.sh [LINES]   (default 20,000 lines of the benchmark's input)
 # Needs a release build (`swift build -c release --product skein`) and valgrind.
 set -euo pipefail
