@@ -110,12 +110,12 @@ static void *populator_main(void *unused) {
     uintptr_t done = populate_from;
     const struct timespec pause = { 0, 1000000 };
     while (!atomic_load_explicit(&populator_stopping, memory_order_relaxed)) {
-        uintptr_t end = current_break();
-        if (atomic_load_explicit(&huge_pages, memory_order_relaxed)) {
-            skein_heap_advise_huge();
-            uintptr_t advised = atomic_load_explicit(&advised_to, memory_order_acquire);
-            if (atomic_load_explicit(&huge_pages, memory_order_relaxed) && advised < end) end = advised;
-        }
+        /* With huge pages: as far as advised, which the advice just brought up to the break
+           (one read of it per step). */
+        if (atomic_load_explicit(&huge_pages, memory_order_relaxed)) skein_heap_advise_huge();
+        uintptr_t end = atomic_load_explicit(&huge_pages, memory_order_relaxed)
+            ? atomic_load_explicit(&advised_to, memory_order_acquire)
+            : current_break();
         if (end < done) done = end;  /* trimmed */
         if (end == done) {
             nanosleep(&pause, NULL);

@@ -166,7 +166,7 @@ final class Stitcher {
         return out
     }
 
-    /// Moves a trace to the finished list with its summary; returns whether this is its first completion.
+    /// Moves a trace to the finished list, taking its summary (the caller's is left empty).
     func finish(_ t: TraceState, taking summary: inout TraceSummary) {
         t.phase = .finished
         // Moved, an empty summary left behind: a copy retained (and the caller's later released)
