@@ -359,23 +359,31 @@ struct ConventionBuilder {
     private var truncated = 0
     /// The rank of the alias the event's correlation id came from (0: none yet).
     private var correlationRank = 0
-    private var ambiguousRequestID: Deferred?
     private var explicitTrace = false
     private var explicitParent = false
-    private var headerTrace: TraceContext.Header?
     private var headerRank = 0
-    private var serviceFallback: Deferred?
-    private var instanceFallback: Deferred?
-    private var routeFallback: Deferred?
-    private var routeLastResort: Deferred?
-    private var messageFallback: Deferred?
+    /// What few lines have, all of it holding strings: behind one optional reference, allocated by
+    /// the first line that has any, so that a builder without (nearly every line's) is destroyed
+    /// with one check and copied as one word. Held field by field, destroying the builder took a
+    /// release call per field and some 260 instructions per line.
+    private var rare: Rare?
     /// The message's value, its text not made yet (`DecodeContext.keepsEveryMessage` off): bytes of
     /// the line, valid until `finish`.
     private var pendingMessage: FieldValue?
     private var sawService = false, sawInstance = false, sawRoute = false, sawMessage = false
     private var explicitSpan = false
-    /// What a `Scopes` array held; nil on (nearly) every line, which is all those lines pay.
-    private var scope: ScopeFacts?
+
+    private final class Rare {
+        var ambiguousRequestID: Deferred?
+        var headerTrace: TraceContext.Header?
+        var serviceFallback: Deferred?
+        var instanceFallback: Deferred?
+        var routeFallback: Deferred?
+        var routeLastResort: Deferred?
+        var messageFallback: Deferred?
+        /// What a `Scopes` array held.
+        var scope: ScopeFacts?
+    }
 
     /// The ids and path of a .NET `Scopes` array: each the first valid one found, values pointing into the record.
     private struct ScopeFacts {
@@ -447,13 +455,13 @@ struct ConventionBuilder {
             sawInstance = true
             e.$instance = v.symbol(&context.interner)
         case .serviceFallback:
-            used = ConventionBuilder.hold(&serviceFallback, key, v, context: &context)
+            used = hold(\.serviceFallback, key, v, context: &context)
         case .instanceFallback:
-            used = ConventionBuilder.hold(&instanceFallback, key, v, context: &context)
+            used = hold(\.instanceFallback, key, v, context: &context)
         case .routeFallback:
-            used = ConventionBuilder.hold(&routeFallback, key, v, context: &context)
+            used = hold(\.routeFallback, key, v, context: &context)
         case .routeLastResort:
-            used = ConventionBuilder.hold(&routeLastResort, key, v, context: &context)
+            used = hold(\.routeLastResort, key, v, context: &context)
         case .scopes:
             // Read (when an array of objects) by `scopes`; kept whole so nothing the scopes said is lost.
             used = false
@@ -479,11 +487,11 @@ struct ConventionBuilder {
             if let s = ConventionBuilder.spanID(v, &context.ids) { e.$parentSpanID = s; explicitParent = true } else { used = false }
         case .traceparent:
             if headerRank < 2, let h = v.withBytes({ TraceContext.parseTraceparent($0) }) {
-                headerTrace = h; headerRank = 2
+                setRare(\.headerTrace, h); headerRank = 2
             } else { used = false }
         case .xray:
             if headerRank < 1, let h = v.withBytes({ TraceContext.parseXRay($0) }) {
-                headerTrace = h; headerRank = 1
+                setRare(\.headerTrace, h); headerRank = 1
             } else { used = false }
         case .correlationID: used = offerCorrelation(v, rank: 4, event: &e, context: &context)
         case .xRequestID: used = offerCorrelation(v, rank: 3, event: &e, context: &context)
@@ -493,7 +501,7 @@ struct ConventionBuilder {
             // attribute; a generated id (`genReqId`, a UUID) links as usual.
             used = !ConventionBuilder.isCounter(v) && offerCorrelation(v, rank: 2, event: &e, context: &context)
         case .requestID:
-            used = ConventionBuilder.hold(&ambiguousRequestID, key, v, context: &context)
+            used = hold(\.ambiguousRequestID, key, v, context: &context)
         case .platformRequestID:
             if let s = v.nonEmptyID(&context.ids) { e.requestID = s } else { used = false }
         case .cfRay:
@@ -503,7 +511,7 @@ struct ConventionBuilder {
             if let k = v.withBytes({ ConventionBuilder.eventKind($0) }) {
                 e.kind = k
             } else if case .text = v {
-                used = ConventionBuilder.hold(&messageFallback, key, v, context: &context)
+                used = hold(\.messageFallback, key, v, context: &context)
             } else { used = false }
         case .route:
             sawRoute = true
@@ -540,7 +548,19 @@ struct ConventionBuilder {
 
     /// Resolves competing aliases and fallbacks; returns whether the record had a time.
     mutating func finish(_ e: inout Event, context: inout DecodeContext) -> Bool {
-        if let r = ambiguousRequestID?.value ?? scope?.requestID {
+        if let r = rare { settle(r, event: &e, context: &context) }
+        if let v = pendingMessage { settleMessage(v, event: &e) }
+        if truncated > 0 { e.attributes.append(Attribute("skein.truncated", String(truncated))) }
+        return timed
+    }
+
+    /// `finish`'s part for the rare fields: ids from headers and scopes, fallbacks.
+    private mutating func settle(_ rare: Rare, event e: inout Event, context: inout DecodeContext) {
+        let headerTrace = rare.headerTrace, scope = rare.scope
+        let serviceFallback = rare.serviceFallback, instanceFallback = rare.instanceFallback
+        let routeFallback = rare.routeFallback, routeLastResort = rare.routeLastResort
+        let messageFallback = rare.messageFallback
+        if let r = rare.ambiguousRequestID?.value ?? scope?.requestID {
             let id = r.id(&context.ids)
             if correlationRank > 0 { e.requestID = id } else { e.correlationID = id }
         }
@@ -584,9 +604,6 @@ struct ConventionBuilder {
                 e.message = clippedMessage(d.value)
             }
         }
-        if let v = pendingMessage { settleMessage(v, event: &e) }
-        if truncated > 0 { e.attributes.append(Attribute("skein.truncated", String(truncated))) }
-        return timed
     }
 
     /// Reads .NET's `Scopes` array (at `array`) for the request's ids and path; `finish` applies them
@@ -594,7 +611,7 @@ struct ConventionBuilder {
     /// scope is a string), and members that are not strings, are passed over; a second `Scopes` key is
     /// ignored. Allocates only for escaped keys.
     mutating func scopes(_ doc: JSONDocument, array: Int, context: inout DecodeContext) {
-        guard scope == nil else { return }
+        guard rare?.scope == nil else { return }
         let tape = doc.tape
         var found = ScopeFacts()
         let end = Int(tape.node(array).next)
@@ -620,15 +637,21 @@ struct ConventionBuilder {
             }
             i = Int(element.next)
         }
-        scope = found
+        setRare(\.scope, found)
     }
 
     /// Holds a fallback for `finish`; a second value for the same slot is not held (returns false).
-    private static func hold(_ slot: inout Deferred?, _ key: UnsafeBufferPointer<UInt8>, _ v: FieldValue,
-                                  context: inout DecodeContext) -> Bool {
-        guard slot == nil, v.nonEmpty else { return false }
-        slot = Deferred(key: context.interner.intern(key), value: v)
+    private mutating func hold(_ slot: ReferenceWritableKeyPath<Rare, Deferred?>, _ key: UnsafeBufferPointer<UInt8>,
+                               _ v: FieldValue, context: inout DecodeContext) -> Bool {
+        guard rare?[keyPath: slot] == nil, v.nonEmpty else { return false }
+        setRare(slot, Deferred(key: context.interner.intern(key), value: v))
         return true
+    }
+
+    private mutating func setRare<T>(_ slot: ReferenceWritableKeyPath<Rare, T?>, _ value: T) {
+        let r: Rare
+        if let existing = rare { r = existing } else { r = Rare(); rare = r }
+        r[keyPath: slot] = value
     }
 
     private mutating func offerCorrelation(_ v: FieldValue, rank: Int, event e: inout Event,

@@ -16,7 +16,10 @@ struct FlatConvention {
     let others: UInt64
     let maxNodes: Int
     let name: String
-    private let blank = Event(time: .zero)
+    /// Held in a box, not inline: `AutoDecoder` copies this struct out of itself for each line it
+    /// decodes (it lends its other fields inout alongside), and an inline event made that two
+    /// 336-byte copies per line.
+    private let blank = BlankEvent()
 
     /// Nil unless the convention is the last record decoder and the only one asked about every object.
     init?(records: [any JSONRecordDecoder], signatures: KeySignatures, maxNodes: Int) {
@@ -36,7 +39,7 @@ struct FlatConvention {
         let n = frame.count
         let p = JSONTape.skipWS(b, 0, n)
         guard p < n, b[p] == UInt8(ascii: "{") else { return nil }
-        events.append(blank)
+        events.append(blank.event)
         let at = events.count - 1
         events[at].source = source
         guard let timed = map(b, from: p + 1, n, event: &events[at], context: &context, shapes: &shapes) else {
@@ -137,4 +140,10 @@ struct FlatConvention {
         guard JSONTape.skipWS(b, p, n) == n else { return nil }
         return builder.finish(&event, context: &context)
     }
+}
+
+/// A blank event to copy for each line (far cheaper than `Event.init` with its thirty defaults),
+/// kept behind one reference so that the struct holding it stays small to copy.
+final class BlankEvent: Sendable {
+    let event = Event(time: .zero)
 }
