@@ -34,9 +34,10 @@ final class PipelinedReader {
         private var closed = false
         let depth: Int
         /// Where applied events are destroyed (their strings released, their arrays freed). A
-        /// producer that decodes is the busier thread: the consumer destroys them (the engine has
-        /// just read them, so their memory is in its cache). A producer that only merges what other
-        /// threads decoded has time to spare, and destroying there keeps that work off the engine.
+        /// producer that decodes is usually the busier thread: the consumer destroys them (the engine
+        /// has just read them, so their memory is in its cache), except while the producer is ahead
+        /// (see `recycle`). A producer that only merges what other threads decoded has time to spare,
+        /// and destroying there always keeps that work off the engine.
         let destroysOnProducer: Bool
         init(depth: Int, destroysOnProducer: Bool = false) {
             self.depth = depth
@@ -71,7 +72,13 @@ final class PipelinedReader {
         /// Gives back an applied batch's chunk arrays, their events destroyed here, on the
         /// consumer's thread, or left for the producer to destroy (`destroysOnProducer`).
         func recycle(_ chunks: inout [[Event]]) {
-            if !destroysOnProducer {
+            condition.lock()
+            // More than half the hand-over waiting: the producer is ahead, and this thread sets the
+            // pace. Its events are left for the producer to destroy (it empties every array it
+            // reuses), which moves that work to the side with time to spare.
+            let producerAhead = queue.count > depth / 2
+            condition.unlock()
+            if !destroysOnProducer && !producerAhead {
                 for k in chunks.indices { chunks[k].removeAll(keepingCapacity: true) }
             }
             condition.lock()
