@@ -3,7 +3,10 @@
 #
 # Counts instructions, not time: repeatable run to run on an idle machine. Under other load the split
 # between the two threads shifts (how batches hand over depends on timing; seen: decoding 6.9k and
-# engine 5.3k per line idle, 7.3k and 5.0k while a build ran), so compare runs taken alike.
+# engine 5.3k per line idle, 7.3k and 5.0k while a build ran), so compare runs taken alike. Callgrind
+# runs one thread at a time, so the hand-over queue fills and the decoding thread destroys the
+# events it gets back (`PipelinedReader.Channel.recycle`): per-thread counts from before that change
+# (session 9) compare with later ones only as a sum.
 # Usage: scripts/profile-decode.sh [LINES]   (default 20,000 lines of the benchmark's input)
 # Needs a release build (`swift build -c release --product skein`) and valgrind.
 set -euo pipefail
