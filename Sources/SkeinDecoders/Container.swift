@@ -9,7 +9,7 @@ public struct DockerJSONLineDecoder: JSONRecordDecoder {
     public let name = "docker"
     private var tape = JSONTape()
     private var line: [UInt8] = []
-    private let blank = Event(time: .zero)
+    private let blank = BlankEvent()
 
     public init() {}
 
@@ -25,7 +25,7 @@ public struct DockerJSONLineDecoder: JSONRecordDecoder {
     public mutating func decode(_ doc: JSONDocument, source: SourceID, context: inout DecodeContext,
                                 into events: inout [Event]) -> DecodeOutcome {
         guard let log = doc.member(doc.root, "log") else { return .malformed(.missingFields) }
-        var event = blank
+        var event = blank.event
         event.source = source
         var timed = false
         if let t = doc.member(doc.root, "time"), let time = TimeParsing.parse(doc.raw(t)) {
@@ -66,7 +66,7 @@ public struct CRIDecoder: StandaloneTextDecoder {
     private var partialStderr = false
     private var holding = false
     public var standaloneContext = DecodeContext()
-    private let blank = Event(time: .zero)
+    private let blank = BlankEvent()
     /// Parts beyond this are dropped (counted in `skein.truncated`) so one endless partial line stays bounded.
     public static let maxLineBytes = 1 << 20
 
@@ -137,7 +137,7 @@ public struct CRIDecoder: StandaloneTextDecoder {
                                source: SourceID, context: inout DecodeContext, into events: inout [Event]) -> DecodeOutcome {
         // An empty line from the container is as blank as an empty line anywhere.
         guard FrameScan.hasContent(content, from: 0) else { return .absorbed }
-        var event = blank
+        var event = blank.event
         event.source = source
         event.time = time
         if stderr { event.attributes.append(Attribute("stream", "stderr")) }

@@ -7,7 +7,7 @@ import SkeinCore
 public struct ConventionDecoder: JSONRecordDecoder {
     public let name = "skein"
     /// Copying a blank event is far cheaper than calling `Event.init` with its thirty defaults per line.
-    private let blank = Event(time: .zero)
+    private let blank = BlankEvent()
 
     public init() {}
 
@@ -17,7 +17,7 @@ public struct ConventionDecoder: JSONRecordDecoder {
                                 into events: inout [Event]) -> DecodeOutcome {
         guard doc.kind(doc.root) == .object else { return .malformed(.unrecognised) }
         // Built in its slot: an event is large, and moving it into the array afterwards is a copy.
-        events.append(blank)
+        blank.append(to: &events)
         let at = events.count - 1
         events[at].source = source
         let timed = ConventionMapper.apply(doc, object: doc.root, to: &events[at], context: &context, record: true)

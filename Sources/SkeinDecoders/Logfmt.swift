@@ -9,7 +9,7 @@ public struct LogfmtDecoder: StandaloneTextDecoder {
     public let name = "logfmt"
     /// Used only when called as a plain `FrameDecoder`; the auto-detector passes its own.
     public var standaloneContext = DecodeContext()
-    private let blank = Event(time: .zero)
+    private let blank = BlankEvent()
 
     public init() {}
 
@@ -26,7 +26,7 @@ public struct LogfmtDecoder: StandaloneTextDecoder {
     public mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID, context: inout DecodeContext,
                                 into events: inout [Event]) -> DecodeOutcome {
         guard recognises(frame) else { return .malformed(.unrecognised) }
-        var event = blank
+        var event = blank.event
         event.source = source
         let timed = LogfmtDecoder.apply(frame, to: &event, context: &context)
         guard ConventionMapper.settleTime(&event, found: timed, context: &context) else { return .malformed(.missingFields) }
