@@ -70,7 +70,8 @@ final class PipelinedReader {
         }
 
         /// Gives back an applied batch's chunk arrays, their events destroyed here, on the
-        /// consumer's thread, or left for the producer to destroy (`destroysOnProducer`).
+        /// consumer's thread, or left for the producer to destroy (`destroysOnProducer`, or while
+        /// the producer is ahead).
         func recycle(_ chunks: inout [[Event]]) {
             condition.lock()
             // More than half the hand-over waiting: the producer is ahead, and this thread sets the

@@ -556,22 +556,18 @@ struct ConventionBuilder {
 
     /// `finish`'s part for the rare fields: ids from headers and scopes, fallbacks.
     private mutating func settle(_ rare: Rare, event e: inout Event, context: inout DecodeContext) {
-        let headerTrace = rare.headerTrace, scope = rare.scope
-        let serviceFallback = rare.serviceFallback, instanceFallback = rare.instanceFallback
-        let routeFallback = rare.routeFallback, routeLastResort = rare.routeLastResort
-        let messageFallback = rare.messageFallback
-        if let r = rare.ambiguousRequestID?.value ?? scope?.requestID {
+        if let r = rare.ambiguousRequestID?.value ?? rare.scope?.requestID {
             let id = r.id(&context.ids)
             if correlationRank > 0 { e.requestID = id } else { e.correlationID = id }
         }
         var parentSet = explicitParent
-        if let h = headerTrace {
+        if let h = rare.headerTrace {
             if !explicitTrace { e.traceID = h.traceID }
             // The header's parent span belongs to its own trace; an explicit, different trace id disowns it.
             if !explicitParent, let p = h.parentSpanID, e.traceID == h.traceID { e.parentSpanID = p; parentSet = true }
         }
-        if let s = scope, let t = s.traceID {
-            if !explicitTrace && headerTrace == nil { e.traceID = t }
+        if let s = rare.scope, let t = s.traceID {
+            if !explicitTrace && rare.headerTrace == nil { e.traceID = t }
             // Like the header's: the scope's spans belong to the scope's trace, so a line whose own
             // fields name another trace keeps only its own.
             if e.traceID == t {
@@ -579,25 +575,25 @@ struct ConventionBuilder {
                 if !parentSet, let p = s.parent { e.$parentSpanID = p }
             }
         }
-        if let d = serviceFallback {
+        if let d = rare.serviceFallback {
             if sawService { deferredAttribute(d, event: &e) } else { e.$service = d.value.symbol(&context.interner) }
         }
-        if let d = instanceFallback {
+        if let d = rare.instanceFallback {
             if sawInstance { deferredAttribute(d, event: &e) } else { e.$instance = d.value.symbol(&context.interner) }
         }
-        if let d = routeFallback {
+        if let d = rare.routeFallback {
             if sawRoute { deferredAttribute(d, event: &e) } else {
                 e.route = d.value.routePath(&context.interner)
             }
-        } else if !sawRoute, let r = scope?.route {
+        } else if !sawRoute, let r = rare.scope?.route {
             e.route = r.routePath(&context.interner)
         }
-        if let d = routeLastResort {
-            if sawRoute || routeFallback != nil || scope?.route != nil { deferredAttribute(d, event: &e) } else {
+        if let d = rare.routeLastResort {
+            if sawRoute || rare.routeFallback != nil || rare.scope?.route != nil { deferredAttribute(d, event: &e) } else {
                 e.route = d.value.routePath(&context.interner)
             }
         }
-        if let d = messageFallback {
+        if let d = rare.messageFallback {
             if sawMessage { deferredAttribute(d, event: &e) } else if notableTextOnly {
                 pendingMessage = d.value
             } else {
