@@ -40,7 +40,9 @@ public struct SpanID: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The packed id's 16 lower-case hex digits at `p` (for a packed id: `text` is nil). Writers
-    /// put them straight into their output, without a `String` in between.
+    /// put them straight into their output, without a `String` in between. Inlinable: a report
+    /// writes one per hop.
+    @inlinable
     public func writeHex(to p: UnsafeMutablePointer<UInt8>) {
         let raw = UnsafeMutableRawPointer(p)
         raw.storeBytes(of: SpanID.hexDigits(UInt32(truncatingIfNeeded: packed >> 32)).bigEndian, as: UInt64.self)
@@ -50,7 +52,7 @@ public struct SpanID: Hashable, Sendable, CustomStringConvertible {
     /// The eight lower-case hex digits of `v`, the least significant digit in the lowest byte (so
     /// stored big-endian, they read in order): each nibble spread into a byte of its own, then all
     /// eight turned into ASCII at once (`0`–`9` add 0x30; `a`–`f` add 0x27 more).
-    @inline(__always)
+    @inlinable @inline(__always)
     static func hexDigits(_ v: UInt32) -> UInt64 {
         var w = UInt64(v)
         w = ((w & 0xffff_0000) << 16) | (w & 0x0000_ffff)

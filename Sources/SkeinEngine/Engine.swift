@@ -920,7 +920,7 @@ public final class Engine {
         }
         if s.coldStart {
             for h in s.hops where h.flags.contains(.cold) {
-                guard let inst = h.instance, let sym = h.$instance,
+                guard let inst = h.instance, let sym = h.instanceSymbol,
                       let i = fleet.find(service: h.serviceSymbol, instance: sym),
                       fleet.records[i].coldTrace == t.serial, var cs = fleet.records[i].info.coldStart else { continue }
                 cs.traceID = s.id

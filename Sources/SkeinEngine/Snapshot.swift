@@ -206,10 +206,13 @@ public struct Hop: Sendable, Equatable {
     // only counted, never printed (`service`, `instance`, ... read them as text).
     public var serviceSymbol: Symbol
     public var deploy: DeployModel?
-    @SymbolText public var instance: String? = nil
-    @SymbolText public var runtime: String? = nil
-    @SpanIDText public var spanID: String? = nil
-    @SpanIDText public var parentSpanID: String? = nil
+    // Stored bare rather than through `SymbolText`/`SpanIDText`: a writer in another module reads
+    // them through a pointer, where a wrapper's accessor is a call that copies the whole hop.
+    public var instanceSymbol: Symbol?
+    public var runtimeSymbol: Symbol?
+    /// The span ids, packed (`spanID` and `parentSpanID` are their text).
+    public var span: SpanID?
+    public var parentSpan: SpanID?
     /// Index of the parent hop in `TraceSummary.hops`.
     public var parent: Int?
     /// From the trace start, after skew correction.
@@ -236,6 +239,22 @@ public struct Hop: Sendable, Equatable {
     public var service: String {
         get { serviceSymbol.string }
         set { serviceSymbol = Symbol(newValue) }
+    }
+    public var instance: String? {
+        get { instanceSymbol?.string }
+        set { instanceSymbol = newValue.map(Symbol.init) }
+    }
+    public var runtime: String? {
+        get { runtimeSymbol?.string }
+        set { runtimeSymbol = newValue.map(Symbol.init) }
+    }
+    public var spanID: String? {
+        get { span?.string }
+        set { span = newValue.map(SpanID.init) }
+    }
+    public var parentSpanID: String? {
+        get { parentSpan?.string }
+        set { parentSpan = newValue.map(SpanID.init) }
     }
 }
 

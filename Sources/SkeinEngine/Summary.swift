@@ -308,10 +308,10 @@ extension Stitcher {
             let i = pre[k]
             var hop = Hop(service: hops[i].service, offsetMS: c[i].start - traceStart, durationMS: max(0, c[i].end - c[i].start))
             hop.deploy = hops[i].deploy
-            hop.$instance = hops[i].instance
-            hop.$runtime = hops[i].runtime
-            hop.$spanID = hops[i].spanID
-            hop.$parentSpanID = hops[i].parentSpanID
+            hop.instanceSymbol = hops[i].instance
+            hop.runtimeSymbol = hops[i].runtime
+            hop.span = hops[i].spanID
+            hop.parentSpan = hops[i].parentSpanID
             hop.parent = c[i].parent >= 0 ? c[c[i].parent].newIndex : nil
             hop.status = hops[i].status
             hop.coldStartMS = hops[i].coldStartMS

@@ -55,8 +55,8 @@ public struct ByteBuffer: ~Copyable {
         count += n
     }
 
-    /// Copies `n` bytes. Keys and names are short: two overlapping words (or half-words) beat a
-    /// byte loop or a call to memmove, which longer runs still take.
+    /// Copies `n` bytes. Keys and names are short: two overlapping words (half-words, or 16-byte
+    /// vectors up to 32 bytes) beat a byte loop or a call to memmove, which longer runs still take.
     @inline(__always)
     static func copySmall(from src: UnsafePointer<UInt8>, to dst: UnsafeMutablePointer<UInt8>, count n: Int) {
         let s = UnsafeRawPointer(src), d = UnsafeMutableRawPointer(dst)
@@ -72,6 +72,11 @@ public struct ByteBuffer: ~Copyable {
             d.storeBytes(of: tail, toByteOffset: n - 4, as: UInt32.self)
         } else if n < 4 {
             for i in 0..<n { dst[i] = src[i] }
+        } else if n <= 32 {
+            let head = s.loadUnaligned(as: SIMD16<UInt8>.self)
+            let tail = s.loadUnaligned(fromByteOffset: n - 16, as: SIMD16<UInt8>.self)
+            d.storeBytes(of: head, as: SIMD16<UInt8>.self)
+            d.storeBytes(of: tail, toByteOffset: n - 16, as: SIMD16<UInt8>.self)
         } else {
             dst.update(from: src, count: n)
         }
@@ -107,6 +112,17 @@ public struct ByteBuffer: ~Copyable {
         if count + n > capacity { grow(n) }
         fill(base + count)
         count += n
+    }
+
+    /// Appends what `fill` writes in place, at most `n` bytes (it returns how many it wrote), under
+    /// one capacity check: a writer that knows its worst case writes a whole record this way.
+    @inline(__always)
+    public mutating func append(atMost n: Int, _ fill: (UnsafeMutablePointer<UInt8>) -> Int) {
+        if count + n > capacity { grow(n) }
+        let written = fill(base + count)
+        // Past `n`, memory after the buffer's end was overwritten.
+        precondition(written >= 0 && written <= n, "wrote \(written) bytes into \(n) reserved")
+        count += written
     }
 
     @inline(__always)

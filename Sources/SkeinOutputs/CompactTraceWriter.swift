@@ -6,99 +6,222 @@ import SkeinEngine
 /// for byte (a test compares the two on every sample log).
 ///
 /// An export writes every finished trace (135k of them for a million lines), after the last line
-/// is read, while nothing else runs: the general writer's bookkeeping per member (commas, depth,
-/// the key that came before) was half of it. The shape is fixed, so member names are copied as
-/// literals with their punctuation.
+/// is read, while nothing else runs. The shape is fixed, so member names are copied as literals
+/// with their punctuation, and a summary is written under one capacity check: its worst case is
+/// summed first (`bound`), then every value goes through a bare pointer (`Cursor`).
 ///
 /// Service and instance names are `Symbol`s: their quoted text is kept per writer, so two writers
 /// on two threads do not count references to the same shared strings.
 struct CompactTraceWriter {
     /// Quoted, escaped text of every symbol seen, back to back; `spans`, indexed by the symbol's
     /// number (they are dense), holds offset << 32 | length, or 0 for one not seen yet (a quoted
-    /// text is never empty).
-    private var symbolText: [UInt8] = []
-    private var spans: [UInt64] = []
+    /// text is never empty). Neither is ever empty, so both always have an address.
+    private var symbolText: [UInt8] = [0]
+    private var spans: [UInt64] = [0]
+    /// The last summary's start minute as text (summaries come in time order).
+    private var minute = ByteText.MinuteText()
 
     mutating func write(_ t: UnsafePointer<TraceSummary>, to b: inout ByteBuffer) {
-        b.append("{\"id\":")
-        JSONWriter.appendQuoted(t.pointee.id, to: &b)
-        b.append(",\"aliases\":[")
-        for (k, alias) in t.pointee.aliases.enumerated() {
-            if k > 0 { b.append(UInt8(ascii: ",")) }
-            JSONWriter.appendQuoted(alias, to: &b)
+        let bound = self.bound(t)
+        var minute = self.minute
+        b.append(atMost: bound) { start in
+            symbolText.withUnsafeBufferPointer { text in
+                spans.withUnsafeBufferPointer { spans in
+                    var c = Cursor(p: start, symbolText: text.baseAddress!, spans: spans.baseAddress!)
+                    c.write(t, minute: &minute)
+                    return c.p - start
+                }
+            }
         }
-        b.append("],\"start\":\"")
-        ByteText.appendRFC3339(t.pointee.start, fractionDigits: 3, to: &b)
-        b.append("\",\"duration_ms\":")
-        JSONWriter.appendDouble(t.pointee.durationMS, style: .milli, to: &b)
-        b.append(",\"root\":{\"service\":")
-        JSONWriter.appendString(t.pointee.rootService, to: &b)
-        b.append(",\"route\":")
-        JSONWriter.appendString(t.pointee.rootRoute, to: &b)
-        b.append(",\"method\":")
-        JSONWriter.appendString(t.pointee.rootMethod, to: &b)
-        b.append("},\"status\":")
-        JSONWriter.appendInt(t.pointee.status, to: &b)
-        b.append(",\"hops\":[")
+        self.minute = minute
+    }
+
+    /// The most bytes `t` can take, with every symbol it names made known to this writer.
+    private mutating func bound(_ t: UnsafePointer<TraceSummary>) -> Int {
+        // Member names and punctuation (about 190 bytes), every flag's name (about 90), four numbers
+        // (24 bytes at most in the shortest form), the status and the start; then each string at six
+        // bytes per byte (all escaped) plus quotes.
+        var n = 512
+        n += Self.quotedBound(t.pointee.id)
+        for alias in t.pointee.aliases { n += Self.quotedBound(alias) + 1 }
+        n += Self.quotedBound(t.pointee.rootService) + Self.quotedBound(t.pointee.rootRoute)
+            + Self.quotedBound(t.pointee.rootMethod)
         t.pointee.hops.withUnsafeBufferPointer { hops in
             for k in hops.indices {
                 let h = hops.baseAddress! + k
-                b.append(k == 0 ? "{\"service\":" : ",{\"service\":")
-                symbol(h.pointee.serviceSymbol, to: &b)
-                b.append(",\"deploy\":")
-                if let d = h.pointee.deploy { Self.deploy(d, to: &b) } else { b.append("null") }
-                b.append(",\"instance\":")
-                if let i = h.pointee.$instance { symbol(i, to: &b) } else { b.append("null") }
-                b.append(",\"offset_ms\":")
-                JSONWriter.appendDouble(h.pointee.offsetMS, style: .milli, to: &b)
-                b.append(",\"duration_ms\":")
-                JSONWriter.appendDouble(h.pointee.durationMS, style: .milli, to: &b)
-                b.append(",\"status\":")
-                JSONWriter.appendInt(h.pointee.status, to: &b)
-                b.append(",\"span_id\":")
-                JSONWriter.appendSpanID(h.pointee.$spanID, to: &b)
-                b.append(",\"parent\":")
-                JSONWriter.appendInt(h.pointee.parent, to: &b)
-                b.append(h.pointee.onCriticalPath ? ",\"critical\":true}" : ",\"critical\":false}")
+                // Names and punctuation (about 130 bytes), two numbers, the status and the parent.
+                n += 256
+                n += symbolLength(h.pointee.serviceSymbol)
+                if let i = h.pointee.instanceSymbol { n += symbolLength(i) }
+                if let s = h.pointee.span { n += s.text.map(Self.quotedBound) ?? 18 }
             }
         }
-        b.append(t.pointee.coldStart ? "],\"cold_start\":{\"hit\":true,\"init_ms\":" : "],\"cold_start\":{\"hit\":false,\"init_ms\":")
-        JSONWriter.appendDouble(t.pointee.coldStartInitMS, style: .milli, to: &b)
-        b.append("},\"db_wait_ms\":")
-        JSONWriter.appendDouble(t.pointee.dbWaitMS, style: .milli, to: &b)
-        b.append(",\"flags\":[")
-        var first = true
-        t.pointee.flags.forEachName { name in
-            b.append(first ? "\"" : ",\"")
-            first = false
-            b.append(name)
-            b.append(UInt8(ascii: "\""))
-        }
-        b.append(t.pointee.complete ? "],\"complete\":true}" : "],\"complete\":false}")
+        return n
     }
 
-    /// A symbol's quoted text, from this writer's own copy.
-    private mutating func symbol(_ s: Symbol, to b: inout ByteBuffer) {
+    @inline(__always)
+    private static func quotedBound(_ s: String?) -> Int {
+        guard let s else { return 4 }
+        return 6 * s.utf8.count + 2
+    }
+
+    /// The length of a symbol's quoted text, remembering the text the first time.
+    @inline(__always)
+    private mutating func symbolLength(_ s: Symbol) -> Int {
         let i = Int(s.raw)
-        var span: UInt64 = i < spans.count ? spans[i] : 0
-        if span == 0 {
-            var quoted = ByteBuffer(capacity: 64)
-            JSONWriter.appendQuoted(s.string, to: &quoted)
-            span = UInt64(symbolText.count) << 32 | UInt64(quoted.count)
-            quoted.withBytes { symbolText.append(contentsOf: $0) }
-            if i >= spans.count { spans.append(contentsOf: repeatElement(0, count: i + 1 - spans.count)) }
-            spans[i] = span
-        }
-        symbolText.withUnsafeBufferPointer { all in
-            b.append(UnsafeBufferPointer(rebasing: all[Int(span >> 32)..<Int(span >> 32) + Int(span & 0xffff_ffff)]))
-        }
+        if i < spans.count && spans[i] != 0 { return Int(spans[i] & 0xffff_ffff) }
+        var quoted = ByteBuffer(capacity: 64)
+        JSONWriter.appendQuoted(s.string, to: &quoted)
+        let span = UInt64(symbolText.count) << 32 | UInt64(quoted.count)
+        quoted.withBytes { symbolText.append(contentsOf: $0) }
+        if i >= spans.count { spans.append(contentsOf: repeatElement(0, count: i + 1 - spans.count)) }
+        spans[i] = span
+        return quoted.count
     }
 
-    private static func deploy(_ d: DeployModel, to b: inout ByteBuffer) {
-        switch d {
-        case .edge: b.append("\"edge\"")
-        case .serverless: b.append("\"serverless\"")
-        case .server: b.append("\"server\"")
+    /// A write position in memory reserved for the whole summary: no capacity checks.
+    private struct Cursor {
+        var p: UnsafeMutablePointer<UInt8>
+        let symbolText: UnsafePointer<UInt8>
+        let spans: UnsafePointer<UInt64>
+
+        @inline(__always)
+        mutating func put(_ s: StaticString) {
+            ByteBuffer.copySmall(from: s.utf8Start, to: p, count: s.utf8CodeUnitCount)
+            p += s.utf8CodeUnitCount
+        }
+
+        @inline(__always)
+        mutating func put(_ byte: UInt8) {
+            p[0] = byte
+            p += 1
+        }
+
+        @inline(__always)
+        mutating func quoted(_ s: String) {
+            p[0] = UInt8(ascii: "\"")
+            // Read in place: a native string's bytes, or a small one's copied to the stack.
+            p = s.utf8.withContiguousStorageIfAvailable { JSONWriter.writeEscaped($0, at: p + 1) }
+                ?? { var copy = s; return copy.withUTF8 { JSONWriter.writeEscaped($0, at: p + 1) } }()
+            p[0] = UInt8(ascii: "\"")
+            p += 1
+        }
+
+        @inline(__always)
+        mutating func string(_ s: String?) {
+            if let s { quoted(s) } else { put("null") }
+        }
+
+        @inline(__always)
+        mutating func int(_ v: Int?) {
+            if let v { p = ByteText.writeInt(v, at: p) } else { put("null") }
+        }
+
+        @inline(__always)
+        mutating func milli(_ d: Double?) {
+            guard let d, d.isFinite else { put("null"); return }
+            if let end = ByteText.writeMilli(d, at: p) { p = end; return }
+            // Past the fixed shape (9e12 ms and above): the shortest form, rare enough to go through
+            // a buffer of its own.
+            var other = ByteBuffer(capacity: 32)
+            ByteText.appendShortest(d, to: &other)
+            other.withBytes { raw in
+                for k in 0..<raw.count { p[k] = raw[k] }
+                p += raw.count
+            }
+        }
+
+        @inline(__always)
+        mutating func symbol(_ s: Symbol) {
+            let span = spans[Int(s.raw)]
+            ByteBuffer.copySmall(from: symbolText + Int(span >> 32), to: p, count: Int(span & 0xffff_ffff))
+            p += Int(span & 0xffff_ffff)
+        }
+
+        @inline(__always)
+        mutating func spanID(_ id: SpanID?) {
+            guard let id else { put("null"); return }
+            if let text = id.text { quoted(text); return }
+            p[0] = UInt8(ascii: "\"")
+            id.writeHex(to: p + 1)
+            p[17] = UInt8(ascii: "\"")
+            p += 18
+        }
+
+        mutating func write(_ t: UnsafePointer<TraceSummary>, minute: inout ByteText.MinuteText) {
+            put("{\"id\":")
+            quoted(t.pointee.id)
+            put(",\"aliases\":[")
+            var first = true
+            for alias in t.pointee.aliases {
+                if !first { put(UInt8(ascii: ",")) }
+                first = false
+                quoted(alias)
+            }
+            put("],\"start\":\"")
+            if ByteText.writeRFC3339Millis(t.pointee.start, at: p, cache: &minute) {
+                p += 24
+            } else {
+                var other = ByteBuffer(capacity: 40)
+                ByteText.appendRFC3339(t.pointee.start, fractionDigits: 3, to: &other)
+                other.withBytes { raw in
+                    for k in 0..<raw.count { p[k] = raw[k] }
+                    p += raw.count
+                }
+            }
+            put("\",\"duration_ms\":")
+            milli(t.pointee.durationMS)
+            put(",\"root\":{\"service\":")
+            string(t.pointee.rootService)
+            put(",\"route\":")
+            string(t.pointee.rootRoute)
+            put(",\"method\":")
+            string(t.pointee.rootMethod)
+            put("},\"status\":")
+            int(t.pointee.status)
+            put(",\"hops\":[")
+            t.pointee.hops.withUnsafeBufferPointer { hops in
+                for k in hops.indices { hop(hops.baseAddress! + k, first: k == 0) }
+            }
+            if t.pointee.coldStart { put("],\"cold_start\":{\"hit\":true,\"init_ms\":") } else { put("],\"cold_start\":{\"hit\":false,\"init_ms\":") }
+            milli(t.pointee.coldStartInitMS)
+            put("},\"db_wait_ms\":")
+            milli(t.pointee.dbWaitMS)
+            put(",\"flags\":[")
+            first = true
+            t.pointee.flags.forEachName { name in
+                if first { put(UInt8(ascii: "\"")) } else { put(",\"") }
+                first = false
+                put(name)
+                put(UInt8(ascii: "\""))
+            }
+            if t.pointee.complete { put("],\"complete\":true}") } else { put("],\"complete\":false}") }
+        }
+
+        @inline(__always)
+        private mutating func hop(_ h: UnsafePointer<Hop>, first: Bool) {
+            if first { put("{\"service\":") } else { put(",{\"service\":") }
+            symbol(h.pointee.serviceSymbol)
+            put(",\"deploy\":")
+            switch h.pointee.deploy {
+            case .edge: put("\"edge\"")
+            case .serverless: put("\"serverless\"")
+            case .server: put("\"server\"")
+            case nil: put("null")
+            }
+            put(",\"instance\":")
+            if let i = h.pointee.instanceSymbol { symbol(i) } else { put("null") }
+            put(",\"offset_ms\":")
+            milli(h.pointee.offsetMS)
+            put(",\"duration_ms\":")
+            milli(h.pointee.durationMS)
+            put(",\"status\":")
+            int(h.pointee.status)
+            put(",\"span_id\":")
+            spanID(h.pointee.span)
+            put(",\"parent\":")
+            int(h.pointee.parent)
+            if h.pointee.onCriticalPath { put(",\"critical\":true}") } else { put(",\"critical\":false}") }
         }
     }
 }

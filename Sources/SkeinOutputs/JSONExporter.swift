@@ -186,7 +186,7 @@ public struct JSONExporter {
             w.key("offset_ms"); w.double(h.offsetMS)
             w.key("duration_ms"); w.double(h.durationMS)
             w.key("status"); w.int(h.status)
-            w.key("span_id"); w.spanID(h.$spanID)
+            w.key("span_id"); w.spanID(h.span)
             w.key("parent"); w.int(h.parent)
             w.key("critical"); w.bool(h.onCriticalPath)
             w.endObject()

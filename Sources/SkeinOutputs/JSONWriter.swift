@@ -311,54 +311,67 @@ public struct JSONWriter: ~Copyable {
 
     static func appendQuoted(_ buf: UnsafeBufferPointer<UInt8>, to buffer: inout ByteBuffer) {
         buffer.append(UInt8(ascii: "\""))
-        let n = buf.count
-        // Most text needs no escaping: find the first byte that does (eight at a time), copy
-        // the rest in one go.
-        var i = 0
-        if let p = buf.baseAddress {
-            let raw = UnsafeRawPointer(p)
-            while i + 8 <= n {
-                let stops = JSONWriter.escapes(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
-                if stops != 0 { i += stops.trailingZeroBitCount >> 3; break }
-                i += 8
-            }
-        }
-        while i < n {
-            let b = buf[i]
-            if b < 0x20 || b == 0x22 || b == 0x5c || b == 0x7f { break }
-            i += 1
-        }
-        if i == n {
-            buffer.append(buf)
-        } else {
-            var start = 0
-            while i < n {
-                let b = buf[i]
-                if b >= 0x20 && b != 0x22 && b != 0x5c && b != 0x7f {
-                    i += 1
-                    continue
-                }
-                if start < i { buffer.append(UnsafeBufferPointer(rebasing: buf[start..<i])) }
-                switch b {
-                case 0x22: ByteText.append("\\\"", to: &buffer)
-                case 0x5c: ByteText.append("\\\\", to: &buffer)
-                case 0x0a: ByteText.append("\\n", to: &buffer)
-                case 0x0d: ByteText.append("\\r", to: &buffer)
-                case 0x09: ByteText.append("\\t", to: &buffer)
-                default:
-                    ByteText.append("\\u00", to: &buffer)
-                    buffer.append(JSONWriter.hex[Int(b >> 4)])
-                    buffer.append(JSONWriter.hex[Int(b & 0x0f)])
-                }
-                i += 1
-                start = i
-            }
-            if start < n { buffer.append(UnsafeBufferPointer(rebasing: buf[start..<n])) }
-        }
+        // In pieces, each under one capacity check at its worst case (six bytes per byte): escaping
+        // is byte by byte, so a piece may end inside a UTF-8 sequence.
+        var from = 0
+        repeat {
+            let piece = UnsafeBufferPointer(rebasing: buf[from..<min(buf.count, from + 4096)])
+            buffer.append(atMost: 6 * piece.count) { p in writeEscaped(piece, at: p) - p }
+            from += piece.count
+        } while from < buf.count
         buffer.append(UInt8(ascii: "\""))
     }
 
-    private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
+    /// `buf` escaped (no quotes) at `p`, which has room for six bytes per byte; returns the end.
+    /// `"` and `\` get a backslash, `\n` `\r` `\t` their short forms, every other control
+    /// character (and DEL) `\u00XX`; everything else is copied byte for byte.
+    @inline(__always)
+    static func writeEscaped(_ buf: UnsafeBufferPointer<UInt8>, at p: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        let n = buf.count
+        guard n > 0, let src = buf.baseAddress else { return p }
+        // Most text needs no escaping: find the first byte that does (eight at a time), copy
+        // the rest in one go.
+        var i = 0
+        let raw = UnsafeRawPointer(src)
+        while i + 8 <= n {
+            let stops = JSONWriter.escapes(UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)))
+            if stops != 0 { i += stops.trailingZeroBitCount >> 3; break }
+            i += 8
+        }
+        while i < n && !needsEscape(src[i]) { i += 1 }
+        ByteBuffer.copySmall(from: src, to: p, count: i)
+        if i == n { return p + n }
+        return writeEscapedTail(buf, from: i, at: p + i)
+    }
+
+    @inline(__always)
+    private static func needsEscape(_ b: UInt8) -> Bool { b < 0x20 || b == 0x22 || b == 0x5c || b == 0x7f }
+
+    /// The escaping loop, from the first byte that needs it.
+    private static func writeEscapedTail(_ buf: UnsafeBufferPointer<UInt8>, from first: Int,
+                                         at start: UnsafeMutablePointer<UInt8>) -> UnsafeMutablePointer<UInt8> {
+        var p = start
+        for i in first..<buf.count {
+            let b = buf[i]
+            guard needsEscape(b) else { p[0] = b; p += 1; continue }
+            p[0] = UInt8(ascii: "\\")
+            switch b {
+            case 0x22: p[1] = b; p += 2
+            case 0x5c: p[1] = b; p += 2
+            case 0x0a: p[1] = UInt8(ascii: "n"); p += 2
+            case 0x0d: p[1] = UInt8(ascii: "r"); p += 2
+            case 0x09: p[1] = UInt8(ascii: "t"); p += 2
+            default:
+                p[1] = UInt8(ascii: "u"); p[2] = UInt8(ascii: "0"); p[3] = UInt8(ascii: "0")
+                p[4] = hexDigit(b >> 4); p[5] = hexDigit(b & 0x0f)
+                p += 6
+            }
+        }
+        return p
+    }
+
+    @inline(__always)
+    private static func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? 48 &+ v : 87 &+ v }
 
     /// The high bit of each byte of `w` (little-endian) that must be escaped: `"`, `\\`, a control
     /// byte or DEL. The lowest flagged byte is always a real one (a borrow only flags bytes above

@@ -76,6 +76,32 @@ final class CompactTraceWriterTests: XCTestCase {
         // The symbol text is remembered per writer: a second trace with the same names reads it back.
         XCTAssertEqual(compact(t, &writer), general(t))
 
+        // Past the fixed shape (9e12 ms and more: the shortest form), before 1970, and a start in
+        // another minute than the last one written (the writer keeps the last minute's text).
+        var far = t
+        far.start = Timestamp(nanos: -1)
+        far.durationMS = 12_345_678_901_234.5
+        far.dbWaitMS = -9.1e15
+        XCTAssertEqual(compact(far, &writer), general(far))
+        far.start = Timestamp(nanos: 1_795_428_061_999_999_999)
+        XCTAssertEqual(compact(far, &writer), general(far))
+        // Every byte escaped in its longest form (six bytes each), everywhere a string goes: the
+        // summary is written into room reserved for its worst case.
+        let controls = String(repeating: "\u{1}", count: 300)
+        var worst = TraceSummary(id: controls, start: .zero)
+        worst.aliases = Array(repeating: controls, count: 5)
+        worst.rootService = controls; worst.rootRoute = controls; worst.rootMethod = controls
+        var wh = Hop(service: controls + "svc", offsetMS: -.greatestFiniteMagnitude, durationMS: .greatestFiniteMagnitude)
+        wh.instance = controls + "inst"
+        wh.spanID = controls
+        wh.status = Int.min
+        wh.parent = Int.min
+        worst.hops = Array(repeating: wh, count: 4)
+        worst.status = Int.min
+        worst.coldStartInitMS = -.greatestFiniteMagnitude
+        worst.flags = [.cold, .dbWait, .error, .afterResponse, .timeout, .cpuLimit, .dbRefused, .incomplete]
+        XCTAssertEqual(compact(worst, &writer), general(worst))
+
         var bare = TraceSummary(id: "", start: .zero)
         bare.complete = true
         XCTAssertEqual(compact(bare, &writer), general(bare))
