@@ -25,35 +25,33 @@ void skein_malloc_grow_in_steps(size_t bytes) {
 #if defined(__linux__) && defined(__GLIBC__)
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
 
-/* The heap populator: one thread at a time, started and stopped by the thread that drives an export. */
-static pthread_t populator;
-static atomic_int populator_running;
-static atomic_int populator_stopping;
-static atomic_size_t populator_bytes;
-static size_t populator_slice;
-/* Whether huge pages are asked for; cleared at stop, or when the kernel refuses the advice. */
+/* Heap population, done by threads that would otherwise wait (see skein_heap_populate_step). It
+   used to be a thread of its own at idle priority; on a busy machine that thread got no processor
+   for seconds, and the process could not end until it had run (an export of one line took up to
+   1.7 s with a build on both processors). */
+static atomic_int population_on;
+static atomic_size_t populated_bytes;
+static size_t populate_slice;
+/* Whether huge pages are asked for; cleared at the end, or when the kernel refuses the advice. */
 static atomic_int huge_pages;
-/* Where the populator begins, and where the heap ended when last advised (it populates only
-   advised pages when huge pages are on: populated first, they would be small ones). */
-static uintptr_t populate_from;
+/* Where population has reached, and where the heap ended when last advised (only advised pages
+   are populated when huge pages are on: populated first, they would be small ones). */
+static uintptr_t populated_to;
 static _Atomic uintptr_t advised_to;
-/* The engine's thread and the populator both advise; one at a time. */
-static pthread_mutex_t advise_lock = PTHREAD_MUTEX_INITIALIZER;
+/* One thread advises or populates at a time; the others pass (they never wait for it). */
+static pthread_mutex_t populate_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The kernel's program break, where the main heap ends: the system call, not sbrk(0), because
    another thread moves it. */
@@ -77,10 +75,9 @@ static uintptr_t heap_start(void) {
     return start;
 }
 
-int skein_heap_advise_huge(void) {
+/* Advises the heap's growth since the last advice; the caller holds populate_lock. */
+static int advise_grown(void) {
     if (!atomic_load_explicit(&huge_pages, memory_order_relaxed)) return 0;
-    int advised = 0;
-    pthread_mutex_lock(&advise_lock);
     uintptr_t end = current_break();
     uintptr_t from = atomic_load_explicit(&advised_to, memory_order_relaxed);
     if (end < from) {
@@ -89,84 +86,82 @@ int skein_heap_advise_huge(void) {
     } else if (end > from) {
         if (madvise((void *)from, end - from, MADV_HUGEPAGE) == 0) {
             atomic_store_explicit(&advised_to, end, memory_order_release);
-            advised = 1;
-        } else {
-            /* A kernel without transparent huge pages: populate small ones. */
-            atomic_store_explicit(&huge_pages, 0, memory_order_relaxed);
+            return 1;
         }
-    }
-    pthread_mutex_unlock(&advise_lock);
-    return advised;
-}
-
-static void *populator_main(void *unused) {
-    (void)unused;
-    /* Idle priority: this thread runs only on a processor nothing else wants. */
-    struct sched_param param = { 0 };
-    if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &param) != 0) {
-        /* Where the policy is refused (some containers), the lowest priority of the normal one. */
-        setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 19);
-    }
-    uintptr_t done = populate_from;
-    const struct timespec pause = { 0, 1000000 };
-    while (!atomic_load_explicit(&populator_stopping, memory_order_relaxed)) {
-        /* With huge pages: as far as advised, which the advice just brought up to the break
-           (one read of it per step). */
-        if (atomic_load_explicit(&huge_pages, memory_order_relaxed)) skein_heap_advise_huge();
-        uintptr_t end = atomic_load_explicit(&huge_pages, memory_order_relaxed)
-            ? atomic_load_explicit(&advised_to, memory_order_acquire)
-            : current_break();
-        if (end < done) done = end;  /* trimmed */
-        if (end == done) {
-            nanosleep(&pause, NULL);
-            continue;
-        }
-        size_t n = end - done;
-        if (n > populator_slice) n = populator_slice;
-        if (madvise((void *)done, n, MADV_POPULATE_WRITE) != 0) {
-            /* The heap shrank under it (ENOMEM): read where it ends again. A kernel without the
-               advice (EINVAL, before Linux 5.14), or anything else: stop, and pages are faulted
-               in where they are first used, as without this thread. */
-            if (errno == ENOMEM || errno == EINTR || errno == EAGAIN) continue;
-            break;
-        }
-        done += n;
-        atomic_fetch_add_explicit(&populator_bytes, n, memory_order_relaxed);
-    }
-    return NULL;
-}
-
-int skein_heap_populator_start(size_t slice, int hugePages) {
-    if (atomic_exchange(&populator_running, 1)) return -1;
-    /* The heap may already have grown by a step nothing has touched yet: advise and populate
-       from its start (pages already there stay as they are). */
-    uintptr_t start = heap_start();
-    uintptr_t end = current_break();
-    populate_from = start != 0 && start < end ? start : end;
-    atomic_store(&advised_to, populate_from);
-    atomic_store(&huge_pages, hugePages ? 1 : 0);
-    if (hugePages) skein_heap_advise_huge();
-    populator_slice = slice < 4096 ? 4096 : slice;
-    atomic_store(&populator_stopping, 0);
-    atomic_store(&populator_bytes, 0);
-    if (pthread_create(&populator, NULL, populator_main, NULL) != 0) {
-        atomic_store(&huge_pages, 0);
-        atomic_store(&populator_running, 0);
-        return -1;
+        /* A kernel without transparent huge pages: populate small ones. */
+        atomic_store_explicit(&huge_pages, 0, memory_order_relaxed);
     }
     return 0;
 }
 
-size_t skein_heap_populator_stop(void) {
-    if (!atomic_load(&populator_running)) return 0;
-    atomic_store(&populator_stopping, 1);
-    pthread_join(populator, NULL);
+int skein_heap_advise_huge(void) {
+    if (!atomic_load_explicit(&huge_pages, memory_order_relaxed)) return 0;
+    /* Another thread advising or populating right now: nothing left to do, and no waiting on it. */
+    if (pthread_mutex_trylock(&populate_lock) != 0) return 0;
+    int advised = advise_grown();
+    pthread_mutex_unlock(&populate_lock);
+    return advised;
+}
+
+int skein_heap_populate_step(void) {
+    if (!atomic_load_explicit(&population_on, memory_order_acquire)) return 0;
+    if (pthread_mutex_trylock(&populate_lock) != 0) return 0;
+    int did = 0;
+    /* With huge pages: as far as advised, which the advice just brought up to the break. */
+    advise_grown();
+    uintptr_t end = atomic_load_explicit(&huge_pages, memory_order_relaxed)
+        ? atomic_load_explicit(&advised_to, memory_order_acquire)
+        : current_break();
+    if (end < populated_to) populated_to = end;  /* trimmed */
+    if (end > populated_to) {
+        size_t n = end - populated_to;
+        if (n > populate_slice) n = populate_slice;
+        if (madvise((void *)populated_to, n, MADV_POPULATE_WRITE) == 0) {
+            populated_to += n;
+            atomic_fetch_add_explicit(&populated_bytes, n, memory_order_relaxed);
+            did = 1;
+        } else if (errno != ENOMEM && errno != EINTR && errno != EAGAIN) {
+            /* A kernel without the advice (EINVAL, before Linux 5.14), or anything else: stop, and
+               pages are faulted in where they are first used. (ENOMEM: the heap shrank under it;
+               the next step reads where it ends again.) */
+            atomic_store_explicit(&population_on, 0, memory_order_release);
+        }
+    }
+    pthread_mutex_unlock(&populate_lock);
+    return did;
+}
+
+int skein_heap_population_begin(size_t slice, int hugePages) {
+    pthread_mutex_lock(&populate_lock);
+    if (atomic_load(&population_on)) {
+        pthread_mutex_unlock(&populate_lock);
+        return -1;
+    }
+    /* The heap may already have grown by a step nothing has touched yet: advise and populate
+       from its start (pages already there stay as they are). */
+    uintptr_t start = heap_start();
+    uintptr_t end = current_break();
+    populated_to = start != 0 && start < end ? start : end;
+    atomic_store(&advised_to, populated_to);
+    atomic_store(&huge_pages, hugePages ? 1 : 0);
+    advise_grown();
+    populate_slice = slice < 4096 ? 4096 : slice;
+    atomic_store(&populated_bytes, 0);
+    atomic_store_explicit(&population_on, 1, memory_order_release);
+    pthread_mutex_unlock(&populate_lock);
+    return 0;
+}
+
+size_t skein_heap_population_end(void) {
+    pthread_mutex_lock(&populate_lock);
+    atomic_store(&population_on, 0);
     atomic_store(&huge_pages, 0);
-    atomic_store(&populator_running, 0);
-    return atomic_load(&populator_bytes);
+    pthread_mutex_unlock(&populate_lock);
+    return atomic_load(&populated_bytes);
 }
 #else
-int skein_heap_populator_start(size_t slice, int hugePages) { (void)slice; (void)hugePages; return -1; }
+int skein_heap_population_begin(size_t slice, int hugePages) { (void)slice; (void)hugePages; return -1; }
+int skein_heap_populate_step(void) { return 0; }
 int skein_heap_advise_huge(void) { return 0; }
-size_t skein_heap_populator_stop(void) { return 0; }
+size_t skein_heap_population_end(void) { return 0; }
 #endif

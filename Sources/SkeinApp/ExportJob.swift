@@ -20,9 +20,10 @@ public struct ExportJob {
     /// allocations one by one took about a third of the time after the last line was read, and
     /// the kernel takes the pages back at exit all at once.
     public var freesStateAtEnd = true
-    /// Whether `run` has the heap populated, in huge pages, by a thread of idle priority while it
-    /// grows (`ProcessMemory.startHeapPopulator`): for the `skein export` command, which owns its
-    /// process and its heap; off for callers that share theirs (tests, a library).
+    /// Whether `run` has the heap populated, in huge pages, while it grows, by the reading and the
+    /// engine's threads when they would wait for each other (`ProcessMemory.beginHeapPopulation`):
+    /// for the `skein export` command, which owns its process and its heap; off for callers that
+    /// share theirs (tests, a library).
     public var populatesHeap = false
     /// The clock of the progress display (the engine never reads it).
     public var clock: any Clock = WallClock()
@@ -109,9 +110,8 @@ public struct ExportJob {
     /// Analyses and writes the report to `sink`.
     @discardableResult
     public func run(to sink: ByteSink) throws -> Snapshot {
-        // Through the report too: it allocates its output buffers as it goes.
-        if populatesHeap { ProcessMemory.startHeapPopulator() }
-        defer { if populatesHeap { ProcessMemory.stopHeapPopulator() } }
+        if populatesHeap { ProcessMemory.beginHeapPopulation() }
+        defer { if populatesHeap { ProcessMemory.endHeapPopulation() } }
         let snapshot = try analyse()
         if !freesStateAtEnd { ProcessLifetime.keep(SnapshotBox(snapshot)) }
         try format.write(snapshot, to: sink, pretty: pretty)

@@ -46,10 +46,23 @@ final class PipelinedReader {
 
         func put(_ b: Batch) {
             condition.lock()
-            while queue.count >= depth { condition.wait() }
+            awaitOrPopulate { queue.count < depth }
             queue.append(b)
             condition.signal()
             condition.unlock()
+        }
+
+        /// With the lock held, until `ready`: steps of heap population while there are some to take
+        /// (each outside the lock), waits otherwise. Population happens in the gaps where one
+        /// thread waits for the other. `ready` is read again after each step, before any wait: the
+        /// other thread may have signalled while the lock was free.
+        private func awaitOrPopulate(_ ready: () -> Bool) {
+            while !ready() {
+                condition.unlock()
+                let populated = ProcessMemory.populateHeapStep()
+                condition.lock()
+                if !populated && !ready() { condition.wait() }
+            }
         }
 
         func close() {
@@ -92,7 +105,7 @@ final class PipelinedReader {
         func take() -> Batch? {
             condition.lock()
             defer { condition.unlock() }
-            while queue.isEmpty && !closed { condition.wait() }
+            awaitOrPopulate { !queue.isEmpty || closed }
             if queue.isEmpty { return nil }
             let b = queue.removeFirst()
             condition.signal()

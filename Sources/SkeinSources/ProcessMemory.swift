@@ -16,32 +16,42 @@ public enum ProcessMemory {
         skein_malloc_grow_in_steps(bytes)
     }
 
-    /// Starts a thread that populates malloc's main heap as it grows, at idle priority, and (with
-    /// `hugePages`) advises the heap for transparent huge pages; `stopHeapPopulator` ends it.
-    /// Returns false where that is unsupported (not glibc on Linux) or one runs already.
+    /// Turns on population of malloc's main heap as it grows, in steps that threads about to wait
+    /// take (`populateHeapStep`), and (with `hugePages`) advice for transparent huge pages;
+    /// `endHeapPopulation` turns it off. Returns false where that is unsupported (not glibc on
+    /// Linux) or it is on already.
     ///
     /// For `skein export`, which owns its process: its heap grows by some 300 MB for a million
     /// lines (finished traces are kept to the end), and the engine's thread, the busier of the
-    /// two, used to fault that in page by page, then populate it itself after each batch: an
-    /// eighth of its time. The decoding thread waits for the engine now and then; the populator
-    /// does the work in those gaps (256 KiB per call, so it never holds the address space's lock
-    /// for long), and in 2 MiB pages it is 150 faults instead of 75,000 and fewer TLB misses.
+    /// two, used to fault that in page by page: an eighth of its time. The two threads wait for
+    /// each other now and then; population happens in those gaps (256 KiB per step, so a step never
+    /// holds the address space's lock for long), and in 2 MiB pages it is 150 faults instead of
+    /// 75,000 and fewer TLB misses. (It was a thread of its own at idle priority until that thread,
+    /// given no processor on a busy machine, kept the process from ending for seconds.)
     @discardableResult
-    public static func startHeapPopulator(hugePages: Bool = true) -> Bool {
-        skein_heap_populator_start(256 << 10, hugePages ? 1 : 0) == 0
+    public static func beginHeapPopulation(hugePages: Bool = true) -> Bool {
+        skein_heap_population_begin(256 << 10, hugePages ? 1 : 0) == 0
     }
 
-    /// While the populator runs with huge pages: advises what the heap grew by since the last call,
+    /// One step of heap population for a thread that would otherwise wait: true when it populated
+    /// something (then look again at what it waits for), false when there is nothing to do. Cheap
+    /// when population is off (one atomic load).
+    @inline(__always)
+    public static func populateHeapStep() -> Bool {
+        skein_heap_populate_step() != 0
+    }
+
+    /// While population with huge pages is on: advises what the heap grew by since the last call,
     /// so that the allocating thread's first touch of a new page already gets a huge one. Cheap;
     /// call it now and then from the thread that allocates most (the engine's, after each batch).
     public static func adviseHugePagesForGrownHeap() {
         _ = skein_heap_advise_huge()
     }
 
-    /// Stops the thread `startHeapPopulator` started and waits for it; returns the bytes it populated.
+    /// Turns heap population off; returns the bytes populated since it was turned on.
     @discardableResult
-    public static func stopHeapPopulator() -> Int {
-        Int(skein_heap_populator_stop())
+    public static func endHeapPopulation() -> Int {
+        Int(skein_heap_population_end())
     }
 
     /// The process's resident size in bytes (`/proc/self/statm`), 0 where that cannot be read.

@@ -5,17 +5,19 @@ import Glibc
 @testable import SkeinSources
 
 final class ProcessMemoryTests: XCTestCase {
-    /// The heap's growth becomes resident without this thread touching it: the populator (a thread
-    /// of idle priority) faults it in. Blocks of 120 KiB, below malloc's mmap threshold, come from
-    /// the main heap; the ones above where the heap ended before (never used, so only malloc's block
-    /// header has touched them) are checked page by page with `mincore`.
-    func testPopulatorMakesTheHeapsGrowthResident() throws {
+    /// The heap's growth becomes resident without being touched: steps of population (which the
+    /// export's threads take instead of waiting) fault it in. Blocks of 120 KiB, below malloc's mmap
+    /// threshold, come from the main heap; the ones above where the heap ended before (never used,
+    /// so only malloc's block header has touched them) are checked page by page with `mincore`.
+    func testPopulationStepsMakeTheHeapsGrowthResident() throws {
         #if os(Linux) && canImport(Glibc)
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         for hugePages in [false, true] {
-            guard ProcessMemory.startHeapPopulator(hugePages: hugePages) else {
-                throw XCTSkip("no heap populator here (not glibc on Linux)")
+            XCTAssertFalse(ProcessMemory.populateHeapStep(), "no step while population is off")
+            guard ProcessMemory.beginHeapPopulation(hugePages: hugePages) else {
+                throw XCTSkip("no heap population here (not glibc on Linux)")
             }
+            XCTAssertFalse(ProcessMemory.beginHeapPopulation(hugePages: hugePages), "on already")
             let oldEnd = UInt(bitPattern: sbrk(0))
             var blocks: [UnsafeMutableRawPointer] = []
             var fresh: [UnsafeMutableRawPointer] = []
@@ -39,19 +41,18 @@ final class ProcessMemoryTests: XCTestCase {
                 }
                 return pages == 0 ? 0 : Double(resident) / Double(pages)
             }
-            // The populator runs when a processor is idle: give it one, for up to 20 seconds.
-            var fraction = 0.0
-            for _ in 0..<2000 {
-                if hugePages { ProcessMemory.adviseHugePagesForGrownHeap() }
-                fraction = residentFraction()
-                if fraction >= 0.95 { break }
-                usleep(10_000)
-            }
-            let populated = ProcessMemory.stopHeapPopulator()
+            // Steps until there is nothing left to populate (a step is 256 KiB at most).
+            if hugePages { ProcessMemory.adviseHugePagesForGrownHeap() }
+            var steps = 0
+            while ProcessMemory.populateHeapStep() && steps < 100_000 { steps += 1 }
+            let fraction = residentFraction()
+            XCTAssertFalse(ProcessMemory.populateHeapStep(), "nothing left to populate")
+            let populated = ProcessMemory.endHeapPopulation()
+            XCTAssertFalse(ProcessMemory.populateHeapStep(), "no step once population is off")
             blocks.forEach { free($0) }
             XCTAssertGreaterThanOrEqual(fraction, 0.95, "huge pages \(hugePages): resident fraction of the new blocks' pages")
             XCTAssertGreaterThanOrEqual(populated, fresh.count * (120 << 10) * 9 / 10, "huge pages \(hugePages): populated \(populated) bytes")
-            // Stopped: advice is a no-op, and it can start again (the next round).
+            // Off: advice is a no-op, and it can begin again (the next round).
             ProcessMemory.adviseHugePagesForGrownHeap()
         }
         #else
