@@ -29,7 +29,7 @@ let package = Package(
             .product(name: "Collections", package: "swift-collections"),
         ]),
         // A few lines of C: the SIGBUS guard for reading files through a mapping (a file truncated
-        // while mapped), malloc's growth step and the heap populator, and the JSON scanner's
+        // while mapped), malloc's growth step and heap population in steps, and the JSON scanner's
         // 16-byte string scan (SSE2, inlined into Swift).
         .target(name: "CSkeinSys"),
         // Where bytes come from: files (followed), stdin, directories; the ingest loop that feeds the engine.

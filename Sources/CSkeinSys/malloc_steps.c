@@ -39,8 +39,8 @@ void skein_malloc_grow_in_steps(size_t bytes) {
 
 /* Heap population, done by threads that would otherwise wait (see skein_heap_populate_step). It
    used to be a thread of its own at idle priority; on a busy machine that thread got no processor
-   for seconds, and the process could not end until it had run (an export of one line took up to
-   1.7 s with a build on both processors). */
+   for seconds, and the process could not end until it had run (an export of one line took 0.5 to
+   2.4 s while two other processes kept both processors busy). */
 static atomic_int population_on;
 static atomic_size_t populated_bytes;
 static size_t populate_slice;

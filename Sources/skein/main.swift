@@ -324,7 +324,7 @@ struct Export: ParsableCommand {
     }
 
     func run() throws {
-        // 16 MiB steps: the heap populator fills each step as the heap reaches it, and the last
+        // 16 MiB steps: heap population fills each step as the heap reaches it, and the last
         // step's unused part is populated too (64 MiB steps: peak 402 MB against 362, no faster).
         ProcessMemory.growHeapsInSteps(of: 16 << 20)
         var job = ExportJob(inputs: inputs, format: ExportFormat(name: format)!, decoderFormat: inputFormat,
