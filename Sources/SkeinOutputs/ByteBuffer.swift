@@ -29,6 +29,11 @@ public struct ByteBuffer: ~Copyable {
 
     public mutating func removeAll() { count = 0 }
 
+    /// Room for at least `n` bytes in all, without growing on the way there.
+    public mutating func reserve(_ n: Int) {
+        if n > capacity { grow(n - count) }
+    }
+
     public func last() -> UInt8? { count > 0 ? base[count - 1] : nil }
 
     @inline(__always)

@@ -104,6 +104,9 @@ public struct JSONExporter {
         // Bytes per summary, measured on each round: the next round's parts are allocated at their
         // size instead of doubling there (which copied each part's bytes about once more).
         var perSummary = 1024
+        // The two parts' buffers go from round to round: new ones each time were fresh memory
+        // faulted in page by page, some 30 MB over a long report.
+        let parts = RenderedParts()
         while at < order.count {
             let left = order.count - at
             if left < parallelThreshold {
@@ -116,7 +119,6 @@ public struct JSONExporter {
                 }
                 return
             }
-            let parts = RenderedParts()
             let round = min(left, parallelRound)
             let half = round / 2
             let bounds = [(at, at + half), (at + half, at + round)]
@@ -126,7 +128,8 @@ public struct JSONExporter {
             try w.drain(to: sink)
             DispatchQueue.concurrentPerform(iterations: 2) { k in
                 let (from, to) = bounds[k]
-                var part = JSONWriter(continuingArrayAt: depth, membersBefore: from, pretty: pretty, capacity: capacity)
+                var part = JSONWriter(continuingArrayAt: depth, membersBefore: from, pretty: pretty,
+                                      buffer: parts.spare(k, capacity: capacity))
                 var compact = CompactTraceWriter()
                 traces.withUnsafeBufferPointer { all in
                     for j in from..<to { Self.writeTrace(all.baseAddress! + order[j], into: &part, compact: &compact) }
@@ -465,6 +468,16 @@ public struct JSONExporter {
 private final class RenderedParts: @unchecked Sendable {
     private var first: ByteBuffer?
     private var second: ByteBuffer?
+    /// Each part's buffer once written out, emptied, for the next round's part.
+    private var spareFirst: ByteBuffer?
+    private var spareSecond: ByteBuffer?
+
+    /// An empty buffer for part `k` with room for `capacity` bytes: the last round's, or a new one.
+    func spare(_ k: Int, capacity: Int) -> ByteBuffer {
+        var b = (k == 0 ? spareFirst.take() : spareSecond.take()) ?? ByteBuffer(capacity: capacity)
+        b.reserve(capacity)
+        return b
+    }
 
     func store(_ buffer: consuming ByteBuffer, at k: Int) {
         if k == 0 {
@@ -483,6 +496,9 @@ private final class RenderedParts: @unchecked Sendable {
 
     func write(_ k: Int, to sink: ByteSink) throws {
         let taken = k == 0 ? first.take() : second.take()
-        if var b = taken { try b.write(to: sink) }
+        guard var b = taken else { return }
+        try b.write(to: sink)
+        b.removeAll()
+        if k == 0 { spareFirst = .some(consume b) } else { spareSecond = .some(consume b) }
     }
 }

@@ -39,9 +39,18 @@ public struct JSONWriter: ~Copyable {
     /// be rendered in parts on several threads and put back in order (`appendRendered(members:)`).
     public init(continuingArrayAt depth: Int, membersBefore: Int, pretty: Bool = false,
                 doubleStyle: DoubleStyle = .milli, capacity: Int = 4096) {
+        self.init(continuingArrayAt: depth, membersBefore: membersBefore, pretty: pretty,
+                  doubleStyle: doubleStyle, buffer: ByteBuffer(capacity: capacity))
+    }
+
+    /// The same, writing into `buffer` (emptied first): a buffer reused from an earlier part has
+    /// its pages in memory already.
+    public init(continuingArrayAt depth: Int, membersBefore: Int, pretty: Bool = false,
+                doubleStyle: DoubleStyle = .milli, buffer: consuming ByteBuffer) {
         self.pretty = pretty
         self.doubleStyle = doubleStyle
-        buffer = ByteBuffer(capacity: capacity)
+        buffer.removeAll()
+        self.buffer = buffer
         depthLevel = depth
         count = membersBefore
     }
