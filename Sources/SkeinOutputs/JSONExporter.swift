@@ -16,11 +16,13 @@ public struct JSONExporter {
 
     /// Trace lists at least this long are rendered on two threads.
     public var parallelThreshold: Int
-    /// Traces rendered per round of two parts (bounds the memory held by rendered parts).
+    /// Traces rendered per round of two parts (bounds the memory held by rendered parts: 4,096
+    /// summaries take about 3 MB; rounds of 16,384 made the 1M export's peak 11 MB higher, for no
+    /// difference in time).
     public var parallelRound: Int
 
     public init(pretty: Bool = false, chunkSize: Int = 256 * 1024, parallelThreshold: Int = 4096,
-                parallelRound: Int = 16_384) {
+                parallelRound: Int = 4_096) {
         self.pretty = pretty
         self.chunkSize = chunkSize
         self.parallelThreshold = max(2, parallelThreshold)
