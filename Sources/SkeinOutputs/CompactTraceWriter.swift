@@ -125,6 +125,11 @@ struct CompactTraceWriter {
             // a buffer of its own.
             var other = ByteBuffer(capacity: 32)
             ByteText.appendShortest(d, to: &other)
+            put(other)
+        }
+
+        /// The bytes of a rare form written through a buffer of its own.
+        private mutating func put(_ other: borrowing ByteBuffer) {
             other.withBytes { raw in
                 for k in 0..<raw.count { p[k] = raw[k] }
                 p += raw.count
@@ -164,10 +169,7 @@ struct CompactTraceWriter {
             } else {
                 var other = ByteBuffer(capacity: 40)
                 ByteText.appendRFC3339(t.pointee.start, fractionDigits: 3, to: &other)
-                other.withBytes { raw in
-                    for k in 0..<raw.count { p[k] = raw[k] }
-                    p += raw.count
-                }
+                put(other)
             }
             put("\",\"duration_ms\":")
             milli(t.pointee.durationMS)
