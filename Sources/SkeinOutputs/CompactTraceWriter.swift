@@ -147,9 +147,7 @@ struct CompactTraceWriter {
         mutating func spanID(_ id: SpanID?) {
             guard let id else { put("null"); return }
             if let text = id.text { quoted(text); return }
-            p[0] = UInt8(ascii: "\"")
-            id.writeHex(to: p + 1)
-            p[17] = UInt8(ascii: "\"")
+            JSONWriter.writeQuotedHex(id, at: p)
             p += 18
         }
 

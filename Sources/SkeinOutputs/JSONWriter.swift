@@ -194,11 +194,15 @@ public struct JSONWriter: ~Copyable {
     static func appendSpanID(_ id: SpanID?, to buffer: inout ByteBuffer) {
         guard let id else { ByteText.append("null", to: &buffer); return }
         if let text = id.text { appendQuoted(text, to: &buffer); return }
-        buffer.append(count: 18) { p in
-            p[0] = UInt8(ascii: "\"")
-            id.writeHex(to: p + 1)
-            p[17] = UInt8(ascii: "\"")
-        }
+        buffer.append(count: 18) { p in writeQuotedHex(id, at: p) }
+    }
+
+    /// A packed span id's 16 hex digits in quotes (18 bytes) at `p`.
+    @inline(__always)
+    static func writeQuotedHex(_ id: SpanID, at p: UnsafeMutablePointer<UInt8>) {
+        p[0] = UInt8(ascii: "\"")
+        id.writeHex(to: p + 1)
+        p[17] = UInt8(ascii: "\"")
     }
 
     public mutating func bool(_ b: Bool) {
