@@ -204,7 +204,8 @@ public struct TraceSummary: Sendable, Equatable {
 public struct Hop: Sendable, Equatable {
     // Laid out for size: an export keeps every finished trace's hops to the end (400k hops for a
     // million lines). Eight-byte fields first; the optional numbers stored bare with a bit each in
-    // `present` (always 0 when absent, so equality reads as the optionals would): 160 → 128 bytes.
+    // `present` (`SetBits`, as `HopState` and `Event` do; always 0 when absent, so equality reads as
+    // the optionals would): 160 → 128 bytes.
     /// The span ids, packed (`spanID` and `parentSpanID` are their text).
     public var span: SpanID?
     public var parentSpan: SpanID?
@@ -226,35 +227,29 @@ public struct Hop: Sendable, Equatable {
     public var deploy: DeployModel?
     public var onCriticalPath: Bool
     public var flags: TraceFlags
-    @usableFromInline var present: UInt8 = 0
+    @usableFromInline var present = SetBits()
 
     @usableFromInline static let hasParent: UInt8 = 1, hasStatus: UInt8 = 2, hasColdStartMS: UInt8 = 4,
                                  hasResponseAtMS: UInt8 = 8
 
     /// Index of the parent hop in `TraceSummary.hops`.
     @inlinable public var parent: Int? {
-        get { present & Hop.hasParent != 0 ? _parent : nil }
-        set { _parent = newValue ?? 0; present = newValue == nil ? present & ~Hop.hasParent : present | Hop.hasParent }
+        get { present.value(_parent, bit: Hop.hasParent) }
+        set { present.store(newValue, in: &_parent, bit: Hop.hasParent, absent: 0) }
     }
     @inlinable public var status: Int? {
-        get { present & Hop.hasStatus != 0 ? _status : nil }
-        set { _status = newValue ?? 0; present = newValue == nil ? present & ~Hop.hasStatus : present | Hop.hasStatus }
+        get { present.value(_status, bit: Hop.hasStatus) }
+        set { present.store(newValue, in: &_status, bit: Hop.hasStatus, absent: 0) }
     }
     /// Init time this hop waited for, when it ran on a cold instance.
     @inlinable public var coldStartMS: Double? {
-        get { present & Hop.hasColdStartMS != 0 ? _coldStartMS : nil }
-        set {
-            _coldStartMS = newValue ?? 0
-            present = newValue == nil ? present & ~Hop.hasColdStartMS : present | Hop.hasColdStartMS
-        }
+        get { present.value(_coldStartMS, bit: Hop.hasColdStartMS) }
+        set { present.store(newValue, in: &_coldStartMS, bit: Hop.hasColdStartMS, absent: 0) }
     }
     /// When the response was sent, if logged separately from the end (from the hop's start).
     @inlinable public var responseAtMS: Double? {
-        get { present & Hop.hasResponseAtMS != 0 ? _responseAtMS : nil }
-        set {
-            _responseAtMS = newValue ?? 0
-            present = newValue == nil ? present & ~Hop.hasResponseAtMS : present | Hop.hasResponseAtMS
-        }
+        get { present.value(_responseAtMS, bit: Hop.hasResponseAtMS) }
+        set { present.store(newValue, in: &_responseAtMS, bit: Hop.hasResponseAtMS, absent: 0) }
     }
 
     public init(service: String, offsetMS: Double = 0, durationMS: Double = 0) {
