@@ -148,12 +148,6 @@ enum ByteText {
 
     /// Same text as `Timestamp.formatRFC3339(fractionDigits:)`, without building a `String`.
     static func appendRFC3339(_ t: Timestamp, fractionDigits: Int = 3, to out: inout ByteBuffer) {
-        var secs = t.nanos / 1_000_000_000
-        var frac = t.nanos % 1_000_000_000
-        if frac < 0 { frac += 1_000_000_000; secs -= 1 }
-        var days = secs / 86_400
-        var rem = secs % 86_400
-        if rem < 0 { rem += 86_400; days -= 1 }
         if fractionDigits == 3 {
             var cache = MinuteText()
             var fits = true
@@ -163,6 +157,12 @@ enum ByteText {
             }
             if fits { return }
         }
+        var secs = t.nanos / 1_000_000_000
+        var frac = t.nanos % 1_000_000_000
+        if frac < 0 { frac += 1_000_000_000; secs -= 1 }
+        var days = secs / 86_400
+        var rem = secs % 86_400
+        if rem < 0 { rem += 86_400; days -= 1 }
         let (y, m, d) = Timestamp.civil(fromDays: days)
         if y < 0 { out.append(UInt8(ascii: "-")) }
         appendPadded(y, width: 4, to: &out)
