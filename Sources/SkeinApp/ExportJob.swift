@@ -20,7 +20,7 @@ public struct ExportJob {
     /// allocations one by one took about a third of the time after the last line was read, and
     /// the kernel takes the pages back at exit all at once.
     public var freesStateAtEnd = true
-    /// Whether `run` has the heap populated, in huge pages, while it grows, by the reading and the
+    /// Whether `run` has the heap populated while it grows, by the reading and the
     /// engine's threads when they would wait for each other (`ProcessMemory.beginHeapPopulation`):
     /// for the `skein export` command, which owns its process and its heap; off for callers that
     /// share theirs (tests, a library).
@@ -74,11 +74,7 @@ public struct ExportJob {
         var bar = ProgressBar(total: hasStdin ? nil : ReadMeter.size(of: files), label: "reading", enabled: progress)
         if let out = progressOutput { bar.output = out }
         let clock = self.clock
-        let populates = populatesHeap, showsProgress = progress
-        let afterBatch: ((Int64) -> Void)? = populates || showsProgress ? { done in
-            if populates { ProcessMemory.adviseHugePagesForGrownHeap() }
-            if showsProgress { bar.update(done: done, now: clock.now()) }
-        } : nil
+        let afterBatch: ((Int64) -> Void)? = progress ? { done in bar.update(done: done, now: clock.now()) } : nil
         defer { bar.finish() }
         if files.count > 1 && !hasStdin {
             // Several files: merged in time order on a second thread while the engine stitches here.

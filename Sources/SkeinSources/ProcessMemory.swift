@@ -17,20 +17,20 @@ public enum ProcessMemory {
     }
 
     /// Turns on population of malloc's main heap as it grows, in steps that threads about to wait
-    /// take (`populateHeapStep`), and (with `hugePages`) advice for transparent huge pages;
-    /// `endHeapPopulation` turns it off. Returns false where that is unsupported (not glibc on
-    /// Linux) or it is on already.
+    /// take (`populateHeapStep`); `endHeapPopulation` turns it off. Returns false where that is
+    /// unsupported (not glibc on Linux) or it is on already.
     ///
-    /// For `skein export`, which owns its process: its heap grows by some 300 MB for a million
+    /// For `skein export`, which owns its process: its heap grows by some 270 MB for a million
     /// lines (finished traces are kept to the end), and the engine's thread, the busier of the
     /// two, used to fault that in page by page: an eighth of its time. The two threads wait for
     /// each other now and then; population happens in those gaps (256 KiB per step, so a step never
-    /// holds the address space's lock for long), and in 2 MiB pages it is 150 faults instead of
-    /// 75,000 and fewer TLB misses. (It was a thread of its own at idle priority until that thread,
-    /// given no processor on a busy machine, kept the process from ending for seconds.)
+    /// holds the address space's lock for long). (It was a thread of its own at idle priority until
+    /// that thread, given no processor on a busy machine, kept the process from ending for seconds;
+    /// and it was in transparent huge pages until they proved five times as slow to come by on a VM
+    /// whose balloon hands free 2 MiB blocks back to the host.)
     @discardableResult
-    public static func beginHeapPopulation(hugePages: Bool = true) -> Bool {
-        skein_heap_population_begin(256 << 10, hugePages ? 1 : 0) == 0
+    public static func beginHeapPopulation() -> Bool {
+        skein_heap_population_begin(256 << 10) == 0
     }
 
     /// One step of heap population for a thread that would otherwise wait: true when it populated
@@ -39,13 +39,6 @@ public enum ProcessMemory {
     @inline(__always)
     public static func populateHeapStep() -> Bool {
         skein_heap_populate_step() != 0
-    }
-
-    /// While population with huge pages is on: advises what the heap grew by since the last call,
-    /// so that the allocating thread's first touch of a new page already gets a huge one. Cheap;
-    /// call it now and then from the thread that allocates most (the engine's, after each batch).
-    public static func adviseHugePagesForGrownHeap() {
-        _ = skein_heap_advise_huge()
     }
 
     /// Turns heap population off; returns the bytes populated since it was turned on.

@@ -31,22 +31,14 @@ void skein_malloc_grow_in_steps(size_t bytes);
 
 /// Turns on population of malloc's main heap as it grows (MADV_POPULATE_WRITE, `slice` bytes
 /// per step), done by threads that would otherwise wait (`skein_heap_populate_step`): the threads
-/// that allocate then find their new pages resident instead of taking a fault on each. With
-/// `hugePages`, the heap is also advised for transparent huge pages (MADV_HUGEPAGE) as it grows,
-/// and only advised pages are populated. Returns 0, or -1 when it is on already or unsupported
-/// (not glibc on Linux).
-int skein_heap_population_begin(size_t slice, int hugePages);
+/// that allocate then find their new pages resident instead of taking a fault on each. Returns 0,
+/// or -1 when it is on already or unsupported (not glibc on Linux).
+int skein_heap_population_begin(size_t slice);
 
 /// One step of population, for a thread about to wait: populates up to `slice` bytes of what the
 /// heap grew by. Returns 1 when it populated something; 0 when there is nothing to do, population
 /// is off, or another thread is at it (never waits for it).
 int skein_heap_populate_step(void);
-
-/// While population with huge pages is on: advises whatever the heap has grown by since the last
-/// advice (a grown break is a new mapping, without it). Cheap (a system call or two); the
-/// allocating thread calls it now and then so that the advice comes before its first touch of
-/// the new pages. Returns 1 when it advised.
-int skein_heap_advise_huge(void);
 
 /// Turns population off; returns the bytes populated since it was turned on.
 size_t skein_heap_population_end(void);
