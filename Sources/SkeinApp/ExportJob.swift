@@ -71,7 +71,11 @@ public struct ExportJob {
         let hasStdin = specs.contains { if case .stdin = $0 { return true } else { return false } }
         // Progress on stderr when it is a terminal: bytes read of the files' sizes (no total with stdin).
         let meter: ReadMeter? = progress ? ReadMeter() : nil
-        var bar = ProgressBar(total: hasStdin ? nil : ReadMeter.size(of: files), label: "reading", enabled: progress)
+        let bytes = ReadMeter.size(of: files)
+        var bar = ProgressBar(total: hasStdin ? nil : bytes, label: "reading", enabled: progress)
+        // A trace per 2.3-2.7 KB in the bundled logs and the benchmark's: room for one per KiB (at
+        // most 4M, 640 MB of address space, of which only what is used is ever touched).
+        engine.expectFinishedTraces(Int(min(bytes / 1024, 4_000_000)))
         if let out = progressOutput { bar.output = out }
         let clock = self.clock
         let afterBatch: ((Int64) -> Void)? = progress ? { done in bar.update(done: done, now: clock.now()) } : nil

@@ -1,5 +1,4 @@
 import Collections
-import Dispatch
 import SkeinCore
 
 /// The engine's budgets and timings.
@@ -170,6 +169,15 @@ public final class Engine {
 
     static let clockLeapMS = 3_600_000.0
     static let leapConfirmations = 3
+
+    /// Room for `count` finished traces' summaries, asked for up front by a caller that can guess
+    /// how many its input holds (an export, from the files' sizes): the store of summaries then
+    /// need not grow by doubling, which copied it each time and left the last 21 MB copy behind
+    /// unused (a million-line export peaked 21 MB higher). Room never used costs address space
+    /// only. A smaller guess just means growth as usual.
+    public func expectFinishedTraces(_ count: Int) {
+        stitcher.reserveSummaries(count)
+    }
 
     /// End of input: every open trace is completed (flagged incomplete when its root never ended).
     public func finish() {
@@ -852,32 +860,6 @@ public final class Engine {
         }
     }
 
-    /// Finished traces from which `snapshot(movingSummaries:)` moves the summaries on two threads.
-    static let parallelMoveThreshold = 16_384
-
-    /// The summaries of the retained traces, newest first, moved out of them on two threads: each
-    /// summary sits in its own trace object, scattered through the heap, and reading 135k of them
-    /// (and, before, checking each entry's trace on one thread) was most of the time an export
-    /// spends on one thread after the last line. `retained` is the stitcher's queue, oldest first;
-    /// a stale entry (its `seq` no longer the trace's `finishSeq`) or a trace without a summary (one
-    /// moved out before) leaves no slot. Each thread moves one half into its part of the array
-    /// (distinct entries, distinct slots), and the second half closes up behind the first.
-    static func moveSummaries(_ retained: RetainedQueue) -> [TraceSummary] {
-        let n = retained.count
-        let half = n / 2
-        return [TraceSummary](unsafeUninitializedCapacity: n) { buffer, initialized in
-            let work = SummaryMove(retained: retained, to: buffer.baseAddress!)
-            DispatchQueue.concurrentPerform(iterations: 2) { k in
-                work.move(from: k == 0 ? 0 : half, to: k == 0 ? half : n, part: k)
-            }
-            let (first, second) = (work.movedFirst, work.movedSecond)
-            if first < half && second > 0 {
-                (buffer.baseAddress! + first).moveInitialize(from: buffer.baseAddress! + half, count: second)
-            }
-            initialized = first + second
-        }
-    }
-
     // MARK: Completion
 
     private func completeDue() {
@@ -948,7 +930,7 @@ public final class Engine {
     /// The trace an id names (canonical id or any alias), open or retained.
     public func detail(traceID: String) -> TraceDetail? {
         guard let t = stitcher.trace(id: traceID) else { return nil }
-        if t.phase == .finished, let s = t.summary {
+        if t.phase == .finished, let s = stitcher.summary(of: t) {
             return TraceDetail(summary: s, lines: stitcher.placedLines(t, base: t.placementBase, hopShiftMS: t.placementShift),
                                droppedLines: t.droppedLines)
         }
@@ -960,10 +942,12 @@ public final class Engine {
     /// The engine's state now. `recentTraces` holds finished traces only, newest first (open ones
     /// are counted in `traces.open` and reachable through `detail(traceID:)`).
     ///
-    /// `movingSummaries`: the finished traces' summaries move into the snapshot instead of being
-    /// copied, and the engine keeps none: for the last snapshot of an engine that is then dropped,
-    /// as `skein export` takes (copying 135k summaries, scattered in memory, was a sixth of its
-    /// time after the last line).
+    /// `movingSummaries` (without a `traceLimit`): the finished traces' summaries move into the
+    /// snapshot instead of being copied, and the engine keeps none: for the last snapshot of an
+    /// engine that is then dropped, as `skein export` takes (copying 135k summaries was a sixth of
+    /// its time after the last line; moving them out of their traces into a new array still took
+    /// 14 to 46 ms, most of it faulting in the array's 21 MB; the stitcher's store is now handed over
+    /// in place). With a `traceLimit` they are copied.
     public func snapshot(traceLimit: Int? = nil, movingSummaries: Bool = false) -> Snapshot {
         var s = Snapshot(now: now)
         s.firstEventAt = firstEventAt
@@ -987,8 +971,8 @@ public final class Engine {
         ts.reopened = stitcher.reopened
         ts.untracedEvents = untraced
         s.traces = ts
-        if movingSummaries && traceLimit == nil && stitcher.retained.count >= Engine.parallelMoveThreshold {
-            s.recentTraces = Engine.moveSummaries(stitcher.retained)
+        if movingSummaries && traceLimit == nil {
+            s.recentTraces = stitcher.takeSummariesNewestFirst()
         } else {
             let finishedTraces = stitcher.retainedNewestFirst(limit: traceLimit)
             // Reserved at once: grown append by append, the array of 135k summaries was copied a
@@ -996,7 +980,7 @@ public final class Engine {
             var summaries: [TraceSummary] = []
             summaries.reserveCapacity(finishedTraces.count)
             for t in finishedTraces {
-                if let summary = movingSummaries ? t.summary.take() : t.summary { summaries.append(summary) }
+                if let summary = stitcher.summary(of: t) { summaries.append(summary) }
             }
             s.recentTraces = summaries
         }
@@ -1133,32 +1117,5 @@ struct RouteBook {
         entries.map { RouteStats(route: $0.key.name, service: $0.value.service, count: $0.value.count,
                                  errors: $0.value.errors, latencyMS: $0.value.latency.percentiles) }
             .sorted { ($0.count, $1.route) > ($1.count, $0.route) }
-    }
-}
-
-/// The two halves of `Engine.moveSummaries`: each thread takes the summaries of its own traces
-/// into its own slots and writes its own count, read after `concurrentPerform` returns.
-private final class SummaryMove: @unchecked Sendable {
-    let retained: RetainedQueue
-    let base: UnsafeMutablePointer<TraceSummary>
-    /// How many summaries each half moved (an entry without one leaves no slot).
-    var movedFirst = 0, movedSecond = 0
-
-    init(retained: RetainedQueue, to base: UnsafeMutablePointer<TraceSummary>) {
-        self.retained = retained
-        self.base = base
-    }
-
-    /// Slots `lo..<hi` of the newest-first order (`retained` read from its end).
-    func move(from lo: Int, to hi: Int, part: Int) {
-        let last = retained.count - 1
-        var at = lo
-        for i in lo..<hi {
-            let e = retained[last - i]
-            guard e.trace.phase == .finished, e.trace.finishSeq == e.seq, let summary = e.trace.summary.take() else { continue }
-            (base + at).initialize(to: summary)
-            at += 1
-        }
-        if part == 0 { movedFirst = at - lo } else { movedSecond = at - lo }
     }
 }

@@ -155,7 +155,8 @@ final class TraceState {
     @exclusivity(unchecked) var phase: TracePhase = .open
     /// Bumped on every completion so stale entries of the retained queue can be skipped.
     @exclusivity(unchecked) var finishSeq = 0
-    @exclusivity(unchecked) var summary: TraceSummary?
+    /// Where the finished trace's summary sits in `Stitcher`'s store (`Stitcher.summary(of:)`), or -1.
+    @exclusivity(unchecked) var summarySlot = -1
     /// How the finished trace's lines are placed (see `StitchedTrace`), kept until its lines are shed.
     @exclusivity(unchecked) var placementBase = Timestamp.zero
     @exclusivity(unchecked) var placementShift: [Double] = []

@@ -464,32 +464,79 @@ final class BadInputTests: XCTestCase {
     }
 }
 
-/// `Engine.moveSummaries` (an export's snapshot of many finished traces) moves the summaries on two
-/// threads: the result must be the summaries newest first, holes (stale entries, traces without a
-/// summary) closed up.
-final class SummaryMoveTests: XCTestCase {
-    /// `n` finished traces, oldest first; those in `missing` have no summary, those in `stale` an
-    /// entry whose seq is no longer theirs (reopened, merged away or evicted since).
-    private func retained(_ n: Int, without missing: Set<Int>, stale: Set<Int> = []) -> RetainedQueue {
-        RetainedQueue((0..<n).map { i in
-            let t = TraceState(serial: i, now: .zero)
-            t.phase = .finished
-            t.finishSeq = stale.contains(i) ? 2 : 1
-            if !missing.contains(i) { t.summary = TraceSummary(id: "t\(i)", start: Timestamp(nanos: Int64(i))) }
-            return (t, 1)
-        })
+/// The stitcher's store of finished traces' summaries: each retained trace reads its latest
+/// summary through its slot, and an export's snapshot takes them all, newest first, without the
+/// stale ones (a trace reopened, merged away or evicted since).
+final class SummaryStoreTests: XCTestCase {
+    private func finish(_ st: Stitcher, _ t: TraceState, _ id: String) {
+        var s = TraceSummary(id: id, start: Timestamp(nanos: Int64(t.serial)))
+        s.eventCount = 1
+        st.finish(t, taking: &s)
+        XCTAssertEqual(s.id, "", "the caller's summary is taken")
+        st.evictRetained()
     }
 
-    func testMovesNewestFirstAndClosesHoles() {
-        for (n, missing, stale) in [(10, Set<Int>(), Set<Int>()), (10, [1, 6], []), (11, [0, 4, 5], [9]), (9, [5, 6, 7, 8], []),
-                                    (8, [0, 1, 2, 3], [4]), (7, Set(0..<7), []), (6, [], Set(0..<3)), (1, [], []), (0, [], [])]
-                as [(Int, Set<Int>, Set<Int>)] {
-            let queue = retained(n, without: missing, stale: stale)
-            let moved = Engine.moveSummaries(queue)
-            let expected = (0..<n).reversed().filter { !missing.contains($0) && !stale.contains($0) }.map { "t\($0)" }
-            XCTAssertEqual(moved.map(\.id), expected, "\(n) traces without \(missing.sorted()), stale \(stale.sorted())")
-            XCTAssertTrue(queue.allSatisfy { ($0.trace.summary == nil) != (stale.contains($0.trace.serial) && !missing.contains($0.trace.serial)) },
-                          "every summary of a current entry moved out, a stale entry's left alone")
+    func testTakesTheLatestSummariesNewestFirst() {
+        var config = EngineConfig()
+        config.retainedTraces = nil
+        let st = Stitcher(config: config)
+        let t = (0..<6).map { _ in st.create(now: .zero) }
+        for i in 0..<6 { finish(st, t[i], "t\(i)") }
+        XCTAssertEqual(t.map { st.summary(of: $0)?.id }, ["t0", "t1", "t2", "t3", "t4", "t5"])
+        // A late line reopens t2: it reads no summary until it finishes again.
+        st.reopen(t[2], now: .zero)
+        XCTAssertNil(st.summary(of: t[2]))
+        finish(st, t[2], "t2 again")
+        // t4 merges into t1, which reopens; t1 finishes again.
+        st.merge(t[4], into: t[1])
+        XCTAssertNil(st.summary(of: t[4]))
+        XCTAssertNil(st.summary(of: t[1]))
+        finish(st, t[1], "t1 again")
+        XCTAssertEqual(t.map { st.summary(of: $0)?.id }, ["t0", "t1 again", "t2 again", "t3", nil, "t5"])
+        let taken = st.takeSummariesNewestFirst()
+        XCTAssertEqual(taken.map(\.id), ["t1 again", "t2 again", "t5", "t3", "t0"],
+                       "in the order of their last completion, newest first, stale ones left out")
+        XCTAssertTrue(t.allSatisfy { st.summary(of: $0) == nil }, "taken: the traces' slots name nothing")
+        // The store goes on after a take: new slots never answer for old traces.
+        let late = st.create(now: .zero)
+        finish(st, late, "late")
+        XCTAssertEqual(st.summary(of: late)?.id, "late")
+        XCTAssertTrue(t.allSatisfy { st.summary(of: $0) == nil })
+        XCTAssertEqual(st.takeSummariesNewestFirst().map(\.id), ["late"])
+        XCTAssertEqual(st.takeSummariesNewestFirst().map(\.id), [])
+    }
+
+    /// With a retention budget, evicted traces leave their slots, which are closed up when the
+    /// retained queue drops its stale entries: the store stays within a few budgets, and every
+    /// retained trace still reads its own latest summary.
+    func testEvictionKeepsSlotsInStepWithTheRetainedTraces() {
+        var config = EngineConfig()
+        config.retainedTraces = 5
+        let st = Stitcher(config: config)
+        var all: [TraceState] = []
+        var latest: [Int: String] = [:]
+        for round in 0..<60 {
+            let t = st.create(now: .zero)
+            all.append(t)
+            finish(st, t, "t\(t.serial)")
+            latest[t.serial] = "t\(t.serial)"
+            // Now and then a retained trace comes back and finishes again.
+            if round % 7 == 3, let back = st.retainedNewestFirst(limit: nil).last {
+                st.reopen(back, now: .zero)
+                XCTAssertNil(st.summary(of: back))
+                finish(st, back, "t\(back.serial) r\(round)")
+                latest[back.serial] = "t\(back.serial) r\(round)"
+            }
+            let kept = st.retainedNewestFirst(limit: nil)
+            XCTAssertEqual(kept.count, min(round + 1, 5), "round \(round)")
+            for k in kept { XCTAssertEqual(st.summary(of: k)?.id, latest[k.serial], "round \(round), trace \(k.serial)") }
+            let keptSerials = Set(kept.map(\.serial))
+            for old in all where !keptSerials.contains(old.serial) {
+                XCTAssertNil(st.summary(of: old), "round \(round): evicted trace \(old.serial)")
+            }
+            XCTAssertLessThanOrEqual(st.heldSummaries, 2 * 16 + 2, "round \(round): slots closed up")
         }
+        let snapshotOrder = st.retainedNewestFirst(limit: nil).compactMap { st.summary(of: $0)?.id }
+        XCTAssertEqual(st.takeSummariesNewestFirst().map(\.id), snapshotOrder)
     }
 }
