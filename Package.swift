@@ -45,7 +45,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         // Exporters (json/csv/markdown), the NDJSON recorder and the one-line-per-trace printer.
-        .target(name: "SkeinOutputs", dependencies: ["SkeinCore", "SkeinEngine"]),
+        .target(name: "SkeinOutputs", dependencies: ["SkeinCore", "SkeinEngine", "CSkeinSys"]),
         // The deterministic simulated hybrid fleet behind `skein demo` and sample-logs/.
         .target(name: "SkeinSim", dependencies: ["SkeinCore"]),
         // Screen buffer, widgets, views and key handling: no terminal here.

@@ -1,3 +1,4 @@
+import CSkeinSys
 import Dispatch
 import SkeinCore
 import SkeinEngine
@@ -134,7 +135,14 @@ public struct JSONExporter {
                                       buffer: parts.spare(k, capacity: capacity))
                 var compact = CompactTraceWriter()
                 traces.withUnsafeBufferPointer { all in
-                    for j in from..<to { Self.writeTrace(all.baseAddress! + order[j], into: &part, compact: &compact) }
+                    let base = all.baseAddress!
+                    for j in from..<to {
+                        // Ahead of the writer: the summaries (a dozen on), then what they point
+                        // to (half a dozen on), whose addresses are read from the summaries then.
+                        if j + 12 < to { SummaryPrefetch.summary(base + order[j + 12]) }
+                        if j + 6 < to { SummaryPrefetch.referenced(base + order[j + 6]) }
+                        Self.writeTrace(base + order[j], into: &part, compact: &compact)
+                    }
                 }
                 parts.store(part.takeBuffer(), at: k)
             }
@@ -502,5 +510,37 @@ private final class RenderedParts: @unchecked Sendable {
         try b.write(to: sink)
         b.removeAll()
         if k == 0 { spareFirst = .some(consume b) } else { spareSecond = .some(consume b) }
+    }
+}
+
+/// Cache hints for the report's writers. A summary's text lives in other objects (the hops' array,
+/// the id's and the aliases' storage), each a cache miss away: about 400 ns a summary on this
+/// machine, most of the report's time after the last line. Reading ahead cut that part 53 -> 41 ms
+/// for 133k summaries (median of eight runs each). Prefetches are hints: a wrong address is never
+/// read or faulted, so the storage layouts assumed here (an array is one pointer to its buffer; a
+/// native string's second word holds its storage's address under a 4-bit discriminator, the bytes
+/// 32 bytes in) cost nothing where they do not hold.
+enum SummaryPrefetch {
+    private static let hops = MemoryLayout<TraceSummary>.offset(of: \TraceSummary.hops)!
+    private static let id = MemoryLayout<TraceSummary>.offset(of: \TraceSummary.id)!
+    private static let aliases = MemoryLayout<TraceSummary>.offset(of: \TraceSummary.aliases)!
+
+    /// The summary itself (three cache lines).
+    @inline(__always) static func summary(_ p: UnsafePointer<TraceSummary>) {
+        let r = UnsafeRawPointer(p)
+        for line in stride(from: 0, to: MemoryLayout<TraceSummary>.size, by: 64) { skein_prefetch(r + line) }
+    }
+
+    /// What the summary points to: its first four hops, its id's bytes, its aliases.
+    @inline(__always) static func referenced(_ p: UnsafePointer<TraceSummary>) {
+        let r = UnsafeRawPointer(p)
+        let hopBuffer = r.load(fromByteOffset: hops, as: UInt.self)
+        for line in 0..<4 { skein_prefetch(UnsafeRawPointer(bitPattern: hopBuffer &+ UInt(line * 64))) }
+        #if arch(x86_64) || arch(arm64)
+        let idStorage = r.load(fromByteOffset: id + 8, as: UInt.self) & 0x0FFF_FFFF_FFFF_FFFF
+        skein_prefetch(UnsafeRawPointer(bitPattern: idStorage &+ 32))
+        #endif
+        let aliasBuffer = r.load(fromByteOffset: aliases, as: UInt.self)
+        skein_prefetch(UnsafeRawPointer(bitPattern: aliasBuffer &+ 32))
     }
 }
