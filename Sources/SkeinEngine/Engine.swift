@@ -869,7 +869,7 @@ public final class Engine {
     }
 
     private func complete(_ t: TraceState, incomplete: Bool) {
-        var st = stitcher.stitch(t, complete: true, incomplete: incomplete, learn: true)
+        var st = stitcher.stitch(t, complete: true, incomplete: incomplete, learn: true, placesLines: !t.lines.isEmpty)
         // Lines are placed when a detail view asks, not at every completion: most are never shown.
         t.placementBase = st.base
         t.placementShift = t.lines.isEmpty ? [] : st.hopShiftMS

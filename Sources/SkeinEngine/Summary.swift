@@ -261,17 +261,19 @@ extension Stitcher {
     ///
     /// `learn` feeds this trace's parent/child pairs into the skew estimate (completion only, so a
     /// detail view of an open trace never changes the engine's state).
-    func stitch(_ t: TraceState, complete: Bool, incomplete: Bool, learn: Bool) -> StitchedTrace {
+    /// `placesLines`: whether the result's `hopShiftMS` is wanted (to place the trace's lines); when
+    /// not (a trace that keeps no lines), it is left empty.
+    func stitch(_ t: TraceState, complete: Bool, incomplete: Bool, learn: Bool, placesLines: Bool = true) -> StitchedTrace {
         // Scratch on the stack: per-trace heap arrays were most of the cost of completing a trace.
         let n = max(1, t.hops.count)
         return withUnsafeTemporaryAllocation(of: HopCalc.self, capacity: n) { c in
             withUnsafeTemporaryAllocation(of: Int.self, capacity: n) { pre in
-                stitch(t, complete: complete, incomplete: incomplete, learn: learn, c: c, pre: pre)
+                stitch(t, complete: complete, incomplete: incomplete, learn: learn, placesLines: placesLines, c: c, pre: pre)
             }
         }
     }
 
-    private func stitch(_ t: TraceState, complete: Bool, incomplete: Bool, learn: Bool,
+    private func stitch(_ t: TraceState, complete: Bool, incomplete: Bool, learn: Bool, placesLines: Bool,
                         c: UnsafeMutableBufferPointer<HopCalc>, pre: UnsafeMutableBufferPointer<Int>) -> StitchedTrace {
         let hops = t.hops
         let n = hops.count
@@ -361,8 +363,10 @@ extension Stitcher {
         }
 
         var shift: [Double] = []
-        shift.reserveCapacity(n)
-        for k in 0..<n { shift.append(c[k].offset + c[k].shift - traceStart) }
+        if placesLines {
+            shift.reserveCapacity(n)
+            for k in 0..<n { shift.append(c[k].offset + c[k].shift - traceStart) }
+        }
         return StitchedTrace(summary: summary, base: base, hopShiftMS: shift)
     }
 
