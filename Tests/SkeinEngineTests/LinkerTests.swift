@@ -187,6 +187,16 @@ final class IDTableTests: XCTestCase {
                 XCTAssertEqual(table.count, reference.count, "step \(step)")
                 for x in ids {
                     XCTAssertTrue(table.trace(for: IDKey(x)) === reference[x], "\(x) at step \(step)")
+                    // The look-up that remembers recent ids (by the identity of the table's copy,
+                    // which `x` is): twice, so the second answers from what the first remembered,
+                    // and for another string of the same text, which it cannot.
+                    for _ in 0..<2 {
+                        let (ref, fingerprint) = table.traceRef(text: x)
+                        XCTAssertTrue(ref?.takeUnretainedValue() === reference[x], "\(x) by reference at step \(step)")
+                        XCTAssertEqual(fingerprint, FastText.hash(x))
+                    }
+                    let copy = String(decoding: Array(x.utf8), as: UTF8.self)
+                    XCTAssertTrue(table.traceRef(text: copy).trace?.takeUnretainedValue() === reference[x], "\(x) copied at step \(step)")
                 }
             }
         }
