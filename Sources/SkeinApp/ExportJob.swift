@@ -98,7 +98,9 @@ public struct ExportJob {
             }
         } else {
             // One stream: decode on a second thread while the engine stitches on this one.
-            var reader = BatchReader(decoder: factory)
+            // A long stream of one source: it remembers more ids (`DecodeContext.remembersIDs`).
+            let oneStream = Decoding.factory(format: decoderFormat, keepsEveryMessage: config.keepsTraceLines, recentIDSlots: 4096)
+            var reader = BatchReader(decoder: oneStream)
             reader.meter = meter
             PipelinedReader.run(into: engine, meter: meter, afterBatch: afterBatch) { [reader] sink in reader.read(specs, into: sink) }
         }

@@ -15,10 +15,12 @@ extension Engine: IngestSink {
 public enum Decoding {
     /// `keepsEveryMessage: false` for a consumer that prints no log lines (an export): see
     /// `DecodeContext.keepsEveryMessage`.
-    public static func factory(format: String? = nil, keepsEveryMessage: Bool = true) -> DecoderFactory {
+    /// `recentIDSlots`: see `DecodeContext.remembersIDs(slots:)`.
+    public static func factory(format: String? = nil, keepsEveryMessage: Bool = true, recentIDSlots: Int? = nil) -> DecoderFactory {
         DecoderFactory(make: {
             var d = AutoDecoder.standard(forced: format)
             d.context.keepsEveryMessage = keepsEveryMessage
+            if let slots = recentIDSlots { d.context.remembersIDs(slots: slots) }
             return d
         }, lastFormat: { $0.lastFormat })
     }

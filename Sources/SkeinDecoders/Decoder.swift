@@ -108,6 +108,17 @@ public struct DecodeContext {
     /// engine's thread more. Platforms' decoders, and the app JSON inside their envelopes, keep
     /// every message either way.
     public var keepsEveryMessage = true
+
+    /// How many recent ids are remembered (`RecentStrings`, 1,024 unless set). A stream that
+    /// interleaves many requests over a long time (a big file read for an export: some 30 requests
+    /// open at once, 450 ids between two lines of one request) loses a third of its ids from 1,024
+    /// slots before their requests' next lines, each a new string to make (and, in the engine, an
+    /// id it cannot recognise by identity); 4,096 slots (320 KB) lose about a tenth. Not for
+    /// contexts that come by the thousand (a collector's sources).
+    public mutating func remembersIDs(slots: Int) {
+        ids = RecentStrings(slots: slots)
+    }
+
     public init(interner: Interner = Interner()) {
         self.interner = interner
         facts = [:]

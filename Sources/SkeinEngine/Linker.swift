@@ -68,7 +68,7 @@ final class IDTable {
         var trace: Unmanaged<TraceState>?
         var generation = 0
     }
-    private static let recentSlots = 256
+    private static let recentSlots = 1024
     private var recent: UnsafeMutablePointer<Recent>
     private var generation = 1
 
@@ -104,7 +104,7 @@ final class IDTable {
     }
 
     @inline(__always) private static func recentSlot(_ w: (UInt64, UInt64)) -> Int {
-        Int(truncatingIfNeeded: ((w.0 ^ w.1) &* 0x9e37_79b9_7f4a_7c15) >> 56)
+        Int(truncatingIfNeeded: ((w.0 ^ w.1) &* 0x9e37_79b9_7f4a_7c15) >> 54)
     }
 
     @inline(__always) private static func tag(_ key: IDKey) -> UInt64 { key.fingerprint | 1 }
@@ -145,13 +145,16 @@ final class IDTable {
         let (i, found) = probe(text, tag: IDTable.tag(fingerprint))
         guard found else { return (nil, fingerprint) }
         let trace = Unmanaged.passUnretained(entries[i].trace)
-        if MemoryLayout<String>.size == 16 {
-            // Under the table's copy: alive for as long as the generation lasts.
-            let kept = UnsafeRawPointer(entries + i).load(as: (UInt64, UInt64).self)
-            recent[IDTable.recentSlot(kept)] = Recent(word0: kept.0, word1: kept.1, fingerprint: fingerprint,
-                                                      trace: trace, generation: generation)
-        }
+        remember(UnsafeRawPointer(entries + i).load(as: (UInt64, UInt64).self), fingerprint: fingerprint, trace: trace)
         return (trace, fingerprint)
+    }
+
+    /// Remembers an id under the words of the table's own copy (alive for as long as the
+    /// generation lasts).
+    @inline(__always) private func remember(_ kept: (UInt64, UInt64), fingerprint: UInt64, trace: Unmanaged<TraceState>) {
+        guard MemoryLayout<String>.size == 16 else { return }
+        recent[IDTable.recentSlot(kept)] = Recent(word0: kept.0, word1: kept.1, fingerprint: fingerprint,
+                                                  trace: trace, generation: generation)
     }
 
     func trace(text: String, fingerprint: UInt64) -> TraceState? {
@@ -170,6 +173,9 @@ final class IDTable {
         (entries + i).initialize(to: Entry(text: key.text, trace: trace))
         tags[i] = tag
         count += 1
+        // The id's next look-up (the request's next line) finds it remembered.
+        remember(UnsafeRawPointer(entries + i).load(as: (UInt64, UInt64).self), fingerprint: key.fingerprint,
+                 trace: Unmanaged.passUnretained(trace))
         if count * 4 > capacity * 3 { grow() }
     }
 
