@@ -191,14 +191,6 @@ final class Stitcher {
         t.pendingDue = nil
         t.finishSeq += 1
         openCount -= 1
-        // A finished trace keeps its hops (a late line may reopen it) for as long as it is retained,
-        // which in an export is to the end: at their exact count, not the four first reserved.
-        if t.hops.capacity > t.hops.count + 1 {
-            var exact: [HopState] = []
-            exact.reserveCapacity(t.hops.count)
-            exact.append(contentsOf: t.hops)
-            t.hops = exact
-        }
         retained.append((t, t.finishSeq))
         liveRetained += 1
         if let limit = config.retainedTraceLines, !t.lines.isEmpty {

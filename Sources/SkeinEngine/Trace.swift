@@ -195,7 +195,10 @@ final class TraceState {
                 }
             }
             if hops.count >= maxHops { return hops.count - 1 }
-            if hops.isEmpty { hops.reserveCapacity(4) }
+            // Two at first, then the array's own doubling: most traces have two to four hops, and a
+            // finished trace keeps them (a late line may reopen it) to the end of an export. (Four
+            // at first, cut to the exact count at completion, copied every hop's strings once more.)
+            if hops.isEmpty { hops.reserveCapacity(2) }
             var h = HopState(service: service ?? HopState.unknownService, instance: instance, at: t)
             h.spanID = span
             h.parentSpanID = parentSpanID
@@ -211,7 +214,7 @@ final class TraceState {
             return hops.count - 1
         }
         if hops.count >= maxHops { return hops.count - 1 }
-        if hops.isEmpty { hops.reserveCapacity(4) }
+        if hops.isEmpty { hops.reserveCapacity(2) }
         hops.append(HopState(service: service ?? HopState.unknownService, instance: instance, at: t))
         return hops.count - 1
     }
