@@ -1100,14 +1100,33 @@ struct RouteBook {
         }
     }
     private var entries: [TextKey: Entry] = [:]
+    /// Routes found lately, by the identity of the table's own key string (the decoder interns a
+    /// route, so a route's summaries share one string object, the one the table keeps), with their
+    /// place in `entries`: most traces' routes are found by two word comparisons instead of
+    /// hashing the route and probing. Cleared whenever a route is added (places may move); keys
+    /// are never removed, so a remembered key string stays alive.
+    private var recent = [(word0: UInt64, word1: UInt64, index: Dictionary<TextKey, Entry>.Index)]()
 
     mutating func add(_ s: TraceSummary, measured: Bool) {
         guard let route = s.rootRoute else { return }
+        if MemoryLayout<String>.size == 16 {
+            let w = unsafeBitCast(route, to: (UInt64, UInt64).self)
+            for r in recent where r.word0 == w.0 && r.word1 == w.1 {
+                entries.values[r.index].add(s, measured: measured)
+                return
+            }
+        }
         var key = TextKey(route)
         if let i = entries.index(forKey: key) {
             entries.values[i].add(s, measured: measured)
+            if MemoryLayout<String>.size == 16 {
+                let w = unsafeBitCast(entries.keys[i].name, to: (UInt64, UInt64).self)
+                if recent.count >= 16 { recent.removeFirst() }
+                recent.append((w.0, w.1, i))
+            }
             return
         }
+        recent.removeAll(keepingCapacity: true)
         if entries.count >= RouteBook.maxRoutes { key = TextKey(RouteBook.overflowRoute) }
         entries[key, default: Entry(service: s.rootService)].add(s, measured: measured)
     }

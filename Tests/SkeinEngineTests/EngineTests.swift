@@ -540,3 +540,43 @@ final class SummaryStoreTests: XCTestCase {
         XCTAssertEqual(st.takeSummariesNewestFirst().map(\.id), snapshotOrder)
     }
 }
+
+/// Per-route counts through the route book's memory of recent routes (by the identity of its own
+/// key strings): the same route as one string object and as copies, new routes arriving between
+/// (which clear that memory), and more routes than the book keeps.
+final class RouteBookTests: XCTestCase {
+    func testCountsEveryRouteWhicheverStringCarriesIt() {
+        var book = RouteBook()
+        var expected: [String: (count: Int, errors: Int)] = [:]
+        let shared = (0..<5).map { "GET /api/shared/\($0)/items" }
+        var state: UInt64 = 7
+        func next(_ n: Int) -> Int {
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Int(state >> 33) % n
+        }
+        for step in 0..<6_000 {
+            let route: String
+            switch next(4) {
+            case 0: route = shared[next(shared.count)]
+            case 1: route = String(decoding: Array(shared[next(shared.count)].utf8), as: UTF8.self)
+            default: route = "POST /api/many/\(next(1_200))/route"
+            }
+            var s = TraceSummary(id: "t\(step)", start: .zero)
+            s.rootRoute = route
+            s.durationMS = Double(step % 50)
+            if step % 7 == 0 { s.flags.insert(.error) }
+            book.add(s, measured: true)
+            let name = expected[route] != nil || expected.count < RouteBook.maxRoutes ? route : RouteBook.overflowRoute
+            expected[name, default: (0, 0)].count += 1
+            if step % 7 == 0 { expected[name, default: (0, 0)].errors += 1 }
+        }
+        let stats = book.stats
+        XCTAssertEqual(stats.count, expected.count)
+        for r in stats {
+            XCTAssertEqual(r.count, expected[r.route]?.count, r.route)
+            XCTAssertEqual(r.errors, expected[r.route]?.errors, r.route)
+        }
+        XCTAssertEqual(stats.reduce(0) { $0 + $1.count }, 6_000)
+        XCTAssertNotNil(expected[RouteBook.overflowRoute], "more routes than the book keeps")
+    }
+}
