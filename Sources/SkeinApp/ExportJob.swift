@@ -62,13 +62,16 @@ public struct ExportJob {
         let engine = Engine(config: config)
         // The report prints no log lines: only notable messages' text is kept (the rest are read for
         // their facts as they are decoded).
-        let factory = Decoding.factory(format: decoderFormat, keepsEveryMessage: config.keepsTraceLines)
         let specs = inputs.map(InputSpec.init(argument:))
         let files = specs.flatMap { spec -> [String] in
             if case .stdin = spec { return [] }
             return spec.paths()
         }
         let hasStdin = specs.contains { if case .stdin = $0 { return true } else { return false } }
+        let severalFiles = files.count > 1 && !hasStdin
+        // One long stream of one source remembers more recent ids (`DecodeContext.remembersIDs`).
+        let factory = Decoding.factory(format: decoderFormat, keepsEveryMessage: config.keepsTraceLines,
+                                       recentIDSlots: severalFiles ? nil : 4096)
         // Progress on stderr when it is a terminal: bytes read of the files' sizes (no total with stdin).
         let meter: ReadMeter? = progress ? ReadMeter() : nil
         let bytes = ReadMeter.size(of: files)
@@ -80,7 +83,7 @@ public struct ExportJob {
         let clock = self.clock
         let afterBatch: ((Int64) -> Void)? = progress ? { done in bar.update(done: done, now: clock.now()) } : nil
         defer { bar.finish() }
-        if files.count > 1 && !hasStdin {
+        if severalFiles {
             // Several files: merged in time order on a second thread while the engine stitches here.
             var options = ReplayReader.Options()
             options.meter = meter
@@ -98,9 +101,7 @@ public struct ExportJob {
             }
         } else {
             // One stream: decode on a second thread while the engine stitches on this one.
-            // A long stream of one source: it remembers more ids (`DecodeContext.remembersIDs`).
-            let oneStream = Decoding.factory(format: decoderFormat, keepsEveryMessage: config.keepsTraceLines, recentIDSlots: 4096)
-            var reader = BatchReader(decoder: oneStream)
+            var reader = BatchReader(decoder: factory)
             reader.meter = meter
             PipelinedReader.run(into: engine, meter: meter, afterBatch: afterBatch) { [reader] sink in reader.read(specs, into: sink) }
         }

@@ -1109,8 +1109,8 @@ struct RouteBook {
 
     mutating func add(_ s: TraceSummary, measured: Bool) {
         guard let route = s.rootRoute else { return }
-        if MemoryLayout<String>.size == 16 {
-            let w = unsafeBitCast(route, to: (UInt64, UInt64).self)
+        if FastText.stringsAreTwoWords {
+            let w = FastText.words(route)
             for r in recent where r.word0 == w.0 && r.word1 == w.1 {
                 entries.values[r.index].add(s, measured: measured)
                 return
@@ -1119,8 +1119,8 @@ struct RouteBook {
         var key = TextKey(route)
         if let i = entries.index(forKey: key) {
             entries.values[i].add(s, measured: measured)
-            if MemoryLayout<String>.size == 16 {
-                let w = unsafeBitCast(entries.keys[i].name, to: (UInt64, UInt64).self)
+            if FastText.stringsAreTwoWords {
+                let w = FastText.words(entries.keys[i].name)
                 if recent.count >= 16 { recent.removeFirst() }
                 recent.append((w.0, w.1, i))
             }

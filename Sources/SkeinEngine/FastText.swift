@@ -41,14 +41,24 @@ enum FastText {
         return h ^ (h >> 29)
     }
 
+    /// Whether a `String` is two 64-bit words here, so that `words` can read its representation.
+    @inline(__always)
+    static var stringsAreTwoWords: Bool { MemoryLayout<String>.size == 16 }
+
+    /// A string's representation (for a stored string its storage and count, for a small one its
+    /// bytes): two strings with the same words are the same string. Only where `stringsAreTwoWords`.
+    @inline(__always)
+    static func words(_ s: String) -> (UInt64, UInt64) {
+        unsafeBitCast(s, to: (UInt64, UInt64).self)
+    }
+
     /// Byte equality: the same object, or the same bytes.
     @inline(__always)
     static func same(_ a: String, _ b: String) -> Bool {
         // The same representation (one string's storage and count, or the same small string):
         // equal without reading the bytes. Ids shared from the decoder's cache of recent strings
         // (every line of a request after its first) compare this way with the id table's copy.
-        if MemoryLayout<String>.size == 16,
-           unsafeBitCast(a, to: (UInt64, UInt64).self) == unsafeBitCast(b, to: (UInt64, UInt64).self) { return true }
+        if stringsAreTwoWords, words(a) == words(b) { return true }
         let r = a.utf8.withContiguousStorageIfAvailable { pa -> Bool? in
             b.utf8.withContiguousStorageIfAvailable { pb -> Bool in
                 let n = pa.count

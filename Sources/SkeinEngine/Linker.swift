@@ -98,11 +98,6 @@ final class IDTable {
         recent.deallocate()
     }
 
-    /// A string's two words (its representation: for a stored string, its storage and count).
-    @inline(__always) private static func words(_ s: String) -> (UInt64, UInt64) {
-        unsafeBitCast(s, to: (UInt64, UInt64).self)
-    }
-
     @inline(__always) private static func recentSlot(_ w: (UInt64, UInt64)) -> Int {
         Int(truncatingIfNeeded: ((w.0 ^ w.1) &* 0x9e37_79b9_7f4a_7c15) >> 54)
     }
@@ -136,8 +131,8 @@ final class IDTable {
     /// The trace `text` names, not retained (the table holds it, and the caller only compares it
     /// or takes it before anything can change the table), and `FastText.hash(text)`.
     func traceRef(text: String) -> (trace: Unmanaged<TraceState>?, fingerprint: UInt64) {
-        let w = MemoryLayout<String>.size == 16 ? IDTable.words(text) : (0, 0)
-        if MemoryLayout<String>.size == 16 {
+        if FastText.stringsAreTwoWords {
+            let w = FastText.words(text)
             let r = recent[IDTable.recentSlot(w)]
             if r.generation == generation && r.word0 == w.0 && r.word1 == w.1 { return (r.trace, r.fingerprint) }
         }
@@ -150,9 +145,9 @@ final class IDTable {
     }
 
     /// Remembers an id under the words of the table's own copy (alive for as long as the
-    /// generation lasts).
+    /// generation lasts; read from the entry's memory, as `FastText.words` would, without a retain).
     @inline(__always) private func remember(_ kept: (UInt64, UInt64), fingerprint: UInt64, trace: Unmanaged<TraceState>) {
-        guard MemoryLayout<String>.size == 16 else { return }
+        guard FastText.stringsAreTwoWords else { return }
         recent[IDTable.recentSlot(kept)] = Recent(word0: kept.0, word1: kept.1, fingerprint: fingerprint,
                                                   trace: trace, generation: generation)
     }
