@@ -51,6 +51,7 @@ public struct ExportJob {
         config.retainedTraceLines = 0
         config.keepsTraceLines = false
         config.queuesFinishedTraces = false
+        config.countsEventRate = false
         config.dbMax = dbMax
         return config
     }

@@ -22,6 +22,9 @@ public struct EngineConfig: Sendable {
     /// Whether finished summaries are queued for `drainFinishedTraces()`. Export never drains (it
     /// reads the snapshot), so it sets false instead of copying every summary into a queue.
     public var queuesFinishedTraces = true
+    /// Whether events per second are counted for `Snapshot.eventRate` (the dashboard's header).
+    /// Export prints no rate and sets false: a time series bucket updated for every event.
+    public var countsEventRate = true
     /// `--db-max`: the server's `max_connections`, overriding what events say.
     public var dbMax: Int? = nil
     public var seriesBucketMS: Double = 1_000
@@ -220,7 +223,7 @@ public final class Engine {
         let seriesTime = onClock ? min(e.time, now) : now
         firstEventAt = minOpt(firstEventAt, e.time)
         lastEventAt = maxOpt(lastEventAt, seriesTime)
-        eventRate.add(1, at: seriesTime)
+        if config.countsEventRate { eventRate.add(1, at: seriesTime) }
 
         let serverSide = e.kind == .dbSample || platforms.isServerSide(e.$platform)
         var inst = -1

@@ -48,6 +48,15 @@ final class EngineTests: XCTestCase {
         XCTAssertEqual(e.snapshot().eventRate, [10, 2, 0, 2])
         e.advance(to: at(2_600))
         XCTAssertEqual(e.snapshot().eventRate, [0, 2, 0, 0])
+
+        // An export's engine counts no rate; everything else is as before.
+        config.countsEventRate = false
+        let quiet = Engine(config: config)
+        for k in 0..<6 { quiet.ingest(ev(Double(k) * 100, .log, "api", "p")) }
+        quiet.ingest(ev(1_600, .log, "api", "p"))
+        XCTAssertEqual(quiet.snapshot().eventRate, [0, 0, 0, 0])
+        XCTAssertEqual(quiet.snapshot().input.events, 7)
+        XCTAssertEqual(quiet.snapshot().lastEventAt, at(1_600))
     }
 
     func testRoutesCountLatencyAndErrors() {
