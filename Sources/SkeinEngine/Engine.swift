@@ -241,34 +241,25 @@ public final class Engine {
         let facts = e.messageFacts ?? e.message.map(MessageFacts.init) ?? MessageFacts()
 
         // Trace: by id, else (one request at a time on ephemeral compute) the instance's current request.
-        var trace = stitcher.resolve(e, now: now)
-        if trace == nil, inst >= 0, deploy == .serverless || deploy == .edge, Engine.attachable(e.kind),
+        // Unretained (see `Stitcher.resolve`): `traces` holds it, and only completions (evictions
+        // follow them) drop traces from there, at the end of this function, after its last use.
+        var traceRef = stitcher.resolve(e, now: now)
+        if traceRef == nil, inst >= 0, deploy == .serverless || deploy == .edge, Engine.attachable(e.kind),
            let s = fleet.records[inst].lastTrace, let t = stitcher.traces[s], t.phase == .open {
-            trace = t
+            traceRef = Unmanaged.passUnretained(t)
         }
         var hop = -1
         var effect = HopEffect()
-        if let t = trace {
-            if t.phase == .finished { stitcher.reopen(t, now: now) }
-            hop = t.hopIndex(spanID: e.$spanID, parentSpanID: e.$parentSpanID, service: e.$service,
-                             instance: e.$instance ?? e.$service, at: e.time, maxHops: stitcher.maxHops)
-            effect = Engine.apply(e, facts, deploy: deploy, to: &t.hops[hop])
-            if config.keepsTraceLines {
-                stitcher.addLine(TraceLine(time: e.time, offsetMS: 0, service: e.service, instance: e.instance,
-                                           kind: e.kind, level: e.level, message: e.message ?? "", source: e.source),
-                                 hop: hop, to: t)
-            } else {
-                stitcher.countLine(to: t)
-            }
-            stitcher.touch(t, now: now, endedHop: effect.endedHop)
+        if let r = traceRef {
+            (hop, effect) = r._withUnsafeGuaranteedRef { record(e, facts, deploy: deploy, in: $0) }
         } else {
             untraced += 1
         }
         if inst >= 0 {
-            lifecycle(inst, e, created: created, trace: trace, hop: hop, effect: effect, deploy: deploy)
+            lifecycle(inst, e, created: created, trace: traceRef, hop: hop, effect: effect, deploy: deploy)
         }
-        if let t = trace {
-            if e.kind == .wsOpen { eventInsights(e, facts, deploy: deploy, traceID: t.canonicalID) }
+        if let r = traceRef {
+            if e.kind == .wsOpen { eventInsights(e, facts, deploy: deploy, traceID: r.takeUnretainedValue().canonicalID) }
         } else {
             // Untraced events still raise what they show on their own (traced ones do at completion).
             eventInsights(e, facts, deploy: deploy)
@@ -278,6 +269,23 @@ public final class Engine {
         while let t = stitcher.popOverflow() { complete(t, incomplete: !stitcher.rootEnded(t)) }
         completeDue()
         sweepIfDue()
+    }
+
+    /// The event's part of its trace: its hop, what it did there, its line.
+    private func record(_ e: Event, _ facts: MessageFacts, deploy: DeployModel?, in t: TraceState) -> (Int, HopEffect) {
+        if t.phase == .finished { stitcher.reopen(t, now: now) }
+        let hop = t.hopIndex(spanID: e.$spanID, parentSpanID: e.$parentSpanID, service: e.$service,
+                             instance: e.$instance ?? e.$service, at: e.time, maxHops: stitcher.maxHops)
+        let effect = Engine.apply(e, facts, deploy: deploy, to: &t.hops[hop])
+        if config.keepsTraceLines {
+            stitcher.addLine(TraceLine(time: e.time, offsetMS: 0, service: e.service, instance: e.instance,
+                                       kind: e.kind, level: e.level, message: e.message ?? "", source: e.source),
+                             hop: hop, to: t)
+        } else {
+            stitcher.countLine(to: t)
+        }
+        stitcher.touch(t, now: now, endedHop: effect.endedHop)
+        return (hop, effect)
     }
 
     /// The platforms whose lines come from the database side (the server or its pooler), as symbols
@@ -422,12 +430,15 @@ public final class Engine {
 
     // MARK: Fleet
 
-    private func lifecycle(_ i: Int, _ e: Event, created: Bool, trace: TraceState?, hop: Int,
+    /// `traceRef`: the event's trace, unretained as `Stitcher.resolve` gives it (most events only
+    /// ask whether there is one); taken where a cold start needs it.
+    private func lifecycle(_ i: Int, _ e: Event, created: Bool, trace traceRef: Unmanaged<TraceState>?, hop: Int,
                            effect: HopEffect, deploy: DeployModel?) {
         switch e.kind {
         case .instanceStart:
             let wasGone = fleet.records[i].info.state == .gone
             if created { fleet.records[i].info.state = .cold } else { fleet.move(i, .initialise) }
+            let trace = traceRef?.takeUnretainedValue()
             coldStart(i, e, trace: trace, hop: hop, newLifecycle: (wasGone && !created) || initAgain(i, e, trace: trace))
         case .instanceStop:
             fleet.move(i, .stop)
@@ -443,7 +454,7 @@ public final class Engine {
         var started = effect.started
         var ended = effect.ended
         var invocation = effect.invocation
-        if trace == nil {
+        if traceRef == nil {
             // Without a trace there is no hop to de-duplicate start and end: take them as they come.
             switch e.kind {
             case .requestStart:
@@ -470,12 +481,17 @@ public final class Engine {
         }
         if e.level >= .error || (e.status ?? 0) >= 500 { fleet.records[i].info.errors += 1 }
 
-        if !invocation, e.coldStart == true, let t = trace, fleet.records[i].info.coldStart == nil {
+        if !invocation, e.coldStart == true, let t = traceRef?.takeUnretainedValue(), fleet.records[i].info.coldStart == nil {
             // Loggers that flag every line of a cold invocation and write no request line of their
             // own (Lambda Powertools' `cold_start`): the first flagged line tells the cold start.
             coldStart(i, e, trace: t, hop: hop, newLifecycle: false)
         }
-        guard invocation, let t = trace else { return }
+        guard invocation, let r = traceRef else { return }
+        r._withUnsafeGuaranteedRef { invoked(i, e, created: created, trace: $0, hop: hop, deploy: deploy) }
+    }
+
+    /// An invocation on instance `i` in trace `t`: the instance's current request, and its cold start.
+    private func invoked(_ i: Int, _ e: Event, created: Bool, trace t: TraceState, hop: Int, deploy: DeployModel?) {
         fleet.records[i].lastTrace = t.serial
         if fleet.records[i].firstRequestTrace == nil { fleet.records[i].firstRequestTrace = t.serial }
         if e.coldStart == true || e.initMS != nil {

@@ -249,7 +249,11 @@ extension Stitcher {
     /// The trace an event belongs to, creating, adopting or merging traces as its ids require.
     ///
     /// Returns nil when the event carries no id at all.
-    func resolve(_ e: Event, now: Timestamp) -> TraceState? {
+    ///
+    /// The trace comes unretained: `traces` holds it, and nothing the caller does with the event
+    /// before it completes or evicts traces can drop it (a retain and a release per event, atomic,
+    /// were a measurable part of the engine's time).
+    func resolve(_ e: Event, now: Timestamp) -> Unmanaged<TraceState>? {
         // The ids are read where they are, in the event: a copy of one is a reference count on a
         // string the decoding thread made (its cache line), and most events only look theirs up.
         // A string is copied only to be bound. The weak ids: the correlation id unless it is the
@@ -275,7 +279,7 @@ extension Stitcher {
            !(corr || req) || w1Ref?.toOpaque() == only.toOpaque(),
            !hasW2 || w2Ref?.toOpaque() == only.toOpaque(),
            !hasStrong || only._withUnsafeGuaranteedRef({ $0.strongID != nil }) {
-            return only.takeUnretainedValue()
+            return only
         }
         let sTrace = sRef?.takeUnretainedValue()
         let w1Trace = w1Ref?.takeUnretainedValue()
@@ -321,7 +325,7 @@ extension Stitcher {
                         to: target)
         }
         if hasW2 && w2Trace !== target { linker.bind(IDKey(e.requestID.unsafelyUnwrapped, fingerprint: w2FP), to: target) }
-        return target
+        return Unmanaged.passUnretained(target)
     }
 
     func trace(id: String) -> TraceState? {
