@@ -29,6 +29,10 @@ final class Stitcher {
     @exclusivity(unchecked) private(set) var openCount = 0
     @exclusivity(unchecked) private var openOrder: Deque<Int> = []
     @exclusivity(unchecked) private var deadlines = Heap<Deadline>()
+    /// The earliest deadline's due time (`.max` when there is none), kept beside the heap: asking
+    /// the heap for its minimum copies the entry, a reference count on its trace, and most events
+    /// only ask whether anything is due.
+    @exclusivity(unchecked) private var nextDue = Timestamp(nanos: .max)
     /// Finished traces in completion order; entries whose `finishSeq` no longer matches are stale
     /// (the trace reopened, or was merged away or evicted: both bump it). The trace itself, not its
     /// serial: listing 135k finished traces for an export's report was a dictionary probe each.
@@ -86,6 +90,7 @@ final class Stitcher {
         if let p = t.pendingDue, p <= due { return }
         t.pendingDue = due
         deadlines.insert(Deadline(due: due, serial: t.serial, trace: t))
+        if due < nextDue { nextDue = due }
     }
 
     /// Notes activity on a trace; an ended hop may make it complete after the quiet period.
@@ -130,9 +135,11 @@ final class Stitcher {
         var ended = true
         for i in t.hops.indices where t.hops[i].inFlight { ended = false; break }
         if ended {
-            let hops = t.hops
-            ended = hops[chooseRoot(hops, offsetMS: { skew.offsetMS(service: hops[$0].service, instance: hops[$0].instance) })]
-                .hasExplicitEnd
+            // Read through the array's buffer: a copy of the array was a reference count each time.
+            ended = t.hops.withUnsafeBufferPointer { hops in
+                hops[chooseRoot(hops, offsetMS: { skew.offsetMS(service: hops[$0].service, instance: hops[$0].instance) })]
+                    .hasExplicitEnd
+            }
         }
         t.rootCheckedAt = t.eventCount
         t.rootEndedCache = ended
@@ -141,8 +148,8 @@ final class Stitcher {
 
     /// The next trace whose completion time has come, if any (open traces only).
     func popDue(now: Timestamp) -> TraceState? {
-        while let top = deadlines.min, top.due <= now {
-            _ = deadlines.removeMin()
+        while nextDue <= now, let top = deadlines.popMin() {
+            nextDue = deadlines.min?.due ?? Timestamp(nanos: .max)
             let t = top.trace
             guard t.phase == .open, t.pendingDue == top.due else { continue }
             t.pendingDue = nil

@@ -182,7 +182,7 @@ struct ClockSkew {
 /// 50 ms–2 s after it could contain it with a clock shift: then the earlier one is a child whose
 /// clock runs behind. A child starting a few ms after its caller (the usual network gap, or a
 /// function still running after its caller timed out) never takes the root's place.
-func chooseRoot(_ hops: [HopState], offsetMS: (Int) -> Double) -> Int {
+func chooseRoot(_ hops: UnsafeBufferPointer<HopState>, offsetMS: (Int) -> Double) -> Int {
     let n = hops.count
     guard n > 1 else { return 0 }
     // Scratch on the stack: this runs for every completion check, and heap arrays dominated it.
@@ -283,7 +283,9 @@ extension Stitcher {
         summary.eventCount = t.eventCount
         guard n > 0 else { return StitchedTrace(summary: summary, base: .zero, hopShiftMS: []) }
 
-        let root = n == 1 ? 0 : chooseRoot(hops, offsetMS: { skew.offsetMS(service: hops[$0].service, instance: hops[$0].instance) })
+        let root = n == 1 ? 0 : hops.withUnsafeBufferPointer { hops in
+            chooseRoot(hops, offsetMS: { skew.offsetMS(service: hops[$0].service, instance: hops[$0].instance) })
+        }
         // Milliseconds from the earliest raw start: epoch milliseconds in a Double lose sub-µs precision.
         var base = hops[0].rawStart
         // Indexing fields, not binding whole hops: a copied HopState retains seven strings.
