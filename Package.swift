@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "SkeinDecoders", dependencies: ["SkeinCore", "CSkeinSys"]),
         // The single owner of state: linker, stitcher, fleet, insights; snapshots out.
         .target(name: "SkeinEngine", dependencies: [
-            "SkeinCore",
+            "SkeinCore", "CSkeinSys",
             .product(name: "Collections", package: "swift-collections"),
         ]),
         // A few lines of C: the SIGBUS guard for reading files through a mapping (a file truncated

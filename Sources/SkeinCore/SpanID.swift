@@ -31,6 +31,17 @@ public struct SpanID: Hashable, Sendable, CustomStringConvertible {
         text = nil
     }
 
+    /// Whether two optional ids are both there and equal. The generic `==` on optionals copies
+    /// both operands (retaining `text`, nearly always nil); this compares them where they lie.
+    /// The engine compares a hop's span id with its neighbours' a few times per line.
+    @inlinable @inline(__always)
+    public static func bothEqual(_ a: SpanID?, _ b: SpanID?) -> Bool {
+        switch (a, b) {
+        case (.some(let x), .some(let y)): return x.packed == y.packed && x.text == y.text
+        default: return false
+        }
+    }
+
     public var string: String {
         if let text { return text }
         return String(unsafeUninitializedCapacity: 16) { out in

@@ -1,5 +1,6 @@
 import Collections
 import SkeinCore
+import CSkeinSys
 
 /// The engine's budgets and timings.
 public struct EngineConfig: Sendable {
@@ -178,8 +179,12 @@ public final class Engine {
     /// need not grow by doubling, which copied it each time and left the last 21 MB copy behind
     /// unused (a million-line export peaked 21 MB higher). Room never used costs address space
     /// only. A smaller guess just means growth as usual.
+    ///
+    /// The id table is sized for as many ids (a trace has one or two; the guess is generous on
+    /// traces): it would otherwise double its way up, moving every id each time.
     public func expectFinishedTraces(_ count: Int) {
         stitcher.reserveSummaries(count)
+        stitcher.reserveIDs(count)
     }
 
     /// End of input: every open trace is completed (flagged incomplete when its root never ended).
@@ -207,13 +212,24 @@ public final class Engine {
     public func ingest(lending events: inout [Event]) {
         events.withUnsafeMutableBufferPointer { chunk in
             guard let base = chunk.baseAddress else { return }
-            for i in 0..<chunk.count {
+            let n = chunk.count
+            for i in 0..<n {
+                if i + 2 * Engine.prefetchDistance < n {
+                    let raw = UnsafeRawPointer(base + i + 2 * Engine.prefetchDistance)
+                    for line in stride(from: 0, to: MemoryLayout<Event>.stride, by: 64) { skein_prefetch(raw + line) }
+                }
+                if i + Engine.prefetchDistance < n {
+                    stitcher.prefetchIDs(of: base + i + Engine.prefetchDistance)
+                }
                 let e = (base + i).move()
                 ingest(e)
                 (base + i).initialize(to: e)
             }
         }
     }
+
+    /// How many events ahead `ingest(lending:)` asks for their ids' slots in the id table.
+    static let prefetchDistance = 6
 
     public func ingest(_ e: Event) {
         let si = sourceIndex(e.source)

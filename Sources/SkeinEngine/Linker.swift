@@ -1,4 +1,5 @@
 import SkeinCore
+import CSkeinSys
 
 /// Maps every id (W3C trace id, correlation id, platform request id) to the trace it names.
 ///
@@ -20,6 +21,13 @@ final class Linker {
     }
 
     var count: Int { table.count }
+
+    /// Starts bringing the table's slot for `text` into the cache, unless it is a recent id.
+    @inline(__always)
+    func prefetch(_ text: String) { table.prefetch(text: text) }
+
+    /// Room for `count` ids in all without the table growing on the way (see `IDTable.reserve`).
+    func reserve(_ count: Int) { table.reserve(count) }
 
     /// Points `key` at `trace`, recording it among the trace's ids (callers bind only ids that moved).
     func bind(_ key: IDKey, to trace: TraceState) {
@@ -152,6 +160,20 @@ final class IDTable {
                                                   trace: trace, generation: generation)
     }
 
+    /// Starts bringing `text`'s home slot (its tag and entry) into the cache when a look-up would
+    /// not find it among the recent ids: a later `traceRef` of it then probes warm lines.
+    @inline(__always)
+    func prefetch(text: String) {
+        if FastText.stringsAreTwoWords {
+            let w = FastText.words(text)
+            let r = recent[IDTable.recentSlot(w)]
+            if r.generation == generation && r.word0 == w.0 && r.word1 == w.1 { return }
+        }
+        let i = home(IDTable.tag(FastText.hash(text)))
+        skein_prefetch(tags + i)
+        skein_prefetch(entries + i)
+    }
+
     func trace(text: String, fingerprint: UInt64) -> TraceState? {
         let (i, found) = probe(text, tag: IDTable.tag(fingerprint))
         return found ? entries[i].trace : nil
@@ -205,6 +227,13 @@ final class IDTable {
             }
             j = (j + 1) & mask
         }
+    }
+
+    /// Room for `count` entries without growing: an export knows roughly how many ids its input
+    /// holds, and each doubling on the way there moved every id to a new place (a cache miss each)
+    /// in freshly faulted memory.
+    func reserve(_ count: Int) {
+        while count * 4 > capacity * 3 { grow() }
     }
 
     private func grow() {

@@ -247,6 +247,17 @@ final class Stitcher {
         summaries.reserveCapacity(summaries.count + max(0, count))
     }
 
+    /// Warms the id table for an event about to be resolved (see `IDTable.prefetch`).
+    @inline(__always)
+    func prefetchIDs(of e: UnsafePointer<Event>) {
+        if let t = e.pointee.traceID { linker.prefetch(t) }
+        if let c = e.pointee.correlationID { linker.prefetch(c) }
+    }
+
+    func reserveIDs(_ count: Int) {
+        linker.reserve(linker.count + max(0, count))
+    }
+
     /// Slots the store holds, vacated ones included.
     var heldSummaries: Int { summaries.count }
 

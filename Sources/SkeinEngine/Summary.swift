@@ -190,9 +190,9 @@ func chooseRoot(_ hops: UnsafeBufferPointer<HopState>, offsetMS: (Int) -> Double
         var maxTier: Int8 = 0
         for i in 0..<n {
             var tier: Int8 = 2
-            if let p = hops[i].parentSpanID {
+            if hops[i].parentSpanID != nil {
                 tier = 1
-                for j in 0..<n where hops[j].spanID == p { tier = 0; break }
+                for j in 0..<n where SpanID.bothEqual(hops[j].spanID, hops[i].parentSpanID) { tier = 0; break }
             }
             c.initializeElement(at: i, to: RootCandidate(tier: tier))
             maxTier = max(maxTier, tier)
@@ -406,8 +406,8 @@ extension Stitcher {
         }
         // Parents from span ids first.
         for i in 0..<n where i != root {
-            guard let p = hops[i].parentSpanID else { continue }
-            for j in 0..<n where j != i && hops[j].spanID == p { c[i].parent = j; break }
+            guard hops[i].parentSpanID != nil else { continue }
+            for j in 0..<n where j != i && SpanID.bothEqual(hops[j].spanID, hops[i].parentSpanID) { c[i].parent = j; break }
         }
         // Hops without a span parent: the innermost earlier hop that contains their start, else the root.
         var order = order

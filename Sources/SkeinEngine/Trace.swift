@@ -184,7 +184,7 @@ final class TraceState {
     func hopIndex(spanID: SpanID?, parentSpanID: SpanID?, service: Symbol?, instance: Symbol?,
                   at t: Timestamp, maxHops: Int) -> Int {
         if let span = spanID {
-            for i in hops.indices where hops[i].spanID == span { return i }
+            for i in hops.indices where SpanID.bothEqual(hops[i].spanID, span) { return i }
             // A line without a span id may have opened this instance's hop before its first span line.
             if let service {
                 for i in hops.indices.reversed()
@@ -199,11 +199,13 @@ final class TraceState {
             // finished trace keeps them (a late line may reopen it) to the end of an export. (Four
             // at first, cut to the exact count at completion, copied every hop's strings once more.)
             if hops.isEmpty { hops.reserveCapacity(2) }
-            var h = HopState(service: service ?? HopState.unknownService, instance: instance, at: t)
-            h.spanID = span
-            h.parentSpanID = parentSpanID
-            hops.append(h)
-            return hops.count - 1
+            // Its span ids set in place: a hop built in a variable (or with them in its initializer)
+            // was copied into the array, then the variable's destroyed.
+            hops.append(HopState(service: service ?? HopState.unknownService, instance: instance, at: t))
+            let last = hops.count - 1
+            hops[last].spanID = span
+            hops[last].parentSpanID = parentSpanID
+            return last
         }
         if let service {
             for i in hops.indices.reversed()

@@ -73,6 +73,20 @@ final class SpanIDTests: XCTestCase {
         let packed = upper.withUnsafeBufferPointer { SpanID(hex: $0) }
         XCTAssertEqual(packed, SpanID("00f067aa0ba902b7"))
     }
+
+    func testBothEqualIsEqualityOfTwoPresentIDs() {
+        // Packed ids, text ids (including one whose text would differ only as text), and absence.
+        let ids: [SpanID?] = [nil, SpanID("00f067aa0ba902b7"), SpanID("00f067aa0ba902b8"), SpanID("span-1"),
+                              SpanID("span-2"), SpanID("00F067AA0BA902B7"), SpanID("")]
+        for a in ids {
+            for b in ids {
+                XCTAssertEqual(SpanID.bothEqual(a, b), a != nil && b != nil && a == b, "\(String(describing: a)) \(String(describing: b))")
+            }
+        }
+        // Equal texts in distinct strings.
+        let x = SpanID(String(decoding: Array("span-abc".utf8), as: UTF8.self))
+        XCTAssertTrue(SpanID.bothEqual(x, SpanID("span-abc")))
+    }
 }
 
 final class SymbolTests: XCTestCase {

@@ -202,6 +202,25 @@ final class IDTableTests: XCTestCase {
         }
     }
 
+    func testReservedTableHoldsWhatItWasSizedForAndMore() {
+        let table = IDTable(capacity: 16)
+        let t = TraceState(serial: 1, now: .zero), u = TraceState(serial: 2, now: .zero)
+        // Some ids before the reservation (moved by it), then past it (grown from the reserved size).
+        let keys = (0..<12_000).map { IDKey("req-\($0)-\(String(repeating: "y", count: $0 % 23))") }
+        for (k, key) in keys.enumerated() {
+            if k == 1_000 { table.reserve(5_000) }
+            table.set(key, to: k % 2 == 0 ? t : u)
+        }
+        XCTAssertEqual(table.count, keys.count)
+        for (k, key) in keys.enumerated() {
+            XCTAssertTrue(table.trace(for: key) === (k % 2 == 0 ? t : u), key.text)
+            // A warmed slot answers the same.
+            table.prefetch(text: key.text)
+            XCTAssertTrue(table.traceRef(text: key.text).trace?.takeUnretainedValue() === (k % 2 == 0 ? t : u), key.text)
+        }
+        XCTAssertNil(table.trace(for: IDKey("req-absent")))
+    }
+
     func testEmptiedTableFindsNothingAndRefills() {
         let table = IDTable(capacity: 16)
         let t = TraceState(serial: 1, now: .zero)
