@@ -45,6 +45,14 @@ final class PipelinedReader {
         }
 
         func put(_ b: Batch) {
+            // Memory that malloc has taken from the system but not used yet is populated a step
+            // at every hand-over, on both sides (here and in `take`), besides the waits: rather
+            // than faulted in a page at a time where it is first written. Population costs about
+            // a third less per page (300 MB: 90-100 ms in steps of 256 KiB, against 136-150 ms
+            // touched a page at a time, on this VM), and the engine's thread had spent a sixth of
+            // its time in those faults. The heap grows 16 MiB at a time, so at most that much is
+            // populated before it is used.
+            _ = ProcessMemory.populateHeapStep()
             condition.lock()
             awaitOrPopulate { queue.count < depth }
             queue.append(b)
@@ -103,6 +111,7 @@ final class PipelinedReader {
 
         /// The next batch, or nil once closed and empty.
         func take() -> Batch? {
+            _ = ProcessMemory.populateHeapStep()
             condition.lock()
             defer { condition.unlock() }
             awaitOrPopulate { !queue.isEmpty || closed }
