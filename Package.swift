@@ -90,7 +90,7 @@ let package = Package(
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
-        .testTarget(name: "SkeinSourcesTests", dependencies: ["SkeinCore", "SkeinDecoders", "SkeinSources"]),
+        .testTarget(name: "SkeinSourcesTests", dependencies: ["SkeinCore", "SkeinDecoders", "SkeinSources", "CSkeinSys"]),
         .testTarget(name: "SkeinPostgresTests", dependencies: ["SkeinCore", "SkeinEngine", "SkeinSources", "SkeinPostgres"]),
     ],
     swiftLanguageModes: [.v6]

@@ -74,13 +74,53 @@ static uintptr_t heap_start(void) {
     return start;
 }
 
+/* A block besides the heap, filled front to back by its owner (a large array's reserved room,
+   which malloc maps apart from the heap): populated from `block_next` up to `block_limit`, which
+   the owner moves ahead of what it has filled (skein_populate_block_ahead). Under populate_lock. */
+static uintptr_t block_start, block_next, block_limit;
+
+static uintptr_t page_up(uintptr_t p) { return (p + 4095) & ~(uintptr_t)4095; }
+static uintptr_t page_down(uintptr_t p) { return p & ~(uintptr_t)4095; }
+
+void skein_populate_block_ahead(const void *start, size_t length, const void *filled, const void *upto) {
+    if (!atomic_load_explicit(&population_on, memory_order_acquire)) return;
+    /* Never waits: a step under way just means this update waits for the next call. */
+    if (pthread_mutex_trylock(&populate_lock) != 0) return;
+    uintptr_t s = (uintptr_t)start, end = page_down(s + length);
+    if (s != block_start) {
+        block_start = s;
+        block_next = page_up((uintptr_t)filled);
+    }
+    uintptr_t limit = page_down((uintptr_t)upto);
+    block_limit = limit < end ? limit : end;
+    pthread_mutex_unlock(&populate_lock);
+}
+
+/* One step of the block, under populate_lock: 1 when it populated something. */
+static int populate_block_step(void) {
+    if (block_next >= block_limit) return 0;
+    size_t n = block_limit - block_next;
+    if (n > populate_slice) n = populate_slice;
+    if (madvise((void *)block_next, n, MADV_POPULATE_WRITE) != 0) {
+        /* Unmapped (the owner moved to a new block and freed this one), or anything else: drop
+           it until the owner names a block again. */
+        block_start = block_next = block_limit = 0;
+        return 0;
+    }
+    block_next += n;
+    atomic_fetch_add_explicit(&populated_bytes, n, memory_order_relaxed);
+    return 1;
+}
+
 int skein_heap_populate_step(void) {
     if (!atomic_load_explicit(&population_on, memory_order_acquire)) return 0;
     if (pthread_mutex_trylock(&populate_lock) != 0) return 0;
     int did = 0;
     uintptr_t end = current_break();
     if (end < populated_to) populated_to = end;  /* trimmed */
-    if (end > populated_to) {
+    if (end <= populated_to) {
+        did = populate_block_step();
+    } else {
         size_t n = end - populated_to;
         if (n > populate_slice) n = populate_slice;
         if (madvise((void *)populated_to, n, MADV_POPULATE_WRITE) == 0) {
@@ -110,6 +150,7 @@ int skein_heap_population_begin(size_t slice) {
     uintptr_t end = current_break();
     populated_to = start != 0 && start < end ? start : end;
     populate_slice = slice < 4096 ? 4096 : slice;
+    block_start = block_next = block_limit = 0;
     atomic_store(&populated_bytes, 0);
     atomic_store_explicit(&population_on, 1, memory_order_release);
     pthread_mutex_unlock(&populate_lock);
@@ -125,5 +166,8 @@ size_t skein_heap_population_end(void) {
 #else
 int skein_heap_population_begin(size_t slice) { (void)slice; return -1; }
 int skein_heap_populate_step(void) { return 0; }
+void skein_populate_block_ahead(const void *start, size_t length, const void *filled, const void *upto) {
+    (void)start; (void)length; (void)filled; (void)upto;
+}
 size_t skein_heap_population_end(void) { return 0; }
 #endif

@@ -3,6 +3,7 @@ import XCTest
 import Glibc
 #endif
 @testable import SkeinSources
+import CSkeinSys
 
 final class ProcessMemoryTests: XCTestCase {
     /// The heap's growth becomes resident without being touched: steps of population (which the
@@ -53,6 +54,54 @@ final class ProcessMemoryTests: XCTestCase {
             XCTAssertGreaterThanOrEqual(populated, fresh.count * (120 << 10) * 9 / 10, "round \(round): populated \(populated) bytes")
             // Off, it can begin again (the next round).
         }
+        #else
+        throw XCTSkip("glibc on Linux only")
+        #endif
+    }
+
+    /// A block outside the heap (a large array's reserved room) is populated only as far as its
+    /// owner allows, from where it had filled it; moving the limit populates further; naming
+    /// another block starts over there; a block unmapped under it is dropped, not a crash.
+    func testANamedBlockIsPopulatedUpToItsLimit() throws {
+        #if os(Linux) && canImport(Glibc)
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let size = 8 << 20
+        func map() -> UnsafeMutableRawPointer? {
+            let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+            return p == MAP_FAILED ? nil : p
+        }
+        guard let a = map(), let b = map() else { throw XCTSkip("no memory to map") }
+        defer { munmap(b, size) }
+        func resident(_ base: UnsafeMutableRawPointer, _ from: Int, _ to: Int) -> Int {
+            var vec = [UInt8](repeating: 0, count: (to - from) / page)
+            guard mincore(base + from, to - from, &vec) == 0 else { return -1 }
+            return vec.filter { $0 & 1 != 0 }.count
+        }
+        guard ProcessMemory.beginHeapPopulation() else { throw XCTSkip("no heap population here") }
+        defer { ProcessMemory.endHeapPopulation() }
+        func drain() { var n = 0; while ProcessMemory.populateHeapStep() && n < 100_000 { n += 1 } }
+        drain()  // whatever the heap had grown by
+        // Filled to 1 MiB, populate to 3 MiB.
+        skein_populate_block_ahead(a, size, a + (1 << 20), a + (3 << 20))
+        drain()
+        XCTAssertEqual(resident(a, 0, 1 << 20), 0, "before the filled mark: left alone")
+        XCTAssertEqual(resident(a, 1 << 20, 3 << 20), (2 << 20) / page, "filled mark to limit")
+        XCTAssertEqual(resident(a, 3 << 20, size), 0, "past the limit")
+        // The limit moves on: populated from where it stopped, never past the block.
+        skein_populate_block_ahead(a, size, a + (2 << 20), a + (64 << 20))
+        drain()
+        XCTAssertEqual(resident(a, 1 << 20, size), (size - (1 << 20)) / page, "to the block's end")
+        // Another block: from its own filled mark.
+        skein_populate_block_ahead(b, size, b + (6 << 20), b + (7 << 20))
+        drain()
+        XCTAssertEqual(resident(b, 0, 6 << 20), 0)
+        XCTAssertEqual(resident(b, 6 << 20, 7 << 20), (1 << 20) / page)
+        // Named again from its start after it was unmapped: the step fails quietly, the block is
+        // dropped, and steps find nothing more to do (the heap aside, drained first).
+        munmap(a, size)
+        skein_populate_block_ahead(a, size, a, a + size)
+        drain()
+        XCTAssertFalse(ProcessMemory.populateHeapStep(), "the unmapped block is dropped")
         #else
         throw XCTSkip("glibc on Linux only")
         #endif

@@ -40,6 +40,13 @@ int skein_heap_population_begin(size_t slice);
 /// is off, or another thread is at it (never waits for it).
 int skein_heap_populate_step(void);
 
+/// Names a block outside the heap that its owner fills front to back (a large array's reserved
+/// room, which malloc maps apart from the heap), filled as far as `filled`: steps of population
+/// (`skein_heap_populate_step`, once the heap is done) populate it up to `upto`, which the owner
+/// moves ahead as it fills. Naming another block (the array moved) starts over there. Does nothing
+/// while population is off, or when another thread is populating (the next call counts).
+void skein_populate_block_ahead(const void *start, size_t length, const void *filled, const void *upto);
+
 /// Turns population off; returns the bytes populated since it was turned on.
 size_t skein_heap_population_end(void);
 
