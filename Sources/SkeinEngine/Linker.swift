@@ -26,6 +26,10 @@ final class Linker {
     @inline(__always)
     func prefetch(_ text: String) { table.prefetch(text: text) }
 
+    /// The same for the id an event holds at `id` (read in place: a recent id costs no reference count).
+    @inline(__always)
+    func prefetch(at id: UnsafePointer<String?>) { table.prefetch(at: id) }
+
     /// Room for `count` ids in all without the table growing on the way (see `IDTable.reserve`).
     func reserve(_ count: Int) { table.reserve(count) }
 
@@ -169,6 +173,24 @@ final class IDTable {
             let r = recent[IDTable.recentSlot(w)]
             if r.generation == generation && r.word0 == w.0 && r.word1 == w.1 { return }
         }
+        let i = home(IDTable.tag(FastText.hash(text)))
+        skein_prefetch(tags + i)
+        skein_prefetch(entries + i)
+    }
+
+    /// `prefetch(text:)` for an id read in place: whether it is a recent one is told from its two
+    /// words without copying it (a copy retains it, and releases it after: two atomic operations
+    /// on a string the decoding thread also counts references to); only an id that is not recent
+    /// is copied, to hash its bytes.
+    @inline(__always)
+    func prefetch(at id: UnsafePointer<String?>) {
+        guard id.pointee != nil else { return }
+        if FastText.stringsAreTwoWords {
+            let w = UnsafeRawPointer(id).load(as: (UInt64, UInt64).self)
+            let r = recent[IDTable.recentSlot(w)]
+            if r.generation == generation && r.word0 == w.0 && r.word1 == w.1 { return }
+        }
+        guard let text = id.pointee else { return }
         let i = home(IDTable.tag(FastText.hash(text)))
         skein_prefetch(tags + i)
         skein_prefetch(entries + i)

@@ -271,9 +271,13 @@ final class Stitcher {
     /// Warms the id table for an event about to be resolved (see `IDTable.prefetch`).
     @inline(__always)
     func prefetchIDs(of e: UnsafePointer<Event>) {
-        if let t = e.pointee.traceID { linker.prefetch(t) }
-        if let c = e.pointee.correlationID { linker.prefetch(c) }
+        let raw = UnsafeRawPointer(e)
+        linker.prefetch(at: (raw + Stitcher.traceIDOffset).assumingMemoryBound(to: String?.self))
+        linker.prefetch(at: (raw + Stitcher.correlationIDOffset).assumingMemoryBound(to: String?.self))
     }
+
+    private static let traceIDOffset = MemoryLayout<Event>.offset(of: \Event.traceID)!
+    private static let correlationIDOffset = MemoryLayout<Event>.offset(of: \Event.correlationID)!
 
     func reserveIDs(_ count: Int) {
         linker.reserve(linker.count + max(0, count))
