@@ -33,6 +33,9 @@ void skein_malloc_grow_in_steps(size_t bytes) {
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
@@ -138,6 +141,52 @@ int skein_heap_populate_step(void) {
     return did;
 }
 
+/* The input window being read (a read-only file mapping): the reading thread names it and how
+   far it has read; the engine's thread, when it waits, maps the window's pages ahead of the reader
+   (skein_populate_input_step), so the reader finds them in its page table instead of faulting.
+   Under populate_lock; forgetting takes the lock for good (the window is unmapped right after). */
+static uintptr_t input_start, input_next, input_end;
+
+void skein_populate_input(const void *start, size_t length, const void *read_to) {
+    if (!atomic_load_explicit(&population_on, memory_order_acquire)) return;
+    if (pthread_mutex_trylock(&populate_lock) != 0) return;
+    uintptr_t s = (uintptr_t)start, r = page_up((uintptr_t)read_to);
+    if (s != input_start) {
+        input_start = s;
+        input_next = r;
+        input_end = page_down(s + length);
+    } else if (r > input_next) {
+        input_next = r;
+    }
+    pthread_mutex_unlock(&populate_lock);
+}
+
+void skein_populate_input_forget(const void *start) {
+    pthread_mutex_lock(&populate_lock);
+    if ((uintptr_t)start == input_start) input_start = input_next = input_end = 0;
+    pthread_mutex_unlock(&populate_lock);
+}
+
+int skein_populate_input_step(void) {
+    if (!atomic_load_explicit(&population_on, memory_order_acquire)) return 0;
+    if (pthread_mutex_trylock(&populate_lock) != 0) return 0;
+    int did = 0;
+    if (input_next < input_end) {
+        size_t n = input_end - input_next;
+        if (n > populate_slice) n = populate_slice;
+        /* Read population reports a page it cannot read (a file cut short) as an error, never as
+           SIGBUS: the window is dropped, and the reader meets the page under its own guard. */
+        if (madvise((void *)input_next, n, MADV_POPULATE_READ) == 0) {
+            input_next += n;
+            did = 1;
+        } else {
+            input_start = input_next = input_end = 0;
+        }
+    }
+    pthread_mutex_unlock(&populate_lock);
+    return did;
+}
+
 int skein_heap_population_begin(size_t slice) {
     pthread_mutex_lock(&populate_lock);
     if (atomic_load(&population_on)) {
@@ -151,6 +200,7 @@ int skein_heap_population_begin(size_t slice) {
     populated_to = start != 0 && start < end ? start : end;
     populate_slice = slice < 4096 ? 4096 : slice;
     block_start = block_next = block_limit = 0;
+    input_start = input_next = input_end = 0;
     atomic_store(&populated_bytes, 0);
     atomic_store_explicit(&population_on, 1, memory_order_release);
     pthread_mutex_unlock(&populate_lock);
@@ -169,5 +219,10 @@ int skein_heap_populate_step(void) { return 0; }
 void skein_populate_block_ahead(const void *start, size_t length, const void *filled, const void *upto) {
     (void)start; (void)length; (void)filled; (void)upto;
 }
+void skein_populate_input(const void *start, size_t length, const void *read_to) {
+    (void)start; (void)length; (void)read_to;
+}
+void skein_populate_input_forget(const void *start) { (void)start; }
+int skein_populate_input_step(void) { return 0; }
 size_t skein_heap_population_end(void) { return 0; }
 #endif

@@ -64,10 +64,13 @@ final class PipelinedReader {
         /// (each outside the lock), waits otherwise. Population happens in the gaps where one
         /// thread waits for the other. `ready` is read again after each step, before any wait: the
         /// other thread may have signalled while the lock was free.
-        private func awaitOrPopulate(_ ready: () -> Bool) {
+        ///
+        /// `readerAhead`, for the consumer waiting on the producer: the reader's input window first
+        /// (`ProcessMemory.populateInputStep`), which speeds the side being waited for.
+        private func awaitOrPopulate(readerAhead: Bool = false, _ ready: () -> Bool) {
             while !ready() {
                 condition.unlock()
-                let populated = ProcessMemory.populateHeapStep()
+                let populated = (readerAhead && ProcessMemory.populateInputStep()) || ProcessMemory.populateHeapStep()
                 condition.lock()
                 if !populated && !ready() { condition.wait() }
             }
@@ -114,7 +117,7 @@ final class PipelinedReader {
             _ = ProcessMemory.populateHeapStep()
             condition.lock()
             defer { condition.unlock() }
-            awaitOrPopulate { !queue.isEmpty || closed }
+            awaitOrPopulate(readerAhead: true) { !queue.isEmpty || closed }
             if queue.isEmpty { return nil }
             let b = queue.removeFirst()
             condition.signal()

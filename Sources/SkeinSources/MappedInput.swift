@@ -93,6 +93,9 @@ final class MappedReader {
         }
         let n = min(max, start + length - offset)
         let bytes = UnsafeRawBufferPointer(start: base! + (offset - start), count: n)
+        // Where this read has got to, for the engine's thread to map pages ahead of it while it
+        // waits (during an export; nothing otherwise).
+        skein_populate_input(base!, length, base! + (offset - start))
         offset += n
         return .bytes(bytes)
     }
@@ -105,6 +108,7 @@ final class MappedReader {
     private func unmap() -> Bool {
         guard let b = base else { return false }
         let cut = skein_guard_end(slot) != 0
+        skein_populate_input_forget(b)
         munmap(b, length)
         base = nil
         slot = -1

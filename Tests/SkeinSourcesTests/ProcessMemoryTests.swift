@@ -1,4 +1,5 @@
 import XCTest
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -102,6 +103,67 @@ final class ProcessMemoryTests: XCTestCase {
         skein_populate_block_ahead(a, size, a, a + size)
         drain()
         XCTAssertFalse(ProcessMemory.populateHeapStep(), "the unmapped block is dropped")
+        #else
+        throw XCTSkip("glibc on Linux only")
+        #endif
+    }
+
+    /// The input window a reader names is mapped ahead of where it has read (and not behind), by
+    /// steps another thread takes; once forgotten, steps find nothing. Told by the mapping's `Rss`
+    /// in /proc/self/smaps (pages in the page table: the file's pages are all in the page cache
+    /// already, so `mincore` would not tell).
+    func testTheNamedInputWindowIsMappedAheadOfItsReader() throws {
+        #if os(Linux) && canImport(Glibc)
+        let size = 8 << 20
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("skein-input-\(getpid()).bin").path
+        defer { unlink(path) }
+        XCTAssertTrue(FileManager.default.createFile(atPath: path, contents: Data(repeating: 0x61, count: size)))
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw XCTSkip("cannot open a temporary file") }
+        defer { close(fd) }
+        guard let p = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else { throw XCTSkip("no mapping") }
+        defer { munmap(p, size) }
+        func mappedKB() -> Int? {
+            // Read with read(2): procfs reports a size of 0, which whole-file readers trust.
+            let f = open("/proc/self/smaps", O_RDONLY)
+            guard f >= 0 else { return nil }
+            defer { close(f) }
+            var bytes: [UInt8] = []
+            var buf = [UInt8](repeating: 0, count: 1 << 16)
+            while true {
+                let n = buf.withUnsafeMutableBytes { read(f, $0.baseAddress, $0.count) }
+                if n <= 0 { break }
+                bytes += buf[0..<n]
+            }
+            let smaps = String(decoding: bytes, as: UTF8.self)
+            let head = String(UInt(bitPattern: p), radix: 16) + "-"
+            var inside = false
+            for line in smaps.split(separator: "\n") {
+                if line.first?.isHexDigit == true && line.contains("-") && !line.hasPrefix("Rss") {
+                    inside = line.hasPrefix(head)
+                } else if inside, line.hasPrefix("Rss:") {
+                    return Int(line.split(separator: " ", omittingEmptySubsequences: true)[1])
+                }
+            }
+            return nil
+        }
+        guard let before = mappedKB() else { throw XCTSkip("no /proc/self/smaps") }
+        XCTAssertEqual(before, 0, "nothing touched yet")
+        guard ProcessMemory.beginHeapPopulation() else { throw XCTSkip("no heap population here") }
+        defer { ProcessMemory.endHeapPopulation() }
+        XCTAssertFalse(ProcessMemory.populateInputStep(), "no window named")
+        skein_populate_input(p, size, p + (4 << 20))
+        var steps = 0
+        while ProcessMemory.populateInputStep() && steps < 10_000 { steps += 1 }
+        // The 4 MiB after where it had read; before it, at most a large folio's worth (the page
+        // cache may hold a file in folios of up to 2 MiB, and a fault maps a folio whole).
+        let mapped = mappedKB() ?? 0
+        XCTAssertGreaterThanOrEqual(mapped, 4 << 10, "the 4 MiB after where it had read")
+        XCTAssertLessThanOrEqual(mapped, 6 << 10, "little before it")
+        // Read on, then forgotten (before the reader unmaps it): no more steps.
+        skein_populate_input(p, size, p + (6 << 20))
+        skein_populate_input_forget(p)
+        XCTAssertFalse(ProcessMemory.populateInputStep(), "forgotten")
         #else
         throw XCTSkip("glibc on Linux only")
         #endif

@@ -47,6 +47,18 @@ int skein_heap_populate_step(void);
 /// while population is off, or when another thread is populating (the next call counts).
 void skein_populate_block_ahead(const void *start, size_t length, const void *filled, const void *upto);
 
+/// Names the input window a thread is reading through a read-only file mapping, and how far it
+/// has read (call again as it reads on): `skein_populate_input_step` then maps the window's pages
+/// ahead of it. Does nothing while population is off, or when another thread is populating.
+void skein_populate_input(const void *start, size_t length, const void *read_to);
+
+/// Forgets the window at `start` (waits for a step under way): call before unmapping it.
+void skein_populate_input_forget(const void *start);
+
+/// One step of mapping the named input window's pages ahead of its reader (MADV_POPULATE_READ),
+/// for another thread that would otherwise wait: 1 when it populated something.
+int skein_populate_input_step(void);
+
 /// Turns population off; returns the bytes populated since it was turned on.
 size_t skein_heap_population_end(void);
 
