@@ -183,13 +183,15 @@ final class TraceState {
     /// The hop an event belongs to: by span id when it has one, else by (service, instance).
     func hopIndex(spanID: SpanID?, parentSpanID: SpanID?, service: Symbol?, instance: Symbol?,
                   at t: Timestamp, maxHops: Int) -> Int {
-        if let span = spanID {
-            for i in hops.indices where SpanID.bothEqual(hops[i].spanID, span) { return i }
+        // The optional itself is compared and stored, never bound: binding it (or wrapping a bound
+        // one again) copied it, retaining its text, a few times per line.
+        if spanID != nil {
+            for i in hops.indices where SpanID.bothEqual(hops[i].spanID, spanID) { return i }
             // A line without a span id may have opened this instance's hop before its first span line.
             if let service {
                 for i in hops.indices.reversed()
                 where hops[i].spanID == nil && hops[i].service == service && hops[i].instance == instance {
-                    hops[i].spanID = span
+                    hops[i].spanID = spanID
                     hops[i].parentSpanID = parentSpanID
                     return i
                 }
@@ -203,7 +205,7 @@ final class TraceState {
             // was copied into the array, then the variable's destroyed.
             hops.append(HopState(service: service ?? HopState.unknownService, instance: instance, at: t))
             let last = hops.count - 1
-            hops[last].spanID = span
+            hops[last].spanID = spanID
             hops[last].parentSpanID = parentSpanID
             return last
         }
