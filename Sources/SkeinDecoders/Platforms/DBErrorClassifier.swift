@@ -1,4 +1,5 @@
 import SkeinCore
+import CSkeinSys
 
 /// Recognises database connection failures in any log message: the server's own FATALs and the
 /// errors client libraries raise when they see them (Prisma, node-postgres, psycopg, pgx, Npgsql, ...).
@@ -43,82 +44,123 @@ public enum DBErrorClassifier {
         var i = 0
         let n = b.count
         let raw = UnsafeRawPointer(b.baseAddress!)
+        // Sixteen positions at a time first: only those whose first two bytes pair as a phrase's
+        // do (`skein_db_phrase_pairs16`, a superset of what the switch below takes) go on to the
+        // table and the switch. A routine message has none: about two instructions a byte instead
+        // of a table look-up per byte. The block's 17 bytes must lie in the message.
+        while i + 17 <= n {
+            var m = skein_db_phrase_pairs16(b.baseAddress! + i)
+            while m != 0 {
+                let at = i + m.trailingZeroBitCount
+                m &= m - 1
+                guard at + 4 < n else { break }
+                if let r = examine(at, b, raw, heads, &found, &sqlstate53300) { return r }
+            }
+            i += 16
+        }
         while i + 4 < n {
-            // Most positions start no phrase: one look-up each, a branch that is rarely taken.
-            let h = headHash(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt32.self)))
-            guard heads[h >> 6] & (1 << UInt64(h & 63)) != 0 else {
-                i += 1
-                continue
-            }
-            let c = ByteText.lower(b[i])
-            let d = ByteText.lower(b[i + 1])
-            switch c {
-            case UInt8(ascii: "r") where d == UInt8(ascii: "e"):
-                // Both `…reserved for non-replication superuser connections` (≤ PG15) and
-                // `…reserved for roles with the SUPERUSER attribute` (PG16+).
-                if ByteText.hasPrefixIgnoringCase(b, "remaining connection slots are reserved", at: i) {
-                    return .reservedSlots
-                }
-            case UInt8(ascii: "t") where d == UInt8(ascii: "o") || d == UInt8(ascii: "i") || d == UInt8(ascii: "e"):
-                if ByteText.hasPrefixIgnoringCase(b, "too many clients", at: i)
-                    || ByteText.hasPrefixIgnoringCase(b, "too many connections", at: i)
-                    || ByteText.hasPrefixIgnoringCase(b, "too many database connections", at: i) {
-                    found = found ?? .tooManyClients
-                } else if ByteText.hasPrefixIgnoringCase(b, "timeout exceeded when trying to connect", at: i)
-                    || ByteText.hasPrefixIgnoringCase(b, "timed out fetching a new connection", at: i)
-                    // ADO.NET's pool (SqlClient, and drivers that copy its text): `Timeout expired.  The timeout
-                    // period elapsed prior to obtaining a connection from the pool.` Its other timeout, `…prior
-                    // to completion of the operation…`, is a slow query, not a pool.
-                    || ByteText.hasPrefixIgnoringCase(b, "timeout period elapsed prior to obtaining a connection", at: i)
-                    // Npgsql 2.x: `Timeout while getting a connection from pool.`
-                    || ByteText.hasPrefixIgnoringCase(b, "timeout while getting a connection from pool", at: i) {
-                    found = found ?? .poolTimeout
-                } else if ByteText.hasPrefixIgnoringCase(b, "terminating connection due to administrator command", at: i) {
-                    found = found ?? .connectionLost
-                }
-            case UInt8(ascii: "p") where d == UInt8(ascii: "2") || d == UInt8(ascii: "o"):
-                // Prisma's error codes, quoted as `P2024` or `code: 'P2024'`.
-                if i + 5 <= n, ByteText.hasPrefixIgnoringCase(b, "p20", at: i), i == 0 || !isWordByte(b[i - 1]),
-                   i + 5 == n || !isWordByte(b[i + 5]) {
-                    if b[i + 3] == UInt8(ascii: "2") && b[i + 4] == UInt8(ascii: "4") { found = found ?? .poolTimeout }
-                    if b[i + 3] == UInt8(ascii: "3") && b[i + 4] == UInt8(ascii: "7") { found = found ?? .tooManyClients }
-                } else if ByteText.hasPrefixIgnoringCase(b, "pooltimeout", at: i) {
-                    // psycopg_pool.PoolTimeout: couldn't get a connection after 30.00 sec
-                    found = found ?? .poolTimeout
-                }
-            case UInt8(ascii: "c") where d == UInt8(ascii: "o"):
-                if ByteText.hasPrefixIgnoringCase(b, "connection terminated unexpectedly", at: i)
-                    || ByteText.hasPrefixIgnoringCase(b, "connection reset by peer", at: i) {
-                    found = found ?? .connectionLost
-                } else if ByteText.hasPrefixIgnoringCase(b, "couldn't get a connection after", at: i)
-                    || ByteText.hasPrefixIgnoringCase(b, "connection is not available, request timed out", at: i)
-                    // Npgsql 3.2+: `The connection pool has been exhausted, either raise 'Max Pool Size'
-                    // (currently 100) or 'Timeout' (currently 15 seconds) in your connection string.` (older
-                    // versions: `raise MaxPoolSize … or Timeout …`): the wait for a pooled connection timed out.
-                    || ByteText.hasPrefixIgnoringCase(b, "connection pool has been exhausted", at: i) {
-                    found = found ?? .poolTimeout
-                }
-            case UInt8(ascii: "s") where d == UInt8(ascii: "e"):
-                if ByteText.hasPrefixIgnoringCase(b, "server closed the connection unexpectedly", at: i) {
-                    found = found ?? .connectionLost
-                }
-            case UInt8(ascii: "q") where d == UInt8(ascii: "u"):
-                // SQLAlchemy: `QueuePool limit of size 5 overflow 10 reached, connection timed out`.
-                if ByteText.hasPrefixIgnoringCase(b, "queuepool limit", at: i) { found = found ?? .poolTimeout }
-            case UInt8(ascii: "5") where d == UInt8(ascii: "3"):
-                // SQLSTATE 53300 (too_many_connections), as pgx (`(SQLSTATE 53300)`), node-postgres
-                // (`code: '53300'`) or JSON (`"code":"53300"`) quote it; a bare number elsewhere is not enough.
-                if i + 5 <= n, ByteText.hasPrefix(b, "53300", at: i), i == 0 || !ByteText.isDigit(b[i - 1]),
-                   i + 5 == n || !ByteText.isDigit(b[i + 5]) {
-                    sqlstate53300 = precededBySQLStateWord(b, i)
-                }
-            default:
-                break
-            }
+            if let r = examine(i, b, raw, heads, &found, &sqlstate53300) { return r }
             i += 1
         }
         if let found { return found }
         return sqlstate53300 ? .tooManyClients : nil
+    }
+
+    /// The same answer position by position, without the 16-byte filter: what tests hold the
+    /// filtered pass to.
+    static func classifyEveryPosition(bytes b: UnsafeBufferPointer<UInt8>) -> DBErrorKind? {
+        guard b.count >= 5 else { return nil }
+        return phraseHeads.withUnsafeBufferPointer { heads in
+            var found: DBErrorKind?
+            var sqlstate53300 = false
+            let raw = UnsafeRawPointer(b.baseAddress!)
+            var i = 0
+            while i + 4 < b.count {
+                if let r = examine(i, b, raw, heads, &found, &sqlstate53300) { return r }
+                i += 1
+            }
+            if let found { return found }
+            return sqlstate53300 ? .tooManyClients : nil
+        }
+    }
+
+    /// One position of the message: whether a phrase starts there. Returns a kind to answer at
+    /// once (the reserved-slots FATAL); otherwise records what it found in `found` (the first
+    /// kind) and `sqlstate53300`.
+    @inline(__always)
+    private static func examine(_ i: Int, _ b: UnsafeBufferPointer<UInt8>, _ raw: UnsafeRawPointer,
+                                _ heads: UnsafeBufferPointer<UInt64>, _ found: inout DBErrorKind?,
+                                _ sqlstate53300: inout Bool) -> DBErrorKind? {
+        let n = b.count
+        // Most positions start no phrase: one look-up each, a branch that is rarely taken.
+        let h = headHash(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt32.self)))
+        guard heads[h >> 6] & (1 << UInt64(h & 63)) != 0 else { return nil }
+        let c = ByteText.lower(b[i])
+        let d = ByteText.lower(b[i + 1])
+        switch c {
+        case UInt8(ascii: "r") where d == UInt8(ascii: "e"):
+            // Both `…reserved for non-replication superuser connections` (≤ PG15) and
+            // `…reserved for roles with the SUPERUSER attribute` (PG16+).
+            if ByteText.hasPrefixIgnoringCase(b, "remaining connection slots are reserved", at: i) {
+                return .reservedSlots
+            }
+        case UInt8(ascii: "t") where d == UInt8(ascii: "o") || d == UInt8(ascii: "i") || d == UInt8(ascii: "e"):
+            if ByteText.hasPrefixIgnoringCase(b, "too many clients", at: i)
+                || ByteText.hasPrefixIgnoringCase(b, "too many connections", at: i)
+                || ByteText.hasPrefixIgnoringCase(b, "too many database connections", at: i) {
+                found = found ?? .tooManyClients
+            } else if ByteText.hasPrefixIgnoringCase(b, "timeout exceeded when trying to connect", at: i)
+                || ByteText.hasPrefixIgnoringCase(b, "timed out fetching a new connection", at: i)
+                // ADO.NET's pool (SqlClient, and drivers that copy its text): `Timeout expired.  The timeout
+                // period elapsed prior to obtaining a connection from the pool.` Its other timeout, `…prior
+                // to completion of the operation…`, is a slow query, not a pool.
+                || ByteText.hasPrefixIgnoringCase(b, "timeout period elapsed prior to obtaining a connection", at: i)
+                // Npgsql 2.x: `Timeout while getting a connection from pool.`
+                || ByteText.hasPrefixIgnoringCase(b, "timeout while getting a connection from pool", at: i) {
+                found = found ?? .poolTimeout
+            } else if ByteText.hasPrefixIgnoringCase(b, "terminating connection due to administrator command", at: i) {
+                found = found ?? .connectionLost
+            }
+        case UInt8(ascii: "p") where d == UInt8(ascii: "2") || d == UInt8(ascii: "o"):
+            // Prisma's error codes, quoted as `P2024` or `code: 'P2024'`.
+            if i + 5 <= n, ByteText.hasPrefixIgnoringCase(b, "p20", at: i), i == 0 || !isWordByte(b[i - 1]),
+               i + 5 == n || !isWordByte(b[i + 5]) {
+                if b[i + 3] == UInt8(ascii: "2") && b[i + 4] == UInt8(ascii: "4") { found = found ?? .poolTimeout }
+                if b[i + 3] == UInt8(ascii: "3") && b[i + 4] == UInt8(ascii: "7") { found = found ?? .tooManyClients }
+            } else if ByteText.hasPrefixIgnoringCase(b, "pooltimeout", at: i) {
+                // psycopg_pool.PoolTimeout: couldn't get a connection after 30.00 sec
+                found = found ?? .poolTimeout
+            }
+        case UInt8(ascii: "c") where d == UInt8(ascii: "o"):
+            if ByteText.hasPrefixIgnoringCase(b, "connection terminated unexpectedly", at: i)
+                || ByteText.hasPrefixIgnoringCase(b, "connection reset by peer", at: i) {
+                found = found ?? .connectionLost
+            } else if ByteText.hasPrefixIgnoringCase(b, "couldn't get a connection after", at: i)
+                || ByteText.hasPrefixIgnoringCase(b, "connection is not available, request timed out", at: i)
+                // Npgsql 3.2+: `The connection pool has been exhausted, either raise 'Max Pool Size'
+                // (currently 100) or 'Timeout' (currently 15 seconds) in your connection string.` (older
+                // versions: `raise MaxPoolSize … or Timeout …`): the wait for a pooled connection timed out.
+                || ByteText.hasPrefixIgnoringCase(b, "connection pool has been exhausted", at: i) {
+                found = found ?? .poolTimeout
+            }
+        case UInt8(ascii: "s") where d == UInt8(ascii: "e"):
+            if ByteText.hasPrefixIgnoringCase(b, "server closed the connection unexpectedly", at: i) {
+                found = found ?? .connectionLost
+            }
+        case UInt8(ascii: "q") where d == UInt8(ascii: "u"):
+            // SQLAlchemy: `QueuePool limit of size 5 overflow 10 reached, connection timed out`.
+            if ByteText.hasPrefixIgnoringCase(b, "queuepool limit", at: i) { found = found ?? .poolTimeout }
+        case UInt8(ascii: "5") where d == UInt8(ascii: "3"):
+            // SQLSTATE 53300 (too_many_connections), as pgx (`(SQLSTATE 53300)`), node-postgres
+            // (`code: '53300'`) or JSON (`"code":"53300"`) quote it; a bare number elsewhere is not enough.
+            if i + 5 <= n, ByteText.hasPrefix(b, "53300", at: i), i == 0 || !ByteText.isDigit(b[i - 1]),
+               i + 5 == n || !ByteText.isDigit(b[i + 5]) {
+                sqlstate53300 = precededBySQLStateWord(b, i)
+            }
+        default:
+            break
+        }
+        return nil
     }
 
     /// Attribute keys loggers put error text or codes under: among them the exception or stack
