@@ -7,6 +7,7 @@
 #  endif
 #endif
 
+
 void skein_malloc_grow_in_steps(size_t bytes) {
 #if defined(M_TOP_PAD)
     int step = bytes > 0x7fffffff ? 0x7fffffff : (int)bytes;
@@ -61,6 +62,13 @@ static uintptr_t current_break(void) {
     return (uintptr_t)syscall(SYS_brk, 0);
 }
 
+/* The break as malloc last set it (glibc keeps it for sbrk(0), from whichever thread moved it):
+   no system call. Steps read it at every hand-over (thousands of times an export); a value a
+   moment stale only makes a step populate less, or, after a trim, fail with ENOMEM and read again. */
+static uintptr_t known_break(void) {
+    return (uintptr_t)sbrk(0);
+}
+
 /* Where the main heap starts ([heap] in /proc/self/maps), or 0. */
 static uintptr_t heap_start(void) {
     FILE *maps = fopen("/proc/self/maps", "r");
@@ -99,9 +107,44 @@ void skein_populate_block_ahead(const void *start, size_t length, const void *fi
     pthread_mutex_unlock(&populate_lock);
 }
 
+/* A thread's reserved arena room (skein_malloc_reserve_thread_heap), populated whole, from its
+   start, by the same steps once the heap and the block are done. Under populate_lock. */
+static uintptr_t arena_next, arena_end;
+
+static int populate_arena_step(void) {
+    if (arena_next >= arena_end) return 0;
+    size_t n = arena_end - arena_next;
+    if (n > populate_slice) n = populate_slice;
+    if (madvise((void *)arena_next, n, MADV_POPULATE_WRITE) != 0) {
+        arena_next = arena_end = 0;
+        return 0;
+    }
+    arena_next += n;
+    atomic_fetch_add_explicit(&populated_bytes, n, memory_order_relaxed);
+    return 1;
+}
+
+const void *skein_malloc_reserve_thread_heap(size_t bytes) {
+    /* From the calling thread's arena, given back at once: the arena keeps it as its free top
+       (below the trim threshold that skein_malloc_grow_in_steps sets, so it is not handed back). */
+    /* Through a volatile pointer: a compiler may drop a malloc whose block is only freed. */
+    void *volatile p = malloc(bytes);
+    if (p == NULL) return NULL;
+    /* The room (its whole pages) is populated by later steps, while population is on: the
+       thread's allocations then find their pages resident. */
+    if (atomic_load_explicit(&population_on, memory_order_acquire)) {
+        pthread_mutex_lock(&populate_lock);
+        arena_next = ((uintptr_t)p + 4095) & ~(uintptr_t)4095;
+        arena_end = ((uintptr_t)p + bytes) & ~(uintptr_t)4095;
+        pthread_mutex_unlock(&populate_lock);
+    }
+    free(p);
+    return p;
+}
+
 /* One step of the block, under populate_lock: 1 when it populated something. */
 static int populate_block_step(void) {
-    if (block_next >= block_limit) return 0;
+    if (block_next >= block_limit) return populate_arena_step();
     size_t n = block_limit - block_next;
     if (n > populate_slice) n = populate_slice;
     if (madvise((void *)block_next, n, MADV_POPULATE_WRITE) != 0) {
@@ -119,7 +162,7 @@ int skein_heap_populate_step(void) {
     if (!atomic_load_explicit(&population_on, memory_order_acquire)) return 0;
     if (pthread_mutex_trylock(&populate_lock) != 0) return 0;
     int did = 0;
-    uintptr_t end = current_break();
+    uintptr_t end = known_break();
     if (end < populated_to) populated_to = end;  /* trimmed */
     if (end <= populated_to) {
         did = populate_block_step();
@@ -201,6 +244,7 @@ int skein_heap_population_begin(size_t slice) {
     populate_slice = slice < 4096 ? 4096 : slice;
     block_start = block_next = block_limit = 0;
     input_start = input_next = input_end = 0;
+    arena_next = arena_end = 0;
     atomic_store(&populated_bytes, 0);
     atomic_store_explicit(&population_on, 1, memory_order_release);
     pthread_mutex_unlock(&populate_lock);
@@ -214,6 +258,11 @@ size_t skein_heap_population_end(void) {
     return atomic_load(&populated_bytes);
 }
 #else
+const void *skein_malloc_reserve_thread_heap(size_t bytes) {
+    void *volatile p = malloc(bytes);
+    free(p);
+    return p;
+}
 int skein_heap_population_begin(size_t slice) { (void)slice; return -1; }
 int skein_heap_populate_step(void) { return 0; }
 void skein_populate_block_ahead(const void *start, size_t length, const void *filled, const void *upto) {

@@ -104,7 +104,13 @@ public struct ExportJob {
             // One stream: decode on a second thread while the engine stitches on this one.
             var reader = BatchReader(decoder: factory)
             reader.meter = meter
-            PipelinedReader.run(into: engine, meter: meter, afterBatch: afterBatch) { [reader] sink in reader.read(specs, into: sink) }
+            // Its arena grown once up front (an export owns its heap): the decoder's strings take
+            // about a twelfth of the input's size, and glibc grows a thread's arena a page or so
+            // at a time otherwise (1,600 mprotect calls for a million lines).
+            let producerHeap = populatesHeap ? Int(min(bytes / 12, 48 << 20)) : 0
+            PipelinedReader.run(into: engine, meter: meter, afterBatch: afterBatch, producerHeap: producerHeap) { [reader] sink in
+                reader.read(specs, into: sink)
+            }
         }
         engine.finish()
         if !freesStateAtEnd { ProcessLifetime.keep(engine) }

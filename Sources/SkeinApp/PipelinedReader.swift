@@ -45,14 +45,6 @@ final class PipelinedReader {
         }
 
         func put(_ b: Batch) {
-            // Memory that malloc has taken from the system but not used yet is populated a step
-            // at every hand-over, on both sides (here and in `take`), besides the waits: rather
-            // than faulted in a page at a time where it is first written. Population costs about
-            // a third less per page (300 MB: 90-100 ms in steps of 256 KiB, against 136-150 ms
-            // touched a page at a time, on this VM), and the engine's thread had spent a sixth of
-            // its time in those faults. The heap grows 16 MiB at a time, so at most that much is
-            // populated before it is used.
-            _ = ProcessMemory.populateHeapStep()
             condition.lock()
             awaitOrPopulate { queue.count < depth }
             queue.append(b)
@@ -114,6 +106,15 @@ final class PipelinedReader {
 
         /// The next batch, or nil once closed and empty.
         func take() -> Batch? {
+            // Memory that malloc has taken from the system but not used yet is populated a step at
+            // every hand-over on the engine's side, besides the waits on both: rather than faulted
+            // in a page at a time where it is first written. Population costs about a third less
+            // per page (300 MB: 90-100 ms in steps of 256 KiB, against 136-150 ms touched a page at
+            // a time, on this VM), and the engine's thread had spent a sixth of its time in those
+            // faults. The main heap, which the engine fills, grows 16 MiB at a time, so at most that
+            // much is populated before it is used. Not on the reader's side: with its own faults
+            // gone (its arena and input window are populated by these steps too), it is the thread
+            // that sets the pace.
             _ = ProcessMemory.populateHeapStep()
             condition.lock()
             defer { condition.unlock() }
@@ -200,13 +201,17 @@ final class PipelinedReader {
     /// Runs `produce` on a new thread against a batching sink and applies every batch to `engine`
     /// on the calling thread, in order, until the producer is done. With a `meter` (which the
     /// producer's reader adds to), `afterBatch` is told after each batch how many bytes the engine
-    /// has now been given (a progress display), on the calling thread.
+    /// has now been given (a progress display), on the calling thread. `producerHeap`: bytes to
+    /// grow the producer thread's malloc arena by before it starts (`ProcessMemory.reserveThreadHeap`),
+    /// for a process that owns its heap (an export).
     static func run(into engine: Engine, depth: Int = 16, batchEvents: Int = 4096,
                     meter: ReadMeter? = nil, destroysOnProducer: Bool = false, afterBatch: ((Int64) -> Void)? = nil,
+                    producerHeap: Int = 0,
                     produce: @escaping @Sendable (any IngestSink) -> Void) {
         let channel = Channel(depth: depth, destroysOnProducer: destroysOnProducer)
         let sink = BatchingSink(channel: channel, batchEvents: batchEvents, meter: meter)
         let thread = Thread {
+            ProcessMemory.reserveThreadHeap(producerHeap)
             produce(sink)
             sink.ship()
             channel.close()

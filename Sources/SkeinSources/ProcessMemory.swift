@@ -16,6 +16,16 @@ public enum ProcessMemory {
         skein_malloc_grow_in_steps(bytes)
     }
 
+    /// Grows the calling thread's own malloc arena by `bytes` at once (see
+    /// `skein_malloc_reserve_thread_heap`): for a thread about to allocate tens of megabytes, which
+    /// glibc would otherwise grow a page or so at a time, a system call each. For processes that
+    /// set `growHeapsInSteps` (its trim threshold keeps the room).
+    @discardableResult
+    public static func reserveThreadHeap(_ bytes: Int) -> UnsafeRawPointer? {
+        guard bytes > 0 else { return nil }
+        return skein_malloc_reserve_thread_heap(bytes)
+    }
+
     /// Turns on population of malloc's main heap as it grows, in steps that threads about to wait
     /// take (`populateHeapStep`); `endHeapPopulation` turns it off. Returns false where that is
     /// unsupported (not glibc on Linux) or it is on already.

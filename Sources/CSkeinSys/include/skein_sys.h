@@ -29,6 +29,14 @@ int skein_guard_hit(int slot);
 /// dozen growth calls instead of thousands. Does nothing where malloc has no such setting.
 void skein_malloc_grow_in_steps(size_t bytes);
 
+/// Grows the calling thread's malloc arena by `bytes` at once. glibc grows the heap of a thread's
+/// own arena (not the main one) by what each allocation needs, with an `mprotect` call each time,
+/// not by `skein_malloc_grow_in_steps`' step: an export's decoding thread made some 1,600 of them.
+/// `bytes` should stay below that step's trim threshold (twice the step) and 64 MiB. While heap
+/// population is on, the room is populated by its steps too. Returns where the room starts (free
+/// memory: for tests to look at), or NULL.
+const void *skein_malloc_reserve_thread_heap(size_t bytes);
+
 /// Turns on population of malloc's main heap as it grows (MADV_POPULATE_WRITE, `slice` bytes
 /// per step), done by threads that would otherwise wait (`skein_heap_populate_step`): the threads
 /// that allocate then find their new pages resident instead of taking a fault on each. Returns 0,
