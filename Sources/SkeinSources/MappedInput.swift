@@ -109,7 +109,8 @@ final class MappedReader {
         guard let b = base else { return false }
         let cut = skein_guard_end(slot) != 0
         skein_populate_input_forget(b)
-        munmap(b, length)
+        // Unmapped by a waiting thread during an export (right here otherwise).
+        skein_retire_mapping(b, length)
         base = nil
         slot = -1
         return cut

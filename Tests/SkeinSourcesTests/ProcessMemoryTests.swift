@@ -210,6 +210,42 @@ final class ProcessMemoryTests: XCTestCase {
         #endif
     }
 
+    /// A retired mapping is left for a step to unmap while population is on (four at most wait:
+    /// a fifth unmaps the oldest at once), and population's end unmaps what is left.
+    func testRetiredMappingsAreUnmappedByStepsOrAtTheEnd() throws {
+        #if os(Linux) && canImport(Glibc)
+        let size = 1 << 20
+        func map() -> UnsafeMutableRawPointer? {
+            let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+            return p == MAP_FAILED ? nil : p
+        }
+        // mincore fails with ENOMEM on an unmapped range.
+        func mapped(_ p: UnsafeMutableRawPointer) -> Bool {
+            var vec = [UInt8](repeating: 0, count: size / Int(sysconf(Int32(_SC_PAGESIZE))))
+            return mincore(p, size, &vec) == 0
+        }
+        guard ProcessMemory.beginHeapPopulation() else { throw XCTSkip("no heap population here") }
+        var maps: [UnsafeMutableRawPointer] = []
+        for _ in 0..<6 { if let p = map() { maps.append(p) } }
+        guard maps.count == 6 else { throw XCTSkip("no memory to map") }
+        for p in maps[0..<5] { XCTAssertEqual(skein_retire_mapping(p, size), 0) }
+        XCTAssertFalse(mapped(maps[0]), "a fifth waiting unmaps the oldest at once")
+        XCTAssertTrue(maps[1..<5].allSatisfy(mapped), "four wait")
+        // A step (the input's) unmaps one of them.
+        XCTAssertTrue(ProcessMemory.populateInputStep())
+        XCTAssertEqual(maps[1..<5].filter(mapped).count, 3)
+        XCTAssertEqual(skein_retire_mapping(maps[5], size), 0)
+        ProcessMemory.endHeapPopulation()
+        XCTAssertTrue(maps.allSatisfy { !mapped($0) }, "the end unmaps what was left")
+        // Population off: unmapped at once.
+        guard let q = map() else { return }
+        XCTAssertEqual(skein_retire_mapping(q, size), 0)
+        XCTAssertFalse(mapped(q))
+        #else
+        throw XCTSkip("glibc on Linux only")
+        #endif
+    }
+
     func testResidentSizeIsKnown() {
         #if os(Linux)
         XCTAssertGreaterThan(ProcessMemory.residentBytes(), 1 << 20)

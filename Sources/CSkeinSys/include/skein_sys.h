@@ -63,6 +63,11 @@ void skein_populate_input(const void *start, size_t length, const void *read_to)
 /// Forgets the window at `start` (waits for a step under way): call before unmapping it.
 void skein_populate_input_forget(const void *start);
 
+/// Unmaps a mapping its reader is done with, or, while population is on, leaves it for
+/// `skein_populate_input_step` (a waiting thread) to unmap; at most one is left at a time (an
+/// older one is unmapped here), and population's end unmaps what is left. 0, or munmap's -1.
+int skein_retire_mapping(void *start, size_t length);
+
 /// One step of mapping the named input window's pages ahead of its reader (MADV_POPULATE_READ),
 /// for another thread that would otherwise wait: 1 when it populated something.
 int skein_populate_input_step(void);
