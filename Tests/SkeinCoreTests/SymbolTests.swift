@@ -117,6 +117,44 @@ final class SymbolTests: XCTestCase {
         XCTAssertEqual(Set(results[0]).count, names.count)
     }
 
+    /// The interner's cache of recent short symbols answers exactly: texts of every length up to
+    /// 30 that differ in one byte only, at each position (so each of the words it keeps is the
+    /// one that tells them apart), named twice (the second from the cache) and in a shuffled
+    /// order; and a copy of an interner that later learns more keeps its own answers.
+    func testRecentSymbolsTellApartTextsThatDifferInOneByte() {
+        var interner = Interner()
+        var texts: [String] = []
+        for n in 0...30 {
+            let base = (0..<n).map { i in Character(UnicodeScalar(UInt8(ascii: "a") + UInt8(i % 26))) }
+            texts.append(String(base))
+            for i in 0..<n {
+                var t = base
+                t[i] = "#"
+                texts.append(String(t))
+            }
+        }
+        var state: UInt64 = 3
+        for round in 0..<3 {
+            var order = Array(texts.indices)
+            for k in order.indices.reversed() {
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                order.swapAt(k, Int((state >> 33) % UInt64(k + 1)))
+            }
+            for k in order {
+                let text = texts[k]
+                XCTAssertEqual(interner.symbol(text).string, text, "round \(round): \(text)")
+            }
+        }
+        // A copy shares what was cached; each side then learns on its own.
+        var copy = interner
+        XCTAssertEqual(copy.symbol("copy-side-name").string, "copy-side-name")
+        XCTAssertEqual(interner.symbol("original-side").string, "original-side")
+        for text in texts.prefix(50) {
+            XCTAssertEqual(copy.symbol(text).string, text)
+            XCTAssertEqual(interner.symbol(text).string, text)
+        }
+    }
+
     func testInternerPastCapacityStillNamesCorrectly() {
         var small = Interner(capacity: 2)
         let names = (0..<10).map { "inst-\($0)" }
