@@ -169,34 +169,26 @@ final class ProcessMemoryTests: XCTestCase {
         #endif
     }
 
-    /// A thread's arena grown up front: the room is populated by the steps, and the thread's
-    /// allocations come from it.
+    /// A thread's arena grown up front: the room is populated by the steps. (Which block the
+    /// thread gets next is malloc's choice: a thread may inherit an arena with free blocks of its
+    /// own, as in a test process that ran other threads before.)
     func testAThreadsReservedArenaIsPopulatedByTheSteps() throws {
         #if os(Linux) && canImport(Glibc)
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         ProcessMemory.growHeapsInSteps(of: 16 << 20)  // as the export does: keeps the room untrimmed
         guard ProcessMemory.beginHeapPopulation() else { throw XCTSkip("no heap population here") }
         defer { ProcessMemory.endHeapPopulation() }
-        final class Box: @unchecked Sendable { var room: UInt = 0; var inRoom = false }
+        final class Box: @unchecked Sendable { var room: UInt = 0 }
         let box = Box()
         let size = 8 << 20
         let done = DispatchSemaphore(value: 0)
         let thread = Thread {
-            if let p = ProcessMemory.reserveThreadHeap(size) {
-                box.room = UInt(bitPattern: p)
-                // A block the thread asks for next comes from that room.
-                if let q = malloc(64 << 10) {
-                    let a = UInt(bitPattern: q)
-                    box.inRoom = a >= box.room && a < box.room + UInt(size)
-                    free(q)
-                }
-            }
+            if let p = ProcessMemory.reserveThreadHeap(size) { box.room = UInt(bitPattern: p) }
             done.signal()
         }
         thread.start()
         done.wait()
         guard box.room != 0 else { throw XCTSkip("no room reserved") }
-        XCTAssertTrue(box.inRoom, "the thread's next block comes from its room")
         var steps = 0
         while ProcessMemory.populateHeapStep() && steps < 100_000 { steps += 1 }
         let start = (box.room + UInt(page) - 1) / UInt(page) * UInt(page)
