@@ -7,7 +7,6 @@
 #  endif
 #endif
 
-
 void skein_malloc_grow_in_steps(size_t bytes) {
 #if defined(M_TOP_PAD)
     int step = bytes > 0x7fffffff ? 0x7fffffff : (int)bytes;
@@ -187,7 +186,8 @@ int skein_heap_populate_step(void) {
 /* The input window being read (a read-only file mapping): the reading thread names it and how
    far it has read; the engine's thread, when it waits, maps the window's pages ahead of the reader
    (skein_populate_input_step), so the reader finds them in its page table instead of faulting.
-   Under populate_lock; forgetting takes the lock for good (the window is unmapped right after). */
+   Under populate_lock; forgetting waits for the lock, so no step is in the window when it is
+   unmapped right after. */
 static uintptr_t input_start, input_next, input_end;
 
 void skein_populate_input(const void *start, size_t length, const void *read_to) {

@@ -22,11 +22,8 @@ final class Linker {
 
     var count: Int { table.count }
 
-    /// Starts bringing the table's slot for `text` into the cache, unless it is a recent id.
-    @inline(__always)
-    func prefetch(_ text: String) { table.prefetch(text: text) }
-
-    /// The same for the id an event holds at `id` (read in place: a recent id costs no reference count).
+    /// Starts bringing the table's slot for the id an event holds at `id` into the cache, unless
+    /// it is a recent id (read in place: a recent id costs no reference count).
     @inline(__always)
     func prefetch(at id: UnsafePointer<String?>) { table.prefetch(at: id) }
 
@@ -164,24 +161,12 @@ final class IDTable {
                                                   trace: trace, generation: generation)
     }
 
-    /// Starts bringing `text`'s home slot (its tag and entry) into the cache when a look-up would
-    /// not find it among the recent ids: a later `traceRef` of it then probes warm lines.
-    @inline(__always)
-    func prefetch(text: String) {
-        if FastText.stringsAreTwoWords {
-            let w = FastText.words(text)
-            let r = recent[IDTable.recentSlot(w)]
-            if r.generation == generation && r.word0 == w.0 && r.word1 == w.1 { return }
-        }
-        let i = home(IDTable.tag(FastText.hash(text)))
-        skein_prefetch(tags + i)
-        skein_prefetch(entries + i)
-    }
-
-    /// `prefetch(text:)` for an id read in place: whether it is a recent one is told from its two
-    /// words without copying it (a copy retains it, and releases it after: two atomic operations
-    /// on a string the decoding thread also counts references to); only an id that is not recent
-    /// is copied, to hash its bytes.
+    /// Starts bringing the home slot (its tag and entry) of the id at `id` into the cache when a
+    /// look-up would not find it among the recent ids: a later `traceRef` of it then probes warm
+    /// lines. The id is read in place: whether it is a recent one is told from its two words
+    /// without copying it (a copy retains it, and releases it after: two atomic operations on a
+    /// string the decoding thread also counts references to); only an id that is not recent is
+    /// copied, to hash its bytes.
     @inline(__always)
     func prefetch(at id: UnsafePointer<String?>) {
         guard id.pointee != nil else { return }

@@ -215,7 +215,8 @@ final class IDTableTests: XCTestCase {
         for (k, key) in keys.enumerated() {
             XCTAssertTrue(table.trace(for: key) === (k % 2 == 0 ? t : u), key.text)
             // A warmed slot answers the same.
-            table.prefetch(text: key.text)
+            var held: String? = key.text
+            withUnsafePointer(to: &held) { table.prefetch(at: $0) }
             XCTAssertTrue(table.traceRef(text: key.text).trace?.takeUnretainedValue() === (k % 2 == 0 ? t : u), key.text)
         }
         XCTAssertNil(table.trace(for: IDKey("req-absent")))
