@@ -92,6 +92,20 @@ static uintptr_t block_start, block_next, block_limit;
 static uintptr_t page_up(uintptr_t p) { return (p + 4095) & ~(uintptr_t)4095; }
 static uintptr_t page_down(uintptr_t p) { return p & ~(uintptr_t)4095; }
 
+/* One step (at most populate_slice bytes) of population from `*next` towards `limit`, under
+   populate_lock, with `advice` (MADV_POPULATE_WRITE for memory to be written, READ for a file
+   mapping): 1 when it populated something, 0 when there was nothing to do, -1 when the advice
+   failed (the range unmapped under it, or a page that cannot be read): the caller drops the range. */
+static int populate_range(uintptr_t *next, uintptr_t limit, int advice, int counts) {
+    if (*next >= limit) return 0;
+    size_t n = limit - *next;
+    if (n > populate_slice) n = populate_slice;
+    if (madvise((void *)*next, n, advice) != 0) return -1;
+    *next += n;
+    if (counts) atomic_fetch_add_explicit(&populated_bytes, n, memory_order_relaxed);
+    return 1;
+}
+
 void skein_populate_block_ahead(const void *start, size_t length, const void *filled, const void *upto) {
     if (!atomic_load_explicit(&population_on, memory_order_acquire)) return;
     /* Never waits: a step under way just means this update waits for the next call. */
@@ -111,16 +125,9 @@ void skein_populate_block_ahead(const void *start, size_t length, const void *fi
 static uintptr_t arena_next, arena_end;
 
 static int populate_arena_step(void) {
-    if (arena_next >= arena_end) return 0;
-    size_t n = arena_end - arena_next;
-    if (n > populate_slice) n = populate_slice;
-    if (madvise((void *)arena_next, n, MADV_POPULATE_WRITE) != 0) {
-        arena_next = arena_end = 0;
-        return 0;
-    }
-    arena_next += n;
-    atomic_fetch_add_explicit(&populated_bytes, n, memory_order_relaxed);
-    return 1;
+    int r = populate_range(&arena_next, arena_end, MADV_POPULATE_WRITE, 1);
+    if (r < 0) arena_next = arena_end = 0;
+    return r > 0;
 }
 
 const void *skein_malloc_reserve_thread_heap(size_t bytes) {
@@ -143,18 +150,11 @@ const void *skein_malloc_reserve_thread_heap(size_t bytes) {
 
 /* One step of the block, under populate_lock: 1 when it populated something. */
 static int populate_block_step(void) {
-    if (block_next >= block_limit) return populate_arena_step();
-    size_t n = block_limit - block_next;
-    if (n > populate_slice) n = populate_slice;
-    if (madvise((void *)block_next, n, MADV_POPULATE_WRITE) != 0) {
-        /* Unmapped (the owner moved to a new block and freed this one), or anything else: drop
-           it until the owner names a block again. */
-        block_start = block_next = block_limit = 0;
-        return 0;
-    }
-    block_next += n;
-    atomic_fetch_add_explicit(&populated_bytes, n, memory_order_relaxed);
-    return 1;
+    int r = populate_range(&block_next, block_limit, MADV_POPULATE_WRITE, 1);
+    /* Unmapped (the owner moved to a new block and freed this one), or anything else: dropped
+       until the owner names a block again. */
+    if (r < 0) block_start = block_next = block_limit = 0;
+    return r > 0 ? 1 : populate_arena_step();
 }
 
 int skein_heap_populate_step(void) {
@@ -259,21 +259,12 @@ int skein_populate_input_step(void) {
         munmap(old_start, old_length);
         return 1;
     }
-    int did = 0;
-    if (input_next < input_end) {
-        size_t n = input_end - input_next;
-        if (n > populate_slice) n = populate_slice;
-        /* Read population reports a page it cannot read (a file cut short) as an error, never as
-           SIGBUS: the window is dropped, and the reader meets the page under its own guard. */
-        if (madvise((void *)input_next, n, MADV_POPULATE_READ) == 0) {
-            input_next += n;
-            did = 1;
-        } else {
-            input_start = input_next = input_end = 0;
-        }
-    }
+    /* Read population reports a page it cannot read (a file cut short) as an error, never as
+       SIGBUS: the window is dropped, and the reader meets the page under its own guard. */
+    int r = populate_range(&input_next, input_end, MADV_POPULATE_READ, 0);
+    if (r < 0) input_start = input_next = input_end = 0;
     pthread_mutex_unlock(&populate_lock);
-    return did;
+    return r > 0;
 }
 
 int skein_heap_population_begin(size_t slice) {

@@ -67,16 +67,10 @@ final class ProcessMemoryTests: XCTestCase {
         #if os(Linux) && canImport(Glibc)
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let size = 8 << 20
-        func map() -> UnsafeMutableRawPointer? {
-            let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-            return p == MAP_FAILED ? nil : p
-        }
-        guard let a = map(), let b = map() else { throw XCTSkip("no memory to map") }
+        guard let a = mapAnonymous(size), let b = mapAnonymous(size) else { throw XCTSkip("no memory to map") }
         defer { munmap(b, size) }
         func resident(_ base: UnsafeMutableRawPointer, _ from: Int, _ to: Int) -> Int {
-            var vec = [UInt8](repeating: 0, count: (to - from) / page)
-            guard mincore(base + from, to - from, &vec) == 0 else { return -1 }
-            return vec.filter { $0 & 1 != 0 }.count
+            residentPages(base + from, to - from) ?? -1
         }
         guard ProcessMemory.beginHeapPopulation() else { throw XCTSkip("no heap population here") }
         defer { ProcessMemory.endHeapPopulation() }
@@ -193,10 +187,9 @@ final class ProcessMemoryTests: XCTestCase {
         while ProcessMemory.populateHeapStep() && steps < 100_000 { steps += 1 }
         let start = (box.room + UInt(page) - 1) / UInt(page) * UInt(page)
         let end = (box.room + UInt(size)) / UInt(page) * UInt(page)
-        var vec = [UInt8](repeating: 0, count: Int(end - start) / page)
-        XCTAssertEqual(mincore(UnsafeMutableRawPointer(bitPattern: start), Int(end - start), &vec), 0)
-        let resident = vec.filter { $0 & 1 != 0 }.count
-        XCTAssertGreaterThanOrEqual(Double(resident) / Double(vec.count), 0.95, "the room is populated")
+        let pages = Int(end - start) / page
+        let resident = residentPages(UnsafeRawPointer(bitPattern: start)!, Int(end - start)) ?? 0
+        XCTAssertGreaterThanOrEqual(Double(resident) / Double(pages), 0.95, "the room is populated")
         #else
         throw XCTSkip("glibc on Linux only")
         #endif
@@ -207,15 +200,8 @@ final class ProcessMemoryTests: XCTestCase {
     func testRetiredMappingsAreUnmappedByStepsOrAtTheEnd() throws {
         #if os(Linux) && canImport(Glibc)
         let size = 1 << 20
-        func map() -> UnsafeMutableRawPointer? {
-            let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-            return p == MAP_FAILED ? nil : p
-        }
-        // mincore fails with ENOMEM on an unmapped range.
-        func mapped(_ p: UnsafeMutableRawPointer) -> Bool {
-            var vec = [UInt8](repeating: 0, count: size / Int(sysconf(Int32(_SC_PAGESIZE))))
-            return mincore(p, size, &vec) == 0
-        }
+        func map() -> UnsafeMutableRawPointer? { mapAnonymous(size) }
+        func mapped(_ p: UnsafeMutableRawPointer) -> Bool { residentPages(p, size) != nil }
         guard ProcessMemory.beginHeapPopulation() else { throw XCTSkip("no heap population here") }
         var maps: [UnsafeMutableRawPointer] = []
         for _ in 0..<6 { if let p = map() { maps.append(p) } }
@@ -244,3 +230,19 @@ final class ProcessMemoryTests: XCTestCase {
         #endif
     }
 }
+
+#if os(Linux) && canImport(Glibc)
+/// A fresh private anonymous mapping of `size` bytes (read, write), or nil.
+private func mapAnonymous(_ size: Int) -> UnsafeMutableRawPointer? {
+    let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+    return p == MAP_FAILED ? nil : p
+}
+
+/// How many of the whole pages in `length` bytes at `p` (page-aligned) are resident, or nil when
+/// the range is not mapped (`mincore` fails with ENOMEM).
+private func residentPages(_ p: UnsafeRawPointer, _ length: Int) -> Int? {
+    var vec = [UInt8](repeating: 0, count: length / Int(sysconf(Int32(_SC_PAGESIZE))))
+    guard mincore(UnsafeMutableRawPointer(mutating: p), length, &vec) == 0 else { return nil }
+    return vec.filter { $0 & 1 != 0 }.count
+}
+#endif
