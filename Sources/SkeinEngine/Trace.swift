@@ -197,10 +197,7 @@ final class TraceState {
                 }
             }
             if hops.count >= maxHops { return hops.count - 1 }
-            // Two at first, then the array's own doubling: most traces have two to four hops, and a
-            // finished trace keeps them (a late line may reopen it) to the end of an export. (Four
-            // at first, cut to the exact count at completion, copied every hop's strings once more.)
-            if hops.isEmpty { hops.reserveCapacity(2) }
+            makeRoomForHop()
             // Its span ids set in place: a hop built in a variable (or with them in its initializer)
             // was copied into the array, then the variable's destroyed.
             hops.append(HopState(service: service ?? HopState.unknownService, instance: instance, at: t))
@@ -218,8 +215,24 @@ final class TraceState {
             return hops.count - 1
         }
         if hops.count >= maxHops { return hops.count - 1 }
-        if hops.isEmpty { hops.reserveCapacity(2) }
+        makeRoomForHop()
         hops.append(HopState(service: service ?? HopState.unknownService, instance: instance, at: t))
         return hops.count - 1
+    }
+
+    /// Room for one more hop: two at first, then one at a time up to four, then the array's own
+    /// doubling. Most traces have two to four hops (the benchmark's: 44 % two, 37 % three, 16 %
+    /// four), and a finished trace keeps them (a late line may reopen it) to the end of an export:
+    /// doubling from two left a three-hop trace a 200-byte slot it never used (10 MB a million
+    /// lines). Four at first, cut to the exact count at completion, copied every hop's strings
+    /// once more; growing by one copies them only for four-hop traces, once.
+    @inline(__always)
+    private func makeRoomForHop() {
+        let n = hops.count
+        if n == 0 {
+            hops.reserveCapacity(2)
+        } else if n == hops.capacity && n < 4 {
+            hops.reserveCapacity(n + 1)
+        }
     }
 }

@@ -349,3 +349,37 @@ final class HopStateStorageTests: XCTestCase {
         XCTAssertEqual(h.end, Timestamp(nanos: 7))
     }
 }
+
+/// A trace's hops grow two at first, then one at a time up to four (a finished trace keeps them to
+/// the end of an export: doubling left three-hop traces an unused slot), then by doubling.
+final class HopRoomTests: XCTestCase {
+    func testHopsGrowByOneUpToFour() {
+        let t = TraceState(serial: 1, now: .zero)
+        let service = Symbol("svc")
+        var capacities: [Int] = []
+        for k in 0..<7 {
+            let span = SpanID(String(format: "%016llx", UInt64(k + 1)))
+            let i = t.hopIndex(spanID: span, parentSpanID: nil, service: service, instance: service,
+                               at: Timestamp(millis: Int64(k)), maxHops: 64)
+            XCTAssertEqual(i, k)
+            capacities.append(t.hops.capacity)
+        }
+        #if canImport(Glibc)
+        // glibc's block sizes give these counts exactly (another malloc may round a block up).
+        XCTAssertEqual(Array(capacities.prefix(4)), [2, 2, 3, 4])
+        #endif
+        XCTAssertGreaterThanOrEqual(capacities[4], 5)
+        XCTAssertGreaterThanOrEqual(capacities[6], 7)
+        // Hops without span ids, one per instance, take the same room.
+        let u = TraceState(serial: 2, now: .zero)
+        for k in 0..<3 {
+            let instance = Symbol("inst-\(k)")
+            _ = u.hopIndex(spanID: nil, parentSpanID: nil, service: service, instance: instance,
+                           at: Timestamp(millis: Int64(k)), maxHops: 64)
+        }
+        XCTAssertEqual(u.hops.count, 3)
+        #if canImport(Glibc)
+        XCTAssertEqual(u.hops.capacity, 3)
+        #endif
+    }
+}
