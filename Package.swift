@@ -70,6 +70,17 @@ let package = Package(
             "SkeinCore", "SkeinDecoders", "SkeinEngine", "SkeinSources", "SkeinOutputs",
             "SkeinSim", "SkeinUI", "SkeinTerminal", "SkeinApp", "SkeinCollector",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], linkerSettings: [
+            // Release builds carry the Swift runtime and Foundation inside the binary (as
+            // `--static-swift-stdlib` does): no symbol look-ups across twenty shared libraries at
+            // start (an empty export 20 → 15 ms), and the runtime's entry points (reference counting,
+            // a few calls per event) are called directly. Alternating runs of the 1M-line export:
+            // CPU time 3-9 % lower. The libraries named are static Foundation's own, which modules
+            // compiled against the shared SDK do not ask for; lld, because gold warns about a
+            // `mktemp` inside static Foundation.
+            .unsafeFlags(["-static-stdlib", "-use-ld=lld", "-lCoreFoundation", "-l_FoundationICU",
+                          "-l_FoundationCShims", "-l_FoundationCollections"],
+                         .when(platforms: [.linux], configuration: .release)),
         ]),
         .testTarget(name: "SkeinCoreTests", dependencies: ["SkeinCore"]),
         .testTarget(name: "SkeinDecodersTests", dependencies: ["SkeinCore", "SkeinDecoders"],
