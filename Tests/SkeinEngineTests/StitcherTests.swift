@@ -382,4 +382,57 @@ final class HopRoomTests: XCTestCase {
         XCTAssertEqual(u.hops.capacity, 3)
         #endif
     }
+
+    /// The serial map against a dictionary: serials stored in order (as the stitcher does) and now
+    /// and then out of order, removed at random, from the front in runs, and emptied and refilled.
+    func testSerialMapMatchesADictionary() {
+        var map = SerialMap()
+        var model: [Int: TraceState] = [:]
+        var rng = SplitMix(seed: 7)
+        var next = 100
+        func check(_ step: Int) {
+            XCTAssertEqual(map.count, model.count, "step \(step)")
+            let lo = (model.keys.min() ?? next) - 3, hi = next + 3
+            for s in lo...hi { XCTAssertTrue(map[s] === model[s], "step \(step), serial \(s)") }
+        }
+        for step in 0..<6_000 {
+            switch rng.next() % 10 {
+            case 0...4:
+                let t = TraceState(serial: next, now: .zero)
+                map[next] = t; model[next] = t
+                next += 1
+            case 5...6:
+                if let s = model.keys.randomElement(using: &rng) { map.removeValue(forKey: s); model[s] = nil }
+            case 7:
+                // A run from the front: the slots before the oldest held are dropped and reclaimed.
+                for s in model.keys.sorted().prefix(Int(rng.next() % 40)) { map[s] = nil; model[s] = nil }
+            case 8:
+                // An older serial than any held, or one already taken, stored again.
+                let s = (model.keys.min() ?? next) - Int(rng.next() % 5)
+                let t = TraceState(serial: s, now: .zero)
+                map[s] = t; model[s] = t
+            default:
+                if rng.next() % 50 == 0 {
+                    for s in model.keys { map.removeValue(forKey: s) }
+                    model.removeAll()
+                }
+                map.removeValue(forKey: next + 10)
+            }
+            if step % 97 == 0 { check(step) }
+        }
+        check(-1)
+    }
+}
+
+/// A small deterministic generator for the randomized tests.
+private struct SplitMix: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
 }
