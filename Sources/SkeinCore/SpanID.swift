@@ -23,6 +23,13 @@ public struct SpanID: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The id whose 16 lower-case hex digits `packed` holds (a packed id's `packed`).
+    @inlinable
+    public init(packed: UInt64) {
+        self.packed = packed
+        text = nil
+    }
+
     /// 16 hex digits of either case, packed (upper-case digits read as lower-case: one canonical
     /// spelling for linking); nil for anything else.
     public init?(hex b: UnsafeBufferPointer<UInt8>) {

@@ -869,10 +869,12 @@ public final class Engine {
     }
 
     private func traceInsights(_ s: TraceSummary, _ t: TraceState) {
-        for k in s.hops.indices where s.hops[k].deploy == .serverless || s.hops[k].deploy == .edge {
-            guard s.hops[k].flags.contains(.afterResponse) || s.hops[k].durationMS > InsightRules.longLivedMS
+        for k in 0..<s.hopCount {
+            let b = s.hopBasics(at: k)
+            guard b.deploy == .serverless || b.deploy == .edge,
+                  b.flags.contains(.afterResponse) || b.durationMS > InsightRules.longLivedMS
             else { continue }
-            let h = s.hops[k]
+            let h = s.hop(at: k)
             if h.flags.contains(.afterResponse) {
                 let at = s.start.adding(ms: h.offsetMS)
                 insights.raise(.workAfterResponse, severity: .warning,
@@ -894,7 +896,7 @@ public final class Engine {
             }
         }
         if s.flags.contains(.timeout) {
-            raiseTimeout(at: s.start, service: s.rootService, instance: s.hops.first?.instance, traceID: s.id,
+            raiseTimeout(at: s.start, service: s.rootService, instance: s.hopCount > 0 ? s.hop(at: 0).instance : nil, traceID: s.id,
                          detail: "\(s.rootRoute ?? "request") timed out after \(Int(s.durationMS)) ms")
         }
     }
@@ -940,7 +942,8 @@ public final class Engine {
             t.countedError = true
         }
         if s.coldStart {
-            for h in s.hops where h.flags.contains(.cold) {
+            for k in 0..<s.hopCount where s.hopBasics(at: k).flags.contains(.cold) {
+                let h = s.hop(at: k)
                 guard let inst = h.instance, let sym = h.instanceSymbol,
                       let i = fleet.find(service: h.serviceSymbol, instance: sym),
                       fleet.records[i].coldTrace == t.serial, var cs = fleet.records[i].info.coldStart else { continue }

@@ -1,4 +1,5 @@
 import SkeinCore
+import CSkeinSys
 
 /// An immutable picture of the engine's state at one instant (DESIGN.md, "Views read snapshots").
 ///
@@ -172,7 +173,48 @@ public struct TraceSummary: Sendable, Equatable {
     /// The canonical id: the W3C trace id when known, else the first id seen.
     public var id: String
     /// Every other id linked to this trace.
-    public var aliases: [String]
+    ///
+    /// A summary the stitcher made keeps the trace's own id list (shared, not copied) and which of
+    /// its ids is `id`: a filtered copy for each of an export's 135k summaries was an allocation
+    /// apiece (6 MB). `aliasCount(of:)` and `alias(of:at:)` read one without building the array.
+    public var aliases: [String] {
+        get {
+            guard !linkedIDs.isEmpty else { return storedAliases }
+            var out = linkedIDs
+            if idIndex >= 0 { out.remove(at: idIndex) }
+            return out
+        }
+        set {
+            storedAliases = newValue
+            linkedIDs = []
+            idIndex = -1
+        }
+    }
+    /// Aliases given as values (`aliases`' setter), when `linkedIDs` is empty.
+    private var storedAliases: [String]
+    /// The trace's ids as of stitching, and the index among them of `id` (-1: not among them).
+    var linkedIDs: [String] = []
+    var idIndex = -1
+
+    /// The stitcher's form: `ids` are the trace's, `id` the one at `index` (or none, -1).
+    mutating func setAliases(linked ids: [String], idIndex index: Int) {
+        storedAliases = []
+        linkedIDs = ids
+        idIndex = index
+    }
+
+    /// `aliases.count`, read where the summary lies (see `hopCount(of:)`).
+    public static func aliasCount(of t: UnsafePointer<TraceSummary>) -> Int {
+        if t.pointee.linkedIDs.isEmpty { return t.pointee.storedAliases.count }
+        return t.pointee.linkedIDs.count - (t.pointee.idIndex >= 0 ? 1 : 0)
+    }
+
+    /// `aliases[k]`, read where the summary lies (see `hopCount(of:)`).
+    public static func alias(of t: UnsafePointer<TraceSummary>, at k: Int) -> String {
+        if t.pointee.linkedIDs.isEmpty { return t.pointee.storedAliases[k] }
+        let skip = t.pointee.idIndex
+        return t.pointee.linkedIDs[skip >= 0 && k >= skip ? k + 1 : k]
+    }
     /// Skew-corrected start of the earliest hop.
     public var start: Timestamp
     public var durationMS: Double
@@ -182,7 +224,68 @@ public struct TraceSummary: Sendable, Equatable {
     /// The root's response status; nil when nobody logged one.
     public var status: Int?
     /// Ordered by start (parents before children).
-    public var hops: [Hop]
+    ///
+    /// A summary the stitcher made keeps its hops as the trace's own hop states (the trace's array,
+    /// shared, not copied) and, per hop, where stitching placed it (`PlacedHop`): an export holds
+    /// every finished trace's summary to its end, and a copy of each hop in the summary's own
+    /// `Hop` (128 bytes, beside the trace's 200-byte state) was 51 MB of a million lines' 280.
+    /// Reading `hops` then builds the array; `hopCount` and `hop(at:)` read one hop without it.
+    public var hops: [Hop] {
+        get {
+            guard !placed.isEmpty else { return storedHops }
+            return (0..<placed.count).map { hop(at: $0) }
+        }
+        set {
+            storedHops = newValue
+            placed = []
+            hopStates = []
+        }
+    }
+    /// Hops given as values (`hops`' setter), when `placed` is empty.
+    private var storedHops: [Hop]
+    /// The trace's hop states as of stitching, and each summary hop's place, in summary order.
+    var hopStates: [HopState] = []
+    var placed: [PlacedHop] = []
+
+    public var hopCount: Int { placed.isEmpty ? storedHops.count : placed.count }
+
+    /// Summary hop `k` (in `hops` order), built alone.
+    public func hop(at k: Int) -> Hop {
+        withUnsafePointer(to: self) { TraceSummary.hop(of: $0, at: k) }
+    }
+
+    /// `hopCount` read where the summary lies: a method called on `pointer.pointee` from another
+    /// module copies the whole summary (retaining everything it holds) to pass it.
+    public static func hopCount(of t: UnsafePointer<TraceSummary>) -> Int {
+        t.pointee.placed.isEmpty ? t.pointee.storedHops.count : t.pointee.placed.count
+    }
+
+    /// `hop(at:)` read where the summary lies (see `hopCount(of:)`).
+    public static func hop(of t: UnsafePointer<TraceSummary>, at k: Int) -> Hop {
+        if t.pointee.placed.isEmpty { return t.pointee.storedHops[k] }
+        let p = t.pointee.placed[k]
+        return withUnsafePointer(to: t.pointee.hopStates[Int(p.index)]) { p.hop(from: $0) }
+    }
+
+    /// What a report writes of hop `k`, read where the summary lies into plain values: building a
+    /// whole `Hop` copied its span ids (optional text: reference counted) and cost a report of a
+    /// million lines' summaries a third more instructions.
+    public static func hopFields(of t: UnsafePointer<TraceSummary>, at k: Int) -> HopFields {
+        if t.pointee.placed.isEmpty { return HopFields(t.pointee.storedHops[k]) }
+        let p = t.pointee.placed[k]
+        let i = Int(p.index)
+        return HopFields(service: t.pointee.hopStates[i].service, instance: t.pointee.hopStates[i].instance,
+                         deploy: t.pointee.hopStates[i].deploy, offsetMS: p.offsetMS, durationMS: p.durationMS,
+                         status: t.pointee.hopStates[i].status, span: HopFields.packed(t.pointee.hopStates[i].spanID),
+                         parent: p.parent >= 0 ? Int(p.parent) : nil, critical: p.critical)
+    }
+
+    /// What the engine's completion checks ask of hop `k`, without building it.
+    func hopBasics(at k: Int) -> (deploy: DeployModel?, flags: TraceFlags, durationMS: Double) {
+        guard !placed.isEmpty else { return (storedHops[k].deploy, storedHops[k].flags, storedHops[k].durationMS) }
+        return (hopStates[Int(placed[k].index)].deploy, placed[k].flags, placed[k].durationMS)
+    }
+
     public var coldStart: Bool
     public var coldStartInitMS: Double?
     public var dbWaitMS: Double
@@ -193,11 +296,124 @@ public struct TraceSummary: Sendable, Equatable {
 
     public init(id: String, start: Timestamp) {
         self.id = id; self.start = start
-        aliases = []; durationMS = 0; hops = []; coldStart = false; dbWaitMS = 0; flags = []
+        storedAliases = []; durationMS = 0; storedHops = []; coldStart = false; dbWaitMS = 0; flags = []
         complete = false; eventCount = 0
     }
 
     public var isError: Bool { flags.contains(.error) }
+
+    /// Field by field, hops as values: a summary the stitcher made equals one given the same hops.
+    public static func == (a: TraceSummary, b: TraceSummary) -> Bool {
+        guard a.id == b.id, a.aliases == b.aliases, a.start == b.start, a.durationMS == b.durationMS,
+              a.rootService == b.rootService, a.rootRoute == b.rootRoute, a.rootMethod == b.rootMethod,
+              a.status == b.status, a.coldStart == b.coldStart, a.coldStartInitMS == b.coldStartInitMS,
+              a.dbWaitMS == b.dbWaitMS, a.flags == b.flags, a.complete == b.complete,
+              a.eventCount == b.eventCount, a.hopCount == b.hopCount
+        else { return false }
+        for k in 0..<a.hopCount where a.hop(at: k) != b.hop(at: k) { return false }
+        return true
+    }
+}
+
+extension TraceSummary {
+    private static let placedOffset = MemoryLayout<TraceSummary>.offset(of: \TraceSummary.placed)!
+    private static let statesOffset = MemoryLayout<TraceSummary>.offset(of: \TraceSummary.hopStates)!
+    private static let storedOffset = MemoryLayout<TraceSummary>.offset(of: \TraceSummary.storedHops)!
+    private static let linkedIDsOffset = MemoryLayout<TraceSummary>.offset(of: \TraceSummary.linkedIDs)!
+    private static let storedAliasesOffset = MemoryLayout<TraceSummary>.offset(of: \TraceSummary.storedAliases)!
+
+    /// Cache hints (as `prefetchHops(of:)`): the arrays the summary's aliases are read from.
+    @inline(__always)
+    public static func prefetchAliases(of p: UnsafePointer<TraceSummary>) {
+        let r = UnsafeRawPointer(p)
+        skein_prefetch(UnsafeRawPointer(bitPattern: r.load(fromByteOffset: linkedIDsOffset, as: UInt.self) &+ 32))
+        skein_prefetch(UnsafeRawPointer(bitPattern: r.load(fromByteOffset: storedAliasesOffset, as: UInt.self) &+ 32))
+    }
+
+    /// Cache hints for a report's writers reading ahead: the first cache lines of the arrays the
+    /// summary's hops are read from (an array is one pointer to its buffer). Hints only: a wrong
+    /// address is never read or faulted.
+    @inline(__always)
+    public static func prefetchHops(of p: UnsafePointer<TraceSummary>) {
+        let r = UnsafeRawPointer(p)
+        let placed = r.load(fromByteOffset: placedOffset, as: UInt.self)
+        let states = r.load(fromByteOffset: statesOffset, as: UInt.self)
+        let stored = r.load(fromByteOffset: storedOffset, as: UInt.self)
+        for line in 0..<2 { skein_prefetch(UnsafeRawPointer(bitPattern: placed &+ UInt(line * 64))) }
+        for line in 0..<6 { skein_prefetch(UnsafeRawPointer(bitPattern: states &+ UInt(line * 64))) }
+        skein_prefetch(UnsafeRawPointer(bitPattern: stored &+ 32))
+    }
+}
+
+/// The fields of a summary hop that a report writes, as plain values (`TraceSummary.hopFields`).
+public struct HopFields {
+    public var service: Symbol
+    public var instance: Symbol?
+    public var deploy: DeployModel?
+    public var offsetMS: Double
+    public var durationMS: Double
+    public var status: Int?
+    /// The span id: packed, or `.text` when it was not 16 hex digits (read it from the whole hop).
+    public var span: Span
+    public var parent: Int?
+    public var critical: Bool
+
+    public enum Span: Equatable {
+        case none
+        case packed(UInt64)
+        case text
+    }
+
+    static func packed(_ id: SpanID?) -> Span {
+        switch id {
+        case .none: .none
+        case .some(let s): s.text == nil ? .packed(s.packed) : .text
+        }
+    }
+
+    init(service: Symbol, instance: Symbol?, deploy: DeployModel?, offsetMS: Double, durationMS: Double,
+         status: Int?, span: Span, parent: Int?, critical: Bool) {
+        self.service = service; self.instance = instance; self.deploy = deploy; self.offsetMS = offsetMS
+        self.durationMS = durationMS; self.status = status; self.span = span; self.parent = parent; self.critical = critical
+    }
+
+    init(_ h: Hop) {
+        self.init(service: h.serviceSymbol, instance: h.instanceSymbol, deploy: h.deploy, offsetMS: h.offsetMS,
+                  durationMS: h.durationMS, status: h.status, span: HopFields.packed(h.span), parent: h.parent,
+                  critical: h.onCriticalPath)
+    }
+}
+
+/// Where stitching placed one of a trace's hops: with the hop's state (`HopState`), all a summary's
+/// `Hop` holds.
+struct PlacedHop {
+    var offsetMS: Double
+    var durationMS: Double
+    /// The hop's state: its index in the trace's hops.
+    var index: Int32
+    /// The parent's position in the summary's hops, or -1.
+    var parent: Int32
+    var flags: TraceFlags
+    var critical: Bool
+
+    /// The summary's hop for `state` (this hop's state).
+    @inline(__always)
+    func hop(from state: UnsafePointer<HopState>) -> Hop {
+        var hop = Hop(service: state.pointee.service, offsetMS: offsetMS, durationMS: durationMS)
+        hop.deploy = state.pointee.deploy
+        hop.instanceSymbol = state.pointee.instance
+        hop.runtimeSymbol = state.pointee.runtime
+        hop.span = state.pointee.spanID
+        hop.parentSpan = state.pointee.parentSpanID
+        hop.parent = parent >= 0 ? Int(parent) : nil
+        hop.status = state.pointee.status
+        hop.coldStartMS = state.pointee.coldStartMS
+        hop.dbWaitMS = state.pointee.dbWaitMS
+        if let r = state.pointee.responseAt { hop.responseAtMS = r.ms(since: state.pointee.rawStart) }
+        hop.onCriticalPath = critical
+        hop.flags = flags
+        return hop
+    }
 }
 
 /// One service instance's part of a trace (a span, when span ids exist).

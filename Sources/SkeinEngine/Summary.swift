@@ -278,7 +278,17 @@ extension Stitcher {
         let hops = t.hops
         let n = hops.count
         var summary = TraceSummary(id: t.canonicalID, start: hops.first?.rawStart ?? .zero)
-        if t.ids.count > 1 { summary.aliases = t.ids.filter { $0 != summary.id } }
+        if t.ids.count > 1 {
+            // The trace's ids themselves, and which is the summary's id. (Ids are distinct as bytes;
+            // two spellings of one text, which `==` equates, leave the summary a filtered copy.)
+            var at = -1, equal = 0
+            for k in t.ids.indices where t.ids[k] == summary.id { at = k; equal += 1 }
+            if equal <= 1 {
+                summary.setAliases(linked: t.ids, idIndex: at)
+            } else {
+                summary.aliases = t.ids.filter { $0 != summary.id }
+            }
+        }
         summary.complete = complete
         summary.eventCount = t.eventCount
         guard n > 0 else { return StitchedTrace(summary: summary, base: .zero, hopShiftMS: []) }
@@ -304,25 +314,18 @@ extension Stitcher {
         for k in 0..<n { traceStart = min(traceStart, c[k].start) }
 
         var flags: TraceFlags = []
-        var out: [Hop] = []
+        // Where each hop goes, beside the trace's own hop states: the summary's `Hop`s are built
+        // from both when read (`PlacedHop.hop(from:)`).
+        var out: [PlacedHop] = []
         out.reserveCapacity(n)
         var initMS: Double? = nil
         var dbWait = 0.0
         for k in 0..<n {
             let i = pre[k]
-            var hop = Hop(service: hops[i].service, offsetMS: c[i].start - traceStart, durationMS: max(0, c[i].end - c[i].start))
-            hop.deploy = hops[i].deploy
-            hop.instanceSymbol = hops[i].instance
-            hop.runtimeSymbol = hops[i].runtime
-            hop.span = hops[i].spanID
-            hop.parentSpan = hops[i].parentSpanID
-            hop.parent = c[i].parent >= 0 ? c[c[i].parent].newIndex : nil
-            hop.status = hops[i].status
-            hop.coldStartMS = hops[i].coldStartMS
-            hop.dbWaitMS = hops[i].dbWaitMS
+            var hop = PlacedHop(offsetMS: c[i].start - traceStart, durationMS: max(0, c[i].end - c[i].start),
+                                index: Int32(i), parent: c[i].parent >= 0 ? Int32(c[c[i].parent].newIndex) : -1,
+                                flags: [], critical: c[i].critical)
             dbWait += hops[i].dbWaitMS
-            if let r = hops[i].responseAt { hop.responseAtMS = r.ms(since: hops[i].rawStart) }
-            hop.onCriticalPath = c[i].critical
             var f = hops[i].flags
             if hops[i].coldStart {
                 f.insert(.cold)
@@ -351,7 +354,8 @@ extension Stitcher {
             if summary.rootMethod == nil { summary.rootMethod = hops[i].method }
             if summary.status == nil { summary.status = hops[i].status }
         }
-        summary.hops = out
+        summary.hopStates = hops
+        summary.placed = out
         summary.coldStart = flags.contains(.cold)
         summary.coldStartInitMS = initMS
         summary.dbWaitMS = dbWait

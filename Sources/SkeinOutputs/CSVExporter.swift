@@ -65,9 +65,9 @@ public struct CSVExporter {
         out.append(comma)
         if let s = t.status { ByteText.appendInt(s, to: &out) }
         out.append(comma)
-        ByteText.appendInt(t.hops.count, to: &out)
+        ByteText.appendInt(t.hopCount, to: &out)
         out.append(comma)
-        if !t.hops.isEmpty {
+        if t.hopCount > 0 {
             // A service name may hold a comma or a quote: build the path, then quote it if needed.
             appendField(TraceText.hopPath(t.hops), to: &out)
         }

@@ -43,17 +43,18 @@ struct CompactTraceWriter {
         // bytes per byte (all escaped) plus quotes.
         var n = 512
         n += Self.quotedBound(t.pointee.id)
-        for alias in t.pointee.aliases { n += Self.quotedBound(alias) + 1 }
+        for k in 0..<TraceSummary.aliasCount(of: t) { n += Self.quotedBound(TraceSummary.alias(of: t, at: k)) + 1 }
         n += Self.quotedBound(t.pointee.rootService) + Self.quotedBound(t.pointee.rootRoute)
             + Self.quotedBound(t.pointee.rootMethod)
-        t.pointee.hops.withUnsafeBufferPointer { hops in
-            for k in hops.indices {
-                let h = hops.baseAddress! + k
-                // Names and punctuation (about 130 bytes), two numbers, the status and the parent.
-                n += 256
-                n += symbolLength(h.pointee.serviceSymbol)
-                if let i = h.pointee.instanceSymbol { n += symbolLength(i) }
-                if let s = h.pointee.span { n += s.text.map(Self.quotedBound) ?? 18 }
+        for k in 0..<TraceSummary.hopCount(of: t) {
+            let h = TraceSummary.hopFields(of: t, at: k)
+            // Names and punctuation (about 130 bytes), two numbers, the status and the parent.
+            n += 256
+            n += symbolLength(h.service)
+            if let i = h.instance { n += symbolLength(i) }
+            switch h.span {
+            case .none, .packed: n += 18
+            case .text: n += TraceSummary.hop(of: t, at: k).span?.text.map(Self.quotedBound) ?? 18
             }
         }
         return n
@@ -155,11 +156,9 @@ struct CompactTraceWriter {
             put("{\"id\":")
             quoted(t.pointee.id)
             put(",\"aliases\":[")
-            var first = true
-            for alias in t.pointee.aliases {
-                if !first { put(UInt8(ascii: ",")) }
-                first = false
-                quoted(alias)
+            for k in 0..<TraceSummary.aliasCount(of: t) {
+                if k > 0 { put(UInt8(ascii: ",")) }
+                quoted(TraceSummary.alias(of: t, at: k))
             }
             put("],\"start\":\"")
             if ByteText.writeRFC3339Millis(t.pointee.start, at: p, cache: &minute) {
@@ -180,15 +179,15 @@ struct CompactTraceWriter {
             put("},\"status\":")
             int(t.pointee.status)
             put(",\"hops\":[")
-            t.pointee.hops.withUnsafeBufferPointer { hops in
-                for k in hops.indices { hop(hops.baseAddress! + k, first: k == 0) }
+            for k in 0..<TraceSummary.hopCount(of: t) {
+                hop(TraceSummary.hopFields(of: t, at: k), first: k == 0, of: t, at: k)
             }
             if t.pointee.coldStart { put("],\"cold_start\":{\"hit\":true,\"init_ms\":") } else { put("],\"cold_start\":{\"hit\":false,\"init_ms\":") }
             milli(t.pointee.coldStartInitMS)
             put("},\"db_wait_ms\":")
             milli(t.pointee.dbWaitMS)
             put(",\"flags\":[")
-            first = true
+            var first = true
             t.pointee.flags.forEachName { name in
                 if first { put(UInt8(ascii: "\"")) } else { put(",\"") }
                 first = false
@@ -199,29 +198,35 @@ struct CompactTraceWriter {
         }
 
         @inline(__always)
-        private mutating func hop(_ h: UnsafePointer<Hop>, first: Bool) {
+        private mutating func hop(_ h: HopFields, first: Bool, of t: UnsafePointer<TraceSummary>, at k: Int) {
             if first { put("{\"service\":") } else { put(",{\"service\":") }
-            symbol(h.pointee.serviceSymbol)
+            symbol(h.service)
             put(",\"deploy\":")
-            switch h.pointee.deploy {
+            switch h.deploy {
             case .edge: put("\"edge\"")
             case .serverless: put("\"serverless\"")
             case .server: put("\"server\"")
             case nil: put("null")
             }
             put(",\"instance\":")
-            if let i = h.pointee.instanceSymbol { symbol(i) } else { put("null") }
+            if let i = h.instance { symbol(i) } else { put("null") }
             put(",\"offset_ms\":")
-            milli(h.pointee.offsetMS)
+            milli(h.offsetMS)
             put(",\"duration_ms\":")
-            milli(h.pointee.durationMS)
+            milli(h.durationMS)
             put(",\"status\":")
-            int(h.pointee.status)
+            int(h.status)
             put(",\"span_id\":")
-            spanID(h.pointee.span)
+            switch h.span {
+            case .none: put("null")
+            case .packed(let packed):
+                JSONWriter.writeQuotedHex(SpanID(packed: packed), at: p)
+                p += 18
+            case .text: spanID(TraceSummary.hop(of: t, at: k).span)
+            }
             put(",\"parent\":")
-            int(h.pointee.parent)
-            if h.pointee.onCriticalPath { put(",\"critical\":true}") } else { put(",\"critical\":false}") }
+            int(h.parent)
+            if h.critical { put(",\"critical\":true}") } else { put(",\"critical\":false}") }
         }
     }
 }

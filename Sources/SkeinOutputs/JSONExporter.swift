@@ -521,9 +521,7 @@ private final class RenderedParts: @unchecked Sendable {
 /// native string's second word holds its storage's address under a 4-bit discriminator, the bytes
 /// 32 bytes in) cost nothing where they do not hold.
 enum SummaryPrefetch {
-    private static let hops = MemoryLayout<TraceSummary>.offset(of: \TraceSummary.hops)!
     private static let id = MemoryLayout<TraceSummary>.offset(of: \TraceSummary.id)!
-    private static let aliases = MemoryLayout<TraceSummary>.offset(of: \TraceSummary.aliases)!
 
     /// The summary itself (three cache lines).
     @inline(__always) static func summary(_ p: UnsafePointer<TraceSummary>) {
@@ -531,16 +529,14 @@ enum SummaryPrefetch {
         for line in stride(from: 0, to: MemoryLayout<TraceSummary>.size, by: 64) { skein_prefetch(r + line) }
     }
 
-    /// What the summary points to: its first four hops, its id's bytes, its aliases.
+    /// What the summary points to: its hops' arrays, its id's bytes, its aliases.
     @inline(__always) static func referenced(_ p: UnsafePointer<TraceSummary>) {
         let r = UnsafeRawPointer(p)
-        let hopBuffer = r.load(fromByteOffset: hops, as: UInt.self)
-        for line in 0..<4 { skein_prefetch(UnsafeRawPointer(bitPattern: hopBuffer &+ UInt(line * 64))) }
+        TraceSummary.prefetchHops(of: p)
         #if arch(x86_64) || arch(arm64)
         let idStorage = r.load(fromByteOffset: id + 8, as: UInt.self) & 0x0FFF_FFFF_FFFF_FFFF
         skein_prefetch(UnsafeRawPointer(bitPattern: idStorage &+ 32))
         #endif
-        let aliasBuffer = r.load(fromByteOffset: aliases, as: UInt.self)
-        skein_prefetch(UnsafeRawPointer(bitPattern: aliasBuffer &+ 32))
+        TraceSummary.prefetchAliases(of: p)
     }
 }

@@ -210,6 +210,77 @@ final class StitcherTests: XCTestCase {
         XCTAssertEqual(snap.recentTraces.count, 1)
     }
 
+    /// A finished summary reads its hops from the trace's own hop states (shared) and its aliases
+    /// from the trace's id list: every accessor gives what the arrays give, a summary given the same
+    /// values equals it, and the trace changing afterwards (a reopen) leaves it as it was.
+    func testSummaryReadsHopsAndAliasesFromItsTrace() throws {
+        let e = Engine()
+        let t = tid(7)
+        // A text span id (not 16 hex digits) and packed ones; the root arrives last.
+        e.ingest(ev(30, .span, "db-proxy", "p1", deploy: .server, trace: t, corr: "req-7", span: "5e1c0000000000c2",
+                    parent: "child-one", duration: 40))
+        e.ingest(ev(10, .span, "feed-fn", "f1", deploy: .serverless, trace: t, req: "aws-7", span: "child-one",
+                    parent: "00000000000000a0", status: 200, duration: 100))
+        e.ingest(ev(0, .span, "edge", "iso", deploy: .edge, trace: t, corr: "req-7", span: "00000000000000a0",
+                    route: "GET /feed", status: 200, duration: 130))
+        e.advance(to: at(5_000))
+        var s = try XCTUnwrap(e.drainFinishedTraces().first)
+        XCTAssertEqual(s.id, t)
+        XCTAssertEqual(Set(s.aliases), ["req-7", "aws-7"])
+        XCTAssertEqual(s.hops.map(\.spanID), ["00000000000000a0", "child-one", "5e1c0000000000c2"])
+        XCTAssertEqual(s.hops.map(\.parent), [nil, 0, 1])
+        XCTAssertEqual(s.hopCount, 3)
+        withUnsafePointer(to: s) { p in
+            XCTAssertEqual(TraceSummary.hopCount(of: p), 3)
+            XCTAssertEqual(TraceSummary.aliasCount(of: p), 2)
+            XCTAssertEqual((0..<2).map { TraceSummary.alias(of: p, at: $0) }, s.aliases)
+            for k in 0..<3 {
+                let h = s.hops[k], f = TraceSummary.hopFields(of: p, at: k)
+                XCTAssertEqual(TraceSummary.hop(of: p, at: k), h)
+                XCTAssertEqual(f.service, h.serviceSymbol)
+                XCTAssertEqual(f.instance, h.instanceSymbol)
+                XCTAssertEqual(f.deploy, h.deploy)
+                XCTAssertEqual(f.offsetMS, h.offsetMS)
+                XCTAssertEqual(f.durationMS, h.durationMS)
+                XCTAssertEqual(f.status, h.status)
+                XCTAssertEqual(f.parent, h.parent)
+                XCTAssertEqual(f.critical, h.onCriticalPath)
+                XCTAssertEqual(f.span, k == 1 ? .text : .packed(h.span!.packed))
+            }
+        }
+        // The same values given as arrays: equal, field by field.
+        var given = TraceSummary(id: s.id, start: s.start)
+        given.aliases = s.aliases
+        given.hops = s.hops
+        for k in [\TraceSummary.durationMS, \TraceSummary.dbWaitMS] { given[keyPath: k] = s[keyPath: k] }
+        given.rootService = s.rootService; given.rootRoute = s.rootRoute; given.rootMethod = s.rootMethod
+        given.status = s.status; given.coldStart = s.coldStart; given.coldStartInitMS = s.coldStartInitMS
+        given.flags = s.flags; given.complete = s.complete; given.eventCount = s.eventCount
+        XCTAssertEqual(given, s)
+        given.hops[2].offsetMS += 1
+        XCTAssertNotEqual(given, s)
+
+        // A late line reopens the trace and adds a hop and an id: the summary already taken keeps
+        // its three hops and two aliases.
+        let before = s.hops
+        e.ingest(ev(60, .log, "worker", "w", deploy: .server, trace: t, req: "job-7", level: .error, message: "boom"))
+        e.advance(to: at(9_000))
+        let again = try XCTUnwrap(e.drainFinishedTraces().first)
+        XCTAssertEqual(again.hopCount, 4)
+        XCTAssertEqual(Set(again.aliases), ["req-7", "aws-7", "job-7"])
+        XCTAssertEqual(s.hops, before)
+        XCTAssertEqual(Set(s.aliases), ["req-7", "aws-7"])
+        // Setting either array replaces the trace's.
+        s.aliases = ["x"]
+        s.hops = [Hop(service: "one")]
+        XCTAssertEqual(s.aliases, ["x"])
+        XCTAssertEqual(s.hops.map(\.service), ["one"])
+        withUnsafePointer(to: s) { p in
+            XCTAssertEqual(TraceSummary.aliasCount(of: p), 1)
+            XCTAssertEqual(TraceSummary.hopFields(of: p, at: 0).service, Symbol("one"))
+        }
+    }
+
     func testLinesPerTraceAreBounded() {
         var config = EngineConfig()
         config.maxLinesPerTrace = 3
