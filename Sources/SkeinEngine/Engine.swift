@@ -381,7 +381,7 @@ public final class Engine {
             if !h.invocationCounted { h.invocationCounted = true; eff.invocation = true }
             eff.endedHop = true
         case .bgStart:
-            h.bgOpen += 1
+            h.bgOpen &+= 1
             work = true
         case .bgEnd:
             h.bgOpen = max(0, h.bgOpen - 1)
