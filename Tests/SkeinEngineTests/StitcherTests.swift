@@ -459,7 +459,9 @@ final class HopRoomTests: XCTestCase {
     func testSerialMapMatchesADictionary() {
         var map = SerialMap()
         var model: [Int: TraceState] = [:]
-        var rng = SplitMix(seed: 7)
+        // Deterministic choices: the engine's own mixing of the step number.
+        var draws: UInt64 = 0
+        func draw() -> UInt64 { draws += 1; return UInt64(bitPattern: Int64(FastText.mix(draws, seed: 7))) }
         var next = 100
         func check(_ step: Int) {
             XCTAssertEqual(map.count, model.count, "step \(step)")
@@ -467,23 +469,26 @@ final class HopRoomTests: XCTestCase {
             for s in lo...hi { XCTAssertTrue(map[s] === model[s], "step \(step), serial \(s)") }
         }
         for step in 0..<6_000 {
-            switch rng.next() % 10 {
+            switch draw() % 10 {
             case 0...4:
                 let t = TraceState(serial: next, now: .zero)
                 map[next] = t; model[next] = t
                 next += 1
             case 5...6:
-                if let s = model.keys.randomElement(using: &rng) { map.removeValue(forKey: s); model[s] = nil }
+                if !model.isEmpty {
+                    let s = model.keys.sorted()[Int(draw() % UInt64(model.count))]
+                    map.removeValue(forKey: s); model[s] = nil
+                }
             case 7:
                 // A run from the front: the slots before the oldest held are dropped and reclaimed.
-                for s in model.keys.sorted().prefix(Int(rng.next() % 40)) { map[s] = nil; model[s] = nil }
+                for s in model.keys.sorted().prefix(Int(draw() % 40)) { map[s] = nil; model[s] = nil }
             case 8:
                 // An older serial than any held, or one already taken, stored again.
-                let s = (model.keys.min() ?? next) - Int(rng.next() % 5)
+                let s = (model.keys.min() ?? next) - Int(draw() % 5)
                 let t = TraceState(serial: s, now: .zero)
                 map[s] = t; model[s] = t
             default:
-                if rng.next() % 50 == 0 {
+                if draw() % 50 == 0 {
                     for s in model.keys { map.removeValue(forKey: s) }
                     model.removeAll()
                 }
@@ -492,18 +497,23 @@ final class HopRoomTests: XCTestCase {
             if step % 97 == 0 { check(step) }
         }
         check(-1)
-    }
-}
-
-/// A small deterministic generator for the randomized tests.
-private struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
+        // A long run held, then its older half removed oldest first: the dropped front is
+        // reclaimed (the array moved down) once it is half the array, and every serial still reads.
+        for s in model.keys { map.removeValue(forKey: s) }
+        model.removeAll()
+        let first = next
+        next += 3_000
+        for s in first..<next {
+            let t = TraceState(serial: s, now: .zero)
+            map[s] = t; model[s] = t
+        }
+        for s in first..<(first + 1_600) {
+            map.removeValue(forKey: s); model[s] = nil
+            if s % 200 == 0 { check(s) }
+        }
+        check(-2)
+        let t = TraceState(serial: next, now: .zero)
+        map[next] = t; model[next] = t
+        check(-3)
     }
 }
