@@ -233,7 +233,7 @@ public struct TraceSummary: Sendable, Equatable {
     public var hops: [Hop] {
         get {
             guard !placed.isEmpty else { return storedHops }
-            return (0..<placed.count).map { hop(at: $0) }
+            return withUnsafePointer(to: self) { p in (0..<placed.count).map { TraceSummary.hop(of: p, at: $0) } }
         }
         set {
             storedHops = newValue
