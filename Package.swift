@@ -75,7 +75,7 @@ let package = Package(
             // `--static-swift-stdlib` does): no symbol look-ups across twenty shared libraries at
             // start (an empty export 20 → 15 ms), and the runtime's entry points (reference counting,
             // a few calls per event) are called directly. Alternating runs of the 1M-line export:
-            // CPU time 3-9 % lower. The libraries named are static Foundation's own, which modules
+            // CPU time 3-6 % lower. The libraries named are static Foundation's own, which modules
             // compiled against the shared SDK do not ask for; lld, because gold warns about a
             // `mktemp` inside static Foundation.
             .unsafeFlags(["-static-stdlib", "-use-ld=lld", "-lCoreFoundation", "-l_FoundationICU",
