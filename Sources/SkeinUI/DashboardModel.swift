@@ -307,8 +307,13 @@ public final class DashboardModel {
                 if let m = p[i].rootMethod, hit(m) { return true }
                 if let r = p[i].rootService, hit(r) { return true }
                 if let st = p[i].status, hit(Format.status(st)) { return true }
-                for a in p[i].aliases where hit(a) { return true }
-                for h in p[i].hops.indices where hit(p[i].hops[h].service) { return true }
+                // Aliases and hops one at a time from the summary's own arrays (`aliases` and
+                // `hops` build theirs).
+                let t = p.baseAddress! + i
+                for k in 0..<TraceSummary.aliasCount(of: t) where hit(TraceSummary.alias(of: t, at: k)) { return true }
+                for k in 0..<TraceSummary.hopCount(of: t) where hit(TraceSummary.hopFields(of: t, at: k).service.string) {
+                    return true
+                }
                 if !p[i].flags.isEmpty { for n in p[i].flags.names where hit(n) { return true } }
                 return false
             }

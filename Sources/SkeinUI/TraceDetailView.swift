@@ -40,23 +40,25 @@ enum TraceDetailView {
 
         // The waterfall takes up to half the room; the log lines get the rest.
         let logMin = min(5, max(0, inner.height - 4))
-        let hopRows = max(0, min(t.hops.count, inner.height - 3 - logMin, max(3, inner.height / 2 - 2)))
+        // Built once: a summary's `hops` makes its array each time it is read.
+        let hops = t.hops
+        let hopRows = max(0, min(hops.count, inner.height - 3 - logMin, max(3, inner.height / 2 - 2)))
         var y = inner.y + 1
         let labelW = min(24, max(12, inner.width / 4))
         let durW = 8
         let barX = inner.x + labelW + 1
         let barW = inner.width - labelW - durW - 2
-        let total = max(t.durationMS, t.hops.reduce(0) { max($0, $1.offsetMS + $1.durationMS) }, 0.001)
+        let total = max(t.durationMS, hops.reduce(0) { max($0, $1.offsetMS + $1.durationMS) }, 0.001)
         if barW >= 10 && hopRows > 0 {
             drawAxis(total: total, x: barX, y: y, width: barW, into: &buffer, glyphs: g)
             y += 1
-            for (i, h) in t.hops.prefix(hopRows).enumerated() {
-                drawHop(h, index: i, hops: t.hops, total: total, labelWidth: labelW, barX: barX, barWidth: barW,
+            for (i, h) in hops.prefix(hopRows).enumerated() {
+                drawHop(h, index: i, hops: hops, total: total, labelWidth: labelW, barX: barX, barWidth: barW,
                         durX: barX + barW + 1, durWidth: durW, y: y, into: &buffer, glyphs: g, x: inner.x)
                 y += 1
             }
-            if t.hops.count > hopRows {
-                buffer.put("  +\(t.hops.count - hopRows) more hops", x: inner.x, y: y - 1, style: Style(.dim), maxWidth: labelW)
+            if hops.count > hopRows {
+                buffer.put("  +\(hops.count - hopRows) more hops", x: inner.x, y: y - 1, style: Style(.dim), maxWidth: labelW)
             }
             let legend: [Span] = [
                 Span(String(g.criticalMark) + " critical path  ", role: .accent),
