@@ -233,7 +233,7 @@ public struct TraceSummary: Sendable, Equatable {
     public var hops: [Hop] {
         get {
             guard !placed.isEmpty else { return storedHops }
-            return withUnsafePointer(to: self) { p in (0..<placed.count).map { TraceSummary.hop(of: p, at: $0) } }
+            return hopStates.withUnsafeBufferPointer { states in placed.map { $0.hop(from: states.baseAddress! + Int($0.index)) } }
         }
         set {
             storedHops = newValue
@@ -251,7 +251,9 @@ public struct TraceSummary: Sendable, Equatable {
 
     /// Summary hop `k` (in `hops` order), built alone.
     public func hop(at k: Int) -> Hop {
-        withUnsafePointer(to: self) { TraceSummary.hop(of: $0, at: k) }
+        guard !placed.isEmpty else { return storedHops[k] }
+        let p = placed[k]
+        return hopStates.withUnsafeBufferPointer { p.hop(from: $0.baseAddress! + Int(p.index)) }
     }
 
     /// `hopCount` read where the summary lies: a method called on `pointer.pointee` from another
