@@ -42,10 +42,23 @@ final class BlankEvent: @unchecked Sendable {
     /// the value took one more 296-byte copy: 57 instructions per line).
     @inline(__always)
     func append(to events: inout [Event]) {
-        withUnsafeTemporaryAllocation(of: Event.self, capacity: 1) { slot in
-            let p = slot.baseAddress!
+        events.append(contentsOf: One(blank: blank))
+    }
+
+    /// The blank event as a one-element sequence that copies itself into the array's own storage
+    /// (`_copyContents`, which `append(contentsOf:)` asks for): one 296-byte copy, where appending a
+    /// value copied it into a temporary first.
+    private struct One: Sequence {
+        let blank: UnsafeMutablePointer<Event>
+        var underestimatedCount: Int { 1 }
+
+        func makeIterator() -> EmptyCollection<Event>.Iterator { EmptyCollection<Event>().makeIterator() }
+
+        func _copyContents(initializing buffer: UnsafeMutableBufferPointer<Event>)
+            -> (EmptyCollection<Event>.Iterator, Int) {
+            guard let p = buffer.baseAddress, buffer.count >= 1 else { return (makeIterator(), 0) }
             UnsafeMutableRawPointer(p).copyMemory(from: blank, byteCount: MemoryLayout<Event>.size)
-            events.append(p.move())
+            return (makeIterator(), 1)
         }
     }
 }
