@@ -22,22 +22,29 @@ struct CompactTraceWriter {
     private var minute = ByteText.MinuteText()
 
     mutating func write(_ t: UnsafePointer<TraceSummary>, to b: inout ByteBuffer) {
-        let bound = self.bound(t)
-        var minute = self.minute
-        b.append(atMost: bound) { start in
-            symbolText.withUnsafeBufferPointer { text in
-                spans.withUnsafeBufferPointer { spans in
-                    var c = Cursor(p: start, symbolText: text.baseAddress!, spans: spans.baseAddress!)
-                    c.write(t, minute: &minute)
-                    return c.p - start
+        // Each hop's fields read once, for the bound and then the text.
+        let n = TraceSummary.hopCount(of: t)
+        withUnsafeTemporaryAllocation(of: HopFields.self, capacity: max(n, 1)) { hops in
+            for k in 0..<n { hops.initializeElement(at: k, to: TraceSummary.hopFields(of: t, at: k)) }
+            let bound = self.bound(t, UnsafeBufferPointer(rebasing: hops[..<n]))
+            var minute = self.minute
+            b.append(atMost: bound) { start in
+                symbolText.withUnsafeBufferPointer { text in
+                    spans.withUnsafeBufferPointer { spans in
+                        var c = Cursor(p: start, symbolText: text.baseAddress!, spans: spans.baseAddress!)
+                        c.write(t, hops: UnsafeBufferPointer(rebasing: hops[..<n]), minute: &minute)
+                        return c.p - start
+                    }
                 }
             }
+            self.minute = minute
+            _ = hops.baseAddress!.deinitialize(count: n)
         }
-        self.minute = minute
     }
 
-    /// The most bytes `t` can take, with every symbol it names made known to this writer.
-    private mutating func bound(_ t: UnsafePointer<TraceSummary>) -> Int {
+    /// The most bytes `t` can take (`hops`: its hops' fields), with every symbol it names made known
+    /// to this writer.
+    private mutating func bound(_ t: UnsafePointer<TraceSummary>, _ hops: UnsafeBufferPointer<HopFields>) -> Int {
         // Member names and punctuation (about 190 bytes), every flag's name (about 90), four numbers
         // (24 bytes at most in the shortest form), the status and the start; then each string at six
         // bytes per byte (all escaped) plus quotes.
@@ -46,8 +53,8 @@ struct CompactTraceWriter {
         for k in 0..<TraceSummary.aliasCount(of: t) { n += Self.quotedBound(TraceSummary.alias(of: t, at: k)) + 1 }
         n += Self.quotedBound(t.pointee.rootService) + Self.quotedBound(t.pointee.rootRoute)
             + Self.quotedBound(t.pointee.rootMethod)
-        for k in 0..<TraceSummary.hopCount(of: t) {
-            let h = TraceSummary.hopFields(of: t, at: k)
+        for k in hops.indices {
+            let h = hops[k]
             // Names and punctuation (about 130 bytes), two numbers, the status and the parent.
             n += 256
             n += symbolLength(h.service)
@@ -152,7 +159,8 @@ struct CompactTraceWriter {
             p += 18
         }
 
-        mutating func write(_ t: UnsafePointer<TraceSummary>, minute: inout ByteText.MinuteText) {
+        mutating func write(_ t: UnsafePointer<TraceSummary>, hops: UnsafeBufferPointer<HopFields>,
+                            minute: inout ByteText.MinuteText) {
             put("{\"id\":")
             quoted(t.pointee.id)
             put(",\"aliases\":[")
@@ -179,9 +187,7 @@ struct CompactTraceWriter {
             put("},\"status\":")
             int(t.pointee.status)
             put(",\"hops\":[")
-            for k in 0..<TraceSummary.hopCount(of: t) {
-                hop(TraceSummary.hopFields(of: t, at: k), first: k == 0, of: t, at: k)
-            }
+            for k in hops.indices { hop(hops[k], first: k == 0, of: t, at: k) }
             if t.pointee.coldStart { put("],\"cold_start\":{\"hit\":true,\"init_ms\":") } else { put("],\"cold_start\":{\"hit\":false,\"init_ms\":") }
             milli(t.pointee.coldStartInitMS)
             put("},\"db_wait_ms\":")
