@@ -203,18 +203,23 @@ public struct TraceSummary: Sendable, Equatable {
         idIndex = index
     }
 
-    /// `aliases.count`, read where the summary lies (see `hopCount(of:)`).
-    public static func aliasCount(of t: UnsafePointer<TraceSummary>) -> Int {
-        if t.pointee.linkedIDs.isEmpty { return t.pointee.storedAliases.count }
-        return t.pointee.linkedIDs.count - (t.pointee.idIndex >= 0 ? 1 : 0)
+    /// `aliases.count` without building the array.
+    public var aliasCount: Int {
+        if linkedIDs.isEmpty { return storedAliases.count }
+        return linkedIDs.count - (idIndex >= 0 ? 1 : 0)
     }
 
-    /// `aliases[k]`, read where the summary lies (see `hopCount(of:)`).
-    public static func alias(of t: UnsafePointer<TraceSummary>, at k: Int) -> String {
-        if t.pointee.linkedIDs.isEmpty { return t.pointee.storedAliases[k] }
-        let skip = t.pointee.idIndex
-        return t.pointee.linkedIDs[skip >= 0 && k >= skip ? k + 1 : k]
+    /// `aliases[k]` without building the array.
+    public func alias(at k: Int) -> String {
+        if linkedIDs.isEmpty { return storedAliases[k] }
+        return linkedIDs[idIndex >= 0 && k >= idIndex ? k + 1 : k]
     }
+
+    /// `aliasCount`, read where the summary lies (see `hopCount(of:)`).
+    public static func aliasCount(of t: UnsafePointer<TraceSummary>) -> Int { t.pointee.aliasCount }
+
+    /// `alias(at:)`, read where the summary lies (see `hopCount(of:)`).
+    public static func alias(of t: UnsafePointer<TraceSummary>, at k: Int) -> String { t.pointee.alias(at: k) }
     /// Skew-corrected start of the earliest hop.
     public var start: Timestamp
     public var durationMS: Double
@@ -228,7 +233,7 @@ public struct TraceSummary: Sendable, Equatable {
     /// A summary the stitcher made keeps its hops as the trace's own hop states (the trace's array,
     /// shared, not copied) and, per hop, where stitching placed it (`PlacedHop`): an export holds
     /// every finished trace's summary to its end, and a copy of each hop in the summary's own
-    /// `Hop` (128 bytes, beside the trace's 200-byte state) was 51 MB of a million lines' 280.
+    /// `Hop` (128 bytes, beside the trace's 192-byte state) was 51 MB of a million lines' 280.
     /// Reading `hops` then builds the array; `hopCount` and `hop(at:)` read one hop without it.
     public var hops: [Hop] {
         get {
@@ -257,17 +262,12 @@ public struct TraceSummary: Sendable, Equatable {
     }
 
     /// `hopCount` read where the summary lies: a method called on `pointer.pointee` from another
-    /// module copies the whole summary (retaining everything it holds) to pass it.
-    public static func hopCount(of t: UnsafePointer<TraceSummary>) -> Int {
-        t.pointee.placed.isEmpty ? t.pointee.storedHops.count : t.pointee.placed.count
-    }
+    /// module copies the whole summary (retaining everything it holds) to pass it; called here,
+    /// in the summary's own module, it reads in place.
+    public static func hopCount(of t: UnsafePointer<TraceSummary>) -> Int { t.pointee.hopCount }
 
     /// `hop(at:)` read where the summary lies (see `hopCount(of:)`).
-    public static func hop(of t: UnsafePointer<TraceSummary>, at k: Int) -> Hop {
-        if t.pointee.placed.isEmpty { return t.pointee.storedHops[k] }
-        let p = t.pointee.placed[k]
-        return withUnsafePointer(to: t.pointee.hopStates[Int(p.index)]) { p.hop(from: $0) }
-    }
+    public static func hop(of t: UnsafePointer<TraceSummary>, at k: Int) -> Hop { t.pointee.hop(at: k) }
 
     /// What a report writes of hop `k`, read where the summary lies into plain values: building a
     /// whole `Hop` copied its span ids (optional text: reference counted) and cost a report of a
