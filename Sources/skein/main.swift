@@ -69,6 +69,7 @@ func runHeadless(_ feed: EngineFeed, json: Bool, idleSleepMS: Int = 100) throws 
 
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "demo",
         abstract: "A simulated hybrid fleet (edge, Lambda, Vercel, a chat server, Postgres) through the live dashboard.",
         discussion: Scenario.allCases.map { "\($0.rawValue): \($0.summary)" }.joined(separator: "\n")
     )
@@ -143,6 +144,7 @@ extension Demo {
 
 struct Tail: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "tail",
         abstract: "The live dashboard over files (followed across rotation), directories, globs, stdin and the network collector."
     )
 
@@ -253,6 +255,7 @@ struct DatabaseOptions: ParsableArguments {
 
 struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "replay",
         abstract: "The dashboard over recorded logs on a virtual clock: speed, pause, seek."
     )
 
@@ -300,6 +303,7 @@ struct Replay: ParsableCommand {
 
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "export",
         abstract: "Trace summaries and aggregates (instances, cold starts, DB connections, routes, insights) as JSON, CSV or Markdown."
     )
 

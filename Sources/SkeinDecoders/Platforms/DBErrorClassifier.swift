@@ -54,16 +54,27 @@ public enum DBErrorClassifier {
                 let at = i + m.trailingZeroBitCount
                 m &= m - 1
                 guard at + 4 < n else { break }
+                // The head table here, in the loop: a routine message's pairs (`se` in `user`, `co`
+                // in `record`) nearly all stop at it, and the call below costs more than the look-up.
+                guard startsPhraseHead(at, raw, heads) else { continue }
                 if let r = examine(at, b, raw, heads, &found, &sqlstate53300) { return r }
             }
             i += 16
         }
         while i + 4 < n {
-            if let r = examine(i, b, raw, heads, &found, &sqlstate53300) { return r }
+            if startsPhraseHead(i, raw, heads), let r = examine(i, b, raw, heads, &found, &sqlstate53300) { return r }
             i += 1
         }
         if let found { return found }
         return sqlstate53300 ? .tooManyClients : nil
+    }
+
+    /// Whether the four bytes at `i` hash to a bit of the phrase-head table: any position that
+    /// starts a phrase does (the converse is for `examine` to settle).
+    @inline(__always)
+    private static func startsPhraseHead(_ i: Int, _ raw: UnsafeRawPointer, _ heads: UnsafeBufferPointer<UInt64>) -> Bool {
+        let h = headHash(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt32.self)))
+        return heads[h >> 6] & (1 << UInt64(h & 63)) != 0
     }
 
     /// The same answer position by position, without the 16-byte filter: what tests hold the
@@ -76,7 +87,7 @@ public enum DBErrorClassifier {
             let raw = UnsafeRawPointer(b.baseAddress!)
             var i = 0
             while i + 4 < b.count {
-                if let r = examine(i, b, raw, heads, &found, &sqlstate53300) { return r }
+                if startsPhraseHead(i, raw, heads), let r = examine(i, b, raw, heads, &found, &sqlstate53300) { return r }
                 i += 1
             }
             if let found { return found }
@@ -86,15 +97,12 @@ public enum DBErrorClassifier {
 
     /// One position of the message: whether a phrase starts there. Returns a kind to answer at
     /// once (the reserved-slots FATAL); otherwise records what it found in `found` (the first
-    /// kind) and `sqlstate53300`.
-    @inline(__always)
+    /// kind) and `sqlstate53300`. Its first step is `startsPhraseHead`, which the scanning loops
+    /// take before the call.
     private static func examine(_ i: Int, _ b: UnsafeBufferPointer<UInt8>, _ raw: UnsafeRawPointer,
                                 _ heads: UnsafeBufferPointer<UInt64>, _ found: inout DBErrorKind?,
                                 _ sqlstate53300: inout Bool) -> DBErrorKind? {
         let n = b.count
-        // Most positions start no phrase: one look-up each, a branch that is rarely taken.
-        let h = headHash(UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: i, as: UInt32.self)))
-        guard heads[h >> 6] & (1 << UInt64(h & 63)) != 0 else { return nil }
         let c = ByteText.lower(b[i])
         let d = ByteText.lower(b[i + 1])
         switch c {
