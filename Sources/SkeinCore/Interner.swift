@@ -261,6 +261,11 @@ public enum ByteCompare {
     public static func same(_ a: UnsafePointer<UInt8>, _ b: UnsafePointer<UInt8>, _ n: Int) -> Bool {
         let ra = UnsafeRawPointer(a), rb = UnsafeRawPointer(b)
         if n >= 8 {
+            // Up to 16 bytes (most keys and names): the first word and the last, no loop.
+            if n <= 16 {
+                return ra.loadUnaligned(as: UInt64.self) == rb.loadUnaligned(as: UInt64.self)
+                    && ra.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self) == rb.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+            }
             var p = 0
             while p + 8 < n {
                 if ra.loadUnaligned(fromByteOffset: p, as: UInt64.self) != rb.loadUnaligned(fromByteOffset: p, as: UInt64.self) {
