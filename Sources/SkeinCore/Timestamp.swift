@@ -14,8 +14,19 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
 
     public init(nanos: Int64) { self.nanos = nanos }
     public init(millis: Int64) { self.nanos = millis &* 1_000_000 }
-    public init(millis: Double) { self.nanos = Int64((millis * 1_000_000).rounded()) }
-    public init(seconds: Double) { self.nanos = Int64((seconds * 1_000_000_000).rounded()) }
+    public init(millis: Double) { self.nanos = Timestamp.nanos(millis * 1_000_000) }
+    public init(seconds: Double) { self.nanos = Timestamp.nanos(seconds * 1_000_000_000) }
+
+    /// `d` nanoseconds, rounded and held to 64 bits (NaN as 0). Times and durations come from logs
+    /// and can be any number (`"WallTimeMs":1e300`): converting one unchecked trapped.
+    @inlinable
+    public static func nanos(_ d: Double) -> Int64 {
+        let r = d.rounded()
+        // 2^63, the first Double past Int64.max; -2^63 is Int64.min itself.
+        if r >= 9_223_372_036_854_775_808.0 { return .max }
+        if r < -9_223_372_036_854_775_808.0 { return .min }
+        return r.isNaN ? 0 : Int64(r)
+    }
 
     public static let zero = Timestamp(nanos: 0)
     public static func < (a: Timestamp, b: Timestamp) -> Bool { a.nanos < b.nanos }
@@ -23,7 +34,12 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     public var millis: Double { Double(nanos) / 1_000_000 }
     public var seconds: Double { Double(nanos) / 1_000_000_000 }
 
-    public func adding(ms: Double) -> Timestamp { Timestamp(nanos: nanos &+ Int64((ms * 1_000_000).rounded())) }
+    /// `ms` later (earlier when negative), held at the ends of the 64-bit range rather than wrapped.
+    public func adding(ms: Double) -> Timestamp {
+        let d = Timestamp.nanos(ms * 1_000_000)
+        let (sum, overflow) = nanos.addingReportingOverflow(d)
+        return Timestamp(nanos: overflow ? (d > 0 ? .max : .min) : sum)
+    }
     public func adding(nanos d: Int64) -> Timestamp { Timestamp(nanos: nanos &+ d) }
     /// Milliseconds from `other` to `self`.
     public func ms(since other: Timestamp) -> Double { Double(nanos &- other.nanos) / 1_000_000 }
@@ -67,6 +83,16 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 
     /// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
+    /// `seconds` since the epoch plus `nanos` (0 ..< 1e9), or nil when the sum does not fit in
+    /// 64 bits of nanoseconds (before 1677-09-21 or after 2262-04-11).
+    @inlinable
+    public static func fromSeconds(_ seconds: Int64, nanos: Int64) -> Timestamp? {
+        let (scaled, o1) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        let (sum, o2) = scaled.addingReportingOverflow(nanos)
+        guard !o1, !o2 else { return nil }
+        return Timestamp(nanos: sum)
+    }
+
     public static func days(year: Int64, month: Int64, day: Int64) -> Int64 {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400

@@ -27,7 +27,7 @@ public enum TimeParsing {
         else { return epochText(bytes, s, n) }
         guard (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day) else { return nil }
         let days = Timestamp.days(year: Int64(year), month: Int64(month), day: Int64(day))
-        if len == 10 { return Timestamp(nanos: days &* 86_400_000_000_000) }
+        if len == 10 { return Timestamp.fromSeconds(days &* 86_400, nanos: 0) }
         // The time: [T t space]HH:MM[:SS[.fraction]].
         let sep = b[10]
         guard sep == UInt8(ascii: "T") || sep == UInt8(ascii: "t") || sep == 0x20, len >= 16,
@@ -81,7 +81,9 @@ public enum TimeParsing {
         }
         guard p == len else { return nil }
         let secs = days &* 86_400 &+ Int64(hour * 3600 + minute * 60 + second - offsetSeconds)
-        return Timestamp(nanos: secs &* 1_000_000_000 &+ nanos)
+        // A year past 2262 (or before 1678) does not fit in nanoseconds: no time, rather than one
+        // wrapped around to another century.
+        return Timestamp.fromSeconds(secs, nanos: nanos)
     }
 
     /// Parses a timestamp held in a `String`.

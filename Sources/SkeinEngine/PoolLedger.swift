@@ -241,6 +241,7 @@ struct PoolLedger {
     }
 
     static func seconds(_ ms: Double) -> String {
-        ms < 1000 ? "\(Int(ms.rounded())) ms" : "\((ms / 100).rounded() / 10) s"
+        guard ms.isFinite else { return "? ms" }
+        return ms < 1000 ? "\(Int(max(ms, -1e15).rounded())) ms" : "\((ms / 100).rounded() / 10) s"
     }
 }

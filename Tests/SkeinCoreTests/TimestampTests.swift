@@ -23,6 +23,26 @@ final class TimestampTests: XCTestCase {
     func testNegativeTimesFormatBeforeEpoch() {
         XCTAssertEqual(Timestamp(millis: Int64(-1)).rfc3339, "1969-12-31T23:59:59.999Z")
     }
+
+    /// Times and durations from logs can be any number: conversions hold them at 64 bits' ends
+    /// (NaN as no time at all) instead of trapping, and adding never wraps into the other sign.
+    func testConversionsFromAnyDoubleSaturate() {
+        XCTAssertEqual(Timestamp(millis: 1e300).nanos, .max)
+        XCTAssertEqual(Timestamp(millis: -1e300).nanos, .min)
+        XCTAssertEqual(Timestamp(millis: .infinity).nanos, .max)
+        XCTAssertEqual(Timestamp(millis: .nan).nanos, 0)
+        XCTAssertEqual(Timestamp(seconds: 9.3e9).nanos, .max)
+        XCTAssertEqual(Timestamp(millis: 1.5).nanos, 1_500_000)
+        XCTAssertEqual(Timestamp(millis: -2.5e-6).nanos, -3, "rounded half away from zero, as before")
+        let t = Timestamp(nanos: 1_795_428_000_000_000_000)
+        XCTAssertEqual(t.adding(ms: 1e300).nanos, .max)
+        XCTAssertEqual(t.adding(ms: -1e300).nanos, t.nanos + .min, "the duration held at its end, then added")
+        XCTAssertEqual(Timestamp(nanos: -5).adding(ms: -1e300).nanos, .min)
+        XCTAssertEqual(t.adding(ms: 9.0e12).nanos, .max, "past 2262: held, not wrapped negative")
+        XCTAssertEqual(t.adding(ms: .nan), t)
+        XCTAssertEqual(t.adding(ms: 41).nanos, 1_795_428_000_041_000_000)
+        XCTAssertEqual(t.adding(ms: -0.0005).nanos, 1_795_427_999_999_999_500)
+    }
 }
 
 final class SanitizerTests: XCTestCase {

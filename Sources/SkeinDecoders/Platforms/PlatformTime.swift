@@ -62,7 +62,10 @@ enum PlatformTime {
         }
         let days = Timestamp.days(year: year, month: month, day: day)
         let secs = days * 86_400 + hour * 3600 + minute * 60 + second - offsetSeconds
-        return (Timestamp(nanos: secs * 1_000_000_000 + nanos), p)
+        // Four digits of year reach 9999, past what nanoseconds since 1970 hold in 64 bits (2262):
+        // such a prefix is no time here (it trapped before).
+        guard let t = Timestamp.fromSeconds(secs, nanos: nanos) else { return nil }
+        return (t, p)
     }
 
     /// The number in the `count` decimal digits at `b[p...]`; nil unless all are digits.

@@ -1,0 +1,47 @@
+import XCTest
+import SkeinCore
+@testable import SkeinDecoders
+
+/// Values no platform writes but a log can hold, each found by a coverage-guided fuzzer run of the
+/// export path (libFuzzer over decoding, stitching and every export format): each once trapped.
+/// A line with one is counted (as an event or as malformed) like any other; nothing stops.
+final class HostileValuesTests: XCTestCase {
+    /// A text line that starts like Lambda's `2026-11-23T10:00:03.123Z\t…` with a year whose
+    /// nanoseconds since 1970 do not fit in 64 bits: `PlatformTime` multiplied them unchecked.
+    func testATextLineTimeBeyond2262IsNoTime() {
+        let feed = PlatformFeed.auto("7767-11-23T10:00:03\n9999-12-31 23:59:59.999 UTC [1] LOG:  x\n")
+        XCTAssertEqual(feed.events.count, 0)
+        XCTAssertEqual(feed.outcomes.count, 2)
+        for o in feed.outcomes {
+            guard case .malformed = o else { return XCTFail("\(o)") }
+        }
+    }
+
+    /// The same in a JSON time: no time (the line is then missing one), not a time wrapped around to
+    /// another century, at both ends of the range.
+    func testRFC3339OutsideTheNanosecondRangeIsNoTime() {
+        XCTAssertNil(TimeParsing.parse("7767-11-23T10:00:03Z"))
+        XCTAssertNil(TimeParsing.parse("9999-12-31"))
+        XCTAssertNil(TimeParsing.parse("2262-04-12T00:00:00Z"))
+        XCTAssertNil(TimeParsing.parse("1677-09-21T00:00:00Z"))
+        XCTAssertEqual(TimeParsing.parse("2262-04-11T00:00:00Z")?.nanos, 9_223_286_400_000_000_000)
+        XCTAssertEqual(TimeParsing.parse("1677-09-22T00:00:00Z")?.nanos, -9_223_286_400_000_000_000)
+        let feed = PlatformFeed.auto(#"{"ts":"7767-11-23T10:00:03Z","service":"a","msg":"x"}"# + "\n")
+        XCTAssertEqual(feed.events.count, 0)
+        guard case .malformed(.missingFields) = feed.outcomes.first else { return XCTFail("\(feed.outcomes)") }
+    }
+
+    /// Workers Logpush with a wall time of 1e300 ms: `start.adding(ms:)` converted it unchecked. Now
+    /// a wall time that is no duration is left out: the invocation ends at its last log.
+    func testAWorkersWallTimeThatIsNoDurationIsLeftOut() throws {
+        let line = #"{"CPUTimeMs":3,"Event":{"RayID":"8e2f1a3b4c5d6e7f","Request":{"URL":"https://api.example.com/api/feed","Method":"GET"},"Response":{"Status":200}},"EventTimestampMs":1795428000010,"EventType":"fetch","Exceptions":[],"Logs":[{"Level":"log","Message":["GET /api/feed"],"TimestampMs":1795428000012}],"Outcome":"ok","ScriptName":"edge-api","WallTimeMs":WALL}"#
+        for wall in ["1e300", "-5", "1e20"] {
+            let feed = PlatformFeed.auto(line.replacingOccurrences(of: "WALL", with: wall) + "\n")
+            let end = try XCTUnwrap(feed.events.first { $0.kind == .requestEnd }, wall)
+            XCTAssertNil(end.durationMS, wall)
+            XCTAssertEqual(end.time, Timestamp(millis: Int64(1_795_428_000_012)), wall)
+        }
+        let feed = PlatformFeed.auto(line.replacingOccurrences(of: "WALL", with: "41") + "\n")
+        XCTAssertEqual(feed.events.first { $0.kind == .requestEnd }?.durationMS, 41)
+    }
+}
