@@ -17,6 +17,16 @@ final class HostileValuesTests: XCTestCase {
         }
     }
 
+    /// `wrangler tail`'s human format with a year of 9999 (`WranglerPretty.localeTime` reads up to
+    /// five digits and multiplied unchecked): not a Workers invocation line then, and counted.
+    func testAWranglerLineTimeBeyond2262IsNoTime() {
+        let feed = PlatformFeed.auto("GET https://api.example.com/ - Ok @ 11/23/9999, 10:00:00 AM\n"
+                                     + "GET https://api.example.com/ - Ok @ 11/23/2026, 10:00:00 AM\n")
+        XCTAssertEqual(feed.outcomes.count, 2)
+        guard case .malformed = feed.outcomes[0] else { return XCTFail("\(feed.outcomes)") }
+        XCTAssertEqual(feed.events.first?.time.rfc3339, "2026-11-23T10:00:00.000Z", "the next line as usual")
+    }
+
     /// The same in a JSON time: no time (the line is then missing one), not a time wrapped around to
     /// another century, at both ends of the range.
     func testRFC3339OutsideTheNanosecondRangeIsNoTime() {

@@ -236,6 +236,7 @@ public struct WranglerPrettyDecoder: TextFrameDecoder {
         }
         guard (1...12).contains(month), (1...31).contains(day), year >= 1970, hour < 24, nums[4] < 60, nums[5] < 61 else { return nil }
         let days = Timestamp.days(year: year, month: month, day: day)
-        return Timestamp(nanos: ((days * 86_400) + hour * 3600 + nums[4] * 60 + nums[5]) * 1_000_000_000)
+        // A year up to 99999 reads: past 2262 it is no time (it trapped before).
+        return Timestamp.fromSeconds((days * 86_400) + hour * 3600 + nums[4] * 60 + nums[5], nanos: 0)
     }
 }
