@@ -44,17 +44,7 @@ public struct ExportJob {
     }
 
     /// The engine's settings for an export.
-    var engineConfig: EngineConfig {
-        var config = EngineConfig()
-        config.retainedTraces = nil
-        // Export writes summaries only: finished traces drop their log lines at once.
-        config.retainedTraceLines = 0
-        config.keepsTraceLines = false
-        config.queuesFinishedTraces = false
-        config.countsEventRate = false
-        config.dbMax = dbMax
-        return config
-    }
+    var engineConfig: EngineConfig { .export(dbMax: dbMax) }
 
     /// Reads everything into a fresh engine and returns its final snapshot.
     public func analyse() throws -> Snapshot {

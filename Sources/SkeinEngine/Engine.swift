@@ -32,6 +32,19 @@ public struct EngineConfig: Sendable {
     public var seriesLength: Int = 120
     public var maxInstances: Int = 20_000
     public init() {}
+
+    /// An export's settings (`skein export`): every summary kept, no log lines, no queue, no rate.
+    public static func export(dbMax: Int? = nil) -> EngineConfig {
+        var config = EngineConfig()
+        config.retainedTraces = nil
+        // Export writes summaries only: finished traces drop their log lines at once.
+        config.retainedTraceLines = 0
+        config.keepsTraceLines = false
+        config.queuesFinishedTraces = false
+        config.countsEventRate = false
+        config.dbMax = dbMax
+        return config
+    }
 }
 
 /// The single owner of Skein's state: linker, stitcher, fleet, DB ledger and insights.

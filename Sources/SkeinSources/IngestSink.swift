@@ -4,7 +4,8 @@ import SkeinEngine
 
 /// Where sources deliver what they read: exactly the input side of `Engine`.
 ///
-/// The engine conforms with `extension Engine: IngestSink {}`; tests use an in-memory sink.
+/// The engine conforms (`Decoding.swift`, beside the decoder factory every verb uses); tests use an
+/// in-memory sink.
 /// Sources never hold more than this, so the engine stays the one owner of state.
 public protocol IngestSink: AnyObject {
     func addSource(name: String) -> SourceID

@@ -16,9 +16,6 @@ private struct FixedClock: Clock {
 
 private let t0 = Timestamp(millis: Int64(1_795_428_000_000))
 
-// The executable's wiring does this in SkeinApp; the tests drain queues straight into an engine.
-extension Engine: IngestSink {}
-
 final class TargetTests: XCTestCase {
     func testURLGivesEveryPartAndHidesThePassword() throws {
         let t = try PostgresTarget.parse(url: "postgres://app:s3cr%40t@db.internal:6543/orders?sslmode=disable")

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Coverage-guided fuzzing (libFuzzer with AddressSanitizer) of the export path: bytes as a log file
+# through the decoders and the engine to every export format and the dashboard's text views
+# (scripts/fuzz/Harness.swift). Not a test: run it after changing a decoder.
+# Usage: scripts/fuzz.sh [SECONDS] [auto|forced]   (default 600 s, auto-detected formats; `forced`
+# lets the first input byte pick the decoder, the dashboard's settings and the read slices).
+# Builds a throw-away package under .build-fuzz/ (git-ignored) whose targets are symbolic links to
+# the pipeline's sources; corpus, crashes and the log stay in .build-fuzz/work/. One worker: the
+# other core stays free. A crash's input is in .build-fuzz/work/crashes/; replay it with
+# `skein export FILE` (auto) or with the built fuzzer: `.build-fuzz/build/release/Fuzz FILE`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+secs=${1:-600}
+mode=${2:-auto}
+root=$PWD
+pkg=$root/.build-fuzz/pkg
+work=$root/.build-fuzz/work
+mkdir -p "$pkg/Sources/Fuzz" "$work/crashes" "$work/corpus-$mode" "$work/seeds-$mode"
+for t in SkeinCore SkeinDecoders SkeinEngine CSkeinSys SkeinSources SkeinOutputs SkeinUI; do
+  ln -sfn "$root/Sources/$t" "$pkg/Sources/$t"
+done
+cp scripts/fuzz/Harness.swift "$pkg/Sources/Fuzz/Harness.swift"
+cat > "$pkg/Package.swift" <<'SWIFT'
+// swift-tools-version:6.0
+import PackageDescription
+
+// Written by scripts/fuzz.sh: the pipeline's targets (linked) and the libFuzzer harness.
+let package = Package(
+    name: "skein-fuzz",
+    dependencies: [.package(url: "https://github.com/apple/swift-collections", from: "1.1.0")],
+    targets: [
+        .target(name: "SkeinCore"),
+        .target(name: "CSkeinSys"),
+        .target(name: "SkeinDecoders", dependencies: ["SkeinCore", "CSkeinSys"]),
+        .target(name: "SkeinEngine", dependencies: ["SkeinCore", "CSkeinSys", .product(name: "Collections", package: "swift-collections")]),
+        .target(name: "SkeinSources", dependencies: ["SkeinCore", "SkeinDecoders", "SkeinEngine", "CSkeinSys"]),
+        .target(name: "SkeinOutputs", dependencies: ["SkeinCore", "SkeinEngine", "CSkeinSys"]),
+        .target(name: "SkeinUI", dependencies: ["SkeinCore", "SkeinEngine"]),
+        .executableTarget(name: "Fuzz", dependencies: ["SkeinCore", "SkeinDecoders", "SkeinEngine", "SkeinSources", "SkeinOutputs", "SkeinUI"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
+SWIFT
+flags=(-c release --product Fuzz --package-path "$pkg" --scratch-path "$root/.build-fuzz/build"
+       -Xswiftc -sanitize=fuzzer,address -Xswiftc -parse-as-library -Xcc -fsanitize=fuzzer-no-link,address)
+swift build "${flags[@]}" >&2
+bin=$(swift build "${flags[@]}" --show-bin-path)/Fuzz
+# Seeds: every decoder fixture and the first 200 lines of each bundled log; in forced mode each
+# fixture once per format, with the export's and the dashboard's settings.
+python3 - "$mode" "$work/seeds-$mode" <<'PY'
+import glob, os, sys
+mode, out = sys.argv[1], sys.argv[2]
+inputs = sorted(glob.glob("Tests/SkeinDecodersTests/Fixtures/*/*.input")) + sorted(glob.glob("sample-logs/*.ndjson"))
+formats = 15  # AutoDecoder.formatNames.count; the harness takes the index modulo the real count
+for path in inputs:
+    data = b"".join(open(path, "rb").readlines()[:200])
+    name = path.replace("/", "_")
+    if mode == "auto":
+        open(os.path.join(out, name), "wb").write(data)
+    else:
+        for i in range(formats):
+            for flags, slice_ in ((0, 0), (0x80, 3)):
+                open(os.path.join(out, f"{name}_{i}_{flags:x}"), "wb").write(bytes([i | flags, slice_]) + data)
+PY
+export SWIFT_BACKTRACE=enable=no   # Swift's crash handler would run under ASan and report itself
+[ "$mode" = forced ] && export SKEIN_FUZZ_FORCED=1
+cd "$work"
+"$bin" -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 -timeout=10 -rss_limit_mb=4096 \
+  -max_len=4096 -max_total_time="$secs" -dict="$root/scripts/fuzz/skein.dict" -artifact_prefix="$work/crashes/" \
+  "corpus-$mode" "seeds-$mode" 2>&1 | tee "$work/fuzz-$mode.log" | grep -E "^#[0-9]+: |crash|Done" || true
+echo "crashes: $(ls "$work/crashes" | wc -l) in $work/crashes" >&2

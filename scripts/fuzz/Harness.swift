@@ -1,0 +1,96 @@
+// libFuzzer entry point over the export path: bytes as one log file → decoders → engine →
+// every export format and the dashboard's text views. Built by `scripts/fuzz.sh` into a
+// throw-away package beside the repository's pipeline targets; not part of the skein package.
+#if canImport(Glibc)
+import Glibc
+#endif
+import SkeinCore
+import SkeinDecoders
+import SkeinEngine
+import SkeinSources
+import SkeinOutputs
+import SkeinUI
+
+/// `SKEIN_FUZZ_FORCED=1`: byte 0 picks the decoder format (`--format`, low five bits) and, with
+/// bit 7, the dashboard's engine settings (lines kept: the trace detail view is drawn too); byte 1
+/// is the size of the slices the bytes arrive in (n × 7, 0 = at once), so lines split across reads.
+let forcedMode = getenv("SKEIN_FUZZ_FORCED") != nil
+let verbose = getenv("SKEIN_FUZZ_VERBOSE") != nil
+
+func run(_ input: UnsafeBufferPointer<UInt8>, format: String?, live: Bool, slice: Int) {
+    let config: EngineConfig = live ? EngineConfig() : .export()
+    let engine = Engine(config: config)
+    let factory = Decoding.factory(format: format, keepsEveryMessage: config.keepsTraceLines, recentIDSlots: 4096)
+    engine.expectFinishedTraces(input.count / 1024)
+    // As `BatchReader` reads one file: a source, its slices, the end.
+    let id = engine.addSource(name: "fuzz.log")
+    let ingest = Ingest(source: id, decoder: factory)
+    engine.setHealth(.reading, for: id)
+    if slice <= 0 || slice >= input.count {
+        ingest.consume(input, into: engine)
+    } else {
+        var at = 0
+        while at < input.count {
+            let end = min(input.count, at + slice)
+            ingest.consume(UnsafeBufferPointer(rebasing: input[at..<end]), into: engine)
+            at = end
+        }
+    }
+    ingest.finish(into: engine)
+    engine.setHealth(.finished, for: id)
+    engine.finish()
+
+    // The detail view needs a trace's lines: asked for before the summaries move out.
+    var detail: (id: String, detail: TraceDetail)?
+    if live, let first = engine.snapshot(traceLimit: 5).recentTraces.first, let d = engine.detail(traceID: first.id) {
+        detail = (first.id, d)
+    }
+    let snapshot = engine.snapshot(movingSummaries: true)
+    for format in ExportFormat.allCases {
+        try! format.write(snapshot, to: MemorySink(), pretty: false)
+    }
+    try! ExportFormat.json.write(snapshot, to: MemorySink(), pretty: true)
+    for (w, h) in [(120, 40), (40, 10)] {
+        let text = DashboardView.renderText(snapshot: snapshot, width: w, height: h)
+        if verbose { print(text) }
+    }
+    if let detail {
+        for (glyphs, w, h) in [(Glyphs.unicode, 100, 30), (Glyphs.ascii, 80, 24)] {
+            var state = DashboardState(glyphs: glyphs)
+            state.detail = DetailState(traceID: detail.id)
+            let text = DashboardView.renderText(snapshot: snapshot, state: state, width: w, height: h, detail: detail.detail)
+            if verbose { print(text) }
+        }
+    }
+    if verbose {
+        print("lines \(snapshot.input.lines) events \(snapshot.input.events) malformed \(snapshot.input.malformed) traces \(snapshot.traces.count)")
+    }
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let all = UnsafeBufferPointer(start: data, count: size)
+    if forcedMode {
+        guard size >= 2 else { return 0 }
+        let names = AutoDecoder.formatNames
+        let format = names[Int(all[0] & 0x1f) % names.count]
+        run(UnsafeBufferPointer(rebasing: all[2...]), format: format, live: all[0] & 0x80 != 0, slice: Int(all[1]) * 7)
+    } else {
+        run(all, format: nil, live: false, slice: 0)
+    }
+    return 0
+}
+
+// SwiftPM gives an executable's `main` the name `<module>_main`: hand it to libFuzzer's driver.
+typealias FuzzCallback = @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<CInt>,
+                         _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
+                         _ callback: FuzzCallback) -> CInt
+
+@_cdecl("Fuzz_main")
+public func fuzzMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    var c = argc
+    var v = argv
+    return LLVMFuzzerRunDriver(&c, &v) { data, size in size == 0 ? 0 : fuzz(data!, size) }
+}
