@@ -2,8 +2,10 @@
 # Coverage-guided fuzzing (libFuzzer with AddressSanitizer) of the export path: bytes as a log file
 # through the decoders and the engine to every export format and the dashboard's text views
 # (scripts/fuzz/Harness.swift). Not a test: run it after changing a decoder.
-# Usage: scripts/fuzz.sh [SECONDS] [auto|forced]   (default 600 s, auto-detected formats; `forced`
-# lets the first input byte pick the decoder, the dashboard's settings and the read slices).
+# Usage: scripts/fuzz.sh [SECONDS] [auto|forced|otlp]   (default 600 s, auto-detected formats;
+# `forced` lets the first input byte pick the decoder, the dashboard's settings and the read slices;
+# `otlp` feeds OTLP/HTTP protobuf bodies to the collector's decoder, seeded from requests built with
+# the `opentelemetry-proto` Python package when it is installed).
 # Builds a throw-away package under .build-fuzz/ (git-ignored) whose targets are symbolic links to
 # the pipeline's sources; corpus, crashes and the log stay in .build-fuzz/work/. One worker: the
 # other core stays free. A crash's input is in .build-fuzz/work/crashes/; replay it with
@@ -19,6 +21,9 @@ mkdir -p "$pkg/Sources/Fuzz" "$work/crashes" "$work/corpus-$mode" "$work/seeds-$
 for t in SkeinCore SkeinDecoders SkeinEngine CSkeinSys SkeinSources SkeinOutputs SkeinUI; do
   ln -sfn "$root/Sources/$t" "$pkg/Sources/$t"
 done
+# The collector's protobuf decoder alone (the rest of SkeinCollector needs swift-nio).
+mkdir -p "$pkg/Sources/SkeinOTLPWire"
+for f in OTLPProtobuf.swift ProtobufReader.swift; do ln -sfn "$root/Sources/SkeinCollector/$f" "$pkg/Sources/SkeinOTLPWire/$f"; done
 cp scripts/fuzz/Harness.swift "$pkg/Sources/Fuzz/Harness.swift"
 cat > "$pkg/Package.swift" <<'SWIFT'
 // swift-tools-version:6.0
@@ -36,7 +41,8 @@ let package = Package(
         .target(name: "SkeinSources", dependencies: ["SkeinCore", "SkeinDecoders", "SkeinEngine", "CSkeinSys"]),
         .target(name: "SkeinOutputs", dependencies: ["SkeinCore", "SkeinEngine", "CSkeinSys"]),
         .target(name: "SkeinUI", dependencies: ["SkeinCore", "SkeinEngine"]),
-        .executableTarget(name: "Fuzz", dependencies: ["SkeinCore", "SkeinDecoders", "SkeinEngine", "SkeinSources", "SkeinOutputs", "SkeinUI"]),
+        .target(name: "SkeinOTLPWire", dependencies: ["SkeinCore", "SkeinDecoders"]),
+        .executableTarget(name: "Fuzz", dependencies: ["SkeinCore", "SkeinDecoders", "SkeinEngine", "SkeinSources", "SkeinOutputs", "SkeinUI", "SkeinOTLPWire"]),
     ],
     swiftLanguageModes: [.v6]
 )
@@ -47,7 +53,8 @@ swift build "${flags[@]}" >&2
 bin=$(swift build "${flags[@]}" --show-bin-path)/Fuzz
 # Seeds: every decoder fixture and the first 200 lines of each bundled log; in forced mode each
 # fixture once per format, with the export's and the dashboard's settings.
-python3 - "$mode" "$work/seeds-$mode" <<'PY'
+if [ "$mode" = otlp ]; then python3 scripts/fuzz/otlp-seeds.py "$work/seeds-$mode" || echo "no OTLP seeds (pip install opentelemetry-proto)" >&2; fi
+[ "$mode" = otlp ] || python3 - "$mode" "$work/seeds-$mode" <<'PY'
 import glob, os, sys
 mode, out = sys.argv[1], sys.argv[2]
 inputs = sorted(glob.glob("Tests/SkeinDecodersTests/Fixtures/*/*.input")) + sorted(glob.glob("sample-logs/*.ndjson"))
@@ -63,7 +70,8 @@ for path in inputs:
                 open(os.path.join(out, f"{name}_{i}_{flags:x}"), "wb").write(bytes([i | flags, slice_]) + data)
 PY
 export SWIFT_BACKTRACE=enable=no   # Swift's crash handler would run under ASan and report itself
-[ "$mode" = forced ] && export SKEIN_FUZZ_FORCED=1
+if [ "$mode" = forced ]; then export SKEIN_FUZZ_FORCED=1; fi
+if [ "$mode" = otlp ]; then export SKEIN_FUZZ_OTLP=1; fi
 cd "$work"
 "$bin" -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 -timeout=10 -rss_limit_mb=4096 \
   -max_len=4096 -max_total_time="$secs" -dict="$root/scripts/fuzz/skein.dict" -artifact_prefix="$work/crashes/" \

@@ -1,5 +1,21 @@
 import SkeinCore
 
+/// A connection or client count as a log, a sample or a metric gives it, held to 0...2^30: real
+/// counts are far below (Postgres' `max_connections` stops at 262,143), and the ledgers add and
+/// compare them, which for a count near `Int.max` (an OTLP `as_int`, a recorded attribute) trapped.
+@inline(__always)
+func saneCount(_ n: Int) -> Int { min(max(n, 0), 1 << 30) }
+
+/// `saneCount` of a count written as text; nil when it is not an integer.
+@inline(__always)
+func saneCount(text: String) -> Int? { Int(text).map(saneCount) }
+
+/// `part` of `whole` in whole percent, for messages (`whole` > 0).
+func percent(_ part: Int, of whole: Int) -> Int {
+    let p = Double(part) / Double(whole) * 100
+    return p.isFinite ? Int(min(max(p, -1e12), 1e12).rounded()) : 0
+}
+
 /// Database connections as the apps report them and as the server counts them.
 ///
 /// App side: each instance's `dbOpen` (absolute from `db_open`, or ±1 on connect/disconnect); the

@@ -673,16 +673,16 @@ public final class Engine {
             poolerCheck(e)
             return
         } else if e.kind == .dbSample {
-            if let o = e.dbOpen { db.serverOpen = max(0, o); changed = true }
-            if let m = e.dbMax { db.learnMax(m, source: .sampler); changed = true }
+            if let o = e.dbOpen { db.serverOpen = saneCount(o); changed = true }
+            if let m = e.dbMax { db.learnMax(saneCount(m), source: .sampler); changed = true }
             var apps: [String: Int] = [:]
             for a in e.attributes {
                 if a.key.hasPrefix("application_name.") {
-                    apps[String(a.key.dropFirst("application_name.".count)), default: 0] += Int(a.value) ?? 0
+                    apps[String(a.key.dropFirst("application_name.".count)), default: 0] += saneCount(text: a.value) ?? 0
                 } else if a.key == "reserved" || a.key == "superuser_reserved_connections" {
-                    db.reserved = Int(a.value)
+                    db.reserved = saneCount(text: a.value)
                 } else if a.key == "reserved_connections" {
-                    db.rolesReserved = Int(a.value)
+                    db.rolesReserved = saneCount(text: a.value)
                 }
             }
             // A server count with no client backends empties the breakdown too.
@@ -706,13 +706,13 @@ public final class Engine {
             default:
                 break
             }
-            if let m = e.dbMax { db.learnMax(m, source: .event); changed = true }
+            if let m = e.dbMax { db.learnMax(saneCount(m), source: .event); changed = true }
         } else {
             if inst >= 0, e.dbOpen != nil || e.kind == .dbConnect || e.kind == .dbDisconnect || e.kind == .dbError {
                 let current = fleet.records[inst].info.dbOpen
                 var target = current
                 if let o = e.dbOpen {
-                    target = max(0, o)
+                    target = saneCount(o)
                 } else if e.kind == .dbConnect {
                     target += 1
                 } else if e.kind == .dbDisconnect {
@@ -733,7 +733,7 @@ public final class Engine {
                 db.error(e.dbError ?? .other, at: e.time, serverSide: false)
                 changed = true
             }
-            if let m = e.dbMax { db.learnMax(m, source: .event); changed = true }
+            if let m = e.dbMax { db.learnMax(saneCount(m), source: .event); changed = true }
         }
         guard changed else { return }
         db.observe(at: seriesTime)
@@ -811,7 +811,7 @@ public final class Engine {
             head += db.pools.queueClause.map { "; \($0)" } ?? ""
             return head + "; Skein will show who holds the connections once a sample gets in (pg_stat_activity by application_name)."
         } else if let m = db.maxConnections, m > 0 {
-            head = "Postgres at \(open)/\(m) connections (\(Int((Double(open) / Double(m) * 100).rounded()))%)"
+            head = "Postgres at \(open)/\(m) connections (\(percent(open, of: m))%)"
         } else {
             head = "Postgres has \(open) connections open"
         }

@@ -86,16 +86,16 @@ struct PoolLedger {
         var pools: [String: PoolStats] = [:]
         var maxClientConn: Int?, defaultPoolSize: Int?, usedClients: Int?
         for a in e.attributes {
-            if a.key == "max_client_conn" { maxClientConn = Int(a.value); continue }
-            if a.key == "used_clients" { usedClients = Int(a.value); continue }
-            if a.key == "default_pool_size" { defaultPoolSize = Int(a.value); continue }
+            if a.key == "max_client_conn" { maxClientConn = saneCount(text: a.value); continue }
+            if a.key == "used_clients" { usedClients = saneCount(text: a.value); continue }
+            if a.key == "default_pool_size" { defaultPoolSize = saneCount(text: a.value); continue }
             guard a.key.hasPrefix("pool."), let dot = a.key.lastIndex(of: ".") else { continue }
             let name = a.key[a.key.index(a.key.startIndex, offsetBy: 5)..<dot]
             let field = a.key[a.key.index(after: dot)...]
             guard let slash = name.firstIndex(of: "/") else { continue }
             var p = pools[String(name)] ?? PoolStats(pooler: pooler, database: String(name[..<slash]),
                                                      user: String(name[name.index(after: slash)...]))
-            let n = Int(a.value) ?? 0
+            let n = saneCount(text: a.value) ?? 0
             switch field {
             case "cl_active": p.clientsActive = n
             case "cl_waiting": p.clientsWaiting = n
@@ -105,7 +105,7 @@ struct PoolLedger {
             case "maxwait_ms": p.maxWaitMS = Double(a.value) ?? 0
             // Recordings from before maxwait_ms carried whole seconds.
             case "maxwait": p.maxWaitMS = max(p.maxWaitMS, (Double(a.value) ?? 0) * 1000)
-            case "pool_size": p.poolSize = Int(a.value)
+            case "pool_size": p.poolSize = saneCount(text: a.value)
             case "pool_mode": p.poolMode = a.value
             default: break
             }
@@ -205,7 +205,7 @@ struct PoolLedger {
         let full = first.poolSize.map { first.serversActive + first.serversUsed >= $0 } ?? (first.serversIdle == 0)
         if let o = open, let m = max, m > 0 {
             let ratio = Double(o) / Double(m)
-            text += "; Postgres at \(o)/\(m) connections (\(Int((ratio * 100).rounded()))%)"
+            text += "; Postgres at \(o)/\(m) connections (\(percent(o, of: m))%)"
             if ratio >= InsightRules.connectionWarning {
                 text += ": the server is the limit too, so a bigger pool would only move the queue; shorten transactions or raise max_connections."
             } else if full {

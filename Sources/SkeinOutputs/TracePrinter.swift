@@ -165,6 +165,7 @@ enum TraceText {
     /// `182ms`, `0.4ms`, `1530ms`: whole milliseconds except below 10 ms.
     static func duration(_ ms: Double) -> String {
         guard ms.isFinite else { return "-" }
+        guard abs(ms) < 1e15 else { return "\(ms)ms" }
         if ms < 10 {
             let tenths = (ms * 10).rounded() / 10
             return tenths == tenths.rounded() ? "\(Int(tenths))ms" : "\(tenths)ms"

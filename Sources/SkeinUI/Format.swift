@@ -4,7 +4,7 @@ import SkeinCore
 public enum Format {
     /// `950`, `12.3k`, `4.1M`.
     public static func count(_ n: Int) -> String {
-        let a = abs(n)
+        let a = n.magnitude
         if a < 10_000 { return String(n) }
         if a < 1_000_000 { return fixed(Double(n) / 1000, a < 100_000 ? 1 : 0) + "k" }
         return fixed(Double(n) / 1_000_000, a < 100_000_000 ? 1 : 0) + "M"
@@ -17,6 +17,8 @@ public enum Format {
         if a < 10 { return fixed(v, 1) + "ms" }
         if a < 1000 { return String(Int(v.rounded())) + "ms" }
         if a < 60_000 { return fixed(v / 1000, a < 10_000 ? 2 : 1) + "s" }
+        // Past 30,000 years only a log's nonsense gets here (`"init_ms":1e300`): hours, as a number.
+        guard a < 1e15 else { return fixed(v / 3_600_000, 0) + "h" }
         let s = Int((v / 1000).rounded())
         if s < 3600 { return "\(s / 60)m" + pad2(s % 60) + "s" }
         return "\(s / 3600)h" + pad2((s % 3600) / 60) + "m"
@@ -41,7 +43,7 @@ public enum Format {
 
     /// An age in whole units: `12s`, `4m`, `2h`, `3d`.
     public static func age(ms v: Double) -> String {
-        let s = Int(max(0, v) / 1000)
+        let s = Int(min(max(0, v), 1e15) / 1000)
         if s < 60 { return "\(s)s" }
         if s < 3600 { return "\(s / 60)m" }
         if s < 86_400 { return "\(s / 3600)h" }
@@ -61,14 +63,14 @@ public enum Format {
     public static func rate(_ v: Double, unit: String = "/s") -> String {
         guard v.isFinite else { return "-" }
         if v < 10 { return fixed(v, 1) + unit }
-        if v < 10_000 { return String(Int(v.rounded())) + unit }
+        if v < 10_000 { return fixed(v, 0) + unit }
         return fixed(v / 1000, 1) + "k" + unit
     }
 
     /// `92%`.
     public static func percent(_ ratio: Double) -> String {
         guard ratio.isFinite else { return "-" }
-        return String(Int((ratio * 100).rounded())) + "%"
+        return fixed(ratio * 100, 0) + "%"
     }
 
     /// A speed factor: `0.1×`, `10×`, `1000×`.
@@ -93,6 +95,8 @@ public enum Format {
     /// `v` with `digits` fraction digits, rounded half away from zero.
     public static func fixed(_ v: Double, _ digits: Int) -> String {
         guard v.isFinite else { return "-" }
+        // Beyond what a column shows digit by digit (and what `Int` holds): Swift's own notation.
+        guard abs(v) < 1e15 else { return v.description }
         var scale = 1.0
         for _ in 0..<digits { scale *= 10 }
         let scaled = (abs(v) * scale).rounded()

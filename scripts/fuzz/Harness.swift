@@ -10,19 +10,31 @@ import SkeinEngine
 import SkeinSources
 import SkeinOutputs
 import SkeinUI
+// The collector's OTLP/protobuf decoder, compiled on its own (`scripts/fuzz.sh` links its two
+// files: the rest of SkeinCollector needs swift-nio).
+import SkeinOTLPWire
 
 /// `SKEIN_FUZZ_FORCED=1`: byte 0 picks the decoder format (`--format`, low five bits) and, with
 /// bit 7, the dashboard's engine settings (lines kept: the trace detail view is drawn too); byte 1
 /// is the size of the slices the bytes arrive in (n × 7, 0 = at once), so lines split across reads.
 let forcedMode = getenv("SKEIN_FUZZ_FORCED") != nil
+/// `SKEIN_FUZZ_OTLP=1`: an OTLP/HTTP protobuf body as the collector receives it; byte 0 picks the
+/// signal (logs, traces, metrics), the rest is the `Export*ServiceRequest`.
+let otlpMode = getenv("SKEIN_FUZZ_OTLP") != nil
 let verbose = getenv("SKEIN_FUZZ_VERBOSE") != nil
 
 func run(_ input: UnsafeBufferPointer<UInt8>, format: String?, live: Bool, slice: Int) {
     let config: EngineConfig = live ? EngineConfig() : .export()
     let engine = Engine(config: config)
+    read(input, into: engine, format: format, slice: slice)
+    report(engine, live: live)
+}
+
+/// As `BatchReader` reads one file: a source, its slices, the end.
+func read(_ input: UnsafeBufferPointer<UInt8>, into engine: Engine, format: String?, slice: Int) {
+    let config = engine.config
     let factory = Decoding.factory(format: format, keepsEveryMessage: config.keepsTraceLines, recentIDSlots: 4096)
     engine.expectFinishedTraces(input.count / 1024)
-    // As `BatchReader` reads one file: a source, its slices, the end.
     let id = engine.addSource(name: "fuzz.log")
     let ingest = Ingest(source: id, decoder: factory)
     engine.setHealth(.reading, for: id)
@@ -38,6 +50,18 @@ func run(_ input: UnsafeBufferPointer<UInt8>, format: String?, live: Bool, slice
     }
     ingest.finish(into: engine)
     engine.setHealth(.finished, for: id)
+}
+
+/// As the collector hands a request's events to the engine (one batch).
+func receive(_ signal: OTLPProtobufDecoder.Signal, _ body: UnsafeBufferPointer<UInt8>, into engine: Engine) {
+    var decoder = OTLPProtobufDecoder()
+    let id = engine.addSource(name: "otlp")
+    guard var result = try? decoder.decode(signal, UnsafeRawBufferPointer(body), source: id) else { return }
+    engine.ingest(moving: &result.events)
+}
+
+/// Every export format and the dashboard's text views, as `skein export` and the dashboard make them.
+func report(_ engine: Engine, live: Bool) {
     engine.finish()
 
     // The detail view needs a trace's lines: asked for before the summaries move out.
@@ -70,7 +94,13 @@ func run(_ input: UnsafeBufferPointer<UInt8>, format: String?, live: Bool, slice
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let all = UnsafeBufferPointer(start: data, count: size)
-    if forcedMode {
+    if otlpMode {
+        guard size >= 1 else { return 0 }
+        let signals: [OTLPProtobufDecoder.Signal] = [.logs, .traces, .metrics]
+        let engine = Engine(config: .export())
+        receive(signals[Int(all[0]) % 3], UnsafeBufferPointer(rebasing: all[1...]), into: engine)
+        report(engine, live: false)
+    } else if forcedMode {
         guard size >= 2 else { return 0 }
         let names = AutoDecoder.formatNames
         let format = names[Int(all[0] & 0x1f) % names.count]
