@@ -82,7 +82,6 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         return String(s[start..<s.index(before: s.endIndex)])
     }
 
-    /// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
     /// `seconds` since the epoch plus `nanos` (0 ..< 1e9), or nil when the sum does not fit in
     /// 64 bits of nanoseconds (before 1677-09-21 or after 2262-04-11).
     @inlinable
@@ -93,6 +92,7 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
         return Timestamp(nanos: sum)
     }
 
+    /// Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
     public static func days(year: Int64, month: Int64, day: Int64) -> Int64 {
         let y = month <= 2 ? year - 1 : year
         let era = (y >= 0 ? y : y - 399) / 400
