@@ -29,6 +29,8 @@ public struct Timestamp: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 
     public static let zero = Timestamp(nanos: 0)
+    /// The longest a logged duration is taken to be (100 days): past it a number is no duration.
+    public static let maxDurationMS: Double = 8_640_000_000
     public static func < (a: Timestamp, b: Timestamp) -> Bool { a.nanos < b.nanos }
 
     public var millis: Double { Double(nanos) / 1_000_000 }

@@ -439,7 +439,7 @@ public final class Engine {
     /// (Bad input must not trap: `Int64(1e300)` would.)
     static func sane(_ ms: Double?) -> Double? {
         guard let ms, ms.isFinite else { return nil }
-        return min(max(ms, 0), 8_640_000_000)
+        return min(max(ms, 0), Timestamp.maxDurationMS)
     }
 
     /// "timed out" in the message, or "timeout" at warn level and above.

@@ -200,9 +200,9 @@ extension PlatformEvent {
     static func finishEnd(_ end: inout Event, start: Timestamp, last: Timestamp, wall: Double?, cpu: Double?,
                           status: Int?, outcome: String) {
         end.kind = .requestEnd
-        // A wall time that is no duration (negative, or past the 100 days the engine takes from any
-        // duration: `"WallTimeMs":1e300` once trapped here) is left out.
-        let wall = wall.flatMap { $0 >= 0 && $0 <= 8_640_000_000 ? $0 : nil }
+        // A wall time that is no duration (negative, or past `Timestamp.maxDurationMS`, the bound the
+        // engine holds any duration to: `"WallTimeMs":1e300` once trapped here) is left out.
+        let wall = wall.flatMap { $0 >= 0 && $0 <= Timestamp.maxDurationMS ? $0 : nil }
         // The invocation cannot end before its last log: wall time and log times are rounded apart.
         end.time = max(wall.map { start.adding(ms: $0) } ?? last, last)
         end.durationMS = wall
