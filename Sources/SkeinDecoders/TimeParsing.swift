@@ -97,19 +97,24 @@ public enum TimeParsing {
     /// Below 1e11 it is seconds (year 5138 in seconds, 1973 in ms), below 1e14 milliseconds, below 1e17
     /// microseconds, else nanoseconds. Logs of this decade are nowhere near a boundary in any unit.
     /// The integral part is converted exactly; only the fraction goes through floating point, so
-    /// `1795459204.25` seconds does not come out as `.249999`.
-    public static func epoch(_ value: Double) -> Timestamp {
-        guard value.isFinite, abs(value) < 9.2e18 else { return .zero }
+    /// `1795459204.25` seconds does not come out as `.249999`. Nil when it is no number or names a
+    /// time a `Timestamp` cannot hold (past 2262 or before 1677: `9e10` seconds would otherwise
+    /// wrap around to another century).
+    public static func epoch(_ value: Double) -> Timestamp? {
+        guard value.isFinite, abs(value) < 9.2e18 else { return nil }
         let whole = value.rounded(.towardZero)
-        let fraction = value - whole
         let unit = unitNanos(abs(whole))
-        let i = Int64(whole)
-        return Timestamp(nanos: i &* unit &+ Int64((fraction * Double(unit)).rounded()))
+        let (v, over) = Int64(whole).multipliedReportingOverflow(by: unit)
+        guard !over else { return nil }
+        let (t, over2) = v.addingReportingOverflow(Int64(((value - whole) * Double(unit)).rounded()))
+        return over2 ? nil : Timestamp(nanos: t)
     }
 
-    /// An integer epoch, exact in every unit (a Double loses nanoseconds past 2^53).
-    public static func epoch(_ value: Int64) -> Timestamp {
-        Timestamp(nanos: value &* unitNanos(Double(value.magnitude)))
+    /// An integer epoch, exact in every unit (a Double loses nanoseconds past 2^53); nil past what
+    /// a `Timestamp` holds, as for `epoch(_:)` of a Double.
+    public static func epoch(_ value: Int64) -> Timestamp? {
+        let (v, over) = value.multipliedReportingOverflow(by: unitNanos(Double(value.magnitude)))
+        return over ? nil : Timestamp(nanos: v)
     }
 
     /// An epoch number written as text (`1732387204123`, `1732387204.123`), exact to the nanosecond.
@@ -171,7 +176,10 @@ public enum TimeParsing {
             }
         }
         guard p == n else { return nil }
-        let v = whole &* unit &+ frac
+        // Past what a `Timestamp` holds (seconds past 2262, say) is no time rather than a wrapped one.
+        let (scaled, over) = whole.multipliedReportingOverflow(by: unit)
+        let (v, over2) = scaled.addingReportingOverflow(frac)
+        guard !over, !over2 else { return nil }
         return Timestamp(nanos: neg ? -v : v)
     }
 

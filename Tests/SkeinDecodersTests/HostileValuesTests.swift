@@ -54,4 +54,23 @@ final class HostileValuesTests: XCTestCase {
         let feed = PlatformFeed.auto(line.replacingOccurrences(of: "WALL", with: "41") + "\n")
         XCTAssertEqual(feed.events.first { $0.kind == .requestEnd }?.durationMS, 41)
     }
+
+    /// Epoch numbers whose unit (told by magnitude) puts them past 2262: `9e10` is seconds, and its
+    /// nanoseconds do not fit in 64 bits. They were multiplied with wrapping (no trap) and landed in
+    /// another century; now they are no time, as text digits, as a JSON number and as a float.
+    func testAnEpochPastWhatATimestampHoldsIsNoTime() {
+        for digits in ["90000000000", "9999999999999", "9300000000000000", "9300000000.5"] {
+            let got = Array(digits.utf8).withUnsafeBufferPointer { TimeParsing.epoch(text: $0) }
+            XCTAssertNil(got, digits)
+        }
+        XCTAssertNil(TimeParsing.epoch(9e10))
+        XCTAssertNil(TimeParsing.epoch(Int64(99_999_999_999_999)))
+        XCTAssertNil(TimeParsing.epoch(-9.3e9))
+        XCTAssertEqual(TimeParsing.epoch(9.2e9)?.nanos, 9_200_000_000_000_000_000, "2261 still is one")
+        for ts in ["9e10", "90000000000", "\"90000000000\"", "1e16"] {
+            let feed = PlatformFeed.auto(#"{"ts":TS,"service":"a","msg":"x"}"#.replacingOccurrences(of: "TS", with: ts) + "\n")
+            XCTAssertEqual(feed.events.count, 0, ts)
+            guard case .malformed(.missingFields) = feed.outcomes.first else { return XCTFail("\(ts): \(feed.outcomes)") }
+        }
+    }
 }
