@@ -20,7 +20,11 @@ struct InsightBook {
             let escalated = severity > i.severity
             if escalated { i.severity = severity }
             if i.evidence.count < InsightBook.evidenceLimit {
-                i.evidence.append(evidence)
+                // In time order, not arrival order: sources' lines arrive out of order, and a
+                // report reads its evidence top down (after any of the same time: stable).
+                var at = i.evidence.count
+                while at > 0 && i.evidence[at - 1].at > evidence.at { at -= 1 }
+                i.evidence.insert(evidence, at: at)
                 i.message = message()
             } else if escalated || i.count & (i.count - 1) == 0 {
                 // Past the evidence budget the message still follows the situation, at counts

@@ -7,6 +7,21 @@ final class InsightTests: XCTestCase {
         e.snapshot().insights.first { $0.kind == kind }
     }
 
+    /// Evidence reads in time order whatever order its lines arrived in (sources skew and
+    /// interleave), ties in arrival order; past the budget, later arrivals are counted, not listed.
+    func testEvidenceIsKeptInTimeOrder() throws {
+        var book = InsightBook()
+        let ms: [Int64] = [500, 100, 300, 300, 50, 900, 200, 700, 600, 400, 10, 20]
+        for (n, t) in ms.enumerated() {
+            book.raise(.timeout, severity: .warning,
+                       evidence: Evidence(at: Timestamp(nanos: t * 1_000_000), detail: "#\(n)"), message: "m")
+        }
+        let i = try XCTUnwrap(book.current(.timeout))
+        XCTAssertEqual(i.count, 12)
+        XCTAssertEqual(i.firstAt, Timestamp(nanos: 10_000_000))
+        XCTAssertEqual(i.evidence.map(\.detail), ["#4", "#1", "#6", "#2", "#3", "#9", "#0", "#8", "#7", "#5"])
+    }
+
     func testHealthyInputRaisesNothing() {
         let e = Engine()
         e.ingest(ev(0, .dbSample, "postgres", nil, platform: "postgres", dbOpen: 12, dbMax: 100))
