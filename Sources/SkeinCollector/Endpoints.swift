@@ -322,6 +322,10 @@ struct RequestIngest {
                 return Firehose.error(400, "not a Firehose delivery: \(reason.rawValue)", requestID: firehoseRequestID)
             case .decoded(let id):
                 firehoseRequestID = id ?? firehoseRequestID
+            case .tooLarge(let id):
+                firehoseRequestID = id ?? firehoseRequestID
+                let limit = state.config.maxBody
+                return Firehose.error(413, "records inflate past the body limit of \(limit) bytes", requestID: firehoseRequestID)
             }
             sample.malformed = tally.malformed.values.reduce(0, +)
         case (.ingest, _):
@@ -420,7 +424,10 @@ struct RequestIngest {
     /// A Firehose delivery: `{"requestId", "timestamp", "records": [{"data": base64}]}`. Each record's
     /// data (gunzipped when it is gzip, as CloudWatch Logs subscriptions send it) goes through the
     /// same line decoding as `/ingest`; a record that is not base64 or not valid gzip is one
-    /// malformed line, and the others still count. Returns the delivery's request id.
+    /// malformed line, and the others still count. The records' bytes, base64 and gzip undone, are
+    /// held to the body limit all together (as an inflated body is): each record may be gzip, and
+    /// a limit per record would let one body of small bombs inflate to records × the limit.
+    /// Returns the delivery's request id.
     private mutating func decodeFirehose(_ body: UnsafeRawBufferPointer, into events: inout [Event],
                                          tally: inout IngestQueue.Tally) -> FirehoseBody {
         let doc: JSONDocument
@@ -437,6 +444,7 @@ struct RequestIngest {
         doc.forEachElement(records) { r in
             payloads.append(doc.kind(r) == .object ? doc.member(r, "data").flatMap { doc.kind($0) == .string ? doc.string($0) : nil } : nil)
         }
+        var budget = state.config.maxBody
         for payload in payloads {
             guard let payload, let data = Data(base64Encoded: payload) else {
                 tally.lines += 1
@@ -445,15 +453,21 @@ struct RequestIngest {
             }
             var bytes = [UInt8](data)
             if bytes.count >= 2, bytes[0] == 0x1f, bytes[1] == 0x8b {
-                let limit = state.config.maxBody
+                let limit = budget
                 let inflated = bytes.withUnsafeBytes { raw in Result { () throws(Gzip.Failure) -> [UInt8] in try Gzip.inflate(raw, limit: limit) } }
-                guard case .success(let plain) = inflated else {
+                switch inflated {
+                case .success(let plain):
+                    bytes = plain
+                case .failure(.tooLarge):
+                    return .tooLarge(requestID: id)
+                case .failure(.corrupt):
                     tally.lines += 1
                     tally.malformed["invalid_gzip", default: 0] += 1
                     continue
                 }
-                bytes = plain
             }
+            guard bytes.count <= budget else { return .tooLarge(requestID: id) }
+            budget -= bytes.count
             bytes.withUnsafeBytes { decodeLines($0, into: &events, tally: &tally) }
         }
         return .decoded(requestID: id)
@@ -467,6 +481,8 @@ struct RequestIngest {
     /// What a Firehose body turned out to be.
     private enum FirehoseBody {
         case decoded(requestID: String?)
+        /// Its records, decoded and inflated, are over the body limit: refused whole (413).
+        case tooLarge(requestID: String?)
         /// Not a delivery at all: the whole request is refused.
         case refused(MalformedReason)
     }

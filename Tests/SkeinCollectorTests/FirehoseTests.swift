@@ -87,6 +87,29 @@ final class FirehoseTests: XCTestCase {
         XCTAssertEqual(c.drain().events.count, 1)
     }
 
+    /// Found reading the collector's code while fuzzing it: each gzipped record was inflated up to
+    /// the body limit on its own, so one body of small gzip bombs could decode records × the limit.
+    func testRecordsInflatedPastTheBodyLimitTogetherAre413() throws {
+        var config = CollectorConfig()
+        config.maxBody = 4096
+        let c = try Connection(config: config)
+        let line = #"{"ts":1795428000000,"service":"api","msg":"padding padding padding padding"}"# + "\n"
+        // 3 × 2700 bytes of lines: each record under the limit, all three over it.
+        let record = Data(gzip(Array(String(repeating: line, count: 2700 / line.utf8.count).utf8))).base64EncodedString()
+        XCTAssertLessThan(delivery([record, record, record]).count, 4096)
+        let a = try c.send("/firehose", headers: headers(), body: delivery([record, record, record]))
+        XCTAssertEqual(a.status, 413)
+        let answer = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(a.body)) as? [String: Any])
+        XCTAssertEqual(answer["requestId"] as? String, "ed4acda5-034f-9f42-bba1-f29aea6d7d8f")
+        XCTAssertNotNil(answer["errorMessage"] as? String)
+        XCTAssertEqual(c.drain().events.count, 0)
+        XCTAssertTrue(c.state.metrics.render(queueDepth: 0, queueCapacity: 0)
+            .contains(#"skein_collector_requests_total{endpoint="/firehose",code="413"} 1"#))
+        // One record within the limit still goes through.
+        XCTAssertEqual(try c.send("/firehose", headers: headers(), body: delivery([record])).status, 200)
+        XCTAssertGreaterThan(c.drain().events.count, 0)
+    }
+
     func testFullQueueIs429InFirehosesShape() throws {
         let c = try Connection(capacity: 3)
         let two = Data((#"{"ts":1795428000000,"service":"api","msg":"a"}"# + "\n" + #"{"ts":1795428000001,"service":"api","msg":"b"}"#).utf8)
