@@ -50,7 +50,7 @@ enum ConventionField: UInt8, Sendable {
         ("reqId", .reqID), ("req_id", .reqID), ("req.id", .reqID),
         ("request_id", .requestID), ("requestId", .requestID), ("requestID", .requestID),
         ("function_request_id", .platformRequestID), ("aws_request_id", .platformRequestID),
-        ("awsRequestId", .platformRequestID), ("faas.invocation_id", .platformRequestID),
+        ("awsRequestId", .platformRequestID), ("AWSRequestId", .platformRequestID), ("faas.invocation_id", .platformRequestID),
         ("cf-ray", .cfRay),
         ("event", .event),
         ("route", .route), ("http.route", .route),

@@ -8,7 +8,7 @@ public struct LambdaJSONLineDecoder: JSONRecordDecoder {
 
     public init() {}
 
-    public var signatureKeys: [StaticString]? { ["record", "requestId"] }
+    public var signatureKeys: [StaticString]? { ["record", "requestId", "AWSRequestId"] }
 
     public func matches(_ doc: JSONDocument) -> Bool {
         LambdaJSONMapping.recognises(doc, doc.root)
@@ -30,7 +30,8 @@ enum LambdaJSONMapping {
     static let regionFact = "lambda.region"
 
     /// A platform record (`type: platform.*` with `time` and `record`), or an app record with
-    /// Lambda's own four keys (`timestamp`, `level`, `requestId`, `message`).
+    /// Lambda's own four keys (`timestamp`, `level`, `requestId`, `message`; the Java runtime's
+    /// JSON format, `LambdaLogger` and `aws-lambda-java-log4j2`, names the id `AWSRequestId`).
     static func recognises(_ doc: JSONDocument, _ obj: Int) -> Bool {
         let keys = PlatformKeys(doc, obj)
         if keys.isSuperset(of: [.time, .type, .record]) {
@@ -69,7 +70,8 @@ enum LambdaJSONMapping {
         guard let t else { return .malformed(.missingFields) }
         var e = scope.event(t, source: source)
         // Node.js logs `undefined` (Python `None`) for lines written during init, before any request.
-        let requestID = string(doc, obj, "requestId").flatMap { $0 == "undefined" || $0 == "None" ? nil : $0 }
+        let rawRequestID = string(doc, obj, "requestId") ?? string(doc, obj, "AWSRequestId")
+        let requestID = rawRequestID.flatMap { $0 == "undefined" || $0 == "None" ? nil : $0 }
         // The record's extra keys are the app's (`logger`, `errorType`, its own ids): the convention's names apply.
         EmbeddedJSON.merge(doc, obj, into: &e, context: &context)
         e.time = t
@@ -89,7 +91,7 @@ enum LambdaJSONMapping {
                 break
             }
         }
-        if let raw = string(doc, obj, "requestId") {
+        if let raw = rawRequestID {
             if e.correlationID == raw { e.correlationID = nil }
             if e.requestID == raw { e.requestID = nil }
         }
@@ -143,7 +145,7 @@ enum LambdaJSONMapping {
             doc.member(record, path: ["metrics", key]).flatMap { doc.double($0) }
         }
         switch type {
-        case "platform.initStart":
+        case "platform.initStart", "platform.restoreStart":
             if let fn = string(doc, record, "functionName") {
                 scope.service = context.interner.intern(fn)
                 context.facts[functionFact] = scope.service
@@ -160,9 +162,11 @@ enum LambdaJSONMapping {
             e.service = scope.service
             e.runtime = scope.runtime
             e.region = scope.region
-            let initType = string(doc, record, "initializationType") ?? "on-demand"
+            // (`platform.restoreStart`, SnapStart's, has no `initializationType`: it is `snap-start`.)
+            let initType = string(doc, record, "initializationType") ?? (type == "platform.restoreStart" ? "snap-start" : "on-demand")
             // Messages read like the text format's lines, so both formats look alike downstream.
-            e.message = "INIT_START Runtime Version: \(string(doc, record, "runtimeVersion") ?? "?") Initialization Type: \(initType)"
+            let word = type == "platform.restoreStart" ? "RESTORE_START" : "INIT_START"
+            e.message = "\(word) Runtime Version: \(string(doc, record, "runtimeVersion") ?? "?") Initialization Type: \(initType)"
             e.attributes.append(Attribute("initializationType", initType))
             if let phase = string(doc, record, "phase") { e.attributes.append(Attribute("phase", phase)) }
             PlatformEvent.emit(e, into: &events)
@@ -182,12 +186,14 @@ enum LambdaJSONMapping {
             return .events(1)
         case "platform.report":
             var n = 0
-            let initMS = metric("initDurationMs")
+            // SnapStart: the restore (`restoreDurationMs`) is the cold start, as in the text REPORT.
+            let restoreMS = metric("restoreDurationMs")
+            let initMS = metric("initDurationMs") ?? restoreMS
             if let initMS {
                 var s = base(.instanceStart)
                 s.initMS = initMS
                 s.coldStart = true
-                s.message = LambdaText.coldStartMessage(initMS)
+                s.message = metric("initDurationMs") == nil ? LambdaText.restoreColdStartMessage(initMS) : LambdaText.coldStartMessage(initMS)
                 PlatformEvent.emit(s, into: &events)
                 n += 1
             }
@@ -209,7 +215,11 @@ enum LambdaJSONMapping {
                 e.attributes.append(Attribute("max_memory_used_mb", format(v)))
                 text += " Max Memory Used: \(format(v)) MB"
             }
-            if let initMS { text += " Init Duration: \(format(initMS)) ms" }
+            if let v = metric("initDurationMs") { text += " Init Duration: \(format(v)) ms" }
+            if let v = restoreMS {
+                e.attributes.append(Attribute("restore_ms", format(v)))
+                text += " Restore Duration: \(format(v)) ms"
+            }
             if let status { text += " Status: \(status)" }
             e.message = text
             statusAttributes(&e)

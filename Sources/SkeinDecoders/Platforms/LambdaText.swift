@@ -251,7 +251,8 @@ struct LambdaLineMapper {
                 held = .report
                 return out > 0 ? .events(out) : .absorbed
             }
-            if ByteText.hasPrefix(line, "INIT_START ") {
+            // SnapStart's `RESTORE_START` names the runtime as `INIT_START` does.
+            if ByteText.hasPrefix(line, "INIT_START ") || ByteText.hasPrefix(line, "RESTORE_START ") {
                 guard let t = lastTime else { return missing(out) }
                 let runtime = LambdaText.token(after: "Runtime Version: ", in: line).map {
                     context.interner.intern(PlatformEvent.runtimeName($0))
@@ -316,7 +317,8 @@ struct LambdaLineMapper {
         guard let app = LambdaText.appLine(line) else {
             if origin.time != nil, let t = lastTime {
                 // A prefixed line in no runtime's shape: a raw stdout write. Still the function's.
-                var e = scope.event(t, .log, source: source)
+                // (`LAMBDA_WARNING: Unhandled exception. …`, the runtime's note after an uncaught error, is a warning.)
+                var e = scope.event(t, .log, level: ByteText.hasPrefix(line, "LAMBDA_WARNING") ? .warn : .info, source: source)
                 e.message = String(decoding: line, as: UTF8.self)
                 pending.removeAll(keepingCapacity: true)
                 pending.append(e)
@@ -325,8 +327,12 @@ struct LambdaLineMapper {
             }
             return out > 0 ? .events(out) : .malformed(.unrecognised)
         }
-        // The runtime's own time is the more precise (`--format short` prints whole seconds).
-        if let t = app.time { lastTime = t; context.lastTime = t }
+        // The runtime's own time is the more precise (`--format short` prints whole seconds), unless it
+        // is itself whole seconds within the CloudWatch time's second (log4j2's `%d{yyyy-MM-dd HH:mm:ss}`).
+        if let t = app.time, !(t.nanos % 1_000_000_000 == 0 && origin.time.map { $0 >= t && $0.nanos - t.nanos < 1_000_000_000 } == true) {
+            lastTime = t
+            context.lastTime = t
+        }
         guard let t = lastTime else { return missing(out) }
         // Built in place as the held record (`pending` is empty after the flush above).
         pending.removeAll(keepingCapacity: true)
@@ -635,7 +641,10 @@ enum LambdaText {
     static func report(_ b: Bytes, scope: PlatformScope, time t: Timestamp, source: SourceID) -> [Event] {
         let keys = ReportKeys(b)
         let requestID = keys.requestID.flatMap { token(at: $0 + 11, in: b) }
-        let initMS = keys.initDuration.flatMap { number(at: $0 + 15, in: b) }
+        let restoreMS = keys.restoreDuration.flatMap { number(at: $0 + 18, in: b) }
+        // A SnapStart function's cold start is its snapshot's restore (`Restore Duration:`, no `Init
+        // Duration:`): the environment was made for this request, which waited for the restore.
+        let initMS = keys.initDuration.flatMap { number(at: $0 + 15, in: b) } ?? restoreMS
         // Built in place in `out` (a local event appended would be copied once more).
         var out: [Event] = []
         out.reserveCapacity(initMS == nil ? 1 : 2)
@@ -644,7 +653,7 @@ enum LambdaText {
             out[0].requestID = requestID
             out[0].initMS = initMS
             out[0].coldStart = true
-            out[0].message = coldStartMessage(initMS)
+            out[0].message = keys.initDuration == nil ? restoreColdStartMessage(initMS) : coldStartMessage(initMS)
         }
         let k = out.count
         out.append(scope.event(t, .requestEnd, source: source))
@@ -681,6 +690,11 @@ enum LambdaText {
     /// own `INIT_REPORT` line).
     static func coldStartMessage(_ initMS: Double) -> String {
         "INIT_REPORT Init Duration: \(LambdaJSONMapping.format(initMS)) ms (cold start)"
+    }
+
+    /// The same for a SnapStart restore (worded like Lambda's own `RESTORE_REPORT` line).
+    static func restoreColdStartMessage(_ restoreMS: Double) -> String {
+        "RESTORE_REPORT Restore Duration: \(LambdaJSONMapping.format(restoreMS)) ms (cold start, SnapStart restore)"
     }
 
     struct AppLine {
@@ -723,6 +737,10 @@ enum LambdaText {
         if levelEnd - p <= 5, levelEnd > p, allUpper(b, p, levelEnd), let l = PlatformLevel.named(ByteText.slice(b, p, levelEnd)) {
             a.level = l
             a.messageStart = min(b.count, levelEnd + 1)
+            // Space-separated (log4j2's `%X{AWSRequestId} %-5p`), the level is padded to five.
+            if levelEnd < b.count, b[levelEnd] == 0x20 {
+                while a.messageStart < b.count, b[a.messageStart] == 0x20 { a.messageStart += 1 }
+            }
         }
         return a
     }

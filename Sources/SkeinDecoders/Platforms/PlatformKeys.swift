@@ -24,6 +24,7 @@ struct PlatformKeys: OptionSet {
     static let record = PlatformKeys(rawValue: 1 << 13)
     static let timestamp = PlatformKeys(rawValue: 1 << 14)
     static let level = PlatformKeys(rawValue: 1 << 15)
+    /// `requestId`, or `AWSRequestId` (Lambda's Java runtime's JSON log format).
     static let requestId = PlatformKeys(rawValue: 1 << 16)
     static let message = PlatformKeys(rawValue: 1 << 17)
 
@@ -83,6 +84,7 @@ struct PlatformKeys: OptionSet {
             if eq(p, n, "scriptName") || eq(p, n, "ScriptName") { return scriptName.rawValue }
         case (11, UInt8(ascii: "m")): if eq(p, n, "messageType") { return messageType.rawValue }
         case (12, UInt8(ascii: "d")): if eq(p, n, "deploymentId") { return deploymentId.rawValue }
+        case (12, UInt8(ascii: "A")): if eq(p, n, "AWSRequestId") { return requestId.rawValue }
         case (12, UInt8(ascii: "r")): if eq(p, n, "resourceLogs") { return resourceLogs.rawValue }
         case (13, UInt8(ascii: "r")): if eq(p, n, "resourceSpans") { return resourceSpans.rawValue }
         case (14, UInt8(ascii: "e")): if eq(p, n, "eventTimestamp") { return eventTimestamp.rawValue }
