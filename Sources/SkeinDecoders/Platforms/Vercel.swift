@@ -157,6 +157,11 @@ public struct VercelDecoder: JSONRecordDecoder {
         }
         if let p = interned(f.projectName, &context) ?? interned(f.projectId, &context) { events[k].service = p }
         if let r = interned(f.executionRegion, &context) ?? interned(f.region, &context) { events[k].region = r }
+        if events[k].deploy == .edge, let src {
+            // Edge and CDN records name no instance: without one they would share the project's name
+            // with its functions' records, as one instance whose deploy model is whichever came first.
+            events[k].instance = context.interner.intern(src + ":" + (events[k].region ?? "global"))
+        }
         if let l = f.level, let level = PlatformLevel.named(doc, l) { events[k].level = level }
         let type = interned(f.type, &context)
         if type == "stderr", events[k].level < .warn, str(f.level) == nil { events[k].level = .warn }
@@ -206,10 +211,12 @@ public struct VercelDecoder: JSONRecordDecoder {
         if let v = interned(f.vercelCache, &context) { events[k].attributes.append(Attribute("vercelCache", v)) }
         if let v = str(f.clientIp) { events[k].attributes.append(Attribute("clientIp", v)) }
         if let message = str(f.message) {
-            if ByteText.hasPrefixString(message, "REPORT RequestId: ") || ByteText.hasPrefixString(message, "START RequestId: ") {
-                // A Vercel Function runs on Lambda; its REPORT line carries the cold start.
+            if Self.isLambdaOutput(message) {
+                // A Vercel Function runs on Lambda: its output comes as the runtime wrote it, one line
+                // (`<time>\t<id>\tINFO\t…`) or a whole invocation (`START …`, the app's lines,
+                // `END …`, `REPORT …` with the cold start) in one message.
                 let base = events.removeLast()
-                return mapLambdaLine(message, base: base, source: source, into: &events)
+                return mapLambdaOutput(message, base: base, source: source, context: &context, into: &events)
             }
             if !EmbeddedJSON.mergeIfJSON(message, tape: &tape, into: &events[k], context: &context) { events[k].message = message }
             if let rid = events[k].requestID, events[k].correlationID == rid { events[k].correlationID = nil }
@@ -223,36 +230,101 @@ public struct VercelDecoder: JSONRecordDecoder {
         return 1
     }
 
-    private func mapLambdaLine(_ message: String, base: Event, source: SourceID, into events: inout [Event]) -> Int {
+    /// Whether a message is Lambda runtime output: a platform line (`START`/`END`/`REPORT RequestId:`)
+    /// or a Node.js/Python line with its time and request id (`2026-…Z\t<uuid>\tINFO\t…`).
+    static func isLambdaOutput(_ message: String) -> Bool {
         var message = message
         return message.withUTF8 { b in
-            let scope = PlatformScope(service: base.service, instance: base.instance, deploy: base.deploy ?? .serverless,
-                                      platform: "vercel", runtime: base.runtime, region: base.region)
-            var out: [Event]
-            if ByteText.hasPrefix(b, "REPORT RequestId: ") {
-                out = LambdaText.report(b, scope: scope, time: base.time, source: source)
-            } else {
-                var s = scope.event(base.time, .requestStart, source: source)
-                s.message = String(decoding: b, as: UTF8.self)
-                out = [s]
-            }
-            // Changed in place, then moved out in order (iterating would copy each event, and
-            // appending a loop variable copy it again).
-            for i in out.indices {
-                if let lambdaID = out[i].requestID { out[i].attributes.append(Attribute("lambda_request_id", lambdaID)) }
-                out[i].requestID = base.requestID ?? out[i].requestID
-                out[i].traceID = base.traceID
-                out[i].spanID = base.spanID
-                out[i].route = base.route
-                out[i].method = base.method
-                out[i].status = base.status
-                out[i].attributes.append(contentsOf: base.attributes)
-            }
-            let n = out.count
-            out.reverse()
-            while let e = out.popLast() { PlatformEvent.emit(e, into: &events) }
-            return n
+            if ByteText.hasPrefix(b, "START RequestId: ") || ByteText.hasPrefix(b, "REPORT RequestId: ")
+                || ByteText.hasPrefix(b, "END RequestId: ") { return true }
+            guard let first = b.first, ByteText.isDigit(first) || first == UInt8(ascii: "[") else { return false }
+            let lineEnd = ByteText.find(b, "\n", from: 0) ?? b.count
+            guard let app = LambdaText.appLine(ByteText.slice(b, 0, lineEnd)) else { return false }
+            return app.time != nil && app.requestIDRange != nil
         }
+    }
+
+    /// Lambda runtime output in a Vercel record: each line as the Lambda text decoder reads it (the
+    /// REPORT's cold start and duration, each app line's time, level and JSON), lines in no such shape
+    /// continuing the line before. Every event keeps the record's request id, trace, route and status;
+    /// Lambda's own request id is kept as `lambda_request_id`. See
+    /// `Fixtures/vercel/lambda-output.input` for the shapes (Logflare's Vercel parser tests).
+    private mutating func mapLambdaOutput(_ message: String, base: Event, source: SourceID,
+                                          context: inout DecodeContext, into events: inout [Event]) -> Int {
+        var message = message
+        let scope = PlatformScope(service: base.service, instance: base.instance, deploy: base.deploy ?? .serverless,
+                                  platform: "vercel", runtime: base.runtime, region: base.region)
+        var out: [Event] = []
+        var firstAppTime: Timestamp?
+        message.withUTF8 { all in
+            var s = 0
+            while s < all.count {
+                let nl = ByteText.find(all, "\n", from: s) ?? all.count
+                let line = ByteText.slice(all, s, ByteText.trimmedEnd(all, s, nl))
+                s = nl + 1
+                if line.isEmpty { continue }
+                if ByteText.hasPrefix(line, "START RequestId: ") {
+                    var e = scope.event(base.time, .requestStart, source: source)
+                    e.requestID = LambdaText.token(after: "RequestId: ", in: line)
+                    e.message = String(decoding: line, as: UTF8.self)
+                    out.append(e)
+                } else if ByteText.hasPrefix(line, "END RequestId: ") {
+                    continue
+                } else if ByteText.hasPrefix(line, "REPORT RequestId: ") {
+                    let time = max(base.time, out.last?.time ?? base.time)
+                    out.append(contentsOf: LambdaText.report(line, scope: scope, time: time, source: source))
+                } else if let app = LambdaText.appLine(line), app.time != nil || app.requestIDRange != nil {
+                    var e = scope.event(app.time ?? base.time, .log, level: app.level ?? base.level, source: source)
+                    if let t = app.time { firstAppTime = min(firstAppTime ?? t, t) }
+                    if let r = app.requestIDRange { e.requestID = ByteText.string(line, r.lowerBound, r.upperBound) }
+                    let text = ByteText.slice(line, app.messageStart, line.count)
+                    if !EmbeddedJSON.mergeIfJSON(bytes: text, tape: &tape, into: &e, context: &context) {
+                        e.message = String(decoding: text, as: UTF8.self)
+                    }
+                    if let t = app.time { e.time = t }
+                    out.append(e)
+                } else if LambdaText.isWholeJSONObject(line) {
+                    var e = scope.event(base.time, .log, level: base.level, source: source)
+                    if !EmbeddedJSON.mergeIfJSON(bytes: line, tape: &tape, into: &e, context: &context) {
+                        e.message = String(decoding: line, as: UTF8.self)
+                    }
+                    out.append(e)
+                } else if let i = out.indices.last, out[i].kind == .log {
+                    // A multi-line message (a stack, an object Node printed over lines) continues.
+                    PlatformEvent.appendLine(line, to: &out[i])
+                } else {
+                    var e = scope.event(base.time, .log, level: base.level, source: source)
+                    e.message = String(decoding: line, as: UTF8.self)
+                    out.append(e)
+                }
+            }
+        }
+        // The record's time is when the message was sent, at the invocation's end: it started no later
+        // than its first line, and its REPORT's duration before the REPORT.
+        var started = firstAppTime
+        if let end = out.last(where: { $0.kind == .requestEnd }), let d = end.durationMS, d >= 0, d <= Timestamp.maxDurationMS {
+            let t = end.time.adding(ms: -d)
+            started = min(started ?? t, t)
+        }
+        if let started {
+            for i in out.indices where out[i].kind == .requestStart { out[i].time = min(out[i].time, started) }
+        }
+        // Changed in place, then moved out in order (iterating would copy each event, and appending a
+        // loop variable copy it again).
+        for i in out.indices {
+            if let lambdaID = out[i].requestID { out[i].attributes.append(Attribute("lambda_request_id", lambdaID)) }
+            out[i].requestID = base.requestID ?? out[i].requestID
+            out[i].traceID = base.traceID ?? out[i].traceID
+            out[i].spanID = base.spanID ?? out[i].spanID
+            out[i].route = base.route ?? out[i].route
+            out[i].method = base.method ?? out[i].method
+            out[i].status = base.status ?? out[i].status
+            out[i].attributes.append(contentsOf: base.attributes)
+        }
+        let n = out.count
+        out.reverse()
+        while let e = out.popLast() { PlatformEvent.emit(e, into: &events) }
+        return n
     }
 }
 
