@@ -36,6 +36,9 @@ extension StandaloneTextDecoder {
 }
 
 extension TextFrameDecoder {
+    /// Text decoders hold at most one record and report nothing late, unless they say so.
+    public var mayHaveLateMalformed: Bool { false }
+
     public mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID, context: inout DecodeContext,
                                 into events: inout [Event]) -> DecodeOutcome {
         decode(frame, source: source, into: &events)
@@ -100,6 +103,7 @@ public struct AutoDecoder: FrameDecoder {
     public static func standard(forced: String? = nil) -> AutoDecoder {
         let texts: [any TextFrameDecoder] = [
             LambdaTextDecoder(),
+            PostgresCSVLogDecoder(),
             PostgresLogDecoder(),
             PgBouncerLogDecoder(),
             CRIDecoder(),
@@ -213,6 +217,7 @@ public struct AutoDecoder: FrameDecoder {
         }
         if let h = holder {
             if texts[h].continueFrame(frame, source: source, context: &context, into: &events) {
+                collectLate(h)
                 lastFormat = texts[h].name
                 return counted(events.count - before)
             }
@@ -244,7 +249,15 @@ public struct AutoDecoder: FrameDecoder {
     private mutating func release(source: SourceID, into events: inout [Event]) {
         guard let h = holder else { return }
         texts[h].flush(source: source, into: &events)
+        collectLate(h)
         holder = nil
+    }
+
+    /// A text decoder's own late malformed lines (a `csvlog` record whose quote never closed).
+    @inline(__always)
+    private mutating func collectLate(_ h: Int) {
+        guard texts[h].mayHaveLateMalformed else { return }
+        for (reason, count) in texts[h].drainLateMalformed() { late[reason, default: 0] += count }
     }
 
     @inline(__always)
