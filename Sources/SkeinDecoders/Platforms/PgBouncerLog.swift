@@ -1,7 +1,8 @@
 import SkeinCore
 
 /// PgBouncer's own log (`logfile` or stderr): `<time> [<pid>] <LEVEL> <message>`, where client and
-/// server connections are named `C-0x…: db/user@host:port` and `S-0x…: db/user@host:port`.
+/// server connections are named `C-0x…: db/user@host:port` and `S-0x…: db/user@host:port`. Older
+/// releases print the pid without brackets (`<time> <pid> <LEVEL> …`) and spell `Pooler Error:`.
 ///
 /// What it shows of a pooled setup: clients logging in and leaving (`db.connect`/`db.disconnect` on
 /// the pooler, not on Postgres), clients refused because the pooler is full (`no more connections
@@ -52,7 +53,8 @@ public struct PgBouncerLogDecoder: StandaloneTextDecoder {
         }
         // A refusal or a timeout is logged twice, `closing because: …` then `pooler error: …`: the
         // second is the error, the first the connection's end.
-        if e.kind != .dbDisconnect, ByteText.find(rest, "pooler error:", from: 0) != nil || e.level >= .error {
+        if e.kind != .dbDisconnect, ByteText.find(rest, "pooler error:", from: 0) != nil
+            || ByteText.find(rest, "Pooler Error:", from: 0) != nil || e.level >= .error {
             if ByteText.find(rest, "no more connections allowed", from: 0) != nil {
                 e.dbError = .tooManyClients
             } else if ByteText.find(rest, "query_wait_timeout", from: 0) != nil {
@@ -61,6 +63,12 @@ public struct PgBouncerLogDecoder: StandaloneTextDecoder {
                 e.dbError = DBErrorClassifier.classify(bytes: rest)
             }
             if e.dbError != nil { e.kind = .dbError }
+        }
+        if e.kind == .log, ByteText.hasPrefix(rest, "server login failed: "),
+           let kind = DBErrorClassifier.classify(bytes: rest) {
+            // Postgres refusing the pooler's own login (`FATAL: sorry, too many clients already`): the
+            // server's refusal, which its own log books; here only noted, not a pooler refusal.
+            e.attributes.append(Attribute("server_error", kind.rawValue))
         }
         if e.kind == .dbError && e.level < .warn { e.level = .warn }
         _ = ConventionMapper.settleTime(&e, found: true, context: &context)
@@ -79,16 +87,24 @@ public struct PgBouncerLogDecoder: StandaloneTextDecoder {
         ("LOG ", .info), ("WARNING ", .warn), ("ERROR ", .error), ("FATAL ", .fatal), ("DEBUG ", .debug), ("NOISE ", .trace),
     ]
 
-    /// `<time> [<pid>] <LEVEL> ` (PgBouncer writes its level without Postgres' colon).
+    /// `<time> [<pid>] <LEVEL> ` (PgBouncer writes its level without Postgres' colon), or in older
+    /// releases `<time> <pid> <LEVEL> `.
     static func parse(_ b: UnsafeBufferPointer<UInt8>) -> Line? {
         guard !b.isEmpty, ByteText.isDigit(b[0]), let (time, afterTime) = PlatformTime.parse(b),
-              afterTime + 3 < b.count, b[afterTime] == 0x20, b[afterTime + 1] == UInt8(ascii: "[") else { return nil }
-        var p = afterTime + 2
+              afterTime + 3 < b.count, b[afterTime] == 0x20 else { return nil }
+        let bracketed = b[afterTime + 1] == UInt8(ascii: "[")
+        var p = afterTime + (bracketed ? 2 : 1)
         var pid = 0
         let digits = p
         while p < b.count, p - digits < 10, ByteText.isDigit(b[p]) { pid = pid * 10 + Int(b[p] - 0x30); p += 1 }
-        guard p > digits, p + 1 < b.count, b[p] == UInt8(ascii: "]"), b[p + 1] == 0x20 else { return nil }
-        p += 2
+        guard p > digits else { return nil }
+        if bracketed {
+            guard p + 1 < b.count, b[p] == UInt8(ascii: "]"), b[p + 1] == 0x20 else { return nil }
+            p += 2
+        } else {
+            guard p < b.count, b[p] == 0x20 else { return nil }
+            p += 1
+        }
         for (word, level) in levels where ByteText.hasPrefix(b, word, at: p) {
             return Line(time: time, pid: pid, level: level, message: p + word.utf8CodeUnitCount)
         }

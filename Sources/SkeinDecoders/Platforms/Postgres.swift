@@ -28,8 +28,10 @@ public struct PostgresLogDecoder: TextFrameDecoder {
     public init() {}
 
     public func recognises(_ frame: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard let entry = parse(frame) else { return false }
-        return entry.pid != nil
+        guard let entry = parse(frame), entry.pid != nil else { return false }
+        // PgBouncer's `<time> [<pid>] WARNING S-0x…: … server login failed: FATAL: …` quotes a
+        // Postgres severity after its own level word: the pooler's line, not the server's.
+        return entry.severityStart <= 40 || PgBouncerLogDecoder.parse(frame) == nil
     }
 
     public mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID,
