@@ -304,7 +304,11 @@ final class EdgeAndDrainDecoderTests: XCTestCase {
 final class OTLPAndPostgresTests: XCTestCase {
     func testOTLPSpansLogsAndValues() throws {
         let spans = PlatformFeed.auto(try PlatformFeed.fixture("otlp-json", "spans"))
-        XCTAssertEqual(spans.events.map(\.kind), [.span, .span])
+        // The failed `pg.connect` span also gives the `db.error` the engine counts, at the span's end.
+        XCTAssertEqual(spans.events.map(\.kind), [.span, .span, .dbError])
+        XCTAssertEqual(spans.events[2].dbError, .poolTimeout)
+        XCTAssertEqual(spans.events[2].spanID, spans.events[1].spanID)
+        XCTAssertEqual(spans.events[2].time, spans.events[1].time.adding(ms: 140))
         XCTAssertEqual(spans.events[0].durationMS, 182.4)
         XCTAssertEqual(spans.events[0].coldStart, true)
         XCTAssertEqual(spans.events[0].requestID, "af9b3c2d-1e0f-4a5b-9c8d-7e6f5a4b3c2d")

@@ -32,13 +32,19 @@ public struct OTLPJSONLineDecoder: JSONRecordDecoder {
                     }
                 }
             } else if doc.keyEquals(k, "resourceSpans") {
+                var failedTraces: Set<String> = []
                 doc.forEachElement(v) { rs in
                     let (scope, extra) = resource(doc, rs, context: &context)
                     forEachScoped(doc, rs, "scopeSpans", "spans") { sp in
                         records += 1
                         if let e = mapping.span(Self.span(doc, sp), scope: scope, resourceAttributes: extra, source: source,
                                                 interner: &context.interner) {
+                            // One failure per trace: a DB client span's error is usually recorded again
+                            // on the spans above it (the handler's, the server's).
+                            var failure = OTLPMapping.dbError(of: e)
+                            if failure != nil, let t = e.traceID, !failedTraces.insert(t).inserted { failure = nil }
                             events.append(e)
+                            if let failure { events.append(failure) }
                         }
                     }
                 }
@@ -151,6 +157,19 @@ public struct OTLPJSONLineDecoder: JSONRecordDecoder {
         out.startTimeUnixNano = nanos(doc, s, "startTimeUnixNano")
         out.endTimeUnixNano = nanos(doc, s, "endTimeUnixNano")
         out.attributes = doc.member(s, "attributes").map { attributes(doc, $0) } ?? []
+        if let list = doc.member(s, "events") {
+            doc.forEachElement(list) { ev in
+                guard let n = doc.member(ev, "name"), doc.kind(n) == .string, doc.keyEquals(n, "exception"),
+                      let attrs = doc.member(ev, "attributes") else { return }
+                var type: String?, message: String?
+                for kv in attributes(doc, attrs) {
+                    if kv.key == "exception.type" { type = kv.value.text }
+                    if kv.key == "exception.message" { message = kv.value.text }
+                }
+                let text = [type, message].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
+                if !text.isEmpty { out.exceptions.append(text) }
+            }
+        }
         if let st = doc.member(s, "status") {
             out.statusCode = doc.member(st, "code").map { enumValue(doc, $0, names: ["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"]) } ?? 0
             out.statusMessage = doc.member(st, "message").flatMap { doc.nonEmptyString($0) }
@@ -162,7 +181,11 @@ public struct OTLPJSONLineDecoder: JSONRecordDecoder {
     private static func enumValue(_ doc: JSONDocument, _ v: Int, names: [String]) -> Int {
         if let i = doc.int(v) { return i }
         let s = doc.string(v)
-        return names.firstIndex(of: s) ?? 0
+        if let i = names.firstIndex(of: s) { return i }
+        // The short name, in any case: Vercel's trace drain writes `"kind": "server"`.
+        guard !s.isEmpty else { return 0 }
+        let suffix = "_" + s.uppercased()
+        return names.firstIndex { $0.hasSuffix(suffix) } ?? 0
     }
 
     /// The data points of a pool metric (gauge or sum; a histogram's mean for wait times).

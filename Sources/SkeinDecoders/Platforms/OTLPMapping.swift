@@ -87,6 +87,9 @@ public struct OTLPSpan: Sendable {
     /// `Status.code`: 0 unset, 1 ok, 2 error.
     public var statusCode: Int = 0
     public var statusMessage: String?
+    /// The span's `exception` events (OpenTelemetry's semantic conventions for recording an
+    /// exception), each as `exception.type: exception.message`.
+    public var exceptions: [String] = []
     public init() {}
 }
 
@@ -127,6 +130,7 @@ public struct OTLPMapping {
         var language: String?
         var faasName: String?
         var provider: String?
+        var vercel = false
         for kv in resource {
             switch kv.key {
             case "service.name":
@@ -149,6 +153,11 @@ public struct OTLPMapping {
                 // Normally a span attribute; a resource that says it marks every record of that instance
                 // (the engine counts one cold start per instance lifecycle).
                 if kv.value.bool == true { extra.append(Attribute(kv.key, "true")) }
+            case "vercel.projectId", "vercel.deploymentId":
+                // Vercel's trace drain adds these to every resource (its functions' spans: Edge runtime
+                // spans are not forwarded).
+                vercel = true
+                extra.append(Attribute(kv.key, kv.value.text))
             case "deployment.environment", "deployment.environment.name", "service.version", "host.name",
                  "cloud.account.id", "faas.version", "faas.max_memory", "k8s.namespace.name", "container.id":
                 extra.append(Attribute(kv.key, kv.value.text))
@@ -160,6 +169,7 @@ public struct OTLPMapping {
         if s.platform == nil, let provider {
             if provider == "cloudflare" { s.platform = "cloudflare-workers"; s.deploy = .edge }
         }
+        if s.platform == nil, vercel { s.platform = "vercel"; s.deploy = .serverless }
         if let r = Self.runtime(name: runtimeName ?? language, version: runtimeVersion) { s.runtime = interner.intern(r) }
         if s.deploy == nil, s.instance != nil, extra.contains(where: { $0.key == "k8s.namespace.name" }) {
             s.platform = s.platform ?? "k8s"
@@ -333,8 +343,33 @@ public struct OTLPMapping {
         } else if let st = e.status, st >= 500, sp.kind == 2 {
             e.level = .error
         }
+        for x in sp.exceptions {
+            if e.attribute("exception") == nil { e.attributes.append(Attribute("exception", x)) }
+            if e.dbError == nil, let k = DBErrorClassifier.classify(x) { e.dbError = k }
+        }
+        // A database span's SQLSTATE (`db.response.status_code`; older conventions put it in `error.type`):
+        // 53300 is Postgres' too_many_connections.
+        if e.dbError == nil, sp.attributes.contains(where: {
+            ($0.key == "db.response.status_code" || $0.key == "error.type") && $0.value.text == "53300"
+        }) {
+            e.dbError = .tooManyClients
+        }
+        if e.dbError != nil { e.level = max(e.level, .error) }
         Self.applyResourceColdStart(resourceAttributes, to: &e)
         e.attributes.append(contentsOf: resourceAttributes)
+        return e
+    }
+
+    /// The `db.error` a span's failure implies (its status message, an exception event or its SQLSTATE
+    /// named a DB error): the span itself stays a span, and the engine counts DB errors from
+    /// `db.error` events only. At the span's end, with its ids.
+    public static func dbError(of span: Event) -> Event? {
+        guard span.kind == .span, span.dbError != nil else { return nil }
+        var e = span
+        e.kind = .dbError
+        if let d = span.durationMS { e.time = span.time.adding(ms: d) }
+        e.durationMS = nil
+        if let m = span.attribute("exception") ?? span.attribute("status.message") { e.message = m }
         return e
     }
 
