@@ -39,7 +39,7 @@ public struct CloudflareWorkersDecoder: JSONRecordDecoder {
         var outcome: Int?, Outcome: Int?, eventTimestamp: Int?, EventTimestampMs: Int?, scriptName: Int?
         var ScriptName: Int?, event: Int?, Event: Int?, cpuTime: Int?, CPUTimeMs: Int?, wallTime: Int?
         var WallTimeMs: Int?, logs: Int?, Logs: Int?, exceptions: Int?, Exceptions: Int?, EventType: Int?
-        var scriptVersion: Int?, ScriptVersion: Int?
+        var scriptVersion: Int?, ScriptVersion: Int?, durableObjectId: Int?
 
         init(_ doc: JSONDocument, _ root: Int) {
             doc.forEachMember(root) { k, v in
@@ -59,6 +59,7 @@ public struct CloudflareWorkersDecoder: JSONRecordDecoder {
                     take(&exceptions, "exceptions"); take(&Exceptions, "Exceptions"); take(&WallTimeMs, "WallTimeMs")
                 case 13: take(&scriptVersion, "scriptVersion"); take(&ScriptVersion, "ScriptVersion")
                 case 14: take(&eventTimestamp, "eventTimestamp")
+                case 15: take(&durableObjectId, "durableObjectId")
                 case 16: take(&EventTimestampMs, "EventTimestampMs")
                 default: break
                 }
@@ -83,6 +84,8 @@ public struct CloudflareWorkersDecoder: JSONRecordDecoder {
         if let s = PlatformEvent.interned(doc, pick(r.scriptName, r.ScriptName), &context) {
             scope.service = s
         }
+        // A Durable Object's invocations (Tail Workers' `TraceItem.durableObjectId`) run in that one object.
+        if let id = PlatformEvent.interned(doc, r.durableObjectId, &context) { scope.instance = id }
         var base = scope.event(start, source: source)
         let outcome = pick(r.outcome, r.Outcome).flatMap { doc.nonEmptyString($0) } ?? "unknown"
 
@@ -108,6 +111,9 @@ public struct CloudflareWorkersDecoder: JSONRecordDecoder {
                 base.route = context.interner.intern("cron \(cron)")
             } else if let queue = keys.member(doc, ev, "queue", "Queue").flatMap({ doc.nonEmptyString($0) }) {
                 base.route = context.interner.intern("queue \(queue)")
+            } else if keys.member(doc, ev, "scheduledTime", "ScheduledTimeMs") != nil {
+                // A Durable Object alarm (`TraceItemAlarmEventInfo`: a scheduled time, no cron).
+                base.route = context.interner.intern("alarm")
             }
         }
         if base.route == nil, let type = PlatformEvent.interned(doc, r.EventType, &context) {
