@@ -2,7 +2,7 @@ import SkeinCore
 
 /// PostgreSQL's server log (stderr format) with `log_connections` / `log_disconnections`.
 ///
-/// Reads any `log_line_prefix` that starts with the time (`%m`/`%t`) and has the pid in brackets
+/// Reads any `log_line_prefix` that starts with the time (`%m`/`%t`, or `%n`'s epoch seconds) and has the pid in brackets
 /// (`%m [%p] `, the PG15 default; `%m [%p] %q%u@%d `; `%t [%p]: [%l-1] user=%u,db=%d,app=%a `):
 /// the severity (`LOG:`, `FATAL:`, ...) is found after the prefix. Connections become `db.connect`
 /// / `db.disconnect` (instance = the backend's pid, with `application_name` remembered from the
@@ -43,7 +43,10 @@ public struct PostgresLogDecoder: TextFrameDecoder {
         guard let entry = parse(line) else { return .malformed(.unrecognised) }
         var out = 0
         if let p = pending {
-            PlatformEvent.emit(p, into: &events)
+            // Appended as mapped: `PostgresMapping` classifies DB errors by severity (ERROR, FATAL,
+            // PANIC), so a LOG such as `could not receive data from client: Connection reset by peer`
+            // (a client that went away) stays a log, as in `csvlog` and `jsonlog`.
+            events.append(p)
             out += 1
         }
         pending = event(entry, line: line, source: source)
@@ -99,7 +102,7 @@ public struct PostgresLogDecoder: TextFrameDecoder {
     }
 
     public mutating func flush(source: SourceID, into events: inout [Event]) {
-        if let p = pending { PlatformEvent.emit(p, into: &events) }
+        if let p = pending { events.append(p) }
         pending = nil
     }
 
@@ -171,7 +174,7 @@ public struct PostgresLogDecoder: TextFrameDecoder {
     /// hex) gives the pid when no `[%p]` does. So RDS/Aurora's `%t:%r:%u@%d:[%p]:` and Azure's
     /// `%t-%c-` read as well as the defaults.
     static func parse(_ b: UnsafeBufferPointer<UInt8>) -> Entry? {
-        guard let (time, afterTime) = PlatformTime.parse(b) else { return nil }
+        guard let (time, afterTime) = PlatformTime.parse(b) ?? epochPrefix(b) else { return nil }
         guard let (severity, severityStart, severityEnd) = findSeverity(b, from: afterTime) else { return nil }
         var pid: Int?
         var sessionPID: Int?
@@ -217,6 +220,22 @@ public struct PostgresLogDecoder: TextFrameDecoder {
         return Entry(time: time, pid: pid ?? sessionPID, user: user, database: database, application: application,
                      severity: severity, severityStart: severityStart,
                      textStart: ByteText.skipSpaces(b, severityEnd))
+    }
+
+    /// `%n`: the time as Unix epoch seconds with milliseconds (`1795428000.123`), then a space.
+    static func epochPrefix(_ b: UnsafeBufferPointer<UInt8>) -> (Timestamp, Int)? {
+        guard b.count > 15, b[10] == UInt8(ascii: "."), b[14] == 0x20 else { return nil }
+        var seconds: Int64 = 0
+        for i in 0..<10 {
+            guard ByteText.isDigit(b[i]) else { return nil }
+            seconds = seconds * 10 + Int64(b[i] - 0x30)
+        }
+        var ms: Int64 = 0
+        for i in 11..<14 {
+            guard ByteText.isDigit(b[i]) else { return nil }
+            ms = ms * 10 + Int64(b[i] - 0x30)
+        }
+        return (Timestamp(millis: seconds * 1000 + ms), 14)
     }
 
     /// The first severity word (`LOG:`, `FATAL:`, ...) after the time that starts a token and is
