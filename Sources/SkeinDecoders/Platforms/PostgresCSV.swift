@@ -73,6 +73,8 @@ public struct PostgresCSVLogDecoder: StandaloneTextDecoder {
         partial.append(0x0a)
         partial.append(contentsOf: frame)
         partialLines += 1
+        // Only a quote can close the open field: a line without one is not split again.
+        guard ByteText.find(frame, "\"", from: 0) != nil else { return true }
         let joined = partial
         return joined.withUnsafeBufferPointer { all in
             guard Self.split(all, into: &fields, upTo: Int.max) else { return true }
