@@ -235,7 +235,9 @@ public struct PostgresLogDecoder: TextFrameDecoder {
             guard ByteText.isDigit(b[i]) else { return nil }
             ms = ms * 10 + Int64(b[i] - 0x30)
         }
-        return (Timestamp(millis: seconds * 1000 + ms), 14)
+        // Past 2262 no Timestamp holds it (ten digits reach 2286): no time, as for other epochs.
+        guard let t = Timestamp.fromSeconds(seconds, nanos: ms * 1_000_000) else { return nil }
+        return (t, 14)
     }
 
     /// The first severity word (`LOG:`, `FATAL:`, ...) after the time that starts a token and is
