@@ -44,10 +44,13 @@ final class PipelinedReader {
             self.destroysOnProducer = destroysOnProducer
         }
 
-        func put(_ b: Batch) {
+        /// Takes the batch over (consumed, then moved into the queue): the producer must hold no
+        /// reference to its chunk arrays once the consumer can take it, or the consumer's first
+        /// write to a chunk copies its events (see `BatchingSink.ship`).
+        func put(_ b: consuming Batch) {
             condition.lock()
             awaitOrPopulate { queue.count < depth }
-            queue.append(b)
+            queue.append(consume b)
             condition.signal()
             condition.unlock()
         }
@@ -188,9 +191,14 @@ final class PipelinedReader {
             closeSingleChunk()
             guard !batch.isEmpty else { return }
             if let meter { batch.bytesRead = meter.bytes }
-            channel.put(batch)
-            batch = Batch()
+            // Moved out before it is handed over. Handing over a copy and emptying `batch` after
+            // `put` returned left a moment in which the consumer, woken by `put`, could find each
+            // chunk array referenced twice and copy all its events before lending them to the
+            // engine (seen under callgrind: 66k of 100k events copied, 5 % of the engine thread).
+            var out = Batch()
+            swap(&out, &batch)
             batchedEvents = 0
+            channel.put(consume out)
         }
     }
 
