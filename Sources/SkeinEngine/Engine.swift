@@ -700,8 +700,13 @@ public final class Engine {
                 db.byApplication[app] = max(0, (db.byApplication[app] ?? 0) - 1)
                 changed = true
             case .dbError:
-                db.error(e.dbError ?? .other, at: e.time, serverSide: true)
-                if pooler && (e.dbError?.isExhaustion ?? false) { db.pools.refusals += 1 }
+                // PgBouncer's own login refused by Postgres (`server login failed: FATAL: …`, marked
+                // `server_error`): PgBouncer is the client there, so the failure is counted as a
+                // client's (Postgres' log of the same refusal is the server's) and is no refusal of
+                // the pooler's clients.
+                let poolerAsClient = pooler && e.attribute("server_error") != nil
+                db.error(e.dbError ?? .other, at: e.time, serverSide: !poolerAsClient)
+                if pooler && !poolerAsClient && (e.dbError?.isExhaustion ?? false) { db.pools.refusals += 1 }
                 changed = true
             default:
                 break

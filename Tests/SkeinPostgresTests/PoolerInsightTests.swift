@@ -108,6 +108,27 @@ final class PoolerInsightTests: XCTestCase {
         XCTAssertTrue(m.contains("Postgres at 6/20 connections (30%); PgBouncer refused 2 clients"), m)
         XCTAssertFalse(m.contains("and refusing clients"), m)
     }
+
+    /// PgBouncer's `server login failed: FATAL: sorry, too many clients already` is Postgres refusing
+    /// the pooler: Postgres is said to refuse, no client of the pooler is counted as refused, and
+    /// Postgres' own line of the same refusal does not make it two.
+    func testPostgresRefusingThePoolersLoginIsPostgresRefusing() throws {
+        let engine = Engine()
+        func refused(_ ms: Double, platform: String, serverError: Bool) -> Event {
+            Event(time: t0.adding(ms: ms), kind: .dbError, level: .warn, source: SourceID(1),
+                  service: platform, instance: platform == "pgbouncer" ? "pgb:6432" : "db:5432", deploy: .server,
+                  platform: platform, dbError: .tooManyClients, message: "FATAL: sorry, too many clients already",
+                  attributes: serverError ? [Attribute("server_error", "too_many_clients")] : [])
+        }
+        engine.ingest(refused(100, platform: "pgbouncer", serverError: true))
+        let i = try XCTUnwrap(exhaustion(engine))
+        XCTAssertEqual(i.severity, .critical)
+        XCTAssertTrue(i.message.hasPrefix("Postgres is refusing new clients"), i.message)
+        XCTAssertFalse(i.message.contains("PgBouncer refused"), i.message)
+        XCTAssertEqual(engine.snapshot().db.errorsByKind, [Tally("too_many_clients", 1)])
+        engine.ingest(refused(101, platform: "postgres", serverError: false))
+        XCTAssertEqual(engine.snapshot().db.errorsByKind, [Tally("too_many_clients", 1)], "one refusal, logged by both sides")
+    }
 }
 
 private extension Event {

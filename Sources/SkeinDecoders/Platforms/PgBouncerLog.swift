@@ -66,8 +66,12 @@ public struct PgBouncerLogDecoder: StandaloneTextDecoder {
         }
         if e.kind == .log, ByteText.hasPrefix(rest, "server login failed: "),
            let kind = DBErrorClassifier.classify(bytes: rest) {
-            // Postgres refusing the pooler's own login (`FATAL: sorry, too many clients already`): the
-            // server's refusal, which its own log books; here only noted, not a pooler refusal.
+            // Postgres refusing the pooler's own login (`FATAL: sorry, too many clients already`):
+            // a DB error in which PgBouncer is Postgres' client, not a refusal of PgBouncer's own
+            // clients. `server_error` tells the engine so (it counts it on the clients' side, where
+            // Postgres' own log line of the same refusal does not count it twice).
+            e.kind = .dbError
+            e.dbError = kind
             e.attributes.append(Attribute("server_error", kind.rawValue))
         }
         if e.kind == .dbError && e.level < .warn { e.level = .warn }
