@@ -140,7 +140,8 @@ final class ProtobufTests: XCTestCase {
         let result = try request.withUnsafeBytes { try decoder.decode(.metrics, $0, source: SourceID(0)) }
         XCTAssertEqual(result.records, 2)
         XCTAssertEqual(result.events.count, 1)
-        XCTAssertEqual(result.events[0].dbMax, 7)
+        XCTAssertEqual(result.events[0].attribute("db.pool.max"), "7")
+        XCTAssertNil(result.events[0].dbMax, "the pool's maximum, not Postgres' max_connections")
         XCTAssertEqual(result.events[0].dbPool, "main")
         XCTAssertEqual(result.events[0].service, "api")
     }

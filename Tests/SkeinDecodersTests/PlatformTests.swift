@@ -334,7 +334,8 @@ final class OTLPAndPostgresTests: XCTestCase {
         let r = PlatformFeed.auto(try PlatformFeed.fixture("otlp-json", "db-pool-metrics"))
         let readings = r.events.filter { $0.kind == .log }
         XCTAssertEqual(readings.map(\.dbOpen), [10, 10, 5, 1])
-        XCTAssertEqual(readings.map(\.dbMax), [10, 10, 5, nil])
+        XCTAssertEqual(readings.map { $0.attribute("db.pool.max") }, ["10", "10", "5", nil])
+        XCTAssertEqual(readings.map(\.dbMax), [nil, nil, nil, nil], "a pool's maximum is not max_connections")
         XCTAssertEqual(readings.first?.waitMS, 250, "histogram mean in seconds → ms")
         XCTAssertEqual(readings.first?.attribute("db.pending_requests"), "3")
         // The first cumulative count is a baseline; the rise from 4 to 7 is three timeouts. A delta sum

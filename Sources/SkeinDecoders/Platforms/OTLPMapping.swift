@@ -394,8 +394,8 @@ public struct OTLPMapping {
         }
     }
 
-    /// One reading per pool and time: connections held (`dbOpen` = used + idle), `dbMax`, wait and
-    /// queue; a rise in the cumulative timeout count becomes a `db.error` (`pool_timeout`).
+    /// One reading per pool and time: connections held (`dbOpen` = used + idle), the pool's own
+    /// maximum (`db.pool.max`), wait and queue; a rise in the cumulative timeout count becomes a `db.error` (`pool_timeout`).
     public mutating func pools(_ points: [OTLPNumberPoint], scope s: PlatformScope, source: SourceID,
                                interner: inout Interner) -> [Event] {
         struct Reading {
@@ -444,7 +444,10 @@ public struct OTLPMapping {
             var e = s.event(Timestamp(nanos: r.time), .log, level: .debug, source: source)
             e.dbPool = pool.isEmpty ? nil : interner.intern(pool)
             if r.used != nil || r.idle != nil { e.dbOpen = Int((r.used ?? 0) + (r.idle ?? 0)) }
-            e.dbMax = r.max.map { Int($0) }
+            // The pool's own ceiling (a client-side setting such as node-postgres' `max`), not
+            // Postgres' `max_connections`: `dbMax` would have made a pool of 10 the server's limit,
+            // and ten instances of it "1000 % of max_connections".
+            if let m = r.max { e.attributes.append(Attribute("db.pool.max", String(Int(m)))) }
             e.waitMS = r.waitMS
             var parts: [String] = ["db pool" + (pool.isEmpty ? "" : " \(pool)")]
             if let u = r.used { parts.append("used \(Int(u))"); e.attributes.append(Attribute("db.used", String(Int(u)))) }
