@@ -25,12 +25,14 @@ public struct OTLPProtobufDecoder {
     public mutating func decode(_ signal: Signal, _ bytes: UnsafeRawBufferPointer, source: SourceID) throws(ProtobufReader.Failure) -> Result {
         var out = Result()
         var r = ProtobufReader(bytes)
+        // Traces whose DB failure this request already reported (see `resourceSpans`).
+        var failedTraces: Set<String> = []
         while let (field, wire) = try r.nextField() {
             // Every Export*ServiceRequest has its resource list as field 1.
             guard field == 1, wire == .lengthDelimited else { try r.skip(wire); continue }
             var resource = try r.message()
             switch signal {
-            case .traces: try resourceSpans(&resource, source: source, into: &out)
+            case .traces: try resourceSpans(&resource, source: source, failedTraces: &failedTraces, into: &out)
             case .logs: try resourceLogs(&resource, source: source, into: &out)
             case .metrics: try resourceMetrics(&resource, source: source, into: &out)
             }
@@ -68,12 +70,19 @@ public struct OTLPProtobufDecoder {
         }
     }
 
-    private mutating func resourceSpans(_ r: inout ProtobufReader, source: SourceID, into out: inout Result) throws(ProtobufReader.Failure) {
+    /// Spans, each followed by the `db.error` its failure implies (`OTLPMapping.dbError(of:)`), once
+    /// per trace and request as OTLP/JSON does: a DB client span's error is usually recorded again on
+    /// the spans above it.
+    private mutating func resourceSpans(_ r: inout ProtobufReader, source: SourceID, failedTraces: inout Set<String>,
+                                        into out: inout Result) throws(ProtobufReader.Failure) {
         try forEachScoped(&r) { (m: inout ProtobufReader, scope, extra, me: inout Self) throws(ProtobufReader.Failure) in
             out.records += 1
             let span = try Self.span(&m, interner: &me.interner)
             if let e = me.mapping.span(span, scope: scope, resourceAttributes: extra, source: source, interner: &me.interner) {
+                var failure = OTLPMapping.dbError(of: e)
+                if failure != nil, let t = e.traceID, !failedTraces.insert(t).inserted { failure = nil }
                 out.events.append(e)
+                if let failure { out.events.append(failure) }
             } else {
                 out.rejected += 1
             }
@@ -163,6 +172,11 @@ public struct OTLPProtobufDecoder {
             case (7, .fixed64): s.startTimeUnixNano = Int64(bitPattern: try r.fixed64())
             case (8, .fixed64): s.endTimeUnixNano = Int64(bitPattern: try r.fixed64())
             case (9, .lengthDelimited): var kv = try r.message(); s.attributes.append(try keyValue(&kv, interner: &interner))
+            case (11, .lengthDelimited):
+                // Span.Event { time_unix_nano = 1, name = 2, attributes = 3 }: only `exception`
+                // events are kept, as `exception.type: exception.message`.
+                var ev = try r.message()
+                if let text = try exception(&ev, interner: &interner) { s.exceptions.append(text) }
             case (15, .lengthDelimited):
                 var st = try r.message()
                 while let (sf, sw) = try st.nextField() {
@@ -176,6 +190,26 @@ public struct OTLPProtobufDecoder {
             }
         }
         return s
+    }
+
+    /// An `exception` span event's `exception.type: exception.message`, or nil for any other event.
+    static func exception(_ r: inout ProtobufReader, interner: inout Interner) throws(ProtobufReader.Failure) -> String? {
+        var name = ""
+        var type: String?, message: String?
+        while let (f, w) = try r.nextField() {
+            switch (f, w) {
+            case (2, .lengthDelimited): name = try r.string(interner: &interner)
+            case (3, .lengthDelimited):
+                var kv = try r.message()
+                let a = try keyValue(&kv, interner: &interner)
+                if a.key == "exception.type" { type = a.value.text }
+                if a.key == "exception.message" { message = a.value.text }
+            default: try r.skip(w)
+            }
+        }
+        guard name == "exception" else { return nil }
+        let text = [type, message].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
+        return text.isEmpty ? nil : text
     }
 
     static func logRecord(_ r: inout ProtobufReader, interner: inout Interner) throws(ProtobufReader.Failure) -> OTLPLogRecord {

@@ -94,6 +94,42 @@ final class ProtobufTests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(c.durationMS), 50, accuracy: 1e-9)
     }
 
+    /// A span's `exception` events (field 11) are read as OTLP/JSON reads them: a DB failure named
+    /// there gives the span a DB error and one `db.error` event per trace and request, though both
+    /// the DB client span and the handler above it recorded it.
+    func testExceptionEventsGiveOneDBErrorPerTrace() throws {
+        let start: UInt64 = 1_795_428_000_120_000_000
+        func exception(_ type: String, _ message: String) -> [UInt8] {
+            PB.message { w in
+                w.bytesField(11, PB.message { ev in
+                    ev.fixed64Field(1, start + 40_000_000)
+                    ev.stringField(2, "exception")
+                    ev.bytesField(3, PB.keyValue("exception.type", PB.anyString(type)))
+                    ev.bytesField(3, PB.keyValue("exception.message", PB.anyString(message)))
+                })
+                // Another kind of event is not an exception.
+                w.bytesField(11, PB.message { ev in ev.stringField(2, "retry"); ev.bytesField(3, PB.keyValue("exception.message", PB.anyString("x"))) })
+            }
+        }
+        let root = PB.span(PB.Span(traceID: traceID, spanID: "00f067aa0ba902b7", name: "GET /api/feed", kind: 2,
+                                   start: start, end: start + 90_000_000, statusCode: 2))
+            + exception("Error", "sorry, too many clients already")
+        let db = PB.span(PB.Span(traceID: traceID, spanID: "a3ce929d0e0e4736", parentSpanID: "00f067aa0ba902b7",
+                                 name: "pg.connect", kind: 3, start: start + 10_000_000, end: start + 40_000_000, statusCode: 2))
+            + exception("error", "sorry, too many clients already")
+        let request = PB.traces([(attributes: [PB.keyValue("service.name", PB.anyString("feed-api"))], spans: [db, root])])
+        var decoder = OTLPProtobufDecoder()
+        let result = try request.withUnsafeBytes { try decoder.decode(.traces, $0, source: SourceID(0)) }
+        XCTAssertEqual(result.records, 2)
+        XCTAssertEqual(result.events.map(\.kind), [.span, .dbError, .span])
+        XCTAssertEqual(result.events[0].dbError, .tooManyClients)
+        XCTAssertEqual(result.events[0].attribute("exception"), "error: sorry, too many clients already")
+        XCTAssertEqual(result.events[1].dbError, .tooManyClients)
+        XCTAssertEqual(result.events[1].time, Timestamp(nanos: Int64(start + 40_000_000)), "at the span's end")
+        XCTAssertEqual(result.events[1].traceID, traceID)
+        XCTAssertEqual(result.events[2].dbError, .tooManyClients)
+    }
+
     func testResourceColdStartMarksTheInstancesRecords() throws {
         let span = PB.span(PB.Span(traceID: traceID, spanID: "00f067aa0ba902b7", name: "handler", start: 1_000_000_000, end: 2_000_000_000))
         let request = PB.traces([(attributes: [PB.keyValue("service.name", PB.anyString("checkout")),
