@@ -284,6 +284,25 @@ final class EdgeAndDrainDecoderTests: XCTestCase {
         XCTAssertEqual(pretty.events.filter { $0.kind == .requestEnd }.count, 2, "pretty-printed objects arrive whole")
     }
 
+    /// A Vercel Function's timeout line ends its invocation with the duration it states (no REPORT
+    /// follows on Vercel), in both wordings; other mentions of seconds do not.
+    func testVercelTimeoutLineEndsTheInvocation() throws {
+        let record = #"{"id":"1","message":"MSG","timestamp":1795430410000,"type":"stderr","source":"lambda","projectId":"prj_abc","projectName":"shop","deploymentId":"dpl_XYZ","host":"shop-abc123.vercel.app","path":"/api/slow","requestId":"iad1::abc-1","statusCode":504,"level":"error"}"#
+        for (message, ms) in [("Task timed out after 10.02 seconds", 10_020.0),
+                              ("Vercel Runtime Timeout Error: Task timed out after 300 seconds", 300_000.0)] {
+            let feed = PlatformFeed.auto(record.replacingOccurrences(of: "MSG", with: message) + "\n")
+            let e = try XCTUnwrap(feed.events.first, message)
+            XCTAssertEqual(e.kind, .requestEnd, message)
+            XCTAssertEqual(try XCTUnwrap(e.durationMS, message), ms, accuracy: 1e-6)
+            XCTAssertEqual(e.attribute("outcome"), "timeout")
+        }
+        for message in ["Task timed out after a while", "Task timed out after 1e400 seconds", "took 10 seconds"] {
+            let feed = PlatformFeed.auto(record.replacingOccurrences(of: "MSG", with: message) + "\n")
+            XCTAssertEqual(feed.events.first?.kind, .log, message)
+            XCTAssertNil(feed.events.first?.durationMS, message)
+        }
+    }
+
     func testVercelArrayAndNDJSON() throws {
         let array = PlatformFeed.auto(try PlatformFeed.fixture("vercel", "json-array"))
         XCTAssertEqual(array.events.count, 2)

@@ -220,6 +220,15 @@ public struct VercelDecoder: JSONRecordDecoder {
             }
             if !EmbeddedJSON.mergeIfJSON(message, tape: &tape, into: &events[k], context: &context) { events[k].message = message }
             if let rid = events[k].requestID, events[k].correlationID == rid { events[k].correlationID = nil }
+            if let seconds = Self.timedOutSeconds(message) {
+                // The function's timeout (`Task timed out after 10.02 seconds`, also behind `Vercel
+                // Runtime Timeout Error: `): no REPORT follows on Vercel, so this line is the
+                // invocation's end and says how long it ran (the trace read 0 ms before).
+                events[k].kind = .requestEnd
+                events[k].durationMS = seconds * 1000
+                events[k].level = max(events[k].level, .error)
+                events[k].attributes.append(Attribute("outcome", "timeout"))
+            }
         } else if f.proxy != nil {
             // A request record without output: the proxy's view of one request.
             events[k].kind = .requestEnd
@@ -228,6 +237,22 @@ public struct VercelDecoder: JSONRecordDecoder {
         }
         DBErrorClassifier.apply(to: &events[k])
         return 1
+    }
+
+    /// The seconds of `Task timed out after N seconds` anywhere in a message (a positive finite
+    /// number of at most a day), else nil.
+    static func timedOutSeconds(_ message: String) -> Double? {
+        var message = message
+        return message.withUTF8 { b -> Double? in
+            guard let at = ByteText.find(b, "Task timed out after ", from: 0) else { return nil }
+            let start = at + 21
+            var end = start
+            while end < b.count, ByteText.isDigit(b[end]) || b[end] == UInt8(ascii: ".") { end += 1 }
+            guard end > start, ByteText.hasPrefix(ByteText.slice(b, end, b.count), " second"),
+                  let v = NumberParsing.double(ByteText.slice(b, start, end)), v.isFinite, v > 0, v <= 86_400
+            else { return nil }
+            return v
+        }
     }
 
     /// Whether a message is Lambda runtime output: a platform line (`START`/`END`/`REPORT RequestId:`)
