@@ -7,7 +7,10 @@
 // Byte 0 (the request):
 //   bits 0-2  route: 0 POST /v1/logs, 1 /v1/traces, 2 /v1/metrics, 3 /ingest, 4 /firehose,
 //             5 /ingest signed as a Vercel drain, 6 a GET (/ingest as the ownership check,
-//             /healthz or /metrics), 7 free-form: the rest is `METHOD URI\nName: value\n...\n\nbody`
+//             /healthz or /metrics; with bit 5, a POST /firehose whose delivery the harness
+//             builds: the rest split at NUL bytes into records, record i gzipped when bit i % 8
+//             of byte 1 is set, each base64 encoded), 7 free-form: the rest is
+//             `METHOD URI\nName: value\n...\n\nbody`
 //   bit 3     OTLP: protobuf (else JSON); /ingest: `application/logplex-1`; /firehose: a request id header
 //   bits 4-5  Content-Encoding: 0 none, 1 gzip and 2 deflate (the harness compresses the body, so
 //             the decoders see valid compressed bodies), 3 gzip claimed with the body as it is
@@ -135,6 +138,19 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         default:
             method = "GET"
             path = ["/ingest", "/healthz", "/metrics", "/ingest"][Int(a >> 3) & 3]
+        }
+        var rest = rest
+        if route == 6, a & 0x20 != 0 {
+            // A Firehose delivery of the rest's records, so the records' decoding is fuzzed too.
+            method = "POST"
+            path = "/firehose"
+            headers = [("Content-Type", "application/json")]
+            var records: [String] = []
+            for (i, record) in rest.split(separator: 0, omittingEmptySubsequences: false).enumerated() {
+                let bytes = b & (1 << UInt8(i % 8)) != 0 ? compress(Array(record), gzip: true) : Array(record)
+                records.append(#"{"data":""# + Data(bytes).base64EncodedString() + #""}"#)
+            }
+            rest = Array((#"{"requestId":"r-1","timestamp":1795428001000,"records":["# + records.joined(separator: ",") + "]}").utf8)
         }
         if b & 0x02 != 0 { path += "?dpl=1&x=%20" }
         var body = rest

@@ -130,3 +130,9 @@ write("free_firehose", 7, 0, b"POST /firehose\nX-Amz-Firehose-Access-Key: s3cret
 write("free_vercel", 7, 0, b"POST /ingest\nx-vercel-signature: effcdf6ae5eb2fa2d27416d5f184df9c259a7c79\n\n" + drain)
 write("free_get", 7, 0x20, b"HEAD /ingest\n\n")
 write("free_unknown", 7, 0, b"DELETE /v1/logs\n\n")
+
+# Firehose deliveries the harness builds (route 6, bit 5): records split at NUL, gzipped per byte 1.
+cwl = json.dumps(subscription, separators=(",", ":")).encode()
+write("firehose_built_cwl", 6 | 0x20, 0x01, cwl + b"\0" + json.dumps(control, separators=(",", ":")).encode())
+write("firehose_built_lines", 6 | 0x20, 0x02, ndjson + b"\0" + ndjson + b"\0" + fixture("Tests/SkeinDecodersTests/Fixtures/aws-lambda/raw-console.input", 20))
+write("firehose_built_lambda", 6 | 0x20, 0xff, fixture("Tests/SkeinDecodersTests/Fixtures/aws-lambda/cloudwatch-subscription.input", 20))
