@@ -22,6 +22,12 @@ root=$PWD
 pkg=$root/.build-fuzz/pkg
 work=$root/.build-fuzz/work
 mkdir -p "$pkg/Sources/Fuzz" "$work/crashes" "$work/corpus-$mode" "$work/seeds-$mode"
+# The pipeline's own targets, as in Package.swift: both throw-away packages list them.
+pipeline_targets='        .target(name: "SkeinCore"),
+        .target(name: "CSkeinSys"),
+        .target(name: "SkeinDecoders", dependencies: ["SkeinCore", "CSkeinSys"]),
+        .target(name: "SkeinEngine", dependencies: ["SkeinCore", "CSkeinSys", .product(name: "Collections", package: "swift-collections")]),
+        .target(name: "SkeinSources", dependencies: ["SkeinCore", "SkeinDecoders", "SkeinEngine", "CSkeinSys"]),'
 if [ "$mode" = collector ]; then
   # The whole collector with its real dependencies, in a package (and build folder) of its own.
   pkg=$root/.build-fuzz/pkg-collector
@@ -30,7 +36,8 @@ if [ "$mode" = collector ]; then
     ln -sfn "$root/Sources/$t" "$pkg/Sources/$t"
   done
   cp scripts/fuzz/CollectorHarness.swift "$pkg/Sources/Fuzz/Harness.swift"
-  cat > "$pkg/Package.swift" <<'SWIFT'
+  cp scripts/fuzz/Driver.swift "$pkg/Sources/Fuzz/Driver.swift"
+  cat > "$pkg/Package.swift" <<SWIFT
 // swift-tools-version:6.0
 import PackageDescription
 
@@ -43,11 +50,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.9.0" ..< "6.0.0"),
     ],
     targets: [
-        .target(name: "SkeinCore"),
-        .target(name: "CSkeinSys"),
-        .target(name: "SkeinDecoders", dependencies: ["SkeinCore", "CSkeinSys"]),
-        .target(name: "SkeinEngine", dependencies: ["SkeinCore", "CSkeinSys", .product(name: "Collections", package: "swift-collections")]),
-        .target(name: "SkeinSources", dependencies: ["SkeinCore", "SkeinDecoders", "SkeinEngine", "CSkeinSys"]),
+${pipeline_targets}
         .systemLibrary(name: "CZlib"),
         .target(name: "SkeinCollector", dependencies: [
             "SkeinCore", "SkeinDecoders", "SkeinEngine", "SkeinSources", "CZlib",
@@ -99,7 +102,8 @@ done
 mkdir -p "$pkg/Sources/SkeinOTLPWire"
 for f in OTLPProtobuf.swift ProtobufReader.swift; do ln -sfn "$root/Sources/SkeinCollector/$f" "$pkg/Sources/SkeinOTLPWire/$f"; done
 cp scripts/fuzz/Harness.swift "$pkg/Sources/Fuzz/Harness.swift"
-cat > "$pkg/Package.swift" <<'SWIFT'
+cp scripts/fuzz/Driver.swift "$pkg/Sources/Fuzz/Driver.swift"
+cat > "$pkg/Package.swift" <<SWIFT
 // swift-tools-version:6.0
 import PackageDescription
 
@@ -108,11 +112,7 @@ let package = Package(
     name: "skein-fuzz",
     dependencies: [.package(url: "https://github.com/apple/swift-collections", from: "1.1.0")],
     targets: [
-        .target(name: "SkeinCore"),
-        .target(name: "CSkeinSys"),
-        .target(name: "SkeinDecoders", dependencies: ["SkeinCore", "CSkeinSys"]),
-        .target(name: "SkeinEngine", dependencies: ["SkeinCore", "CSkeinSys", .product(name: "Collections", package: "swift-collections")]),
-        .target(name: "SkeinSources", dependencies: ["SkeinCore", "SkeinDecoders", "SkeinEngine", "CSkeinSys"]),
+${pipeline_targets}
         .target(name: "SkeinOutputs", dependencies: ["SkeinCore", "SkeinEngine", "CSkeinSys"]),
         .target(name: "SkeinUI", dependencies: ["SkeinCore", "SkeinEngine"]),
         .target(name: "SkeinOTLPWire", dependencies: ["SkeinCore", "SkeinDecoders"]),
