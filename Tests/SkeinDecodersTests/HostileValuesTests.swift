@@ -73,4 +73,14 @@ final class HostileValuesTests: XCTestCase {
             guard case .malformed(.missingFields) = feed.outcomes.first else { return XCTFail("\(ts): \(feed.outcomes)") }
         }
     }
+
+    /// Postgres' `%n` prefix (epoch seconds with milliseconds): ten digits reach 2286, past what a
+    /// `Timestamp` holds; such a line has no time, and the next one reads as usual.
+    func testAPostgresEpochPrefixPast2262IsNoTime() {
+        let feed = PlatformFeed.auto("9999999999.123 [77] LOG:  connection received: host=10.0.0.5 port=5432\n"
+                                     + "1795428000.123 [77] LOG:  connection received: host=10.0.0.5 port=5432\n")
+        XCTAssertEqual(feed.events.count, 1)
+        XCTAssertEqual(feed.events.first?.time.rfc3339, "2026-11-23T10:00:00.123Z")
+        guard case .malformed = feed.outcomes.first else { return XCTFail("\(feed.outcomes)") }
+    }
 }

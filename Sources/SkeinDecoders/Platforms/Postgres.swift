@@ -222,21 +222,11 @@ public struct PostgresLogDecoder: TextFrameDecoder {
                      textStart: ByteText.skipSpaces(b, severityEnd))
     }
 
-    /// `%n`: the time as Unix epoch seconds with milliseconds (`1795428000.123`), then a space.
+    /// `%n`: the time as Unix epoch seconds with milliseconds (`1795428000.123`), then a space. Past
+    /// 2262 no Timestamp holds it (ten digits reach 2286): no time, as for other epochs.
     static func epochPrefix(_ b: UnsafeBufferPointer<UInt8>) -> (Timestamp, Int)? {
-        guard b.count > 15, b[10] == UInt8(ascii: "."), b[14] == 0x20 else { return nil }
-        var seconds: Int64 = 0
-        for i in 0..<10 {
-            guard ByteText.isDigit(b[i]) else { return nil }
-            seconds = seconds * 10 + Int64(b[i] - 0x30)
-        }
-        var ms: Int64 = 0
-        for i in 11..<14 {
-            guard ByteText.isDigit(b[i]) else { return nil }
-            ms = ms * 10 + Int64(b[i] - 0x30)
-        }
-        // Past 2262 no Timestamp holds it (ten digits reach 2286): no time, as for other epochs.
-        guard let t = Timestamp.fromSeconds(seconds, nanos: ms * 1_000_000) else { return nil }
+        guard b.count > 15, b[10] == UInt8(ascii: "."), b[14] == 0x20,
+              let t = TimeParsing.epoch(text: ByteText.slice(b, 0, 14)) else { return nil }
         return (t, 14)
     }
 
