@@ -79,10 +79,7 @@ public struct OTLPProtobufDecoder {
             out.records += 1
             let span = try Self.span(&m, interner: &me.interner)
             if let e = me.mapping.span(span, scope: scope, resourceAttributes: extra, source: source, interner: &me.interner) {
-                var failure = OTLPMapping.dbError(of: e)
-                if failure != nil, let t = e.traceID, !failedTraces.insert(t).inserted { failure = nil }
-                out.events.append(e)
-                if let failure { out.events.append(failure) }
+                OTLPMapping.appendSpan(e, failedTraces: &failedTraces, to: &out.events)
             } else {
                 out.rejected += 1
             }
@@ -195,21 +192,15 @@ public struct OTLPProtobufDecoder {
     /// An `exception` span event's `exception.type: exception.message`, or nil for any other event.
     static func exception(_ r: inout ProtobufReader, interner: inout Interner) throws(ProtobufReader.Failure) -> String? {
         var name = ""
-        var type: String?, message: String?
+        var attributes: [OTLPKeyValue] = []
         while let (f, w) = try r.nextField() {
             switch (f, w) {
             case (2, .lengthDelimited): name = try r.string(interner: &interner)
-            case (3, .lengthDelimited):
-                var kv = try r.message()
-                let a = try keyValue(&kv, interner: &interner)
-                if a.key == "exception.type" { type = a.value.text }
-                if a.key == "exception.message" { message = a.value.text }
+            case (3, .lengthDelimited): var kv = try r.message(); attributes.append(try keyValue(&kv, interner: &interner))
             default: try r.skip(w)
             }
         }
-        guard name == "exception" else { return nil }
-        let text = [type, message].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
-        return text.isEmpty ? nil : text
+        return name == "exception" ? OTLPMapping.exceptionText(attributes) : nil
     }
 
     static func logRecord(_ r: inout ProtobufReader, interner: inout Interner) throws(ProtobufReader.Failure) -> OTLPLogRecord {

@@ -39,12 +39,7 @@ public struct OTLPJSONLineDecoder: JSONRecordDecoder {
                         records += 1
                         if let e = mapping.span(Self.span(doc, sp), scope: scope, resourceAttributes: extra, source: source,
                                                 interner: &context.interner) {
-                            // One failure per trace: a DB client span's error is usually recorded again
-                            // on the spans above it (the handler's, the server's).
-                            var failure = OTLPMapping.dbError(of: e)
-                            if failure != nil, let t = e.traceID, !failedTraces.insert(t).inserted { failure = nil }
-                            events.append(e)
-                            if let failure { events.append(failure) }
+                            OTLPMapping.appendSpan(e, failedTraces: &failedTraces, to: &events)
                         }
                     }
                 }
@@ -161,13 +156,7 @@ public struct OTLPJSONLineDecoder: JSONRecordDecoder {
             doc.forEachElement(list) { ev in
                 guard let n = doc.member(ev, "name"), doc.kind(n) == .string, doc.keyEquals(n, "exception"),
                       let attrs = doc.member(ev, "attributes") else { return }
-                var type: String?, message: String?
-                for kv in attributes(doc, attrs) {
-                    if kv.key == "exception.type" { type = kv.value.text }
-                    if kv.key == "exception.message" { message = kv.value.text }
-                }
-                let text = [type, message].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
-                if !text.isEmpty { out.exceptions.append(text) }
+                if let text = OTLPMapping.exceptionText(attributes(doc, attrs)) { out.exceptions.append(text) }
             }
         }
         if let st = doc.member(s, "status") {

@@ -360,6 +360,28 @@ public struct OTLPMapping {
         return e
     }
 
+    /// Appends a mapped span and, after it, the `db.error` its failure implies (`dbError(of:)`), once per
+    /// trace among the spans of one request (`failedTraces`): a DB client span's error is usually
+    /// recorded again on the spans above it (the handler's, the server's). Both OTLP decoders use it.
+    public static func appendSpan(_ span: Event, failedTraces: inout Set<String>, to events: inout [Event]) {
+        var failure = dbError(of: span)
+        if failure != nil, let t = span.traceID, !failedTraces.insert(t).inserted { failure = nil }
+        events.append(span)
+        if let failure { events.append(failure) }
+    }
+
+    /// An `exception` span event's text from its attributes: `exception.type: exception.message`
+    /// (either alone when the other is missing or empty), or nil when both are.
+    public static func exceptionText(_ attributes: [OTLPKeyValue]) -> String? {
+        var type: String?, message: String?
+        for kv in attributes {
+            if kv.key == "exception.type" { type = kv.value.text }
+            if kv.key == "exception.message" { message = kv.value.text }
+        }
+        let text = [type, message].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ": ")
+        return text.isEmpty ? nil : text
+    }
+
     /// The `db.error` a span's failure implies (its status message, an exception event or its SQLSTATE
     /// named a DB error): the span itself stays a span, and the engine counts DB errors from
     /// `db.error` events only. At the span's end, with its ids.
