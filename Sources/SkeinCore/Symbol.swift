@@ -12,6 +12,11 @@ public struct Symbol: Hashable, Sendable, CustomStringConvertible {
 
     init(raw: UInt32) { self.raw = raw }
 
+    /// The symbol whose `raw` this is: for a number read back from a symbol of this process (a
+    /// packed copy of a record), never one made up.
+    @inlinable
+    public init(unchecked raw: UInt32) { self.raw = raw }
+
     /// The symbol for `text`, from the process-wide table (takes its lock: hot paths ask a
     /// decoder's `Interner`, which remembers the symbols it has seen).
     public init(_ text: String) {

@@ -574,11 +574,13 @@ public final class Engine {
                   let t = stitcher.traces[s] {
             // The instance.start arrived after the request that waited for it.
             let key = fleet.records[i].key
+            t.thaw()
             let h = t.hops.firstIndex { $0.service == key.service && $0.instance == key.instance }
             if let h { linkColdStart(i, trace: t, hop: h) }
         } else if let s = fleet.records[i].coldTrace, let t = stitcher.traces[s] {
             // Init time learned after linking: show it on the hop too.
             let key = fleet.records[i].key
+            t.thaw()
             for h in t.hops.indices where t.hops[h].service == key.service && t.hops[h].instance == key.instance {
                 t.hops[h].coldStartMS = fleet.records[i].info.coldStart?.initMS
             }
@@ -975,6 +977,9 @@ public final class Engine {
 
     /// Ids the linker remembers (tests check that evicted traces' ids are forgotten).
     var stitcherIDCount: Int { stitcher.linker.count }
+
+    /// The trace an id names, open or retained (tests look at its state).
+    func stitcherTrace(id: String) -> TraceState? { stitcher.trace(id: id) }
 
     // MARK: Output
 

@@ -230,35 +230,30 @@ public struct TraceSummary: Sendable, Equatable {
     public var status: Int?
     /// Ordered by start (parents before children).
     ///
-    /// A summary the stitcher made keeps its hops as the trace's own hop states (the trace's array,
-    /// shared, not copied) and, per hop, where stitching placed it (`PlacedHop`): an export holds
-    /// every finished trace's summary to its end, and a copy of each hop in the summary's own
-    /// `Hop` (128 bytes, beside the trace's 192-byte state) was 51 MB of a million lines' 280.
-    /// Reading `hops` then builds the array; `hopCount` and `hop(at:)` read one hop without it.
+    /// A summary the stitcher made keeps its hops packed (`FrozenHops`: each hop's state and where
+    /// stitching placed it, one byte array shared with the finished trace): an export holds every
+    /// finished trace's summary to its end, and the hops were most of what it held. Reading `hops`
+    /// builds the array; `hopCount` and `hop(at:)` read one hop without it.
     public var hops: [Hop] {
         get {
-            guard !placed.isEmpty else { return storedHops }
-            return hopStates.withUnsafeBufferPointer { states in placed.map { $0.hop(from: states.baseAddress! + Int($0.index)) } }
+            guard !frozen.isEmpty else { return storedHops }
+            return (0..<frozen.count).map { frozen.hop(at: $0) }
         }
         set {
             storedHops = newValue
-            placed = []
-            hopStates = []
+            frozen = FrozenHops()
         }
     }
-    /// Hops given as values (`hops`' setter), when `placed` is empty.
+    /// Hops given as values (`hops`' setter), when `frozen` is empty.
     private var storedHops: [Hop]
     /// The trace's hop states as of stitching, and each summary hop's place, in summary order.
-    var hopStates: [HopState] = []
-    var placed: [PlacedHop] = []
+    var frozen = FrozenHops()
 
-    public var hopCount: Int { placed.isEmpty ? storedHops.count : placed.count }
+    public var hopCount: Int { frozen.isEmpty ? storedHops.count : frozen.count }
 
     /// Summary hop `k` (in `hops` order), built alone.
     public func hop(at k: Int) -> Hop {
-        guard !placed.isEmpty else { return storedHops[k] }
-        let p = placed[k]
-        return hopStates.withUnsafeBufferPointer { p.hop(from: $0.baseAddress! + Int(p.index)) }
+        frozen.isEmpty ? storedHops[k] : frozen.hop(at: k)
     }
 
     /// `hopCount` read where the summary lies: a method called on `pointer.pointee` from another
@@ -273,19 +268,14 @@ public struct TraceSummary: Sendable, Equatable {
     /// whole `Hop` copied its span ids (optional text: reference counted) and cost a report of a
     /// million lines' summaries a third more instructions.
     public static func hopFields(of t: UnsafePointer<TraceSummary>, at k: Int) -> HopFields {
-        if t.pointee.placed.isEmpty { return HopFields(t.pointee.storedHops[k]) }
-        let p = t.pointee.placed[k]
-        let i = Int(p.index)
-        return HopFields(service: t.pointee.hopStates[i].service, instance: t.pointee.hopStates[i].instance,
-                         deploy: t.pointee.hopStates[i].deploy, offsetMS: p.offsetMS, durationMS: p.durationMS,
-                         status: t.pointee.hopStates[i].status, span: HopFields.packed(t.pointee.hopStates[i].spanID),
-                         parent: p.parent >= 0 ? Int(p.parent) : nil, critical: p.critical)
+        if t.pointee.frozen.isEmpty { return HopFields(t.pointee.storedHops[k]) }
+        return t.pointee.frozen.fields(at: k)
     }
 
     /// What the engine's completion checks ask of hop `k`, without building it.
     func hopBasics(at k: Int) -> (deploy: DeployModel?, flags: TraceFlags, durationMS: Double) {
-        guard !placed.isEmpty else { return (storedHops[k].deploy, storedHops[k].flags, storedHops[k].durationMS) }
-        return (hopStates[Int(placed[k].index)].deploy, placed[k].flags, placed[k].durationMS)
+        guard !frozen.isEmpty else { return (storedHops[k].deploy, storedHops[k].flags, storedHops[k].durationMS) }
+        return frozen.basics(at: k)
     }
 
     public var coldStart: Bool
@@ -318,8 +308,7 @@ public struct TraceSummary: Sendable, Equatable {
 }
 
 extension TraceSummary {
-    private static let placedOffset = MemoryLayout<TraceSummary>.offset(of: \TraceSummary.placed)!
-    private static let statesOffset = MemoryLayout<TraceSummary>.offset(of: \TraceSummary.hopStates)!
+    private static let frozenOffset = MemoryLayout<TraceSummary>.offset(of: \TraceSummary.frozen)!
     private static let storedOffset = MemoryLayout<TraceSummary>.offset(of: \TraceSummary.storedHops)!
     private static let linkedIDsOffset = MemoryLayout<TraceSummary>.offset(of: \TraceSummary.linkedIDs)!
     private static let storedAliasesOffset = MemoryLayout<TraceSummary>.offset(of: \TraceSummary.storedAliases)!
@@ -338,11 +327,9 @@ extension TraceSummary {
     @inline(__always)
     public static func prefetchHops(of p: UnsafePointer<TraceSummary>) {
         let r = UnsafeRawPointer(p)
-        let placed = r.load(fromByteOffset: placedOffset, as: UInt.self)
-        let states = r.load(fromByteOffset: statesOffset, as: UInt.self)
+        let frozen = r.load(fromByteOffset: frozenOffset, as: UInt.self)
         let stored = r.load(fromByteOffset: storedOffset, as: UInt.self)
-        for line in 0..<2 { skein_prefetch(UnsafeRawPointer(bitPattern: placed &+ UInt(line * 64))) }
-        for line in 0..<6 { skein_prefetch(UnsafeRawPointer(bitPattern: states &+ UInt(line * 64))) }
+        for line in 0..<6 { skein_prefetch(UnsafeRawPointer(bitPattern: frozen &+ UInt(line * 64))) }
         skein_prefetch(UnsafeRawPointer(bitPattern: stored &+ 32))
     }
 }
@@ -386,8 +373,7 @@ public struct HopFields {
     }
 }
 
-/// Where stitching placed one of a trace's hops: with the hop's state (`HopState`), all a summary's
-/// `Hop` holds.
+/// Where stitching placed one of a trace's hops (packed beside the hop's state: `FrozenHops`).
 struct PlacedHop {
     var offsetMS: Double
     var durationMS: Double
@@ -397,25 +383,6 @@ struct PlacedHop {
     var parent: Int32
     var flags: TraceFlags
     var critical: Bool
-
-    /// The summary's hop for `state` (this hop's state).
-    @inline(__always)
-    func hop(from state: UnsafePointer<HopState>) -> Hop {
-        var hop = Hop(service: state.pointee.service, offsetMS: offsetMS, durationMS: durationMS)
-        hop.deploy = state.pointee.deploy
-        hop.instanceSymbol = state.pointee.instance
-        hop.runtimeSymbol = state.pointee.runtime
-        hop.span = state.pointee.spanID
-        hop.parentSpan = state.pointee.parentSpanID
-        hop.parent = parent >= 0 ? Int(parent) : nil
-        hop.status = state.pointee.status
-        hop.coldStartMS = state.pointee.coldStartMS
-        hop.dbWaitMS = state.pointee.dbWaitMS
-        if let r = state.pointee.responseAt { hop.responseAtMS = r.ms(since: state.pointee.rawStart) }
-        hop.onCriticalPath = critical
-        hop.flags = flags
-        return hop
-    }
 }
 
 /// One service instance's part of a trace (a span, when span ids exist).

@@ -51,6 +51,8 @@ final class Stitcher {
     /// The slot number of `summaries[0]` (slots handed out before the last take are no longer held).
     @exclusivity(unchecked) private var summaryBase = 0
     @exclusivity(unchecked) private var vacatedSummaries = 0
+    /// Where a finishing trace's hops are packed before they are copied out (`FrozenHops`).
+    let freezeScratch = FreezeScratch()
     /// Finished traces still holding their lines, oldest first (same staleness rule as `retained`).
     @exclusivity(unchecked) private var withLines: Deque<(serial: Int, seq: Int)> = []
 
@@ -120,7 +122,7 @@ final class Stitcher {
     /// A line the trace does not keep (`EngineConfig.keepsTraceLines` off): counted against the same
     /// per-trace budget, so evictions read as they would with lines kept.
     func countLine(to t: TraceState) {
-        if t.linesNotKept < config.maxLinesPerTrace {
+        if t.linesNotKept < config.maxLinesPerTrace && t.linesNotKept < Int32.max {
             t.linesNotKept += 1
         } else {
             t.droppedLines += 1
@@ -132,7 +134,7 @@ final class Stitcher {
     func rootEnded(_ t: TraceState) -> Bool {
         guard !t.hops.isEmpty else { return false }
         // Nothing changed since the last check (a deadline popped again): same answer.
-        if t.rootCheckedAt == t.eventCount { return t.rootEndedCache }
+        if t.rootCheckedAt == Int32(truncatingIfNeeded: t.eventCount) { return t.rootEndedCache }
         var ended = true
         for i in t.hops.indices where t.hops[i].inFlight { ended = false; break }
         if ended {
@@ -142,7 +144,7 @@ final class Stitcher {
                     .hasExplicitEnd
             }
         }
-        t.rootCheckedAt = t.eventCount
+        t.rootCheckedAt = Int32(truncatingIfNeeded: t.eventCount)
         t.rootEndedCache = ended
         return ended
     }
@@ -193,6 +195,7 @@ final class Stitcher {
         // each of its strings and arrays.
         var moved = TraceSummary(id: "", start: .zero)
         swap(&moved, &summary)
+        t.freeze(moved.frozen)
         // (A trace finishing again left its older summary's slot when it reopened.)
         summaries.append(consume moved)
         if summaries.count & (Stitcher.summaryRoomStep - 1) == 0 { publishSummaryRoom() }
@@ -360,6 +363,8 @@ final class Stitcher {
     /// A late event for a finished trace opens it again; it will be completed (and emitted) again.
     func reopen(_ t: TraceState, now: Timestamp) {
         guard t.phase == .finished else { return }
+        t.thaw()
+        t.frozen = FrozenHops()
         t.phase = .open
         // Its `retained` entry goes stale; the summary, read only while it is finished, goes too.
         vacateSummary(of: t)
@@ -373,6 +378,8 @@ final class Stitcher {
     /// Folds `from` into `into` (the linker found they name one request).
     func merge(_ from: TraceState, into: TraceState) {
         if into.strongID == nil { into.strongID = from.strongID }
+        from.thaw()
+        into.thaw()
         linker.move(from, into: into)
         var map: [Int] = []
         map.reserveCapacity(from.hops.count)

@@ -268,13 +268,17 @@ extension Stitcher {
         let n = max(1, t.hops.count)
         return withUnsafeTemporaryAllocation(of: HopCalc.self, capacity: n) { c in
             withUnsafeTemporaryAllocation(of: Int.self, capacity: n) { pre in
-                stitch(t, complete: complete, incomplete: incomplete, learn: learn, placesLines: placesLines, c: c, pre: pre)
+                withUnsafeTemporaryAllocation(of: PlacedHop.self, capacity: n) { placed in
+                    stitch(t, complete: complete, incomplete: incomplete, learn: learn, placesLines: placesLines,
+                           c: c, pre: pre, placed: placed)
+                }
             }
         }
     }
 
     private func stitch(_ t: TraceState, complete: Bool, incomplete: Bool, learn: Bool, placesLines: Bool,
-                        c: UnsafeMutableBufferPointer<HopCalc>, pre: UnsafeMutableBufferPointer<Int>) -> StitchedTrace {
+                        c: UnsafeMutableBufferPointer<HopCalc>, pre: UnsafeMutableBufferPointer<Int>,
+                        placed: UnsafeMutableBufferPointer<PlacedHop>) -> StitchedTrace {
         let hops = t.hops
         let n = hops.count
         var summary = TraceSummary(id: t.canonicalID, start: hops.first?.rawStart ?? .zero)
@@ -314,10 +318,9 @@ extension Stitcher {
         for k in 0..<n { traceStart = min(traceStart, c[k].start) }
 
         var flags: TraceFlags = []
-        // Where each hop goes, beside the trace's own hop states: the summary's `Hop`s are built
-        // from both when read (`PlacedHop.hop(from:)`).
-        var out: [PlacedHop] = []
-        out.reserveCapacity(n)
+        // Where each hop goes, packed with the trace's own hop states (`FrozenHops`): the summary's
+        // `Hop`s are read from both.
+        let out = placed
         var initMS: Double? = nil
         var dbWait = 0.0
         for k in 0..<n {
@@ -338,7 +341,7 @@ extension Stitcher {
             }
             hop.flags = f
             flags.formUnion(f)
-            out.append(hop)
+            out.initializeElement(at: k, to: hop)
         }
         if incomplete { flags.insert(.incomplete) }
 
@@ -354,8 +357,7 @@ extension Stitcher {
             if summary.rootMethod == nil { summary.rootMethod = hops[i].method }
             if summary.status == nil { summary.status = hops[i].status }
         }
-        summary.hopStates = hops
-        summary.placed = out
+        summary.frozen = hops.withUnsafeBufferPointer { FrozenHops(states: $0, placed: UnsafeBufferPointer(out), scratch: freezeScratch) }
         summary.coldStart = flags.contains(.cold)
         summary.coldStartInitMS = initMS
         summary.dbWaitMS = dbWait

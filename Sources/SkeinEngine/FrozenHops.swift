@@ -1,0 +1,486 @@
+import SkeinCore
+
+/// A finished trace's hops, packed into one byte buffer: every field of each hop's state
+/// (`HopState`, so a late line that reopens the trace gets them back exactly) and where stitching
+/// placed it (`PlacedHop`, what the summary's `Hop`s are read from).
+///
+/// An export holds every finished trace to its end. As a 192-byte `HopState` array shared by the
+/// trace and its summary, plus an array of `PlacedHop`s, a million lines' 360k hops took 93 MB of
+/// the 240 live at the end (two allocations a trace); packed, a hop takes about 110 bytes and a
+/// trace one allocation. The hop arrays of open traces are freed at completion, so the traces that
+/// follow reuse their memory instead of faulting in new pages.
+///
+/// Layout: the hop count (UInt16), then one record per summary hop, in summary order. A record
+/// opens with a fixed head (`headSize` bytes): its length and a mask of what it holds (UInt32
+/// each); the hop's index among the trace's hops, its summary parent and its deploy model (a byte
+/// each, and a spare); the placed and the hop's own flags (UInt16 each); the service, instance and
+/// runtime symbols and the status (4 bytes each, 0 when absent or, for the status, too wide); the
+/// placed offset and duration, the first time and the packed span id (8 bytes each, the span 0
+/// when absent or text). What the reports read is all in the head. Then, in this order and only
+/// when the mask says so: the last time and the four optional times, each as a difference from the
+/// first time (4 bytes, or 8 when its wide bit is set); the span id's text; the parent span id
+/// (8 packed bytes, or its text); route and method (text); cold-start, CPU and DB-wait
+/// milliseconds (8 bytes each); a status too wide for the head (8 bytes); background tasks still
+/// open (4 bytes). Text is its UTF-8 length (one byte under 255, else 255 and a UInt32) and its
+/// bytes. Multi-byte numbers are little-endian and unaligned.
+///
+/// Sendable without the compiler's check: `ManagedBuffer` (the bytes' class) opts out of it, and
+/// the bytes are written once, before the value is made, and only read after.
+struct FrozenHops: @unchecked Sendable {
+    /// The packed bytes (none for a trace without hops, or a summary built from values).
+    private var storage: FrozenBytes?
+
+    init() {}
+
+    var isEmpty: Bool { storage == nil }
+
+    var count: Int {
+        guard let storage else { return 0 }
+        return storage.withBytes { Int($0.loadUnaligned(as: UInt16.self).littleEndian) }
+    }
+
+    /// The packed bytes as an array (tests compare two packings).
+    var packedBytes: [UInt8] {
+        guard let storage else { return [] }
+        return storage.withBytes { Array(UnsafeRawBufferPointer(start: $0, count: storage.header)) }
+    }
+
+    // Mask bits.
+    private static let hasSpan: UInt32 = 1 << 0, spanText: UInt32 = 1 << 1
+    private static let hasParentSpan: UInt32 = 1 << 2, parentSpanText: UInt32 = 1 << 3
+    private static let hasRoute: UInt32 = 1 << 4, hasMethod: UInt32 = 1 << 5
+    /// The four optional times: start, end, response, last work (shifted by 0...3).
+    private static let hasStart: UInt32 = 1 << 6
+    private static let hasColdStartMS: UInt32 = 1 << 10, hasCPUMS: UInt32 = 1 << 11
+    private static let hasDBWait: UInt32 = 1 << 12, hasStatus: UInt32 = 1 << 13
+    private static let hasInstance: UInt32 = 1 << 14, hasRuntime: UInt32 = 1 << 15
+    private static let hasBGOpen: UInt32 = 1 << 16, coldStart: UInt32 = 1 << 17
+    private static let exceededCPU: UInt32 = 1 << 18, inFlight: UInt32 = 1 << 19
+    private static let invocationCounted: UInt32 = 1 << 20, critical: UInt32 = 1 << 21
+    private static let hasPlacedParent: UInt32 = 1 << 22
+    /// Wide bits: the last time, then the four optional times (shifted by 1...4); the status.
+    private static let wideLastAt: UInt32 = 1 << 23
+    private static let wideStatus: UInt32 = 1 << 28
+
+    /// Bytes before a record's optional fields, and where the head's fields lie.
+    private static let headSize = 64
+    private static let indexAt = 8, parentAt = 9, deployAt = 10, placedFlagsAt = 12, flagsAt = 14
+    private static let serviceAt = 16, instanceAt = 20, statusAt = 24, runtimeAt = 28
+    private static let offsetAt = 32, durationAt = 40, firstAtAt = 48, spanAt = 56
+
+    /// Packs `states` as `placed` places them (summary order; each names its state by index),
+    /// written in `scratch` first and then copied out at their size.
+    init(states: UnsafeBufferPointer<HopState>, placed: UnsafeBufferPointer<PlacedHop>, scratch: FreezeScratch) {
+        let n = placed.count
+        guard n > 0, let first = states.baseAddress else { return }
+        scratch.ensure(2)
+        scratch.base.storeBytes(of: UInt16(truncatingIfNeeded: n).littleEndian, as: UInt16.self)
+        var at = 2
+        for k in 0..<n {
+            at = Self.write(first + Int(placed[k].index), placed[k], into: scratch, at: at)
+        }
+        let bytes = FrozenBytes.make(count: at)
+        bytes.withUnsafeMutablePointerToElements { $0.initialize(from: scratch.base.assumingMemoryBound(to: UInt8.self), count: at) }
+        storage = bytes
+    }
+
+    /// Packs `states` as `placed` places them, with scratch room of its own.
+    init(states: UnsafeBufferPointer<HopState>, placed: UnsafeBufferPointer<PlacedHop>) {
+        self.init(states: states, placed: placed, scratch: FreezeScratch())
+    }
+
+    // MARK: Writing
+
+    private static func deployCode(_ d: DeployModel?) -> UInt8 {
+        switch d {
+        case .none: 0
+        case .edge: 1
+        case .serverless: 2
+        case .server: 3
+        }
+    }
+
+    private static func deploy(code: UInt8) -> DeployModel? {
+        switch code {
+        case 1: .edge
+        case 2: .serverless
+        case 3: .server
+        default: nil
+        }
+    }
+
+    private static func write(_ h: UnsafePointer<HopState>, _ p: PlacedHop, into scratch: FreezeScratch, at start: Int) -> Int {
+        scratch.ensure(start + headSize)
+        var w = Writer(scratch: scratch, at: start + headSize)
+        var mask: UInt32 = 0
+        let first = h.pointee.firstAt.nanos
+        if w.putDelta(h.pointee.lastAt.nanos &- first) { mask |= wideLastAt }
+        // The four optional times, each with its presence bit and its wide bit.
+        func put(_ t: Timestamp?, _ j: UInt32) {
+            guard let t else { return }
+            mask |= hasStart << j
+            if w.putDelta(t.nanos &- first) { mask |= wideLastAt << (j + 1) }
+        }
+        put(h.pointee.start, 0)
+        put(h.pointee.end, 1)
+        put(h.pointee.responseAt, 2)
+        put(h.pointee.lastWorkAt, 3)
+        var spanPacked: UInt64 = 0
+        if let s = h.pointee.spanID {
+            mask |= hasSpan
+            if let text = s.text { mask |= spanText; w.put(text: text) } else { spanPacked = s.packed }
+        }
+        if let s = h.pointee.parentSpanID {
+            mask |= hasParentSpan
+            if let text = s.text { mask |= parentSpanText; w.put(text: text) } else { w.put(s.packed) }
+        }
+        if let r = h.pointee.route { mask |= hasRoute; w.put(text: r) }
+        if let m = h.pointee.method { mask |= hasMethod; w.put(text: m) }
+        if let c = h.pointee.coldStartMS { mask |= hasColdStartMS; w.put(c.bitPattern) }
+        if let c = h.pointee.cpuMS { mask |= hasCPUMS; w.put(c.bitPattern) }
+        if h.pointee.dbWaitMS.bitPattern != 0 { mask |= hasDBWait; w.put(h.pointee.dbWaitMS.bitPattern) }
+        var narrowStatus: Int32 = 0
+        if let s = h.pointee.status {
+            mask |= hasStatus
+            if let narrow = Int32(exactly: s) { narrowStatus = narrow } else { mask |= wideStatus; w.put(UInt64(bitPattern: Int64(s))) }
+        }
+        if h.pointee.bgOpen != 0 { mask |= hasBGOpen; w.put(UInt32(bitPattern: h.pointee.bgOpen)) }
+        if h.pointee.instance != nil { mask |= hasInstance }
+        if h.pointee.runtime != nil { mask |= hasRuntime }
+        if h.pointee.coldStart { mask |= coldStart }
+        if h.pointee.exceededCPU { mask |= exceededCPU }
+        if h.pointee.inFlight { mask |= inFlight }
+        if h.pointee.invocationCounted { mask |= invocationCounted }
+        if p.critical { mask |= critical }
+        if p.parent >= 0 { mask |= hasPlacedParent }
+
+        let base = scratch.base + start
+        base.storeBytes(of: UInt32(w.at - start).littleEndian, as: UInt32.self)
+        (base + 4).storeBytes(of: mask.littleEndian, as: UInt32.self)
+        (base + indexAt).storeBytes(of: UInt8(truncatingIfNeeded: p.index), as: UInt8.self)
+        (base + parentAt).storeBytes(of: p.parent >= 0 ? UInt8(truncatingIfNeeded: p.parent) : 0, as: UInt8.self)
+        (base + deployAt).storeBytes(of: deployCode(h.pointee.deploy), as: UInt8.self)
+        (base + deployAt + 1).storeBytes(of: 0, as: UInt8.self)
+        (base + placedFlagsAt).storeBytes(of: p.flags.rawValue.littleEndian, as: UInt16.self)
+        (base + flagsAt).storeBytes(of: h.pointee.flags.rawValue.littleEndian, as: UInt16.self)
+        (base + serviceAt).storeBytes(of: h.pointee.service.raw.littleEndian, as: UInt32.self)
+        (base + instanceAt).storeBytes(of: (h.pointee.instance?.raw ?? 0).littleEndian, as: UInt32.self)
+        (base + statusAt).storeBytes(of: narrowStatus.littleEndian, as: Int32.self)
+        (base + runtimeAt).storeBytes(of: (h.pointee.runtime?.raw ?? 0).littleEndian, as: UInt32.self)
+        (base + offsetAt).storeBytes(of: p.offsetMS.bitPattern.littleEndian, as: UInt64.self)
+        (base + durationAt).storeBytes(of: p.durationMS.bitPattern.littleEndian, as: UInt64.self)
+        (base + firstAtAt).storeBytes(of: UInt64(bitPattern: first).littleEndian, as: UInt64.self)
+        (base + spanAt).storeBytes(of: spanPacked.littleEndian, as: UInt64.self)
+        return w.at
+    }
+
+    private struct Writer {
+        let scratch: FreezeScratch
+        var at: Int
+
+        init(scratch: FreezeScratch, at: Int) { self.scratch = scratch; self.at = at }
+
+        @inline(__always)
+        mutating func put(_ v: UInt32) {
+            scratch.ensure(at + 4)
+            scratch.base.storeBytes(of: v.littleEndian, toByteOffset: at, as: UInt32.self)
+            at += 4
+        }
+
+        @inline(__always)
+        mutating func put(_ v: UInt64) {
+            scratch.ensure(at + 8)
+            scratch.base.storeBytes(of: v.littleEndian, toByteOffset: at, as: UInt64.self)
+            at += 8
+        }
+
+        /// A time difference: 4 bytes when it fits, else 8 (returns whether it is wide).
+        @inline(__always)
+        mutating func putDelta(_ d: Int64) -> Bool {
+            if let narrow = Int32(exactly: d) { put(UInt32(bitPattern: narrow)); return false }
+            put(UInt64(bitPattern: d))
+            return true
+        }
+
+        mutating func put(text: String) {
+            if let done: Void = text.utf8.withContiguousStorageIfAvailable({ put(bytes: $0) }) { return done }
+            var copy = text
+            copy.withUTF8 { put(bytes: $0) }
+        }
+
+        private mutating func put(bytes u: UnsafeBufferPointer<UInt8>) {
+            let n = u.count
+            scratch.ensure(at + 5 + n)
+            if n < 255 {
+                scratch.base.storeBytes(of: UInt8(n), toByteOffset: at, as: UInt8.self)
+                at += 1
+            } else {
+                scratch.base.storeBytes(of: 255, toByteOffset: at, as: UInt8.self)
+                scratch.base.storeBytes(of: UInt32(n).littleEndian, toByteOffset: at + 1, as: UInt32.self)
+                at += 5
+            }
+            if let b = u.baseAddress { (scratch.base + at).copyMemory(from: b, byteCount: n) }
+            at += n
+        }
+    }
+
+    // MARK: Reading
+
+    /// Where summary hop `k`'s record starts.
+    @inline(__always)
+    private static func record(_ raw: UnsafeRawPointer, _ k: Int) -> Int {
+        var at = 2
+        for _ in 0..<k { at += Int(raw.loadUnaligned(fromByteOffset: at, as: UInt32.self).littleEndian) }
+        return at
+    }
+
+    /// A record: its head read in place, its optional fields taken in order.
+    private struct Reader {
+        let base: UnsafeRawPointer
+        let mask: UInt32
+        var at: Int
+
+        @inline(__always)
+        init(_ raw: UnsafeRawPointer, record: Int) {
+            base = raw + record
+            mask = base.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian
+            at = FrozenHops.headSize
+        }
+
+        @inline(__always) func has(_ bit: UInt32) -> Bool { mask & bit != 0 }
+        @inline(__always) func u8(_ off: Int) -> UInt8 { base.load(fromByteOffset: off, as: UInt8.self) }
+        @inline(__always) func u16(_ off: Int) -> UInt16 { base.loadUnaligned(fromByteOffset: off, as: UInt16.self).littleEndian }
+        @inline(__always) func u32(_ off: Int) -> UInt32 { base.loadUnaligned(fromByteOffset: off, as: UInt32.self).littleEndian }
+        @inline(__always) func u64(_ off: Int) -> UInt64 { base.loadUnaligned(fromByteOffset: off, as: UInt64.self).littleEndian }
+
+        var length: Int { Int(u32(0)) }
+        var service: Symbol { Symbol(unchecked: u32(FrozenHops.serviceAt)) }
+        var instance: Symbol? { has(FrozenHops.hasInstance) ? Symbol(unchecked: u32(FrozenHops.instanceAt)) : nil }
+        var runtime: Symbol? { has(FrozenHops.hasRuntime) ? Symbol(unchecked: u32(FrozenHops.runtimeAt)) : nil }
+        var deploy: DeployModel? { FrozenHops.deploy(code: u8(FrozenHops.deployAt)) }
+        var index: Int { Int(u8(FrozenHops.indexAt)) }
+        var placedParent: Int? { has(FrozenHops.hasPlacedParent) ? Int(u8(FrozenHops.parentAt)) : nil }
+        var placedFlags: TraceFlags { TraceFlags(rawValue: u16(FrozenHops.placedFlagsAt)) }
+        var flags: TraceFlags { TraceFlags(rawValue: u16(FrozenHops.flagsAt)) }
+        var offsetMS: Double { Double(bitPattern: u64(FrozenHops.offsetAt)) }
+        var durationMS: Double { Double(bitPattern: u64(FrozenHops.durationAt)) }
+        var firstAt: Int64 { Int64(bitPattern: u64(FrozenHops.firstAtAt)) }
+        /// The span id when it is packed (`spanText` clear).
+        var packedSpan: UInt64 { u64(FrozenHops.spanAt) }
+        /// The status when it fits the head (`wideStatus` clear).
+        var narrowStatus: Int { Int(Int32(bitPattern: u32(FrozenHops.statusAt))) }
+
+        @inline(__always)
+        mutating func take32() -> UInt32 {
+            let v = base.loadUnaligned(fromByteOffset: at, as: UInt32.self).littleEndian
+            at += 4
+            return v
+        }
+
+        @inline(__always)
+        mutating func take64() -> UInt64 {
+            let v = base.loadUnaligned(fromByteOffset: at, as: UInt64.self).littleEndian
+            at += 8
+            return v
+        }
+
+        @inline(__always)
+        mutating func delta(wide: Bool) -> Int64 {
+            wide ? Int64(bitPattern: take64()) : Int64(Int32(bitPattern: take32()))
+        }
+
+        /// A text's bytes, skipped past.
+        mutating func textBytes() -> UnsafeRawBufferPointer {
+            var n = Int(u8(at))
+            at += 1
+            if n == 255 { n = Int(take32()) }
+            defer { at += n }
+            return UnsafeRawBufferPointer(start: base + at, count: n)
+        }
+
+        mutating func text() -> String { String(decoding: textBytes(), as: UTF8.self) }
+
+        /// The times, taken: the last time and the four optional ones, in nanoseconds.
+        mutating func times() -> (last: Int64, optional: OptionalTimes) {
+            let first = firstAt
+            let last = first &+ delta(wide: has(FrozenHops.wideLastAt))
+            var optional = OptionalTimes()
+            if has(FrozenHops.hasStart) { optional.start = first &+ delta(wide: has(FrozenHops.wideLastAt << 1)) }
+            if has(FrozenHops.hasStart << 1) { optional.end = first &+ delta(wide: has(FrozenHops.wideLastAt << 2)) }
+            if has(FrozenHops.hasStart << 2) { optional.responseAt = first &+ delta(wide: has(FrozenHops.wideLastAt << 3)) }
+            if has(FrozenHops.hasStart << 3) { optional.lastWorkAt = first &+ delta(wide: has(FrozenHops.wideLastAt << 4)) }
+            return (last, optional)
+        }
+
+        /// The span ids, taken (after the times).
+        mutating func spans() -> (span: SpanID?, parent: SpanID?) {
+            var span: SpanID? = nil
+            if has(FrozenHops.hasSpan) { span = has(FrozenHops.spanText) ? SpanID(text()) : SpanID(packed: packedSpan) }
+            var parent: SpanID? = nil
+            if has(FrozenHops.hasParentSpan) { parent = has(FrozenHops.parentSpanText) ? SpanID(text()) : SpanID(packed: take64()) }
+            return (span, parent)
+        }
+
+        /// The status (after the numbers before it are taken when it is wide).
+        mutating func status() -> Int? {
+            guard has(FrozenHops.hasStatus) else { return nil }
+            return has(FrozenHops.wideStatus) ? Int(Int64(bitPattern: take64())) : narrowStatus
+        }
+    }
+
+    /// A record's optional times, in nanoseconds.
+    private struct OptionalTimes {
+        var start: Int64?
+        var end: Int64?
+        var responseAt: Int64?
+        var lastWorkAt: Int64?
+    }
+
+    /// The summary's hop `k`.
+    func hop(at k: Int) -> Hop {
+        guard let storage else { preconditionFailure("FrozenHops: no hop \(k)") }
+        return storage.withBytes { raw in
+            var r = Reader(raw, record: Self.record(raw, k))
+            var hop = Hop(service: r.service, offsetMS: r.offsetMS, durationMS: r.durationMS)
+            hop.deploy = r.deploy
+            hop.instanceSymbol = r.instance
+            hop.runtimeSymbol = r.runtime
+            let (_, optional) = r.times()
+            (hop.span, hop.parentSpan) = r.spans()
+            if r.has(Self.hasRoute) { _ = r.textBytes() }
+            if r.has(Self.hasMethod) { _ = r.textBytes() }
+            if r.has(Self.hasColdStartMS) { hop.coldStartMS = Double(bitPattern: r.take64()) }
+            if r.has(Self.hasCPUMS) { r.at += 8 }
+            if r.has(Self.hasDBWait) { hop.dbWaitMS = Double(bitPattern: r.take64()) }
+            hop.status = r.status()
+            hop.parent = r.placedParent
+            if let response = optional.responseAt {
+                let rawStart = Timestamp(nanos: optional.start ?? r.firstAt)
+                hop.responseAtMS = Timestamp(nanos: response).ms(since: rawStart)
+            }
+            hop.onCriticalPath = r.has(Self.critical)
+            hop.flags = r.placedFlags
+            return hop
+        }
+    }
+
+    /// What a report writes of hop `k` (`TraceSummary.hopFields`): all in the record's head but a
+    /// status too wide for it.
+    func fields(at k: Int) -> HopFields {
+        guard let storage else { preconditionFailure("FrozenHops: no hop \(k)") }
+        return storage.withBytes { raw in
+            let r = Reader(raw, record: Self.record(raw, k))
+            var span = HopFields.Span.none
+            if r.has(Self.hasSpan) { span = r.has(Self.spanText) ? .text : .packed(r.packedSpan) }
+            var status: Int? = nil
+            if r.has(Self.hasStatus) { status = r.has(Self.wideStatus) ? Self.wideStatus(r) : r.narrowStatus }
+            return HopFields(service: r.service, instance: r.instance, deploy: r.deploy, offsetMS: r.offsetMS,
+                             durationMS: r.durationMS, status: status, span: span, parent: r.placedParent,
+                             critical: r.has(Self.critical))
+        }
+    }
+
+    /// A status too wide for the record's head, read past the fields before it.
+    @inline(never)
+    private static func wideStatus(_ record: Reader) -> Int? {
+        var r = record
+        _ = r.times()
+        _ = r.spans()
+        if r.has(hasRoute) { _ = r.textBytes() }
+        if r.has(hasMethod) { _ = r.textBytes() }
+        if r.has(hasColdStartMS) { r.at += 8 }
+        if r.has(hasCPUMS) { r.at += 8 }
+        if r.has(hasDBWait) { r.at += 8 }
+        return r.status()
+    }
+
+    /// What the engine's completion checks ask of hop `k` (`TraceSummary.hopBasics`).
+    func basics(at k: Int) -> (deploy: DeployModel?, flags: TraceFlags, durationMS: Double) {
+        guard let storage else { preconditionFailure("FrozenHops: no hop \(k)") }
+        return storage.withBytes { raw in
+            let r = Reader(raw, record: Self.record(raw, k))
+            return (r.deploy, r.placedFlags, r.durationMS)
+        }
+    }
+
+    /// The hops' states again, in the trace's own order (by index), as they were packed.
+    func states() -> [HopState] {
+        guard let storage else { return [] }
+        let n = count
+        return storage.withBytes { raw in
+            var out = [HopState?](repeating: nil, count: n)
+            var at = 2
+            for _ in 0..<n {
+                var r = Reader(raw, record: at)
+                at += r.length
+                var h = HopState(service: r.service, instance: r.instance, at: Timestamp(nanos: r.firstAt))
+                h.runtime = r.runtime
+                h.deploy = r.deploy
+                let (last, optional) = r.times()
+                h.lastAt = Timestamp(nanos: last)
+                h.start = optional.start.map { Timestamp(nanos: $0) }
+                h.end = optional.end.map { Timestamp(nanos: $0) }
+                h.responseAt = optional.responseAt.map { Timestamp(nanos: $0) }
+                h.lastWorkAt = optional.lastWorkAt.map { Timestamp(nanos: $0) }
+                (h.spanID, h.parentSpanID) = r.spans()
+                if r.has(Self.hasRoute) { h.route = r.text() }
+                if r.has(Self.hasMethod) { h.method = r.text() }
+                if r.has(Self.hasColdStartMS) { h.coldStartMS = Double(bitPattern: r.take64()) }
+                if r.has(Self.hasCPUMS) { h.cpuMS = Double(bitPattern: r.take64()) }
+                if r.has(Self.hasDBWait) { h.dbWaitMS = Double(bitPattern: r.take64()) }
+                h.status = r.status()
+                if r.has(Self.hasBGOpen) { h.bgOpen = Int32(bitPattern: r.take32()) }
+                h.coldStart = r.has(Self.coldStart)
+                h.exceededCPU = r.has(Self.exceededCPU)
+                h.inFlight = r.has(Self.inFlight)
+                h.invocationCounted = r.has(Self.invocationCounted)
+                h.flags = r.flags
+                out[r.index] = h
+            }
+            return out.compactMap { $0 }
+        }
+    }
+}
+
+/// The bytes of a `FrozenHops`: a class of its own rather than `[UInt8]`, whose storage's generic
+/// metadata was looked up on every allocation (340 instructions, once per finished trace).
+/// Written once, before it is shared; read only after.
+final class FrozenBytes: ManagedBuffer<Int, UInt8> {
+    static func make(count: Int) -> FrozenBytes {
+        unsafeDowncast(FrozenBytes.create(minimumCapacity: count) { _ in count }, to: FrozenBytes.self)
+    }
+
+    @inline(__always)
+    func withBytes<R>(_ body: (UnsafeRawPointer) -> R) -> R {
+        withUnsafeMutablePointerToElements { body(UnsafeRawPointer($0)) }
+    }
+}
+
+/// Room to pack a trace's hops in before they are copied out at their size: one per stitcher,
+/// grown as a trace needs.
+final class FreezeScratch {
+    private(set) var base: UnsafeMutableRawPointer
+    private(set) var capacity: Int
+
+    init(capacity: Int = 4096) {
+        self.capacity = capacity
+        base = .allocate(byteCount: capacity, alignment: 16)
+    }
+
+    deinit { base.deallocate() }
+
+    @inline(__always)
+    func ensure(_ needed: Int) {
+        if needed > capacity { grow(needed) }
+    }
+
+    @inline(never)
+    private func grow(_ needed: Int) {
+        let bigger = max(needed, capacity * 2)
+        let fresh = UnsafeMutableRawPointer.allocate(byteCount: bigger, alignment: 16)
+        fresh.copyMemory(from: base, byteCount: capacity)
+        base.deallocate()
+        base = fresh
+        capacity = bigger
+    }
+}

@@ -1,0 +1,221 @@
+import XCTest
+import SkeinCore
+@testable import SkeinEngine
+
+/// A finished trace's hops are packed (`FrozenHops`): everything a hop state holds must come back
+/// exactly (a late line reopens the trace from them), and the summary's hops must read as the
+/// states and their placing say.
+final class FrozenHopsTests: XCTestCase {
+    /// Hop states exercising every field and width: times four bytes from the first time and
+    /// wider, before it, at the extremes; text span ids; a route over 255 bytes with multi-byte
+    /// characters and an empty one; a status past 32 bits; negative background tasks; -0 and NaN.
+    private func awkwardStates() -> [HopState] {
+        let t0 = Timestamp(nanos: 1_763_000_000_123_456_789)
+        var a = HopState(service: Symbol("edge-api"), instance: Symbol("iso-1"), at: t0)
+        a.lastAt = t0.adding(nanos: 1_500_000)
+        a.start = t0
+        a.end = t0.adding(nanos: 120_000_000)
+        a.responseAt = t0.adding(nanos: 90_000_000)
+        a.lastWorkAt = t0.adding(nanos: 5_000_000_000)
+        a.spanID = SpanID("00000000000000a0")
+        a.route = "/api/" + String(repeating: "añ€😀", count: 40)
+        a.method = "GET"
+        a.status = 200
+        a.deploy = .edge
+        a.runtime = Symbol("v8")
+        a.cpuMS = 51.25
+        a.exceededCPU = true
+        a.flags = [.cpuLimit, .error]
+
+        var b = HopState(service: Symbol("feed-fn"), instance: nil, at: Timestamp(nanos: .max))
+        b.lastAt = Timestamp(nanos: .max)
+        b.start = Timestamp(nanos: .min)
+        b.end = Timestamp(nanos: 0)
+        b.spanID = SpanID("child-one")
+        b.parentSpanID = SpanID("00000000000000a0")
+        b.route = ""
+        b.status = Int(Int32.max) + 1
+        b.coldStart = true
+        b.coldStartMS = -0.0
+        b.dbWaitMS = .nan
+        b.bgOpen = -3
+        b.inFlight = true
+        b.invocationCounted = true
+        b.deploy = .serverless
+
+        var c = HopState(service: Symbol("db-proxy"), instance: Symbol("p1"), at: t0.adding(nanos: -2_000_000_000))
+        c.parentSpanID = SpanID("child-one")
+        c.status = -1
+        c.dbWaitMS = 2
+        c.deploy = .server
+
+        let bare = HopState(service: HopState.unknownService, instance: nil, at: .zero)
+        return [a, b, c, bare]
+    }
+
+    /// Summary order differs from the states' own: root, its child, the child's child, then one alone.
+    private let placing = [
+        PlacedHop(offsetMS: 0, durationMS: 120, index: 0, parent: -1, flags: [.cpuLimit], critical: true),
+        PlacedHop(offsetMS: 0.000_1, durationMS: 1e300, index: 1, parent: 0, flags: [.cold, .afterResponse], critical: false),
+        PlacedHop(offsetMS: -0.0, durationMS: .infinity, index: 2, parent: 1, flags: [], critical: true),
+        PlacedHop(offsetMS: 3, durationMS: 0, index: 3, parent: -1, flags: [.incomplete], critical: false),
+    ]
+
+    private func pack(_ states: [HopState], scratch: FreezeScratch = FreezeScratch()) -> FrozenHops {
+        states.withUnsafeBufferPointer { s in
+            placing.withUnsafeBufferPointer { FrozenHops(states: s, placed: $0, scratch: scratch) }
+        }
+    }
+
+    func testStatesComeBackExactly() {
+        let states = awkwardStates()
+        let frozen = pack(states)
+        XCTAssertEqual(frozen.count, 4)
+        let back = frozen.states()
+        XCTAssertEqual(back.count, states.count)
+        for (x, y) in zip(states, back) { assertSame(x, y) }
+        // Packed again, the same bytes.
+        XCTAssertEqual(bytes(of: pack(back)), bytes(of: frozen))
+    }
+
+    func testSummaryHopsReadAsTheStatesAndPlacingSay() {
+        let states = awkwardStates()
+        let frozen = pack(states)
+        for (k, p) in placing.enumerated() {
+            let h = states[Int(p.index)]
+            let hop = frozen.hop(at: k)
+            XCTAssertEqual(hop.serviceSymbol, h.service)
+            XCTAssertEqual(hop.instanceSymbol, h.instance)
+            XCTAssertEqual(hop.runtimeSymbol, h.runtime)
+            XCTAssertEqual(hop.deploy, h.deploy)
+            XCTAssertEqual(hop.span, h.spanID)
+            XCTAssertEqual(hop.parentSpan, h.parentSpanID)
+            XCTAssertEqual(hop.status, h.status)
+            XCTAssertEqual(hop.coldStartMS?.bitPattern, h.coldStartMS?.bitPattern)
+            XCTAssertEqual(hop.dbWaitMS.bitPattern, h.dbWaitMS.bitPattern)
+            XCTAssertEqual(hop.responseAtMS, h.responseAt.map { $0.ms(since: h.rawStart) })
+            XCTAssertEqual(hop.offsetMS.bitPattern, p.offsetMS.bitPattern)
+            XCTAssertEqual(hop.durationMS.bitPattern, p.durationMS.bitPattern)
+            XCTAssertEqual(hop.parent, p.parent >= 0 ? Int(p.parent) : nil)
+            XCTAssertEqual(hop.onCriticalPath, p.critical)
+            XCTAssertEqual(hop.flags, p.flags)
+
+            let f = frozen.fields(at: k)
+            XCTAssertEqual(f.service, hop.serviceSymbol)
+            XCTAssertEqual(f.instance, hop.instanceSymbol)
+            XCTAssertEqual(f.deploy, hop.deploy)
+            XCTAssertEqual(f.status, hop.status)
+            XCTAssertEqual(f.parent, hop.parent)
+            XCTAssertEqual(f.critical, hop.onCriticalPath)
+            XCTAssertEqual(f.offsetMS.bitPattern, hop.offsetMS.bitPattern)
+            XCTAssertEqual(f.span, HopFields.packed(hop.span))
+
+            let basics = frozen.basics(at: k)
+            XCTAssertEqual(basics.deploy, hop.deploy)
+            XCTAssertEqual(basics.flags, hop.flags)
+            XCTAssertEqual(basics.durationMS.bitPattern, hop.durationMS.bitPattern)
+        }
+        XCTAssertEqual(frozen.hop(at: 0).responseAtMS, 90)
+        XCTAssertEqual(frozen.fields(at: 1).status, Int(Int32.max) + 1, "a status wider than the head is read past the rest")
+        XCTAssertEqual(frozen.fields(at: 1).span, .text)
+    }
+
+    func testScratchGrowsToTheTrace() {
+        let states = awkwardStates()
+        let small = FreezeScratch(capacity: 8)
+        let grown = pack(states, scratch: small)
+        XCTAssertGreaterThan(small.capacity, 8)
+        XCTAssertEqual(bytes(of: grown), bytes(of: pack(states)))
+        // The scratch is reused: a second trace packed in it is not the first one's bytes.
+        let other = pack(Array(states.reversed()), scratch: small)
+        XCTAssertNotEqual(bytes(of: other), bytes(of: grown))
+        XCTAssertEqual(other.states().map(\.service), states.reversed().map(\.service))
+    }
+
+    func testEmpty() {
+        let frozen = FrozenHops()
+        XCTAssertTrue(frozen.isEmpty)
+        XCTAssertEqual(frozen.count, 0)
+        XCTAssertTrue(frozen.states().isEmpty)
+    }
+
+    /// A finished trace keeps its hops packed only; a late line brings every fact back, so the trace
+    /// completed again reads as before plus the late line.
+    func testAReopenedTraceHasItsHopsBack() throws {
+        let e = Engine()
+        let t = tid(5)
+        e.ingest(ev(0, .requestStart, "edge", "iso", deploy: .edge, trace: t, span: "00000000000000a0",
+                    route: "/api/orders/checkout/with-a-long-route", method: "POST"))
+        e.ingest(ev(10, .requestStart, "fn", "f1", deploy: .serverless, runtime: "nodejs20.x", trace: t,
+                    span: "00000000000000b1", parent: "00000000000000a0", initMS: 180, coldStart: true))
+        e.ingest(ev(20, .dbAcquire, "fn", "f1", deploy: .serverless, trace: t, span: "00000000000000b1", wait: 4))
+        e.ingest(ev(80, .requestEnd, "fn", "f1", deploy: .serverless, trace: t, span: "00000000000000b1", status: 201))
+        e.ingest(ev(95, .requestEnd, "edge", "iso", deploy: .edge, trace: t, span: "00000000000000a0", status: 201))
+        e.advance(to: at(5_000))
+        let first = try XCTUnwrap(e.drainFinishedTraces().first)
+        let trace = try XCTUnwrap(e.stitcherTrace(id: t))
+        XCTAssertTrue(trace.hops.isEmpty, "a finished trace's hop array is freed")
+        XCTAssertFalse(trace.frozen.isEmpty)
+
+        // A late log line of the edge hop, before its end: nothing about the hops changes but counts.
+        e.ingest(ev(50, .log, "edge", "iso", deploy: .edge, trace: t, span: "00000000000000a0", message: "late"))
+        XCTAssertEqual(trace.hops.count, 2, "reopened with its hops")
+        XCTAssertTrue(trace.frozen.isEmpty)
+        e.advance(to: at(10_000))
+        let again = try XCTUnwrap(e.drainFinishedTraces().first)
+        XCTAssertEqual(again.eventCount, first.eventCount + 1)
+        XCTAssertEqual(again.hops, first.hops)
+        XCTAssertEqual(again.rootRoute, "/api/orders/checkout/with-a-long-route")
+        XCTAssertEqual(again.rootMethod, "POST")
+        XCTAssertEqual(again.status, 201)
+        XCTAssertEqual(again.coldStartInitMS, 180)
+        XCTAssertEqual(again.dbWaitMS, 4)
+        XCTAssertEqual(e.snapshot().traces.complete, 1)
+    }
+
+    /// An instance's init time learned after its request's trace finished reaches the trace's hop:
+    /// the finished trace's hops are unpacked for it (the summary already given keeps its view).
+    func testInitTimeLearnedAfterTheTraceFinished() throws {
+        let e = Engine()
+        let t = tid(6)
+        e.ingest(ev(0, .requestStart, "fn", "f1", deploy: .serverless, trace: t))
+        e.ingest(ev(40, .requestEnd, "fn", "f1", deploy: .serverless, trace: t, status: 200))
+        e.advance(to: at(5_000))
+        let first = try XCTUnwrap(e.drainFinishedTraces().first)
+        XCTAssertNil(first.coldStartInitMS)
+        e.ingest(ev(-300, .instanceStart, "fn", "f1", deploy: .serverless, initMS: 260))
+        e.ingest(ev(45, .log, "fn", "f1", deploy: .serverless, trace: t, message: "late"))
+        e.advance(to: at(10_000))
+        let again = try XCTUnwrap(e.drainFinishedTraces().first)
+        XCTAssertEqual(again.coldStartInitMS, 260)
+    }
+
+    private func bytes(of f: FrozenHops) -> [UInt8] { f.packedBytes }
+
+    private func assertSame(_ x: HopState, _ y: HopState, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(x.service, y.service, file: file, line: line)
+        XCTAssertEqual(x.instance, y.instance, file: file, line: line)
+        XCTAssertEqual(x.runtime, y.runtime, file: file, line: line)
+        XCTAssertEqual(x.deploy, y.deploy, file: file, line: line)
+        XCTAssertEqual(x.spanID, y.spanID, file: file, line: line)
+        XCTAssertEqual(x.parentSpanID, y.parentSpanID, file: file, line: line)
+        XCTAssertEqual(x.route, y.route, file: file, line: line)
+        XCTAssertEqual(x.method, y.method, file: file, line: line)
+        XCTAssertEqual(x.firstAt, y.firstAt, file: file, line: line)
+        XCTAssertEqual(x.lastAt, y.lastAt, file: file, line: line)
+        XCTAssertEqual(x.start, y.start, file: file, line: line)
+        XCTAssertEqual(x.end, y.end, file: file, line: line)
+        XCTAssertEqual(x.responseAt, y.responseAt, file: file, line: line)
+        XCTAssertEqual(x.lastWorkAt, y.lastWorkAt, file: file, line: line)
+        XCTAssertEqual(x.coldStartMS?.bitPattern, y.coldStartMS?.bitPattern, file: file, line: line)
+        XCTAssertEqual(x.cpuMS?.bitPattern, y.cpuMS?.bitPattern, file: file, line: line)
+        XCTAssertEqual(x.dbWaitMS.bitPattern, y.dbWaitMS.bitPattern, file: file, line: line)
+        XCTAssertEqual(x.status, y.status, file: file, line: line)
+        XCTAssertEqual(x.bgOpen, y.bgOpen, file: file, line: line)
+        XCTAssertEqual(x.coldStart, y.coldStart, file: file, line: line)
+        XCTAssertEqual(x.exceededCPU, y.exceededCPU, file: file, line: line)
+        XCTAssertEqual(x.inFlight, y.inFlight, file: file, line: line)
+        XCTAssertEqual(x.invocationCounted, y.invocationCounted, file: file, line: line)
+        XCTAssertEqual(x.flags, y.flags, file: file, line: line)
+    }
+}
