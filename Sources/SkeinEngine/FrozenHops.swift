@@ -175,7 +175,8 @@ struct FrozenHops: @unchecked Sendable {
     }
 
     private struct Writer {
-        let scratch: FreezeScratch
+        /// Not retained: the caller holds the scratch for the writer's whole life.
+        unowned(unsafe) let scratch: FreezeScratch
         var at: Int
 
         init(scratch: FreezeScratch, at: Int) { self.scratch = scratch; self.at = at }
@@ -368,16 +369,33 @@ struct FrozenHops: @unchecked Sendable {
     /// status too wide for it.
     func fields(at k: Int) -> HopFields {
         guard let storage else { preconditionFailure("FrozenHops: no hop \(k)") }
-        return storage.withBytes { raw in
-            let r = Reader(raw, record: Self.record(raw, k))
-            var span = HopFields.Span.none
-            if r.has(Self.hasSpan) { span = r.has(Self.spanText) ? .text : .packed(r.packedSpan) }
-            var status: Int? = nil
-            if r.has(Self.hasStatus) { status = r.has(Self.wideStatus) ? Self.wideStatus(r) : r.narrowStatus }
-            return HopFields(service: r.service, instance: r.instance, deploy: r.deploy, offsetMS: r.offsetMS,
-                             durationMS: r.durationMS, status: status, span: span, parent: r.placedParent,
-                             critical: r.has(Self.critical))
+        return storage.withBytes { raw in Self.fields(Reader(raw, record: Self.record(raw, k))) }
+    }
+
+    /// Every hop's `fields(at:)`, in order, into `out` (at least `count` elements, uninitialized):
+    /// one pass over the records rather than a walk from the first for each.
+    func fields(into out: UnsafeMutablePointer<HopFields>) {
+        guard let storage else { return }
+        storage.withBytes { raw in
+            let n = Int(raw.loadUnaligned(as: UInt16.self).littleEndian)
+            var at = 2
+            for k in 0..<n {
+                let r = Reader(raw, record: at)
+                at += r.length
+                (out + k).initialize(to: Self.fields(r))
+            }
         }
+    }
+
+    @inline(__always)
+    private static func fields(_ r: Reader) -> HopFields {
+        var span = HopFields.Span.none
+        if r.has(hasSpan) { span = r.has(spanText) ? .text : .packed(r.packedSpan) }
+        var status: Int? = nil
+        if r.has(hasStatus) { status = r.has(wideStatus) ? wideStatus(r) : r.narrowStatus }
+        return HopFields(service: r.service, instance: r.instance, deploy: r.deploy, offsetMS: r.offsetMS,
+                         durationMS: r.durationMS, status: status, span: span, parent: r.placedParent,
+                         critical: r.has(critical))
     }
 
     /// A status too wide for the record's head, read past the fields before it.

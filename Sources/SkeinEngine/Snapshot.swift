@@ -272,6 +272,19 @@ public struct TraceSummary: Sendable, Equatable {
         return t.pointee.frozen.fields(at: k)
     }
 
+    /// `hopFields(of:at:)` of every hop, in order, into `out` (room for `hopCount(of:)` elements,
+    /// uninitialized): a report reads them all, and one pass over packed hops finds each in turn.
+    public static func hopFields(of t: UnsafePointer<TraceSummary>, into out: UnsafeMutableBufferPointer<HopFields>) {
+        let n = t.pointee.hopCount
+        precondition(out.count >= n, "hopFields(of:into:): room for \(out.count) of \(n) hops")
+        guard let base = out.baseAddress else { return }
+        if t.pointee.frozen.isEmpty {
+            for k in 0..<n { (base + k).initialize(to: HopFields(t.pointee.storedHops[k])) }
+        } else {
+            t.pointee.frozen.fields(into: base)
+        }
+    }
+
     /// What the engine's completion checks ask of hop `k`, without building it.
     func hopBasics(at k: Int) -> (deploy: DeployModel?, flags: TraceFlags, durationMS: Double) {
         guard !frozen.isEmpty else { return (storedHops[k].deploy, storedHops[k].flags, storedHops[k].durationMS) }

@@ -25,7 +25,7 @@ struct CompactTraceWriter {
         // Each hop's fields read once, for the bound and then the text.
         let n = TraceSummary.hopCount(of: t)
         withUnsafeTemporaryAllocation(of: HopFields.self, capacity: max(n, 1)) { hops in
-            for k in 0..<n { hops.initializeElement(at: k, to: TraceSummary.hopFields(of: t, at: k)) }
+            TraceSummary.hopFields(of: t, into: hops)
             let bound = self.bound(t, UnsafeBufferPointer(rebasing: hops[..<n]))
             var minute = self.minute
             b.append(atMost: bound) { start in

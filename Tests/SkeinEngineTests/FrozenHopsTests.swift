@@ -120,6 +120,39 @@ final class FrozenHopsTests: XCTestCase {
         XCTAssertEqual(frozen.fields(at: 1).span, .text)
     }
 
+    /// A report reads every hop's fields in one pass; it must read what hop-by-hop reading does, for
+    /// packed hops and for hops given as values.
+    func testAllFieldsInOnePassAreTheHopByHopOnes() {
+        var packed = TraceSummary(id: "t", start: .zero)
+        packed.frozen = pack(awkwardStates())
+        var given = TraceSummary(id: "t", start: .zero)
+        given.hops = packed.hops
+        for summary in [packed, given] {
+            withUnsafePointer(to: summary) { t in
+                let n = TraceSummary.hopCount(of: t)
+                XCTAssertEqual(n, 4)
+                withUnsafeTemporaryAllocation(of: HopFields.self, capacity: n) { all in
+                    TraceSummary.hopFields(of: t, into: all)
+                    for k in 0..<n {
+                        let one = TraceSummary.hopFields(of: t, at: k)
+                        XCTAssertEqual(all[k].service, one.service)
+                        XCTAssertEqual(all[k].instance, one.instance)
+                        XCTAssertEqual(all[k].deploy, one.deploy)
+                        XCTAssertEqual(all[k].offsetMS.bitPattern, one.offsetMS.bitPattern)
+                        XCTAssertEqual(all[k].durationMS.bitPattern, one.durationMS.bitPattern)
+                        XCTAssertEqual(all[k].status, one.status)
+                        XCTAssertEqual(all[k].span, one.span)
+                        XCTAssertEqual(all[k].parent, one.parent)
+                        XCTAssertEqual(all[k].critical, one.critical)
+                    }
+                    XCTAssertEqual(all[1].status, Int(Int32.max) + 1)
+                    XCTAssertEqual(all[2].parent, 1)
+                    _ = all.deinitialize()
+                }
+            }
+        }
+    }
+
     func testScratchGrowsToTheTrace() {
         let states = awkwardStates()
         let small = FreezeScratch(capacity: 8)
