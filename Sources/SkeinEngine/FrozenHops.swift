@@ -17,12 +17,15 @@ import SkeinCore
 /// runtime symbols and the status (4 bytes each, 0 when absent or, for the status, too wide); the
 /// placed offset and duration, the first time and the packed span id (8 bytes each, the span 0
 /// when absent or text). What the reports read is all in the head. Then, in this order and only
-/// when the mask says so: the last time and the four optional times, each as a difference from the
-/// first time (4 bytes, or 8 when its wide bit is set); the span id's text; the parent span id
-/// (8 packed bytes, or its text); route and method (text); cold-start, CPU and DB-wait
-/// milliseconds (8 bytes each); a status too wide for the head (8 bytes); background tasks still
-/// open (4 bytes). Text is its UTF-8 length (one byte under 255, else 255 and a UInt32) and its
-/// bytes. Multi-byte numbers are little-endian and unaligned.
+/// when the mask says so: the last time and the four optional times, each as its difference from
+/// the first time, zigzag LEB128, in milliseconds when all of them are whole milliseconds (logs
+/// that write milliseconds: two bytes for most hops) and in nanoseconds otherwise; the span id's
+/// text; the parent span id (the number of the earlier record whose span it is, one byte; else 8
+/// packed bytes, or its text); route (none when it is the previous record's, as a trace's hops
+/// mostly log the same) and method (text); cold-start, CPU and DB-wait milliseconds (8 bytes
+/// each); a status too wide for the head (8 bytes); background tasks still open (4 bytes). Text is
+/// its UTF-8 length (one byte under 255, else 255 and a UInt32) and its bytes. Multi-byte numbers
+/// are little-endian and unaligned.
 ///
 /// Sendable without the compiler's check: `ManagedBuffer` (the bytes' class) opts out of it, and
 /// the bytes are written once, before the value is made, and only read after.
@@ -58,8 +61,13 @@ struct FrozenHops: @unchecked Sendable {
     private static let exceededCPU: UInt32 = 1 << 18, inFlight: UInt32 = 1 << 19
     private static let invocationCounted: UInt32 = 1 << 20, critical: UInt32 = 1 << 21
     private static let hasPlacedParent: UInt32 = 1 << 22
-    /// Wide bits: the last time, then the four optional times (shifted by 1...4); the status.
-    private static let wideLastAt: UInt32 = 1 << 23
+    /// The time differences are in milliseconds (else nanoseconds).
+    private static let millisecondDeltas: UInt32 = 1 << 23
+    /// The route is the previous record's (no text here).
+    private static let routeAsBefore: UInt32 = 1 << 24
+    /// The parent span id is an earlier record's span id (that record's number here).
+    private static let parentIsRecord: UInt32 = 1 << 25
+    /// The status is too wide for the head (8 bytes among the optional fields).
     private static let wideStatus: UInt32 = 1 << 28
 
     /// Bytes before a record's optional fields, and where the head's fields lie.
@@ -77,7 +85,22 @@ struct FrozenHops: @unchecked Sendable {
         scratch.base.storeBytes(of: UInt16(truncatingIfNeeded: n).littleEndian, as: UInt16.self)
         var at = 2
         for k in 0..<n {
-            at = Self.write(first + Int(placed[k].index), placed[k], into: scratch, at: at)
+            let h = first + Int(placed[k].index)
+            // The earlier record whose span is this hop's parent, by packed id.
+            var parentRecord = -1
+            if let parent = h.pointee.parentSpanID, parent.text == nil {
+                for j in 0..<k {
+                    if let span = states[Int(placed[j].index)].spanID, span.text == nil, span.packed == parent.packed {
+                        parentRecord = j
+                        break
+                    }
+                }
+            }
+            var sameRoute = false
+            if k > 0, let route = h.pointee.route, let before = states[Int(placed[k - 1].index)].route {
+                sameRoute = FastText.same(route, before)
+            }
+            at = Self.write(h, placed[k], parentRecord: parentRecord, sameRoute: sameRoute, into: scratch, at: at)
         }
         let bytes = FrozenBytes.make(count: at)
         bytes.withUnsafeMutablePointerToElements { $0.initialize(from: scratch.base.assumingMemoryBound(to: UInt8.self), count: at) }
@@ -109,22 +132,28 @@ struct FrozenHops: @unchecked Sendable {
         }
     }
 
-    private static func write(_ h: UnsafePointer<HopState>, _ p: PlacedHop, into scratch: FreezeScratch, at start: Int) -> Int {
+    /// Writes one record at `start` and returns where it ends. `parentRecord`: the earlier record
+    /// whose span is this hop's parent (or -1); `sameRoute`: its route is the previous record's.
+    private static func write(_ h: UnsafePointer<HopState>, _ p: PlacedHop, parentRecord: Int, sameRoute: Bool,
+                              into scratch: FreezeScratch, at start: Int) -> Int {
         scratch.ensure(start + headSize)
         var w = Writer(scratch: scratch, at: start + headSize)
         var mask: UInt32 = 0
         let first = h.pointee.firstAt.nanos
-        if w.putDelta(h.pointee.lastAt.nanos &- first) { mask |= wideLastAt }
-        // The four optional times, each with its presence bit and its wide bit.
-        func put(_ t: Timestamp?, _ j: UInt32) {
-            guard let t else { return }
-            mask |= hasStart << j
-            if w.putDelta(t.nanos &- first) { mask |= wideLastAt << (j + 1) }
-        }
-        put(h.pointee.start, 0)
-        put(h.pointee.end, 1)
-        put(h.pointee.responseAt, 2)
-        put(h.pointee.lastWorkAt, 3)
+        // The last time and the four optional ones as differences from the first, in whole
+        // milliseconds when every one of them is.
+        let start0 = h.pointee.start, end = h.pointee.end, response = h.pointee.responseAt, work = h.pointee.lastWorkAt
+        let deltas = (h.pointee.lastAt.nanos &- first, start0.map { $0.nanos &- first }, end.map { $0.nanos &- first },
+                      response.map { $0.nanos &- first }, work.map { $0.nanos &- first })
+        @inline(__always) func whole(_ d: Int64?) -> Bool { d.map { $0 % 1_000_000 == 0 } ?? true }
+        let scale: Int64 = whole(deltas.0) && whole(deltas.1) && whole(deltas.2) && whole(deltas.3) && whole(deltas.4)
+            ? 1_000_000 : 1
+        if scale != 1 { mask |= millisecondDeltas }
+        w.put(varint: deltas.0 / scale)
+        if let d = deltas.1 { mask |= hasStart; w.put(varint: d / scale) }
+        if let d = deltas.2 { mask |= hasStart << 1; w.put(varint: d / scale) }
+        if let d = deltas.3 { mask |= hasStart << 2; w.put(varint: d / scale) }
+        if let d = deltas.4 { mask |= hasStart << 3; w.put(varint: d / scale) }
         var spanPacked: UInt64 = 0
         if let s = h.pointee.spanID {
             mask |= hasSpan
@@ -132,9 +161,20 @@ struct FrozenHops: @unchecked Sendable {
         }
         if let s = h.pointee.parentSpanID {
             mask |= hasParentSpan
-            if let text = s.text { mask |= parentSpanText; w.put(text: text) } else { w.put(s.packed) }
+            if let text = s.text {
+                mask |= parentSpanText
+                w.put(text: text)
+            } else if parentRecord >= 0 {
+                mask |= parentIsRecord
+                w.put(byte: UInt8(truncatingIfNeeded: parentRecord))
+            } else {
+                w.put(s.packed)
+            }
         }
-        if let r = h.pointee.route { mask |= hasRoute; w.put(text: r) }
+        if let r = h.pointee.route {
+            mask |= hasRoute
+            if sameRoute { mask |= routeAsBefore } else { w.put(text: r) }
+        }
         if let m = h.pointee.method { mask |= hasMethod; w.put(text: m) }
         if let c = h.pointee.coldStartMS { mask |= hasColdStartMS; w.put(c.bitPattern) }
         if let c = h.pointee.cpuMS { mask |= hasCPUMS; w.put(c.bitPattern) }
@@ -195,12 +235,25 @@ struct FrozenHops: @unchecked Sendable {
             at += 8
         }
 
-        /// A time difference: 4 bytes when it fits, else 8 (returns whether it is wide).
         @inline(__always)
-        mutating func putDelta(_ d: Int64) -> Bool {
-            if let narrow = Int32(exactly: d) { put(UInt32(bitPattern: narrow)); return false }
-            put(UInt64(bitPattern: d))
-            return true
+        mutating func put(byte v: UInt8) {
+            scratch.ensure(at + 1)
+            scratch.base.storeBytes(of: v, toByteOffset: at, as: UInt8.self)
+            at += 1
+        }
+
+        /// A signed number, zigzag LEB128: seven bits a byte, low first (1 to 10 bytes).
+        @inline(__always)
+        mutating func put(varint v: Int64) {
+            scratch.ensure(at + 10)
+            var z = UInt64(bitPattern: (v << 1) ^ (v >> 63))
+            while z >= 0x80 {
+                scratch.base.storeBytes(of: UInt8(truncatingIfNeeded: z) | 0x80, toByteOffset: at, as: UInt8.self)
+                at += 1
+                z >>= 7
+            }
+            scratch.base.storeBytes(of: UInt8(truncatingIfNeeded: z), toByteOffset: at, as: UInt8.self)
+            at += 1
         }
 
         mutating func put(text: String) {
@@ -237,12 +290,15 @@ struct FrozenHops: @unchecked Sendable {
 
     /// A record: its head read in place, its optional fields taken in order.
     private struct Reader {
+        /// The whole buffer, and this record in it.
+        let blob: UnsafeRawPointer
         let base: UnsafeRawPointer
         let mask: UInt32
         var at: Int
 
         @inline(__always)
         init(_ raw: UnsafeRawPointer, record: Int) {
+            blob = raw
             base = raw + record
             mask = base.loadUnaligned(fromByteOffset: 4, as: UInt32.self).littleEndian
             at = FrozenHops.headSize
@@ -285,9 +341,19 @@ struct FrozenHops: @unchecked Sendable {
             return v
         }
 
+        /// A zigzag LEB128 number, taken.
         @inline(__always)
-        mutating func delta(wide: Bool) -> Int64 {
-            wide ? Int64(bitPattern: take64()) : Int64(Int32(bitPattern: take32()))
+        mutating func varint() -> Int64 {
+            var z: UInt64 = 0
+            var shift: UInt64 = 0
+            while true {
+                let b = u8(at)
+                at += 1
+                z |= UInt64(b & 0x7f) << shift
+                if b < 0x80 { break }
+                shift += 7
+            }
+            return Int64(bitPattern: z >> 1) ^ -Int64(bitPattern: z & 1)
         }
 
         /// A text's bytes, skipped past.
@@ -304,12 +370,14 @@ struct FrozenHops: @unchecked Sendable {
         /// The times, taken: the last time and the four optional ones, in nanoseconds.
         mutating func times() -> (last: Int64, optional: OptionalTimes) {
             let first = firstAt
-            let last = first &+ delta(wide: has(FrozenHops.wideLastAt))
+            // Whole milliseconds scaled back exactly (they were nanoseconds divisible by a million).
+            let scale: Int64 = has(FrozenHops.millisecondDeltas) ? 1_000_000 : 1
+            let last = first &+ varint() &* scale
             var optional = OptionalTimes()
-            if has(FrozenHops.hasStart) { optional.start = first &+ delta(wide: has(FrozenHops.wideLastAt << 1)) }
-            if has(FrozenHops.hasStart << 1) { optional.end = first &+ delta(wide: has(FrozenHops.wideLastAt << 2)) }
-            if has(FrozenHops.hasStart << 2) { optional.responseAt = first &+ delta(wide: has(FrozenHops.wideLastAt << 3)) }
-            if has(FrozenHops.hasStart << 3) { optional.lastWorkAt = first &+ delta(wide: has(FrozenHops.wideLastAt << 4)) }
+            if has(FrozenHops.hasStart) { optional.start = first &+ varint() &* scale }
+            if has(FrozenHops.hasStart << 1) { optional.end = first &+ varint() &* scale }
+            if has(FrozenHops.hasStart << 2) { optional.responseAt = first &+ varint() &* scale }
+            if has(FrozenHops.hasStart << 3) { optional.lastWorkAt = first &+ varint() &* scale }
             return (last, optional)
         }
 
@@ -318,8 +386,24 @@ struct FrozenHops: @unchecked Sendable {
             var span: SpanID? = nil
             if has(FrozenHops.hasSpan) { span = has(FrozenHops.spanText) ? SpanID(text()) : SpanID(packed: packedSpan) }
             var parent: SpanID? = nil
-            if has(FrozenHops.hasParentSpan) { parent = has(FrozenHops.parentSpanText) ? SpanID(text()) : SpanID(packed: take64()) }
+            if has(FrozenHops.hasParentSpan) {
+                if has(FrozenHops.parentSpanText) {
+                    parent = SpanID(text())
+                } else if has(FrozenHops.parentIsRecord) {
+                    let j = Int(u8(at))
+                    at += 1
+                    let other = FrozenHops.record(blob, j)
+                    parent = SpanID(packed: blob.loadUnaligned(fromByteOffset: other + FrozenHops.spanAt, as: UInt64.self).littleEndian)
+                } else {
+                    parent = SpanID(packed: take64())
+                }
+            }
             return (span, parent)
+        }
+
+        /// The route's text, skipped past (none when it is the previous record's).
+        mutating func skipRoute() {
+            if has(FrozenHops.hasRoute) && !has(FrozenHops.routeAsBefore) { _ = textBytes() }
         }
 
         /// The status (after the numbers before it are taken when it is wide).
@@ -348,7 +432,7 @@ struct FrozenHops: @unchecked Sendable {
             hop.runtimeSymbol = r.runtime
             let (_, optional) = r.times()
             (hop.span, hop.parentSpan) = r.spans()
-            if r.has(Self.hasRoute) { _ = r.textBytes() }
+            r.skipRoute()
             if r.has(Self.hasMethod) { _ = r.textBytes() }
             if r.has(Self.hasColdStartMS) { hop.coldStartMS = Double(bitPattern: r.take64()) }
             if r.has(Self.hasCPUMS) { r.at += 8 }
@@ -404,7 +488,7 @@ struct FrozenHops: @unchecked Sendable {
         var r = record
         _ = r.times()
         _ = r.spans()
-        if r.has(hasRoute) { _ = r.textBytes() }
+        r.skipRoute()
         if r.has(hasMethod) { _ = r.textBytes() }
         if r.has(hasColdStartMS) { r.at += 8 }
         if r.has(hasCPUMS) { r.at += 8 }
@@ -428,6 +512,7 @@ struct FrozenHops: @unchecked Sendable {
         return storage.withBytes { raw in
             var out = [HopState?](repeating: nil, count: n)
             var at = 2
+            var previousRoute: String? = nil
             for _ in 0..<n {
                 var r = Reader(raw, record: at)
                 at += r.length
@@ -441,7 +526,8 @@ struct FrozenHops: @unchecked Sendable {
                 h.responseAt = optional.responseAt.map { Timestamp(nanos: $0) }
                 h.lastWorkAt = optional.lastWorkAt.map { Timestamp(nanos: $0) }
                 (h.spanID, h.parentSpanID) = r.spans()
-                if r.has(Self.hasRoute) { h.route = r.text() }
+                if r.has(Self.hasRoute) { h.route = r.has(Self.routeAsBefore) ? previousRoute : r.text() }
+                previousRoute = h.route
                 if r.has(Self.hasMethod) { h.method = r.text() }
                 if r.has(Self.hasColdStartMS) { h.coldStartMS = Double(bitPattern: r.take64()) }
                 if r.has(Self.hasCPUMS) { h.cpuMS = Double(bitPattern: r.take64()) }

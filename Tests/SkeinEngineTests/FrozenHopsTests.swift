@@ -78,6 +78,49 @@ final class FrozenHopsTests: XCTestCase {
         XCTAssertEqual(bytes(of: pack(back)), bytes(of: frozen))
     }
 
+    /// What most traces look like: millisecond times, one route on every hop, each parent an earlier
+    /// hop's span, packed short (times in two bytes, the route once, a parent as a record number);
+    /// and the cases beside those: a parent that is a later record's span, a route that changes
+    /// back, a time not in whole milliseconds.
+    func testTypicalHopsPackShortAndComeBack() {
+        let t0 = Timestamp(millis: Int64(1_795_428_000_092))
+        func hop(_ service: String, _ span: UInt64, parent: UInt64?, route: String?, atMS: Int64, forMS: Int64) -> HopState {
+            var h = HopState(service: Symbol(service), instance: Symbol(service + "-1"), at: t0.adding(nanos: atMS * 1_000_000))
+            h.spanID = SpanID(packed: span)
+            h.parentSpanID = parent.map { SpanID(packed: $0) }
+            h.route = route
+            h.start = h.firstAt
+            h.end = h.firstAt.adding(nanos: forMS * 1_000_000)
+            h.lastAt = h.end!
+            h.status = 200
+            return h
+        }
+        let route = "POST /api/checkout"
+        let typical = [
+            hop("edge-api", 0xa0, parent: nil, route: route, atMS: 0, forMS: 459),
+            hop("feed-api", 0xb1, parent: 0xa0, route: route, atMS: 12, forMS: 300),
+            hop("queue-worker", 0xc2, parent: 0xb1, route: route, atMS: 40, forMS: 120),
+        ]
+        let placed = (0..<3).map { PlacedHop(offsetMS: Double($0), durationMS: 1, index: Int32($0), parent: Int32($0) - 1, flags: [], critical: true) }
+        let short = typical.withUnsafeBufferPointer { s in placed.withUnsafeBufferPointer { FrozenHops(states: s, placed: $0) } }
+        for (x, y) in zip(typical, short.states()) { assertSame(x, y) }
+        XCTAssertEqual(short.hop(at: 2).parentSpan, SpanID(packed: 0xb1))
+        // Head, the times (last and end two bytes each, start one: it is the first time), the
+        // route's text once, a record number for each parent.
+        let head = 64, times = 2 + 1 + 2
+        XCTAssertEqual(short.packedBytes.count, 2 + 3 * (head + times) + (1 + route.utf8.count) + 2 * 1)
+
+        var awkward = typical
+        awkward[0].parentSpanID = SpanID(packed: 0xc2)          // a later record's span: packed
+        awkward[1].route = "GET /other"                          // changes, then back
+        awkward[2].end = awkward[2].end!.adding(nanos: 1)        // not whole milliseconds
+        awkward[2].lastWorkAt = Timestamp(nanos: .min)           // as far back as a time goes
+        let packed = awkward.withUnsafeBufferPointer { s in placed.withUnsafeBufferPointer { FrozenHops(states: s, placed: $0) } }
+        for (x, y) in zip(awkward, packed.states()) { assertSame(x, y) }
+        XCTAssertEqual(packed.hop(at: 0).parentSpan, SpanID(packed: 0xc2))
+        XCTAssertGreaterThan(packed.packedBytes.count, short.packedBytes.count)
+    }
+
     func testSummaryHopsReadAsTheStatesAndPlacingSay() {
         let states = awkwardStates()
         let frozen = pack(states)
