@@ -84,23 +84,31 @@ struct FrozenHops: @unchecked Sendable {
         scratch.ensure(2)
         scratch.base.storeBytes(of: UInt16(truncatingIfNeeded: n).littleEndian, as: UInt16.self)
         var at = 2
-        for k in 0..<n {
-            let h = first + Int(placed[k].index)
-            // The earlier record whose span is this hop's parent, by packed id.
-            var parentRecord = -1
-            if let parent = h.pointee.parentSpanID, parent.text == nil {
-                for j in 0..<k {
-                    if let span = states[Int(placed[j].index)].spanID, span.text == nil, span.packed == parent.packed {
+        // Each record's packed span id (0 with no packed one; a record that has it is marked):
+        // the parents are looked for among the earlier records' without copying their ids again.
+        withUnsafeTemporaryAllocation(of: (packed: UInt64, isPacked: Bool).self, capacity: n) { spans in
+            for k in 0..<n {
+                let h = first + Int(placed[k].index)
+                var packed: (packed: UInt64, isPacked: Bool) = (0, false)
+                if let span = h.pointee.spanID, span.text == nil { packed = (span.packed, true) }
+                spans.initializeElement(at: k, to: packed)
+                // The earlier record whose span is this hop's parent, by packed id.
+                var parentRecord = -1
+                if let parent = h.pointee.parentSpanID, parent.text == nil {
+                    for j in 0..<k where spans[j].isPacked && spans[j].packed == parent.packed {
                         parentRecord = j
                         break
                     }
                 }
+                var sameRoute = false
+                if k > 0 {
+                    let before = first + Int(placed[k - 1].index)
+                    if h.pointee.route != nil && before.pointee.route != nil {
+                        sameRoute = FastText.same(h.pointee.route.unsafelyUnwrapped, before.pointee.route.unsafelyUnwrapped)
+                    }
+                }
+                at = Self.write(h, placed[k], parentRecord: parentRecord, sameRoute: sameRoute, into: scratch, at: at)
             }
-            var sameRoute = false
-            if k > 0, let route = h.pointee.route, let before = states[Int(placed[k - 1].index)].route {
-                sameRoute = FastText.same(route, before)
-            }
-            at = Self.write(h, placed[k], parentRecord: parentRecord, sameRoute: sameRoute, into: scratch, at: at)
         }
         let bytes = FrozenBytes.make(count: at)
         bytes.withUnsafeMutablePointerToElements { $0.initialize(from: scratch.base.assumingMemoryBound(to: UInt8.self), count: at) }
@@ -136,8 +144,9 @@ struct FrozenHops: @unchecked Sendable {
     /// whose span is this hop's parent (or -1); `sameRoute`: its route is the previous record's.
     private static func write(_ h: UnsafePointer<HopState>, _ p: PlacedHop, parentRecord: Int, sameRoute: Bool,
                               into scratch: FreezeScratch, at start: Int) -> Int {
-        scratch.ensure(start + headSize)
-        var w = Writer(scratch: scratch, at: start + headSize)
+        var w = Writer(scratch: scratch, at: start)
+        w.ensure(start + headSize)
+        w.at = start + headSize
         var mask: UInt32 = 0
         let first = h.pointee.firstAt.nanos
         // The last time and the four optional ones as differences from the first, in whole
@@ -194,7 +203,7 @@ struct FrozenHops: @unchecked Sendable {
         if p.critical { mask |= critical }
         if p.parent >= 0 { mask |= hasPlacedParent }
 
-        let base = scratch.base + start
+        let base = w.base + start
         base.storeBytes(of: UInt32(w.at - start).littleEndian, as: UInt32.self)
         (base + 4).storeBytes(of: mask.littleEndian, as: UInt32.self)
         (base + indexAt).storeBytes(of: UInt8(truncatingIfNeeded: p.index), as: UInt8.self)
@@ -215,44 +224,65 @@ struct FrozenHops: @unchecked Sendable {
     }
 
     private struct Writer {
-        /// Not retained: the caller holds the scratch for the writer's whole life.
+        /// Not retained: the caller holds the scratch for the writer's whole life. Its room is
+        /// read once and again only after it grows (a class's fields read per store were a
+        /// retain and a release each).
         unowned(unsafe) let scratch: FreezeScratch
+        private(set) var base: UnsafeMutableRawPointer
+        private var capacity: Int
         var at: Int
 
-        init(scratch: FreezeScratch, at: Int) { self.scratch = scratch; self.at = at }
+        init(scratch: FreezeScratch, at: Int) {
+            self.scratch = scratch
+            base = scratch.base
+            capacity = scratch.capacity
+            self.at = at
+        }
+
+        @inline(__always)
+        mutating func ensure(_ needed: Int) {
+            if needed > capacity { grow(needed) }
+        }
+
+        @inline(never)
+        private mutating func grow(_ needed: Int) {
+            scratch.ensure(needed)
+            base = scratch.base
+            capacity = scratch.capacity
+        }
 
         @inline(__always)
         mutating func put(_ v: UInt32) {
-            scratch.ensure(at + 4)
-            scratch.base.storeBytes(of: v.littleEndian, toByteOffset: at, as: UInt32.self)
+            ensure(at + 4)
+            base.storeBytes(of: v.littleEndian, toByteOffset: at, as: UInt32.self)
             at += 4
         }
 
         @inline(__always)
         mutating func put(_ v: UInt64) {
-            scratch.ensure(at + 8)
-            scratch.base.storeBytes(of: v.littleEndian, toByteOffset: at, as: UInt64.self)
+            ensure(at + 8)
+            base.storeBytes(of: v.littleEndian, toByteOffset: at, as: UInt64.self)
             at += 8
         }
 
         @inline(__always)
         mutating func put(byte v: UInt8) {
-            scratch.ensure(at + 1)
-            scratch.base.storeBytes(of: v, toByteOffset: at, as: UInt8.self)
+            ensure(at + 1)
+            base.storeBytes(of: v, toByteOffset: at, as: UInt8.self)
             at += 1
         }
 
         /// A signed number, zigzag LEB128: seven bits a byte, low first (1 to 10 bytes).
         @inline(__always)
         mutating func put(varint v: Int64) {
-            scratch.ensure(at + 10)
+            ensure(at + 10)
             var z = UInt64(bitPattern: (v << 1) ^ (v >> 63))
             while z >= 0x80 {
-                scratch.base.storeBytes(of: UInt8(truncatingIfNeeded: z) | 0x80, toByteOffset: at, as: UInt8.self)
+                base.storeBytes(of: UInt8(truncatingIfNeeded: z) | 0x80, toByteOffset: at, as: UInt8.self)
                 at += 1
                 z >>= 7
             }
-            scratch.base.storeBytes(of: UInt8(truncatingIfNeeded: z), toByteOffset: at, as: UInt8.self)
+            base.storeBytes(of: UInt8(truncatingIfNeeded: z), toByteOffset: at, as: UInt8.self)
             at += 1
         }
 
@@ -264,16 +294,16 @@ struct FrozenHops: @unchecked Sendable {
 
         private mutating func put(bytes u: UnsafeBufferPointer<UInt8>) {
             let n = u.count
-            scratch.ensure(at + 5 + n)
+            ensure(at + 5 + n)
             if n < 255 {
-                scratch.base.storeBytes(of: UInt8(n), toByteOffset: at, as: UInt8.self)
+                base.storeBytes(of: UInt8(n), toByteOffset: at, as: UInt8.self)
                 at += 1
             } else {
-                scratch.base.storeBytes(of: 255, toByteOffset: at, as: UInt8.self)
-                scratch.base.storeBytes(of: UInt32(n).littleEndian, toByteOffset: at + 1, as: UInt32.self)
+                base.storeBytes(of: 255, toByteOffset: at, as: UInt8.self)
+                base.storeBytes(of: UInt32(n).littleEndian, toByteOffset: at + 1, as: UInt32.self)
                 at += 5
             }
-            if let b = u.baseAddress { (scratch.base + at).copyMemory(from: b, byteCount: n) }
+            if let b = u.baseAddress { (base + at).copyMemory(from: b, byteCount: n) }
             at += n
         }
     }
