@@ -70,6 +70,10 @@ struct FrozenHops: @unchecked Sendable {
     /// The status is too wide for the head (8 bytes among the optional fields).
     private static let wideStatus: UInt32 = 1 << 28
 
+    /// The most hops a trace may have packed (`Stitcher.maxHops`): a hop's index, its parent and
+    /// its parent span's record are a byte each.
+    static let maxHops = 256
+
     /// Bytes before a record's optional fields, and where the head's fields lie.
     private static let headSize = 64
     private static let indexAt = 8, parentAt = 9, deployAt = 10, placedFlagsAt = 12, flagsAt = 14
@@ -81,6 +85,8 @@ struct FrozenHops: @unchecked Sendable {
     init(states: UnsafeBufferPointer<HopState>, placed: UnsafeBufferPointer<PlacedHop>, scratch: FreezeScratch) {
         let n = placed.count
         guard n > 0, let first = states.baseAddress else { return }
+        // Indices, parents and parent records are one byte each.
+        precondition(n <= Self.maxHops && states.count <= Self.maxHops, "FrozenHops: \(n) hops, at most \(Self.maxHops)")
         scratch.ensure(2)
         scratch.base.storeBytes(of: UInt16(truncatingIfNeeded: n).littleEndian, as: UInt16.self)
         var at = 2

@@ -74,7 +74,8 @@ final class Stitcher {
         timeoutNanos = Int64((config.traceTimeoutMS * 1_000_000).rounded())
     }
 
-    var maxHops: Int { 256 }
+    /// A trace's hops at most (a line past them joins the last hop): as many as `FrozenHops` packs.
+    var maxHops: Int { FrozenHops.maxHops }
 
     func create(now: Timestamp) -> TraceState {
         let t = TraceState(serial: nextSerial, now: now)
@@ -392,6 +393,10 @@ final class Stitcher {
                 if same { found = i; break }
             }
             if found >= 0 {
+                into.hops[found].absorb(h)
+            } else if into.hops.count >= maxHops {
+                // As a line past the limit does (`TraceState.hopIndex`): into the last hop.
+                found = into.hops.count - 1
                 into.hops[found].absorb(h)
             } else {
                 into.hops.append(h)

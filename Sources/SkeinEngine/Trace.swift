@@ -2,10 +2,11 @@ import SkeinCore
 
 /// One service instance's part of a trace while the trace is still being assembled.
 ///
-/// Every trace keeps its hops after it finishes (a late line may reopen it), so an export of a
-/// million lines holds a few hundred thousand of these: the optional times and numbers are stored
-/// bare with a bit each saying whether they are set (`Timestamp?` and `Double?` take 16 bytes apiece,
-/// `Int?` 9 padded to 16), which took the struct from 248 bytes to 200 (192 with `bgOpen` in four).
+/// A finished trace keeps its hops packed (`FrozenHops`, for a late line that reopens it), and
+/// these only while it is open; every open trace has a few. The optional times and numbers are
+/// stored bare with a bit each saying whether they are set (`Timestamp?` and `Double?` take 16
+/// bytes apiece, `Int?` 9 padded to 16), which took the struct from 248 bytes to 200 (192 with
+/// `bgOpen` in four), from when finished traces kept these to the end of an export.
 struct HopState {
     var spanID: SpanID?
     var parentSpanID: SpanID?
@@ -245,10 +246,10 @@ final class TraceState {
 
     /// Room for one more hop: two at first, then one at a time up to four, then the array's own
     /// doubling. Most traces have two to four hops (the benchmark's: 44 % two, 37 % three, 16 %
-    /// four), and a finished trace keeps them (a late line may reopen it) to the end of an export:
-    /// doubling from two left a three-hop trace a 200-byte slot it never used (10 MB a million
-    /// lines). Four at first, cut to the exact count at completion, copied every hop's strings
-    /// once more; growing by one copies them only for four-hop traces, once.
+    /// four). (From when a finished trace kept this array to the end of an export: doubling from
+    /// two left a three-hop trace a 200-byte slot it never used, 10 MB a million lines; four at
+    /// first, cut to the exact count at completion, copied every hop's strings once more. The
+    /// array is freed at completion now, and this still allocates least for the usual traces.)
     @inline(__always)
     private func makeRoomForHop() {
         let n = hops.count

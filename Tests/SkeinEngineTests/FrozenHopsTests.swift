@@ -208,6 +208,25 @@ final class FrozenHopsTests: XCTestCase {
         XCTAssertEqual(other.states().map(\.service), states.reversed().map(\.service))
     }
 
+    /// Two traces of 200 spans each that a shared id merges stay within the hops a trace may have
+    /// (the rest join its last hop, as lines past the limit do), and complete.
+    func testAMergeStaysWithinTheHopLimit() throws {
+        let e = Engine()
+        for (k, corr) in ["c-1", "c-2"].enumerated() {
+            for j in 0..<200 {
+                let span = String(format: "%016x", k * 1000 + j + 1)
+                e.ingest(ev(Double(j), .span, "svc-\(j % 7)", "i-\(j)", deploy: .server, corr: corr, span: span, duration: 1))
+            }
+        }
+        // One line naming both ids links the two traces.
+        e.ingest(ev(300, .log, "svc-0", "i-0", deploy: .server, corr: "c-1", req: "c-2", message: "both"))
+        e.finish()
+        let summaries = e.drainFinishedTraces()
+        XCTAssertEqual(summaries.count, 1)
+        XCTAssertEqual(summaries.first?.hopCount, FrozenHops.maxHops)
+        XCTAssertEqual(summaries.first?.eventCount, 401)
+    }
+
     func testEmpty() {
         let frozen = FrozenHops()
         XCTAssertTrue(frozen.isEmpty)
