@@ -348,7 +348,7 @@ extension TraceSummary {
 }
 
 /// The fields of a summary hop that a report writes, as plain values (`TraceSummary.hopFields`).
-public struct HopFields {
+public struct HopFields: Equatable {
     public var service: Symbol
     public var instance: Symbol?
     public var deploy: DeployModel?

@@ -143,15 +143,7 @@ final class FrozenHopsTests: XCTestCase {
             XCTAssertEqual(hop.onCriticalPath, p.critical)
             XCTAssertEqual(hop.flags, p.flags)
 
-            let f = frozen.fields(at: k)
-            XCTAssertEqual(f.service, hop.serviceSymbol)
-            XCTAssertEqual(f.instance, hop.instanceSymbol)
-            XCTAssertEqual(f.deploy, hop.deploy)
-            XCTAssertEqual(f.status, hop.status)
-            XCTAssertEqual(f.parent, hop.parent)
-            XCTAssertEqual(f.critical, hop.onCriticalPath)
-            XCTAssertEqual(f.offsetMS.bitPattern, hop.offsetMS.bitPattern)
-            XCTAssertEqual(f.span, HopFields.packed(hop.span))
+            XCTAssertEqual(frozen.fields(at: k), HopFields(hop))
 
             let basics = frozen.basics(at: k)
             XCTAssertEqual(basics.deploy, hop.deploy)
@@ -176,18 +168,7 @@ final class FrozenHopsTests: XCTestCase {
                 XCTAssertEqual(n, 4)
                 withUnsafeTemporaryAllocation(of: HopFields.self, capacity: n) { all in
                     TraceSummary.hopFields(of: t, into: all)
-                    for k in 0..<n {
-                        let one = TraceSummary.hopFields(of: t, at: k)
-                        XCTAssertEqual(all[k].service, one.service)
-                        XCTAssertEqual(all[k].instance, one.instance)
-                        XCTAssertEqual(all[k].deploy, one.deploy)
-                        XCTAssertEqual(all[k].offsetMS.bitPattern, one.offsetMS.bitPattern)
-                        XCTAssertEqual(all[k].durationMS.bitPattern, one.durationMS.bitPattern)
-                        XCTAssertEqual(all[k].status, one.status)
-                        XCTAssertEqual(all[k].span, one.span)
-                        XCTAssertEqual(all[k].parent, one.parent)
-                        XCTAssertEqual(all[k].critical, one.critical)
-                    }
+                    for k in 0..<n { XCTAssertEqual(all[k], TraceSummary.hopFields(of: t, at: k)) }
                     XCTAssertEqual(all[1].status, Int(Int32.max) + 1)
                     XCTAssertEqual(all[2].parent, 1)
                     _ = all.deinitialize()

@@ -237,14 +237,7 @@ final class StitcherTests: XCTestCase {
             for k in 0..<3 {
                 let h = s.hops[k], f = TraceSummary.hopFields(of: p, at: k)
                 XCTAssertEqual(TraceSummary.hop(of: p, at: k), h)
-                XCTAssertEqual(f.service, h.serviceSymbol)
-                XCTAssertEqual(f.instance, h.instanceSymbol)
-                XCTAssertEqual(f.deploy, h.deploy)
-                XCTAssertEqual(f.offsetMS, h.offsetMS)
-                XCTAssertEqual(f.durationMS, h.durationMS)
-                XCTAssertEqual(f.status, h.status)
-                XCTAssertEqual(f.parent, h.parent)
-                XCTAssertEqual(f.critical, h.onCriticalPath)
+                XCTAssertEqual(f, HopFields(h))
                 XCTAssertEqual(f.span, k == 1 ? .text : .packed(h.span!.packed))
             }
         }
