@@ -97,6 +97,10 @@ public struct DecodeContext {
     /// The time of the last timed line from this source; a line without a time of its own inherits it
     /// (`ConventionMapper.settleTime`), so a stray untimed line keeps its place in the stream.
     public var lastTime: Timestamp?
+    /// The injected clock (DESIGN: the wall clock live; nil in a bare decoder and in tests that set
+    /// none), read only for a date logged without its year (RFC 3164 syslog) while this source has
+    /// given no full time yet: see `BSDSyslog.resolve`. The sources set it (`Decoding.factory`).
+    public var clock: (any Clock)?
     /// Reused between lines for building dotted attribute keys, so nested JSON costs no allocation.
     var pathScratch: [UInt8] = []
     /// Recent ids' strings, shared by the lines of one request instead of allocated per line.

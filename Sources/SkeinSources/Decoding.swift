@@ -15,9 +15,13 @@ public enum Decoding {
     /// `keepsEveryMessage: false` for a consumer that prints no log lines (an export): see
     /// `DecodeContext.keepsEveryMessage`.
     /// `recentIDSlots`: see `DecodeContext.remembersIDs(slots:)`.
-    public static func factory(format: String? = nil, keepsEveryMessage: Bool = true, recentIDSlots: Int? = nil) -> DecoderFactory {
+    /// `clock`: the year of a date logged without one (RFC 3164 syslog) before its source gives a full
+    /// time (`DecodeContext.clock`, `BSDSyslog.resolve`); the wall clock unless told.
+    public static func factory(format: String? = nil, keepsEveryMessage: Bool = true, recentIDSlots: Int? = nil,
+                               clock: any Clock = WallClock()) -> DecoderFactory {
         DecoderFactory(make: {
             var d = AutoDecoder.standard(forced: format)
+            d.context.clock = clock
             d.context.keepsEveryMessage = keepsEveryMessage
             if let slots = recentIDSlots { d.context.remembersIDs(slots: slots) }
             return d

@@ -451,7 +451,8 @@ final class PlatformRobustnessTests: XCTestCase {
             seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
             return seed >> 33
         }
-        let folders = ["aws-lambda", "aws-lambda-json", "cloudflare-workers", "vercel", "otlp-json", "postgres", "detection"]
+        let folders = ["aws-lambda", "aws-lambda-json", "cloudflare-workers", "vercel", "otlp-json", "postgres", "detection",
+                       "syslog-rfc3164"]
         var lines: [[UInt8]] = []
         for folder in folders {
             let dir = FixtureTests.root.appendingPathComponent(folder)

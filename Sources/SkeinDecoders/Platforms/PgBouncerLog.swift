@@ -10,6 +10,14 @@ import SkeinCore
 /// server (`query_wait_timeout`, a pool timeout), each from its `pooler error:` line. Events have
 /// platform `pgbouncer`, so the engine
 /// books them to the pooler and never to Postgres' own count.
+///
+/// The same lines through classic syslog (`syslog = 1`; `BSDSyslog` reads the header) decode to the
+/// same events: PgBouncer sends syslog only its message (`Nov 25 10:00:00 db-host pgbouncer[812]:
+/// C-0x…: shop/app@10.0.0.5:51234 login attempt: …`), so the time is syslog's, the pid the tag's,
+/// and the level the `<PRI>`'s severity when the line carries one (libusual's `log_level_list`: LOG
+/// is LOG_INFO, WARNING LOG_WARNING, ERROR LOG_ERR, FATAL LOG_CRIT, DEBUG and NOISE LOG_DEBUG), else
+/// info. A line is PgBouncer's when its ident starts with `pgbouncer` or, whatever `syslog_ident`
+/// says, its message names a connection (`C-0x…:`, `S-0x…:`).
 public struct PgBouncerLogDecoder: StandaloneTextDecoder {
     public let name = "pgbouncer"
     public var standaloneContext = DecodeContext()
@@ -17,15 +25,32 @@ public struct PgBouncerLogDecoder: StandaloneTextDecoder {
     public init() {}
 
     public func recognises(_ frame: UnsafeBufferPointer<UInt8>) -> Bool {
-        PgBouncerLogDecoder.parse(frame) != nil
+        if PgBouncerLogDecoder.parse(frame) != nil { return true }
+        guard let h = BSDSyslog.parse(frame) else { return false }
+        return PgBouncerLogDecoder.isSyslogMessage(frame, h)
     }
 
     public mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID, context: inout DecodeContext,
                                 into events: inout [Event]) -> DecodeOutcome {
-        guard let line = PgBouncerLogDecoder.parse(frame) else { return .malformed(.unrecognised) }
+        let line: Line
+        if let own = PgBouncerLogDecoder.parse(frame) {
+            line = own
+        } else if let h = BSDSyslog.parse(frame), PgBouncerLogDecoder.isSyslogMessage(frame, h) {
+            let time: Timestamp?
+            switch h.time {
+            case .full(let t): time = t
+            case .yearless(let d): time = BSDSyslog.resolve(d, reference: context.lastTime, clock: context.clock)
+            }
+            guard let time else { return .malformed(.missingFields) }
+            line = Line(time: time, pid: h.pid, level: h.severity.map(JournaldJSONLineDecoder.level(priority:)) ?? .info,
+                        message: h.message)
+        } else {
+            return .malformed(.unrecognised)
+        }
         let text = ByteText.slice(frame, line.message, ByteText.trimmedEnd(frame, line.message, frame.count))
         var e = Event(time: line.time, level: line.level, source: source, service: "pgbouncer",
-                      instance: context.interner.intern(String(line.pid)), deploy: .server, platform: "pgbouncer")
+                      instance: line.pid.map { context.interner.intern(String($0)) }, deploy: .server,
+                      platform: "pgbouncer")
         e.message = String(decoding: text, as: UTF8.self)
         var rest = text
         if text.count > 4, ByteText.hasPrefix(text, "C-0x") || ByteText.hasPrefix(text, "S-0x"),
@@ -82,9 +107,23 @@ public struct PgBouncerLogDecoder: StandaloneTextDecoder {
 
     struct Line {
         var time: Timestamp
-        var pid: Int
+        /// Always there in PgBouncer's own log; through syslog, when the tag has it.
+        var pid: Int?
         var level: Level
         var message: Int
+    }
+
+    /// Whether a classic syslog line is PgBouncer's: its ident (`syslog_ident`, `pgbouncer` unless
+    /// set) and a message, or any ident with a message that names a client or server connection
+    /// (`C-0x55…: db/user@host:port …`), which is PgBouncer's own spelling.
+    static func isSyslogMessage(_ b: UnsafeBufferPointer<UInt8>, _ h: BSDSyslog.Header) -> Bool {
+        let m = h.message
+        guard ByteText.trimmedEnd(b, m, b.count) > m else { return false }
+        if BSDSyslog.ident(b, h, startsWith: "pgbouncer") { return true }
+        guard ByteText.hasPrefix(b, "C-0x", at: m) || ByteText.hasPrefix(b, "S-0x", at: m) else { return false }
+        var p = m + 4
+        while p < b.count, ByteText.isHex(b, p, p + 1) { p += 1 }
+        return p > m + 4 && ByteText.hasPrefix(b, ": ", at: p)
     }
 
     private static let levels: [(StaticString, Level)] = [

@@ -9,6 +9,17 @@ import SkeinCore
 /// authorized line so the disconnection is attributed too); refusals and terminations become
 /// `db.error`. `DETAIL:`/`HINT:`/`STATEMENT:` lines and tab-indented lines continue the entry
 /// before them.
+///
+/// The same entries through classic syslog (`log_destination = 'syslog'`; `BSDSyslog` reads the
+/// header) decode to the same events: `Nov 25 10:00:00 db-host postgres[1234]: [3-1] user=app,db=shop
+/// FATAL:  sorry, too many clients already`. The message is read as the stderr line after the time:
+/// `log_line_prefix` usually leaves the time out under syslog, so syslog's time is the entry's unless
+/// the prefix has one of its own (`%m`), and the tag's pid is the backend's unless the prefix has
+/// `[%p]`. Recognised by the message's shape (a sequence marker `[N-M]`, a severity word after the
+/// prefix), not only by the ident, which `syslog_ident` may change. The parts of one message that
+/// `syslog_split_messages` cut into lines (`[N-1]`, `[N-2]`, …: `DETAIL:`/`STATEMENT:` lines, the
+/// tab-indented lines of a statement, which rsyslog writes as `#011`, and the rest of a line longer
+/// than 900 bytes) continue it as they do in the stderr log.
 public struct PostgresLogDecoder: TextFrameDecoder {
     public let name = "postgres"
     private var interner = Interner()
@@ -22,13 +33,28 @@ public struct PostgresLogDecoder: TextFrameDecoder {
     /// times (`continueFrame`, `recognises`, `decode`). A reference, since `recognises` cannot mutate;
     /// checked byte for byte, so any copy's answer is right.
     private let lastParse = RememberedLine<Entry?>()
+    /// The held entry's syslog message (its number and process), when it came through syslog: only
+    /// that message's parts continue it.
+    private var pendingSyslog: SyslogThread?
+    /// The last time this source gave, and the injected clock: the year of a syslog date
+    /// (`BSDSyslog.resolve`).
+    private var lastTime: Timestamp?
+    private var clock: (any Clock)?
 
     private typealias Session = PostgresMapping.Session
+
+    private struct SyslogThread {
+        var seq: Int?
+        var pid: Int?
+    }
 
     public init() {}
 
     public func recognises(_ frame: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard let entry = parse(frame), entry.pid != nil else { return false }
+        guard let entry = parse(frame) else { return false }
+        // Through syslog the shape was checked with the header (`parseSyslog`); the pid may be missing.
+        if entry.syslog != nil { return true }
+        guard entry.pid != nil else { return false }
         // PgBouncer's `<time> [<pid>] WARNING S-0x…: … server login failed: FATAL: …` quotes a
         // Postgres severity after its own level word: the pooler's line, not the server's.
         return entry.severityStart <= 40 || PgBouncerLogDecoder.parse(frame) == nil
@@ -49,13 +75,22 @@ public struct PostgresLogDecoder: TextFrameDecoder {
             events.append(p)
             out += 1
         }
-        pending = event(entry, line: line, source: source)
+        pending = nil
         continuing = nil
+        pendingSyslog = nil
+        // A syslog date has no year: placed by the source's last time (`BSDSyslog.resolve`).
+        guard let time = entry.syslog?.date.map({ BSDSyslog.resolve($0, reference: lastTime, clock: clock) }) ?? entry.time
+        else { return .malformed(.missingFields) }
+        lastTime = time
+        pending = event(entry, time: time, line: line, source: source)
+        if let mark = entry.syslog { pendingSyslog = SyslogThread(seq: mark.seq, pid: entry.pid) }
         return out > 0 ? .events(out) : .absorbed
     }
 
     public mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID, context: inout DecodeContext,
                                 into events: inout [Event]) -> DecodeOutcome {
+        if let t = context.lastTime { lastTime = t }
+        clock = context.clock
         let outcome = decode(frame, source: source, into: &events)
         if let t = pending?.time { context.lastTime = t }
         return outcome
@@ -75,22 +110,87 @@ public struct PostgresLogDecoder: TextFrameDecoder {
         let line = ByteText.slice(frame, 0, ByteText.trimmedEnd(frame, 0, frame.count))
         if line.isEmpty { return false }
         if line[0] == 0x09 || line[0] == 0x20 {
-            if let key = continuing, let i = pending!.attributes.lastIndex(where: { $0.key == key }),
-               pending!.attributes[i].value.utf8.count + line.count < PlatformEvent.maxMessageBytes {
-                pending!.attributes[i].value += "\n" + String(decoding: line, as: UTF8.self)
-            } else {
-                PlatformEvent.appendLine(line, to: &pending!)
-            }
+            extend(String(decoding: line, as: UTF8.self), after: "\n")
             return true
         }
-        guard let entry = parse(line), entry.severity.isContinuation,
+        if let thread = pendingSyslog {
+            guard let header = BSDSyslog.parse(line) else { return false }
+            return continuesSyslog(line, header, thread)
+        }
+        guard let entry = parse(line), entry.syslog == nil, entry.severity.isContinuation,
               pending!.attribute("pid") == entry.pid.map(String.init) else { return false }
-        pending!.attributes.append(Attribute(entry.severity.attributeKey, ByteText.string(line, entry.textStart, line.count)))
+        add(entry, line: line)
+        return true
+    }
+
+    /// A `DETAIL:`/`HINT:`/`STATEMENT:`/… line of the held entry: its attribute (and the message's
+    /// line, for a detail or hint).
+    private mutating func add(_ entry: Entry, line: UnsafeBufferPointer<UInt8>) {
+        let syslog = entry.syslog != nil
+        let text = ByteText.slice(line, entry.textStart, line.count)
+        pending!.attributes.append(Attribute(entry.severity.attributeKey,
+                                             syslog ? BSDSyslog.text(text) : String(decoding: text, as: UTF8.self)))
         if entry.severity == .detail || entry.severity == .hint {
-            PlatformEvent.appendLine(ByteText.slice(line, entry.severityStart, line.count), to: &pending!)
+            let shown = ByteText.slice(line, entry.severityStart, line.count)
+            if syslog, let bytes = BSDSyslog.unescapingTabs(shown) {
+                bytes.withUnsafeBufferPointer { PlatformEvent.appendLine($0, to: &pending!) }
+            } else {
+                PlatformEvent.appendLine(shown, to: &pending!)
+            }
         }
         continuing = entry.severity.attributeKey
-        return true
+    }
+
+    /// Text that goes on from the held entry's last line: an indented line (`separator` a newline)
+    /// or the rest of a line syslog had cut (no separator). Onto the attribute being continued (a
+    /// multi-line `STATEMENT:`), else the message; within the bound.
+    private mutating func extend(_ text: String, after separator: String) {
+        if let key = continuing, let i = pending!.attributes.lastIndex(where: { $0.key == key }),
+           pending!.attributes[i].value.utf8.count + text.utf8.count < PlatformEvent.maxMessageBytes {
+            pending!.attributes[i].value += separator + text
+        } else {
+            var m = pending!.message ?? ""
+            guard m.utf8.count + text.utf8.count < PlatformEvent.maxMessageBytes else { return }
+            m += separator
+            m += text
+            pending!.message = m
+        }
+    }
+
+    /// Whether a syslog line is a later part of the held entry's message: the same process and, with
+    /// `syslog_sequence_numbers`, the same message number (`[N-2]`, `[N-3]`, … after `[N-1]`).
+    private mutating func continuesSyslog(_ line: UnsafeBufferPointer<UInt8>, _ h: BSDSyslog.Header,
+                                          _ thread: SyslogThread) -> Bool {
+        if let a = h.pid, let b = thread.pid, a != b { return false }
+        var content = h.message
+        let mark = BSDSyslog.marker(line, at: content)
+        if let m = mark {
+            if let part = m.part {
+                guard part > 1, m.first == thread.seq else { return false }
+            } else if m.first <= 1 {
+                // `[1]`: the first part of a message (sequence numbers off).
+                return false
+            }
+            content = m.end
+        }
+        guard content < line.count else { return false }
+        // A tab-indented line of a statement (`#011` as rsyslog writes the tab): the text goes on.
+        if line[content] == 0x09 || ByteText.hasPrefix(line, "#011", at: content) {
+            extend(BSDSyslog.text(ByteText.slice(line, content, line.count)), after: "\n")
+            return true
+        }
+        if let entry = parse(line) {
+            guard entry.syslog != nil, entry.severity.isContinuation,
+                  pending!.attribute("pid") == entry.pid.map(String.init) else { return false }
+            add(entry, line: line)
+            return true
+        }
+        // The rest of a line longer than Postgres' syslog limit, cut at a space (which it starts with).
+        if let part = mark?.part, part > 1 {
+            extend(BSDSyslog.text(ByteText.slice(line, content, line.count)), after: "")
+            return true
+        }
+        return false
     }
 
     /// `Self.parse(b)`, remembered for the next call with the same bytes.
@@ -104,6 +204,7 @@ public struct PostgresLogDecoder: TextFrameDecoder {
     public mutating func flush(source: SourceID, into events: inout [Event]) {
         if let p = pending { events.append(p) }
         pending = nil
+        pendingSyslog = nil
     }
 
     enum Severity: Equatable {
@@ -151,6 +252,18 @@ public struct PostgresLogDecoder: TextFrameDecoder {
         var severity: Severity
         var severityStart: Int
         var textStart: Int
+        /// Set when the entry came through classic syslog.
+        var syslog: SyslogMark? = nil
+    }
+
+    /// What a syslog line adds to an entry.
+    struct SyslogMark {
+        /// The date still missing its year (RFC 3164), when neither syslog nor the prefix gave a full time.
+        var date: BSDSyslog.Date?
+        /// N of `[N-M]`: the message's number (`syslog_sequence_numbers`).
+        var seq: Int?
+        /// M of `[N-M]`, or the number of `[N]`.
+        var part: Int?
     }
 
     /// Every severity word the stderr log is read with. Shared with `jsonlog` (`Severity(name:)`).
@@ -174,7 +287,57 @@ public struct PostgresLogDecoder: TextFrameDecoder {
     /// hex) gives the pid when no `[%p]` does. So RDS/Aurora's `%t:%r:%u@%d:[%p]:` and Azure's
     /// `%t-%c-` read as well as the defaults.
     static func parse(_ b: UnsafeBufferPointer<UInt8>) -> Entry? {
+        if let entry = parseSyslog(b) { return entry }
         guard let (time, afterTime) = PlatformTime.parse(b) ?? epochPrefix(b) else { return nil }
+        return parse(b, time: time, prefixFrom: afterTime)
+    }
+
+    /// An entry that came through classic syslog: the header (`BSDSyslog`), Postgres' sequence
+    /// marker, then the stderr line after its time (`parse(_:time:prefixFrom:)`).
+    ///
+    /// Taken as Postgres' when the message has its shape: a sequence marker, or the severity word
+    /// with the two spaces Postgres writes after it, or (one space) under an ident that starts with
+    /// `postgres`/`postmaster`. PgBouncer's lines (its ident, its `C-0x…:` connections) are not.
+    static func parseSyslog(_ b: UnsafeBufferPointer<UInt8>) -> Entry? {
+        guard let h = BSDSyslog.parse(b), !PgBouncerLogDecoder.isSyslogMessage(b, h) else { return nil }
+        var p = h.message
+        let mark = BSDSyslog.marker(b, at: p)
+        if let m = mark { p = m.end }
+        // The prefix's own time (`%m`, `%t`, `%n`), when `log_line_prefix` kept it: exact, with its year.
+        var prefixTime: Timestamp?
+        if let (t, e) = PlatformTime.parse(b, at: p) ?? epochPrefix(ByteText.slice(b, p, b.count)).map({ ($0.0, $0.1 + p) }) {
+            prefixTime = t
+            p = e
+        }
+        guard var entry = parse(b, time: prefixTime ?? .zero, prefixFrom: p) else { return nil }
+        if mark == nil {
+            let colon = entry.severityStart + severityWordLength(b, entry.severityStart)
+            let twoSpaces = colon + 1 < b.count && b[colon] == 0x20 && b[colon + 1] == 0x20
+            guard twoSpaces || BSDSyslog.ident(b, h, startsWith: "postgres") || BSDSyslog.ident(b, h, startsWith: "postmaster")
+            else { return nil }
+        }
+        var date: BSDSyslog.Date?
+        if prefixTime == nil {
+            switch h.time {
+            case .full(let t): entry.time = t
+            case .yearless(let d): date = d
+            }
+        }
+        entry.pid = entry.pid ?? h.pid
+        entry.syslog = SyslogMark(date: date, seq: mark?.part != nil ? mark?.first : nil,
+                                  part: mark.map { $0.part ?? $0.first })
+        return entry
+    }
+
+    /// The length of the severity word (with its colon) at `p`.
+    private static func severityWordLength(_ b: UnsafeBufferPointer<UInt8>, _ p: Int) -> Int {
+        var e = p
+        while e < b.count, b[e] != UInt8(ascii: ":") { e += 1 }
+        return e + 1 - p
+    }
+
+    /// The entry of a stderr line whose prefix (after the time) starts at `afterTime`.
+    static func parse(_ b: UnsafeBufferPointer<UInt8>, time: Timestamp, prefixFrom afterTime: Int) -> Entry? {
         guard let (severity, severityStart, severityEnd) = findSeverity(b, from: afterTime) else { return nil }
         var pid: Int?
         var sessionPID: Int?
@@ -275,13 +438,26 @@ public struct PostgresLogDecoder: TextFrameDecoder {
         return pid
     }
 
-    private mutating func event(_ entry: Entry, line b: UnsafeBufferPointer<UInt8>, source: SourceID) -> Event {
+    private mutating func event(_ entry: Entry, time: Timestamp, line b: UnsafeBufferPointer<UInt8>,
+                                source: SourceID) -> Event {
         var session = entry.pid.flatMap { sessions[$0] } ?? Session()
         session.learn(user: entry.user, database: entry.database, application: entry.application)
-        let e = PostgresMapping.event(time: entry.time, pid: entry.pid, severity: entry.severity,
-                                      message: ByteText.slice(b, entry.severityStart, b.count),
-                                      text: ByteText.slice(b, entry.textStart, b.count),
-                                      session: &session, source: source, interner: &interner)
+        let message = ByteText.slice(b, entry.severityStart, b.count)
+        let text = ByteText.slice(b, entry.textStart, b.count)
+        let e: Event
+        if entry.syslog != nil, let shown = BSDSyslog.unescapingTabs(message) {
+            // rsyslog's `#011` read back as the tab Postgres wrote.
+            let said = BSDSyslog.unescapingTabs(text) ?? Array(text)
+            e = shown.withUnsafeBufferPointer { m in
+                said.withUnsafeBufferPointer { t in
+                    PostgresMapping.event(time: time, pid: entry.pid, severity: entry.severity, message: m, text: t,
+                                          session: &session, source: source, interner: &interner)
+                }
+            }
+        } else {
+            e = PostgresMapping.event(time: time, pid: entry.pid, severity: entry.severity, message: message,
+                                      text: text, session: &session, source: source, interner: &interner)
+        }
         switch e.kind {
         case .dbConnect: remember(entry.pid, session)
         case .dbDisconnect: if let pid = entry.pid { sessions[pid] = nil }

@@ -4,10 +4,21 @@ import SkeinCore
 /// Renders decoder results as stable, readable text for golden files: one line per event and per
 /// non-event outcome, only fields that are set, in a fixed order, attributes sorted.
 enum GoldenRenderer {
+    /// The clock golden files are decoded by, for dates logged without a year (RFC 3164 syslog)
+    /// in a file that gives no full time before them: 2026-12-01T00:00:00Z, so that the fixtures'
+    /// November dates stay in 2026 whenever the tests run.
+    static let clock = FixedClock(at: Timestamp(nanos: Timestamp.days(year: 2026, month: 12, day: 1) * 86_400 * 1_000_000_000))
+
+    struct FixedClock: Clock {
+        let at: Timestamp
+        func now() -> Timestamp { at }
+    }
+
     /// Runs `input` through a fresh `AutoDecoder.standard()` frame by frame (split on `\n`, as the
     /// framer would) and renders everything it reports, then what `flush` releases.
     static func run(_ input: [UInt8], decoder: AutoDecoder = .standard()) -> String {
         var decoder = decoder
+        if decoder.context.clock == nil { decoder.context.clock = clock }
         var lines: [String] = []
         var frames = input.split(separator: 0x0a, omittingEmptySubsequences: false)
         if frames.last?.isEmpty == true { frames.removeLast() }
