@@ -139,7 +139,12 @@ struct RequestIngest {
     /// The Firehose delivery being answered (its header, or its body's `requestId`).
     var firehoseRequestID: String?
 
-    init(state: CollectorState) { self.state = state }
+    init(state: CollectorState) {
+        self.state = state
+        // The year of a syslog date logged without one, before a client's lines gave a full time
+        // (`DecodeContext.clock`): the collector receives live lines, so now.
+        lines.context.clock = WallClock()
+    }
 
     /// Checks what the head alone tells; a response here means the body will not be decoded.
     func preflight(method: String, uri: String, headers: [(String, String)]) -> (Endpoint?, CollectorResponse?) {

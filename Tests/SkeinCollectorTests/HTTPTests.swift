@@ -203,6 +203,20 @@ final class HTTPTests: XCTestCase {
         XCTAssertEqual(try c.send("/ingest", body: Array("garbage\n\u{1}\u{2}".utf8)).status, 400)
     }
 
+    /// Postgres through classic syslog (RFC 3164, no year in its dates) posted as a client's first
+    /// lines: the year is the collector's (the wall clock's), and the refusal is a DB error.
+    func testIngestTakesPostgresThroughSyslogWithoutAYear() throws {
+        let c = try Connection()
+        let line = "Nov 25 10:00:00 db-1 postgres[4242]: [7-1] user=app,db=shop FATAL:  sorry, too many clients already\n"
+        let r = try c.send("/ingest", body: Array(line.utf8))
+        XCTAssertEqual(r.status, 200)
+        XCTAssertEqual(r.text, #"{"accepted":1,"malformed":0}"#)
+        let events = c.drain().events
+        XCTAssertEqual(events.count, 1)
+        XCTAssertEqual(events.first?.dbError, .tooManyClients)
+        XCTAssertNotEqual(events.first?.time, .zero)
+    }
+
     func testHealthMetricsAndUnknownRoutes() throws {
         let c = try Connection()
         XCTAssertEqual(try c.send("/v1/traces", headers: protobuf, body: traceRequest(spans: 4)).status, 200)
