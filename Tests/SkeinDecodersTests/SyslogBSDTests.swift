@@ -176,12 +176,20 @@ final class SyslogBSDTests: XCTestCase {
             "Nov 25 10:00:01 db-host postgres[12345]: [7-4] #011VALUES (42, 10.5)",
             "2026-11-25T10:00:02+00:00 db-host postgres[12345]: [8-1] \(who)LOG:  disconnection: session time: 0:00:02.000 user=app database=shop host=10.0.0.5 port=51234",
         ]
-        let own = decode(stderr).events, through = decode(syslog).events
+        let (own, through) = assertAlike(stderr, syslog, forced: "postgres")
         XCTAssertEqual(own.count, 5)
-        XCTAssertEqual(through.map(GoldenRenderer.render), own.map(GoldenRenderer.render))
         XCTAssertEqual(through.filter { $0.kind == .dbError }.map(\.dbError), [.tooManyClients])
-        // `--format postgres` reads them too.
-        XCTAssertEqual(decode(syslog, forced: "postgres").events.map(GoldenRenderer.render), own.map(GoldenRenderer.render))
+    }
+
+    /// Decodes a daemon's own lines and the same lines through syslog, and checks that they give the
+    /// same events, also with the syslog lines read under `--format forced`.
+    private func assertAlike(_ own: [String], _ syslog: [String], forced: String,
+                             file: StaticString = #filePath, line: UInt = #line) -> (own: [Event], through: [Event]) {
+        let a = decode(own).events, b = decode(syslog).events
+        XCTAssertEqual(b.map(GoldenRenderer.render), a.map(GoldenRenderer.render), file: file, line: line)
+        XCTAssertEqual(decode(syslog, forced: forced).events.map(GoldenRenderer.render), a.map(GoldenRenderer.render),
+                       "--format \(forced)", file: file, line: line)
+        return (a, b)
     }
 
     /// PgBouncer's own log and the same lines through syslog (the level from `<PRI>`).
@@ -198,10 +206,7 @@ final class SyslogBSDTests: XCTestCase {
             "<27>Nov 25 10:00:02 db-host pgbouncer[812]: S-0x5586e3c1b240: shop/app@10.0.0.9:5432 closing because: server conn crashed? (age=152s)",
             "<30>Nov 25 10:00:03 db-host pgbouncer[812]: S-0x5586e3c1b240: shop/app@10.0.0.9:5432 server login failed: FATAL: sorry, too many clients already",
         ]
-        let a = decode(own).events, b = decode(syslog).events
-        XCTAssertEqual(a.count, 4)
-        XCTAssertEqual(b.map(GoldenRenderer.render), a.map(GoldenRenderer.render))
-        XCTAssertEqual(decode(syslog, forced: "pgbouncer").events.map(GoldenRenderer.render), a.map(GoldenRenderer.render))
+        XCTAssertEqual(assertAlike(own, syslog, forced: "pgbouncer").own.count, 4)
         // Postgres' decoder never takes them, though the last one quotes a FATAL.
         XCTAssertEqual(decode(syslog, forced: "postgres").outcomes, Array(repeating: .malformed(.unrecognised), count: 4))
     }
