@@ -127,6 +127,32 @@ final class SyslogBSDTests: XCTestCase {
         XCTAssertEqual(events.map(\.time), [time("2026-11-25T10:00:01Z"), time("2026-11-25T10:00:02Z")])
     }
 
+    /// Any program's lines through classic syslog are the generic syslog decoder's (`--format
+    /// syslog` too): the tag its service, the message its JSON, logfmt or text; an undated line before
+    /// the source gave a time and without a clock is missing its time, as for Postgres above.
+    func testOtherProgramsThroughSyslog() {
+        let lines = [
+            #"Nov 25 10:00:00 api-vm-2 orders-api[4123]: {"level":"warn","msg":"slow query","correlation_id":"req-1"}"#,
+            "<11>Nov 25 10:00:01 api-vm-2 worker: batch 7 failed",
+        ]
+        for forced in [nil, "syslog"] {
+            let (events, outcomes) = decode(lines, forced: forced)
+            XCTAssertEqual(outcomes, [.events(1), .events(1)], forced ?? "auto")
+            XCTAssertEqual(events.map(\.service), ["orders-api", "worker"])
+            XCTAssertEqual(events.map(\.instance), ["api-vm-2[4123]", "api-vm-2"])
+            XCTAssertEqual(events.map(\.level), [.warn, .error])
+            XCTAssertEqual(events.first?.correlationID, "req-1")
+            XCTAssertEqual(events.last?.time, time("2026-11-25T10:00:01Z"))
+        }
+        var bare = SyslogDecoder()
+        var context = DecodeContext()
+        var events: [Event] = []
+        let outcome = Array(lines[1].utf8).withUnsafeBufferPointer {
+            bare.decode($0, source: SourceID(0), context: &context, into: &events)
+        }
+        XCTAssertEqual(outcome, .malformed(.missingFields))
+    }
+
     func testSequenceMarkers() {
         func marker(_ s: String) -> [Int?]? {
             Array(s.utf8).withUnsafeBufferPointer { b in BSDSyslog.marker(b, at: 0).map { [$0.first, $0.part, $0.end] } }

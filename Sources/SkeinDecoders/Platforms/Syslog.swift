@@ -1,12 +1,17 @@
 import SkeinCore
 
 /// RFC 5424 syslog lines: `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID [SD] MSG`, as log
-/// drains and forwarders send them (Heroku's Logplex drains, rsyslog, Render).
+/// drains and forwarders send them (Heroku's Logplex drains, rsyslog, Render); and classic RFC 3164
+/// lines as rsyslog and syslog-ng write them to files (`Nov 25 10:00:00 host app[123]: MSG`, with
+/// rsyslog's RFC 3339 time or a leading `<PRI>` too: `BSDSyslog` reads the header).
 ///
-/// The severity (PRI modulo 8) is the level; the app's message is decoded like a container's line
-/// (its JSON, logfmt or text). Heroku's frames (`app`/`heroku` with a dyno as PROCID) are read as
-/// `heroku logs` lines are (`HerokuDecoder`): router lines become request ends. Otherwise APP-NAME
-/// is the service and `host[procid]` the instance, as for the journal.
+/// The severity (PRI modulo 8) is the level, when the line has one; the app's message is decoded
+/// like a container's line (its JSON, logfmt or text). Heroku's frames (`app`/`heroku` with a dyno
+/// as PROCID) are read as `heroku logs` lines are (`HerokuDecoder`): router lines become request
+/// ends. Otherwise APP-NAME (RFC 3164's tag) is the service and `host[procid]` the instance, as for
+/// the journal. An RFC 3164 date has no year: `BSDSyslog.resolve` places it by the source's last
+/// time, or the injected clock before the source gave one. (Postgres' and PgBouncer's own lines
+/// through syslog are their decoders', which come first in detection.)
 public struct SyslogDecoder: StandaloneTextDecoder {
     public let name = "syslog"
     private var tape = JSONTape()
@@ -15,26 +20,50 @@ public struct SyslogDecoder: StandaloneTextDecoder {
     public init() {}
 
     public func recognises(_ frame: UnsafeBufferPointer<UInt8>) -> Bool {
-        SyslogDecoder.parse(frame) != nil
+        SyslogDecoder.parse(frame) != nil || BSDSyslog.parse(frame) != nil
     }
 
     public mutating func decode(_ frame: UnsafeBufferPointer<UInt8>, source: SourceID, context: inout DecodeContext,
                                 into events: inout [Event]) -> DecodeOutcome {
-        guard let f = SyslogDecoder.parse(frame) else { return .malformed(.unrecognised) }
         func field(_ r: Range<Int>?) -> UnsafeBufferPointer<UInt8> {
             r.map { ByteText.slice(frame, $0.lowerBound, $0.upperBound) } ?? ByteText.slice(frame, 0, 0)
         }
-        let host = field(f.host), app = field(f.app), proc = field(f.procID)
-        var message = field(f.message)
+        if let f = SyslogDecoder.parse(frame) {
+            return decode(time: f.time, severity: f.severity, host: field(f.host), app: field(f.app), proc: field(f.procID),
+                          message: field(f.message), source: source, context: &context, into: &events)
+        }
+        guard let h = BSDSyslog.parse(frame) else { return .malformed(.unrecognised) }
+        let time: Timestamp?
+        switch h.time {
+        case .full(let t): time = t
+        case .yearless(let d): time = BSDSyslog.resolve(d, reference: context.lastTime, clock: context.clock)
+        }
+        // A yearless date the source's times cannot place (no time before it, no clock) is no time.
+        if time == nil, case .yearless = h.time { return .malformed(.missingFields) }
+        var pid = h.pid.map(String.init) ?? ""
+        return pid.withUTF8 { proc in
+            decode(time: time, severity: h.severity, host: field(h.host), app: field(h.ident), proc: proc,
+                   message: ByteText.slice(frame, min(h.message, frame.count), frame.count), source: source,
+                   context: &context, into: &events)
+        }
+    }
+
+    /// One line's event from its header's fields (either form; `severity` nil when the line gave
+    /// no `<PRI>`).
+    private mutating func decode(time: Timestamp?, severity: Int?, host: UnsafeBufferPointer<UInt8>,
+                                 app: UnsafeBufferPointer<UInt8>, proc: UnsafeBufferPointer<UInt8>,
+                                 message raw: UnsafeBufferPointer<UInt8>, source: SourceID,
+                                 context: inout DecodeContext, into events: inout [Event]) -> DecodeOutcome {
+        var message = raw
         // A UTF-8 byte order mark may open the message (RFC 5424 §6.4).
         if message.count >= 3, message[0] == 0xef, message[1] == 0xbb, message[2] == 0xbf {
             message = ByteText.slice(message, 3, message.count)
         }
         message = ByteText.slice(message, 0, ByteText.trimmedEnd(message, 0, message.count))
         let heroku = (ByteText.equal(app, "app") || ByteText.equal(app, "heroku")) && !proc.isEmpty
-        var event = Event(time: f.time ?? context.lastTime ?? .zero, source: source, deploy: .server,
+        var event = Event(time: time ?? context.lastTime ?? .zero, source: source, deploy: .server,
                           platform: heroku ? "heroku" : "syslog")
-        event.level = JournaldJSONLineDecoder.level(priority: f.severity)
+        if let severity { event.level = JournaldJSONLineDecoder.level(priority: severity) }
         if heroku {
             HerokuDecoder.map(origin: app, dyno: proc, message: message, into: &event, tape: &tape, context: &context)
         } else {
@@ -47,7 +76,7 @@ public struct SyslogDecoder: StandaloneTextDecoder {
             }
             _ = ContainerLine.apply(message, tape: &tape, to: &event, context: &context)
         }
-        guard ConventionMapper.settleTime(&event, found: f.time != nil, context: &context) else {
+        guard ConventionMapper.settleTime(&event, found: time != nil, context: &context) else {
             return .malformed(.missingFields)
         }
         DBErrorClassifier.apply(to: &event)
