@@ -36,12 +36,9 @@ public struct PgBouncerLogDecoder: StandaloneTextDecoder {
         if let own = PgBouncerLogDecoder.parse(frame) {
             line = own
         } else if let h = BSDSyslog.parse(frame), PgBouncerLogDecoder.isSyslogMessage(frame, h) {
-            let time: Timestamp?
-            switch h.time {
-            case .full(let t): time = t
-            case .yearless(let d): time = BSDSyslog.resolve(d, reference: context.lastTime, clock: context.clock)
+            guard let time = h.timestamp(reference: context.lastTime, clock: context.clock) else {
+                return .malformed(.missingFields)
             }
-            guard let time else { return .malformed(.missingFields) }
             line = Line(time: time, pid: h.pid, level: h.severity.map(JournaldJSONLineDecoder.level(priority:)) ?? .info,
                         message: h.message)
         } else {

@@ -33,13 +33,10 @@ public struct SyslogDecoder: StandaloneTextDecoder {
                           message: field(f.message), source: source, context: &context, into: &events)
         }
         guard let h = BSDSyslog.parse(frame) else { return .malformed(.unrecognised) }
-        let time: Timestamp?
-        switch h.time {
-        case .full(let t): time = t
-        case .yearless(let d): time = BSDSyslog.resolve(d, reference: context.lastTime, clock: context.clock)
-        }
         // A yearless date the source's times cannot place (no time before it, no clock) is no time.
-        if time == nil, case .yearless = h.time { return .malformed(.missingFields) }
+        guard let time = h.timestamp(reference: context.lastTime, clock: context.clock) else {
+            return .malformed(.missingFields)
+        }
         var pid = h.pid.map(String.init) ?? ""
         return pid.withUTF8 { proc in
             decode(time: time, severity: h.severity, host: field(h.host), app: field(h.ident), proc: proc,

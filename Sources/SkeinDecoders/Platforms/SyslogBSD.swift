@@ -41,6 +41,15 @@ enum BSDSyslog {
 
         /// syslog's severity (0 emerg … 7 debug), when the line says.
         var severity: Int? { priority.map { $0 & 7 } }
+
+        /// The line's time: a full one as it is, a date without its year placed by `resolve` (nil
+        /// when neither the source's last time nor a clock can place it).
+        func timestamp(reference: Timestamp?, clock: (any Clock)?) -> Timestamp? {
+            switch time {
+            case .full(let t): t
+            case .yearless(let d): BSDSyslog.resolve(d, reference: reference, clock: clock)
+            }
+        }
     }
 
     private static let months: [StaticString] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
